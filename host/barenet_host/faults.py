@@ -1,0 +1,228 @@
+"""Seeded link faults: a FaultModel decides what happens to each frame, FaultyNIC wraps a NIC.
+
+Like smoltcp's FaultInjector (phy/fault_injector.rs) this is device middleware: it sits between a
+stack and its NIC with the same send() interface. The same model drives the virtual wire
+(vwire.py), so this module must also run in the MicroPython VM: it imports only barenet.ticks,
+barenet.compat and heapq, and draws its randomness from its own xorshift32 so that one seed gives
+the same faults on CPython and MicroPython.
+"""
+
+from heapq import heappop, heappush
+
+from barenet import ticks
+from barenet.compat import const
+
+_M32 = const(0xFFFFFFFF)
+# Probabilities become 24-bit thresholds: 24 bits survive single-precision floats (MicroPython
+# boards), so a probability maps to the same threshold on every runtime.
+_P_SCALE = const(1 << 24)
+
+
+class Schedule:
+    """Items ordered by an unwrapped (absolute) time, first in first out among equal times.
+
+    Wrapped ticks cannot be heap keys (order breaks at the wrap), so owners convert their
+    deadlines to a monotonic count before pushing.
+    """
+
+    def __init__(self):
+        self._heap = []
+        self._seq = 0
+
+    def __len__(self):
+        return len(self._heap)
+
+    def push(self, at, item):
+        heappush(self._heap, (at, self._seq, item))
+        self._seq += 1
+
+    def mark(self):
+        """A cut-off for pop(): items pushed after this call are not popped with it."""
+        return self._seq
+
+    def next_at(self):
+        return self._heap[0][0] if self._heap else None
+
+    def pop(self, now, before=None):
+        """The oldest item due at now (pushed before `before`, if given), else None."""
+        heap = self._heap
+        if not heap:
+            return None
+        at, seq, item = heap[0]
+        if at > now or (before is not None and seq >= before):
+            return None
+        heappop(heap)
+        return item
+
+
+class FaultModel:
+    """Decides the fate of each frame: dropped, duplicated, corrupted, delayed, reordered, queued.
+
+    Probabilities are 0.0..1.0 and may be changed between frames (e.g. `model.loss = 1.0` cuts
+    the link). bandwidth_bps makes the link a serialisation queue; queue_limit (bytes) tail-drops
+    what would wait behind a full queue, as a router does.
+    """
+
+    def __init__(self, seed=1, loss=0.0, duplicate=0.0, reorder=0.0, reorder_ms=5, corrupt=0.0,
+                 delay_ms=0, jitter_ms=0, bandwidth_bps=None, queue_limit=None):
+        # xorshift32 has no zero state; seed 0 gets a fixed odd constant instead.
+        self._x = (seed & _M32) or 0x9E3779B9
+        self.loss = loss
+        self.duplicate = duplicate
+        self.reorder = reorder
+        self.reorder_ms = reorder_ms
+        self.corrupt = corrupt
+        self.delay_ms = delay_ms
+        self.jitter_ms = jitter_ms
+        self.bandwidth_bps = bandwidth_bps
+        self.queue_limit = queue_limit
+        self._free_at = None  # when the serialiser finishes the last accepted frame
+        self._carry = 0  # sub-millisecond remainder of serialisation time, in bit-ms units
+        self.stats = {"sent": 0, "dropped": 0, "duplicated": 0, "corrupted": 0,
+                      "reordered": 0, "queue_dropped": 0}
+
+    def _next(self):
+        # xorshift32 (Marsaglia 2003, shifts 13/17/5), masked so both runtimes agree.
+        x = self._x
+        x ^= (x << 13) & _M32
+        x ^= x >> 17
+        x ^= (x << 5) & _M32
+        self._x = x
+        return x
+
+    def _chance(self, p):
+        # Draw only for non-zero probabilities: a model without a fault costs nothing per frame.
+        return p > 0 and (self._next() >> 8) < int(p * _P_SCALE)
+
+    def _below(self, n):
+        return self._next() % n
+
+    def _flip(self, data):
+        copy = bytearray(data)
+        bit = self._below(len(copy) * 8)
+        copy[bit >> 3] ^= 1 << (bit & 7)
+        return bytes(copy)
+
+    def _serialise(self, nbytes, now):
+        """When a frame of nbytes offered at now has fully left the link, or None if tail-dropped."""
+        bps = self.bandwidth_bps
+        if bps is None:
+            return now
+        bps = int(bps)
+        free_at = self._free_at
+        if free_at is None or ticks.diff(free_at, now) <= 0:
+            start = now
+            self._carry = 0
+        else:
+            start = free_at
+            limit = self.queue_limit
+            # An idle link always takes a frame; a busy one only while the bytes still waiting
+            # to be serialised plus this frame fit in the queue.
+            if limit is not None and ticks.diff(free_at, now) * bps // 8000 + nbytes > limit:
+                return None
+        ms, self._carry = divmod(nbytes * 8000 + self._carry, bps)
+        self._free_at = ticks.add(start, ms)
+        return self._free_at
+
+    def apply(self, frame, now_ms):
+        """What the link delivers for one frame sent at now_ms: a list of (deliver_at_ms, bytes).
+
+        deliver_at_ms is on the wrapping clock. The list is empty when the frame is lost and has
+        two entries when it is duplicated; each copy is corrupted, queued and delayed on its own.
+        """
+        st = self.stats
+        st["sent"] += 1
+        if self._chance(self.loss):
+            st["dropped"] += 1
+            return []
+        data = bytes(frame)
+        copies = 1
+        if self._chance(self.duplicate):
+            copies = 2
+            st["duplicated"] += 1
+        out = []
+        for _ in range(copies):
+            copy = data
+            if self._chance(self.corrupt) and data:
+                copy = self._flip(data)
+                st["corrupted"] += 1
+            at = self._serialise(len(copy), now_ms)
+            if at is None:
+                st["queue_dropped"] += 1
+                continue
+            extra = self.delay_ms
+            if self.jitter_ms:
+                extra += self._below(self.jitter_ms + 1)
+            if self._chance(self.reorder):
+                # Held back past the frames behind it, which therefore overtake it.
+                extra += self.reorder_ms
+                st["reordered"] += 1
+            out.append((ticks.add(at, extra), copy))
+        return out
+
+
+class FaultyNIC:
+    """A NIC wrapper that passes outgoing and incoming frames through fault models.
+
+    The runner drives it: after reading a frame from the inner NIC (recv_into) it hands it to
+    rx(frame, now_ms); after every stack.poll() it calls poll(now_ms, deliver), which sends due
+    outgoing frames to the inner NIC and gives due incoming frames to deliver(frame), and folds
+    the returned wait into its select timeout. Held frames are copies, so callers may pass
+    memoryviews valid only during the call.
+    """
+
+    def __init__(self, nic, tx=None, rx=None):
+        self.nic = nic
+        self.tx_faults = tx
+        self.rx_faults = rx
+        self._tx = Schedule()
+        self._rx = Schedule()
+        self._now = None  # last wrapped now_ms seen
+        self._abs = 0  # the same instant on an unwrapped count, for Schedule keys
+
+    def _clock(self, now_ms):
+        if self._now is not None:
+            self._abs += ticks.diff(now_ms, self._now)
+        self._now = now_ms
+        return self._abs
+
+    def _hold(self, queue, model, frame, now_ms):
+        base = self._clock(now_ms)
+        if model is None:
+            queue.push(base, bytes(frame))
+            return
+        for at, data in model.apply(frame, now_ms):
+            queue.push(base + ticks.diff(at, now_ms), data)
+
+    def send(self, frame):
+        # A stack's send() carries no time: the last clock seen by poll()/rx() stands in for it.
+        self._hold(self._tx, self.tx_faults, frame, self._now if self._now is not None else 0)
+
+    def rx(self, frame, now_ms):
+        self._hold(self._rx, self.rx_faults, frame, now_ms)
+
+    def poll(self, now_ms, deliver):
+        """Release what is due; ms until the next held frame, or None when nothing is held."""
+        now = self._clock(now_ms)
+        while True:
+            frame = self._tx.pop(now)
+            if frame is None:
+                break
+            self.nic.send(frame)
+        while True:
+            frame = self._rx.pop(now)
+            if frame is None:
+                break
+            deliver(frame)
+        wait = None
+        for queue in (self._tx, self._rx):
+            at = queue.next_at()
+            if at is not None:
+                wait = ticks.earliest(wait, at - now if at > now else 0)
+        return wait
+
+    def fileno(self):
+        return self.nic.fileno()
+
+    def recv_into(self, buf):
+        return self.nic.recv_into(buf)

@@ -1,0 +1,158 @@
+"""A virtual clock and virtual Ethernet segments for behaviour tests: no sockets, no sleeps.
+
+Sim owns the clock and the event queue; it jumps straight to the next deadline, so a 120 s
+TIME_WAIT takes microseconds. A Wire is a hub: every frame goes to every other NIC on it, through
+a seeded FaultModel. Runs in the MicroPython VM as well (imports barenet.ticks and faults.py).
+
+Internally the clock is an unwrapped count of ms (heap keys must stay ordered across the wrap);
+stacks, tasks, fault models and pcap writers only ever see it reduced to the 2**30 tick period.
+"""
+
+from barenet import ticks
+
+from barenet_host.faults import Schedule
+
+
+class VirtualNIC:
+    """One port on a Wire. send() copies the frame, so a memoryview valid only during the call is fine.
+
+    A bound NIC hands received frames to stack.input(iface, ...); an unbound one keeps them in
+    `received` (a sniffer or a scripted peer in tests).
+    """
+
+    def __init__(self, wire, faults=None):
+        self.wire = wire
+        self.faults = faults  # rx faults for this port; None means the wire's
+        self.stack = None
+        self.iface = None
+        self.received = []
+
+    def bind(self, stack, iface):
+        self.stack = stack
+        self.iface = iface
+
+    def send(self, frame):
+        self.wire._send(self, frame)
+
+    def _deliver(self, frame, now_ms):
+        if self.stack is None:
+            self.received.append(frame)
+        else:
+            self.stack.input(self.iface, frame, now_ms)
+
+
+class Wire:
+    """A broadcast segment joining any number of VirtualNICs."""
+
+    def __init__(self, sim, faults=None, pcap=None):
+        self.sim = sim
+        self.faults = faults
+        self.pcap = pcap
+        self.nics = []
+
+    def nic(self, faults=None):
+        """A new port; faults (a FaultModel) applies to frames it receives instead of the wire's."""
+        nic = VirtualNIC(self, faults)
+        self.nics.append(nic)
+        return nic
+
+    def _send(self, src, frame):
+        sim = self.sim
+        base = sim._abs
+        now = base % ticks.PERIOD
+        data = bytes(frame)
+        if self.pcap is not None:
+            self.pcap.write(data, now)
+        push = sim._events.push
+        for nic in self.nics:
+            if nic is src:
+                continue
+            # Each receiver gets its own draw from the model: on a hub, one port may lose a
+            # frame that another receives.
+            model = nic.faults if nic.faults is not None else self.faults
+            if model is None:
+                # Due now but queued behind the current step: never delivered inside send().
+                push(base, (nic, data))
+            else:
+                for at, copy in model.apply(data, now):
+                    push(base + ticks.diff(at, now), (nic, copy))
+
+
+class Sim:
+    """The virtual clock, the frames in flight, and the stacks and tasks it polls."""
+
+    def __init__(self, start_ms=0):
+        self._abs = start_ms
+        self._events = Schedule()
+        self._stacks = []
+        self._tasks = []
+
+    @property
+    def now(self):
+        return self._abs % ticks.PERIOD
+
+    def wire(self, faults=None, pcap=None):
+        return Wire(self, faults, pcap)
+
+    def add_stack(self, stack):
+        self._stacks.append(stack)
+
+    def add_task(self, fn):
+        """fn(now_ms) -> ms until it wants to run again, or None; it is also called every step."""
+        self._tasks.append(fn)
+
+    def host(self, wire, mac, ip, gateway=None, mtu=1500, **stack_kwargs):
+        """A barenet Stack with one interface on wire, polled by this Sim: (stack, iface)."""
+        from barenet.stack import Stack  # only hosts need the core's stack; fakes do not
+
+        stack = Stack(**stack_kwargs)
+        nic = wire.nic()
+        iface = stack.add_interface(nic, mac=mac, ip=ip, gateway=gateway, mtu=mtu, now_ms=self.now)
+        nic.bind(stack, iface)
+        self.add_stack(stack)
+        return stack, iface
+
+    def run(self, until=None, max_ms=60000, max_steps=10 ** 7):
+        """Step until until() is true (True), or nothing is scheduled / a limit passes (False).
+
+        A step delivers every frame due, then polls every stack and task. The clock then jumps
+        to the earliest deadline they or the wire report. Running into max_ms leaves the clock
+        at the limit.
+        """
+        events = self._events
+        end = self._abs + max_ms
+        steps = 0
+        while True:
+            now = self._abs % ticks.PERIOD
+            # Frames sent during this delivery phase wait for the next step, as on a real link.
+            cut = events.mark()
+            while True:
+                item = events.pop(self._abs, cut)
+                if item is None:
+                    break
+                item[0]._deliver(item[1], now)
+            wait = None
+            for stack in self._stacks:
+                wait = ticks.earliest(wait, stack.poll(now))
+            for task in self._tasks:
+                wait = ticks.earliest(wait, task(now))
+            if until is not None and until():
+                return True
+            steps += 1
+            at = events.next_at()
+            if at is not None:
+                wait = ticks.earliest(wait, at - self._abs if at > self._abs else 0)
+            if wait is None or steps >= max_steps:
+                return False
+            if wait < 0:
+                wait = 0
+            if self._abs + wait > end:
+                self._abs = end
+                return False
+            self._abs += wait
+
+    def advance(self, ms):
+        """Run for exactly ms virtual ms, even when idle: the clock ends at now + ms."""
+        end = self._abs + ms
+        self.run(until=lambda: self._abs >= end, max_ms=ms)
+        self._abs = end
