@@ -1,0 +1,175 @@
+"""TCP segments (RFC 9293 3.1): header and options parsed in place, emitted into a caller's buffer.
+
+Stateless like the rest of `wire/`: `parse` checks lengths and the checksum once and fills a
+`Segment` (reusable, so the receive path allocates nothing but the payload view); `emit`
+writes a header with options, and `finish_checksum` fills in the checksum over header and
+payload without concatenating them (the IP layer sends them side by side).
+"""
+
+import struct
+
+from ..compat import const
+from .checksum import csum, finish, pseudo
+
+HEADER_LEN = const(20)
+MAX_HEADER_LEN = const(60)
+PROTO = const(6)
+
+FIN = const(0x01)
+SYN = const(0x02)
+RST = const(0x04)
+PSH = const(0x08)
+ACK = const(0x10)
+URG = const(0x20)
+ECE = const(0x40)
+CWR = const(0x80)
+
+# Option kinds (RFC 9293 3.2, RFC 7323, RFC 2018).
+OPT_EOL = const(0)
+OPT_NOP = const(1)
+OPT_MSS = const(2)
+OPT_WSCALE = const(3)
+OPT_SACK_PERM = const(4)
+OPT_SACK = const(5)
+OPT_TS = const(8)
+
+MAX_SACK_BLOCKS = const(4)  # 4 * 8 + 2 = 34 bytes: the most that fits in 40 bytes of options
+_CHECKSUM_OFF = const(16)
+
+
+class Segment:
+    """One parsed segment. Options absent from the segment read as None (sack_perm: False).
+
+    `sack` is a tuple of (left, right) pairs (empty without the option); `payload` is a
+    memoryview into the caller's buffer, valid only while that buffer is.
+    """
+
+    def __init__(self):
+        self.sport = self.dport = self.seq = self.ack = self.flags = self.wnd = self.urp = 0
+        self.hlen = HEADER_LEN
+        self.mss = self.wscale = self.tsval = self.tsecr = None
+        self.sack_perm = False
+        self.sack = ()
+        self.payload = None
+
+
+def parse(data, src=None, dst=None, seg=None):
+    """memoryview of a TCP segment -> Segment. Raises ValueError(reason) when malformed.
+
+    The checksum is verified when src and dst (4-byte addresses) are given.
+    """
+    n = len(data)
+    if n < HEADER_LEN:
+        raise ValueError("short")
+    if seg is None:
+        seg = Segment()
+    sport, dport, sq, ak, off_flags, wnd, cs, urp = struct.unpack_from("!HHIIHHHH", data, 0)
+    hlen = (off_flags >> 12) * 4
+    if hlen < HEADER_LEN or hlen > n:
+        raise ValueError("hlen")
+    if src is not None and finish(csum(data, pseudo(src, dst, PROTO, n))) != 0:
+        raise ValueError("checksum")
+    seg.sport = sport
+    seg.dport = dport
+    seg.seq = sq
+    seg.ack = ak
+    seg.flags = off_flags & 0xFF
+    seg.wnd = wnd
+    seg.urp = urp
+    seg.hlen = hlen
+    seg.mss = seg.wscale = seg.tsval = seg.tsecr = None
+    seg.sack_perm = False
+    seg.sack = ()
+    if hlen > HEADER_LEN:
+        _parse_options(data, hlen, seg)
+    seg.payload = data[hlen:n]
+    return seg
+
+
+def _parse_options(data, hlen, seg):
+    # RFC 9293 3.1: an implementation must skip unknown options by their length and must not
+    # crash on an illegal length; such a segment is dropped as malformed.
+    i = HEADER_LEN
+    while i < hlen:
+        kind = data[i]
+        if kind == OPT_EOL:
+            return
+        if kind == OPT_NOP:
+            i += 1
+            continue
+        if i + 1 >= hlen:
+            raise ValueError("options")
+        olen = data[i + 1]
+        if olen < 2 or i + olen > hlen:
+            raise ValueError("options")
+        # Options with a wrong fixed length are ignored, as Linux does (tcp_parse_options).
+        if kind == OPT_MSS:
+            if olen == 4:
+                seg.mss = (data[i + 2] << 8) | data[i + 3]
+        elif kind == OPT_WSCALE:
+            if olen == 3:
+                seg.wscale = data[i + 2]
+        elif kind == OPT_SACK_PERM:
+            if olen == 2:
+                seg.sack_perm = True
+        elif kind == OPT_SACK:
+            if (olen - 2) % 8 == 0:
+                seg.sack = tuple(struct.unpack_from("!II", data, j)
+                                 for j in range(i + 2, i + olen, 8))
+        elif kind == OPT_TS:
+            if olen == 10:
+                seg.tsval, seg.tsecr = struct.unpack_from("!II", data, i + 2)
+        i += olen
+
+
+def options(buf, off, mss=None, wscale=None, sack_perm=False, ts=None, sack=None):
+    """Write options at buf[off:], each 4-byte aligned with NOPs; returns their length.
+
+    ts is (tsval, tsecr); sack is a sequence of (left, right) blocks (at most MAX_SACK_BLOCKS,
+    fewer when timestamps take room: RFC 2018 3).
+    """
+    i = off
+    if mss is not None:
+        struct.pack_into("!BBH", buf, i, OPT_MSS, 4, mss)
+        i += 4
+    if wscale is not None:
+        struct.pack_into("!BBBB", buf, i, OPT_NOP, OPT_WSCALE, 3, wscale)
+        i += 4
+    if sack_perm:
+        struct.pack_into("!BBBB", buf, i, OPT_NOP, OPT_NOP, OPT_SACK_PERM, 2)
+        i += 4
+    if ts is not None:
+        struct.pack_into("!BBBBII", buf, i, OPT_NOP, OPT_NOP, OPT_TS, 10, ts[0], ts[1])
+        i += 12
+    if sack:
+        struct.pack_into("!BBBB", buf, i, OPT_NOP, OPT_NOP, OPT_SACK, 2 + 8 * len(sack))
+        i += 4
+        for left, right in sack:
+            struct.pack_into("!II", buf, i, left, right)
+            i += 8
+    if i - off > MAX_HEADER_LEN - HEADER_LEN:
+        raise ValueError("options")
+    return i - off
+
+
+def emit(buf, sport, dport, sq, ak, flags, wnd, urp=0, opt_len=0):
+    """Write the fixed header at buf[0:20] for options already at buf[20:20+opt_len].
+
+    The checksum field is left zero: call finish_checksum once the payload is known.
+    Returns the header length.
+    """
+    hlen = HEADER_LEN + opt_len
+    struct.pack_into("!HHIIHHHH", buf, 0, sport, dport, sq, ak, ((hlen >> 2) << 12) | flags,
+                     wnd, 0, urp)
+    return hlen
+
+
+def finish_checksum(hdr, payload, src, dst):
+    """Fill the checksum of the header memoryview hdr (its length is the header length)."""
+    n = len(hdr) + len(payload)
+    acc = csum(hdr, pseudo(src, dst, PROTO, n))
+    if payload:
+        acc = csum(payload, acc)
+    c = finish(acc)
+    hdr[_CHECKSUM_OFF] = c >> 8
+    hdr[_CHECKSUM_OFF + 1] = c & 0xFF
