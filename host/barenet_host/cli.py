@@ -1,0 +1,182 @@
+"""The `barenet` command.
+
+`barenet serve --tap NAME --ip 192.0.2.2/24` runs a barenet stack on a TAP device until SIGINT
+or SIGTERM. Every user error is one line on stderr (`barenet: error: ...`) and exit status 2.
+"""
+
+import argparse
+import signal
+import sys
+
+from barenet import addr
+
+from barenet_host.tap import TapDevice
+
+PROG = "barenet"
+EXIT_USAGE = 2
+MTU_MIN = 576  # RFC 791: every host must accept 576-byte datagrams
+MTU_MAX = 9000  # jumbo frames; the receive buffer is sized from it
+
+
+class UsageError(Exception):
+    """A mistake in the command line: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the whole usage before its error line; one line says enough.
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _cidr(text):
+    try:
+        ip, prefix = addr.parse_cidr(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("invalid address %r (want a.b.c.d/prefix)" % text)
+    if "/" not in text or not 1 <= prefix <= 32:
+        raise argparse.ArgumentTypeError("invalid address %r (want a.b.c.d/prefix, prefix 1..32)"
+                                         % text)
+    host = int.from_bytes(ip, "big") & ~int.from_bytes(addr.prefix_mask(prefix), "big")
+    if prefix <= 30 and host in (0, (1 << (32 - prefix)) - 1):
+        raise argparse.ArgumentTypeError("%s is a network or broadcast address, not a host" % text)
+    return ip, prefix
+
+
+def _ip(text):
+    try:
+        return addr.ip_aton(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("invalid IPv4 address %r" % text)
+
+
+def _mac(text):
+    try:
+        mac = addr.mac_aton(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("invalid MAC address %r (want xx:xx:xx:xx:xx:xx)" % text)
+    if mac[0] & 1 or mac == addr.ZERO_MAC:
+        raise argparse.ArgumentTypeError("%s is not a unicast MAC address" % text)
+    return mac
+
+
+def _ranged(name, lo, hi):
+    def parse(text):
+        try:
+            n = int(text, 10)
+        except ValueError:
+            n = None
+        if n is None or not lo <= n <= hi:
+            raise argparse.ArgumentTypeError("%s must be an integer %d..%d, not %r"
+                                             % (name, lo, hi, text))
+        return n
+    return parse
+
+
+def default_mac(ip):
+    """02:00 and the four address bytes: locally administered (IEEE 802 U/L bit), unicast, and
+    the same on every run, so a peer's ARP cache stays valid across restarts."""
+    return b"\x02\x00" + bytes(ip)
+
+
+def _parser():
+    p = _Parser(prog=PROG, description="barenet: a TCP/IP stack in plain Python.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    s = sub.add_parser("serve", help="run the stack on a TAP device until SIGINT/SIGTERM",
+                       description="Run barenet on a Linux TAP device. An existing TAP (from "
+                       "`ip tuntap add dev NAME mode tap`) is attached to; otherwise one is "
+                       "created and removed again on exit.")
+    s.add_argument("--tap", required=True, metavar="NAME", help="TAP interface name")
+    s.add_argument("--ip", required=True, type=_cidr, metavar="ADDR/PREFIX",
+                   help="barenet's own IPv4 address, e.g. 192.0.2.2/24")
+    s.add_argument("--gateway", type=_ip, metavar="ADDR", help="default gateway (on-link)")
+    s.add_argument("--mac", type=_mac, metavar="MAC",
+                   help="Ethernet address (default 02:00 followed by the IPv4 address bytes)")
+    s.add_argument("--mtu", type=_ranged("MTU", MTU_MIN, MTU_MAX), default=1500,
+                   help="interface MTU, %d..%d (default 1500)" % (MTU_MIN, MTU_MAX))
+    s.add_argument("--udp-echo", type=_ranged("port", 1, 65535), action="append", default=[],
+                   metavar="PORT", help="answer UDP echo (RFC 862) on PORT; may be repeated")
+    s.set_defaults(func=serve)
+    return p
+
+
+def _check_serve(args):
+    ip, prefix = args.ip
+    if args.gateway is not None:
+        mask = addr.prefix_mask(prefix)
+        if addr.and4(args.gateway, mask) != addr.and4(ip, mask) or args.gateway == ip:
+            raise UsageError("gateway %s is not another host on %s/%d"
+                             % (addr.ip_ntoa(args.gateway), addr.ip_ntoa(ip), prefix))
+    if len(set(args.udp_echo)) != len(args.udp_echo):
+        raise UsageError("--udp-echo ports must differ")
+    if args.mac is None:
+        args.mac = default_mac(ip)
+
+
+def serve(args, out):
+    _check_serve(args)
+    ip, prefix = args.ip
+    cidr = "%s/%d" % (addr.ip_ntoa(ip), prefix)
+    try:
+        tap = TapDevice(args.tap)
+    except OSError as e:
+        raise UsageError(e.strerror or str(e))
+    try:
+        from barenet.apps.udp_echo import UDPEcho
+        from barenet.stack import Stack
+
+        from barenet_host.runner import Runner, now_ms
+
+        stack = Stack()
+        gateway = None if args.gateway is None else addr.ip_ntoa(args.gateway)
+        iface = stack.add_interface(tap, mac=args.mac, ip=cidr, gateway=gateway, mtu=args.mtu,
+                                    now_ms=now_ms())
+        runner = Runner(stack)
+        runner.add(iface, tap)
+        echoes = [UDPEcho(stack, port) for port in args.udp_echo]
+        for echo in echoes:
+            runner.add_task(echo.poll)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda signum, frame: runner.stop())
+        what = "%s on %s TAP %s, mac %s, mtu %d" % (
+            cidr, "new" if tap.created else "existing", tap.name, addr.mac_ntoa(args.mac), args.mtu)
+        if gateway:
+            what += ", gateway " + gateway
+        if args.udp_echo:
+            what += ", udp echo on " + ",".join(str(p) for p in args.udp_echo)
+        print("barenet: serving " + what, file=out, flush=True)
+        runner.run()
+        runner.close()
+    finally:
+        tap.close()
+    print("barenet: stopped: " + summary(stack, tap, echoes), file=out, flush=True)
+    return 0
+
+
+def summary(stack, tap, echoes):
+    parts = ["tap rx %d tx %d dropped %d" % (tap.rx_frames, tap.tx_frames, tap.tx_dropped)]
+    for layer in ("arp", "ip", "icmp", "udp"):
+        counters = stack.stats.get(layer) or {}
+        nonzero = ["%s=%d" % (k, v) for k, v in sorted(counters.items()) if v]
+        if nonzero:
+            parts.append("%s %s" % (layer, " ".join(nonzero)))
+    if echoes:
+        parts.append("echoed %d" % sum(e.echoed for e in echoes))
+    return "; ".join(parts)
+
+
+def main(argv=None, out=None, err=None):
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            raise UsageError("a command is required (try `%s --help`)" % PROG)
+        return args.func(args, out)
+    except UsageError as e:
+        print("%s: error: %s" % (PROG, e), file=err, flush=True)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Small network services shared by the host harness and the boards (MicroPython-compatible)."""
