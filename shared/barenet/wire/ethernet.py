@@ -1,0 +1,24 @@
+"""Ethernet II frames: destination MAC, source MAC, EtherType, payload (no 802.1Q, no FCS)."""
+
+import struct
+
+from ..compat import const
+
+HEADER_LEN = const(14)
+TYPE_IPV4 = const(0x0800)
+TYPE_ARP = const(0x0806)
+
+
+def parse(frame):
+    """memoryview -> (dst, src, ethertype, payload); dst/src and payload are views into frame."""
+    if len(frame) < HEADER_LEN:
+        raise ValueError("short")
+    return frame[0:6], frame[6:12], (frame[12] << 8) | frame[13], frame[HEADER_LEN:]
+
+
+def emit(buf, dst, src, ethertype):
+    """Write the header at buf[0:14]; returns 14."""
+    buf[0:6] = dst
+    buf[6:12] = src
+    struct.pack_into("!H", buf, 12, ethertype)
+    return HEADER_LEN
