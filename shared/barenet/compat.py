@@ -1,0 +1,40 @@
+"""The CPython/MicroPython differences the core depends on, each in one place."""
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+import errno as _errno
+
+
+def _e(name, linux_value):
+    # MicroPython's errno omits several names (ENETUNREACH, EMSGSIZE, ...); use the Linux
+    # numbers there so an OSError from barenet reads the same on both runtimes.
+    return getattr(_errno, name, linux_value)
+
+
+EAGAIN = _e("EAGAIN", 11)
+EINVAL = _e("EINVAL", 22)
+EPIPE = _e("EPIPE", 32)
+EMSGSIZE = _e("EMSGSIZE", 90)
+EOPNOTSUPP = _e("EOPNOTSUPP", 95)
+EADDRINUSE = _e("EADDRINUSE", 98)
+EADDRNOTAVAIL = _e("EADDRNOTAVAIL", 99)
+ENETUNREACH = _e("ENETUNREACH", 101)
+ECONNABORTED = _e("ECONNABORTED", 103)
+ECONNRESET = _e("ECONNRESET", 104)
+ENOBUFS = _e("ENOBUFS", 105)
+EISCONN = _e("EISCONN", 106)
+ENOTCONN = _e("ENOTCONN", 107)
+ETIMEDOUT = _e("ETIMEDOUT", 110)
+ECONNREFUSED = _e("ECONNREFUSED", 111)
+EHOSTUNREACH = _e("EHOSTUNREACH", 113)
+EALREADY = _e("EALREADY", 114)
+EINPROGRESS = _e("EINPROGRESS", 115)
+EPROTO = _e("EPROTO", 71)
+ENOPROTOOPT = _e("ENOPROTOOPT", 92)
+EDESTADDRREQ = _e("EDESTADDRREQ", 89)
+EBADF = _e("EBADF", 9)
+EWOULDBLOCK = EAGAIN

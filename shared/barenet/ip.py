@@ -1,0 +1,312 @@
+"""IPv4 for a host without an OS: routing (loopback / on-link / gateway / broadcast),
+fragmentation on send, bounded reassembly on receive, and dispatch to protocol handlers.
+
+barenet is a host, not a router (RFC 1122 3.3.1): datagrams for other addresses are dropped.
+"""
+
+from . import ticks
+from .addr import BROADCAST_MAC, LIMITED_BROADCAST
+from .compat import EHOSTUNREACH, EMSGSIZE, ENETUNREACH, ENOBUFS, const
+from .iface import Loopback
+from .stats import inc
+from .wire import ethernet, icmp as icmpw, ipv4
+
+_ETH_HLEN = const(14)
+_IP_HLEN = const(20)
+_MAX_DATAGRAM = const(65535)
+
+
+class IP:
+    def __init__(self, stack, ttl=64, loop_queue=64, reasm_datagrams=8, reasm_bytes=65536,
+                 reasm_timeout_ms=30000, ident_seed=0):
+        self.stack = stack
+        self.ttl = ttl
+        self.handlers = {}
+        self.stats = {}
+        self.loopback = Loopback()
+        self.loop_queue = loop_queue
+        self._loop = []  # datagrams to ourselves, delivered by poll()
+        self._ident = ident_seed & 0xFFFF
+        self.reasm = Reassembler(self, reasm_datagrams, reasm_bytes, reasm_timeout_ms)
+
+    def register(self, proto, handler):
+        self.handlers[proto] = handler
+
+    # -- routing -------------------------------------------------------------------------
+
+    def is_local(self, dst):
+        if dst[0] == 127:
+            return True
+        for i in self.stack.interfaces:
+            if i.ip == dst:
+                return True
+        return False
+
+    def _route(self, dst):
+        """-> (iface, next_hop, src); next_hop None means link broadcast."""
+        if self.is_local(dst):
+            return self.loopback, dst, dst
+        ifaces = self.stack.interfaces
+        if dst == LIMITED_BROADCAST:
+            for i in ifaces:
+                if i.up:
+                    return i, None, i.ip
+            raise OSError(ENETUNREACH)
+        for i in ifaces:
+            if i.up and i.on_link(dst):
+                return i, (None if dst == i.broadcast else dst), i.ip
+        for i in ifaces:
+            if i.up and i.gateway is not None:
+                return i, i.gateway, i.ip
+        raise OSError(ENETUNREACH if ifaces else EHOSTUNREACH)
+
+    def route(self, dst):
+        """-> (iface, source address) for dst; raises OSError(ENETUNREACH) without a route."""
+        iface, _, src = self._route(dst)
+        return iface, src
+
+    def is_broadcast(self, iface, dst):
+        return dst == LIMITED_BROADCAST or (iface is not self.loopback and dst == iface.broadcast)
+
+    # -- output --------------------------------------------------------------------------
+
+    def next_ident(self):
+        self._ident = (self._ident + 1) & 0xFFFF
+        return self._ident
+
+    def output(self, dst, proto, payload, src=None, hdr=None, ttl=None, df=False, tos=0):
+        """Send one datagram: hdr (optional transport header) then payload."""
+        iface, next_hop, rsrc = self._route(dst)
+        if src is None:
+            src = rsrc
+        if ttl is None:
+            ttl = self.ttl
+        hl = len(hdr) if hdr is not None else 0
+        plen = hl + len(payload)
+        if plen + _IP_HLEN > _MAX_DATAGRAM:
+            raise OSError(EMSGSIZE)
+        ident = self.next_ident()
+        if iface is self.loopback:
+            if len(self._loop) >= self.loop_queue:
+                inc(self.stats, "drop_loop_full")
+                raise OSError(ENOBUFS)
+            d = bytearray(_IP_HLEN + plen)
+            ipv4.emit(d, 0, src, dst, proto, plen, ident, ttl, tos, df)
+            if hl:
+                d[_IP_HLEN:_IP_HLEN + hl] = hdr
+            d[_IP_HLEN + hl:] = payload
+            self._loop.append(d)
+            inc(self.stats, "tx_loopback")
+            return
+        if plen + _IP_HLEN <= iface.mtu:
+            buf = iface.txbuf
+            ipv4.emit(buf, _ETH_HLEN, src, dst, proto, plen, ident, ttl, tos, df)
+            o = _ETH_HLEN + _IP_HLEN
+            if hl:
+                buf[o:o + hl] = hdr
+            buf[o + hl:o + plen] = payload
+            inc(self.stats, "tx")
+            self._link_out(iface, next_hop, o + plen)
+            return
+        if df:
+            raise OSError(EMSGSIZE)
+        self._fragment(iface, next_hop, src, dst, proto, hdr, payload, ident, ttl, tos)
+
+    def _fragment(self, iface, next_hop, src, dst, proto, hdr, payload, ident, ttl, tos):
+        # RFC 791 3.2: every fragment but the last carries a multiple of 8 data bytes.
+        data = memoryview(bytes(hdr) + bytes(payload)) if hdr is not None else memoryview(payload)
+        step = (iface.mtu - _IP_HLEN) & ~7
+        buf = iface.txbuf
+        o = _ETH_HLEN + _IP_HLEN
+        off = 0
+        n = len(data)
+        while off < n:
+            chunk = min(step, n - off)
+            ipv4.emit(buf, _ETH_HLEN, src, dst, proto, chunk, ident, ttl, tos, False,
+                      off + chunk < n, off)
+            buf[o:o + chunk] = data[off:off + chunk]
+            inc(self.stats, "tx_fragment")
+            self._link_out(iface, next_hop, o + chunk)
+            off += chunk
+        inc(self.stats, "tx")
+
+    def _link_out(self, iface, next_hop, n):
+        """Frame iface.txbuf[14:n] for next_hop (None: broadcast), or queue it behind ARP."""
+        stack = self.stack
+        if next_hop is None:
+            mac = BROADCAST_MAC
+        else:
+            mac = stack.arp.lookup(next_hop, stack.now)
+            if mac is None:
+                stack.arp.resolve(iface, next_hop, memoryview(iface.txbuf)[_ETH_HLEN:n], stack.now)
+                return
+        self.send_frame(iface, mac, n)
+
+    def send_frame(self, iface, mac, n):
+        buf = iface.txbuf
+        ethernet.emit(buf, mac, iface.mac, ethernet.TYPE_IPV4)
+        inc(iface.stats, "tx")
+        iface.nic.send(memoryview(buf)[0:n])
+
+    def send_resolved(self, iface, mac, datagram):
+        """ARP answered: send a datagram that waited for it."""
+        n = _ETH_HLEN + len(datagram)
+        iface.txbuf[_ETH_HLEN:n] = datagram
+        self.send_frame(iface, mac, n)
+
+    def resolution_failed(self, iface, datagram):
+        """ARP gave up: tell the sender, as a local ICMP host unreachable would (RFC 1122 2.3.2.2)."""
+        h = self._handler_for_quote(datagram)
+        if h is not None:
+            h.icmp_error(icmpw.DEST_UNREACH, icmpw.HOST_UNREACH, 0,
+                         memoryview(datagram)[0:(datagram[0] & 0x0F) * 4 + 8], self.stack.now)
+
+    def _handler_for_quote(self, quoted):
+        if len(quoted) < _IP_HLEN:
+            return None
+        return self.handlers.get(quoted[9])
+
+    # -- input ---------------------------------------------------------------------------
+
+    def input(self, iface, data, now):
+        try:
+            h, payload = ipv4.parse(data)
+        except ValueError as e:
+            inc(self.stats, "drop_" + e.args[0])
+            return
+        inc(self.stats, "rx")
+        dst = h.dst
+        if iface is not self.loopback:
+            if dst != iface.ip and dst != LIMITED_BROADCAST and dst != iface.broadcast:
+                inc(self.stats, "drop_not_ours")
+                return
+            src = h.src
+            # RFC 1122 3.2.1.3: a source must be a unicast address.
+            if src == LIMITED_BROADCAST or src == iface.broadcast or src[0] >= 224:
+                inc(self.stats, "drop_bad_src")
+                return
+        if h.mf or h.frag_off:
+            done = self.reasm.add(h, payload, now)
+            if done is None:
+                return
+            h, payload = done
+        handler = self.handlers.get(h.proto)
+        if handler is None:
+            inc(self.stats, "drop_proto")
+            self.stack.icmp.send_error(icmpw.DEST_UNREACH, icmpw.PROTO_UNREACH, h.datagram)
+            return
+        handler.input(iface, h, payload, now)
+
+    # -- timers --------------------------------------------------------------------------
+
+    def poll(self, now):
+        """Deliver datagrams queued on the loopback; expire reassembly; ms until next timer."""
+        if self._loop:
+            q = self._loop
+            self._loop = []
+            for d in q:
+                inc(self.loopback.stats, "rx")
+                self.input(self.loopback, memoryview(d), now)
+        wait = self.reasm.poll(now)
+        if self._loop:
+            return 0
+        return wait
+
+
+class _Datagram:
+    def __init__(self, deadline):
+        self.frags = []  # (offset, bytes) sorted by offset, never overlapping
+        self.size = 0
+        self.total = None
+        self.deadline = deadline
+        self.first = None  # header + 8 bytes of fragment zero, for ICMP time exceeded
+
+
+class Reassembler:
+    """Bounded reassembly (RFC 791 3.2, RFC 815): at most `max_datagrams` in progress holding
+    `max_bytes` of data in all, each freed after `timeout_ms`. An overlapping fragment kills
+    its whole datagram (as Linux does since CVE-2018-5391's fix); an exact duplicate is ignored."""
+
+    def __init__(self, ip, max_datagrams, max_bytes, timeout_ms):
+        self.ip = ip
+        self.max_datagrams = max_datagrams
+        self.max_bytes = max_bytes
+        self.timeout_ms = timeout_ms
+        self.pending = {}
+        self.bytes = 0
+        self.stats = ip.stats
+
+    def _kill(self, key, reason):
+        d = self.pending.pop(key)
+        self.bytes -= d.size
+        inc(self.stats, "reasm_" + reason)
+
+    def add(self, h, payload, now):
+        """Add one fragment; -> (header, payload) of the whole datagram, or None for now."""
+        off = h.frag_off
+        n = len(payload)
+        end = off + n
+        if (h.mf and (n & 7 or n == 0)) or end + h.hlen > _MAX_DATAGRAM:
+            inc(self.stats, "reasm_bad_fragment")
+            return None
+        key = (h.src, h.dst, h.proto, h.ident)
+        d = self.pending.get(key)
+        if d is None:
+            if len(self.pending) >= self.max_datagrams:
+                inc(self.stats, "reasm_drop_full")
+                return None
+            d = _Datagram(ticks.add(now, self.timeout_ms))
+            self.pending[key] = d
+        if self.bytes + n > self.max_bytes:
+            self._kill(key, "drop_memory")
+            return None
+        if not h.mf:
+            if (d.total is not None and d.total != end) or (d.frags and d.frags[-1][0] + len(d.frags[-1][1]) > end):
+                self._kill(key, "overlap")
+                return None
+            d.total = end
+        elif d.total is not None and end > d.total:
+            self._kill(key, "overlap")
+            return None
+        frags = d.frags
+        i = 0
+        while i < len(frags) and frags[i][0] < off:
+            i += 1
+        if i < len(frags) and frags[i][0] == off and len(frags[i][1]) == n:
+            inc(self.stats, "reasm_duplicate")
+            return None
+        if (i > 0 and frags[i - 1][0] + len(frags[i - 1][1]) > off) or \
+                (i < len(frags) and frags[i][0] < end):
+            self._kill(key, "overlap")
+            return None
+        frags.insert(i, (off, bytes(payload)))
+        d.size += n
+        self.bytes += n
+        if off == 0:
+            d.first = bytes(h.datagram[0:h.hlen + 8])
+        if d.total is None or d.size != d.total:
+            return None
+        # No overlaps and size == total: the fragments tile [0, total) exactly.
+        del self.pending[key]
+        self.bytes -= d.size
+        whole = bytearray(_IP_HLEN + d.total)
+        ipv4.emit(whole, 0, h.src, h.dst, h.proto, d.total, h.ident, h.ttl, h.tos)
+        for o, b in frags:
+            whole[_IP_HLEN + o:_IP_HLEN + o + len(b)] = b
+        inc(self.stats, "reasm_ok")
+        mv = memoryview(whole)
+        return ipv4.parse(mv, False)
+
+    def poll(self, now):
+        wait = None
+        for key in list(self.pending):
+            d = self.pending[key]
+            if ticks.due(d.deadline, now):
+                self._kill(key, "timeout")
+                if d.first is not None:
+                    # RFC 1122 3.3.2: report a timeout only when fragment zero arrived.
+                    self.ip.stack.icmp.send_error(
+                        icmpw.TIME_EXCEEDED, icmpw.REASSEMBLY_EXCEEDED, d.first)
+            else:
+                wait = ticks.earliest(wait, ticks.until(d.deadline, now))
+        return wait

@@ -1,0 +1,137 @@
+"""ARP (RFC 826): a bounded cache with expiry, bounded per-address queues of datagrams waiting
+for resolution, request retries, gratuitous ARP, and address-conflict detection."""
+
+from . import ticks
+from .addr import BROADCAST_MAC, ZERO_MAC
+from .compat import const
+from .stats import inc
+from .wire import arp, ethernet
+
+_ETH_HLEN = const(14)
+
+
+class _Pending:
+    """An address being resolved: the datagrams waiting for it and the retry schedule."""
+
+    def __init__(self, iface, next_at):
+        self.iface = iface
+        self.queue = []
+        self.tries = 1
+        self.next_at = next_at
+
+
+class ARPCache:
+    """Maps IPv4 -> MAC per stack. `on_fail(iface, datagram)` is called for each datagram
+    dropped because its next hop never answered (the IP layer turns it into a local ICMP
+    host-unreachable for the sender, as RFC 1122 2.3.2.2 and Linux do)."""
+
+    def __init__(self, on_fail, size=16, ttl_ms=60000, pending_addrs=8, pending_per_addr=8,
+                 retries=3, retry_ms=1000):
+        self.on_fail = on_fail
+        self.size = size
+        self.ttl_ms = ttl_ms
+        self.pending_addrs = pending_addrs
+        self.pending_per_addr = pending_per_addr
+        self.retries = retries
+        self.retry_ms = retry_ms
+        self.entries = {}  # ip -> [mac, expires_at]
+        self.pending = {}  # ip -> _Pending
+        self.stats = {}
+        self._buf = bytearray(_ETH_HLEN + arp.LEN)
+
+    def lookup(self, ip, now):
+        e = self.entries.get(ip)
+        if e is None:
+            return None
+        if ticks.due(e[1], now):
+            del self.entries[ip]
+            inc(self.stats, "expired")
+            return None
+        return e[0]
+
+    def learn(self, ip, mac, now):
+        if ip not in self.entries and len(self.entries) >= self.size:
+            # Evict the entry closest to expiry: the least recently confirmed one.
+            oldest = None
+            for k, e in self.entries.items():
+                if oldest is None or ticks.diff(e[1], self.entries[oldest][1]) < 0:
+                    oldest = k
+            del self.entries[oldest]
+            inc(self.stats, "evicted")
+        self.entries[ip] = [bytes(mac), ticks.add(now, self.ttl_ms)]
+
+    def resolve(self, iface, ip, datagram, now):
+        """Queue a datagram (copied) for ip and start or continue resolving it."""
+        p = self.pending.get(ip)
+        if p is None:
+            if len(self.pending) >= self.pending_addrs:
+                inc(self.stats, "drop_pending_full")
+                return False
+            p = _Pending(iface, ticks.add(now, self.retry_ms))
+            self.pending[ip] = p
+            self.request(iface, ip)
+        if len(p.queue) >= self.pending_per_addr:
+            inc(self.stats, "drop_queue_full")
+            return False
+        p.queue.append(bytes(datagram))
+        return True
+
+    def request(self, iface, target_ip, sender_ip=None):
+        """Broadcast a who-has request; sender_ip=target_ip makes it gratuitous (RFC 5227 3)."""
+        spa = iface.ip if sender_ip is None else sender_ip
+        self._send(iface, BROADCAST_MAC, arp.OP_REQUEST, spa, ZERO_MAC, target_ip)
+        inc(self.stats, "tx_request")
+
+    def announce(self, iface):
+        self.request(iface, iface.ip, iface.ip)
+        inc(self.stats, "tx_gratuitous")
+
+    def _send(self, iface, dst_mac, op, spa, tha, tpa):
+        buf = self._buf
+        ethernet.emit(buf, dst_mac, iface.mac, ethernet.TYPE_ARP)
+        arp.emit(buf, _ETH_HLEN, op, iface.mac, spa, tha, tpa)
+        iface.nic.send(memoryview(buf))
+
+    def input(self, iface, data, now, send_datagram):
+        """One ARP packet from iface. send_datagram(iface, mac, datagram) flushes a queue."""
+        try:
+            op, sha, spa, tha, tpa = arp.parse(data)
+        except ValueError as e:
+            inc(self.stats, "drop_" + e.args[0])
+            return
+        inc(self.stats, "rx")
+        if spa == iface.ip and sha != iface.mac:
+            # Someone else claims our address (RFC 5227 2.4): count it, never learn it.
+            inc(self.stats, "conflict")
+            return
+        if spa == b"\x00\x00\x00\x00":
+            return  # an ARP probe (RFC 5227 2.1.1): nothing to learn
+        for_us = tpa == iface.ip
+        # RFC 826 "merge": refresh a known sender; add a new one only if it asked for us.
+        if for_us or spa in self.entries or spa in self.pending:
+            self.learn(spa, sha, now)
+            p = self.pending.pop(spa, None)
+            if p is not None:
+                for d in p.queue:
+                    send_datagram(p.iface, sha, d)
+        if for_us and op == arp.OP_REQUEST:
+            self._send(iface, sha, arp.OP_REPLY, iface.ip, sha, spa)
+            inc(self.stats, "tx_reply")
+
+    def poll(self, now):
+        """Retry or fail pending resolutions; returns ms until the next retry or None."""
+        wait = None
+        for ip in list(self.pending):
+            p = self.pending[ip]
+            if ticks.due(p.next_at, now):
+                if p.tries >= self.retries:
+                    del self.pending[ip]
+                    inc(self.stats, "failed")
+                    for d in p.queue:
+                        self.on_fail(p.iface, d)
+                    continue
+                p.tries += 1
+                p.next_at = ticks.add(now, self.retry_ms)
+                self.request(p.iface, ip)
+            wait = ticks.earliest(wait, ticks.until(p.next_at, now))
+        return wait

@@ -1,0 +1,121 @@
+"""UDP endpoints (RFC 768): bind (fixed or ephemeral port), sendto, recvfrom with a bounded
+queue, broadcast, port unreachable for closed ports, ICMP errors reported to the sender."""
+
+from .addr import ANY, ip_aton, ip_ntoa
+from .compat import EADDRINUSE, EADDRNOTAVAIL, EINVAL, EMSGSIZE, EAGAIN, const
+from .icmp import error_errno
+from .stats import inc
+from .wire import icmp as icmpw, udp as w
+
+_PROTO = const(17)
+_MAX_PAYLOAD = const(65535 - 20 - 8)
+EPHEMERAL_LOW = const(49152)  # RFC 6335 6: the dynamic port range
+EPHEMERAL_HIGH = const(65535)
+
+
+class UDPEndpoint:
+    def __init__(self, udp, addr, port, queue):
+        self._udp = udp
+        self.addr = addr  # 4 bytes; ANY accepts datagrams for every local address
+        self.port = port
+        self.queue_len = queue
+        self._q = []
+        self._hdr = bytearray(w.HEADER_LEN)
+        self.error = 0  # errno of the last ICMP error, raised by the next recvfrom()
+
+    def sendto(self, data, addr):
+        """Send one datagram to (ip, port); raises OSError like a BSD socket would."""
+        dst = ip_aton(addr[0])
+        port = addr[1]
+        if not 0 < port < 65536:
+            raise OSError(EINVAL)
+        if len(data) > _MAX_PAYLOAD:
+            raise OSError(EMSGSIZE)
+        ip = self._udp.stack.ip
+        src = self.addr if self.addr != ANY else ip.route(dst)[1]
+        w.emit_header(self._hdr, src, dst, self.port, port, data)
+        ip.output(dst, _PROTO, data, src=src, hdr=self._hdr)
+        inc(self._udp.stats, "tx")
+        return len(data)
+
+    def recvfrom(self):
+        """-> (data, (ip, port)) for the oldest queued datagram, or None if none is queued."""
+        if self.error:
+            e = self.error
+            self.error = 0
+            raise OSError(e)
+        if self._q:
+            return self._q.pop(0)
+        return None
+
+    def pending(self):
+        return len(self._q)
+
+    def close(self):
+        self._udp.endpoints.pop(self.port, None)
+
+
+class UDP:
+    def __init__(self, stack, queue=8, max_endpoints=16):
+        self.stack = stack
+        self.queue = queue
+        self.max_endpoints = max_endpoints
+        self.endpoints = {}  # port -> UDPEndpoint
+        self.stats = {}
+        self._next_port = EPHEMERAL_LOW + (stack.seed % (EPHEMERAL_HIGH - EPHEMERAL_LOW))
+
+    def bind(self, port=0, addr=None, queue=None):
+        a = ANY if addr is None else ip_aton(addr)
+        if a != ANY and not self.stack.ip.is_local(a):
+            raise OSError(EADDRNOTAVAIL)
+        if len(self.endpoints) >= self.max_endpoints:
+            raise OSError(EAGAIN)
+        if port == 0:
+            port = self._ephemeral()
+        elif not 0 < port < 65536:
+            raise OSError(EINVAL)
+        elif port in self.endpoints:
+            raise OSError(EADDRINUSE)
+        ep = UDPEndpoint(self, a, port, self.queue if queue is None else queue)
+        self.endpoints[port] = ep
+        return ep
+
+    def _ephemeral(self):
+        span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1
+        for _ in range(span):
+            p = self._next_port
+            self._next_port = EPHEMERAL_LOW + (p - EPHEMERAL_LOW + 1) % span
+            if p not in self.endpoints:
+                return p
+        raise OSError(EADDRINUSE)
+
+    def input(self, iface, h, payload, now):
+        try:
+            sport, dport, data = w.parse(payload, h.src, h.dst)
+        except ValueError as e:
+            inc(self.stats, "drop_" + e.args[0])
+            return
+        inc(self.stats, "rx")
+        ep = self.endpoints.get(dport)
+        if ep is None or (ep.addr != ANY and ep.addr != h.dst):
+            inc(self.stats, "drop_no_port")
+            if not self.stack.ip.is_broadcast(iface, h.dst):
+                self.stack.icmp.send_error(icmpw.DEST_UNREACH, icmpw.PORT_UNREACH, h.datagram)
+            return
+        if len(ep._q) >= ep.queue_len:
+            inc(self.stats, "drop_queue_full")
+            return
+        ep._q.append((bytes(data), (ip_ntoa(h.src), sport)))
+
+    def icmp_error(self, typ, code, info, quoted, now):
+        ihl = (quoted[0] & 0x0F) * 4
+        sport = (quoted[ihl] << 8) | quoted[ihl + 1]
+        ep = self.endpoints.get(sport)
+        if ep is None:
+            inc(self.stats, "drop_icmp_no_port")
+            return
+        inc(self.stats, "rx_icmp_error")
+        ep.error = error_errno(typ, code)
+
+    def poll(self, now):
+        return None
