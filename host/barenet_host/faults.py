@@ -44,7 +44,11 @@ class Schedule:
         return self._heap[0][0] if self._heap else None
 
     def pop(self, now, before=None):
-        """The oldest item due at now (pushed before `before`, if given), else None."""
+        """The oldest item due at now (pushed before `before`, if given), else None.
+
+        With `before`, items pushed after the mark must not be earlier than `now`, or they
+        would hide the older ones behind them (the Sim only ever schedules into the future).
+        """
         heap = self._heap
         if not heap:
             return None
@@ -110,7 +114,8 @@ class FaultModel:
             return now
         bps = int(bps)
         free_at = self._free_at
-        if free_at is None or ticks.diff(free_at, now) <= 0:
+        # Equal times are still busy: the carry says part of that millisecond is taken.
+        if free_at is None or ticks.diff(free_at, now) < 0:
             start = now
             self._carry = 0
         else:

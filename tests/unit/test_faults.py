@@ -1,0 +1,275 @@
+"""FaultModel and FaultyNIC: seeded, reproducible link faults on the wrapping tick clock."""
+
+from barenet import ticks
+
+from barenet_host.faults import FaultModel, FaultyNIC, Schedule
+
+NEAR_WRAP = ticks.PERIOD - 3000
+
+
+def frames(n, size=60):
+    return [bytes([i & 0xFF]) * size for i in range(n)]
+
+
+def fates(model, n=10000, t0=NEAR_WRAP, step_ms=1):
+    """(frame index, delivered copies) for n frames offered one every step_ms."""
+    out = []
+    for i in range(n):
+        now = ticks.add(t0, i * step_ms)
+        out.append([(ticks.diff(at, now), data) for at, data in model.apply(i.to_bytes(4, "big") * 15, now)])
+    return out
+
+
+def test_no_faults_passes_every_frame_unchanged_and_immediately():
+    m = FaultModel()
+    for f in frames(100):
+        assert m.apply(memoryview(f), 1234) == [(1234, f)]
+    assert m.stats == {"sent": 100, "dropped": 0, "duplicated": 0, "corrupted": 0,
+                       "reordered": 0, "queue_dropped": 0}
+
+
+def test_apply_returns_copies_not_the_callers_buffer():
+    m = FaultModel()
+    buf = bytearray(b"abcdef")
+    [(at, data)] = m.apply(memoryview(buf), 0)
+    buf[0] = 0
+    assert data == b"abcdef"
+
+
+def test_loss_rate_is_close_to_the_probability_and_counted():
+    m = FaultModel(seed=42, loss=0.1)
+    delivered = sum(len(c) for c in fates(m))
+    assert 900 <= m.stats["dropped"] <= 1100
+    assert delivered == 10000 - m.stats["dropped"]
+    assert m.stats["sent"] == 10000
+
+
+def test_same_seed_same_faults_other_seed_other_faults():
+    cfg = dict(loss=0.1, duplicate=0.05, reorder=0.1, corrupt=0.05, jitter_ms=4)
+    a = fates(FaultModel(seed=7, **cfg), n=2000)
+    b = fates(FaultModel(seed=7, **cfg), n=2000)
+    c = fates(FaultModel(seed=8, **cfg), n=2000)
+    assert a == b
+    assert a != c
+
+
+def test_seed_zero_still_produces_faults():
+    m = FaultModel(seed=0, loss=0.5)
+    fates(m, n=1000)
+    assert 400 <= m.stats["dropped"] <= 600
+
+
+def test_loss_one_drops_everything_and_can_be_changed_between_frames():
+    m = FaultModel(loss=1.0)
+    assert m.apply(b"x" * 60, 0) == []
+    m.loss = 0.0
+    assert m.apply(b"x" * 60, 0) == [(0, b"x" * 60)]
+    assert m.stats["dropped"] == 1
+
+
+def test_duplicate_emits_two_identical_copies():
+    m = FaultModel(seed=3, duplicate=0.2)
+    out = fates(m, n=5000)
+    doubles = [c for c in out if len(c) == 2]
+    assert len(doubles) == m.stats["duplicated"]
+    assert 800 <= len(doubles) <= 1200
+    assert all(c[0] == c[1] for c in doubles)
+
+
+def test_corruption_flips_exactly_one_bit_anywhere_in_the_frame():
+    m = FaultModel(seed=5, corrupt=1.0)
+    original = bytes(range(64))
+    positions = set()
+    for i in range(2000):
+        [(_, data)] = m.apply(original, i)
+        assert len(data) == len(original)
+        x = int.from_bytes(data, "big") ^ int.from_bytes(original, "big")
+        assert x and x & (x - 1) == 0  # one bit set
+        positions.add(x.bit_length() - 1)
+    assert m.stats["corrupted"] == 2000
+    # Not only the payload end: bits of the first (Ethernet header) and last bytes are hit too.
+    assert min(positions) < 8 and max(positions) >= 63 * 8
+
+
+def test_corruption_of_a_duplicate_hits_each_copy_separately():
+    m = FaultModel(seed=9, duplicate=1.0, corrupt=0.5)
+    out = fates(m, n=2000)
+    assert m.stats["duplicated"] == 2000
+    assert 1800 <= m.stats["corrupted"] <= 2200
+    assert any(c[0][1] != c[1][1] for c in out)
+
+
+def test_reorder_holds_a_frame_back_so_later_frames_overtake_it():
+    m = FaultModel(seed=11, reorder=0.25, reorder_ms=5)
+    out = fates(m, n=1000)
+    held = [i for i, c in enumerate(out) if c[0][0] == 5]
+    assert len(held) == m.stats["reordered"]
+    assert 200 <= len(held) <= 300
+    # Sort deliveries by absolute time (stable: equal times keep sending order) as a link would.
+    arrival = sorted(range(1000), key=lambda i: i + out[i][0][0])
+    assert arrival != list(range(1000))
+    i = next(i for i in held if i + 1 not in held)
+    assert arrival.index(i + 1) < arrival.index(i)
+
+
+def test_delay_and_jitter_bound_the_delivery_time():
+    m = FaultModel(seed=13, delay_ms=40, jitter_ms=10)
+    waits = [c[0][0] for c in fates(m, n=2000)]
+    assert min(waits) == 40 and max(waits) == 50
+    assert len(set(waits)) == 11
+
+
+def test_bandwidth_spaces_frames_by_their_serialisation_time():
+    # 1000 bytes at 1 Mbit/s take 8 ms on the wire.
+    m = FaultModel(bandwidth_bps=1000000)
+    now = NEAR_WRAP + 2995  # the burst straddles the tick wrap
+    times = [at for f in range(10) for at, _ in m.apply(b"\0" * 1000, now)]
+    assert [ticks.diff(t, now) for t in times] == [8 * (k + 1) for k in range(10)]
+
+
+def test_bandwidth_keeps_sub_millisecond_remainders():
+    # 125 bytes at 1 Mbit/s = 1 ms; 100 bytes = 0.8 ms: 10 frames take exactly 8 ms together.
+    m = FaultModel(bandwidth_bps=1000000)
+    times = [at for _ in range(10) for at, _ in m.apply(b"\0" * 100, 0)]
+    assert times[-1] == 8
+    assert times == sorted(times)
+
+
+def test_an_idle_link_starts_serialising_at_the_current_time():
+    m = FaultModel(bandwidth_bps=1000000)
+    assert m.apply(b"\0" * 1000, 0)[0][0] == 8
+    assert m.apply(b"\0" * 1000, 100)[0][0] == 108
+
+
+def test_queue_limit_tail_drops_a_burst_like_a_router():
+    # 1000-byte frames, 8 ms each; the queue holds 4000 bytes, counting the frame being sent.
+    m = FaultModel(bandwidth_bps=1000000, queue_limit=4000)
+    out = [m.apply(b"\0" * 1000, 0) for _ in range(10)]
+    assert [len(c) for c in out] == [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    assert m.stats["queue_dropped"] == 6
+    # Once the queue has drained a little, frames are accepted again.
+    assert len(m.apply(b"\0" * 1000, 8)) == 1
+
+
+def test_faults_combine_and_stats_add_up():
+    m = FaultModel(seed=21, loss=0.1, duplicate=0.1, corrupt=0.1, reorder=0.1)
+    out = fates(m, n=10000)
+    st = m.stats
+    assert sum(len(c) for c in out) == st["sent"] - st["dropped"] + st["duplicated"]
+    assert all(st[k] > 500 for k in ("dropped", "duplicated", "corrupted", "reordered"))
+
+
+def test_schedule_orders_by_time_then_by_insertion():
+    s = Schedule()
+    for at, item in ((5, "c"), (1, "a"), (5, "d"), (1, "b")):
+        s.push(at, item)
+    assert s.next_at() == 1
+    assert s.pop(0) is None
+    cut = s.mark()
+    s.push(5, "late")  # pushed "during" the pop at time 5: not before it
+    assert [s.pop(5, cut) for _ in range(5)] == ["a", "b", "c", "d", None]
+    assert s.pop(5) == "late" and len(s) == 0 and s.next_at() is None
+
+
+class RecordingNIC:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, frame):
+        self.sent.append(bytes(frame))
+
+    def fileno(self):
+        return 42
+
+    def recv_into(self, buf):
+        buf[:3] = b"abc"
+        return 3
+
+
+def test_faulty_nic_holds_tx_frames_until_due_and_copies_them():
+    inner = RecordingNIC()
+    nic = FaultyNIC(inner, tx=FaultModel(delay_ms=10))
+    assert nic.poll(NEAR_WRAP, None) is None
+    buf = bytearray(b"frame-1")
+    nic.send(memoryview(buf))
+    buf[:] = b"XXXXXXX"
+    assert inner.sent == []
+    assert nic.poll(ticks.add(NEAR_WRAP, 4), None) == 6
+    assert inner.sent == []
+    assert nic.poll(ticks.add(NEAR_WRAP, 10), None) is None
+    assert inner.sent == [b"frame-1"]
+
+
+def test_faulty_nic_delays_across_the_tick_wrap():
+    inner = RecordingNIC()
+    nic = FaultyNIC(inner, tx=FaultModel(delay_ms=3000))
+    start = ticks.PERIOD - 1000
+    nic.poll(start, None)
+    nic.send(b"late")
+    assert nic.poll(1000, None) == 1000
+    assert inner.sent == []
+    assert nic.poll(2000, None) is None
+    assert inner.sent == [b"late"]
+
+
+def test_faulty_nic_rx_path_loses_and_delays_inbound_frames():
+    inner = RecordingNIC()
+    got = []
+    nic = FaultyNIC(inner, rx=FaultModel(seed=4, loss=0.5, delay_ms=2))
+    for i in range(200):
+        nic.rx(bytes([i]), i)
+    wait = nic.poll(199, got.append)
+    assert wait == 2  # frame 199, if it survived, is due at 201; else an earlier one is gone
+    nic.poll(300, got.append)
+    assert len(got) == 200 - nic.rx_faults.stats["dropped"]
+    assert 70 <= len(got) <= 130
+    assert got == sorted(got)
+    assert inner.sent == []
+
+
+def test_faulty_nic_without_models_passes_frames_on_the_next_poll():
+    inner = RecordingNIC()
+    got = []
+    nic = FaultyNIC(inner)
+    nic.poll(0, got.append)
+    nic.send(b"out")
+    nic.rx(b"in", 0)
+    assert inner.sent == [] and got == []
+    assert nic.poll(0, got.append) is None
+    assert inner.sent == [b"out"] and got == [b"in"]
+    assert nic.fileno() == 42
+    buf = bytearray(10)
+    assert nic.recv_into(buf) == 3 and buf[:3] == b"abc"
+
+
+def test_faulty_nic_reorders_tx_frames():
+    inner = RecordingNIC()
+    nic = FaultyNIC(inner, tx=FaultModel(seed=2, reorder=0.3, reorder_ms=3))
+    t = 0
+    nic.poll(t, None)
+    for i in range(100):
+        nic.send(bytes([i]))
+        t += 1
+        nic.poll(t, None)
+    nic.poll(t + 10, None)
+    order = [f[0] for f in inner.sent]
+    assert sorted(order) == list(range(100))
+    assert order != list(range(100))
+
+
+def test_prng_is_plain_xorshift32_so_every_runtime_draws_the_same():
+    # Marsaglia's xorshift32 from state 1; the MicroPython VM test checks the same numbers.
+    m = FaultModel(seed=1)
+    assert [m._next() for _ in range(5)] == [270369, 67634689, 2647435461, 307599695, 2398689233]
+
+
+def test_golden_fault_statistics_for_a_fixed_seed():
+    # The same figures come out of the MicroPython VM (see the report / tests/micropython).
+    m = FaultModel(seed=7, loss=0.1, duplicate=0.05, corrupt=0.05, reorder=0.1, jitter_ms=3,
+                   bandwidth_bps=10000000, queue_limit=20000)
+    delivered = 0
+    for i in range(10000):
+        delivered += len(m.apply(bytes(100), ticks.add(ticks.PERIOD - 5000, i // 10)))
+    assert m.stats == {"sent": 10000, "dropped": 1001, "duplicated": 436, "corrupted": 505,
+                       "reordered": 904, "queue_dropped": 0}
+    assert delivered == 9435
