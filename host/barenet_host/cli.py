@@ -9,7 +9,10 @@ import signal
 import sys
 
 from barenet import addr
+from barenet.apps.udp_echo import UDPEcho
+from barenet.stack import Stack
 
+from barenet_host.runner import Runner, now_ms
 from barenet_host.tap import TapDevice
 
 PROG = "barenet"
@@ -121,11 +124,6 @@ def serve(args, out):
     except OSError as e:
         raise UsageError(e.strerror or str(e))
     try:
-        from barenet.apps.udp_echo import UDPEcho
-        from barenet.stack import Stack
-
-        from barenet_host.runner import Runner, now_ms
-
         stack = Stack()
         gateway = None if args.gateway is None else addr.ip_ntoa(args.gateway)
         iface = stack.add_interface(tap, mac=args.mac, ip=cidr, gateway=gateway, mtu=args.mtu,
