@@ -1,0 +1,113 @@
+"""`barenet` argument handling: every user mistake is one stderr line and exit status 2.
+
+None of these reach a TAP device (the argument checks come first), so no root is needed,
+except the permission test, which drops root itself when it has it.
+"""
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from barenet_host import cli
+from barenet_host.tap import check_name
+
+GOOD = ["serve", "--tap", "bnx", "--ip", "192.0.2.2/24"]
+
+
+@pytest.fixture(autouse=True)
+def no_tap(monkeypatch):
+    """In-process runs must fail before a device is touched: a test that got past the checks
+    would otherwise create a TAP in this namespace and serve until killed."""
+    def fake(name, create=True):
+        check_name(name)
+        raise AssertionError("argument checks let %r through to the TAP" % name)
+    monkeypatch.setattr(cli, "TapDevice", fake)
+
+
+def run_main(argv):
+    out, err = io.StringIO(), io.StringIO()
+    rc = cli.main(argv, out=out, err=err)
+    return rc, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "a command is required"),
+    (["bogus"], "invalid choice: 'bogus'"),
+    (["serve"], "the following arguments are required: --tap, --ip"),
+    (["serve", "--ip", "192.0.2.2/24"], "the following arguments are required: --tap"),
+    (["serve", "--tap", "bnx"], "the following arguments are required: --ip"),
+    (GOOD[:4] + ["1.2.3/24"], "argument --ip: invalid address '1.2.3/24'"),
+    (GOOD[:4] + ["192.0.2.2"], "argument --ip: invalid address '192.0.2.2' (want a.b.c.d/prefix"),
+    (GOOD[:4] + ["192.0.2.2/33"], "argument --ip: invalid address '192.0.2.2/33'"),
+    (GOOD[:4] + ["192.0.2.256/24"], "argument --ip: invalid address"),
+    (GOOD[:4] + ["192.0.2.0/24"], "192.0.2.0/24 is a network or broadcast address"),
+    (GOOD[:4] + ["192.0.2.255/24"], "192.0.2.255/24 is a network or broadcast address"),
+    (GOOD + ["--gateway", "192.0.2"], "argument --gateway: invalid IPv4 address '192.0.2'"),
+    (GOOD + ["--gateway", "198.51.100.1"], "gateway 198.51.100.1 is not another host on 192.0.2.2/24"),
+    (GOOD + ["--gateway", "192.0.2.2"], "gateway 192.0.2.2 is not another host"),
+    (GOOD + ["--mac", "02:00:00:00:00"], "argument --mac: invalid MAC address '02:00:00:00:00'"),
+    (GOOD + ["--mac", "02:00:00:00:00:zz"], "argument --mac: invalid MAC address"),
+    (GOOD + ["--mac", "03:00:00:00:00:01"], "03:00:00:00:00:01 is not a unicast MAC address"),
+    (GOOD + ["--mac", "00:00:00:00:00:00"], "is not a unicast MAC address"),
+    (GOOD + ["--mtu", "575"], "argument --mtu: MTU must be an integer 576..9000, not '575'"),
+    (GOOD + ["--mtu", "9001"], "MTU must be an integer 576..9000, not '9001'"),
+    (GOOD + ["--mtu", "1500.0"], "MTU must be an integer 576..9000"),
+    (GOOD + ["--udp-echo", "0"], "argument --udp-echo: port must be an integer 1..65535, not '0'"),
+    (GOOD + ["--udp-echo", "65536"], "port must be an integer 1..65535"),
+    (GOOD + ["--udp-echo", "7", "--udp-echo", "7"], "--udp-echo ports must differ"),
+    (GOOD + ["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (["serve", "--tap", "x" * 16, "--ip", "192.0.2.2/24"], "invalid TAP name 'xxxxxxxxxxxxxxxx': must be 1..15 bytes"),
+    (["serve", "--tap", "a/b", "--ip", "192.0.2.2/24"], "invalid TAP name 'a/b'"),
+    (["serve", "--tap", "", "--ip", "192.0.2.2/24"], "invalid TAP name ''"),
+])
+def test_bad_argument_is_one_line_and_status_2(argv, message):
+    rc, out, err = run_main(argv)
+    assert rc == 2
+    assert out == ""
+    assert err.startswith("barenet: error: ") and err.endswith("\n") and err.count("\n") == 1, err
+    assert message in err
+
+
+def test_console_script_error_has_no_traceback_or_usage():
+    script = shutil.which("barenet", path=os.path.dirname(sys.executable))
+    cmd = [script] if script else [sys.executable, "-m", "barenet_host.cli"]
+    r = subprocess.run(cmd + ["serve", "--tap", "bnx", "--ip", "nonsense"],
+                       capture_output=True, text=True, timeout=30)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr == "barenet: error: argument --ip: invalid address 'nonsense' " \
+                       "(want a.b.c.d/prefix)\n"
+
+
+def test_tap_permission_error_is_one_line():
+    # Unprivileged, TUNSETIFF (or opening /dev/net/tun) is refused before any device exists.
+    cmd = [sys.executable, "-m", "barenet_host.cli", "serve", "--tap", "bnperm0",
+           "--ip", "192.0.2.2/24"]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("needs setpriv to drop root")
+        cmd = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"] + cmd
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.startswith("barenet: error: cannot open TAP 'bnperm0': permission denied")
+    assert r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["serve", "--help"]])
+def test_help(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: barenet")
+    assert ("serve" in text) and ("--udp-echo" in text or argv == ["--help"])
+
+
+def test_default_mac_is_local_unicast_from_the_address():
+    mac = cli.default_mac(b"\xc0\x00\x02\x02")
+    assert mac == b"\x02\x00\xc0\x00\x02\x02"
+    assert mac[0] & 0x02 and not mac[0] & 0x01  # IEEE 802: locally administered, unicast
