@@ -1,0 +1,133 @@
+"""ARP: pending queues, retries, failure reporting, gratuitous ARP, replies, conflicts, bounds."""
+
+import pytest
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import ARP, Ether
+
+from barenet.compat import EHOSTUNREACH
+from barenet_host.vwire import Sim
+from peer import PEER_IP, PEER_MAC, STACK_IP, STACK_MAC, Peer, setup
+
+
+def arp_frame(op, src_mac, src_ip, dst_ip, dst_mac="00:00:00:00:00:00", eth_dst="ff:ff:ff:ff:ff:ff"):
+    return Ether(dst=eth_dst, src=src_mac) / ARP(op=op, hwsrc=src_mac, psrc=src_ip,
+                                                 hwdst=dst_mac, pdst=dst_ip)
+
+
+def test_three_datagrams_sent_before_the_reply_all_arrive_in_order():
+    sim, stack, iface, peer = setup()
+    ep = stack.udp.bind(4000)
+    for i in range(3):
+        ep.sendto(b"datagram %d" % i, (PEER_IP, 9))
+    sim.run(max_ms=1)
+    frames = peer.take()
+    assert len(frames) == 1 and ARP in frames[0]  # one request, not one per datagram
+    peer.reply_arp(frames)
+    sim.run(max_ms=1)
+    got = [bytes(f[UDP].payload) for f in peer.take()]
+    assert got == [b"datagram 0", b"datagram 1", b"datagram 2"]
+    # Now cached: the next datagram goes straight out.
+    ep.sendto(b"datagram 3", (PEER_IP, 9))
+    sim.run(max_ms=1)
+    assert [bytes(f[UDP].payload) for f in peer.take()] == [b"datagram 3"]
+
+
+def test_retries_then_failure_reported_to_the_sender():
+    sim, stack, iface, peer = setup(arp_retries=3, arp_retry_ms=1000)
+    ep = stack.udp.bind(4000)
+    ep.sendto(b"lost", ("192.0.2.50", 9))
+    sim.run(max_ms=5000)
+    requests = [f for f in peer.take() if ARP in f]
+    assert len(requests) == 3 and all(f[ARP].pdst == "192.0.2.50" for f in requests)
+    with pytest.raises(OSError) as e:
+        ep.recvfrom()
+    assert e.value.args[0] == EHOSTUNREACH
+    assert stack.stats["arp"]["failed"] == 1
+    assert ep.recvfrom() is None  # the error is reported once
+
+
+def test_pending_queue_is_bounded():
+    sim, stack, iface, peer = setup(arp_queue=2)
+    ep = stack.udp.bind(4000)
+    for i in range(5):
+        ep.sendto(b"%d" % i, (PEER_IP, 9))
+    assert stack.stats["arp"]["drop_queue_full"] == 3
+    sim.run(max_ms=1)
+    peer.reply_arp(peer.take())
+    sim.run(max_ms=1)
+    assert [bytes(f[UDP].payload) for f in peer.take()] == [b"0", b"1"]
+
+
+def test_gratuitous_arp_when_the_interface_comes_up():
+    sim = Sim()
+    wire = sim.wire()
+    peer = Peer(wire)
+    sim.host(wire, STACK_MAC, STACK_IP + "/24")
+    sim.run(max_ms=1)
+    (f,) = peer.take()
+    assert f.dst == "ff:ff:ff:ff:ff:ff"
+    assert f[ARP].op == 1 and f[ARP].psrc == STACK_IP and f[ARP].pdst == STACK_IP
+    assert f[ARP].hwsrc == STACK_MAC
+
+
+def test_replies_only_for_our_own_address():
+    sim, stack, iface, peer = setup()
+    peer.send(arp_frame(1, PEER_MAC, PEER_IP, "192.0.2.3"))
+    sim.run(max_ms=1)
+    assert peer.take() == []
+    peer.send(arp_frame(1, PEER_MAC, PEER_IP, STACK_IP))
+    sim.run(max_ms=1)
+    (r,) = peer.take()
+    assert r.dst == PEER_MAC and r[ARP].op == 2
+    assert r[ARP].hwsrc == STACK_MAC and r[ARP].psrc == STACK_IP
+    assert r[ARP].hwdst == PEER_MAC and r[ARP].pdst == PEER_IP
+    # A request for us teaches us the asker (RFC 826): no ARP needed to answer it.
+    stack.udp.bind(4000).sendto(b"x", (PEER_IP, 9))
+    sim.run(max_ms=1)
+    (f,) = peer.take()
+    assert UDP in f and f.dst == PEER_MAC
+
+
+def test_address_conflict_is_counted_and_not_learned():
+    sim, stack, iface, peer = setup()
+    peer.send(arp_frame(2, "02:00:00:00:00:66", STACK_IP, STACK_IP))
+    sim.run(max_ms=1)
+    assert stack.stats["arp"]["conflict"] == 1
+    assert STACK_IP.encode() not in stack.arp.entries
+
+
+def test_cache_entries_expire_and_are_resolved_again():
+    sim, stack, iface, peer = setup(arp_ttl_ms=10000)
+    ep = stack.udp.bind(4000)
+    ep.sendto(b"a", (PEER_IP, 9))
+    sim.run(max_ms=1)
+    peer.reply_arp(peer.take())
+    sim.run(max_ms=1)
+    assert len(peer.take()) == 1
+    sim.advance(10001)
+    ep.sendto(b"b", (PEER_IP, 9))
+    sim.run(max_ms=1)
+    (f,) = peer.take()
+    assert ARP in f and f[ARP].pdst == PEER_IP
+    assert stack.stats["arp"]["expired"] == 1
+
+
+def test_cache_is_bounded():
+    sim, stack, iface, peer = setup(arp_size=4)
+    for i in range(10):
+        peer.send(arp_frame(1, "02:00:00:00:01:%02x" % i, "192.0.2.%d" % (100 + i), STACK_IP))
+    sim.run(max_ms=1)
+    assert len(stack.arp.entries) == 4
+    assert stack.stats["arp"]["evicted"] == 6
+
+
+def test_malformed_arp_is_counted():
+    sim, stack, iface, peer = setup()
+    peer.send(Ether(dst="ff:ff:ff:ff:ff:ff", src=PEER_MAC, type=0x0806) / b"\x00\x01\x08")
+    token_ring = bytearray(bytes(arp_frame(1, PEER_MAC, PEER_IP, STACK_IP)))
+    token_ring[15] = 6  # hardware type 6 (IEEE 802): not Ethernet
+    peer.send(token_ring)
+    sim.run(max_ms=1)
+    assert stack.stats["arp"]["drop_short"] == 1
+    assert stack.stats["arp"]["drop_unsupported"] == 1
+    assert peer.take() == []

@@ -1,0 +1,60 @@
+"""Wrap-safe time: the helpers, and stack timers running across the 2**30 ms tick wrap."""
+
+import pytest
+from scapy.layers.inet import IP, UDP, fragment
+from scapy.layers.l2 import ARP, Ether
+
+from barenet import ticks
+from barenet.compat import EHOSTUNREACH
+from peer import PEER_IP, PEER_MAC, STACK_IP, STACK_MAC, setup
+
+P = ticks.PERIOD
+
+
+def test_helpers_across_the_wrap():
+    t = P - 10
+    d = ticks.add(t, 25)
+    assert d == 15
+    assert ticks.diff(d, t) == 25 and ticks.diff(t, d) == -25
+    assert not ticks.due(d, t) and ticks.due(d, ticks.add(t, 25)) and ticks.due(d, ticks.add(t, 26))
+    assert ticks.until(d, t) == 25 and ticks.until(t, d) == 0
+    assert ticks.earliest(None, 5) == 5 and ticks.earliest(3, None) == 3 and ticks.earliest(None, None) is None
+
+
+@pytest.mark.parametrize("before", [1, 500, 999])
+def test_arp_retries_and_failure_across_the_wrap(before):
+    sim, stack, iface, peer = setup(start_ms=P - before, arp_retries=3, arp_retry_ms=1000)
+    ep = stack.udp.bind(4000)
+    ep.sendto(b"x", ("192.0.2.77", 9))
+    sim.run(max_ms=10000)
+    assert sim.now < 10000  # we did cross the wrap
+    assert len([f for f in peer.take() if ARP in f]) == 3
+    with pytest.raises(OSError) as e:
+        ep.recvfrom()
+    assert e.value.args[0] == EHOSTUNREACH
+
+
+def test_reassembly_timeout_across_the_wrap():
+    sim, stack, iface, peer = setup(start_ms=P - 10000, reasm_timeout_ms=30000)
+    frags = fragment(IP(src=PEER_IP, dst=STACK_IP, id=5) / UDP(dport=9) / bytes(3000), fragsize=1000)
+    peer.send(Ether(dst=STACK_MAC, src=PEER_MAC) / frags[0])
+    sim.run(max_ms=1)
+    sim.advance(29990)
+    assert stack.ip.reasm.pending and sim.now < 30000
+    sim.advance(20)
+    assert not stack.ip.reasm.pending and stack.stats["ip"]["reasm_timeout"] == 1
+
+
+def test_icmp_rate_limit_refills_across_the_wrap():
+    sim, stack, iface, peer = setup(start_ms=P - 50, icmp_error_burst=2, icmp_error_interval_ms=100)
+    stack.arp.learn(bytes([192, 0, 2, 1]), bytes.fromhex("020000000001"), sim.now)
+
+    def burst(n):
+        for i in range(n):
+            peer.send(Ether(dst=STACK_MAC, src=PEER_MAC) / IP(src=PEER_IP, dst=STACK_IP) / UDP(sport=9, dport=1234))
+        sim.run(max_ms=1)
+        return len(peer.take())
+
+    assert burst(5) == 2
+    sim.advance(200)  # crosses the wrap
+    assert burst(5) == 2
