@@ -1,0 +1,188 @@
+"""TCP congestion control: NewReno (RFC 5681, RFC 6582) with byte counting (RFC 3465).
+
+Sans-I/O: the connection code reports ACK events, this object keeps cwnd/ssthresh and answers
+"retransmit now?"; it never sends, never reads a clock and allocates nothing per ACK. Sequence
+numbers are ints in [0, 2**32) (absolute or relative to the ISN) compared only through tcp.seq.
+
+The connection code calls:
+
+    cc = NewReno(mss, initial_window=None, sack=False)
+        # cwnd starts at the RFC 6928 IW; set sack=True (or cc.sack = True) once SACK is agreed.
+    cc.on_ack(acked, snd_una, snd_nxt, flight) -> bool
+        # every ACK that advances snd_una. snd_una is the NEW value, acked the bytes it advanced,
+        # flight the bytes still outstanding after it. True: retransmit the segment at snd_una
+        # (NewReno partial ACK, RFC 6582 3.2 (5)). Restart the RTO timer as RFC 6298 (5.3) says.
+    cc.on_dupack(count, snd_una, snd_nxt, flight) -> bool
+        # every duplicate ACK (RFC 5681 2), count = the running duplicate count (1, 2, 3, ...).
+        # True: fast-retransmit the segment at snd_una now. Limited Transmit (RFC 3042) on the
+        # first two is the caller's. With sack=True this only keeps cwnd fixed during recovery.
+    cc.enter_recovery(snd_una, snd_nxt, flight) -> bool
+        # SACK senders, when Scoreboard.should_enter_recovery() is true (RFC 6675 5 (1)-(4));
+        # True: recovery entered, retransmit snd_una; then send while cwnd - pipe >= mss.
+    cc.on_timeout(flight, snd_max)     # the RTO fired; snd_max = highest sequence sent + 1
+    cc.on_idle(idle_ms, rto_ms)        # before sending after a quiet period (ticks.diff)
+    cc.cwnd, cc.ssthresh, cc.in_recovery, cc.recover, cc.info()
+
+Send rule for the caller: new data while flight < cwnd (RFC 5681 3.1); during SACK recovery
+while cwnd - pipe >= mss (RFC 6675 5 (C)).
+"""
+
+from ..compat import const, EINVAL
+from . import seq
+
+# "Arbitrarily high" initial ssthresh (RFC 5681 3.1) and the cwnd ceiling: the largest
+# MicroPython small int on 32-bit ports, so cwnd arithmetic never allocates.
+INFINITE = const(0x3FFFFFFF)
+_DUPTHRESH = const(3)  # RFC 5681 3.2
+_ABC_L = const(2)  # RFC 3465 2.2: slow start grows by at most L*SMSS per ACK
+
+# Minimum seq.sub(snd_una, recover) before a new recovery may start (0 = no guard).
+_GUARD_NEWRENO = const(2)  # RFC 6582 3.2 (2): snd_una - 1 must be above recover
+_GUARD_SACK_RTO = const(1)  # RFC 6675 5.1: HighACK >= RecoveryPoint
+
+
+class NewReno:
+    def __init__(self, mss, initial_window=None, sack=False):
+        if mss <= 0:
+            raise OSError(EINVAL)
+        self.mss = mss
+        if initial_window is None:
+            # RFC 6928 2
+            initial_window = min(10 * mss, max(2 * mss, 14600))
+        self.initial_window = initial_window
+        self.sack = sack
+        self.cwnd = initial_window
+        self.ssthresh = INFINITE
+        self.in_recovery = False
+        # RFC 6582 3.2 (1) initialises recover to the ISN; the guard below stays off until a
+        # recovery or timeout sets recover, so the loss of the very first segment still gets a
+        # fast retransmit (as FreeBSD does) and no stale value is compared after 2**31 bytes.
+        self.recover = 0
+        self._guard = 0
+        self._bytes_acked = 0  # RFC 3465 2.1
+        self._rto_repeat = False  # the last event was a timeout not yet followed by an ACK
+        self.fast_retransmits = 0
+        self.partial_acks = 0
+        self.timeouts = 0
+        self.guarded = 0  # recoveries refused by the RFC 6582 / RFC 6675 5.1 guard
+
+    def on_ack(self, acked, snd_una, snd_nxt, flight_size):
+        """An ACK advanced snd_una by acked bytes; True means retransmit the segment at snd_una."""
+        self._rto_repeat = False
+        if self._guard and seq.sub(snd_una, self.recover) >= self._guard:
+            # Past the guard for good: forget recover so it is never compared after a wrap.
+            self._guard = 0
+        mss = self.mss
+        cwnd = self.cwnd
+        if self.in_recovery:
+            if seq.gt(snd_una, self.recover):
+                # Full ACK: RFC 6582 3.2 (3) option (1). RFC 6675 leaves cwnd = ssthresh.
+                self.in_recovery = False
+                self._bytes_acked = 0
+                if not self.sack:
+                    self.cwnd = min(self.ssthresh, max(flight_size, mss) + mss)
+                return False
+            if self.sack:
+                # RFC 6675 5 (B): cwnd stays fixed; the caller's NextSeg loop picks what to send.
+                return False
+            # Partial ACK, RFC 6582 3.2 (5): deflate by what left the network, add back one
+            # SMSS if at least that much was acknowledged, and retransmit the next hole.
+            cwnd -= acked
+            if acked >= mss:
+                cwnd += mss
+            self.cwnd = cwnd if cwnd > mss else mss
+            self.partial_acks += 1
+            return True
+        if cwnd < self.ssthresh:
+            # RFC 5681 3.1 slow start with RFC 3465 2.2 byte counting (L = 2)
+            cwnd += acked if acked < _ABC_L * mss else _ABC_L * mss
+        else:
+            # RFC 3465 2.1: one SMSS per cwnd bytes acknowledged (about one SMSS per RTT).
+            ba = self._bytes_acked + acked
+            if ba >= cwnd:
+                ba -= cwnd
+                cwnd += mss
+                if ba > cwnd:
+                    # A stretch ACK earns one SMSS, not a burst; bound the carry.
+                    ba = cwnd
+            self._bytes_acked = ba
+        self.cwnd = cwnd if cwnd < INFINITE else INFINITE
+        return False
+
+    def on_dupack(self, count, snd_una, snd_nxt, flight_size):
+        """A duplicate ACK (the count-th in a row); True means fast-retransmit snd_una now."""
+        if self.in_recovery:
+            if not self.sack:
+                # RFC 6582 3.2 (4): each further duplicate means a segment left the network.
+                cwnd = self.cwnd + self.mss
+                self.cwnd = cwnd if cwnd < INFINITE else INFINITE
+            return False
+        if self.sack or count < _DUPTHRESH:
+            return False
+        return self.enter_recovery(snd_una, snd_nxt, flight_size)
+
+    def enter_recovery(self, snd_una, snd_nxt, flight_size):
+        """Fast retransmit and enter recovery; False if already in it or the guard refuses."""
+        if self.in_recovery:
+            return False
+        if self._guard and seq.sub(snd_una, self.recover) < self._guard:
+            # RFC 6582 3.2 (2): these duplicates may stem from our own retransmissions of data
+            # the receiver already had, so they are no sign of a new loss.
+            self.guarded += 1
+            return False
+        mss = self.mss
+        # RFC 5681 (4); RFC 6675 5 (4.2) halves FlightSize the same way.
+        ssthresh = max(flight_size // 2, 2 * mss)
+        self.ssthresh = ssthresh
+        # RFC 6582 3.2 (2) / RFC 6675 5 (4.1): the highest sequence number transmitted.
+        self.recover = seq.add(snd_nxt, -1)
+        self.in_recovery = True
+        self._bytes_acked = 0
+        if self.sack:
+            # RFC 6675 has no re-entry guard after a normal recovery: SACK tells real holes.
+            self.cwnd = ssthresh
+            self._guard = 0
+        else:
+            # RFC 6582 3.2 (2): three segments have left the network.
+            self.cwnd = ssthresh + 3 * mss
+            self._guard = _GUARD_NEWRENO
+        self.fast_retransmits += 1
+        return True
+
+    def on_timeout(self, flight_size, snd_max=None):
+        """The retransmission timer fired.
+
+        snd_max is the highest sequence number sent + 1 (not a snd_nxt rewound for go-back-N);
+        without it the RFC 6582 / RFC 6675 5.1 guard against re-entering recovery on the
+        duplicates that go-back-N provokes is not armed.
+        """
+        mss = self.mss
+        self.timeouts += 1
+        if not self._rto_repeat:
+            # RFC 5681 3.1: when the same segment times out again, ssthresh is held constant.
+            self.ssthresh = max(flight_size // 2, 2 * mss)
+            self._rto_repeat = True
+        self.cwnd = mss  # RFC 5681 3.1: LW = 1 full-sized segment
+        self.in_recovery = False
+        self._bytes_acked = 0  # RFC 3465 2.1
+        if snd_max is not None:
+            # RFC 6582 3.2 (final paragraph); RFC 6675 5.1
+            self.recover = seq.add(snd_max, -1)
+            self._guard = _GUARD_SACK_RTO if self.sack else _GUARD_NEWRENO
+
+    def on_idle(self, idle_ms, rto_ms):
+        """Nothing was sent for idle_ms; RFC 5681 4.1 restarts from RW = min(IW, cwnd)."""
+        if idle_ms > rto_ms and self.cwnd > self.initial_window:
+            self.cwnd = self.initial_window
+
+    def info(self):
+        return {
+            "cwnd": self.cwnd,
+            "ssthresh": self.ssthresh,
+            "in_recovery": self.in_recovery,
+            "recover": self.recover,
+            "fast_retransmits": self.fast_retransmits,
+            "partial_acks": self.partial_acks,
+            "timeouts": self.timeouts,
+            "guarded": self.guarded,
+        }
