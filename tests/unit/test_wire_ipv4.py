@@ -1,0 +1,156 @@
+"""wire/ipv4.py against scapy: headers both ways (flags, fragment offset, options skipped,
+checksum), link padding trimmed, and every rejection reason."""
+
+import pytest
+from hypothesis import given, settings, strategies as st
+from scapy.layers.inet import IP, IPOption_NOP, IPOption_RR
+from scapy.utils import checksum
+
+from barenet.addr import ip_aton, ip_ntoa
+from barenet.wire import ipv4
+
+SRC, DST = "192.0.2.1", "198.51.100.7"
+S, D = ip_aton(SRC), ip_aton(DST)
+
+
+def build(payload, **kw):
+    buf = bytearray(20 + len(payload))
+    assert ipv4.emit(buf, 0, kw.pop("src", S), kw.pop("dst", D), kw.pop("proto", 17),
+                     len(payload), kw.pop("ident", 0x1234), **kw) == 20
+    buf[20:] = payload
+    return bytes(buf)
+
+
+def scapy_checksum_ok(raw):
+    """scapy recomputes the header checksum when the field is deleted; ours must match."""
+    p = IP(raw)
+    orig = p.chksum
+    del p.chksum
+    return IP(bytes(p)).chksum == orig
+
+
+def test_barenet_builds_scapy_decodes():
+    raw = build(b"hello", ident=0xBEEF, ttl=3, tos=0xB8, df=True, proto=6)
+    p = IP(raw)
+    assert (p.version, p.ihl, p.tos, p.len, p.id, p.ttl, p.proto) == (4, 5, 0xB8, 25, 0xBEEF, 3, 6)
+    assert (p.src, p.dst, str(p.flags), p.frag) == (SRC, DST, "DF", 0)
+    assert bytes(p.payload) == b"hello"
+    assert scapy_checksum_ok(raw)
+
+
+def test_fragment_fields():
+    raw = build(bytes(16), mf=True, frag_off=1480)
+    p = IP(raw)
+    assert (str(p.flags), p.frag) == ("MF", 185)  # scapy counts the offset in 8-byte units
+    assert scapy_checksum_ok(raw)
+    h, _ = ipv4.parse(memoryview(raw))
+    assert (h.mf, h.df, h.frag_off) == (True, False, 1480)
+
+
+def test_emit_at_offset_leaves_prefix_alone():
+    buf = bytearray(b"\xaa" * 14 + bytes(24))
+    ipv4.emit(buf, 14, S, D, 1, 4, 7)
+    assert buf[:14] == b"\xaa" * 14
+    assert scapy_checksum_ok(bytes(buf[14:]))
+
+
+def test_scapy_builds_barenet_parses():
+    raw = bytes(IP(src=SRC, dst=DST, id=777, ttl=200, tos=4, flags="MF", frag=3, proto=17)
+                / b"payload!")
+    h, payload = ipv4.parse(memoryview(raw))
+    assert (h.hlen, h.tos, h.total_len, h.ident, h.ttl, h.proto) == (20, 4, 28, 777, 200, 17)
+    assert (h.src, h.dst, h.df, h.mf, h.frag_off) == (S, D, False, True, 24)
+    assert bytes(payload) == b"payload!"
+    assert bytes(h.datagram) == raw
+
+
+def test_options_are_skipped():
+    raw = bytes(IP(src=SRC, dst=DST, proto=1, options=[IPOption_RR(routers=["192.0.2.9"]),
+                                                       IPOption_NOP()]) / b"data")
+    h, payload = ipv4.parse(memoryview(raw))
+    assert h.hlen == IP(raw).ihl * 4 > 20
+    assert bytes(payload) == b"data" and h.proto == 1
+
+
+def test_link_padding_is_trimmed():
+    raw = bytes(IP(src=SRC, dst=DST) / b"ab") + bytes(24)  # padded to Ethernet's minimum
+    h, payload = ipv4.parse(memoryview(raw))
+    assert bytes(payload) == b"ab" and len(h.datagram) == 22
+
+
+def _set(raw, i, v):
+    b = bytearray(raw)
+    b[i] = v
+    return bytes(b)
+
+
+def _fix(raw):
+    """Recompute the header checksum of a hand-damaged header, so only the damage is wrong."""
+    b = bytearray(raw)
+    hl = min((b[0] & 15) * 4, len(b))
+    b[10:12] = b"\x00\x00"
+    b[10:12] = checksum(bytes(b[:hl])).to_bytes(2, "big")
+    return bytes(b)
+
+
+GOOD = build(b"0123456789")
+
+
+@pytest.mark.parametrize("raw,reason", [
+    (b"", "short"),
+    (GOOD[:19], "short"),
+    (_fix(_set(GOOD, 0, 0x65)), "version"),
+    (_fix(_set(GOOD, 0, 0x44)), "hlen"),        # IHL 4: 16-byte header
+    (_fix(_set(GOOD, 0, 0x40)), "hlen"),
+    (_set(GOOD, 0, 0x46), "checksum"),          # IHL 6: the checksum now covers 4 more bytes
+    (_fix(_set(GOOD, 0, 0x4F)), "length"),      # IHL 15: 60-byte header > 30-byte datagram
+    (_fix(_set(GOOD, 3, 19)), "length"),        # total length 19 < header
+    (_fix(_set(GOOD, 3, 31)), "length"),        # total length beyond what arrived
+    (GOOD[:29], "length"),                      # truncated datagram
+    (_set(GOOD, 10, GOOD[10] ^ 0x01), "checksum"),
+    (_set(GOOD, 8, GOOD[8] ^ 0x80), "checksum"),  # ttl flipped, checksum not updated
+])
+def test_malformed(raw, reason):
+    with pytest.raises(ValueError) as e:
+        ipv4.parse(memoryview(raw))
+    assert e.value.args[0] == reason
+
+
+def test_verify_false_skips_the_checksum_only():
+    raw = _set(GOOD, 10, GOOD[10] ^ 0xFF)
+    h, payload = ipv4.parse(memoryview(raw), verify=False)
+    assert bytes(payload) == b"0123456789"
+    with pytest.raises(ValueError, match="version"):
+        ipv4.parse(memoryview(_set(raw, 0, 0x55)), verify=False)
+
+
+ips = st.binary(min_size=4, max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(src=ips, dst=ips, proto=st.integers(0, 255), payload=st.binary(max_size=200),
+       ident=st.integers(0, 0xFFFF), ttl=st.integers(0, 255), tos=st.integers(0, 255),
+       df=st.booleans(), mf=st.booleans(), frag8=st.integers(0, 0x1FFF))
+def test_round_trip_and_scapy_agree(src, dst, proto, payload, ident, ttl, tos, df, mf, frag8):
+    raw = build(payload, src=src, dst=dst, proto=proto, ident=ident, ttl=ttl, tos=tos, df=df,
+                mf=mf, frag_off=frag8 * 8)
+    h, p = ipv4.parse(memoryview(raw))
+    assert (h.hlen, h.total_len, h.src, h.dst, h.proto, h.ident, h.ttl, h.tos) == \
+        (20, 20 + len(payload), src, dst, proto, ident, ttl, tos)
+    assert (h.df, h.mf, h.frag_off, bytes(p)) == (df, mf, frag8 * 8, payload)
+    s = IP(raw)
+    assert (s.src, s.dst, s.proto, s.id, s.ttl, s.tos, s.frag, s.len) == \
+        (ip_ntoa(src), ip_ntoa(dst), proto, ident, ttl, tos, frag8, 20 + len(payload))
+    assert (bool(s.flags.DF), bool(s.flags.MF)) == (df, mf)
+    assert scapy_checksum_ok(raw)
+
+
+@settings(max_examples=200, deadline=None)
+@given(src=ips, dst=ips, proto=st.integers(0, 255), ident=st.integers(0, 0xFFFF),
+       nops=st.integers(0, 40), payload=st.binary(max_size=100))
+def test_scapy_built_with_options_parses(src, dst, proto, ident, nops, payload):
+    raw = bytes(IP(src=ip_ntoa(src), dst=ip_ntoa(dst), proto=proto, id=ident,
+                   options=[IPOption_NOP()] * nops) / payload)
+    h, p = ipv4.parse(memoryview(raw))
+    assert h.hlen == IP(raw).ihl * 4 and (h.src, h.dst, h.proto, h.ident) == (src, dst, proto, ident)
+    assert bytes(p) == payload
