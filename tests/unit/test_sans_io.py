@@ -1,0 +1,89 @@
+"""The core is sans-I/O (DESIGN.md, STYLE.md convention 1): no module under shared/barenet may
+import a clock, a socket, a device, threads, the OS, randomness or the interpreter, nor open a
+file. Time and frames come in as arguments; runners own the I/O.
+
+Checked statically with `ast`, so a module that imports lazily inside a function is caught too.
+"""
+
+import ast
+import os
+
+import barenet
+
+CORE = os.path.dirname(os.path.abspath(barenet.__file__))
+FORBIDDEN = {"socket", "select", "time", "os", "machine", "threading", "_thread", "asyncio",
+             "sys", "io", "random"}
+# The asyncio adapter is the one place allowed to use asyncio (DESIGN.md: aio.py).
+ALLOWED = {"aio.py": {"asyncio"}}
+
+
+def core_files():
+    out = []
+    for d, _, files in os.walk(CORE):
+        for f in files:
+            if f.endswith(".py"):
+                out.append(os.path.join(d, f))
+    return sorted(out)
+
+
+def violations(path):
+    rel = os.path.relpath(path, CORE)
+    allowed = ALLOWED.get(rel, set())
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    found = []
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [node.module or ""]
+        elif isinstance(node, ast.Call):
+            f = node.func
+            if isinstance(f, ast.Name) and f.id in ("open", "__import__") or \
+                    isinstance(f, ast.Attribute) and f.attr == "open" and \
+                    isinstance(f.value, ast.Name) and f.value.id in ("io", "os", "builtins"):
+                found.append("%s:%d calls %s()" % (rel, node.lineno, ast.unparse(f)))
+            continue
+        for n in names:
+            top = n.split(".")[0]
+            if top in FORBIDDEN and top not in allowed:
+                found.append("%s:%d imports %s" % (rel, node.lineno, n))
+    return found
+
+
+def test_core_tree_is_found():
+    files = [os.path.relpath(p, CORE) for p in core_files()]
+    assert "stack.py" in files and os.path.join("wire", "ipv4.py") in files
+
+
+def test_core_does_no_io():
+    found = []
+    for p in core_files():
+        found.extend(violations(p))
+    assert not found, (
+        "the core must stay sans-I/O (DESIGN.md 'The core is sans-I/O'): pass time and frames in "
+        "as arguments and keep I/O in host/ or firmware/ runners. Offending lines:\n  "
+        + "\n  ".join(found))
+
+
+def test_the_checker_catches_what_it_should(tmp_path):
+    # The test above can fail: these snippets must each be reported.
+    bad = {
+        "import time": "imports time",
+        "import os.path": "imports os.path",
+        "from socket import socket": "imports socket",
+        "def f():\n    import select": "imports select",
+        "from _thread import start_new_thread": "imports _thread",
+        "import asyncio": "imports asyncio",
+        "x = open('f')": "calls open()",
+        "import io\nio.open('f')": "imports io",
+    }
+    for src, want in bad.items():
+        p = tmp_path / "mod.py"
+        p.write_text(src)
+        got = violations(str(p))
+        assert any(want in v for v in got), (src, got)
+    p = tmp_path / "ok.py"
+    p.write_text("import struct\nfrom .compat import const\nfrom . import ticks\n")
+    assert violations(str(p)) == []
