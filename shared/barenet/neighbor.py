@@ -76,14 +76,14 @@ class ARPCache:
         p.queue.append(bytes(datagram))
         return True
 
-    def request(self, iface, target_ip, sender_ip=None):
-        """Broadcast a who-has request; sender_ip=target_ip makes it gratuitous (RFC 5227 3)."""
-        spa = iface.ip if sender_ip is None else sender_ip
-        self._send(iface, BROADCAST_MAC, arp.OP_REQUEST, spa, ZERO_MAC, target_ip)
+    def request(self, iface, target_ip):
+        """Broadcast a who-has request for target_ip."""
+        self._send(iface, BROADCAST_MAC, arp.OP_REQUEST, iface.ip, ZERO_MAC, target_ip)
         inc(self.stats, "tx_request")
 
     def announce(self, iface):
-        self.request(iface, iface.ip, iface.ip)
+        """Gratuitous ARP: a request for our own address (an RFC 5227 3 announcement)."""
+        self._send(iface, BROADCAST_MAC, arp.OP_REQUEST, iface.ip, ZERO_MAC, iface.ip)
         inc(self.stats, "tx_gratuitous")
 
     def _send(self, iface, dst_mac, op, spa, tha, tpa):
