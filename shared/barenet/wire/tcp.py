@@ -165,10 +165,13 @@ def emit(buf, sport, dport, sq, ak, flags, wnd, urp=0, opt_len=0):
 
 
 def finish_checksum(hdr, payload, src, dst):
-    """Fill the checksum of the header memoryview hdr (its length is the header length)."""
-    n = len(hdr) + len(payload)
+    """Fill the checksum of the header memoryview hdr (its length is the header length);
+    payload may be None."""
+    n = len(hdr)
+    if payload is not None:
+        n += len(payload)
     acc = csum(hdr, pseudo(src, dst, PROTO, n))
-    if payload:
+    if payload is not None:
         acc = csum(payload, acc)
     c = finish(acc)
     hdr[_CHECKSUM_OFF] = c >> 8

@@ -1,0 +1,305 @@
+"""TCP (RFC 9293): demultiplexing, listeners, connection setup, resets for closed ports.
+
+`TCP(stack, **limits)` is the protocol handler the stack registers for IP protocol 6. It owns
+the connection table and the listeners; each connection's state machine lives in `tcb.py`.
+Sans-I/O like the rest of the core: segments and time come in through `input`/`poll`, and
+user calls act at `stack.now`.
+
+    listener = tcp.listen(port, backlog=8, addr=None); conn = listener.accept()  # or None
+    conn = tcp.connect(dst_ip, port, src_port=0)
+    conn.send(data, oob=False) -> n; conn.recv(n, oob=False) -> bytes | b"" (EOF) | None
+    conn.shutdown_write(); conn.close(); conn.abort(); conn.info(); tcp.connections()
+"""
+
+import hashlib
+import struct
+
+from .. import ticks
+from ..addr import ip_aton
+from ..compat import const, EADDRINUSE, EADDRNOTAVAIL, EHOSTUNREACH, EMSGSIZE, ENETUNREACH, \
+    ENOBUFS, ECONNREFUSED, ENOPROTOOPT, EOPNOTSUPP, EPROTO
+from ..wire import tcp as wire
+from . import seq
+from .tcb import TCPConnection, STATE_NAMES, CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, \
+    ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT  # noqa: F401
+
+_RST = const(0x04)
+_SYN = const(0x02)
+_FIN = const(0x01)
+_ACK = const(0x10)
+_EPHEMERAL_LO = const(49152)   # RFC 6335 6: the dynamic port range
+_EPHEMERAL_N = const(16384)
+
+# ICMP destination-unreachable codes -> errno (RFC 1122 4.2.3.9, as Linux icmp_err_convert)
+_UNREACH_ERRNO = (ENETUNREACH, EHOSTUNREACH, ENOPROTOOPT, ECONNREFUSED, EMSGSIZE, EOPNOTSUPP,
+                  ENETUNREACH, EHOSTUNREACH, EHOSTUNREACH, ENETUNREACH, EHOSTUNREACH,
+                  ENETUNREACH, EHOSTUNREACH, EHOSTUNREACH, EHOSTUNREACH, EHOSTUNREACH)
+
+
+class Listener:
+    """A passive open: a bounded SYN queue of half-open connections and a bounded queue of
+    established ones waiting for accept() (the backlog)."""
+
+    def __init__(self, tcp, port, addr, backlog, syn_backlog):
+        self.tcp = tcp
+        self.port = port
+        self.addr = addr
+        self.backlog = backlog
+        self.syn_backlog = syn_backlog
+        self.syn_queue = []
+        self.queue = []
+
+    def accept(self):
+        """The oldest established connection, or None."""
+        if self.queue:
+            return self.queue.pop(0)
+        return None
+
+    def readable(self):
+        return len(self.queue)
+
+    def close(self):
+        """Stop listening; connections not yet accepted are reset."""
+        tcp = self.tcp
+        if tcp.listeners.get(self.port) is self:
+            del tcp.listeners[self.port]
+        for c in self.syn_queue + self.queue:
+            c.abort()
+        self.syn_queue = []
+        self.queue = []
+
+    def segment(self, iface, ip, seg, now):
+        # RFC 9293 3.10.7.2 LISTEN
+        tcp = self.tcp
+        flags = seg.flags
+        if flags & _RST:
+            return
+        if flags & _ACK:
+            tcp.send_rst(ip.dst, ip.src, seg.dport, seg.sport, seg.ack, 0, _RST)
+            return
+        if not flags & _SYN:
+            return
+        if len(self.syn_queue) >= self.syn_backlog or len(self.queue) >= self.backlog:
+            tcp.count("listen_drop")     # the peer retries its SYN; Linux drops too
+            return
+        if len(tcp.conns) >= tcp.cfg["max_connections"]:
+            tcp.count("drop_conn_limit")
+            return
+        c = TCPConnection(tcp, ip.dst, seg.dport, ip.src, seg.sport, iface.mtu - 40, now, self)
+        tcp.conns[(ip.dst, seg.dport, ip.src, seg.sport)] = c
+        self.syn_queue.append(c)
+        c.open_passive(seg, tcp.isn(ip.dst, seg.dport, ip.src, seg.sport, now), now)
+
+    def child_ready(self, conn):
+        """A half-open connection completed its handshake; False if the backlog is full."""
+        if len(self.queue) >= self.backlog:
+            self.tcp.count("accept_queue_full")
+            return False
+        self.syn_queue.remove(conn)
+        conn.listener = None
+        self.queue.append(conn)
+        return True
+
+
+class TCP:
+    def __init__(self, stack, seed=None, isn=None, sndbuf=16384, rcvbuf=16384, ooo_ranges=8,
+                 syn_backlog=16, max_connections=64, delack_ms=40, rto_min_ms=1000,
+                 rto_max_ms=60000, rto_initial_ms=1000, msl_ms=30000, syn_retries=6,
+                 max_retries=12, fin_wait2_ms=60000, challenge_ack_limit=100, wscale=True,
+                 sack=True):
+        self.stack = stack
+        self.cfg = {
+            "sndbuf": sndbuf, "rcvbuf": rcvbuf, "ooo_ranges": ooo_ranges,
+            "syn_backlog": syn_backlog, "max_connections": max_connections,
+            "delack_ms": delack_ms, "rto_min_ms": rto_min_ms, "rto_max_ms": rto_max_ms,
+            "rto_initial_ms": rto_initial_ms, "msl_ms": msl_ms, "syn_retries": syn_retries,
+            "max_retries": max_retries, "fin_wait2_ms": fin_wait2_ms,
+            "challenge_ack_limit": challenge_ack_limit, "wscale": wscale, "sack": sack,
+        }
+        self.stats = {}
+        self.conns = {}          # (local ip, local port, remote ip, remote port) -> connection
+        self.listeners = {}      # port -> Listener
+        self.hdr = bytearray(wire.MAX_HEADER_LEN)
+        self._seg = wire.Segment()
+        if seed is None:
+            seed = getattr(stack, "seed", 0)
+        self._secret = hashlib.sha256(b"barenet-isn" + str(seed).encode()).digest()
+        self._isn_fn = isn
+        self._clock_ms = 0       # ms since start, not wrapping: drives the ISN clock
+        self._clock_last = None
+        self._challenge_start = 0
+        self._challenge_n = 0
+        self._next_port = _EPHEMERAL_LO + (self._secret[0] << 8 | self._secret[1]) % _EPHEMERAL_N
+
+    def count(self, key, n=1):
+        st = self.stats
+        st[key] = st.get(key, 0) + n
+
+    # -- user calls ----------------------------------------------------------------------
+
+    def listen(self, port, backlog=8, addr=None):
+        if port == 0:
+            port = self._ephemeral(None, None, 0)
+        if port in self.listeners:
+            raise OSError(EADDRINUSE)
+        if addr is not None and not isinstance(addr, bytes):
+            addr = ip_aton(addr)
+        lst = Listener(self, port, addr, max(backlog, 1), self.cfg["syn_backlog"])
+        self.listeners[port] = lst
+        return lst
+
+    def connect(self, dst, port, src_port=0):
+        """Active open; raises OSError(ENETUNREACH...) when there is no route."""
+        if not isinstance(dst, bytes):
+            dst = ip_aton(dst)
+        if len(self.conns) >= self.cfg["max_connections"]:
+            raise OSError(ENOBUFS)
+        iface, src = self.stack.ip.route(dst)
+        if src_port == 0:
+            src_port = self._ephemeral(src, dst, port)
+        key = (src, src_port, dst, port)
+        if key in self.conns:
+            raise OSError(EADDRINUSE)
+        now = self.stack.now
+        c = TCPConnection(self, src, src_port, dst, port, iface.mtu - 40, now)
+        self.conns[key] = c
+        c.open_active(self.isn(src, src_port, dst, port, now), now)
+        return c
+
+    def connections(self):
+        return list(self.conns.values())
+
+    def _ephemeral(self, src, dst, port):
+        for _ in range(_EPHEMERAL_N):
+            p = self._next_port
+            self._next_port = _EPHEMERAL_LO + (p + 1 - _EPHEMERAL_LO) % _EPHEMERAL_N
+            if p not in self.listeners and (src, p, dst, port) not in self.conns:
+                return p
+        raise OSError(EADDRNOTAVAIL)
+
+    # -- ISN (RFC 6528) ------------------------------------------------------------------
+
+    def isn(self, lip, lport, rip, rport, now):
+        """ISN = M + F(4-tuple, secret), M a 4 microsecond clock (RFC 6528 3)."""
+        if self._clock_last is not None:
+            d = ticks.diff(now, self._clock_last)
+            if d > 0:
+                self._clock_ms += d
+        self._clock_last = now
+        if self._isn_fn is not None:
+            return self._isn_fn(lip, lport, rip, rport, now) & seq.MASK
+        h = hashlib.sha256(self._secret + lip + rip + struct.pack("!HH", lport, rport)).digest()
+        f = struct.unpack("!I", h[0:4])[0]
+        return (self._clock_ms * 250 + f) & seq.MASK
+
+    # -- from the IP layer ---------------------------------------------------------------
+
+    def input(self, iface, ip, payload, now):
+        try:
+            seg = wire.parse(payload, ip.src, ip.dst, self._seg)
+        except ValueError as e:
+            self.count("drop_" + e.args[0])
+            return
+        self.count("rx")
+        if ip.dst[0] >= 224 or self.stack.ip.is_broadcast(iface, ip.dst):
+            self.count("drop_broadcast")   # RFC 9293 3.9.2: TCP is unicast only
+            return
+        c = self.conns.get((ip.dst, seg.dport, ip.src, seg.sport))
+        if c is not None:
+            c.segment(seg, now)
+            return
+        lst = self.listeners.get(seg.dport)
+        if lst is not None and (lst.addr is None or lst.addr == ip.dst):
+            lst.segment(iface, ip, seg, now)
+            return
+        self.count("rx_closed_port")
+        # RFC 9293 3.10.7.1: anything but a RST to a closed port draws a RST
+        flags = seg.flags
+        if flags & _RST:
+            return
+        if flags & _ACK:
+            self.send_rst(ip.dst, ip.src, seg.dport, seg.sport, seg.ack, 0, _RST)
+        else:
+            n = len(seg.payload) + (1 if flags & _SYN else 0) + (1 if flags & _FIN else 0)
+            self.send_rst(ip.dst, ip.src, seg.dport, seg.sport, 0, seq.add(seg.seq, n),
+                          _RST | _ACK)
+
+    def icmp_error(self, icmp_type, code, info, quoted, now):
+        if len(quoted) < 20:
+            self.count("icmp_drop_short")
+            return
+        ihl = (quoted[0] & 0x0F) * 4
+        if len(quoted) < ihl + 8:
+            self.count("icmp_drop_short")
+            return
+        sport, dport, sq = struct.unpack_from("!HHI", quoted, ihl)
+        c = self.conns.get((bytes(quoted[12:16]), sport, bytes(quoted[16:20]), dport))
+        if c is None:
+            self.count("icmp_no_conn")
+            return
+        # RFC 5927 4.1: the quoted sequence number must be one we have in flight
+        if not (seq.le(c.snd_una, sq) and seq.lt(sq, c.snd_max)):
+            self.count("icmp_bad_seq")
+            return
+        mtu = 0
+        if icmp_type == 3:
+            if code == 4:
+                if not info:
+                    return          # no next-hop MTU: nothing safe to do (RFC 1191 5)
+                mtu = info
+            err = _UNREACH_ERRNO[code] if code < len(_UNREACH_ERRNO) else EHOSTUNREACH
+        elif icmp_type == 11:
+            err = EHOSTUNREACH
+        elif icmp_type == 12:
+            err = EPROTO
+        else:
+            return                  # source quench and others: ignored (RFC 6633)
+        self.count("icmp_error")
+        c.icmp_error(icmp_type, code, err, mtu, sq, now)
+
+    def poll(self, now):
+        wait = None
+        for c in list(self.conns.values()):
+            wait = ticks.earliest(wait, c.poll(now))
+        return wait
+
+    # -- output --------------------------------------------------------------------------
+
+    def transmit(self, conn, hdr, payload):
+        self._out(conn.lip, conn.rip, hdr, payload)
+
+    def send_rst(self, lip, rip, lport, rport, sq, ak, flags):
+        hlen = wire.emit(self.hdr, lport, rport, sq, ak, flags, 0)
+        self.count("rst_tx")
+        self._out(lip, rip, memoryview(self.hdr)[0:hlen], None)
+
+    def _out(self, src, dst, hdr, payload):
+        wire.finish_checksum(hdr, payload, src, dst)
+        self.count("tx")
+        try:
+            self.stack.ip.output(dst, wire.PROTO, payload if payload is not None else b"",
+                                 src=src, hdr=hdr, df=True)
+        except OSError:
+            self.count("tx_error")  # lost like any segment; retransmission recovers
+
+    def challenge_allowed(self, now):
+        """RFC 5961 7: at most challenge_ack_limit challenge ACKs per second, stack-wide."""
+        if ticks.diff(now, self._challenge_start) >= 1000:
+            self._challenge_start = now
+            self._challenge_n = 0
+        if self._challenge_n >= self.cfg["challenge_ack_limit"]:
+            self.count("challenge_ack_limited")
+            return False
+        self._challenge_n += 1
+        return True
+
+    def forget(self, conn):
+        """A connection reached CLOSED: drop it from the tables."""
+        key = (conn.lip, conn.lport, conn.rip, conn.rport)
+        if self.conns.get(key) is conn:
+            del self.conns[key]
+        lst = conn.listener
+        if lst is not None:
+            if conn in lst.syn_queue:
+                lst.syn_queue.remove(conn)
+            conn.listener = None

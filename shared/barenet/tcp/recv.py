@@ -1,0 +1,89 @@
+"""The receive buffer: a preallocated ring with in-place reassembly (RFC 9293 3.10.7.4 seventh).
+
+In-order bytes sit between `head` and `head + length`; the advertised window is the rest of
+the ring, so an out-of-order segment inside the window is written straight to its final place
+and only its sequence range is remembered. The number of remembered ranges is bounded; a
+segment that would need one more is dropped (the sender retransmits it). The ranges, most
+recently changed first, are also the SACK blocks we report (RFC 2018 4).
+"""
+
+from . import seq
+
+
+class RecvBuffer:
+    def __init__(self, size, max_ranges=8):
+        self.size = size
+        self.buf = bytearray(size)
+        self._mv = memoryview(self.buf)
+        self.head = 0        # ring index of the next byte the application reads
+        self.length = 0      # in-order bytes not yet read
+        self.max_ranges = max_ranges
+        self.ranges = []     # [left, right) sequence ranges held beyond RCV.NXT, newest first
+
+    def free(self):
+        return self.size - self.length
+
+    def store(self, off, data):
+        """Copy data to off bytes past the in-order end; the caller keeps it within free()."""
+        pos = (self.head + self.length + off) % self.size
+        n = len(data)
+        first = min(n, self.size - pos)
+        self._mv[pos:pos + first] = data[:first]
+        if first < n:
+            self._mv[0:n - first] = data[first:n]
+
+    def add_range(self, left, right):
+        """Remember out-of-order data [left, right); False when no room for another range."""
+        rs = self.ranges
+        i = 0
+        while i < len(rs):
+            l, r = rs[i]
+            if seq.le(l, right) and seq.le(left, r):    # overlaps or touches: merge
+                if seq.lt(l, left):
+                    left = l
+                if seq.gt(r, right):
+                    right = r
+                rs.pop(i)
+            else:
+                i += 1
+        if len(rs) >= self.max_ranges:
+            return False
+        rs.insert(0, (left, right))
+        return True
+
+    def advance(self, n, rcv_nxt):
+        """n more in-order bytes were stored at the end; returns the new RCV.NXT after merging
+        any remembered ranges that now join the in-order data."""
+        self.length += n
+        rcv_nxt = seq.add(rcv_nxt, n)
+        rs = self.ranges
+        i = 0
+        while i < len(rs):
+            l, r = rs[i]
+            if seq.le(l, rcv_nxt):
+                rs.pop(i)
+                if seq.gt(r, rcv_nxt):
+                    self.length += seq.sub(r, rcv_nxt)
+                    rcv_nxt = r
+                i = 0
+            else:
+                i += 1
+        return rcv_nxt
+
+    def byte_at(self, off):
+        return self.buf[(self.head + off) % self.size]
+
+    def read(self, n):
+        """Up to n in-order bytes as bytes."""
+        n = min(n, self.length)
+        h = self.head
+        if h + n <= self.size:
+            out = bytes(self._mv[h:h + n])
+        else:
+            out = bytes(self._mv[h:self.size]) + bytes(self._mv[0:n - (self.size - h)])
+        self.discard(n)
+        return out
+
+    def discard(self, n):
+        self.head = (self.head + n) % self.size
+        self.length -= n
