@@ -12,6 +12,7 @@ from .icmp import ICMP
 from .ip import IP
 from .neighbor import ARPCache
 from .stats import inc
+from .tcp import TCP
 from .udp import UDP
 from .wire import ethernet
 
@@ -24,7 +25,8 @@ class Stack:
                  arp_retry_ms=1000,
                  reasm_datagrams=8, reasm_bytes=65536, reasm_timeout_ms=30000, loop_queue=64,
                  icmp_error_burst=10, icmp_error_interval_ms=100, echo_queue=8,
-                 udp_queue=8, udp_endpoints=16):
+                 udp_queue=8, udp_endpoints=16, tcp=None):
+        # tcp: a dict of TCP limits (buffer sizes, timers, ...; see barenet.tcp.TCP).
         self.seed = seed
         self.now = 0
         self.interfaces = []
@@ -35,7 +37,9 @@ class Stack:
         self.ip = IP(self, ttl, loop_queue, reasm_datagrams, reasm_bytes, reasm_timeout_ms, seed)
         self.icmp = ICMP(self, icmp_error_burst, icmp_error_interval_ms, echo_queue)
         self.udp = UDP(self, udp_queue, udp_endpoints)
+        self.tcp = TCP(self, **(tcp or {}))
         self.ip.register(1, self.icmp)
+        self.ip.register(6, self.tcp)
         self.ip.register(17, self.udp)
 
     def add_interface(self, nic, mac, ip, gateway=None, mtu=1500, now_ms=None, name=None):
@@ -94,10 +98,8 @@ class Stack:
         ..., "if_eth0": {...}} (copies)."""
         out = {"eth": dict(self.eth_stats), "arp": dict(self.arp.stats),
                "ip": dict(self.ip.stats), "icmp": dict(self.icmp.stats),
-               "udp": dict(self.udp.stats), "loopback": dict(self.ip.loopback.stats)}
+               "udp": dict(self.udp.stats), "tcp": dict(self.tcp.stats),
+               "loopback": dict(self.ip.loopback.stats)}
         for i in self.interfaces:
             out["if_" + i.name] = dict(i.stats)
-        tcp = getattr(self, "tcp", None)
-        if tcp is not None:
-            out["tcp"] = dict(tcp.stats)
         return out
