@@ -40,6 +40,7 @@ _URG = const(0x20)
 _DEFAULT_MSS = const(536)   # RFC 9293 3.7.1: assumed when the peer sends no MSS option
 _MIN_MSS = const(88)        # floor for PMTU-driven reductions (Linux tcp_min_snd_mss is 48)
 _MAX_WSCALE = const(14)     # RFC 7323 2.3
+_SACK_BLOCKS = const(4)     # RFC 2018 3: four blocks fit when timestamps are not used
 
 
 def _in_data_states(st):
@@ -224,7 +225,7 @@ class TCPConnection:
         """RFC 9293 3.10.5 ABORT: reset a synchronized connection and drop everything."""
         st = self.state
         if st == SYN_RECEIVED or (ESTABLISHED <= st <= CLOSE_WAIT):
-            self._send(self.snd_nxt, _RST | _ACK, None, self.tcp.stack.now)
+            self._send(self.snd_max, _RST | _ACK, None, self.tcp.stack.now)
             self.tcp.count("rst_tx")
         self._destroy(ECONNABORTED if not self.error else self.error)
 
@@ -667,7 +668,7 @@ class TCPConnection:
         if st < ESTABLISHED or st == TIME_WAIT:
             return
         sb = self.sndbuf
-        mss = self.mss
+        mss = self._payload_mss()
         cc = self.cc
         if sb.length == 0 and not self.fin_queued:
             return
@@ -687,21 +688,20 @@ class TCPConnection:
             win = self.snd_wnd if self.snd_wnd < cc.cwnd else cc.cwnd
             usable = win - flight
             n = avail if avail < mss else mss
-            if n > usable:
-                n = usable if usable > 0 else 0
             if force:
-                n = min(avail, max(usable, 1))
-            elif n < avail or (n < mss and n):
-                # a short segment: RFC 9293 3.8.6.2.1 (sender SWS) and Nagle (RFC 896)
-                if n < avail:
-                    if n < (self.max_sndwnd >> 1) or n == 0:
-                        self._maybe_persist(now, avail)
-                        break
-                elif flight and not self.nodelay and self.snd_nxt == self.snd_max:
+                n = min(n, max(usable, 1))
+            elif n > usable:
+                n = usable if usable > 0 else 0
+            if not force and n < mss and n < avail:
+                # window-limited short segment: sender SWS avoidance (RFC 9293 3.8.6.2.1)
+                if n == 0 or n < (self.max_sndwnd >> 1):
+                    self._maybe_persist(now, avail)
                     break
+            elif (not force and n and n < mss and flight and not self.nodelay and not self.fin_queued
+                  and self.snd_nxt == self.snd_max):
+                break       # Nagle (RFC 896, RFC 1122 4.2.3.4): one small segment in flight
             send_fin = fin and n == avail
             if n == 0 and not send_fin:
-                self._maybe_persist(now, avail)
                 break
             flags = _ACK
             if send_fin:
@@ -737,7 +737,7 @@ class TCPConnection:
         base = self._data_seq()
         off = seq.sub(sq, base)
         sb = self.sndbuf
-        n = min(self.mss, sb.length - off)
+        n = min(self._payload_mss(), sb.length - off)
         flags = _ACK
         if n <= 0:
             if not (self.fin_queued and not self.fin_acked):
@@ -752,6 +752,11 @@ class TCPConnection:
         self.tcp.count("rtx_segs")
         if self.rtt_seq is not None and seq.ge(self.rtt_seq, sq):
             self.rtt_seq = None
+
+    def _payload_mss(self):
+        # RFC 6691: the MSS counts data only, so SACK options take room from the payload
+        n = len(self.rcvbuf.ranges) if self.sack_ok else 0
+        return self.mss - (4 + 8 * min(n, _SACK_BLOCKS) if n else 0)
 
     def _window_field(self):
         """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2): the right
@@ -773,11 +778,15 @@ class TCPConnection:
         edge = seq.add(self.rcv_nxt, self._max_window())
         grow = seq.sub(edge, self.rcv_adv)
         if grow >= min(self.rcvbuf.size >> 1, 2 * self.mss):
-            self._send(self.snd_nxt, _ACK, None, self.tcp.stack.now)
+            self._send(self.snd_max, _ACK, None, self.tcp.stack.now)
+
+    # Segments without data or FIN carry SND.MAX, not a SND.NXT rewound for go-back-N: the
+    # peer may already have everything up to SND.MAX and would find an older SEQ unacceptable
+    # (BSD tcp_output does the same).
 
     def _flush_ack(self, now):
         if self.ack_now:
-            self._send(self.snd_nxt, _ACK, None, now)
+            self._send(self.snd_max, _ACK, None, now)
 
     def _send(self, sq, flags, payload, now, mss=None, wscale=None, sack_perm=False):
         """Emit one segment. Every segment but a SYN carries our latest ACK and window, so
@@ -793,7 +802,8 @@ class TCPConnection:
         else:
             w = self._window_field()
             if self.sack_ok and self.rcvbuf.ranges:
-                olen = wire.options(buf, wire.HEADER_LEN, sack=self.rcvbuf.ranges[:3])
+                olen = wire.options(buf, wire.HEADER_LEN,
+                                    sack=self.rcvbuf.ranges[:_SACK_BLOCKS])
         urp = 0
         if self.snd_up is not None and payload is not None and seq.gt(self.snd_up, sq):
             d = seq.sub(self.snd_up, sq)
@@ -827,7 +837,7 @@ class TCPConnection:
     def poll(self, now):
         """Run due timers; -> ms until the next one, or None."""
         if self.t_delack is not None and ticks.due(self.t_delack, now):
-            self._send(self.snd_nxt, _ACK, None, now)
+            self._send(self.snd_max, _ACK, None, now)
         if self.t_rtx is not None and ticks.due(self.t_rtx, now):
             self.t_rtx = None
             self._on_rtx_timer(now)
