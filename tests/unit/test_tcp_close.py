@@ -1,0 +1,218 @@
+"""Closing (RFC 9293 3.6): active, passive, simultaneous, half-close; TIME_WAIT; resets."""
+
+import pytest
+
+from barenet.compat import ECONNRESET, EPIPE
+from tcp_script import Script
+
+# After established_passive(): the peer's next seq is 1001, ours 2001.
+
+
+def test_active_close_through_time_wait():
+    s = Script(isn=2000, msl_ms=1000)
+    c = s.established_passive()
+    c.close()
+    s.expect("FA", seq=2001, ack=1001)
+    assert c.info()["state"] == "FIN_WAIT_1"
+    s.inject("A", seq=1001, ack=2002)
+    assert c.info()["state"] == "FIN_WAIT_2"
+    s.inject("FA", seq=1001, ack=2002)
+    s.expect("A", seq=2002, ack=1002)
+    assert c.info()["state"] == "TIME_WAIT"
+    s.wait(1500)
+    s.inject("FA", seq=1001, ack=2002)             # a retransmitted FIN is acked again
+    s.expect("A", seq=2002, ack=1002)
+    s.wait(1999)                                   # ... and restarts the 2*MSL timer
+    assert c.info()["state"] == "TIME_WAIT"
+    s.wait(1)
+    assert c.info()["state"] == "CLOSED" and s.tcp.connections() == []
+
+
+def test_passive_close():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    s.inject("FA", seq=1001, ack=2001)
+    s.expect("A", seq=2001, ack=1002)              # a FIN is acked at once
+    assert c.info()["state"] == "CLOSE_WAIT" and c.recv(10) == b""
+    c.send(b"bye")                                 # half-close: we may still send
+    s.expect("PA", seq=2001, ack=1002, data=b"bye")
+    c.close()
+    s.expect("FA", seq=2004, ack=1002)
+    assert c.info()["state"] == "LAST_ACK"
+    s.inject("A", seq=1002, ack=2005)
+    assert c.info()["state"] == "CLOSED" and s.tcp.connections() == []
+
+
+def test_simultaneous_close():
+    s = Script(isn=2000, msl_ms=500)
+    c = s.established_passive()
+    c.close()
+    s.expect("FA", seq=2001, ack=1001)
+    s.inject("FA", seq=1001, ack=2001)             # FINs cross
+    s.expect("A", seq=2002, ack=1002)
+    assert c.info()["state"] == "CLOSING"
+    s.inject("A", seq=1002, ack=2002)
+    assert c.info()["state"] == "TIME_WAIT"
+    s.wait(1000)
+    assert c.info()["state"] == "CLOSED"
+
+
+def test_fin_retransmitted_with_backoff():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    c.shutdown_write()
+    s.expect("FA", seq=2001, at=0)
+    s.wait(1000)
+    s.expect("FA", seq=2001, at=1000)
+    s.wait(2000)
+    s.expect("FA", seq=2001, at=3000)
+
+
+def test_half_close_keeps_receiving():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    c.shutdown_write()
+    s.expect("FA", seq=2001)
+    s.inject("A", seq=1001, ack=2002)
+    with pytest.raises(OSError) as e:
+        c.send(b"x")
+    assert e.value.args[0] == EPIPE
+    s.inject("PA", seq=1001, ack=2002, data=b"more")
+    assert c.recv(10) == b"more"
+    s.inject("FA", seq=1005, ack=2002)
+    s.expect("A", seq=2002, ack=1006)
+    assert c.recv(10) == b"" and c.info()["state"] == "TIME_WAIT"
+
+
+def test_close_with_unread_data_resets():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    s.inject("PA", seq=1001, ack=2001, data=b"unread")
+    c.close()
+    s.expect("RA", seq=2001, ack=1007)
+    assert s.tcp.connections() == []
+
+
+def test_abort_sends_rst():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    c.abort()
+    s.expect("RA", seq=2001, ack=1001)
+    assert s.tcp.connections() == []
+
+
+def test_rst_to_closed_port():
+    # RFC 9293 3.10.7.1: no ACK -> <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+    s = Script(isn=2000)
+    s.inject("S", seq=1000)
+    s.expect("RA", seq=0, ack=1001)
+    s.inject("PA", seq=5000, ack=777, data=b"abc")   # with ACK -> <SEQ=SEG.ACK><CTL=RST>
+    s.expect("R", seq=777)
+    s.inject("R", seq=5000)                          # a RST never draws a RST
+    s.expect_nothing()
+    s.inject("A", seq=1001, ack=9, dport=81, sport=1)
+    s.expect("R", seq=9)
+
+
+def test_ack_to_listener_draws_rst():
+    s = Script(isn=2000)
+    s.tcp.listen(80)
+    s.inject("A", seq=1001, ack=4242)
+    s.expect("R", seq=4242)
+
+
+def test_rst_in_window_exact_resets():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    s.inject("R", seq=1001)
+    s.expect_nothing()
+    with pytest.raises(OSError) as e:
+        c.recv(1)
+    assert e.value.args[0] == ECONNRESET
+    assert s.tcp.connections() == []
+
+
+def test_data_before_rst_is_still_readable():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    s.inject("PA", seq=1001, ack=2001, data=b"last words")
+    s.inject("R", seq=1011)
+    assert c.recv(100) == b"last words"
+    with pytest.raises(OSError):
+        c.recv(1)
+
+
+def test_rst_in_window_not_exact_draws_challenge_ack():
+    # RFC 5961 3.2
+    s = Script(isn=2000)
+    c = s.established_passive()
+    s.inject("R", seq=1500)
+    s.expect("A", seq=2001, ack=1001)
+    assert c.info()["state"] == "ESTABLISHED" and c.info()["challenge_acks"] == 1
+
+
+def test_rst_out_of_window_ignored():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    s.inject("R", seq=1001 + 70000)
+    s.expect_nothing()
+    assert c.info()["state"] == "ESTABLISHED"
+
+
+def test_syn_in_established_draws_challenge_ack():
+    # RFC 5961 4.2: any SYN, in window or not, gets a challenge ACK; nothing is reset
+    s = Script(isn=2000)
+    c = s.established_passive()
+    s.inject("S", seq=1500)
+    s.expect("A", seq=2001, ack=1001)
+    s.inject("S", seq=99999999)
+    s.expect("A", seq=2001, ack=1001)
+    assert c.info()["state"] == "ESTABLISHED"
+
+
+def test_ack_of_unsent_data_draws_ack_and_is_dropped():
+    # RFC 5961 5.2 / RFC 9293 3.10.7.4: SEG.ACK > SND.NXT
+    s = Script(isn=2000)
+    c = s.established_passive()
+    s.inject("PA", seq=1001, ack=2500, data=b"zz")
+    s.expect("A", seq=2001, ack=1001)
+    assert c.readable() == 0
+
+
+def test_challenge_acks_rate_limited():
+    s = Script(isn=2000, challenge_ack_limit=3)
+    s.established_passive()
+    for _ in range(5):
+        s.inject("R", seq=1500)
+    assert len(s.expect_many(3)) == 3
+    s.wait(1000)
+    s.inject("R", seq=1500)
+    s.expect("A")
+
+
+def test_out_of_window_segment_draws_ack():
+    s = Script(isn=2000)
+    s.established_passive()
+    s.inject("PA", seq=900, ack=2001, data=b"old")    # entirely before RCV.NXT
+    s.expect("A", seq=2001, ack=1001)
+
+
+def test_orphaned_fin_wait_2_times_out():
+    s = Script(isn=2000, fin_wait2_ms=5000)
+    c = s.established_passive()
+    c.close()
+    s.expect("FA")
+    s.inject("A", seq=1001, ack=2002)
+    assert c.info()["state"] == "FIN_WAIT_2"
+    s.wait(5000)
+    assert s.tcp.connections() == []
+
+
+def test_data_after_close_resets():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    c.close()
+    s.expect("FA")
+    s.inject("PA", seq=1001, ack=2002, data=b"late")
+    s.expect("RA", seq=2002)
+    assert s.tcp.connections() == []
