@@ -237,18 +237,20 @@ def test_no_stale_recover_after_2_31_bytes():
 def test_sack_mode_recovery_keeps_cwnd_fixed():
     cc = NewReno(MSS, initial_window=20 * MSS, sack=True)
     una, nxt = 2**32 - 5 * MSS, 15 * MSS  # flight of 20 segments across the wrap
-    assert cc.on_dupack(3, una, nxt, 20 * MSS) is False  # SACK senders use enter_recovery
-    assert cc.enter_recovery(una, nxt, 20 * MSS) is True
+    assert cc.on_dupack(2, una, nxt, 20 * MSS) is False
+    assert cc.on_dupack(3, una, nxt, 20 * MSS) is True  # RFC 6675 5 (1)
     assert cc.cwnd == cc.ssthresh == 10 * MSS  # RFC 6675 5 (4.2)
     assert cc.enter_recovery(una, nxt, 20 * MSS) is False  # already in recovery
-    cc.on_dupack(4, una, nxt, 20 * MSS)
+    assert cc.on_dupack(4, una, nxt, 20 * MSS) is False
     assert cc.cwnd == 10 * MSS  # no inflation: pipe does that job
     assert cc.on_ack(5 * MSS, 0, nxt, 15 * MSS) is False  # partial: NextSeg decides
     assert cc.cwnd == 10 * MSS and cc.in_recovery
     assert cc.on_ack(15 * MSS, nxt, nxt, 0) is False
     assert not cc.in_recovery and cc.cwnd == 10 * MSS
-    # No RFC 6582 guard after a normal SACK recovery: a new hole right away is recovered.
+    # No RFC 6582 guard after a normal SACK recovery: a new hole right away is recovered,
+    # here on IsLost before the third duplicate (RFC 6675 5 (2)).
     assert cc.enter_recovery(nxt, seq.add(nxt, 10 * MSS), 10 * MSS) is True
+    assert cc.fast_retransmits == 2
 
 
 def test_sack_mode_guard_after_timeout_rfc6675_5_1():

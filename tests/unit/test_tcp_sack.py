@@ -125,6 +125,7 @@ def test_rfc6675_three_holes(at):
         rng = sb.next_seg(una, nxt, rxt)
         if rng is None:
             break
+        assert sb.rule == 1
         sent.append(rel(at, rng))
         rxt = rng[1]
         assert sb.pipe(una, nxt, rxt) == 1000 * len(sent)  # each retransmission is in flight
@@ -146,8 +147,47 @@ def test_rfc6675_hole_not_yet_lost(at):
     # Rule (2) (new data) comes before rule (3) (a hole not known to be lost) ...
     assert rel(at, sb.next_seg(una, nxt, at(1000), unsent=1)) == (10000, 10001)
     # ... and with no new data, rule (3) retransmits the hole below the highest SACK.
-    assert rel(at, sb.next_seg(una, nxt, at(1000))) == (8000, 9000)
+    assert rel(at, sb.next_seg(una, nxt, at(1000))) == (8000, 9000) and sb.rule == 3
     assert sb.next_seg(una, nxt, at(9000)) is None
+
+
+def test_rescue_retransmission_rule_4(at):
+    # Segments 1 and 10 (the tail) are lost; 2..9 are SACKed. Nothing SACKs the tail, so
+    # without the rescue only the RTO would repair it.
+    sb = Scoreboard(MSS)
+    sack(sb, at, 0, 10000, (1000, 9000))
+    una, nxt, recover = at(0), at(10000), at(9999)
+    assert rel(at, sb.next_seg(una, nxt, una, recover=recover)) == (0, 1000) and sb.rule == 1
+    assert sb.next_seg(una, nxt, at(1000)) is None and sb.rule == 0  # rule (4) needs recover
+    assert rel(at, sb.next_seg(una, nxt, at(1000), recover=recover)) == (9000, 10000)
+    assert sb.rule == 4
+    # One rescue per recovery.
+    assert sb.next_seg(una, nxt, at(1000), recover=recover) is None
+    sack(sb, at, 9000, 10000)  # HighACK is still below RescueRxt
+    assert sb.next_seg(at(9000), nxt, at(9000), recover=recover) is None
+    # HighACK = RescueRxt is not "greater than" it: still no rescue.
+    sack(sb, at, 10000, 20000, (11000, 19500))
+    una, nxt, recover = at(10000), at(20000), at(19999)
+    assert rel(at, sb.next_seg(una, nxt, una, recover=recover)) == (10000, 11000)
+    assert sb.next_seg(una, nxt, at(11000), recover=recover) is None
+    # A recovery with HighACK beyond the old RescueRxt gets its own rescue.
+    sack(sb, at, 19500, 30000, (20500, 29000))
+    una, nxt, recover = at(19500), at(30000), at(29999)
+    assert rel(at, sb.next_seg(una, nxt, una, recover=recover)) == (19500, 20500)
+    assert rel(at, sb.next_seg(una, nxt, at(20500), recover=recover)) == (29000, 30000)
+    assert sb.rule == 4
+
+
+def test_rescue_ends_at_highest_unsacked_octet(at):
+    # The last block reaches snd_nxt: the highest unSACKed octet is just below it.
+    sb = Scoreboard(MSS)
+    sack(sb, at, 0, 10000, (1500, 10000))
+    rng = sb.next_seg(at(0), at(10000), at(1500), recover=at(9999))
+    assert rel(at, rng) == (500, 1500) and sb.rule == 4
+    # Everything SACKed but snd_una's segment already resent: no rescue of nothing.
+    sb.reset()
+    sack(sb, at, 0, 10000, (0, 10000))
+    assert sb.next_seg(at(0), at(10000), at(0), recover=at(9999)) is None
 
 
 def test_next_seg_stops_at_sacked_data(at):

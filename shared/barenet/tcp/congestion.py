@@ -15,16 +15,18 @@ The connection code calls:
     cc.on_dupack(count, snd_una, snd_nxt, flight) -> bool
         # every duplicate ACK (RFC 5681 2), count = the running duplicate count (1, 2, 3, ...).
         # True: fast-retransmit the segment at snd_una now. Limited Transmit (RFC 3042) on the
-        # first two is the caller's. With sack=True this only keeps cwnd fixed during recovery.
+        # first two is the caller's.
     cc.enter_recovery(snd_una, snd_nxt, flight) -> bool
-        # SACK senders, when Scoreboard.should_enter_recovery() is true (RFC 6675 5 (1)-(4));
-        # True: recovery entered, retransmit snd_una; then send while cwnd - pipe >= mss.
+        # SACK senders also enter when Scoreboard.should_enter_recovery() is true before the
+        # third duplicate (RFC 6675 5 (2)); True: retransmit snd_una.
     cc.on_timeout(flight, snd_max)     # the RTO fired; snd_max = highest sequence sent + 1
     cc.on_idle(idle_ms, rto_ms)        # before sending after a quiet period (ticks.diff)
     cc.cwnd, cc.ssthresh, cc.in_recovery, cc.recover, cc.info()
 
-Send rule for the caller: new data while flight < cwnd (RFC 5681 3.1); during SACK recovery
-while cwnd - pipe >= mss (RFC 6675 5 (C)).
+Send rule for the caller: new data while flight < cwnd (RFC 5681 3.1). With sack=True,
+recovery follows RFC 6675: cwnd stays at ssthresh, on_ack never asks for a retransmission,
+and the caller sends what Scoreboard.next_seg() picks while cwnd - pipe >= mss (RFC 6675 5
+(C)). So set sack=True only together with a Scoreboard; the SACK option alone does not need it.
 """
 
 from ..compat import const, EINVAL
@@ -117,8 +119,9 @@ class NewReno:
                 cwnd = self.cwnd + self.mss
                 self.cwnd = cwnd if cwnd < INFINITE else INFINITE
             return False
-        if self.sack or count < _DUPTHRESH:
+        if count < _DUPTHRESH:
             return False
+        # RFC 5681 3.2 (2); RFC 6675 5 (1)
         return self.enter_recovery(snd_una, snd_nxt, flight_size)
 
     def enter_recovery(self, snd_una, snd_nxt, flight_size):

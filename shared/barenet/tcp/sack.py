@@ -14,15 +14,33 @@ The connection code calls (sequence numbers are ints in [0, 2**32)):
         # Returns the bytes newly SACKed: > 0 makes the ACK a DupAck in RFC 6675 2's sense.
     sb.should_enter_recovery(dupacks, snd_una) -> bool       # RFC 6675 5 steps (1), (2)
     sb.pipe(snd_una, snd_nxt, high_rxt) -> bytes in flight    # RFC 6675 4 SetPipe
-    sb.next_seg(snd_una, snd_nxt, high_rxt, unsent) -> (start, end) or None
-        # RFC 6675 4 NextSeg rules (1)-(3); unsent = new bytes the peer's window and the send
-        # buffer allow. A range below snd_nxt is a retransmission: set high_rxt = end (C.2).
+    sb.next_seg(snd_una, snd_nxt, high_rxt, unsent, recover) -> (start, end) or None
+        # RFC 6675 4 NextSeg; unsent = new bytes the peer's window and the send buffer allow,
+        # recover = NewReno.recover (RecoveryPoint), which enables the rescue rule (4).
+        # sb.rule tells which rule answered. A range below snd_nxt is a retransmission: set
+        # high_rxt = end unless sb.rule == 4 (RFC 6675 5 (C.2)).
     sb.is_lost(seq) -> bool                                    # RFC 6675 4 IsLost
     sb.sacked_bytes() -> int; sb.blocks() -> [(left, right), ...]
     sb.reset()                                                 # on RTO, see reset()
 
 high_rxt follows snd_nxt's convention: one past the highest octet retransmitted in this
 recovery (RFC 6675's HighRxt + 1); set it to snd_una on entering recovery.
+
+RFC 6675 5 per ACK, with cc = NewReno(mss, sack=True) and snd_max the highest sequence sent + 1:
+
+    new = sb.update(snd_una, seg.sack, snd_max)
+    if <duplicate ACK per RFC 5681 2> or (new and ack == snd_una): dupacks += 1
+    if not cc.in_recovery and sb.should_enter_recovery(dupacks, snd_una):
+        if cc.enter_recovery(snd_una, snd_max, flight):
+            retransmit the segment at snd_una; high_rxt = its end
+    if cc.in_recovery:                                   # (C)
+        pipe = sb.pipe(snd_una, snd_max, high_rxt)
+        while cc.cwnd - pipe >= mss:
+            rng = sb.next_seg(snd_una, snd_max, high_rxt, unsent, cc.recover)
+            if rng is None: break
+            send rng; pipe += its length
+            if seq.lt(rng[0], snd_max) and sb.rule != 4: high_rxt = rng[1]
+    on RTO: sb.reset() (and cc.on_timeout as usual)
 """
 
 from ..compat import const
@@ -48,6 +66,9 @@ class Scoreboard:
         self._lost_end = 0
         self.invalid = 0  # blocks that are malformed or cover unsent data: dropped
         self.overflows = 0  # disjoint blocks that did not fit: the highest was dropped
+        self.rule = 0  # the NextSeg rule behind the last next_seg() answer (0: none)
+        # RescueRxt (RFC 6675 4 rule (4)); None until used, and again once HighACK passes it.
+        self._rescue = None
 
     def reset(self):
         """Forget every SACKed range (call on RTO).
@@ -60,6 +81,7 @@ class Scoreboard:
         self._n = 0
         self._sacked = 0
         self._lost_end = 0
+        self._rescue = None
 
     def sacked_bytes(self):
         return self._sacked
@@ -84,7 +106,8 @@ class Scoreboard:
             if hi <= 0:
                 continue  # all below snd_una: a D-SACK (RFC 2883) or a stale block
             new += self._insert(lo if lo > 0 else 0, hi)
-        self._recount()
+        if new:
+            self._recount()
         return new
 
     def is_lost(self, sn):
@@ -108,12 +131,9 @@ class Scoreboard:
         return (self._unsacked_below(nxt) - self._unsacked_below(lost)
                 + self._unsacked_below(rxt))
 
-    def next_seg(self, snd_una, snd_nxt, high_rxt, unsent=0):
-        """RFC 6675 4 NextSeg rules (1)-(3): the (start, end) range to send next, or None.
-
-        Rule (4), the rescue retransmission, is not implemented: a tail loss without later
-        SACKs is left to the retransmission timer.
-        """
+    def next_seg(self, snd_una, snd_nxt, high_rxt, unsent=0, recover=None):
+        """RFC 6675 4 NextSeg: the (start, end) range to send next, or None; self.rule says
+        which of the rules (1)-(4) chose it. Rule (4) needs recover (RecoveryPoint)."""
         self._rebase(snd_una)
         left = self._left
         right = self._right
@@ -134,17 +154,36 @@ class Scoreboard:
             if end > left[k]:
                 end = left[k]
             if s < self._lost_end:  # (1.c)
+                self.rule = 1
                 return (seq.add(snd_una, s), seq.add(snd_una, end))
-        if unsent > 0:  # (2)
+        if unsent > 0:
+            self.rule = 2
             return (snd_nxt, seq.add(snd_nxt, unsent if unsent < self.mss else self.mss))
-        if k < n:  # (3)
+        if k < n:
+            self.rule = 3
             return (seq.add(snd_una, s), seq.add(snd_una, end))
+        if recover is not None and self._rescue is None:
+            # (4) One rescue per recovery: the segment ending at the highest unSACKed octet,
+            # so a lost tail is repaired without waiting for the RTO.
+            top = seq.sub(snd_nxt, snd_una)
+            if n and right[n - 1] == top:
+                top = left[n - 1]
+            if top > 0:
+                self._rescue = recover
+                self.rule = 4
+                start = top - self.mss
+                return (seq.add(snd_una, start if start > 0 else 0), seq.add(snd_una, top))
+        self.rule = 0
         return None
 
     def _rebase(self, snd_una):
         # Re-express the blocks relative to snd_una, dropping what it now covers.
         delta = seq.sub(snd_una, self._base)
         self._base = snd_una
+        if self._rescue is not None and seq.sub(snd_una, self._rescue) > 1:
+            # HighACK > RescueRxt: the rescue is available again. Dropping the value then
+            # also keeps it from being compared after the sequence space wraps.
+            self._rescue = None
         if delta == 0 or self._n == 0:
             return
         left = self._left
