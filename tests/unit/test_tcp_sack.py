@@ -5,10 +5,13 @@ just below the 2**32 wrap and at the 2**31 sign boundary. A per-octet model writ
 from the RFC 6675 definitions checks the range-based scoreboard on random ACK streams.
 """
 
+from collections import deque
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from barenet.tcp import seq
+from barenet.tcp.congestion import NewReno
 from barenet.tcp.sack import Scoreboard
 
 MSS = 1000
@@ -220,6 +223,89 @@ def test_reset_on_rto(at):
     assert sb.pipe(at(0), at(10000), at(0)) == 10000
     # The receiver repeats its blocks: the board refills from the next ACK.
     assert sack(sb, at, 0, 10000, (1000, 4000)) == 3000 and sb.is_lost(at(0))
+
+
+# --- the wiring recipe of the module docstring, against a receiver that drops segments ----
+
+def receiver_ack(received, rcv_nxt, newest):
+    """Cumulative ACK and up to 4 SACK blocks, the one holding the newest segment first."""
+    while rcv_nxt in received:
+        rcv_nxt += MSS
+    runs = []
+    for s in sorted(o for o in received if o > rcv_nxt):
+        if runs and runs[-1][1] == s:
+            runs[-1][1] = s + MSS
+        else:
+            runs.append([s, s + MSS])
+    runs.sort(key=lambda r: not r[0] <= newest < r[1])  # RFC 2018 4: most recent first
+    return rcv_nxt, [tuple(r) for r in runs[:4]]
+
+
+@pytest.mark.parametrize("lost, total", [({0, 5, 6, 12}, 30), ({0, 19}, 20)],
+                         ids=["four-holes", "lost-tail"])
+def test_sack_recovery_repairs_every_hole_without_rto(at, lost, total):
+    total *= MSS
+    lost = {k * MSS for k in lost}
+    dropped = set(lost)
+    cc = NewReno(MSS, initial_window=20 * MSS, sack=True)
+    sb = Scoreboard(MSS)
+    wire = deque()
+    sent = []
+    una = snd_max = high_rxt = dupacks = rcv_nxt = 0
+    received = set()
+
+    def send(start):
+        sent.append(start)
+        wire.append(start)
+
+    while snd_max < 20 * MSS:
+        send(snd_max)
+        snd_max += MSS
+    for _ in range(1000):
+        if una == total or not wire:
+            break
+        s = wire.popleft()
+        if s in lost:
+            lost.discard(s)  # dropped once; its retransmission gets through
+            continue
+        received.add(s)
+        ack, blocks = receiver_ack(received, rcv_nxt, s)
+        rcv_nxt = ack
+        # The sender, as in the sack.py docstring (RFC 6675 5).
+        new = sb.update(at(ack), [(at(lo), at(hi)) for lo, hi in blocks], at(snd_max))
+        if ack > una:
+            acked, una, dupacks = ack - una, ack, 0
+            cc.on_ack(acked, at(una), at(snd_max), snd_max - una)
+        elif new:
+            dupacks += 1
+        if not cc.in_recovery and sb.should_enter_recovery(dupacks, at(una)):
+            if cc.enter_recovery(at(una), at(snd_max), snd_max - una):
+                send(una)
+                high_rxt = una + MSS
+        if cc.in_recovery:
+            pipe = sb.pipe(at(una), at(snd_max), at(high_rxt))
+            while cc.cwnd - pipe >= MSS:
+                rng = sb.next_seg(at(una), at(snd_max), at(high_rxt), total - snd_max,
+                                  cc.recover)
+                if rng is None:
+                    break
+                start, end = seq.sub(rng[0], at(0)), seq.sub(rng[1], at(0))
+                assert end - start == MSS  # the holes here are whole segments
+                send(start)
+                pipe += end - start
+                if start >= snd_max:
+                    snd_max = end
+                elif sb.rule != 4:
+                    high_rxt = end
+        else:
+            while snd_max < total and snd_max - una + MSS <= cc.cwnd:
+                send(snd_max)
+                snd_max += MSS
+    assert una == total  # everything delivered on ACK clocking alone: no RTO needed
+    # Exactly the dropped segments were sent twice: no spurious retransmission.
+    assert sorted(sent) == sorted(list(range(0, total, MSS)) + sorted(dropped))
+    assert cc.fast_retransmits == 1 and not cc.in_recovery
+    assert cc.ssthresh == 10 * MSS
 
 
 # --- a per-octet model of RFC 6675 section 4, checked against the scoreboard ---------------
