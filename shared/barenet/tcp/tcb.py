@@ -13,6 +13,7 @@ from ..wire import tcp as wire
 from . import seq
 from .congestion import NewReno
 from .recv import RecvBuffer
+from .sack import Scoreboard
 from .send import SendBuffer
 from .timers import RTO
 
@@ -64,6 +65,8 @@ class TCPConnection:
         self.mss_local = mss_local   # what we advertise: interface MTU - 40
         self.mss = min(mss_local, _DEFAULT_MSS)
         self.cc = None
+        self.sb = None               # SACK scoreboard (RFC 6675) once SACK is agreed
+        self.high_rxt = 0
         self.iss = self.snd_una = self.snd_nxt = self.snd_max = 0
         self.snd_wnd = self.snd_wl1 = self.snd_wl2 = self.max_sndwnd = 0
         self.snd_wscale = 0
@@ -295,6 +298,8 @@ class TCPConnection:
     def _established(self, now):
         self.state = ESTABLISHED
         self.cc = NewReno(self.mss, sack=self.sack_ok)
+        if self.sack_ok:
+            self.sb = Scoreboard(self.mss)
         self.rtx_count = 0
         self.rto.reset_backoff()
         self._arm_keepalive(now)
@@ -482,11 +487,25 @@ class TCPConnection:
             self._challenge_ack(now)     # RFC 5961 5.2: too old to be a real ACK
             return False
         wnd = seg.wnd << self.snd_wscale
+        sb = self.sb
         if seq.lt(una, ack):
             self._new_ack(ack, now)
-        elif (ack == una and plen == 0 and not seg.flags & (_SYN | _FIN) and wnd == self.snd_wnd
-              and self.snd_max != una and self.snd_wnd):
-            self._dupack(now)            # RFC 5681 2: the five conditions
+        sacked = sb.update(self.snd_una, seg.sack, self.snd_max) if sb is not None else 0
+        if ack == una and self.snd_max != una:
+            if sacked > 0:
+                self._dupack(now)        # RFC 6675 2: new SACK information is a DupAck
+            elif (not seg.sack and plen == 0 and not seg.flags & (_SYN | _FIN)
+                  and wnd == self.snd_wnd and self.snd_wnd):
+                self._dupack(now)        # RFC 5681 2: the five conditions
+        cc = self.cc
+        if sb is not None and not cc.in_recovery and self.snd_max != self.snd_una and \
+                sb.should_enter_recovery(self.dupacks, self.snd_una):
+            # RFC 6675 5 (1)-(4)
+            if cc.enter_recovery(self.snd_una, self.snd_max, seq.sub(self.snd_max,
+                                                                     self.snd_una)):
+                self.tcp.count("fast_retransmit")
+                self.rtt_seq = None
+                self.high_rxt = self.snd_una
         # window update (RFC 9293 3.10.7.4 fifth)
         s = seg.seq
         if seq.lt(self.snd_wl1, s) or (self.snd_wl1 == s and seq.le(self.snd_wl2, ack)):
@@ -503,8 +522,39 @@ class TCPConnection:
                 if self.snd_max != self.snd_una:
                     self.t_rtx = ticks.add(now, self.rto.value())
         if self.state != TIME_WAIT:
+            if sb is not None and cc.in_recovery:
+                self._sack_recovery(now)
             self._output(now)
         return True
+
+    def _sack_recovery(self, now):
+        """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks."""
+        sb = self.sb
+        cc = self.cc
+        mss = self._payload_mss()
+        una = self.snd_una
+        while True:
+            if cc.cwnd - sb.pipe(una, self.snd_max, self.high_rxt) < mss:
+                return
+            unsent = self.sndbuf.length - seq.sub(self.snd_max, self._data_seq())
+            room = self.snd_wnd - seq.sub(self.snd_max, una)
+            if room < unsent:
+                unsent = room
+            r = sb.next_seg(una, self.snd_max, self.high_rxt, unsent if unsent > 0 else 0,
+                            cc.recover)
+            if r is None:
+                return
+            start, end = r
+            if seq.lt(start, self.snd_max):
+                sent = self._retransmit(start, now, seq.sub(end, start))
+                if not sent:
+                    return
+                self.high_rxt = seq.add(start, sent)
+            else:
+                before = self.snd_max
+                self._output(now, limit=seq.sub(end, start))
+                if self.snd_max == before:
+                    return
 
     def _new_ack(self, ack, now):
         acked = seq.sub(ack, self.snd_una)
@@ -540,10 +590,14 @@ class TCPConnection:
         self.dupacks += 1
         self.tcp.count("rx_dupack")
         flight = seq.sub(self.snd_max, self.snd_una)
-        if self.cc.on_dupack(self.dupacks, self.snd_una, self.snd_max, flight):
+        if self.cc.on_dupack(self.dupacks, self.snd_una, self.snd_max, flight) and \
+                self.sb is None:
             self.tcp.count("fast_retransmit")
             self.rtt_seq = None
             self._retransmit(self.snd_una, now)
+        elif self.dupacks <= 2 and not self.cc.in_recovery and \
+                flight + self._payload_mss() <= self.cc.cwnd + 2 * self.mss:
+            self._output(now, limit=self._payload_mss())   # RFC 3042 Limited Transmit
 
     def _reset_received(self):
         # RFC 9293 3.10.7.4 second
@@ -661,9 +715,11 @@ class TCPConnection:
         """Sequence number of the first byte in the send buffer."""
         return self.snd_una if self.snd_una != self.iss else seq.add(self.iss, 1)
 
-    def _output(self, now, force=False):
+    def _output(self, now, force=False, limit=0):
         """Send what the windows, Nagle and SWS avoidance allow (RFC 9293 3.8.6.2.1, RFC 896,
-        RFC 5681). force: a persist probe (one byte into a zero window, or what fits)."""
+        RFC 5681). force: a persist probe (one byte into a zero window, or what fits).
+        limit: send exactly one new segment of at most limit bytes (SACK recovery's NextSeg
+        rule 2), window permitting but regardless of cwnd."""
         st = self.state
         if st < ESTABLISHED or st == TIME_WAIT:
             return
@@ -685,8 +741,10 @@ class TCPConnection:
             if avail < 0:
                 avail = 0
             flight = seq.sub(self.snd_nxt, self.snd_una)
-            win = self.snd_wnd if self.snd_wnd < cc.cwnd else cc.cwnd
+            win = self.snd_wnd if self.snd_wnd < cc.cwnd or limit else cc.cwnd
             usable = win - flight
+            if limit and usable > limit:
+                usable = limit
             n = avail if avail < mss else mss
             if force:
                 n = min(n, max(usable, 1))
@@ -723,7 +781,7 @@ class TCPConnection:
                 self.snd_max = nxt
             if self.t_rtx is None:
                 self.t_rtx = ticks.add(now, self.rto.value())
-            if send_fin:
+            if send_fin or limit:
                 break
 
     def _maybe_persist(self, now, avail):
@@ -732,16 +790,17 @@ class TCPConnection:
             self.persist = True
             self.t_rtx = ticks.add(now, self.rto.value())
 
-    def _retransmit(self, sq, now):
-        """Resend one segment starting at sq (fast retransmit, partial ACK)."""
+    def _retransmit(self, sq, now, most=0xFFFF):
+        """Resend one segment starting at sq (fast retransmit, partial ACK, SACK recovery) of
+        at most `most` bytes; returns the sequence space it covered."""
         base = self._data_seq()
         off = seq.sub(sq, base)
         sb = self.sndbuf
-        n = min(self._payload_mss(), sb.length - off)
+        n = min(self._payload_mss(), sb.length - off, most)
         flags = _ACK
         if n <= 0:
             if not (self.fin_queued and not self.fin_acked):
-                return
+                return 0
             n = 0
             flags |= _FIN
         elif off + n == sb.length and self.fin_queued and seq.gt(self.snd_max,
@@ -752,6 +811,7 @@ class TCPConnection:
         self.tcp.count("rtx_segs")
         if self.rtt_seq is not None and seq.ge(self.rtt_seq, sq):
             self.rtt_seq = None
+        return n + (1 if flags & _FIN else 0)
 
     def _payload_mss(self):
         # RFC 6691: the MSS counts data only, so SACK options take room from the payload
@@ -887,6 +947,8 @@ class TCPConnection:
             return
         # RFC 6298 (5.4)-(5.6), RFC 5681 3.1: back off, collapse cwnd, go back N
         self.cc.on_timeout(seq.sub(self.snd_max, self.snd_una), self.snd_max)
+        if self.sb is not None:
+            self.sb.reset()
         rto.backoff()
         self.rtt_seq = None
         self.dupacks = 0
@@ -926,6 +988,8 @@ class TCPConnection:
                 self.mss = new
                 if self.cc is not None:
                     self.cc.mss = new
+                if self.sb is not None:
+                    self.sb.mss = new
                 self.tcp.count("pmtu_update")
                 if st >= ESTABLISHED and self.snd_max != self.snd_una:
                     self.snd_nxt = self.snd_una
