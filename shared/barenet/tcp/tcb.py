@@ -711,6 +711,10 @@ class TCPConnection:
 
     # -- output --------------------------------------------------------------------------
 
+    def _read_seq(self):
+        """Sequence number of the next byte recv() returns."""
+        return seq.add(self.rcv_nxt, -self.rcvbuf.length)
+
     def _data_seq(self):
         """Sequence number of the first byte in the send buffer."""
         return self.snd_una if self.snd_una != self.iss else seq.add(self.iss, 1)
@@ -922,8 +926,8 @@ class TCPConnection:
             # RFC 9293 3.8.6.1 zero-window probe; its retransmission is the RTO's job
             self.persist = False
             self.tcp.count("persist_probe")
-            self._output(now, force=True)
             rto.backoff()
+            self._output(now, force=True)
             return
         self.timeouts += 1
         self.tcp.count("rto")

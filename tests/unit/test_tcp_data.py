@@ -1,0 +1,296 @@
+"""Data transfer timelines: delayed ACK, Nagle, windows, persist, retransmission, SACK,
+urgent data, keep-alive, ICMP, and the sequence / tick wraps."""
+
+import pytest
+
+from barenet import ticks
+from barenet.compat import ECONNREFUSED, EHOSTUNREACH, ETIMEDOUT
+from tcp_script import Script
+
+MSS = 1460
+
+
+def test_delayed_ack_timer_and_every_second_segment():
+    s = Script(isn=2000, delack_ms=40)
+    s.established_passive()
+    s.inject("PA", seq=1001, ack=2001, data=b"a" * 100)
+    s.expect_nothing()
+    s.wait(40)
+    s.expect("A", ack=1101, at=40)                       # the delayed-ACK timer
+    s.inject("A", seq=1101, ack=2001, data=b"b" * MSS)
+    s.expect_nothing()
+    s.inject("A", seq=1101 + MSS, ack=2001, data=b"c" * MSS)
+    s.expect("A", ack=1101 + 2 * MSS, at=40)             # RFC 5681 4.2: every second one
+
+
+def test_out_of_order_acked_at_once_with_sack_blocks_then_gap_fill():
+    s = Script(isn=2000)
+    c = s.established_passive(sack_perm=True)
+    s.inject("PA", seq=1101, ack=2001, data=b"B" * 100)            # hole at 1001..1100
+    s.expect("A", ack=1001, sack=[(1101, 1201)])
+    s.inject("PA", seq=1301, ack=2001, data=b"D" * 100)
+    s.expect("A", ack=1001, sack=[(1301, 1401), (1101, 1201)])     # newest block first
+    s.inject("PA", seq=1001, ack=2001, data=b"A" * 100)            # fills the first gap
+    s.expect("A", ack=1201, sack=[(1301, 1401)])
+    s.inject("PA", seq=1201, ack=2001, data=b"C" * 100)
+    s.expect("A", ack=1401, no_options=True)
+    assert c.recv(1000) == b"A" * 100 + b"B" * 100 + b"C" * 100 + b"D" * 100
+
+
+def test_flow_control_window_shrinks_then_reopens():
+    s = Script(isn=2000, rcvbuf=4000, delack_ms=40)
+    c = s.established_passive()
+    for i in range(2):
+        s.inject("A", seq=1001 + i * MSS, ack=2001, data=b"x" * MSS)
+    s.expect("A", ack=1001 + 2 * MSS, win=4000 - 2 * MSS)
+    s.inject("A", seq=1001 + 2 * MSS, ack=2001, data=b"y" * 2000)     # only 1080 fit
+    s.wait(40)
+    s.expect("A", ack=1001 + 4000, win=0)
+    assert c.readable() == 4000
+    c.recv(1000)                      # 1000 < min(buf/2, 2*MSS): no update yet (SWS)
+    s.expect_nothing()
+    c.recv(1000)
+    s.expect("A", ack=5001, win=2000)
+
+
+def test_zero_window_persist_probes_back_off():
+    s = Script(isn=2000)
+    c = s.established_passive(win=0)
+    assert c.send(b"hello") == 5
+    s.expect_nothing()                                   # zero window: nothing goes out
+    s.wait(1000)
+    s.expect("A", seq=2001, data=b"h", at=1000)          # RFC 9293 3.8.6.1 probe
+    s.inject("A", seq=1001, ack=2001, win=0)             # still closed, probe dropped
+    s.wait(2000)
+    s.expect("A", seq=2001, data=b"h", at=3000)          # backed off
+    s.inject("A", seq=1001, ack=2002, win=0)             # probe accepted, window still 0
+    s.wait(1000)
+    s.expect("A", seq=2002, data=b"e", at=4000)          # progress: the backoff restarts
+    s.inject("A", seq=1001, ack=2003, win=1000)          # window opens
+    s.expect("PA", seq=2003, data=b"llo")
+    assert c.info()["state"] == "ESTABLISHED"
+
+
+def test_nagle_holds_small_segments_until_ack():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    c.send(b"a")
+    s.expect("PA", seq=2001, data=b"a")
+    c.send(b"b")
+    c.send(b"c")
+    s.expect_nothing()                                   # one small segment in flight
+    s.inject("A", seq=1001, ack=2002)
+    s.expect("PA", seq=2002, data=b"bc")
+
+
+def test_nodelay_sends_small_segments_at_once():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    c.nodelay = True
+    c.send(b"a")
+    c.send(b"b")
+    assert [bytes(t.payload) for t in s.expect_many(2)] == [b"a", b"b"]
+
+
+def test_send_buffer_pushes_back():
+    s = Script(isn=2000, sndbuf=3000)
+    c = s.established_passive(win=65535)
+    assert c.send(b"x" * 5000) == 3000
+    assert c.send(b"y") == 0 and c.writable() == 0
+    s.expect_many(2)                                     # 2 * MSS; Nagle holds the last 80
+    s.inject("A", seq=1001, ack=2001 + 1000)
+    assert c.writable() == 1000
+
+
+def test_rto_backoff_and_karn():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    c.send(b"data")
+    s.expect("PA", seq=2001, at=0)
+    for at in (1000, 3000, 7000, 15000):                 # RFC 6298 (5.5)
+        s.wait(at - s.now)
+        s.expect("PA", seq=2001, data=b"data", at=at)
+    s.inject("A", seq=1001, ack=2005)
+    # Karn: no RTT sample from the retransmitted segment, the backoff is cleared
+    assert c.info()["srtt_ms"] == 0 and c.info()["rto_ms"] == 1000
+
+
+@pytest.mark.parametrize("floor", [1, 100, 1000])
+def test_rto_from_rtt_samples_and_floor(floor):
+    s = Script(isn=2000, rto_min_ms=floor)
+    c = s.tcp.connect("192.0.2.1", 40000, src_port=80)
+    s.expect("S")
+    s.wait(40)
+    s.inject("SA", seq=1000, ack=2001)                   # first sample: RFC 6298 (2.2)
+    s.expect("A", seq=2001, ack=1001)
+    i = c.info()
+    assert (i["srtt_ms"], i["rttvar_ms"]) == (40, 20) and i["rto_ms"] == max(120, floor)
+    for k in range(3):
+        c.send(b"z")
+        s.expect("PA")
+        s.wait(40)
+        s.inject("A", seq=1001, ack=2002 + k)
+    i = c.info()            # (2.3): RTTVAR decays by 3/4 each time: 20, 15, 11.25, 8.5
+    assert i["srtt_ms"] == 40 and i["rttvar_ms"] == 8 and i["rto_ms"] == max(40 + 34, floor)
+
+
+def test_too_many_retransmissions_time_out():
+    s = Script(isn=2000, max_retries=3, rto_max_ms=4000)
+    c = s.established_passive()
+    c.send(b"x")
+    for _ in range(4):
+        s.wait(4000)
+    s.wait(4000)
+    with pytest.raises(OSError) as e:
+        c.recv(1)
+    assert e.value.args[0] == ETIMEDOUT
+
+
+def test_fast_retransmit_after_three_dupacks_newreno():
+    s = Script(isn=2000, sack=False)
+    c = s.established_passive()
+    c.send(b"x" * (4 * MSS))
+    assert len(s.expect_many(4)) == 4
+    for _ in range(2):
+        s.inject("A", seq=1001, ack=2001)
+    s.expect_nothing()
+    s.inject("A", seq=1001, ack=2001)                    # the third duplicate
+    s.expect("A", seq=2001, data=b"x" * MSS, at=0)
+    assert c.info()["in_recovery"] and c.info()["fast_retransmits"] == 1
+    s.inject("A", seq=1001, ack=2001 + 4 * MSS)          # full ACK ends recovery
+    assert not c.info()["in_recovery"]
+
+
+def test_sack_recovery_resends_only_the_hole():
+    s = Script(isn=2000)
+    c = s.established_passive(sack_perm=True)
+    c.send(b"x" * (6 * MSS))
+    assert len(s.expect_many(6)) == 6
+    base = 2001
+    for k in range(2, 5):                                # segment 1 (at base) is lost
+        s.inject("A", seq=1001, ack=base, sack=[(base + MSS, base + k * MSS)])
+    segs = s.take()
+    assert [(t[1]["TCP"].seq, len(bytes(t[1]["TCP"].payload))) for t in segs][0] == (base, MSS)
+    assert c.info()["in_recovery"] and c.info()["fast_retransmits"] == 1
+
+
+def test_urgent_data_out_of_band():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    # Linux sends "ab!" with MSG_OOB on "!": URG, pointer one past the urgent byte
+    s.inject("PUA", seq=1001, ack=2001, data=b"ab!cd", urg=3)
+    assert c.recv(10) == b"ab"                           # a read stops at the mark
+    assert c.recv(1, oob=True) == b"!"
+    assert c.recv(10) == b"cd"
+    assert c.recv(1, oob=True) is None
+
+
+def test_urgent_data_inline():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    c.oobinline = True
+    s.inject("PUA", seq=1001, ack=2001, data=b"ab!cd", urg=3)
+    assert c.recv(10) == b"ab!cd"
+
+
+def test_send_urgent_sets_pointer_past_last_byte():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    c.send(b"xy!", oob=True)
+    s.expect("PUA", seq=2001, data=b"xy!", urg=3)
+
+
+def test_keepalive_probes_then_timeout():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    c.keepalive(10000, 1000, 3)
+    s.wait(10000)
+    s.expect("A", seq=2000, ack=1001, at=10000)          # SEG.SEQ = SND.NXT - 1
+    s.inject("A", seq=1001, ack=2001)                    # answered: idle starts again
+    s.wait(10000)
+    s.expect("A", seq=2000, at=20000)
+    s.wait(1000)
+    s.expect("A", seq=2000, at=21000)
+    s.wait(1000)
+    s.expect("A", seq=2000, at=22000)
+    s.wait(1000)
+    with pytest.raises(OSError) as e:
+        c.recv(1)
+    assert e.value.args[0] == ETIMEDOUT
+
+
+def test_icmp_port_unreachable_aborts_connect():
+    s = Script(isn=5000)
+    c = s.tcp.connect("192.0.2.1", 40000)
+    s.settle()
+    (t, syn), = s.take()
+    s.inject_icmp(3, 3, syn)
+    with pytest.raises(OSError) as e:
+        c.recv(1)
+    assert e.value.args[0] == ECONNREFUSED
+
+
+def test_icmp_soft_error_reported_on_timeout():
+    s = Script(isn=2000, max_retries=1)
+    c = s.established_passive()
+    c.send(b"q")
+    s.settle()
+    (t, seg), = s.take()
+    s.inject_icmp(3, 1, seg)
+    assert c.info()["state"] == "ESTABLISHED"            # soft in a synchronized state
+    s.wait(1000)
+    s.wait(2000)
+    with pytest.raises(OSError) as e:
+        c.recv(1)
+    assert e.value.args[0] == EHOSTUNREACH
+
+
+def test_icmp_frag_needed_lowers_mss_and_resends():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    c.send(b"m" * MSS)
+    s.settle()
+    (t, seg), = s.take()
+    s.inject_icmp(3, 4, seg, nexthop_mtu=1000)
+    a, b = s.expect_many(2)
+    assert (a.seq, len(a.payload), b.seq, len(b.payload)) == (2001, 960, 2961, 500)
+    assert c.info()["mss"] == 960
+
+
+def test_icmp_with_wrong_sequence_ignored():
+    s = Script(isn=2000)
+    c = s.established_passive()
+    c.send(b"m")
+    s.settle()
+    (t, seg), = s.take()
+    seg["TCP"].seq = 999999
+    s.inject_icmp(3, 4, seg, nexthop_mtu=600)
+    assert c.info()["mss"] == MSS and s.tcp.stats["icmp_bad_seq"] == 1
+
+
+@pytest.mark.parametrize("isn", [2**32 - 3, 2**32 - 1000])
+def test_sequence_wrap_both_directions(isn):
+    s = Script(isn=isn)
+    c = s.established_passive(peer_isn=2**32 - 2)
+    me, peer = (isn + 1) % 2**32, (2**32 - 1) % 2**32
+    c.nodelay = True
+    c.send(b"0123456789" * 300)
+    segs = s.expect_many(3)
+    assert segs[0].seq == me and segs[1].seq == (me + MSS) % 2**32
+    s.inject("A", seq=peer, ack=(me + 3000) % 2**32)
+    assert c.info()["unacked"] == 0
+    s.inject("PA", seq=peer, ack=(me + 3000) % 2**32, data=b"w" * 10)
+    s.wait(40)
+    s.expect("A", ack=(peer + 10) % 2**32)
+    assert c.recv(100) == b"w" * 10
+
+
+def test_timers_across_tick_wrap():
+    s = Script(isn=2000, start_ms=ticks.PERIOD - 500)
+    c = s.established_passive()
+    c.send(b"t")
+    s.expect("PA", at=0)
+    s.wait(1000)                                         # the RTO fires after the wrap
+    s.expect("PA", seq=2001, at=1000)
+    s.wait(2000)
+    s.expect("PA", seq=2001, at=3000)
