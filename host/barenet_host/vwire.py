@@ -89,7 +89,13 @@ class Sim:
 
     @property
     def now(self):
+        """The wrapping tick clock that stacks see."""
         return self._abs % ticks.PERIOD
+
+    @property
+    def ms(self):
+        """The same instant, unwrapped: for measuring elapsed virtual time in tests."""
+        return self._abs
 
     def wire(self, faults=None, pcap=None):
         return Wire(self, faults, pcap)
@@ -151,8 +157,17 @@ class Sim:
                 return False
             self._abs += wait
 
+    def _quiet(self):
+        at = self._events.next_at()
+        return at is None or at > self._abs
+
+    def settle(self, max_steps=10000):
+        """Run the steps of the current instant: until no frame is due now. The clock stays."""
+        return self.run(until=self._quiet, max_ms=0, max_steps=max_steps)
+
     def advance(self, ms):
-        """Run for exactly ms virtual ms, even when idle: the clock ends at now + ms."""
+        """Run for exactly ms virtual ms, even when idle: the clock ends at now + ms, with
+        everything due up to then done, including the frames sent at that last instant."""
         end = self._abs + ms
-        self.run(until=lambda: self._abs >= end, max_ms=ms)
+        self.run(until=lambda: self._abs >= end and self._quiet(), max_ms=ms)
         self._abs = end

@@ -331,3 +331,34 @@ def _take(ep, into):
         return False
     into.append(got)
     return True
+
+
+def test_settle_runs_the_chain_of_the_current_instant_and_keeps_the_clock():
+    sim = Sim(start_ms=NEAR_WRAP)
+    wire = sim.wire()
+    na, nb = wire.nic(), wire.nic()
+
+    def echo(stack, frame, now):
+        if frame[0] < 9:
+            stack.nic.send(bytes([frame[0] + 1]))
+
+    a = FakeStack(sim, na, echo)
+    b = FakeStack(sim, nb, echo)
+    a.timers = [ticks.add(NEAR_WRAP, 50)]
+    na.send(b"\x00")
+    assert sim.settle() is True
+    assert len(a.inputs) + len(b.inputs) == 10
+    assert sim.now == NEAR_WRAP and sim.ms == NEAR_WRAP and a.fired == []
+    sim.advance(3050)
+    assert sim.ms == ticks.PERIOD + 50 and sim.now == 50 and len(a.fired) == 1
+
+
+def test_advance_also_delivers_what_is_sent_at_its_last_instant():
+    sim = Sim(start_ms=NEAR_WRAP)
+    wire = sim.wire()
+    sniffer = wire.nic()
+    s = FakeStack(sim, wire.nic())
+    s.timers = [ticks.add(NEAR_WRAP, 3000)]
+    sim.add_task(lambda now: s.nic.send(b"tick") if s.fired and not sniffer.received else None)
+    sim.advance(3000)
+    assert sim.now == 0 and sniffer.received == [b"tick"]
