@@ -281,21 +281,10 @@ def test_a_long_stream_of_frames_passes_in_one_run():
 
 # --- two real barenet stacks --------------------------------------------------------------
 
-def real_stack_available():
-    try:
-        from barenet.stack import Stack  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_stack = pytest.mark.skipif(not real_stack_available(), reason="barenet.stack not written yet")
-
 MAC_A = b"\x02\x00\x00\x00\x00\x0a"
 MAC_B = b"\x02\x00\x00\x00\x00\x0b"
 
 
-@needs_stack
 @pytest.mark.parametrize("start", [0, ticks.PERIOD - 30])
 def test_two_stacks_exchange_udp_over_the_wire(start):
     # A 3-5 ms link: twenty round trips from PERIOD - 30 carry ARP and UDP across the tick wrap.
