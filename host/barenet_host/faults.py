@@ -192,7 +192,11 @@ class FaultyNIC:
         return self._abs
 
     def _hold(self, queue, model, frame, now_ms):
-        base = self._clock(now_ms)
+        if now_ms is None:
+            # Nothing has told us the time yet: count from the first poll()/rx() instead.
+            base, now_ms = self._abs, 0
+        else:
+            base = self._clock(now_ms)
         if model is None:
             queue.push(base, bytes(frame))
             return
@@ -201,7 +205,7 @@ class FaultyNIC:
 
     def send(self, frame):
         # A stack's send() carries no time: the last clock seen by poll()/rx() stands in for it.
-        self._hold(self._tx, self.tx_faults, frame, self._now if self._now is not None else 0)
+        self._hold(self._tx, self.tx_faults, frame, self._now)
 
     def rx(self, frame, now_ms):
         self._hold(self._rx, self.rx_faults, frame, now_ms)

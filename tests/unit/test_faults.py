@@ -277,3 +277,13 @@ def test_golden_fault_statistics_for_a_fixed_seed():
     assert m.stats == {"sent": 10000, "dropped": 931, "duplicated": 444, "corrupted": 452,
                        "reordered": 140, "queue_dropped": 8244}
     assert (delivered, last) == (1269, 516)
+
+
+def test_faulty_nic_send_before_any_clock_counts_from_the_first_poll():
+    inner = RecordingNIC()
+    nic = FaultyNIC(inner, tx=FaultModel(delay_ms=5))
+    nic.send(b"early")
+    start = ticks.PERIOD - 2  # far from 0 on the wrapping clock
+    assert nic.poll(start, None) == 5
+    assert nic.poll(ticks.add(start, 5), None) is None
+    assert inner.sent == [b"early"]
