@@ -34,3 +34,12 @@ def checksum(data):
 def pseudo(src, dst, proto, length):
     """Partial sum of the IPv4 pseudo-header (RFC 793 3.1 / RFC 768)."""
     return (int.from_bytes(src, "big") + int.from_bytes(dst, "big")) + proto + length
+
+
+try:
+    # MicroPython with the native emitter: the same contract, ~10x faster there (_csum_viper.py).
+    # CPython has no `micropython` module (ImportError); a port built without the emitter
+    # rejects the @micropython.viper decorator when compiling the module (SyntaxError).
+    from ._csum_viper import csum  # noqa: F811
+except (ImportError, SyntaxError):
+    pass

