@@ -17,12 +17,17 @@ from barenet_host.tap import TapDevice
 
 PROG = "barenet"
 EXIT_USAGE = 2
+EXIT_FAILURE = 1
 MTU_MIN = 576  # RFC 791: every host must accept 576-byte datagrams
 MTU_MAX = 9000  # jumbo frames; the receive buffer is sized from it
 
 
 class UsageError(Exception):
     """A mistake in the command line: reported as one line, exit status 2."""
+
+
+class RuntimeFailure(Exception):
+    """The environment failed while serving: reported as one line, exit status 1."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -142,8 +147,13 @@ def serve(args, out):
         if args.udp_echo:
             what += ", udp echo on " + ",".join(str(p) for p in args.udp_echo)
         print("barenet: serving " + what, file=out, flush=True)
-        runner.run()
-        runner.close()
+        try:
+            runner.run()
+        except OSError as e:
+            # The device failed under us (deleted, say): not a usage error, exit status 1.
+            raise RuntimeFailure(e.strerror or str(e))
+        finally:
+            runner.close()
     finally:
         tap.close()
     print("barenet: stopped: " + summary(stack, tap, echoes), file=out, flush=True)
@@ -174,6 +184,9 @@ def main(argv=None, out=None, err=None):
     except UsageError as e:
         print("%s: error: %s" % (PROG, e), file=err, flush=True)
         return EXIT_USAGE
+    except RuntimeFailure as e:
+        print("%s: error: %s" % (PROG, e), file=err, flush=True)
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

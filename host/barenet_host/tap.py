@@ -101,6 +101,10 @@ class TapDevice:
             n = os.readv(self._fd, (buf,))
         except BlockingIOError:
             return 0
+        except OSError as e:
+            if e.errno == errno.EBADFD:
+                raise OSError(e.errno, "TAP %r is gone (deleted while open)" % self.name) from None
+            raise
         self.rx_frames += 1
         return n
 

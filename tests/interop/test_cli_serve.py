@@ -43,3 +43,11 @@ def test_busy_tap_is_one_line_error(serve, kernel):
     assert r.stdout == ""
     assert r.stderr == "barenet: error: cannot open TAP %r: device busy (another process has " \
                        "it open)\n" % s.tap
+
+
+def test_tap_deleted_while_serving_is_one_line_error(serve, kernel):
+    s = serve()
+    kernel.ns.ip("link", "del", "dev", s.tap)
+    out, err = s.proc.communicate(timeout=10)
+    assert s.proc.returncode == 1
+    assert err == "barenet: error: TAP %r is gone (deleted while open)\n" % s.tap
