@@ -8,7 +8,7 @@ Example counts come from fuzzlib.EXAMPLES (10 000 each under HYPOTHESIS_PROFILE=
 from hypothesis import given, strategies as st
 
 from barenet.addr import ip_ntoa
-from fuzzlib import (BCAST_MAC, FUZZ, LIMITS, OUR_MAC, PEER_IP, Knobs, Target, fragment_frame, fragment_scenario,
+from fuzzlib import (BCAST_MAC, FUZZ, LIMITS, OUR_MAC, Knobs, Target, fragment_frame, fragment_scenario,
                      fragmentable, fragments, structured_frame, time_steps)
 
 ETYPES = st.sampled_from([b"\x08\x00", b"\x08\x06"]) | st.binary(min_size=2, max_size=2)
@@ -48,7 +48,7 @@ def test_fragments(events):
 def test_fragments_in_any_order_reassemble_exactly_once(knob_bytes, pool):
     k = Knobs(knob_bytes, pool)
     # At most half the reassembly budget: a duplicate must fit beside the datagram (see
-    # test_duplicate_fragment_does_not_kill_a_datagram_under_memory_pressure for beyond that).
+    # test_fuzz_findings.py for beyond that).
     proto, b, src = fragmentable(k, LIMITS["reasm_bytes"] // 2 - 16)
     frags = fragments(k, b)
     order = k.shuffle(frags)
@@ -67,16 +67,3 @@ def test_fragments_in_any_order_reassemble_exactly_once(knob_bytes, pool):
     else:
         assert st_["icmp"].get("tx_error", 0) == 1
 
-
-def test_duplicate_fragment_does_not_kill_a_datagram_under_memory_pressure():
-    # Found by the property above. A duplicate is discarded (RFC 791 3.2 reassembly keeps
-    # one copy), so it must not count against the memory budget: the datagram (2065 bytes,
-    # budget 3000) is lost because the duplicate of its 2056-byte first fragment is charged
-    # before it is recognised as a duplicate (ip.py Reassembler.add).
-    payload = bytes(range(256)) * 8 + b"0123456789abcdefg"  # 2065 bytes, protocol 99
-    t = Target()
-    first, last = payload[:2056], payload[2056:]
-    for off, chunk, mf in [(0, first, True), (0, first, True), (2056, last, False)]:
-        t.feed(fragment_frame(PEER_IP, 99, 7, off, chunk, mf))
-    ip = t.stack.stats["ip"]
-    assert ip.get("reasm_ok", 0) == 1, ip
