@@ -51,3 +51,28 @@ def test_tap_deleted_while_serving_is_one_line_error(serve, kernel):
     out, err = s.proc.communicate(timeout=10)
     assert s.proc.returncode == 1
     assert err == "barenet: error: TAP %r is gone (deleted while open)\n" % s.tap
+
+
+def test_small_mtu_fragments_to_fit(serve, kernel):
+    # Both sides at 576: a 1000-byte echo needs two fragments each way (RFC 791 2.3).
+    s = serve("--mtu", "576")
+    kernel.ns.mtu(s.tap, 576)
+    before = kernel.ip_counters()
+    r = kernel.ping("-c", 2, "-i", 0.2, "-W", 2, "-s", 1000)
+    assert r.returncode == 0, r.stdout + r.stderr
+    after = kernel.ip_counters()
+    assert after["FragCreates"] - before["FragCreates"] >= 2 * 2
+    assert after["ReasmOKs"] - before["ReasmOKs"] == 2
+
+
+def test_gateway_carries_replies_to_off_link_sources(serve, kernel):
+    # The kernel pings from 198.51.100.1 (on its loopback): barenet reaches that source only
+    # through its gateway, the kernel's 192.0.2.1.
+    kernel.ns.addr("lo", "198.51.100.1/24")
+    off_link = ("-c", 1, "-W", 2, "-I", "198.51.100.1")
+    without = serve()
+    assert kernel.ping(*off_link).returncode == 1  # no route back: no reply
+    without.stop()
+    serve("--gateway", "192.0.2.1", tap=without.tap, make_tap=False)
+    r = kernel.ping(*off_link)
+    assert r.returncode == 0, r.stdout + r.stderr
