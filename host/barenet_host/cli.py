@@ -162,8 +162,9 @@ def serve(args, out):
 
 def summary(stack, tap, echoes):
     parts = ["tap rx %d tx %d dropped %d" % (tap.rx_frames, tap.tx_frames, tap.tx_dropped)]
-    for layer in ("arp", "ip", "icmp", "udp"):
-        counters = stack.stats.get(layer) or {}
+    stats = stack.stats
+    for layer in ("eth", "arp", "ip", "icmp", "udp"):
+        counters = stats.get(layer) or {}
         nonzero = ["%s=%d" % (k, v) for k, v in sorted(counters.items()) if v]
         if nonzero:
             parts.append("%s %s" % (layer, " ".join(nonzero)))
