@@ -783,7 +783,9 @@ class TCPConnection:
             self.snd_nxt = nxt
             if seq.gt(nxt, self.snd_max):
                 self.snd_max = nxt
-            if self.t_rtx is None:
+            if self.t_rtx is None or self.persist:
+                # data in flight: the retransmission timer takes over from persist
+                self.persist = False
                 self.t_rtx = ticks.add(now, self.rto.value())
             if send_fin or limit:
                 break
@@ -928,6 +930,8 @@ class TCPConnection:
             self.tcp.count("persist_probe")
             rto.backoff()
             self._output(now, force=True)
+            if self.t_rtx is None and self.snd_max != self.snd_una:
+                self.t_rtx = ticks.add(now, rto.value())
             return
         self.timeouts += 1
         self.tcp.count("rto")
