@@ -1,6 +1,7 @@
 # Runs inside the MicroPython VM: two barenet stacks on a virtual wire exchange UDP datagrams
 # (one needing fragmentation), and a ping (one fragmented too), with the virtual clock started
 # just before the tick counter wraps. Prints one JSON object for the CPython side to check.
+import binascii
 import hashlib
 import json
 import sys
@@ -10,9 +11,22 @@ from barenet_host.vwire import Sim
 
 from vm_common import SIZES, payload, PING_SIZES
 
+
+
+class Tap:
+    """Records every frame on the wire (the wire's pcap hook) for scapy to check on CPython."""
+
+    def __init__(self):
+        self.frames = []
+
+    def write(self, frame, now_ms):
+        self.frames.append(bytes(frame))
+
+
 start = ticks.PERIOD - int(sys.argv[1])
 sim = Sim(start)
-wire = sim.wire()
+tap = Tap()
+wire = sim.wire(pcap=tap)
 a, _ = sim.host(wire, "02:00:00:00:00:01", "192.0.2.1/24")
 b, _ = sim.host(wire, "02:00:00:00:00:02", "192.0.2.2/24")
 tx = a.udp.bind(40000)
@@ -68,4 +82,5 @@ print(json.dumps({
     "ping": [[src, seq, len(d), h(d)] for src, seq, d in pongs],
     "stats_a": a.stats,
     "stats_b": b.stats,
+    "frames": [binascii.hexlify(f).decode() for f in tap.frames],
 }))
