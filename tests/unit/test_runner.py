@@ -227,6 +227,25 @@ def test_faulty_nic_gets_frames_through_rx_and_delivers_when_due(nic, fake_selec
     r.run(until=lambda: stack.inputs, timeout_s=30)
     assert stack.inputs == [(iface, b"\xaa" * 64, ticks.add(start, 30))]
     assert log[0] == 0.03  # slept exactly until the delayed frame was due
+    r.close()
+
+
+def test_stack_is_polled_again_after_a_faulty_nic_delivers(nic, fake_select):
+    # The delivered frame starts a 500 ms timer in the stack, after this pass's stack.poll():
+    # the runner must poll again at once rather than sleep on the stale "no timer".
+    class TimerOnInput(FakeStack):
+        def input(self, iface, frame, now_ms):
+            super().input(iface, frame, now_ms)
+            self.wait = 500
+
+    stack = TimerOnInput()
+    clock = Clock()
+    r, _ = make(stack, FaultyNIC(nic, rx=FaultModel(delay_ms=30)), clock)
+    log = fake_select(clock, r)
+    nic.inject(b"\x01" * 60)
+    r.run(until=lambda: len(log) >= 3)
+    assert log[:3] == [0.03, 0, 0.5]
+    r.close()
 
 
 def test_faulty_nic_transmit_is_flushed_by_poll(nic, fake_select):
