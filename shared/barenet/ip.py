@@ -181,8 +181,10 @@ class IP:
                 inc(self.stats, "drop_not_ours")
                 return
             src = h.src
-            # RFC 1122 3.2.1.3: a source must be a unicast address.
-            if src == LIMITED_BROADCAST or src == iface.broadcast or src[0] >= 224:
+            # RFC 1122 3.2.1.3: a source must be a unicast host, and never a loopback or one
+            # of our own addresses when it comes from a NIC (Linux drops these as martians).
+            if src == LIMITED_BROADCAST or src == iface.broadcast or src[0] >= 224 or \
+                    self.is_local(src):
                 inc(self.stats, "drop_bad_src")
                 return
         if h.mf or h.frag_off:
@@ -257,9 +259,6 @@ class Reassembler:
                 return None
             d = _Datagram(ticks.add(now, self.timeout_ms))
             self.pending[key] = d
-        if self.bytes + n > self.max_bytes:
-            self._kill(key, "drop_memory")
-            return None
         if not h.mf:
             if (d.total is not None and d.total != end) or (d.frags and d.frags[-1][0] + len(d.frags[-1][1]) > end):
                 self._kill(key, "overlap")
@@ -278,6 +277,10 @@ class Reassembler:
         if (i > 0 and frags[i - 1][0] + len(frags[i - 1][1]) > off) or \
                 (i < len(frags) and frags[i][0] < end):
             self._kill(key, "overlap")
+            return None
+        # Charged only now: a duplicate or a rejected fragment must not cost the budget.
+        if self.bytes + n > self.max_bytes:
+            self._kill(key, "drop_memory")
             return None
         frags.insert(i, (off, bytes(payload)))
         d.size += n
