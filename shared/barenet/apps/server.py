@@ -1,0 +1,59 @@
+"""TCPServer: the loop every TCP app shares. A runner task: `poll(now_ms)` accepts new
+connections and lets the app serve each open one; finished or failed ones are closed and
+forgotten. Apps subclass it and implement `serve(conn, state, now_ms) -> state | None`
+(None: done).
+MicroPython-compatible."""
+
+
+class TCPServer:
+    def __init__(self, stack, port, backlog=8, max_conns=16):
+        self.listener = stack.tcp.listen(port, backlog=backlog)
+        self.port = port
+        self.max_conns = max_conns
+        self.conns = {}  # conn -> app state
+        self.served = 0
+        self.errors = 0
+
+    def poll(self, now_ms):
+        while len(self.conns) < self.max_conns:
+            c = self.listener.accept()
+            if c is None:
+                break
+            self.conns[c] = self.start(c, now_ms)
+            self.served += 1
+        for c in list(self.conns):
+            try:
+                st = self.serve(c, self.conns[c], now_ms)
+            except OSError:
+                # Reset, timed out or refused: the peer is gone; the service goes on.
+                self.errors += 1
+                st = None
+                c.abort()
+            if st is None:
+                del self.conns[c]
+                c.close()
+            else:
+                self.conns[c] = st
+        return None
+
+    def start(self, conn, now_ms):
+        return 0
+
+    def serve(self, conn, state, now_ms):
+        raise NotImplementedError
+
+    def close(self):
+        self.listener.close()
+        for c in self.conns:
+            c.abort()
+        self.conns = {}
+
+
+def drain(conn, limit=4096):
+    """Read and drop what is readable; -> False once the peer has closed its side."""
+    while True:
+        d = conn.recv(limit)
+        if d is None:
+            return True
+        if not d:
+            return False
