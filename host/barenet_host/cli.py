@@ -9,6 +9,10 @@ import signal
 import sys
 
 from barenet import addr
+from barenet.apps.chargen import Chargen
+from barenet.apps.discard import Discard
+from barenet.apps.echo import TCPEcho
+from barenet.apps.status import StatusPage
 from barenet.apps.udp_echo import UDPEcho
 from barenet.stack import Stack
 
@@ -20,6 +24,9 @@ EXIT_USAGE = 2
 EXIT_FAILURE = 1
 MTU_MIN = 576  # RFC 791: every host must accept 576-byte datagrams
 MTU_MAX = 9000  # jumbo frames; the receive buffer is sized from it
+# TCP services `--apps` can start: name -> (class, well-known port)
+APPS = {"echo": (TCPEcho, 7), "discard": (Discard, 9), "chargen": (Chargen, 19),
+        "http": (StatusPage, 80)}
 
 
 class UsageError(Exception):
@@ -80,6 +87,17 @@ def _ranged(name, lo, hi):
     return parse
 
 
+def _apps(text):
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in APPS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError("unknown app %r (choose from %s)" % (
+            (unknown or [text])[0], ",".join(sorted(APPS))))
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError("an app is named twice in %r" % (text,))
+    return names
+
+
 def default_mac(ip):
     """02:00 and the four address bytes: locally administered (IEEE 802 U/L bit), unicast, and
     the same on every run, so a peer's ARP cache stays valid across restarts."""
@@ -103,6 +121,9 @@ def _parser():
                    help="interface MTU, %d..%d (default 1500)" % (MTU_MIN, MTU_MAX))
     s.add_argument("--udp-echo", type=_ranged("port", 1, 65535), action="append", default=[],
                    metavar="PORT", help="answer UDP echo (RFC 862) on PORT; may be repeated")
+    s.add_argument("--apps", type=_apps, default=[], metavar="LIST",
+                   help="TCP services to run, comma-separated: %s (echo 7, discard 9, "
+                   "chargen 19, http status page 80)" % ",".join(sorted(APPS)))
     s.set_defaults(func=serve)
     return p
 
@@ -138,6 +159,9 @@ def serve(args, out):
         echoes = [UDPEcho(stack, port) for port in args.udp_echo]
         for echo in echoes:
             runner.add_task(echo.poll)
+        for name in args.apps:
+            cls, port = APPS[name]
+            runner.add_task(cls(stack, port).poll)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda signum, frame: runner.stop())
         what = "%s on %s TAP %s, mac %s, mtu %d" % (
@@ -146,6 +170,8 @@ def serve(args, out):
             what += ", gateway " + gateway
         if args.udp_echo:
             what += ", udp echo on " + ",".join(str(p) for p in args.udp_echo)
+        if args.apps:
+            what += ", tcp " + ",".join("%s %d" % (n, APPS[n][1]) for n in args.apps)
         print("barenet: serving " + what, file=out, flush=True)
         try:
             runner.run()
@@ -163,7 +189,7 @@ def serve(args, out):
 def summary(stack, tap, echoes):
     parts = ["tap rx %d tx %d dropped %d" % (tap.rx_frames, tap.tx_frames, tap.tx_dropped)]
     stats = stack.stats
-    for layer in ("eth", "arp", "ip", "icmp", "udp"):
+    for layer in ("eth", "arp", "ip", "icmp", "udp", "tcp"):
         counters = stats.get(layer) or {}
         nonzero = ["%s=%d" % (k, v) for k, v in sorted(counters.items()) if v]
         if nonzero:
