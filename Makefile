@@ -35,7 +35,7 @@ test: $(STAMP) sysdeps
 	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
 
 bench: $(STAMP) sysdeps
-	$(PY) bench/run.py
+	$(PY) bench/tcp_tap.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,183 @@
+"""TCP throughput and echo rate: the Linux kernel against barenet over a TAP (MTU 1500), with the
+kernel against itself over a veth pair measured in the same run as the reference.
+
+Run as root: `.venv/bin/python bench/tcp_tap.py [--mb 50] [--seconds 3]`. Everything happens in
+network namespaces made here and deleted at the end (../shared/NETWORK-RULES.md). Each figure is
+measured by the same client script (CLIENT below, run by the kernel in a namespace) against:
+  reference: a kernel server in a second namespace, over veth (192.0.2.1 -> 192.0.2.2);
+  barenet:   `barenet serve --apps discard,chargen,echo` on a TAP (192.0.2.1 -> 192.0.2.2).
+"""
+
+import argparse
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "host"))
+
+from barenet_host.netns import NetNS, unique_name  # noqa: E402
+
+KERNEL = "192.0.2.1"
+PEER = "192.0.2.2"
+TIMEOUT_S = 120
+
+# The measuring client: kernel sockets, bounded in bytes and time. Prints one JSON line.
+CLIENT = r"""
+import json, socket, sys, time
+host, mb, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+total = mb * 1000000
+def conn(port):
+    s = socket.create_connection((host, port), timeout=30)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+out = {}
+# kernel -> peer: send `total` bytes to discard, then wait for the peer's FIN (all consumed).
+s = conn(9); chunk = b"x" * 65536; sent = 0; t = time.perf_counter()
+while sent < total:
+    sent += s.send(chunk[:min(65536, total - sent)])
+s.shutdown(socket.SHUT_WR)
+while s.recv(65536):
+    pass
+out["to_peer_MBps"] = total / (time.perf_counter() - t) / 1e6; s.close()
+# peer -> kernel: read `total` bytes from chargen.
+s = conn(19); got = 0; t = time.perf_counter()
+while got < total:
+    d = s.recv(262144)
+    if not d:
+        raise SystemExit("chargen closed early")
+    got += len(d)
+out["from_peer_MBps"] = total / (time.perf_counter() - t) / 1e6; s.close()
+# echo: 64-byte round trips, one connection, for `seconds`.
+s = conn(7); msg = b"e" * 64; n = 0; t = time.perf_counter(); end = t + seconds
+while time.perf_counter() < end:
+    s.sendall(msg); got = 0
+    while got < 64:
+        got += len(s.recv(64 - got))
+    n += 1
+out["echo_rtt_per_s"] = n / (time.perf_counter() - t); s.close()
+print(json.dumps(out))
+"""
+
+# The reference's kernel server: discard (9), chargen-like source (19), echo (7).
+SERVER = r"""
+import socket, threading
+def serve(port, fn):
+    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("0.0.0.0", port)); l.listen(8)
+    def loop():
+        while True:
+            c, _ = l.accept()
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=fn, args=(c,), daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
+def discard(c):
+    while c.recv(262144):
+        pass
+    c.close()
+def chargen(c):
+    block = bytes(range(32, 127)) * 690
+    try:
+        while True:
+            c.sendall(block)
+    except OSError:
+        c.close()
+def echo(c):
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        c.sendall(d)
+    c.close()
+serve(9, discard); serve(19, chargen); serve(7, echo)
+print("ready", flush=True)
+threading.Event().wait(600)
+"""
+
+
+def wait_line(proc, prefix):
+    ready, _, _ = select.select([proc.stdout], [], [], 20)
+    line = proc.stdout.readline() if ready else ""
+    if not line.startswith(prefix):
+        proc.kill()
+        raise SystemExit("server did not start: %r %r" % (line, proc.stderr.read()))
+    return line
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.communicate(timeout=20)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()[0]
+
+
+def measure(ns, mb, seconds):
+    r = ns.run([sys.executable, "-c", CLIENT, PEER, str(mb), str(seconds)], timeout=TIMEOUT_S)
+    if r.returncode != 0:
+        raise SystemExit("client failed: " + r.stderr)
+    return json.loads(r.stdout)
+
+
+def reference(mb, seconds):
+    """Kernel to kernel over a veth pair between two namespaces."""
+    with NetNS() as a, NetNS() as b:
+        va, vb = unique_name("va"), unique_name("vb")
+        a.ip("link", "add", va, "type", "veth", "peer", "name", vb)
+        a.ip("link", "set", vb, "netns", b.name)
+        a.addr(va, KERNEL + "/24")
+        a.up(va)
+        b.addr(vb, PEER + "/24")
+        b.up(vb)
+        srv = b.popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE, text=True)
+        try:
+            wait_line(srv, "ready")
+            return measure(a, mb, seconds)
+        finally:
+            stop(srv)
+
+
+def barenet(mb, seconds):
+    """The kernel against `barenet serve` on a TAP in the same namespace."""
+    with NetNS() as ns:
+        tap = unique_name("bt")
+        ns.tuntap_add(tap)
+        ns.addr(tap, KERNEL + "/24")
+        ns.up(tap)
+        srv = ns.popen([sys.executable, "-m", "barenet_host.cli", "serve", "--tap", tap,
+                        "--ip", PEER + "/24", "--apps", "discard,chargen,echo"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_line(srv, "barenet: serving")
+            return measure(ns, mb, seconds)
+        finally:
+            print("  " + (stop(srv) or "").strip().replace("\n", "\n  "))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--mb", type=int, default=50, help="MB per throughput direction")
+    p.add_argument("--seconds", type=float, default=3.0, help="duration of the echo test")
+    args = p.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("bench/tcp_tap.py needs root (TAP devices, network namespaces)")
+    ref = reference(args.mb, args.seconds)
+    bn = barenet(args.mb, args.seconds)
+    targets = {"to_peer_MBps": 30.0, "from_peer_MBps": 30.0, "echo_rtt_per_s": 5000.0}
+    names = {"to_peer_MBps": "kernel -> peer (MB/s)", "from_peer_MBps": "peer -> kernel (MB/s)",
+             "echo_rtt_per_s": "echo 64 B round trips/s"}
+    print("%-26s %12s %12s %8s %10s" % ("", "kernel/veth", "barenet/TAP", "ratio", "target"))
+    for k in ("to_peer_MBps", "from_peer_MBps", "echo_rtt_per_s"):
+        print("%-26s %12.1f %12.1f %8.3f %10.0f %s" % (
+            names[k], ref[k], bn[k], bn[k] / ref[k], targets[k],
+            "met" if bn[k] >= targets[k] else "NOT met"))
+
+
+if __name__ == "__main__":
+    main()
