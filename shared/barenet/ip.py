@@ -203,14 +203,14 @@ class IP:
 
     def poll(self, now):
         """Deliver datagrams queued on the loopback; expire reassembly; ms until next timer."""
+        wait = self.reasm.poll(now)
         if self._loop:
             q = self._loop
             self._loop = []
             for d in q:
                 inc(self.loopback.stats, "rx")
                 self.input(self.loopback, memoryview(d), now)
-        wait = self.reasm.poll(now)
-        if self._loop:
+            # What was delivered may be what a task waits for: ask to be run again at once.
             return 0
         return wait
 

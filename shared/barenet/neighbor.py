@@ -16,6 +16,7 @@ class _Pending:
     def __init__(self, iface, next_at):
         self.iface = iface
         self.queue = []
+        self.bytes = 0
         self.tries = 1
         self.next_at = next_at
 
@@ -25,13 +26,15 @@ class ARPCache:
     dropped because its next hop never answered (the IP layer turns it into a local ICMP
     host-unreachable for the sender, as RFC 1122 2.3.2.2 and Linux do)."""
 
-    def __init__(self, on_fail, size=16, ttl_ms=60000, pending_addrs=8, pending_per_addr=8,
+    def __init__(self, on_fail, size=16, ttl_ms=60000, pending_addrs=8, pending_bytes=16384,
                  retries=3, retry_ms=1000):
         self.on_fail = on_fail
         self.size = size
         self.ttl_ms = ttl_ms
         self.pending_addrs = pending_addrs
-        self.pending_per_addr = pending_per_addr
+        # Bytes, not datagrams (like Linux's unres_qlen_bytes): one fragmented datagram is many
+        # frames, and a count would drop part of it.
+        self.pending_bytes = pending_bytes
         self.retries = retries
         self.retry_ms = retry_ms
         self.entries = {}  # ip -> [mac, expires_at]
@@ -70,10 +73,11 @@ class ARPCache:
             p = _Pending(iface, ticks.add(now, self.retry_ms))
             self.pending[ip] = p
             self.request(iface, ip)
-        if len(p.queue) >= self.pending_per_addr:
+        if p.bytes + len(datagram) > self.pending_bytes:
             inc(self.stats, "drop_queue_full")
             return False
         p.queue.append(bytes(datagram))
+        p.bytes += len(datagram)
         return True
 
     def request(self, iface, target_ip):

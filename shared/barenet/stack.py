@@ -21,7 +21,7 @@ _ETH_HLEN = const(14)
 
 class Stack:
     def __init__(self, seed=0, ttl=64,
-                 arp_size=16, arp_ttl_ms=60000, arp_pending=8, arp_queue=8, arp_retries=3,
+                 arp_size=16, arp_ttl_ms=60000, arp_pending=8, arp_queue_bytes=16384, arp_retries=3,
                  arp_retry_ms=1000,
                  reasm_datagrams=8, reasm_bytes=65536, reasm_timeout_ms=30000, loop_queue=64,
                  icmp_error_burst=10, icmp_error_interval_ms=100, echo_queue=8,
@@ -32,7 +32,7 @@ class Stack:
         self.interfaces = []
         self.eth_stats = {}
         self.last_error = None
-        self.arp = ARPCache(self._arp_failed, arp_size, arp_ttl_ms, arp_pending, arp_queue,
+        self.arp = ARPCache(self._arp_failed, arp_size, arp_ttl_ms, arp_pending, arp_queue_bytes,
                             arp_retries, arp_retry_ms)
         self.ip = IP(self, ttl, loop_queue, reasm_datagrams, reasm_bytes, reasm_timeout_ms, seed)
         self.icmp = ICMP(self, icmp_error_burst, icmp_error_interval_ms, echo_queue)

@@ -47,7 +47,7 @@ SPECIAL = [_ip("0.0.0.0"), _ip("224.0.0.1"), _ip("127.0.0.1"), _ip("198.51.100.9
 UDP_PORT = 7
 ECHO_IDENT = 0x4242
 # Small limits, so the fuzzer reaches them.
-LIMITS = dict(arp_size=3, arp_pending=2, arp_queue=2, reasm_datagrams=3, reasm_bytes=3000,
+LIMITS = dict(arp_size=3, arp_pending=2, arp_queue_bytes=3000, reasm_datagrams=3, reasm_bytes=3000,
               reasm_timeout_ms=5000, icmp_error_burst=3, udp_queue=2, echo_queue=2)
 # Start just before the tick counter wraps, so timers run across it.
 START_MS = ticks.PERIOD - 3000

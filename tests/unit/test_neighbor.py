@@ -46,8 +46,8 @@ def test_retries_then_failure_reported_to_the_sender():
     assert ep.recvfrom() is None  # the error is reported once
 
 
-def test_pending_queue_is_bounded():
-    sim, stack, iface, peer = setup(arp_queue=2)
+def test_pending_queue_is_bounded_in_bytes():
+    sim, stack, iface, peer = setup(arp_queue_bytes=2 * 29)  # two 1-byte UDP datagrams
     ep = stack.udp.bind(4000)
     for i in range(5):
         ep.sendto(b"%d" % i, (PEER_IP, 9))
@@ -56,6 +56,18 @@ def test_pending_queue_is_bounded():
     peer.reply_arp(peer.take())
     sim.run(max_ms=1)
     assert [bytes(f[UDP].payload) for f in peer.take()] == [b"0", b"1"]
+
+
+def test_a_fragmented_datagram_waits_for_arp_whole():
+    sim, stack, iface, peer = setup()
+    ep = stack.icmp.echo_endpoint(1)
+    for seq in range(3):
+        ep.send(PEER_IP, seq, bytes(3000))  # three datagrams of three fragments each
+    sim.run(max_ms=1)
+    peer.reply_arp(peer.take())
+    sim.run(max_ms=1)
+    assert len(peer.take()) == 9
+    assert "drop_queue_full" not in stack.stats["arp"]
 
 
 def test_gratuitous_arp_when_the_interface_comes_up():
