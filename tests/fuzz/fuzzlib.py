@@ -124,7 +124,7 @@ class Target:
             assert all(ends[i][1] <= ends[i + 1][0] for i in range(len(ends) - 1)), ends
         a = self.stack.arp
         assert len(a.entries) <= a.size and len(a.pending) <= a.pending_addrs
-        assert all(len(p.queue) <= a.pending_per_addr for p in a.pending.values())
+        assert all(sum(len(d) for d in p.queue) <= a.pending_bytes for p in a.pending.values())
 
 
 def check_sent(frame):
