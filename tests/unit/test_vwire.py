@@ -351,3 +351,27 @@ def test_advance_also_delivers_what_is_sent_at_its_last_instant():
     sim.add_task(lambda now: s.nic.send(b"tick") if s.fired and not sniffer.received else None)
     sim.advance(3000)
     assert sim.now == 0 and sniffer.received == [b"tick"]
+
+
+def test_capture_of_a_real_exchange_decodes_as_arp_then_udp():
+    scapy = pytest.importorskip("scapy.all")
+    f = io.BytesIO()
+    sim = Sim(start_ms=NEAR_WRAP)
+    wire = sim.wire(pcap=PcapWriter(f))
+    a, _ = sim.host(wire, MAC_A, "192.0.2.10/24")
+    b, _ = sim.host(wire, MAC_B, "192.0.2.11/24")
+    b.udp.bind(port=9)
+    a.udp.bind(port=5000).sendto(b"hello", ("192.0.2.11", 9))
+    sim.run(max_ms=1000)
+    f.seek(0)
+    packets = scapy.rdpcap(f)
+    arp = [p for p in packets if p.haslayer(scapy.ARP)]
+    udp = [p for p in packets if p.haslayer(scapy.UDP)]
+    assert len(arp) + len(udp) == len(packets) and len(udp) == 1
+    # Both hosts announce themselves (gratuitous ARP) and A resolves B before the datagram.
+    assert {(p[scapy.ARP].op, p[scapy.ARP].psrc) for p in arp} >= {(1, "192.0.2.10"), (1, "192.0.2.11")}
+    assert packets.index(udp[0]) > 1
+    udp = udp[0]
+    assert (udp[scapy.IP].src, udp[scapy.IP].dst) == ("192.0.2.10", "192.0.2.11")
+    assert (udp[scapy.UDP].sport, udp[scapy.UDP].dport, bytes(udp[scapy.UDP].payload)) == (5000, 9, b"hello")
+    assert all(round(float(p.time) * 1000) == NEAR_WRAP for p in packets)  # no delay on this wire
