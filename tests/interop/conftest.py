@@ -181,3 +181,75 @@ class Kernel:
 @pytest.fixture
 def kernel(netns):
     return Kernel(netns)
+
+
+# -- TCP interop (test_kernel_tcp*.py) ------------------------------------------------------------
+
+class WrappedPeer:
+    """A TapPeer whose NIC is a wrapper around the TAP (a FaultyNIC, say): same name and ns."""
+
+    def __init__(self, peer, nic):
+        self.ns = peer.ns
+        self.name = peer.name
+        self.tap = nic
+
+
+@pytest.fixture
+def barenet_with(tap_ns):
+    """barenet_with(wrap=None, **limits): an InProcess like `barenet`, but with Stack limits
+    (`tcp={...}` for TCP's) and, with wrap, the TAP wrapped as wrap(tap) -> NIC."""
+    made = []
+
+    def make(wrap=None, **limits):
+        peer = tap_ns if wrap is None else WrappedPeer(tap_ns, wrap(tap_ns.tap))
+        b = InProcess(peer, **limits)
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.runner.close()
+
+
+class Capture:
+    """tcpdump writing a pcap inside the namespace; kept in the test's tmp_path for a post-mortem."""
+
+    def __init__(self, ns, dev, path, snaplen):
+        self.path = path
+        self.proc = ns.popen(["tcpdump", "-i", dev, "-n", "-U", "-s", str(snaplen), "-w", path],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # tcpdump says "listening on ..." once the capture is open: nothing before it is lost.
+        line = readline(self.proc.stderr, STARTUP_TIMEOUT_S)
+        if "listening on" not in line:
+            self.stop()
+            pytest.fail("tcpdump did not start: %r" % line)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.communicate(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate(timeout=STOP_TIMEOUT_S)
+
+    def read(self, bpf=""):
+        """The capture (stopped first) decoded by tcpdump -r, one line per packet."""
+        self.stop()
+        cmd = ["tcpdump", "-r", self.path, "-n", "-v"] + ([bpf] if bpf else [])
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=STOP_TIMEOUT_S).stdout
+
+
+@pytest.fixture
+def capture(netns, tmp_path):
+    """capture(dev, name="tap.pcap", snaplen=128) -> Capture: tcpdump on dev in the namespace."""
+    started = []
+
+    def start(dev, name="tap.pcap", snaplen=128):
+        c = Capture(netns, dev, str(tmp_path / name), snaplen)
+        started.append(c)
+        return c
+
+    yield start
+    for c in started:
+        c.stop()
