@@ -167,7 +167,10 @@ class Sim:
 
     def advance(self, ms):
         """Run for exactly ms virtual ms, even when idle: the clock ends at now + ms, with
-        everything due up to then done, including the frames sent at that last instant."""
+        everything due up to then done, including the frames sent at that last instant.
+        Stacks and tasks are polled at the final instant even when nothing was scheduled, so
+        their idea of now (stack.now) is the clock's: a user call right after acts at it."""
         end = self._abs + ms
         self.run(until=lambda: self._abs >= end and self._quiet(), max_ms=ms)
         self._abs = end
+        self.settle()
