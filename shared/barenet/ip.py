@@ -65,6 +65,18 @@ class IP:
         iface, _, src = self._route(dst)
         return iface, src
 
+    def neighbor_suspect(self, dst):
+        """A transport got no answer from dst: forget the MAC of its next hop, so the next
+        datagram resolves it again. ARP has no checksum, so a corrupted reply can plant a
+        wrong MAC; this is the cheap part of RFC 1122 2.3.2.1's "advice from the transport
+        layer" that Linux's NUD acts on."""
+        try:
+            iface, next_hop, _ = self._route(dst)
+        except OSError:
+            return
+        if iface is not self.loopback and next_hop is not None:
+            self.stack.arp.forget(next_hop)
+
     def is_broadcast(self, iface, dst):
         return dst == LIMITED_BROADCAST or (iface is not self.loopback and dst == iface.broadcast)
 

@@ -63,6 +63,11 @@ class ARPCache:
             inc(self.stats, "evicted")
         self.entries[ip] = [bytes(mac), ticks.add(now, self.ttl_ms)]
 
+    def forget(self, ip):
+        """Drop ip's entry: an upper layer saw no answer through it (see IP.neighbor_suspect)."""
+        if self.entries.pop(ip, None) is not None:
+            inc(self.stats, "forgotten")
+
     def resolve(self, iface, ip, datagram, now):
         """Queue a datagram (copied) for ip and start or continue resolving it."""
         p = self.pending.get(ip)

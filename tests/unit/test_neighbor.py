@@ -143,3 +143,29 @@ def test_malformed_arp_is_counted():
     assert stack.stats["arp"]["drop_short"] == 1
     assert stack.stats["arp"]["drop_unsupported"] == 1
     assert peer.take() == []
+
+
+def test_tcp_timeouts_make_arp_resolve_a_poisoned_entry_again():
+    # ARP has no checksum: a corrupted reply can plant a wrong MAC. Two retransmission
+    # timeouts in a row make TCP ask IP to forget it, so the connection recovers.
+    sim = Sim()
+    wire = sim.wire()
+    a, _ = sim.host(wire, "02:00:00:00:00:01", "192.0.2.1/24", seed=1)
+    b, _ = sim.host(wire, STACK_MAC, STACK_IP + "/24", seed=2)
+    listener = b.tcp.listen(9)
+    c = a.tcp.connect(STACK_IP, 9)
+    assert sim.run(until=lambda: listener.readable(), max_ms=1000)
+    server = listener.accept()
+    a.arp.learn(bytes([192, 0, 2, 2]), bytes.fromhex("02000000dead"), sim.now)  # poisoned
+    assert c.send(b"after the poisoning") == 19
+    got = bytearray()
+
+    def read(now):
+        d = server.recv(100)
+        if d:
+            got.extend(d)
+
+    sim.add_task(read)
+    assert sim.run(until=lambda: got == b"after the poisoning", max_ms=60000)
+    assert a.stats["arp"]["forgotten"] == 1
+    assert a.arp.entries[bytes([192, 0, 2, 2])][0] == bytes.fromhex(STACK_MAC.replace(":", ""))

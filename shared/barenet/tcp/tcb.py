@@ -935,6 +935,9 @@ class TCPConnection:
             return
         self.timeouts += 1
         self.tcp.count("rto")
+        if self.rtx_count >= 1:
+            # A second timeout in a row: the next hop's MAC may be wrong (RFC 1122 2.3.2.1).
+            self.tcp.stack.ip.neighbor_suspect(self.rip)
         if st == SYN_SENT or st == SYN_RECEIVED:
             self.rtx_count += 1
             if self.rtx_count > c["syn_retries"]:
