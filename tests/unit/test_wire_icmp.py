@@ -100,8 +100,9 @@ def test_round_trip_and_scapy_checksum_agree(typ, code, rest, body):
     typ2, code2, rest2, body2 = icmp.parse(memoryview(raw))
     assert (typ2, code2, rest2, bytes(body2)) == (typ, code, rest, body)
     assert scapy_checksum(raw) == 0
-    m = ICMP(raw)
-    assert (m.type, m.code) == (typ, code)
+    if typ in (0, 3, 4, 5, 8, 11, 12):  # scapy needs more than 8 bytes for e.g. timestamps
+        m = ICMP(raw)
+        assert (m.type, m.code) == (typ, code)
 
 
 @settings(max_examples=200, deadline=None)
