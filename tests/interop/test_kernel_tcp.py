@@ -18,6 +18,8 @@ import sys
 
 import pytest
 
+from barenet.compat import ECONNREFUSED
+from barenet.tcp import STATE_NAMES
 from barenet_host.faults import FaultModel, FaultyNIC
 
 pytestmark = pytest.mark.root
@@ -134,22 +136,29 @@ print(json.dumps({"sent": hashlib.sha256(data).hexdigest(), "got": got.hexdigest
 # -- in-process barenet: a runner task that moves one connection's data -------------------------
 
 class Stream:
-    """Runner task for one barenet connection: sends `data` (then shutdown_write() when
-    `shutdown`), reads until EOF into a sha256. Bounded: reading more than `max_rx` fails."""
+    """Runner task for one barenet connection: sends `data` (a bytes, or a list of (bytes, oob)
+    pieces sent in order, oob ones with send(oob=True)), then shutdown_write() when `shutdown`;
+    reads until EOF into a sha256 (and `kept`, with keep), taking urgent bytes into `oob` as
+    they come. Bounded: reading more than `max_rx` fails."""
 
-    def __init__(self, conn, data=b"", shutdown=True, max_rx=2 * BIG):
+    def __init__(self, conn, data=b"", shutdown=True, max_rx=2 * BIG, keep=False):
         self.conn = conn
-        self.mv = memoryview(data)
+        if isinstance(data, bytes):
+            data = [(data, False)]
+        self.pieces = [(memoryview(d), oob) for d, oob in data if d]
         self.off = 0
         self.shutdown = shutdown
         self.max_rx = max_rx
+        self.kept = bytearray() if keep else None
         self.got = hashlib.sha256()
         self.got_len = 0
+        self.states = set()       # connection states in which data arrived
+        self.oob = b""
         self.eof = False
         self.error = None
 
     def sent_all(self):
-        return self.off == len(self.mv)
+        return not self.pieces
 
     def done(self):
         return self.error is not None or (self.eof and self.sent_all())
@@ -157,13 +166,21 @@ class Stream:
     def __call__(self, now):
         c = self.conn
         try:
-            while self.off < len(self.mv):
-                n = c.send(self.mv[self.off:self.off + CHUNK])
+            while self.pieces:
+                mv, oob = self.pieces[0]
+                n = c.send(mv[self.off:self.off + CHUNK], oob=oob)
                 if not n:
                     break
                 self.off += n
+                if self.off == len(mv):
+                    self.pieces.pop(0)
+                    self.off = 0
             if self.shutdown and self.sent_all():
                 c.shutdown_write()       # idempotent once the FIN is queued
+            if not c.oobinline:
+                b = c.recv(1, oob=True)
+                if b:
+                    self.oob += b
             while not self.eof:
                 d = c.recv(CHUNK)
                 if d is None:
@@ -171,8 +188,11 @@ class Stream:
                 if not d:
                     self.eof = True
                     break
+                self.states.add(STATE_NAMES[c.state])
                 self.got.update(d)
                 self.got_len += len(d)
+                if self.kept is not None:
+                    self.kept += d
                 assert self.got_len <= self.max_rx, "more data than was ever sent"
         except OSError as e:
             self.error = e.errno
@@ -324,3 +344,235 @@ def test_barenet_connects_out_20mb_each_way(barenet, kernel):
     assert task.got_len == BIG and r["got_len"] == BIG
     assert task.got.hexdigest() == r["sent"]         # kernel -> barenet byte-exact
     assert r["got"] == sha(data)                     # barenet -> kernel byte-exact
+
+
+# == 4. 100 concurrent kernel clients on one listener ============================================
+
+# n threads start together (a barrier), each connects, sends its own seeded bytes, half-closes
+# and checks what comes back. Connection attempts beyond barenet's SYN queue and backlog are
+# dropped there (as Linux does) and the kernel's SYN retransmissions (1 s, 3 s, 7 s ...) retry.
+KERNEL_MANY_CLIENTS = r"""
+import json, random, socket, sys, threading, time
+host, port, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+results = [None] * n
+start = threading.Barrier(n, timeout=30)
+def client(i):
+    data = random.Random(i).randbytes(size)
+    try:
+        start.wait()
+        t0 = time.monotonic()
+        s = socket.create_connection((host, port), timeout=40)
+        s.settimeout(20)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        got = bytearray()
+        while len(got) <= size:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        s.close()
+        results[i] = "ok" if got == data else "mismatch %d bytes" % len(got)
+    except OSError as e:
+        results[i] = repr(e)
+threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(n)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join(90)
+print(json.dumps(results))
+"""
+
+
+def test_100_concurrent_kernel_clients_on_echo(serve, kernel):
+    s = serve(*SERVE_APPS)
+    proc = kernel.popen_py(KERNEL_MANY_CLIENTS, kernel.barenet_ip, "7", "100", "20000")
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate(timeout=10)
+    results = json.loads(out) if proc.returncode == 0 else None
+    status, summary, _ = s.stop()
+    bad = {i: r for i, r in enumerate(results or []) if r != "ok"}
+    assert results is not None and not bad, (bad, err, summary)
+    assert len(results) == 100
+    assert "established=100 " in summary, summary
+
+
+# == 5. half-close both ways =====================================================================
+
+# mode connect|listen, order send-first (send, SHUT_WR, read to EOF) or recv-first (read to EOF,
+# then send and close): the half-closed direction must keep working.
+KERNEL_HALF_CLOSE = r"""
+import hashlib, json, random, socket, sys
+mode, port, order, size, seed = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), \
+    int(sys.argv[5])
+data = random.Random(seed).randbytes(size)
+if mode == "listen":
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("192.0.2.1", port))
+    ls.listen(1)
+    ls.settimeout(30)
+    print("ready", flush=True)
+    s, _ = ls.accept()
+else:
+    s = socket.create_connection(("192.0.2.2", port), timeout=30)
+s.settimeout(30)
+got = hashlib.sha256()
+n = 0
+def read_to_eof():
+    global n
+    while n <= 32 * 1000 * 1000:   # bound: more than any test sends
+        d = s.recv(65536)
+        if not d:
+            return
+        got.update(d)
+        n += len(d)
+if order == "send-first":
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    read_to_eof()
+else:
+    read_to_eof()
+    before = n
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    read_to_eof()
+    assert n == before
+s.close()
+print(json.dumps({"sent": hashlib.sha256(data).hexdigest(), "got": got.hexdigest(), "got_len": n}))
+"""
+
+
+def test_kernel_half_closes_and_still_receives(barenet, kernel):
+    # RFC 9293 3.6: after the kernel's FIN barenet is in CLOSE_WAIT and may still send.
+    lst = barenet.stack.tcp.listen(BARENET_PORT)
+    client = kernel.popen_py(KERNEL_HALF_CLOSE, "connect", str(BARENET_PORT), "send-first",
+                             str(100 * 1000), "51")
+    conn = accept_one(barenet, lst)
+    first = Stream(conn, shutdown=False)
+    barenet.runner.add_task(first)
+    assert barenet.run(until=lambda: first.eof or first.error is not None, timeout_s=20)
+    assert first.error is None and conn.info()["state"] == "CLOSE_WAIT"
+    # Only now, with the kernel's side closed, barenet sends its megabyte, then its FIN.
+    reply = pattern(MB, 52)
+    second = Stream(conn, reply)
+    barenet.runner.add_task(second)
+    drive(barenet, client, second.done, 30)
+    r = finish(client, 10)
+    assert first.got.hexdigest() == r["sent"] and first.got_len == 100 * 1000
+    assert r["got_len"] == MB and r["got"] == sha(reply)
+    assert conn.info()["state"] in ("LAST_ACK", "CLOSED")
+
+
+def test_barenet_half_closes_and_still_receives(barenet, kernel):
+    # barenet shuts down writing (FIN_WAIT_1/2) and keeps reading the kernel's data, which the
+    # kernel only starts to send once it has read barenet's FIN.
+    server = kernel.popen_py(KERNEL_HALF_CLOSE, "listen", str(KERNEL_PORT), "recv-first",
+                             str(MB), "53")
+    wait_ready(server)
+    conn = barenet.stack.tcp.connect(kernel.ip, KERNEL_PORT)
+    ask = pattern(100 * 1000, 54)
+    task = Stream(conn, ask)
+    barenet.runner.add_task(task)
+    drive(barenet, server, task.done, 30)
+    r = finish(server, 10)
+    assert task.error is None, conn.info()
+    assert r["got_len"] == len(ask) and r["got"] == sha(ask)
+    assert task.got_len == MB and task.got.hexdigest() == r["sent"]
+    # read while half-closed; the tail may be read after the kernel's FIN, in TIME_WAIT
+    assert "FIN_WAIT_2" in task.states and task.states <= {"FIN_WAIT_2", "TIME_WAIT"}
+    assert conn.info()["state"] == "TIME_WAIT"
+
+
+# == 6. urgent data both ways ====================================================================
+
+URGENT_SIZE = 100 * 1000
+
+# role send: A, one urgent "!" (MSG_OOB), B, half-close, read to EOF. role recv: read the stream
+# and the urgent byte (select's exceptional set, then MSG_OOB) until EOF; inline=1 sets
+# SO_OOBINLINE so the byte stays in the stream.
+KERNEL_URGENT = r"""
+import hashlib, json, random, select, socket, sys, time
+role, port, size, inline = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+a, b = random.Random(61).randbytes(size), random.Random(62).randbytes(size)
+s = socket.create_connection(("192.0.2.2", port), timeout=30)
+s.settimeout(30)
+if inline:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
+stream = bytearray()
+oob = b""
+if role == "send":
+    s.sendall(a)
+    s.send(b"!", socket.MSG_OOB)
+    s.sendall(b)
+    s.shutdown(socket.SHUT_WR)
+    while len(stream) <= 2 * size and s.recv(65536):
+        pass
+else:
+    end = time.monotonic() + 30
+    while len(stream) <= 2 * size + 1 and time.monotonic() < end:
+        r, _, x = select.select([s], [], [] if inline else [s], 5)
+        if x:
+            try:
+                oob += s.recv(1, socket.MSG_OOB)
+            except (BlockingIOError, InterruptedError):
+                pass
+            continue
+        if r:
+            d = s.recv(65536)
+            if not d:
+                break
+            stream += d
+s.close()
+print(json.dumps({"stream": hashlib.sha256(stream).hexdigest(), "len": len(stream),
+                  "oob": oob.decode()}))
+"""
+
+
+def urgent_parts():
+    return pattern(URGENT_SIZE, 61), pattern(URGENT_SIZE, 62)
+
+
+@pytest.mark.parametrize("inline", [False, True], ids=["oob", "oobinline"])
+def test_kernel_urgent_byte_reaches_barenet(barenet, kernel, inline):
+    # RFC 9293 3.8.5 / RFC 6093: Linux sends the urgent pointer one past the byte; barenet
+    # hands that byte to recv(oob=True) and keeps it out of the stream, or in it with oobinline.
+    a, b = urgent_parts()
+    lst = barenet.stack.tcp.listen(BARENET_PORT)
+    client = kernel.popen_py(KERNEL_URGENT, "send", str(BARENET_PORT), str(URGENT_SIZE), "0")
+    conn = accept_one(barenet, lst)
+    conn.oobinline = inline
+    task = Stream(conn, keep=True)
+    barenet.runner.add_task(task)
+    drive(barenet, client, task.done, 30)
+    finish(client, 10)
+    assert task.error is None, conn.info()
+    if inline:
+        assert task.oob == b"" and bytes(task.kept) == a + b"!" + b
+    else:
+        assert task.oob == b"!" and bytes(task.kept) == a + b
+
+
+@pytest.mark.parametrize("inline", [False, True], ids=["oob", "oobinline"])
+def test_barenet_urgent_byte_reaches_kernel(barenet, kernel, inline):
+    # barenet's send(b"!", oob=True) marks the byte urgent; the kernel reads it with MSG_OOB
+    # (and not in the stream), or in the stream at its place with SO_OOBINLINE.
+    a, b = urgent_parts()
+    lst = barenet.stack.tcp.listen(BARENET_PORT)
+    client = kernel.popen_py(KERNEL_URGENT, "recv", str(BARENET_PORT), str(URGENT_SIZE),
+                             "1" if inline else "0")
+    conn = accept_one(barenet, lst)
+    task = Stream(conn, [(a, False), (b"!", True), (b, False)])
+    barenet.runner.add_task(task)
+    drive(barenet, client, task.done, 30)
+    r = finish(client, 10)
+    assert task.error is None, conn.info()
+    if inline:
+        assert r["oob"] == "" and r["len"] == 2 * URGENT_SIZE + 1
+        assert r["stream"] == sha(a + b"!" + b)
+    else:
+        assert r["oob"] == "!" and r["len"] == 2 * URGENT_SIZE
+        assert r["stream"] == sha(a + b)
