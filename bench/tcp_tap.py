@@ -28,37 +28,40 @@ TIMEOUT_S = 120
 # The measuring client: kernel sockets, bounded in bytes and time. Prints one JSON line.
 CLIENT = r"""
 import json, socket, sys, time
-host, mb, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+host, phase, mb, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 total = mb * 1000000
 def conn(port):
     s = socket.create_connection((host, port), timeout=30)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
 out = {}
-# kernel -> peer: send `total` bytes to discard, then wait for the peer's FIN (all consumed).
-s = conn(9); chunk = b"x" * 65536; sent = 0; t = time.perf_counter()
-while sent < total:
-    sent += s.send(chunk[:min(65536, total - sent)])
-s.shutdown(socket.SHUT_WR)
-while s.recv(65536):
-    pass
-out["to_peer_MBps"] = total / (time.perf_counter() - t) / 1e6; s.close()
-# peer -> kernel: read `total` bytes from chargen.
-s = conn(19); got = 0; t = time.perf_counter()
-while got < total:
-    d = s.recv(262144)
-    if not d:
-        raise SystemExit("chargen closed early")
-    got += len(d)
-out["from_peer_MBps"] = total / (time.perf_counter() - t) / 1e6; s.close()
-# echo: 64-byte round trips, one connection, for `seconds`.
-s = conn(7); msg = b"e" * 64; n = 0; t = time.perf_counter(); end = t + seconds
-while time.perf_counter() < end:
-    s.sendall(msg); got = 0
-    while got < 64:
-        got += len(s.recv(64 - got))
-    n += 1
-out["echo_rtt_per_s"] = n / (time.perf_counter() - t); s.close()
+if phase == "to_peer":
+    # send `total` bytes to discard, then wait for the peer's FIN (all consumed).
+    s = conn(9); chunk = b"x" * 65536; sent = 0; t = time.perf_counter()
+    while sent < total:
+        sent += s.send(chunk[:min(65536, total - sent)])
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(65536):
+        pass
+    out[phase] = total / (time.perf_counter() - t) / 1e6; s.close()
+elif phase == "from_peer":
+    # read `total` bytes from chargen.
+    s = conn(19); got = 0; t = time.perf_counter()
+    while got < total:
+        d = s.recv(262144)
+        if not d:
+            raise SystemExit("chargen closed early")
+        got += len(d)
+    out[phase] = total / (time.perf_counter() - t) / 1e6; s.close()
+else:
+    # 64-byte round trips, one connection, for `seconds`.
+    s = conn(7); msg = b"e" * 64; n = 0; t = time.perf_counter(); end = t + seconds
+    while time.perf_counter() < end:
+        s.sendall(msg); got = 0
+        while got < 64:
+            got += len(s.recv(64 - got))
+        n += 1
+    out[phase] = n / (time.perf_counter() - t); s.close()
 print(json.dumps(out))
 """
 
@@ -117,11 +120,32 @@ def stop(proc):
         return proc.communicate()[0]
 
 
-def measure(ns, mb, seconds):
-    r = ns.run([sys.executable, "-c", CLIENT, PEER, str(mb), str(seconds)], timeout=TIMEOUT_S)
-    if r.returncode != 0:
-        raise SystemExit("client failed: " + r.stderr)
-    return json.loads(r.stdout)
+PHASES = ("to_peer", "from_peer", "echo")
+NAMES = {"to_peer": "kernel -> peer (MB/s)", "from_peer": "peer -> kernel (MB/s)",
+         "echo": "echo 64 B round trips/s"}
+TARGETS = {"to_peer": 30.0, "from_peer": 30.0, "echo": 5000.0}
+
+
+def cpu_s(pid):
+    """User + system CPU seconds of process pid, all its threads (proc(5) stat fields 14, 15)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(ns, mb, seconds, server_pid=None):
+    """One client run per phase; with server_pid, also the server's CPU seconds per phase."""
+    out, cpu = {}, {}
+    for phase in PHASES:
+        before = cpu_s(server_pid) if server_pid else 0
+        r = ns.run([sys.executable, "-c", CLIENT, PEER, phase, str(mb), str(seconds)],
+                   timeout=TIMEOUT_S)
+        if r.returncode != 0:
+            raise SystemExit("client failed: " + r.stderr)
+        out.update(json.loads(r.stdout))
+        if server_pid:
+            cpu[phase] = cpu_s(server_pid) - before
+    return out, cpu
 
 
 def reference(mb, seconds):
@@ -138,45 +162,76 @@ def reference(mb, seconds):
                       stderr=subprocess.PIPE, text=True)
         try:
             wait_line(srv, "ready")
-            return measure(a, mb, seconds)
+            return measure(a, mb, seconds)[0]
         finally:
             stop(srv)
 
 
-def barenet(mb, seconds):
-    """The kernel against `barenet serve` on a TAP in the same namespace."""
+def barenet(mb, seconds, serve_args=(), quiet=False):
+    """The kernel against `barenet serve` on a TAP in the same namespace.
+
+    The TAP is plain (no IFF_VNET_HDR, no TUNSETOFFLOAD), so the kernel cannot hand it TSO/GSO
+    super-frames: every frame either way is a real one of at most MTU + 14 bytes."""
     with NetNS() as ns:
         tap = unique_name("bt")
         ns.tuntap_add(tap)
         ns.addr(tap, KERNEL + "/24")
         ns.up(tap)
         srv = ns.popen([sys.executable, "-m", "barenet_host.cli", "serve", "--tap", tap,
-                        "--ip", PEER + "/24", "--apps", "discard,chargen,echo"],
+                        "--ip", PEER + "/24", "--apps", "discard,chargen,echo"] + list(serve_args),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             wait_line(srv, "barenet: serving")
-            return measure(ns, mb, seconds)
+            return measure(ns, mb, seconds, srv.pid)
         finally:
-            print("  " + (stop(srv) or "").strip().replace("\n", "\n  "))
+            summary = (stop(srv) or "").strip()
+            if not quiet:
+                print("  " + summary.replace("\n", "\n  "))
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--mb", type=int, default=50, help="MB per throughput direction")
     p.add_argument("--seconds", type=float, default=3.0, help="duration of the echo test")
+    p.add_argument("--runs", type=int, default=1, help="runs of each side; medians are printed")
+    p.add_argument("--serve-args", default="",
+                   help="extra arguments for `barenet serve` (quoted, split on spaces)")
+    p.add_argument("--no-reference", action="store_true", help="skip the kernel/veth reference")
     args = p.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench/tcp_tap.py needs root (TAP devices, network namespaces)")
-    ref = reference(args.mb, args.seconds)
-    bn = barenet(args.mb, args.seconds)
-    targets = {"to_peer_MBps": 30.0, "from_peer_MBps": 30.0, "echo_rtt_per_s": 5000.0}
-    names = {"to_peer_MBps": "kernel -> peer (MB/s)", "from_peer_MBps": "peer -> kernel (MB/s)",
-             "echo_rtt_per_s": "echo 64 B round trips/s"}
-    print("%-26s %12s %12s %8s %10s" % ("", "kernel/veth", "barenet/TAP", "ratio", "target"))
-    for k in ("to_peer_MBps", "from_peer_MBps", "echo_rtt_per_s"):
-        print("%-26s %12.1f %12.1f %8.3f %10.0f %s" % (
-            names[k], ref[k], bn[k], bn[k] / ref[k], targets[k],
-            "met" if bn[k] >= targets[k] else "NOT met"))
+    refs, bns, cpus = [], [], []
+    for _ in range(args.runs):
+        # Interleaved, so a change in the machine's load hits both sides alike.
+        if not args.no_reference:
+            refs.append(reference(args.mb, args.seconds))
+        bn, cpu = barenet(args.mb, args.seconds, args.serve_args.split(), quiet=args.runs > 1)
+        bns.append(bn)
+        cpus.append(cpu)
+        print("  run: " + "  ".join("%s %.1f" % (k, bn[k]) for k in PHASES), flush=True)
+    ref = dict((k, median([r[k] for r in refs])) for k in PHASES) if refs else None
+    bn = dict((k, median([r[k] for r in bns])) for k in PHASES)
+    # The server's CPU cost per unit of work: steadier than wall-clock rates on a busy machine.
+    cost = {"to_peer": median([c["to_peer"] / args.mb for c in cpus]) * 1e3,
+            "from_peer": median([c["from_peer"] / args.mb for c in cpus]) * 1e3,
+            "echo": median([c["echo"] / max(1.0, b["echo"] * args.seconds)
+                            for c, b in zip(cpus, bns)]) * 1e6}
+    units = {"to_peer": "ms/MB", "from_peer": "ms/MB", "echo": "us/rt"}
+    print("%d run(s), median; --mb %d --seconds %g %s" % (args.runs, args.mb, args.seconds,
+                                                         args.serve_args))
+    print("%-26s %12s %12s %8s %8s %14s" % ("", "kernel/veth", "barenet/TAP", "ratio", "target",
+                                             "barenet CPU"))
+    for k in PHASES:
+        r = ref[k] if ref else float("nan")
+        print("%-26s %12.1f %12.1f %8.3f %8.0f %8.2f %-5s %s" % (
+            NAMES[k], r, bn[k], bn[k] / r, TARGETS[k], cost[k], units[k],
+            "met" if bn[k] >= TARGETS[k] else "NOT met"))
 
 
 if __name__ == "__main__":

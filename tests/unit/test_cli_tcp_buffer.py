@@ -1,0 +1,76 @@
+"""`barenet serve --tcp-buffer BYTES`: host-sized TCP buffers, checked without a TAP device."""
+
+import io
+
+import pytest
+
+from barenet_host import cli
+
+GOOD = ["serve", "--tap", "bnx", "--ip", "192.0.2.2/24"]
+
+
+class FakeTap:
+    name = "bnx"
+    created = False
+    rx_frames = tx_frames = tx_dropped = 0
+
+    def __init__(self, name, create=True):
+        pass
+
+    def send(self, frame):
+        pass
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """Run `serve` with a fake TAP and a runner that returns at once; yields the stacks made."""
+    stacks = []
+
+    class Runner:
+        def __init__(self, stack, *a, **kw):
+            stacks.append(stack)
+
+        def add(self, *a):
+            pass
+
+        def add_task(self, fn):
+            pass
+
+        def run(self):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(cli, "TapDevice", FakeTap)
+    monkeypatch.setattr(cli, "Runner", Runner)
+    return stacks
+
+
+def run_main(argv):
+    out, err = io.StringIO(), io.StringIO()
+    return cli.main(argv, out=out, err=err), out.getvalue(), err.getvalue()
+
+
+def test_default_is_host_sized_with_window_scaling(served):
+    rc, out, err = run_main(GOOD + ["--apps", "discard"])
+    assert (rc, err) == (0, "")
+    tcp = served[0].tcp
+    assert tcp.cfg["sndbuf"] == tcp.cfg["rcvbuf"] == cli.TCP_BUFFER == 262144
+    assert tcp.cfg["wscale"]   # a 256 KB window needs RFC 7323 scaling
+
+
+def test_explicit_size(served):
+    assert run_main(GOOD + ["--tcp-buffer", "16384"])[0] == 0
+    assert served[0].tcp.cfg["sndbuf"] == served[0].tcp.cfg["rcvbuf"] == 16384
+
+
+@pytest.mark.parametrize("value", ["2047", "16777217", "64k", "-1"])
+def test_out_of_range_is_a_usage_error(served, value):
+    rc, out, err = run_main(GOOD + ["--tcp-buffer", value])
+    assert rc == 2 and out == "" and not served
+    assert err == "barenet: error: argument --tcp-buffer: TCP buffer must be an integer " \
+                  "2048..16777216, not %r\n" % value
