@@ -225,7 +225,7 @@ def udp_segment(k, src, dst):
 def quoted_datagram(k):
     """What an ICMP error quotes: an IPv4 header (from us) and the start of its payload."""
     proto = k.pick([17, 1, 6, k.byte()])
-    ihl = k.pick([5, 5, 6, 15, 0, 4])
+    ihl = k.often(5, [6, 15, 0, 4])
     q = bytearray(struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, k.int(2), k.int(2), 0, 64, proto,
                               0, OUR_IP, k.ip(DST_IPS)))
     q += k.blob(max(0, ihl * 4 - 20))
@@ -233,17 +233,28 @@ def quoted_datagram(k):
         q += struct.pack("!HHHH", UDP_PORT, _port(k), k.int(2), k.int(2))
     elif proto == 1:
         q += struct.pack("!BBHI", k.pick([8, 0, 3, k.byte()]), 0, 0, (ECHO_IDENT << 16) | k.int(2))
+    elif proto == 6:
+        q += struct.pack("!HHI", k.int(2), k.int(2), k.int(4))
     q += k.blob(k.below(24))
     if k.rarely():
         del q[k.below(len(q) + 1):]
     return bytes(q)
 
 
+ERROR_TYPES = (3, 4, 5, 11, 12)
+
+
 def icmp_message(k):
-    typ = k.pick([8, 0, 3, 11, 4, 5, 12, 13, k.byte()])
-    code = k.pick([0, 1, 2, 3, 4, k.byte()])
-    rest = k.pick([(ECHO_IDENT << 16) | 1, 576, 1400, 0, k.int(4)])
-    body = quoted_datagram(k) if typ in (3, 11, 4, 5, 12) and k.byte() & 1 else k.payload()
+    typ = k.pick([8, 3, 3, 11, 0, 4, 5, 12, 13, k.byte()])
+    if typ == 3:  # port / host / net / protocol unreachable, fragmentation needed
+        code = k.pick([3, 4, 1, 0, 2, 4, k.byte()])
+    else:
+        code = k.often(0, [1, k.byte()])
+    if typ == 3 and code == 4:  # RFC 1191: next-hop MTU in the low 16 bits
+        rest = k.pick([576, 1400, 68, 0, 1500, 65535, k.int(4)])
+    else:
+        rest = k.pick([(ECHO_IDENT << 16) | 1, 0, k.int(4)])
+    body = quoted_datagram(k) if typ in ERROR_TYPES and not k.rarely() else k.payload()
     b = bytearray(struct.pack("!BBHI", typ, code, 0, rest) + body)
     b[2:4] = struct.pack("!H", _sum(k, checksum(b)))
     return bytes(b)
