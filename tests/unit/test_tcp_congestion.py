@@ -237,8 +237,9 @@ def test_no_stale_recover_after_2_31_bytes():
 def test_sack_mode_recovery_keeps_cwnd_fixed():
     cc = NewReno(MSS, initial_window=20 * MSS, sack=True)
     una, nxt = 2**32 - 5 * MSS, 15 * MSS  # flight of 20 segments across the wrap
-    assert cc.on_dupack(2, una, nxt, 20 * MSS) is False
-    assert cc.on_dupack(3, una, nxt, 20 * MSS) is True  # RFC 6675 5 (1)
+    # SACK senders enter through enter_recovery (Scoreboard.should_enter_recovery decides).
+    assert cc.on_dupack(3, una, nxt, 20 * MSS) is False and not cc.in_recovery
+    assert cc.enter_recovery(una, nxt, 20 * MSS) is True
     assert cc.cwnd == cc.ssthresh == 10 * MSS  # RFC 6675 5 (4.2)
     assert cc.enter_recovery(una, nxt, 20 * MSS) is False  # already in recovery
     assert cc.on_dupack(4, una, nxt, 20 * MSS) is False

@@ -7,7 +7,7 @@ numbers are ints in [0, 2**32) (absolute or relative to the ISN) compared only t
 The connection code calls:
 
     cc = NewReno(mss, initial_window=None, sack=False)
-        # cwnd starts at the RFC 6928 IW; set sack=True (or cc.sack = True) once SACK is agreed.
+        # cwnd starts at the RFC 6928 IW; sack=True selects RFC 6675 recovery (see below).
     cc.on_ack(acked, snd_una, snd_nxt, flight) -> bool
         # every ACK that advances snd_una. snd_una is the NEW value, acked the bytes it advanced,
         # flight the bytes still outstanding after it. True: retransmit the segment at snd_una
@@ -15,10 +15,10 @@ The connection code calls:
     cc.on_dupack(count, snd_una, snd_nxt, flight) -> bool
         # every duplicate ACK (RFC 5681 2), count = the running duplicate count (1, 2, 3, ...).
         # True: fast-retransmit the segment at snd_una now. Limited Transmit (RFC 3042) on the
-        # first two is the caller's.
+        # first two is the caller's. With sack=True it never enters recovery (see below).
     cc.enter_recovery(snd_una, snd_nxt, flight) -> bool
-        # SACK senders also enter when Scoreboard.should_enter_recovery() is true before the
-        # third duplicate (RFC 6675 5 (2)); True: retransmit snd_una.
+        # SACK senders' only way in: call it when Scoreboard.should_enter_recovery(dupacks,
+        # snd_una) is true (RFC 6675 5 (1), (2)); True: retransmit snd_una, high_rxt = its end.
     cc.on_timeout(flight, snd_max)     # the RTO fired; snd_max = highest sequence sent + 1
     cc.on_idle(idle_ms, rto_ms)        # before sending after a quiet period (ticks.diff)
     cc.cwnd, cc.ssthresh, cc.in_recovery, cc.recover, cc.info()
@@ -119,10 +119,11 @@ class NewReno:
                 cwnd = self.cwnd + self.mss
                 self.cwnd = cwnd if cwnd < INFINITE else INFINITE
             return False
-        if count < _DUPTHRESH:
+        if self.sack or count < _DUPTHRESH:
+            # SACK senders enter through enter_recovery(), where the caller also resets its
+            # HighRxt: one way in, so that step cannot be missed.
             return False
-        # RFC 5681 3.2 (2); RFC 6675 5 (1)
-        return self.enter_recovery(snd_una, snd_nxt, flight_size)
+        return self.enter_recovery(snd_una, snd_nxt, flight_size)  # RFC 5681 3.2 (2)
 
     def enter_recovery(self, snd_una, snd_nxt, flight_size):
         """Fast retransmit and enter recovery; False if already in it or the guard refuses."""
