@@ -1,6 +1,6 @@
-"""packetdrill-style helpers: a scripted peer talks TCP to a real barenet Stack.
+"""packetdrill-style helpers: a scripted peer talks TCP to a system under test (SUT).
 
-A test is a timeline of segments in and out at explicit virtual times:
+A test is a timeline of segments in and out, with the SUT's calls inline:
 
     s = Script(isn=2000)                      # barenet's ISN is injected
     lst = s.tcp.listen(80)
@@ -8,12 +8,38 @@ A test is a timeline of segments in and out at explicit virtual times:
     syn_ack = s.expect("SA", seq=2000, ack=1001)
     s.inject("A", seq=1001, ack=2001)
     s.expect_nothing()
-    s.wait(200)                               # move the virtual clock; timers fire
+    s.wait(200)                               # move the clock; timers fire
 
-The peer's frames are built with scapy and barenet's are decoded with scapy (an independent
-codec). ARP is answered automatically, so only TCP/IP shows up in the timeline.
+Two targets play the SUT (packetdrill runs its scripts against a real kernel; so do we):
+
+- barenet (`BarenetTarget`): a real barenet Stack on the virtual wire with a virtual clock, so
+  `at=` times are exact and `s.tcp` is barenet's own TCP.
+- linux (`LinuxTarget`, root only): the kernel in a fresh network namespace behind a TAP whose
+  fd this process holds. The peer's frames are written to the TAP; a thread reads the kernel's
+  frames from it and stamps their arrival. `s.tcp` is a proxy with the same verbs (listen,
+  accept, connect, send, recv, close, shutdown_write, abort, keepalive, nodelay, oobinline,
+  MSG_OOB) carried out by a small agent process inside the namespace. Time is real: timing is
+  checked as a window (`within=(lo, hi)` ms after the previous packet), never exactly.
+
+Sequence numbers are relative to the ISNs, as in packetdrill: the SUT's ISN is learned from its
+SYN or SYN-ACK, and the script speaks in terms of the nominal `isn` (what barenet is told to
+use, 2000 by default), so `expect("SA", seq=2000, ack=1001)` holds against Linux's random ISN
+too. The peer's numbers are its own and are sent as written.
+
+The peer's frames are built with scapy and the SUT's are decoded with scapy (an independent
+codec). ARP is answered automatically (and the kernel gets a static neighbour entry), so only
+TCP/IP shows up in the timeline.
 """
 
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
 from scapy.layers.inet import IP, TCP as ScapyTCP, ICMP
 from scapy.layers.l2 import ARP, Ether
 
@@ -23,6 +49,16 @@ from barenet_host.vwire import Sim
 US_MAC, US_IP = "02:00:00:00:00:02", "192.0.2.2"
 PEER_MAC, PEER_IP = "02:00:00:00:00:01", "192.0.2.1"
 US_PORT, PEER_PORT = 80, 40000
+
+# How long the Linux target waits for a segment nobody gave a time for, and how long "nothing
+# was sent" is watched for. The kernel answers a frame written to a TAP inside the write()
+# (tun_get_user -> netif_receive_skb), so a reply is normally there within a millisecond.
+LINUX_EXPECT_MS = 1000
+LINUX_QUIET_MS = 60
+# packetdrill's tolerance idea: a real clock, a loaded 2-core machine and jiffies-based kernel
+# timers make every time a window. at=X on Linux passes within [X - early, X + late].
+LINUX_EARLY_MS, LINUX_LATE_MS = 10, 80
+AGENT_TIMEOUT_S = 10
 
 
 def _flagset(s):
@@ -37,29 +73,42 @@ def add_tcp(stack, **tcp_kwargs):
     return tcp
 
 
-class _Recorder:
-    """Stands where a stack would on the peer's NIC: keeps (time, scapy frame) pairs."""
+def _arp_reply(frame, peer_ip):
+    """The peer's answer to an ARP request for peer_ip, or None."""
+    f = Ether(frame)
+    if ARP in f and f[ARP].op == 1 and f[ARP].pdst == peer_ip:
+        a = f[ARP]
+        return bytes(Ether(dst=f.src, src=PEER_MAC) /
+                     ARP(op=2, hwsrc=PEER_MAC, psrc=peer_ip, hwdst=a.hwsrc, pdst=a.psrc))
+    return None
 
-    def __init__(self, script):
-        self.script = script
+
+# -- barenet on the virtual wire ------------------------------------------------------------------
+
+class _Recorder:
+    """Stands where a stack would on the peer's NIC: keeps (time, frame bytes) pairs."""
+
+    def __init__(self, target):
+        self.target = target
 
     def input(self, iface, frame, now):
-        f = Ether(bytes(frame))
-        if f.src == PEER_MAC:
+        frame = bytes(frame)
+        if frame[6:12] == bytes.fromhex(PEER_MAC.replace(":", "")):
             return              # our own frame echoed by the hub
-        if ARP in f:
-            a = f[ARP]
-            if a.op == 1 and a.pdst == self.script.peer_ip:
-                self.script.nic.send(bytes(
-                    Ether(dst=f.src, src=PEER_MAC) /
-                    ARP(op=2, hwsrc=PEER_MAC, psrc=self.script.peer_ip, hwdst=a.hwsrc,
-                        pdst=a.psrc)))
+        if frame[12:14] == b"\x08\x06":
+            reply = _arp_reply(frame, self.target.peer_ip)
+            if reply is not None:
+                self.target.nic.send(reply)
             return
-        if IP in f:
-            self.script.out.append((now, f))
+        if frame[12:14] == b"\x08\x00":
+            self.target.out.append((now, frame))
 
 
-class Script:
+class BarenetTarget:
+    """barenet on a virtual wire with a virtual clock: every time is exact."""
+
+    name = "barenet"
+
     def __init__(self, isn=2000, start_ms=0, mtu=1500, peer_ip=PEER_IP, faults=None,
                  **tcp_kwargs):
         self.sim = Sim(start_ms)
@@ -76,18 +125,13 @@ class Script:
         self.settle()
         self.out.clear()
 
-    # -- time ----------------------------------------------------------------------------
-
     @property
     def now(self):
-        """Virtual ms since the script started."""
         return self.sim._abs - self.start
 
     def settle(self):
         """Run every step due at the current instant (frames, their replies, ARP)."""
-        ev = self.sim._events
-        self.sim.run(until=lambda: ev.next_at() is None or ev.next_at() > self.sim._abs,
-                     max_ms=0)
+        self.sim.settle()
         err = self.stack.last_error
         if err is not None:
             self.stack.last_error = None
@@ -98,11 +142,414 @@ class Script:
         self.sim.advance(ms)
         self.settle()
 
+    def send(self, frame):
+        self.nic.send(frame)
+        self.settle()
+
+    def take(self, n=0, until_ms=None):
+        """Frames sent so far: with until_ms, first let virtual time run (up to until_ms)
+        until at least n are out, as a packet expected by then would be."""
+        self.settle()
+        if until_ms is not None and len(self.out) < n and until_ms > self.now:
+            self.sim.run(until=lambda: len(self.out) >= n, max_ms=until_ms - self.now)
+            self.settle()
+        out = [((t - self.start) % 2**30, f) for t, f in self.out]
+        self.out.clear()
+        return out
+
+    def push_back(self, frames):
+        pass
+
+    def quiet(self, ms):
+        self.settle()
+
+    def close(self):
+        pass
+
+
+# -- the Linux kernel in a namespace behind a TAP ---------------------------------------------------
+
+# The agent runs inside the namespace and makes the SUT's socket calls, one JSON request per
+# line on stdin, one JSON answer per line on stdout. Sockets are nonblocking, so every call
+# returns at once, as barenet's do: recv gives None for "nothing yet", send gives 0 for "full".
+_AGENT = r'''
+import errno, json, socket, struct, subprocess, sys, fcntl, termios
+socks = {}
+def put(s):
+    socks[len(socks) + 1] = s
+    return len(socks)
+STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECEIVED", 4: "FIN_WAIT_1", 5: "FIN_WAIT_2",
+          6: "TIME_WAIT", 7: "CLOSED", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN",
+          11: "CLOSING"}
+def op_listen(ip, port, backlog):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((ip, port)); s.listen(backlog); s.setblocking(False)
+    return put(s)
+def op_accept(h):
+    try:
+        c, a = socks[h].accept()
+    except BlockingIOError:
+        return None
+    c.setblocking(False)
+    return [put(c), a[1]]
+def op_connect(h_unused, ip, port, src_ip, src_port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((src_ip, src_port)); s.setblocking(False)
+    try:
+        s.connect((ip, port))
+    except BlockingIOError:
+        pass
+    return [put(s), s.getsockname()[1]]
+def op_send(h, data, oob):
+    try:
+        return socks[h].send(bytes.fromhex(data), socket.MSG_OOB if oob else 0)
+    except BlockingIOError:
+        return 0
+def op_recv(h, n, oob):
+    try:
+        d = socks[h].recv(n, socket.MSG_OOB if oob else 0)
+    except BlockingIOError:
+        return None
+    except OSError as e:
+        if oob and e.errno == errno.EINVAL:
+            return None                       # no urgent byte waiting (tcp_recv_urg)
+        raise
+    return d.hex()
+def op_setsockopt(h, level, opt, value):
+    socks[h].setsockopt(level, opt, value)
+def op_shutdown(h, how):
+    socks[h].shutdown(how)
+def op_close(h):
+    socks[h].close()
+def op_abort(h):
+    socks[h].setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    socks[h].close()
+def op_state(h):
+    return STATES[socks[h].getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]]
+def op_readable(h):
+    return struct.unpack("i", fcntl.ioctl(socks[h].fileno(), termios.FIONREAD, b"\0" * 4))[0]
+def op_ss():
+    out = subprocess.run(["ss", "-tanH"], capture_output=True, text=True, timeout=5).stdout
+    return [ln.split() for ln in out.splitlines() if ln.strip()]
+for line in sys.stdin:
+    req = json.loads(line)
+    try:
+        r = {"r": globals()["op_" + req[0]](*req[1:])}
+    except OSError as e:
+        r = {"e": e.errno or 0, "m": str(e)}
+    sys.stdout.write(json.dumps(r) + "\n")
+    sys.stdout.flush()
+'''
+
+# ss -tan state names -> barenet's STATE_NAMES
+_SS_STATES = {"ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECEIVED",
+              "FIN-WAIT-1": "FIN_WAIT_1", "FIN-WAIT-2": "FIN_WAIT_2", "TIME-WAIT": "TIME_WAIT",
+              "CLOSE-WAIT": "CLOSE_WAIT", "LAST-ACK": "LAST_ACK", "CLOSING": "CLOSING",
+              "LISTEN": "LISTEN", "UNCONN": "CLOSED"}
+
+
+class _Agent:
+    def __init__(self, ns):
+        self.proc = ns.popen([sys.executable, "-c", _AGENT], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+
+    def call(self, op, *args):
+        self.proc.stdin.write(json.dumps([op] + list(args)) + "\n")
+        self.proc.stdin.flush()
+        ready, _, _ = select.select([self.proc.stdout], [], [], AGENT_TIMEOUT_S)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            raise AssertionError("the Linux agent did not answer %s%r" % (op, args))
+        r = json.loads(line)
+        if "e" in r:
+            raise OSError(r["e"], r["m"])
+        return r["r"]
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=AGENT_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=AGENT_TIMEOUT_S)
+
+
+class LinuxConn:
+    """A kernel socket seen through the agent, with barenet's connection verbs."""
+
+    def __init__(self, agent, h, lport, rport):
+        self.agent = agent
+        self.h = h
+        self.lport = lport
+        self.rport = rport
+        self.closed = False
+
+    def send(self, data, oob=False):
+        return self.agent.call("send", self.h, bytes(data).hex(), oob)
+
+    def recv(self, n, oob=False):
+        r = self.agent.call("recv", self.h, n, oob)
+        return None if r is None else bytes.fromhex(r)
+
+    def readable(self):
+        return self.agent.call("readable", self.h)
+
+    def setsockopt(self, level, opt, value):
+        self.agent.call("setsockopt", self.h, level, opt, value)
+
+    @property
+    def nodelay(self):
+        raise AttributeError("write-only on the Linux target")
+
+    @nodelay.setter
+    def nodelay(self, on):
+        import socket
+        self.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(on))
+
+    @property
+    def oobinline(self):
+        raise AttributeError("write-only on the Linux target")
+
+    @oobinline.setter
+    def oobinline(self, on):
+        import socket
+        self.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, int(on))
+
+    def keepalive(self, idle_ms, interval_ms, count):
+        # The kernel counts keep-alive times in whole seconds (TCP_KEEPIDLE/TCP_KEEPINTVL).
+        import socket
+        assert idle_ms % 1000 == 0 and interval_ms % 1000 == 0, "whole seconds on Linux"
+        self.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle_ms // 1000)
+        self.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, interval_ms // 1000)
+        self.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, count)
+        self.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+
+    def shutdown_write(self):
+        import socket
+        self.agent.call("shutdown", self.h, socket.SHUT_WR)
+
+    def close(self):
+        self.closed = True
+        self.agent.call("close", self.h)
+
+    def abort(self):
+        """SO_LINGER {on, 0} then close: the kernel's abort (RST)."""
+        self.closed = True
+        self.agent.call("abort", self.h)
+
+    def info(self):
+        """Only the state: from TCP_INFO while the fd is open, from ss once it is closed."""
+        if not self.closed:
+            return {"state": self.agent.call("state", self.h)}
+        for row in self.agent.call("ss"):
+            if row[3].endswith(":%d" % self.lport) and row[4].endswith(":%d" % self.rport):
+                return {"state": _SS_STATES.get(row[0], row[0])}
+        return {"state": "CLOSED"}
+
+
+class LinuxListener:
+    def __init__(self, agent, h, port):
+        self.agent = agent
+        self.h = h
+        self.port = port
+
+    def accept(self):
+        r = self.agent.call("accept", self.h)
+        return None if r is None else LinuxConn(self.agent, r[0], self.port, r[1])
+
+    def close(self):
+        self.agent.call("close", self.h)
+
+
+class LinuxTCP:
+    """The kernel's TCP behind barenet's TCP verbs (listen, connect, connections)."""
+
+    def __init__(self, agent):
+        self.agent = agent
+
+    def listen(self, port, backlog=8):
+        return LinuxListener(self.agent, self.agent.call("listen", US_IP, port, backlog), port)
+
+    def connect(self, dst, port, src_port=0):
+        h, lport = self.agent.call("connect", 0, dst, port, US_IP, src_port)
+        return LinuxConn(self.agent, h, lport, port)
+
+    def connections(self):
+        """States of every socket but listeners (orphans included: they are still the SUT's)."""
+        return [_SS_STATES.get(r[0], r[0]) for r in self.agent.call("ss") if r[0] != "LISTEN"]
+
+
+class LinuxTarget:
+    """The kernel in a fresh namespace as 192.0.2.2 behind a TAP; frames stamped in real time."""
+
+    name = "linux"
+    # Per-namespace knobs for deterministic scripts (each says why):
+    SYSCTLS = (
+        # IPv6 off: no router solicitations or MLD reports on the TAP.
+        ("net.ipv6.conf.all.disable_ipv6", 1), ("net.ipv6.conf.default.disable_ipv6", 1),
+        # Out-of-window ACKs and challenge ACKs are rate-limited per socket to one per 500 ms
+        # (tcp_oow_rate_limited); scripts send several invalid segments in a row.
+        ("net.ipv4.tcp_invalid_ratelimit", 0),
+        # No tail loss probe (RFC 8985 7): a lone lost segment is resent by the RTO, which is
+        # what RFC 6298 scripts check.
+        ("net.ipv4.tcp_early_retrans", 0),
+    )
+
+    def __init__(self, isn=2000, mtu=1500, peer_ip=PEER_IP, **tcp_kwargs):
+        # tcp_kwargs are barenet's TCP tunables: the kernel keeps its own (scripts that need a
+        # kernel knob set it with a socket option or a sysctl).
+        from barenet_host.netns import NetNS, unique_name
+        from barenet_host.tap import TapDevice
+
+        self.peer_ip = peer_ip
+        self.ns = NetNS()
+        self.ns.__enter__()
+        self.tap = self.agent = None
+        self._stop = threading.Event()
+        self._cond = threading.Condition()
+        self._out = []
+        self._thread = None
+        try:
+            for k, v in self.SYSCTLS:
+                self.ns.sysctl(k, v)
+            self.tap = TapDevice(unique_name("k"))
+            dev = self.tap.name
+            self.ns.move(dev)
+            self.ns.ip("link", "set", "dev", dev, "address", US_MAC, "mtu", str(mtu))
+            self.ns.addr(dev, US_IP + "/24")
+            self.ns.up(dev)
+            # NETWORK-RULES: no ARP needed at all; the peer's MAC is fixed.
+            self.ns.ip("neigh", "replace", peer_ip, "lladdr", PEER_MAC, "dev", dev,
+                       "nud", "permanent")
+            self.agent = _Agent(self.ns)
+            self.tcp = LinuxTCP(self.agent)
+            self.agent.call("ss")               # the agent is up and answering
+            self._thread = threading.Thread(target=self._reader, daemon=True)
+            self._thread.start()
+            self.t0 = time.monotonic()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def now(self):
+        return (time.monotonic() - self.t0) * 1000.0
+
+    def _reader(self):
+        fd = self.tap.fileno()
+        while not self._stop.is_set():
+            r, _, _ = select.select([fd], [], [], 0.02)
+            if not r:
+                continue
+            while True:
+                try:
+                    frame = os.read(fd, 65536)
+                except (BlockingIOError, OSError):
+                    break
+                t = self.now
+                if frame[12:14] == b"\x08\x06":
+                    reply = _arp_reply(frame, self.peer_ip)
+                    if reply is not None:
+                        self.tap.send(reply)
+                elif frame[12:14] == b"\x08\x00":
+                    with self._cond:
+                        self._out.append((t, frame))
+                        self._cond.notify_all()
+
+    def settle(self):
+        pass
+
+    def wait(self, ms):
+        """Real time passes; the reader keeps stamping whatever the kernel sends."""
+        end = time.monotonic() + ms / 1000.0
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            self._stop.wait(left)
+
+    def send(self, frame):
+        self.tap.send(frame)
+
+    def take(self, n=0, until_ms=None):
+        with self._cond:
+            if until_ms is not None:
+                while len(self._out) < n:
+                    left = (until_ms - self.now) / 1000.0
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+            out, self._out = self._out, []
+        return out
+
+    def push_back(self, frames):
+        """Return frames taken too early: they are the next expectation's business."""
+        with self._cond:
+            self._out[0:0] = frames
+
+    def quiet(self, ms):
+        self.wait(LINUX_QUIET_MS if ms is None else ms)
+
+    def close(self):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self.agent is not None:
+            self.agent.close()
+        if self.tap is not None:
+            self.tap.close()
+        self.ns.delete()
+
+
+TARGETS = {"barenet": BarenetTarget, "linux": LinuxTarget}
+
+
+class Script:
+    def __init__(self, isn=2000, target="barenet", **kw):
+        self.target = TARGETS[target](isn=isn, **kw)
+        self.linux = target == "linux"
+        self.isn = isn
+        self.tcp = self.target.tcp
+        self.peer_ip = self.target.peer_ip
+        # (SUT port, peer port) -> the SUT's real ISN minus the nominal one
+        self.offsets = {}
+        self.last = 0.0
+        for name in ("sim", "stack", "iface", "wire", "nic"):
+            if hasattr(self.target, name):
+                setattr(self, name, getattr(self.target, name))
+
+    def close(self):
+        self.target.close()
+
+    # -- time ----------------------------------------------------------------------------
+
+    @property
+    def now(self):
+        """ms since the script started (virtual on barenet, real on Linux)."""
+        return self.target.now
+
+    def settle(self):
+        self.target.settle()
+
+    def wait(self, ms):
+        """Let ms pass; the SUT's timers due meanwhile fire at their own times."""
+        self.target.wait(ms)
+
+    def mark(self):
+        """Make now the reference for the next within=."""
+        self.last = self.now
+
     # -- the peer's side -------------------------------------------------------------------
 
     def segment(self, flags, seq=0, ack=0, win=65535, data=b"", sport=PEER_PORT, dport=US_PORT,
                 urg=0, options=None, **opts):
-        """A scapy frame from the peer. opts: mss=, wscale=, sack_perm=True, sack=[(l, r)]."""
+        """A scapy frame from the peer. opts: mss=, wscale=, sack_perm=True, sack=[(l, r)].
+        ack and sack edges are in the SUT's sequence space and are written relative to the
+        nominal ISN: they are moved onto the SUT's real one."""
+        off = self.offsets.get((dport, sport), 0)
         o = list(options or [])
         if "mss" in opts:
             o.append(("MSS", opts["mss"]))
@@ -111,67 +558,108 @@ class Script:
         if opts.get("sack_perm"):
             o.append(("SAckOK", b""))
         if opts.get("sack"):
-            o.append(("SAck", tuple(x for b in opts["sack"] for x in b)))
+            o.append(("SAck", tuple((x + off) % 2**32 for b in opts["sack"] for x in b)))
+        if "A" not in flags.replace(".", "A") and ack == 0:
+            off = 0
         return (Ether(dst=US_MAC, src=PEER_MAC) / IP(src=self.peer_ip, dst=US_IP) /
-                ScapyTCP(sport=sport, dport=dport, flags=flags.replace(".", "A"), seq=seq,
-                         ack=ack, window=win, urgptr=urg, options=o) / data)
+                ScapyTCP(sport=sport, dport=dport, flags=flags.replace(".", "A"), seq=seq % 2**32,
+                         ack=(ack + off) % 2**32, window=win, urgptr=urg, options=o) / data)
 
     def inject(self, flags, **kw):
         """The peer sends one segment now."""
         self.inject_frame(self.segment(flags, **kw))
 
     def inject_frame(self, frame):
-        self.nic.send(bytes(frame))
-        self.settle()
+        self.last = self.now
+        self.target.send(bytes(frame))
 
     def inject_icmp(self, icmp_type, code, quoted_frame, nexthop_mtu=0):
-        """An ICMP error from a router about a frame barenet sent (quotes its IP header + 8)."""
+        """An ICMP error from a router about a frame the SUT sent (quotes its IP header + 8)."""
         q = bytes(quoted_frame[IP])[:quoted_frame[IP].ihl * 4 + 8]
         icmp = ICMP(type=icmp_type, code=code, nexthopmtu=nexthop_mtu) if nexthop_mtu else \
             ICMP(type=icmp_type, code=code)
         self.inject_frame(Ether(dst=US_MAC, src=PEER_MAC) / IP(src=self.peer_ip, dst=US_IP) /
                           icmp / q)
 
-    # -- barenet's side --------------------------------------------------------------------
+    # -- the SUT's side --------------------------------------------------------------------
 
-    def take(self):
-        """Every (time since start, scapy frame) barenet sent since the last call."""
-        out = [((t - self.start) % 2**30, f) for t, f in self.out]
-        self.out.clear()
-        return out
+    def take(self, n=0, until_ms=None):
+        """Every (time since start, scapy frame) the SUT sent since the last call (raw
+        sequence numbers); with until_ms, first wait (up to that time) for n of them."""
+        return [(t, Ether(f)) for t, f in self.target.take(n, until_ms)]
 
-    def expect(self, flags, seq=None, ack=None, win=None, data=None, at=None, **opts):
-        """Exactly one segment was sent, matching every given field; returns its scapy TCP.
+    def _deadline(self, at, within, timeout):
+        if timeout is not None:
+            return self.now + timeout
+        if at is not None:
+            return at + (LINUX_LATE_MS if self.linux else 0)
+        if within is not None:
+            return self.last + within[1] + (LINUX_LATE_MS if self.linux else 0)
+        return self.now + LINUX_EXPECT_MS if self.linux else None
 
-        at: the virtual time (ms since start) it must have left at. opts: mss=, wscale=,
-        sack_perm=, sack=[(l, r)], urg= (the urgent pointer), no_options=True.
+    def expect(self, flags, seq=None, ack=None, win=None, data=None, at=None, within=None,
+               timeout=None, **opts):
+        """Exactly one segment was sent, matching every given field; returns its scapy TCP
+        (its seq moved back onto the nominal ISN).
+
+        at: the time (ms since start) it must have left at (a window on Linux). within=(lo, hi):
+        it left lo..hi ms after the previous packet (or mark()). The script waits for it up to
+        the latest time allowed. opts: mss=, wscale=, sack_perm=, sack=[(l, r)], urg= (the
+        urgent pointer), no_options=True.
         """
-        self.settle()
-        got = self.take()
+        ref = self.last
+        got = self.take(1, self._deadline(at, within, timeout))
+        if self.linux and len(got) > 1:
+            # Real time: what came after the first one is the next expectation's business.
+            self.target.push_back([(t, bytes(f)) for t, f in got[1:]])
+            got = got[:1]
         assert len(got) == 1, "expected one %s segment, got %s" % (flags, _show(got))
         t, f = got[0]
-        return self._check(t, f, flags, seq, ack, win, data, at, opts)
+        t_ = self._check(t, f, flags, seq, ack, win, data, at, opts)
+        if within is not None:
+            assert within[0] <= t - ref <= within[1], "time: want %s..%s ms after %d, got %s" % (
+                within[0], within[1], ref, _show(got))
+        return t_
 
-    def expect_many(self, n):
+    def expect_many(self, n, timeout=None):
         """Exactly n segments were sent; returns their scapy TCP layers."""
-        self.settle()
-        got = self.take()
+        got = self.take(n, self._deadline(None, None, timeout))
+        if self.linux and len(got) < n + 1:
+            self.target.quiet(None)                       # anything more on its way?
+            got += self.take()
         assert len(got) == n, "expected %d segments, got %s" % (n, _show(got))
-        return [f[ScapyTCP] for _, f in got]
+        out = [self._check(t, f, "", None, None, None, None, None, {}, flags_any=True)
+               for t, f in got]
+        return out
 
-    def expect_nothing(self):
-        self.settle()
+    def expect_nothing(self, ms=None):
+        """Nothing was sent (on Linux: for the next ms, by default a short quiet period)."""
+        self.target.quiet(ms)
         got = self.take()
         assert not got, "expected nothing, got %s" % _show(got)
 
-    def _check(self, t, f, flags, sq, ak, win, data, at, opts):
+    def _check(self, t, f, flags, sq, ak, win, data, at, opts, flags_any=False):
         assert ScapyTCP in f, "not TCP: %r" % f
         t_ = f[ScapyTCP]
+        key = (t_.sport, t_.dport)
+        if "S" in str(t_.flags) and self.isn is not None:
+            self.offsets[key] = (t_.seq - self.isn) % 2**32
         what = _show([(t, f)])
+        # IP and TCP checksums must verify in scapy (before the seq is made relative)
+        ip = f[IP].copy()
+        del ip.chksum
+        del ip[ScapyTCP].chksum
+        redo = IP(bytes(ip))
+        assert redo.chksum == f[IP].chksum and redo[ScapyTCP].chksum == t_.chksum, "checksum"
+        t_.seq = (t_.seq - self.offsets.get(key, 0)) % 2**32
+        self.last = t
+        if flags_any:
+            return t_
         assert _flagset(str(t_.flags)) == _flagset(flags), "flags: want %s, got %s" % (flags,
                                                                                           what)
         if sq is not None:
-            assert t_.seq == sq % 2**32, "seq: want %d, got %s" % (sq % 2**32, what)
+            assert t_.seq == sq % 2**32, "seq: want %d, got %s (relative %d)" % (
+                sq % 2**32, what, t_.seq)
         if ak is not None:
             assert t_.ack == ak % 2**32, "ack: want %d, got %s" % (ak % 2**32, what)
         if win is not None:
@@ -179,7 +667,11 @@ class Script:
         if data is not None:
             assert bytes(t_.payload) == data, "data: want %r, got %r" % (data, bytes(t_.payload))
         if at is not None:
-            assert t == at, "time: want %d, got %s" % (at, what)
+            if self.linux:
+                assert at - LINUX_EARLY_MS <= t <= at + LINUX_LATE_MS, \
+                    "time: want %d (-%d/+%d), got %s" % (at, LINUX_EARLY_MS, LINUX_LATE_MS, what)
+            else:
+                assert t == at, "time: want %d, got %s" % (at, what)
         o = dict((k, v) for k, v in t_.options if k not in ("NOP", "EOL"))
         if opts.get("no_options"):
             assert not o, "options: want none, got %r" % (o,)
@@ -193,12 +685,6 @@ class Script:
             assert o.get("SAck", ()) == want, "sack: want %r, got %r" % (want, o)
         if "urg" in opts:
             assert t_.urgptr == opts["urg"], "urg: want %d, got %s" % (opts["urg"], what)
-        # IP and TCP checksums must verify in scapy
-        ip = f[IP].copy()
-        del ip.chksum
-        del ip[ScapyTCP].chksum
-        redo = IP(bytes(ip))
-        assert redo.chksum == f[IP].chksum and redo[ScapyTCP].chksum == t_.chksum, "checksum"
         return t_
 
     # -- common openings -----------------------------------------------------------------
@@ -216,7 +702,7 @@ class Script:
         return conn
 
     def established_active(self, peer_isn=1000, win=65535, mss=1460, **opts):
-        """barenet connects to the peer, which answers; returns the connection."""
+        """The SUT connects to the peer, which answers; returns the connection."""
         conn = self.tcp.connect(self.peer_ip, PEER_PORT, src_port=US_PORT)
         self.settle()
         syn = self.expect("S")
@@ -237,3 +723,37 @@ def _show(got):
         else:
             out.append("@%d %s" % (t, f.summary()))
     return "[" + "; ".join(out) + "]"
+
+
+# -- running a script on both targets ---------------------------------------------------------------
+
+def _param(name, xfail):
+    marks = [pytest.mark.root] if name == "linux" else []
+    if xfail:
+        marks.append(pytest.mark.xfail(strict=True, reason=xfail))
+    return pytest.param(name, marks=marks, id=name)
+
+
+def on_both(barenet_xfail=None, linux_xfail=None):
+    """Run the test's `script` fixture on barenet and on Linux; a reason marks that variant
+    xfail(strict=True) (a known difference, reported, that must not silently go away)."""
+    return pytest.mark.parametrize("script", [_param("barenet", barenet_xfail),
+                                              _param("linux", linux_xfail)], indirect=True)
+
+
+@pytest.fixture(params=[_param("barenet", None), _param("linux", None)])
+def script(request):
+    """script(**kw) -> Script on this test's target; the Linux one is torn down afterwards
+    (namespace, TAP, agent), also after a failure."""
+    if request.param == "linux":
+        request.getfixturevalue("require_root")
+    made = []
+
+    def make(**kw):
+        s = Script(target=request.param, **kw)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.close()
