@@ -93,6 +93,11 @@ class ICMP:
             return
         inc(self.stats, "rx")
         if typ == w.ECHO_REQUEST:
+            if h.src[0] == 0:
+                # RFC 1122 3.2.1.3: 0.0.0.0 is only a source while a host learns its address;
+                # there is nobody to answer.
+                inc(self.stats, "drop_echo_from_zero")
+                return
             if self.stack.ip.is_broadcast(iface, h.dst):
                 # Like Linux's icmp_echo_ignore_broadcasts=1 (RFC 1122 3.2.2.6 allows it).
                 inc(self.stats, "drop_broadcast_echo")

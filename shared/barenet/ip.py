@@ -168,6 +168,8 @@ class IP:
 
     def resolution_failed(self, iface, datagram):
         """ARP gave up: tell the sender, as a local ICMP host unreachable would (RFC 1122 2.3.2.2)."""
+        if (datagram[6] & 0x1F) or datagram[7]:
+            return  # a later fragment quotes no transport header: its first fragment reports
         h = self._handler_for_quote(datagram)
         if h is not None:
             h.icmp_error(icmpw.DEST_UNREACH, icmpw.HOST_UNREACH, 0,

@@ -109,9 +109,11 @@ class UDP:
 
     def icmp_error(self, typ, code, info, quoted, now):
         ihl = (quoted[0] & 0x0F) * 4
+        src = bytes(quoted[12:16])
         sport = (quoted[ihl] << 8) | quoted[ihl + 1]
         ep = self.endpoints.get(sport)
-        if ep is None:
+        # The quoted datagram must be one we could have sent from that endpoint.
+        if ep is None or not self.stack.ip.is_local(src) or (ep.addr != ANY and ep.addr != src):
             inc(self.stats, "drop_icmp_no_port")
             return
         inc(self.stats, "rx_icmp_error")

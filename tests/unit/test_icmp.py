@@ -115,3 +115,21 @@ def test_truncated_icmp_quote_is_dropped():
     peer.send(eth(IP(src=PEER_IP, dst=STACK_IP) / ICMP(type=3, code=3) / (b"\x45" + bytes(10))))
     sim.run(max_ms=1)
     assert stack.stats["icmp"]["drop_short_quote"] == 1
+
+
+def test_icmp_error_quoting_a_foreign_source_does_not_touch_our_endpoint():
+    sim, stack, iface, peer = resolved()
+    ep = stack.udp.bind(4000)
+    forged = bytes(IP(src="192.0.2.77", dst=PEER_IP) / UDP(sport=4000, dport=53))[:28]
+    peer.send(eth(IP(src=PEER_IP, dst=STACK_IP) / ICMP(type=3, code=3) / forged))
+    sim.run(max_ms=1)
+    assert ep.recvfrom() is None
+    assert stack.stats["udp"]["drop_icmp_no_port"] == 1
+
+
+def test_echo_request_from_zero_is_not_answered():
+    sim, stack, iface, peer = resolved()
+    peer.send(eth(IP(src="0.0.0.0", dst=STACK_IP) / ICMP(type=8)))
+    sim.run(max_ms=1)
+    assert peer.take() == []
+    assert stack.stats["icmp"]["drop_echo_from_zero"] == 1

@@ -169,3 +169,14 @@ def test_tcp_timeouts_make_arp_resolve_a_poisoned_entry_again():
     assert sim.run(until=lambda: got == b"after the poisoning", max_ms=60000)
     assert a.stats["arp"]["forgotten"] == 1
     assert a.arp.entries[bytes([192, 0, 2, 2])][0] == bytes.fromhex(STACK_MAC.replace(":", ""))
+
+
+def test_arp_failure_is_reported_once_per_datagram_not_per_fragment():
+    sim, stack, iface, peer = setup()
+    ep = stack.udp.bind(4000)
+    other = stack.udp.bind(0x4141)  # what payload bytes "AA" would name as a source port
+    ep.sendto(b"A" * 4000, ("192.0.2.50", 9))  # three fragments queued behind ARP
+    sim.run(max_ms=5000)
+    with pytest.raises(OSError):
+        ep.recvfrom()
+    assert other.recvfrom() is None
