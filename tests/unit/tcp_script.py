@@ -659,6 +659,13 @@ class Script:
         got = self.take()
         assert not got, "expected nothing, got %s" % _show(got)
 
+    def quickack(self, ack):
+        """The SUT may ACK the data just sent at once, or delay it (RFC 5681 4.2 allows both):
+        Linux ACKs at once in its quick-ACK mode, the first segments of a connection
+        (tcp_incr_quickack); barenet delays. Take Linux's ACK so the script goes on alike."""
+        if self.linux:
+            self.expect("A", ack=ack, within=(0, 0))
+
     def _check(self, t, f, flags, sq, ak, win, data, at, opts, flags_any=False):
         assert ScapyTCP in f, "not TCP: %r" % f
         t_ = f[ScapyTCP]
