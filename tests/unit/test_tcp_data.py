@@ -1,13 +1,44 @@
 """Data transfer timelines: delayed ACK, Nagle, windows, persist, retransmission, SACK,
-urgent data, keep-alive, ICMP, and the sequence / tick wraps."""
+urgent data, keep-alive, ICMP, and the sequence / tick wraps.
+
+Tests taking the `script` fixture run twice: against barenet and against the Linux kernel
+(tcp_script.py); sequence numbers are relative to the SUT's ISN, times are windows on Linux.
+Where the two may legitimately differ (RTO floor, delayed-ACK policy, probe shape) the test
+asserts what the RFCs require of both and says how each behaves.
+"""
+
+import socket
 
 import pytest
 
 from barenet import ticks
 from barenet.compat import ECONNREFUSED, EHOSTUNREACH, ETIMEDOUT
-from tcp_script import Script
+from tcp_script import Script, on_both, script  # noqa: F401 (fixture)
 
 MSS = 1460
+LATE = 200           # ms the Linux target waits for a segment that is due now
+
+
+def rto_of(s):
+    """The first RTO after a handshake with a near-zero RTT: barenet's is RFC 6298's 1 s
+    floor (2.4); Linux's is its 200 ms TCP_RTO_MIN plus the RTT (it chose a lower floor)."""
+    return 200 if s.linux else 1000
+
+
+def check_backoff(s, flags, seq, n, data=None):
+    """n retransmissions of seq, each one RTO after the last, the RTO doubling (RFC 6298 5.5).
+    Linux's timers fire late by up to a few jiffies, and its RTO has the RTT on top."""
+    rto = rto_of(s)
+    for k in range(n):
+        late = 30 << k if s.linux else 0
+        s.expect(flags, seq=seq, data=data, within=(rto << k, (rto << k) + late))
+
+
+def leave_quickack(s, c):
+    """Linux ACKs every segment at once in quick-ACK mode (the first segments of a connection,
+    and again after a delayed ACK fires); TCP_QUICKACK=0 leaves it, so its delayed ACK shows."""
+    if s.linux:
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
 
 
 def test_delayed_ack_timer_and_every_second_segment():
@@ -23,8 +54,24 @@ def test_delayed_ack_timer_and_every_second_segment():
     s.expect("A", ack=1101 + 2 * MSS, at=40)             # RFC 5681 4.2: every second one
 
 
-def test_out_of_order_acked_at_once_with_sack_blocks_then_gap_fill():
-    s = Script(isn=2000)
+def test_delayed_ack_within_bounds_and_every_second_full_segment(script):
+    # RFC 1122 4.2.3.2 / RFC 5681 4.2: an ACK may be delayed, but less than 0.5 s, and at least
+    # every second full-sized segment is ACKed. barenet delays 40 ms (delack_ms); Linux's
+    # delayed ACK is TCP_ATO_MIN, 40 ms, once out of quick-ACK mode.
+    s = script(isn=2000, delack_ms=40)
+    c = s.established_passive()
+    leave_quickack(s, c)
+    s.inject("PA", seq=1001, ack=2001, data=b"a" * 100)
+    s.expect("A", ack=1101, within=(20, 200))
+    leave_quickack(s, c)
+    s.inject("A", seq=1101, ack=2001, data=b"b" * MSS)
+    s.expect_nothing(ms=10)
+    s.inject("A", seq=1101 + MSS, ack=2001, data=b"c" * MSS)
+    s.expect("A", ack=1101 + 2 * MSS, within=(0, 0))
+
+
+def test_out_of_order_acked_at_once_with_sack_blocks_then_gap_fill(script):
+    s = script(isn=2000)
     c = s.established_passive(sack_perm=True)
     s.inject("PA", seq=1101, ack=2001, data=b"B" * 100)            # hole at 1001..1100
     s.expect("A", ack=1001, sack=[(1101, 1201)])
@@ -71,8 +118,30 @@ def test_zero_window_persist_probes_back_off():
     assert c.info()["state"] == "ESTABLISHED"
 
 
-def test_nagle_holds_small_segments_until_ack():
-    s = Script(isn=2000)
+@on_both(barenet_xfail="barenet bug: when an ACK opens the window but leaves the 1-octet "
+         "probe unacknowledged (ack=SND.UNA, SND.NXT=SND.UNA+1), nothing is sent until the "
+         "backed-off timer fires 4 s later; the queued data should go at once")
+def test_zero_window_probed_with_backoff_until_it_opens(script):
+    # RFC 9293 3.8.6.1 / RFC 1122 4.2.2.17: a zero window is probed, the interval backing off.
+    # The probe's shape is each stack's: barenet sends the next octet (SEG.SEQ = SND.NXT, one
+    # byte, RFC 9293's wording); Linux sends an old-sequence ACK (SND.UNA - 1, no data,
+    # tcp_xmit_probe_skb), which equally makes the receiver answer with its window.
+    s = script(isn=2000)
+    c = s.established_passive(win=0)
+    assert c.send(b"hello") == 5
+    s.expect_nothing()                                   # zero window: nothing goes out
+    seq, data = (2000, b"") if s.linux else (2001, b"h")
+    rto = rto_of(s)
+    s.expect("A", seq=seq, data=data, within=(rto, rto + (30 if s.linux else 0)))
+    s.inject("A", seq=1001, ack=2001, win=0)             # still closed
+    s.expect("A", seq=seq, data=data, within=(2 * rto, 2 * rto + (60 if s.linux else 0)))
+    s.inject("A", seq=1001, ack=2001, win=1000)          # window opens
+    s.expect("PA", seq=2001, data=b"hello", within=(0, 0))
+    assert c.info()["state"] == "ESTABLISHED"
+
+
+def test_nagle_holds_small_segments_until_ack(script):
+    s = script(isn=2000)
     c = s.established_passive()
     c.send(b"a")
     s.expect("PA", seq=2001, data=b"a")
@@ -83,8 +152,8 @@ def test_nagle_holds_small_segments_until_ack():
     s.expect("PA", seq=2002, data=b"bc")
 
 
-def test_nodelay_sends_small_segments_at_once():
-    s = Script(isn=2000)
+def test_nodelay_sends_small_segments_at_once(script):
+    s = script(isn=2000)
     c = s.established_passive()
     c.nodelay = True
     c.send(b"a")
@@ -113,6 +182,16 @@ def test_rto_backoff_and_karn():
     s.inject("A", seq=1001, ack=2005)
     # Karn: no RTT sample from the retransmitted segment, the backoff is cleared
     assert c.info()["srtt_ms"] == 0 and c.info()["rto_ms"] == 1000
+
+
+def test_rto_retransmission_backs_off(script):
+    s = script(isn=2000)
+    c = s.established_passive()
+    c.send(b"data")
+    s.expect("PA", seq=2001, data=b"data", within=(0, 0))
+    check_backoff(s, "PA", 2001, 3, data=b"data")
+    s.inject("A", seq=1001, ack=2005)
+    s.expect_nothing()
 
 
 @pytest.mark.parametrize("floor", [1, 100, 1000])
@@ -146,8 +225,10 @@ def test_too_many_retransmissions_time_out():
     assert e.value.args[0] == ETIMEDOUT
 
 
-def test_fast_retransmit_after_three_dupacks_newreno():
-    s = Script(isn=2000, sack=False)
+def test_fast_retransmit_after_three_dupacks_newreno(script):
+    # RFC 6582 / RFC 5681 3.2: the third duplicate ACK resends the first unacked segment.
+    # Linux: sack=False becomes tcp_sack=0, so no RACK; its dupthresh is tcp_reordering, 3.
+    s = script(isn=2000, sack=False)
     c = s.established_passive()
     c.send(b"x" * (4 * MSS))
     assert len(s.expect_many(4)) == 4
@@ -155,27 +236,35 @@ def test_fast_retransmit_after_three_dupacks_newreno():
         s.inject("A", seq=1001, ack=2001)
     s.expect_nothing()
     s.inject("A", seq=1001, ack=2001)                    # the third duplicate
-    s.expect("A", seq=2001, data=b"x" * MSS, at=0)
-    assert c.info()["in_recovery"] and c.info()["fast_retransmits"] == 1
+    s.expect("A", seq=2001, data=b"x" * MSS, within=(0, 0))
+    if not s.linux:
+        assert c.info()["in_recovery"] and c.info()["fast_retransmits"] == 1
     s.inject("A", seq=1001, ack=2001 + 4 * MSS)          # full ACK ends recovery
-    assert not c.info()["in_recovery"]
+    s.expect_nothing()
+    if not s.linux:
+        assert not c.info()["in_recovery"]
 
 
-def test_sack_recovery_resends_only_the_hole():
-    s = Script(isn=2000)
+def test_sack_recovery_resends_only_the_hole(script):
+    # RFC 6675: three SACKed segments above a hole mark it lost; only the hole is resent.
+    s = script(isn=2000)
     c = s.established_passive(sack_perm=True)
     c.send(b"x" * (6 * MSS))
     assert len(s.expect_many(6)) == 6
     base = 2001
     for k in range(2, 5):                                # segment 1 (at base) is lost
         s.inject("A", seq=1001, ack=base, sack=[(base + MSS, base + k * MSS)])
-    segs = s.take()
-    assert [(t[1]["TCP"].seq, len(bytes(t[1]["TCP"].payload))) for t in segs][0] == (base, MSS)
-    assert c.info()["in_recovery"] and c.info()["fast_retransmits"] == 1
+    # Linux's RACK (RFC 8985) may wait a reordering window (a fraction of the RTT) first
+    rx = s.expect("A", seq=base, data=b"x" * MSS, within=(0, 0))
+    s.inject("A", seq=1001, ack=base + 6 * MSS)
+    s.expect_nothing()
+    if not s.linux:
+        assert c.info()["fast_retransmits"] == 1
+    assert rx is not None
 
 
-def test_urgent_data_out_of_band():
-    s = Script(isn=2000)
+def test_urgent_data_out_of_band(script):
+    s = script(isn=2000)
     c = s.established_passive()
     # Linux sends "ab!" with MSG_OOB on "!": URG, pointer one past the urgent byte
     s.inject("PUA", seq=1001, ack=2001, data=b"ab!cd", urg=3)
@@ -185,16 +274,23 @@ def test_urgent_data_out_of_band():
     assert c.recv(1, oob=True) is None
 
 
-def test_urgent_data_inline():
-    s = Script(isn=2000)
+def test_urgent_data_inline(script):
+    # SO_OOBINLINE: the urgent byte stays in the stream. barenet returns all five bytes in one
+    # read; Linux (like BSD's soreceive) still stops a read at the mark ("ab", then "!cd") so
+    # that sockatmark() can tell where it is. Both deliver the same stream.
+    s = script(isn=2000)
     c = s.established_passive()
     c.oobinline = True
     s.inject("PUA", seq=1001, ack=2001, data=b"ab!cd", urg=3)
-    assert c.recv(10) == b"ab!cd"
+    got = c.recv(10)
+    if s.linux:
+        assert got == b"ab"
+        got += c.recv(10)
+    assert got == b"ab!cd"
 
 
-def test_send_urgent_sets_pointer_past_last_byte():
-    s = Script(isn=2000)
+def test_send_urgent_sets_pointer_past_last_byte(script):
+    s = script(isn=2000)
     c = s.established_passive()
     c.send(b"xy!", oob=True)
     s.expect("PUA", seq=2001, data=b"xy!", urg=3)
@@ -219,11 +315,29 @@ def test_keepalive_probes_then_timeout():
     assert e.value.args[0] == ETIMEDOUT
 
 
-def test_icmp_port_unreachable_aborts_connect():
-    s = Script(isn=5000)
+def test_keepalive_probe_shape_and_timeout(script):
+    # RFC 9293 3.8.4 / RFC 1122 4.2.3.6: an idle connection is probed with SEG.SEQ = SND.NXT - 1
+    # and no data, so the peer must answer; unanswered probes end it. The kernel counts in
+    # whole seconds (TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT).
+    s = script(isn=2000)
+    c = s.established_passive()
+    c.keepalive(1000, 1000, 2)
+    s.mark()
+    s.expect("A", seq=2000, ack=1001, data=b"", within=(1000, 1030))
+    s.inject("A", seq=1001, ack=2001)                    # answered: idle starts again
+    s.expect("A", seq=2000, data=b"", within=(1000, 1030))
+    s.expect("A", seq=2000, data=b"", within=(1000, 1030))
+    s.wait(1000 + s.slack)                               # the second one unanswered too
+    with pytest.raises(OSError) as e:
+        c.recv(1)
+    assert e.value.args[0] == ETIMEDOUT
+
+
+def test_icmp_port_unreachable_aborts_connect(script):
+    # RFC 1122 4.2.3.9: port unreachable is a hard error while connecting
+    s = script(isn=5000)
     c = s.tcp.connect("192.0.2.1", 40000)
-    s.settle()
-    (t, syn), = s.take()
+    (t, syn), = s.take(1, s.now + (LATE if s.linux else 0))
     s.inject_icmp(3, 3, syn)
     with pytest.raises(OSError) as e:
         c.recv(1)
@@ -245,16 +359,18 @@ def test_icmp_soft_error_reported_on_timeout():
     assert e.value.args[0] == EHOSTUNREACH
 
 
-def test_icmp_frag_needed_lowers_mss_and_resends():
-    s = Script(isn=2000)
+def test_icmp_frag_needed_lowers_mss_and_resends(script):
+    # RFC 1191 / RFC 1122 4.2.3.9: "fragmentation needed" with the next hop's MTU lowers the
+    # MSS and the too-big segment is resent in pieces at once.
+    s = script(isn=2000)
     c = s.established_passive()
     c.send(b"m" * MSS)
-    s.settle()
-    (t, seg), = s.take()
+    (t, seg), = s.take(1, s.now + (LATE if s.linux else 0))
     s.inject_icmp(3, 4, seg, nexthop_mtu=1000)
     a, b = s.expect_many(2)
     assert (a.seq, len(a.payload), b.seq, len(b.payload)) == (2001, 960, 2961, 500)
-    assert c.info()["mss"] == 960
+    if not s.linux:
+        assert c.info()["mss"] == 960
 
 
 def test_icmp_with_wrong_sequence_ignored():
