@@ -62,7 +62,7 @@ def test_delayed_ack_within_bounds_and_every_second_full_segment(script):
     c = s.established_passive()
     leave_quickack(s, c)
     s.inject("PA", seq=1001, ack=2001, data=b"a" * 100)
-    s.expect("A", ack=1101, within=(20, 200))
+    s.expect("A", ack=1101, within=(30, 200))
     leave_quickack(s, c)
     s.inject("A", seq=1101, ack=2001, data=b"b" * MSS)
     s.expect_nothing(ms=10)
