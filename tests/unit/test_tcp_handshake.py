@@ -174,6 +174,20 @@ def test_synack_retransmitted_on_timer_and_half_open_expires():
     assert s.tcp.connections() == [] and lst.syn_queue == []
 
 
+def test_synack_resent_after_one_second_then_half_open_forgotten(script):
+    # RFC 6298 (2.1) for the SYN-ACK too; after the last retry and its doubled RTO the half-
+    # open connection is dropped, so the peer's late ACK finds only the listener: RST
+    # (RFC 9293 3.10.7.2). Linux: syn_retries becomes tcp_synack_retries.
+    s = script(isn=2000, syn_retries=1)
+    s.tcp.listen(80)
+    s.inject("S", seq=1000, mss=1460)
+    s.expect("SA", seq=2000, ack=1001, within=(0, 0))
+    s.expect("SA", seq=2000, ack=1001, within=(1000, 1000))
+    s.expect_nothing(ms=2000 + s.slack)
+    s.inject("A", seq=1001, ack=2001)
+    s.expect("R", seq=2001)
+
+
 def test_syn_queue_and_backlog_bounded():
     s = Script(isn=2000, syn_backlog=2)
     lst = s.tcp.listen(80, backlog=1)
