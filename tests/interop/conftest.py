@@ -212,7 +212,7 @@ def barenet_with(tap_ns):
 
 
 class Capture:
-    """tcpdump writing a pcap inside the namespace; kept in the test's tmp_path for a post-mortem."""
+    """tcpdump writing a pcap inside the namespace, kept in the test's tmp_path (post-mortems)."""
 
     def __init__(self, ns, dev, path, snaplen):
         self.path = path

@@ -195,7 +195,8 @@ class Stream:
                     self.kept += d
                 assert self.got_len <= self.max_rx, "more data than was ever sent"
         except OSError as e:
-            self.error = e.errno
+            # barenet raises OSError(errno) as MicroPython does: on CPython .errno stays None
+            self.error = e.args[0] if e.args else -1
         return None
 
 
@@ -280,8 +281,10 @@ def test_chargen_rfc864_pattern_to_nc(serve, kernel, tmp_path):
                    % (kernel.barenet_ip, size, out)], timeout=90)
     got = out.read_bytes()
     assert len(got) == size
-    assert got.startswith(b" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefg\r\n"
-                          b"!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefgh\r\n")
+    # line 0 starts at the space; line 1 is the RFC's own example line
+    assert got.startswith(
+        b" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefg\r\n"
+        b"!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefgh\r\n")
     lines = got.split(b"\r\n")[:-1]  # the last line is cut by head
     assert len(lines) > size // 74 - 2
     assert all(ln + b"\r\n" == rfc864_line(i) for i, ln in enumerate(lines))
@@ -641,3 +644,114 @@ def test_rx_bytes_counts_every_byte_after_loss(barenet_with, kernel):
     assert task.got_len == 2 * MB and task.got.hexdigest() == r["sent"]
     assert b.stack.stats["tcp"]["rx_ooo"] > 0
     assert b.stack.stats["tcp"]["rx_bytes"] == 2 * MB
+
+
+# == 8. resets for closed ports, options negotiated with the kernel ==============================
+
+def test_kernel_connect_to_closed_barenet_port_refused(barenet, kernel):
+    # RFC 9293 3.10.7.1: a SYN to a port nobody listens on draws RST,ACK; the kernel's
+    # connect() reports it as ECONNREFUSED.
+    proc = kernel.popen_py(r"""
+import json, socket
+s = socket.socket()
+s.settimeout(10)
+try:
+    s.connect(("192.0.2.2", 4444))
+    print(json.dumps("connected"))
+except OSError as e:
+    print(json.dumps(e.errno))
+""")
+    drive(barenet, proc, lambda: True, 20)
+    assert finish(proc, 10) == ECONNREFUSED
+    tcp = barenet.stack.stats["tcp"]
+    assert tcp["rx_closed_port"] == 1 and tcp["rst_tx"] == 1
+
+
+def test_barenet_connect_to_closed_kernel_port_refused(barenet, kernel):
+    conn = barenet.stack.tcp.connect(kernel.ip, 4444)
+    assert barenet.run(until=lambda: conn.error != 0, timeout_s=10), conn.info()
+    assert conn.error == ECONNREFUSED and conn.info()["state"] == "CLOSED"
+    with pytest.raises(OSError) as e:
+        conn.recv(100)
+    assert e.value.args[0] == ECONNREFUSED
+    assert barenet.stack.stats["tcp"]["conn_refused"] == 1
+    assert barenet.stack.tcp.connections() == []
+
+
+# mode connect|listen; once connected prints "connected", waits for a line on stdin (the test
+# looks at the connection meanwhile), then sends size seeded bytes and closes.
+KERNEL_HOLD_THEN_SEND = r"""
+import json, random, select, socket, sys
+mode, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+if mode == "listen":
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("192.0.2.1", port))
+    ls.listen(1)
+    ls.settimeout(30)
+    print("ready", flush=True)
+    s, _ = ls.accept()
+else:
+    s = socket.create_connection(("192.0.2.2", port), timeout=30)
+s.settimeout(30)
+print("connected", flush=True)
+if select.select([sys.stdin], [], [], 30)[0] and sys.stdin.readline():
+    s.sendall(random.Random(size).randbytes(size))
+s.close()
+print(json.dumps("sent"))
+"""
+
+WSCALE_TCP = {"rcvbuf": 256 * 1024}   # needs a shift of 3 to advertise (RFC 7323 2.3)
+
+
+@pytest.mark.parametrize("opener", ["kernel", "barenet"])
+def test_window_scale_and_sack_negotiated(barenet_with, kernel, capture, opener):
+    b = barenet_with(tcp=WSCALE_TCP)
+    cap = capture(b.peer.name, name="syn.pcap")
+    mode = "connect" if opener == "kernel" else "listen"
+    proc = kernel.ns.popen([sys.executable, "-c", KERNEL_HOLD_THEN_SEND, mode,
+                            str(BARENET_PORT if opener == "kernel" else KERNEL_PORT), str(2 * MB)],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        if opener == "kernel":
+            conn = accept_one(b, b.stack.tcp.listen(BARENET_PORT))
+        else:
+            wait_ready(proc)
+            conn = connect(b, kernel.ip, KERNEL_PORT)
+        assert readline(proc.stdout, 10) == "connected\n"
+        info = conn.info()
+        ss = kernel.ns.run(["ss", "-tinH", "dst", "192.0.2.2"], timeout=10).stdout
+        # RFC 7323 2.2: each side scales by the shift the other sent
+        assert info["rcv_wscale"] == 3 and info["snd_wscale"] > 0 and info["sack"], info
+        # ss shows the kernel's view: wscale:<shift it applies to us>,<its own shift>
+        assert "wscale:3,%d," % info["snd_wscale"] in ss.replace(" ", ","), ss
+        snd_wnd = int(ss.split("snd_wnd:")[1].split()[0])
+        if opener == "barenet":
+            # Our handshake ACK's window is scaled: the kernel may fill barenet's whole buffer.
+            assert snd_wnd == WSCALE_TCP["rcvbuf"], ss
+        else:
+            # Our only segment so far is the SYN,ACK, whose window is never scaled (RFC 7323
+            # 2.2): it offers the most 16 bits can say.
+            assert snd_wnd == 0xFFFF, ss
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        task = Stream(conn)
+        b.runner.add_task(task)
+        drive(b, proc, task.done, 30)
+        finish(proc, 10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert task.error is None and task.got.hexdigest() == sha(pattern(2 * MB, 2 * MB))
+    # On the wire (tcpdump decodes the options): both SYNs offer SACK and a window scale,
+    # barenet's with shift 3 and MSS 1460 for the 1500-byte MTU.
+    # tcpdump -v: the IP header on one line, then "src > dst: Flags [S] ... options [...]"
+    lines = [ln.strip() for ln in cap.read("tcp[tcpflags] & tcp-syn != 0").splitlines()]
+    text = "\n".join(lines)
+    ours = [ln for ln in lines if ln.startswith("192.0.2.2.")]
+    theirs = [ln for ln in lines if ln.startswith("192.0.2.1.")]
+    assert len(ours) == 1 and len(theirs) == 1, text
+    assert "mss 1460" in ours[0] and "sackOK" in ours[0] and "wscale 3" in ours[0], ours
+    assert "sackOK" in theirs[0] and "wscale %d" % info["snd_wscale"] in theirs[0], theirs
