@@ -167,11 +167,16 @@ def reference(mb, seconds):
             stop(srv)
 
 
-def barenet(mb, seconds, serve_args=(), quiet=False):
+def barenet(mb, seconds, serve_args=(), quiet=False, tree=None):
     """The kernel against `barenet serve` on a TAP in the same namespace.
 
     The TAP is plain (no IFF_VNET_HDR, no TUNSETOFFLOAD), so the kernel cannot hand it TSO/GSO
-    super-frames: every frame either way is a real one of at most MTU + 14 bytes."""
+    super-frames: every frame either way is a real one of at most MTU + 14 bytes.
+    tree: run barenet from another checkout (its shared/ and host/), for A/B comparisons."""
+    env = None
+    if tree is not None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            os.path.join(os.path.abspath(tree), d) for d in ("shared", "host")))
     with NetNS() as ns:
         tap = unique_name("bt")
         ns.tuntap_add(tap)
@@ -179,7 +184,7 @@ def barenet(mb, seconds, serve_args=(), quiet=False):
         ns.up(tap)
         srv = ns.popen([sys.executable, "-m", "barenet_host.cli", "serve", "--tap", tap,
                         "--ip", PEER + "/24", "--apps", "discard,chargen,echo"] + list(serve_args),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         try:
             wait_line(srv, "barenet: serving")
             return measure(ns, mb, seconds, srv.pid)
@@ -195,6 +200,20 @@ def median(xs):
     return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
+def summarize(bns, cpus, mb, seconds):
+    """Medians of the runs: rates, and the server's CPU per unit of work, which stays steadier
+    than a wall-clock rate when other work shares the machine."""
+    rate = dict((k, median([r[k] for r in bns])) for k in PHASES)
+    cost = {"to_peer": median([c["to_peer"] / mb for c in cpus]) * 1e3,
+            "from_peer": median([c["from_peer"] / mb for c in cpus]) * 1e3,
+            "echo": median([c["echo"] / max(1.0, b["echo"] * seconds)
+                            for c, b in zip(cpus, bns)]) * 1e6}
+    return rate, cost
+
+
+UNITS = {"to_peer": "ms/MB", "from_peer": "ms/MB", "echo": "us/rt"}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--mb", type=int, default=50, help="MB per throughput direction")
@@ -203,35 +222,47 @@ def main():
     p.add_argument("--serve-args", default="",
                    help="extra arguments for `barenet serve` (quoted, split on spaces)")
     p.add_argument("--no-reference", action="store_true", help="skip the kernel/veth reference")
+    p.add_argument("--baseline", metavar="DIR",
+                   help="also measure barenet from the checkout in DIR (e.g. made by `git "
+                   "archive REV shared host | tar -x -C DIR`), interleaved with this one")
     args = p.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench/tcp_tap.py needs root (TAP devices, network namespaces)")
-    refs, bns, cpus = [], [], []
+    serve_args = args.serve_args.split()
+    quiet = args.runs > 1
+    refs, bns, cpus, base_bns, base_cpus = [], [], [], [], []
     for _ in range(args.runs):
-        # Interleaved, so a change in the machine's load hits both sides alike.
+        # Interleaved, so a change in the machine's load hits every side alike.
         if not args.no_reference:
             refs.append(reference(args.mb, args.seconds))
-        bn, cpu = barenet(args.mb, args.seconds, args.serve_args.split(), quiet=args.runs > 1)
+        if args.baseline:
+            bn, cpu = barenet(args.mb, args.seconds, serve_args, quiet, args.baseline)
+            base_bns.append(bn)
+            base_cpus.append(cpu)
+            print("  baseline: " + "  ".join("%s %.1f" % (k, bn[k]) for k in PHASES), flush=True)
+        bn, cpu = barenet(args.mb, args.seconds, serve_args, quiet)
         bns.append(bn)
         cpus.append(cpu)
-        print("  run: " + "  ".join("%s %.1f" % (k, bn[k]) for k in PHASES), flush=True)
+        print("  run:      " + "  ".join("%s %.1f" % (k, bn[k]) for k in PHASES), flush=True)
     ref = dict((k, median([r[k] for r in refs])) for k in PHASES) if refs else None
-    bn = dict((k, median([r[k] for r in bns])) for k in PHASES)
-    # The server's CPU cost per unit of work: steadier than wall-clock rates on a busy machine.
-    cost = {"to_peer": median([c["to_peer"] / args.mb for c in cpus]) * 1e3,
-            "from_peer": median([c["from_peer"] / args.mb for c in cpus]) * 1e3,
-            "echo": median([c["echo"] / max(1.0, b["echo"] * args.seconds)
-                            for c, b in zip(cpus, bns)]) * 1e6}
-    units = {"to_peer": "ms/MB", "from_peer": "ms/MB", "echo": "us/rt"}
+    rate, cost = summarize(bns, cpus, args.mb, args.seconds)
     print("%d run(s), median; --mb %d --seconds %g %s" % (args.runs, args.mb, args.seconds,
                                                          args.serve_args))
+    if args.baseline:
+        brate, bcost = summarize(base_bns, base_cpus, args.mb, args.seconds)
+        print("%-26s %12s %12s %8s %14s %14s" % ("", "baseline", "this tree", "gain",
+                                                 "baseline CPU", "this CPU"))
+        for k in PHASES:
+            print("%-26s %12.1f %12.1f %8.2f %8.2f %-5s %8.2f %-5s" % (
+                NAMES[k], brate[k], rate[k], rate[k] / brate[k], bcost[k], UNITS[k], cost[k],
+                UNITS[k]))
     print("%-26s %12s %12s %8s %8s %14s" % ("", "kernel/veth", "barenet/TAP", "ratio", "target",
                                              "barenet CPU"))
     for k in PHASES:
         r = ref[k] if ref else float("nan")
         print("%-26s %12.1f %12.1f %8.3f %8.0f %8.2f %-5s %s" % (
-            NAMES[k], r, bn[k], bn[k] / r, TARGETS[k], cost[k], units[k],
-            "met" if bn[k] >= TARGETS[k] else "NOT met"))
+            NAMES[k], r, rate[k], rate[k] / r, TARGETS[k], cost[k], UNITS[k],
+            "met" if rate[k] >= TARGETS[k] else "NOT met"))
 
 
 if __name__ == "__main__":

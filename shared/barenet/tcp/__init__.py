@@ -3,7 +3,8 @@
 `TCP(stack, **limits)` is the protocol handler the stack registers for IP protocol 6. It owns
 the connection table and the listeners; each connection's state machine lives in `tcb.py`.
 Sans-I/O like the rest of the core: segments and time come in through `input`/`poll`, and
-user calls act at `stack.now`.
+user calls act at `stack.now`. Runners call `stack.poll` after each burst of input frames:
+that is when in-order data gets its (one, coalesced) ACK.
 
     listener = tcp.listen(port, backlog=8, addr=None); conn = listener.accept()  # or None
     conn = tcp.connect(dst_ip, port, src_port=0)

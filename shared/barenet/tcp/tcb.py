@@ -1,7 +1,7 @@
 """One TCP connection: the RFC 9293 state machine, its windows, timers and user calls.
 
-Sans-I/O: `segment(seg, now)` takes one parsed segment, `poll(now)` runs due timers and says
-when it next needs to run, and the user calls (`send`, `recv`, `shutdown_write`, `close`,
+Sans-I/O: `segment(seg, now)` takes one parsed segment, `poll(now)` sends the ACK a burst of
+segments owes, runs due timers and says when it next needs to run, and the user calls (`send`, `recv`, `shutdown_write`, `close`,
 `abort`) act at `stack.now`. Segments go out through the owning `TCP` object. Sequence numbers
 are absolute 32-bit values compared only through `tcp.seq`.
 """
@@ -102,7 +102,8 @@ class TCPConnection:
         self.rtt_ts = 0
         self.dupacks = 0
         self.unacked_segs = 0        # full-sized segments received since our last ACK
-        self.ack_now = False
+        self.ack_now = False         # send an ACK before segment() returns
+        self.ack_due = False         # send an ACK at the next poll(), after the input burst
         self.keep_idle = self.keep_intvl = self.keep_cnt = 0
         self.keep_probes = 0
         self.last_rcv = now
@@ -657,7 +658,13 @@ class TCPConnection:
                 if n >= self.mss:
                     self.unacked_segs += 1
                     if self.unacked_segs >= 2:
-                        self.ack_now = True  # RFC 5681 4.2 / RFC 1122 4.2.3.2
+                        # RFC 5681 4.2 / RFC 9293 3.8.6.3: ACK at least every second full
+                        # segment, counted between ACK opportunities. The runner's poll() after
+                        # a burst of frames is the opportunity: one ACK then covers the whole
+                        # burst, as Linux sends one per GRO batch (RFC 9293 3.8.6.3 names GRO
+                        # among the practices that reduce ACKs). Out-of-order data, gap fills
+                        # and FINs are still acked at once (ack_now).
+                        self.ack_due = True
                 if self.t_delack is None:
                     self.t_delack = ticks.add(now, self.tcp.cfg["delack_ms"])
             if fin:
@@ -879,7 +886,7 @@ class TCPConnection:
         ak = self.rcv_nxt if flags & _ACK else 0
         hlen = wire.emit(buf, self.lport, self.rport, sq, ak, flags, w, urp, olen)
         if flags & _ACK:
-            self.ack_now = False
+            self.ack_now = self.ack_due = False
             self.unacked_segs = 0
             self.t_delack = None
         self.last_snd = now
@@ -902,7 +909,7 @@ class TCPConnection:
 
     def poll(self, now):
         """Run due timers; -> ms until the next one, or None."""
-        if self.t_delack is not None and ticks.due(self.t_delack, now):
+        if self.ack_due or (self.t_delack is not None and ticks.due(self.t_delack, now)):
             self._send(self.snd_max, _ACK, None, now)
         if self.t_rtx is not None and ticks.due(self.t_rtx, now):
             self.t_rtx = None
@@ -1022,6 +1029,6 @@ class TCPConnection:
         self.state = CLOSED
         self.t_rtx = self.t_delack = self.t_keep = self.t_close = None
         self.persist = False
-        self.ack_now = False
+        self.ack_now = self.ack_due = False
         self.tcp.forget(self)
 
