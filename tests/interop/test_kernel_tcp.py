@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from barenet.compat import ECONNREFUSED
+from barenet.compat import ECONNREFUSED, ECONNRESET
 from barenet.tcp import ESTABLISHED, STATE_NAMES
 from barenet_host.faults import FaultModel, FaultyNIC
 
@@ -755,3 +755,132 @@ def test_window_scale_and_sack_negotiated(barenet_with, kernel, capture, opener)
     assert len(ours) == 1 and len(theirs) == 1, text
     assert "mss 1460" in ours[0] and "sackOK" in ours[0] and "wscale 3" in ours[0], ours
     assert "sackOK" in theirs[0] and "wscale %d" % info["snd_wscale"] in theirs[0], theirs
+
+
+# == flow control: zero windows both ways; resets both ways ======================================
+
+def idle(b, seconds):
+    """Let barenet run (timers, answers to probes) without the test reading or writing."""
+    b.runner.add_task(lambda now: 50)
+    b.run(until=lambda: False, timeout_s=seconds)
+
+
+def test_barenet_window_closes_and_reopens(barenet, kernel):
+    # barenet's application does not read: the kernel fills the window, meets a zero window and
+    # probes it (RFC 9293 3.8.6.1); once the application reads, the window update lets the
+    # rest through (RFC 1122 4.2.3.3).
+    lst = barenet.stack.tcp.listen(BARENET_PORT)
+    client = kernel.popen_py(KERNEL_HALF_CLOSE, "connect", str(BARENET_PORT), "send-first",
+                             str(MB), "91")
+    conn = accept_one(barenet, lst)
+    assert barenet.run(until=lambda: conn.info()["rcv_wnd"] == 0, timeout_s=10), conn.info()
+    assert conn.info()["recv_queue"] == barenet.stack.tcp.cfg["rcvbuf"]
+    rx_before = barenet.stack.stats["tcp"]["rx"]
+    idle(barenet, 1.5)
+    assert conn.info()["rcv_wnd"] == 0 and barenet.stack.stats["tcp"]["rx"] > rx_before  # probes
+    task = Stream(conn)
+    barenet.runner.add_task(task)
+    drive(barenet, client, task.done, 30)
+    r = finish(client, 10)
+    assert task.error is None and task.got_len == MB and task.got.hexdigest() == r["sent"]
+
+
+KERNEL_SLOW_READER = r"""
+import hashlib, json, select, socket, sys
+port = int(sys.argv[1])
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)   # inherited by the accepted socket
+ls.bind(("192.0.2.1", port))
+ls.listen(1)
+ls.settimeout(30)
+print("ready", flush=True)
+s, _ = ls.accept()
+s.settimeout(30)
+select.select([sys.stdin], [], [], 30)   # read nothing until the test says so
+sys.stdin.readline()
+got = hashlib.sha256()
+n = 0
+while n <= 32 * 1000 * 1000:
+    d = s.recv(65536)
+    if not d:
+        break
+    got.update(d)
+    n += len(d)
+s.close()
+print(json.dumps({"got": got.hexdigest(), "got_len": n}))
+"""
+
+
+def test_kernel_window_closes_and_barenet_persists(barenet, kernel):
+    # The kernel application does not read: barenet meets the kernel's zero window, keeps the
+    # connection alive with persist probes (RFC 9293 3.8.6.1, RFC 1122 4.2.2.17) and sends
+    # the rest once the kernel reads.
+    server = kernel.ns.popen([sys.executable, "-c", KERNEL_SLOW_READER, str(KERNEL_PORT)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        wait_ready(server)
+        conn = connect(barenet, kernel.ip, KERNEL_PORT)
+        data = pattern(MB, 92)
+        task = Stream(conn, data)
+        barenet.runner.add_task(task)
+        assert barenet.run(until=lambda: conn.info()["snd_wnd"] == 0, timeout_s=10), conn.info()
+        tx_before = barenet.stack.stats["tcp"]["tx"]
+        idle(barenet, 2.5)                  # the first probe goes after an RTO (>= 1 s)
+        info = conn.info()
+        assert info["snd_wnd"] == 0 and info["state"] == "ESTABLISHED" and info["error"] == 0
+        assert barenet.stack.stats["tcp"]["tx"] > tx_before        # persist probes went out
+        server.stdin.write("go\n")
+        server.stdin.flush()
+        drive(barenet, server, task.done, 30)
+        r = finish(server, 10)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate(timeout=10)
+    assert task.error is None and r["got_len"] == MB and r["got"] == sha(data)
+
+
+KERNEL_RESET = r"""
+import errno, json, socket, struct, sys, time
+mode = sys.argv[1]
+s = socket.create_connection(("192.0.2.2", 5000), timeout=10)
+s.settimeout(10)
+if mode == "abort":
+    s.sendall(b"x" * 5000)
+    time.sleep(0.2)   # barenet has the data; then SO_LINGER 0: close() sends RST
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    print(json.dumps("aborted"))
+else:
+    print("connected", flush=True)
+    try:
+        print(json.dumps(["read", len(s.recv(100))]))
+    except OSError as e:
+        print(json.dumps(["error", e.errno]))
+"""
+
+
+def test_kernel_abort_resets_barenet_connection(barenet, kernel):
+    lst = barenet.stack.tcp.listen(BARENET_PORT)
+    client = kernel.popen_py(KERNEL_RESET, "abort")
+    conn = accept_one(barenet, lst)
+    drive(barenet, client, lambda: conn.state == 0, 20)   # CLOSED
+    assert finish(client, 10) == "aborted"
+    assert conn.error == ECONNRESET and barenet.stack.stats["tcp"]["conn_reset"] == 1
+    with pytest.raises(OSError) as e:
+        while conn.recv(CHUNK):             # RFC 9293 3.10.7.4: a reset flushes the queues
+            pass
+    assert e.value.args[0] == ECONNRESET
+
+
+def test_barenet_abort_resets_kernel_connection(barenet, kernel):
+    lst = barenet.stack.tcp.listen(BARENET_PORT)
+    client = kernel.popen_py(KERNEL_RESET, "wait")
+    conn = accept_one(barenet, lst)
+    assert readline(client.stdout, 10) == "connected\n"   # the kernel's connect() returned
+    conn.abort()                            # RFC 9293 3.10.5: RST, and the TCB is gone
+    assert barenet.stack.tcp.connections() == []
+    drive(barenet, client, lambda: True, 20)
+    assert finish(client, 10) == ["error", ECONNRESET]
