@@ -19,7 +19,7 @@ import sys
 import pytest
 
 from barenet.compat import ECONNREFUSED, ECONNRESET
-from barenet.tcp import ESTABLISHED, STATE_NAMES
+from barenet.tcp import CLOSED, ESTABLISHED, STATE_NAMES
 from barenet_host.faults import FaultModel, FaultyNIC
 
 pytestmark = pytest.mark.root
@@ -240,6 +240,7 @@ def accept_one(b, listener, timeout_s=10):
 SERVE_APPS = ("--apps", "echo,discard,chargen,http")
 
 
+@pytest.mark.slow
 def test_echo_20mb_kernel_client_sha256(serve, kernel):
     # RFC 862: everything sent comes back. The client sends and receives at once (echo reads
     # only what it can send, so a client that did not read would stall itself), then half-closes.
@@ -250,6 +251,7 @@ def test_echo_20mb_kernel_client_sha256(serve, kernel):
     assert r["got"] == r["sent"] == sha(pattern(BIG, 7))
 
 
+@pytest.mark.slow
 def test_discard_takes_20mb_from_nc(serve, kernel, tmp_path):
     # RFC 863 via netcat: nc -N half-closes at the end of its input and exits once the
     # service closes in turn; barenet's own counter says every byte arrived.
@@ -341,6 +343,7 @@ def test_curl_status_page_html_and_json(serve, kernel):
 
 # == 3. barenet connects out: 20 MB each way =====================================================
 
+@pytest.mark.slow
 def test_barenet_connects_out_20mb_each_way(barenet, kernel):
     server = kernel.popen_py(KERNEL_STREAM_SERVER, str(KERNEL_PORT), str(BIG), "3")
     wait_ready(server)
@@ -866,7 +869,7 @@ def test_kernel_abort_resets_barenet_connection(barenet, kernel):
     lst = barenet.stack.tcp.listen(BARENET_PORT)
     client = kernel.popen_py(KERNEL_RESET, "abort")
     conn = accept_one(barenet, lst)
-    drive(barenet, client, lambda: conn.state == 0, 20)   # CLOSED
+    drive(barenet, client, lambda: conn.state == CLOSED, 20)
     assert finish(client, 10) == "aborted"
     assert conn.error == ECONNRESET and barenet.stack.stats["tcp"]["conn_reset"] == 1
     with pytest.raises(OSError) as e:
