@@ -65,3 +65,18 @@ def test_out_of_order_in_a_burst_is_acked_per_segment_with_sack():
     acks = s.expect_many(2)
     assert [a.ack for a in acks] == [1001 + MSS] * 2       # two duplicate ACKs
     assert dict(acks[1].options)["SAck"] == (1001 + 2 * MSS, 1001 + 4 * MSS)
+
+
+def test_reads_in_small_pieces_make_one_window_update_at_poll():
+    # An app draining 4000 bytes 500 at a time opens the window past the update threshold
+    # (RFC 1122 4.2.3.3) several times over; the peer hears it once, with the final window.
+    s = Script(isn=2000, rcvbuf=4000, delack_ms=40)
+    c = s.established_passive()
+    burst(s, [dict(seq=1001, data=b"x" * 2000), dict(seq=3001, data=b"y" * 2000)])
+    s.wait(40)
+    s.expect("A", ack=5001, win=0)
+    for _ in range(8):
+        assert len(c.recv(500)) == 500
+    s.expect("A", ack=5001, win=4000, at=40)
+    s.wait(40)
+    s.expect_nothing()

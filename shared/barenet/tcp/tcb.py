@@ -103,7 +103,8 @@ class TCPConnection:
         self.dupacks = 0
         self.unacked_segs = 0        # full-sized segments received since our last ACK
         self.ack_now = False         # send an ACK before segment() returns
-        self.ack_due = False         # send an ACK at the next poll(), after the input burst
+        self.ack_due = False         # send an ACK at the next poll(): after the input burst,
+                                     # or after the user's reads opened the window
         self.keep_idle = self.keep_intvl = self.keep_cnt = 0
         self.keep_probes = 0
         self.last_rcv = now
@@ -844,14 +845,15 @@ class TCPConnection:
 
     def _window_update(self):
         # After the user read: tell the peer if the window grew by 2 MSS or half the
-        # buffer (BSD tcp_output's rule; RFC 1122 4.2.3.3).
+        # buffer (BSD tcp_output's rule; RFC 1122 4.2.3.3). Sent at the next poll(), so the
+        # reads of one runner pass (an app draining in small pieces) make one update.
         st = self.state
         if not _in_data_states(st):
             return
         edge = seq.add(self.rcv_nxt, self._max_window())
         grow = seq.sub(edge, self.rcv_adv)
         if grow >= min(self.rcvbuf.size >> 1, 2 * self.mss):
-            self._send(self.snd_max, _ACK, None, self.tcp.stack.now)
+            self.ack_due = True
 
     # Segments without data or FIN carry SND.MAX, not a SND.NXT rewound for go-back-N: the
     # peer may already have everything up to SND.MAX and would find an older SEQ unacceptable
