@@ -192,6 +192,10 @@ def barenet(mb, seconds, serve_args=(), quiet=False, tree=None):
             summary = (stop(srv) or "").strip()
             if not quiet:
                 print("  " + summary.replace("\n", "\n  "))
+            # The runner reads into an MTU + 14 byte buffer: a larger frame (a GSO super-frame)
+            # would arrive truncated and be dropped by the IPv4 length check. None may be.
+            if "drop_length" in summary or "drop_short" in summary:
+                raise SystemExit("barenet dropped malformed or oversized frames: " + summary)
 
 
 def median(xs):
