@@ -632,9 +632,6 @@ def test_20mb_with_5_percent_loss_both_ways(barenet_with, kernel, up, down):
     assert info["retransmits"] > 0 if up else b.stack.stats["tcp"]["rx_ooo"] > 0
 
 
-@pytest.mark.xfail(strict=True, reason="barenet bug: tcb._data() counts rx_bytes only for the "
-                   "segment that fills a gap, not for the out-of-order bytes advance() delivers "
-                   "with it, so stats['tcp']['rx_bytes'] undercounts after any loss")
 def test_rx_bytes_counts_every_byte_after_loss(barenet_with, kernel):
     b = barenet_with(wrap=lossy(81))
     server = kernel.popen_py(KERNEL_STREAM_SERVER, str(KERNEL_PORT), str(2 * MB), "82")

@@ -13,7 +13,7 @@ import pytest
 
 from barenet import ticks
 from barenet.compat import ECONNREFUSED, EHOSTUNREACH, ETIMEDOUT
-from tcp_script import Script, on_both, script  # noqa: F401 (fixture)
+from tcp_script import Script, script  # noqa: F401 (fixture)
 
 MSS = 1460
 LATE = 200           # ms the Linux target waits for a segment that is due now
@@ -118,9 +118,6 @@ def test_zero_window_persist_probes_back_off():
     assert c.info()["state"] == "ESTABLISHED"
 
 
-@on_both(barenet_xfail="barenet bug: when an ACK opens the window but leaves the 1-octet "
-         "probe unacknowledged (ack=SND.UNA, SND.NXT=SND.UNA+1), nothing is sent until the "
-         "backed-off timer fires 4 s later; the queued data should go at once")
 def test_zero_window_probed_with_backoff_until_it_opens(script):
     # RFC 9293 3.8.6.1 / RFC 1122 4.2.2.17: a zero window is probed, the interval backing off.
     # The probe's shape is each stack's: barenet sends the next octet (SEG.SEQ = SND.NXT, one
@@ -275,18 +272,15 @@ def test_urgent_data_out_of_band(script):
 
 
 def test_urgent_data_inline(script):
-    # SO_OOBINLINE: the urgent byte stays in the stream. barenet returns all five bytes in one
-    # read; Linux (like BSD's soreceive) still stops a read at the mark ("ab", then "!cd") so
-    # that sockatmark() can tell where it is. Both deliver the same stream.
+    # SO_OOBINLINE: the urgent byte stays in the stream, but a read still stops at the mark
+    # ("ab", then "!cd"), as BSD's soreceive and Linux's tcp_recvmsg do, so the application
+    # can tell where the urgent data begins.
     s = script(isn=2000)
     c = s.established_passive()
     c.oobinline = True
     s.inject("PUA", seq=1001, ack=2001, data=b"ab!cd", urg=3)
-    got = c.recv(10)
-    if s.linux:
-        assert got == b"ab"
-        got += c.recv(10)
-    assert got == b"ab!cd"
+    assert c.recv(10) == b"ab"
+    assert c.recv(10) == b"!cd"
 
 
 def test_send_urgent_sets_pointer_past_last_byte(script):

@@ -142,7 +142,8 @@ class TCPConnection:
             if self.urg_mark is not None:
                 d = seq.sub(self.urg_mark, self._read_seq())
                 if d == 0:
-                    rb.discard(1)       # the urgent byte was taken out of the stream
+                    if not self.oobinline:
+                        rb.discard(1)   # the urgent byte was taken out of the stream
                     self.urg_mark = None
                 elif d < n:
                     n = d               # BSD: a read stops at the urgent mark
@@ -517,6 +518,12 @@ class TCPConnection:
             self.snd_wnd = wnd
             self.snd_wl1 = s
             self.snd_wl2 = ack
+            if opened and ack == self.snd_una and self.snd_max != self.snd_una:
+                # What went past a zero window was a probe the peer need not keep: send it
+                # again with what follows it now, not after the probe's timer (as BSD does).
+                self.snd_nxt = ack
+                self.rto.reset_backoff()
+                self.t_rtx = None
             if opened and self.persist:
                 self.persist = False
                 self.t_rtx = None
@@ -551,7 +558,9 @@ class TCPConnection:
                 sent = self._retransmit(start, now, seq.sub(end, start))
                 if not sent:
                     return
-                self.high_rxt = seq.add(start, sent)
+                if sb.rule != 4:
+                    # RFC 6675 4 (4): a rescue retransmission moves RescueRxt, not HighRxt
+                    self.high_rxt = seq.add(start, sent)
             else:
                 before = self.snd_max
                 self._output(now, limit=seq.sub(end, start))
@@ -625,7 +634,13 @@ class TCPConnection:
         if self.rcv_up is not None and seq.le(up, self.rcv_up):
             return
         self.rcv_up = up
-        if not self.oobinline:
+        if self.oobinline:
+            # The byte stays in the stream, but a read still stops at it (BSD, Linux), so
+            # the application can tell where the urgent data begins.
+            mark = seq.add(up, -1)
+            if seq.ge(mark, self._read_seq()):
+                self.urg_mark = mark
+        else:
             # a newer urgent byte replaces an unread one (BSD keeps only the last)
             self.urg_seq = seq.add(up, -1)
             if seq.lt(self.urg_seq, self.rcv_nxt):
@@ -650,8 +665,10 @@ class TCPConnection:
         if off == 0:
             if n > 0:
                 had_gap = bool(rb.ranges)
-                self.rcv_nxt = rb.advance(n, self.rcv_nxt)
-                self.tcp.count("rx_bytes", n)
+                before = self.rcv_nxt
+                self.rcv_nxt = rb.advance(n, before)
+                # Counts what became readable: a gap fill delivers the queued data behind it.
+                self.tcp.count("rx_bytes", seq.sub(self.rcv_nxt, before))
                 if had_gap:
                     self.ack_now = True      # RFC 5681 4.2: a gap fill is acked at once
                 if self.urg_seq is not None and seq.lt(self.urg_seq, self.rcv_nxt):
@@ -965,10 +982,12 @@ class TCPConnection:
         if self.rtx_count > c["max_retries"]:
             self._destroy(self.soft_error or ETIMEDOUT)
             return
-        # RFC 6298 (5.4)-(5.6), RFC 5681 3.1: back off, collapse cwnd, go back N
-        self.cc.on_timeout(seq.sub(self.snd_max, self.snd_una), self.snd_max)
-        if self.sb is not None:
-            self.sb.reset()
+        # RFC 6298 (5.4)-(5.6), RFC 5681 3.1: back off, collapse cwnd, go back N. A probe
+        # into a zero window that times out says nothing about congestion: cwnd stays.
+        if self.snd_wnd:
+            self.cc.on_timeout(seq.sub(self.snd_max, self.snd_una), self.snd_max)
+            if self.sb is not None:
+                self.sb.reset()
         rto.backoff()
         self.rtt_seq = None
         self.dupacks = 0
