@@ -1,8 +1,10 @@
 """Stack: owns the interfaces and protocol layers, takes frames and time in, sends frames out.
 
 The stack is sans-I/O: a runner hands it each received frame with `input(iface, frame, now_ms)`
-and calls `poll(now_ms)` when the returned wait has passed. Every limit is a keyword argument
-with its default here.
+and calls `poll(now_ms)` after every burst of frames and whenever the returned wait has passed.
+The poll after a burst matters: that is where TCP sends the one ACK (and window update) that
+covers all the in-order data of the burst, as Linux does per GRO batch. Every limit is a keyword
+argument with its default here.
 """
 
 from . import ticks
