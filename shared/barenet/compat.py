@@ -38,3 +38,15 @@ ENOPROTOOPT = _e("ENOPROTOOPT", 92)
 EDESTADDRREQ = _e("EDESTADDRREQ", 89)
 EBADF = _e("EBADF", 9)
 EWOULDBLOCK = EAGAIN
+
+
+if OSError(EINVAL).errno is None:
+    # CPython sets .errno (and picks the subclass, e.g. ConnectionRefusedError) only when the
+    # exception gets a message too; MicroPython sets it from the number alone.
+    def oserror(n):
+        """The OSError for errno n, with .errno set, as the runtime's own sockets raise it."""
+        return OSError(n, _errno.errorcode.get(n, "error %d" % n))
+else:
+    def oserror(n):
+        """The OSError for errno n, with .errno set, as the runtime's own sockets raise it."""
+        return OSError(n)

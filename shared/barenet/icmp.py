@@ -4,7 +4,7 @@ and delivery of received errors to the protocol that sent the offending datagram
 import struct
 
 from .addr import ip_aton, ip_ntoa
-from .compat import (ECONNREFUSED, EHOSTUNREACH, EMSGSIZE, ENETUNREACH, ENOPROTOOPT,
+from .compat import (oserror, ECONNREFUSED, EHOSTUNREACH, EMSGSIZE, ENETUNREACH, ENOPROTOOPT,
                      EADDRINUSE, const)
 from . import ticks
 from .stats import inc
@@ -69,7 +69,7 @@ class ICMP:
 
     def echo_endpoint(self, ident):
         if ident in self.echo:
-            raise OSError(EADDRINUSE)
+            raise oserror(EADDRINUSE)
         ep = EchoEndpoint(self, ident & 0xFFFF, self.echo_queue)
         self.echo[ep.ident] = ep
         return ep

@@ -6,7 +6,7 @@ barenet is a host, not a router (RFC 1122 3.3.1): datagrams for other addresses 
 
 from . import ticks
 from .addr import BROADCAST_MAC, LIMITED_BROADCAST
-from .compat import EHOSTUNREACH, EMSGSIZE, ENETUNREACH, ENOBUFS, const
+from .compat import oserror, EHOSTUNREACH, EMSGSIZE, ENETUNREACH, ENOBUFS, const
 from .iface import Loopback
 from .stats import inc
 from .wire import ethernet, icmp as icmpw, ipv4
@@ -51,14 +51,14 @@ class IP:
             for i in ifaces:
                 if i.up:
                     return i, None, i.ip
-            raise OSError(ENETUNREACH)
+            raise oserror(ENETUNREACH)
         for i in ifaces:
             if i.up and i.on_link(dst):
                 return i, (None if dst == i.broadcast else dst), i.ip
         for i in ifaces:
             if i.up and i.gateway is not None:
                 return i, i.gateway, i.ip
-        raise OSError(ENETUNREACH if ifaces else EHOSTUNREACH)
+        raise oserror(ENETUNREACH if ifaces else EHOSTUNREACH)
 
     def route(self, dst):
         """-> (iface, source address) for dst; raises OSError(ENETUNREACH) without a route."""
@@ -96,12 +96,12 @@ class IP:
         hl = len(hdr) if hdr is not None else 0
         plen = hl + len(payload)
         if plen + _IP_HLEN > _MAX_DATAGRAM:
-            raise OSError(EMSGSIZE)
+            raise oserror(EMSGSIZE)
         ident = self.next_ident()
         if iface is self.loopback:
             if len(self._loop) >= self.loop_queue:
                 inc(self.stats, "drop_loop_full")
-                raise OSError(ENOBUFS)
+                raise oserror(ENOBUFS)
             d = bytearray(_IP_HLEN + plen)
             ipv4.emit(d, 0, src, dst, proto, plen, ident, ttl, tos, df)
             if hl:
@@ -121,7 +121,7 @@ class IP:
             self._link_out(iface, next_hop, o + plen)
             return
         if df:
-            raise OSError(EMSGSIZE)
+            raise oserror(EMSGSIZE)
         self._fragment(iface, next_hop, src, dst, proto, hdr, payload, ident, ttl, tos)
 
     def _fragment(self, iface, next_hop, src, dst, proto, hdr, payload, ident, ttl, tos):

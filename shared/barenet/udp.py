@@ -2,7 +2,7 @@
 queue, broadcast, port unreachable for closed ports, ICMP errors reported to the sender."""
 
 from .addr import ANY, ip_aton, ip_ntoa
-from .compat import EADDRINUSE, EADDRNOTAVAIL, EINVAL, EMSGSIZE, EAGAIN, const
+from .compat import oserror, EADDRINUSE, EADDRNOTAVAIL, EINVAL, EMSGSIZE, EAGAIN, const
 from .icmp import error_errno
 from .stats import inc
 from .wire import icmp as icmpw, udp as w
@@ -28,9 +28,9 @@ class UDPEndpoint:
         dst = ip_aton(addr[0])
         port = addr[1]
         if not 0 < port < 65536:
-            raise OSError(EINVAL)
+            raise oserror(EINVAL)
         if len(data) > _MAX_PAYLOAD:
-            raise OSError(EMSGSIZE)
+            raise oserror(EMSGSIZE)
         ip = self._udp.stack.ip
         src = self.addr if self.addr != ANY else ip.route(dst)[1]
         w.emit_header(self._hdr, src, dst, self.port, port, data)
@@ -43,7 +43,7 @@ class UDPEndpoint:
         if self.error:
             e = self.error
             self.error = 0
-            raise OSError(e)
+            raise oserror(e)
         if self._q:
             return self._q.pop(0)
         return None
@@ -67,15 +67,15 @@ class UDP:
     def bind(self, port=0, addr=None, queue=None):
         a = ANY if addr is None else ip_aton(addr)
         if a != ANY and not self.stack.ip.is_local(a):
-            raise OSError(EADDRNOTAVAIL)
+            raise oserror(EADDRNOTAVAIL)
         if len(self.endpoints) >= self.max_endpoints:
-            raise OSError(EAGAIN)
+            raise oserror(EAGAIN)
         if port == 0:
             port = self._ephemeral()
         elif not 0 < port < 65536:
-            raise OSError(EINVAL)
+            raise oserror(EINVAL)
         elif port in self.endpoints:
-            raise OSError(EADDRINUSE)
+            raise oserror(EADDRINUSE)
         ep = UDPEndpoint(self, a, port, self.queue if queue is None else queue)
         self.endpoints[port] = ep
         return ep
@@ -87,7 +87,7 @@ class UDP:
             self._next_port = EPHEMERAL_LOW + (p - EPHEMERAL_LOW + 1) % span
             if p not in self.endpoints:
                 return p
-        raise OSError(EADDRINUSE)
+        raise oserror(EADDRINUSE)
 
     def input(self, iface, h, payload, now):
         try:

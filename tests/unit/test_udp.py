@@ -79,3 +79,17 @@ def test_oversized_datagram_is_emsgsize():
     with pytest.raises(OSError) as e:
         stack.udp.bind().sendto(b"x" * 65508, (PEER_IP, 9))
     assert e.value.args[0] == EMSGSIZE
+
+
+def test_errors_carry_errno_like_the_runtimes_own_sockets():
+    # CPython sets OSError.errno (and the subclass) only when a message comes with the number.
+    sim, stack, iface, peer = setup()
+    stack.udp.bind(5000)
+    with pytest.raises(OSError) as e:
+        stack.udp.bind(5000)
+    assert e.value.errno == EADDRINUSE and "EADDRINUSE" in str(e.value)
+    ep = stack.udp.bind(4000)
+    ep.sendto(b"x", (STACK_IP, 9))  # closed port on ourselves: port unreachable via loopback
+    sim.run(max_ms=1)
+    with pytest.raises(ConnectionRefusedError):
+        ep.recvfrom()

@@ -17,8 +17,8 @@ import struct
 
 from .. import ticks
 from ..addr import ip_aton
-from ..compat import const, EADDRINUSE, EADDRNOTAVAIL, EHOSTUNREACH, EMSGSIZE, ENETUNREACH, \
-    ENOBUFS, ECONNREFUSED, ENOPROTOOPT, EOPNOTSUPP, EPROTO
+from ..compat import oserror, const, EADDRINUSE, EADDRNOTAVAIL, EHOSTUNREACH, EMSGSIZE, \
+    ENETUNREACH, ENOBUFS, ECONNREFUSED, ENOPROTOOPT, EOPNOTSUPP, EPROTO
 from ..wire import tcp as wire
 from . import seq
 from .tcb import TCPConnection, STATE_NAMES, CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, \
@@ -142,7 +142,7 @@ class TCP:
         if port == 0:
             port = self._ephemeral(None, None, 0)
         if port in self.listeners:
-            raise OSError(EADDRINUSE)
+            raise oserror(EADDRINUSE)
         if addr is not None and not isinstance(addr, bytes):
             addr = ip_aton(addr)
         lst = Listener(self, port, addr, max(backlog, 1), self.cfg["syn_backlog"])
@@ -154,13 +154,13 @@ class TCP:
         if not isinstance(dst, bytes):
             dst = ip_aton(dst)
         if len(self.conns) >= self.cfg["max_connections"]:
-            raise OSError(ENOBUFS)
+            raise oserror(ENOBUFS)
         iface, src = self.stack.ip.route(dst)
         if src_port == 0:
             src_port = self._ephemeral(src, dst, port)
         key = (src, src_port, dst, port)
         if key in self.conns:
-            raise OSError(EADDRINUSE)
+            raise oserror(EADDRINUSE)
         now = self.stack.now
         c = TCPConnection(self, src, src_port, dst, port, iface.mtu - 40, now)
         self.conns[key] = c
@@ -176,7 +176,7 @@ class TCP:
             self._next_port = _EPHEMERAL_LO + (p + 1 - _EPHEMERAL_LO) % _EPHEMERAL_N
             if p not in self.listeners and (src, p, dst, port) not in self.conns:
                 return p
-        raise OSError(EADDRNOTAVAIL)
+        raise oserror(EADDRNOTAVAIL)
 
     # -- ISN (RFC 6528) ------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ and the caller sends what Scoreboard.next_seg() picks while cwnd - pipe >= mss (
 (C)). So set sack=True only together with a Scoreboard; the SACK option alone does not need it.
 """
 
-from ..compat import const, EINVAL
+from ..compat import oserror, const, EINVAL
 from . import seq
 
 # "Arbitrarily high" initial ssthresh (RFC 5681 3.1) and the cwnd ceiling: the largest
@@ -46,7 +46,7 @@ _GUARD_SACK_RTO = const(1)  # RFC 6675 5.1: HighACK >= RecoveryPoint
 class NewReno:
     def __init__(self, mss, initial_window=None, sack=False):
         if mss <= 0:
-            raise OSError(EINVAL)
+            raise oserror(EINVAL)
         self.mss = mss
         if initial_window is None:
             # RFC 6928 2

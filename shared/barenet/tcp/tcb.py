@@ -7,7 +7,7 @@ are absolute 32-bit values compared only through `tcp.seq`.
 """
 
 from .. import ticks
-from ..compat import const, ECONNABORTED, ECONNREFUSED, ECONNRESET, EINVAL, \
+from ..compat import oserror, const, ECONNABORTED, ECONNREFUSED, ECONNRESET, EINVAL, \
     ENOTCONN, EPIPE, ETIMEDOUT
 from ..wire import tcp as wire
 from . import seq
@@ -118,12 +118,12 @@ class TCPConnection:
     def send(self, data, oob=False):
         """Queue data; returns the number of bytes accepted (0 when the buffer is full)."""
         if self.error:
-            raise OSError(self.error)
+            raise oserror(self.error)
         st = self.state
         if self.fin_queued or st == CLOSED or st == LISTEN:
-            raise OSError(EPIPE if self.fin_queued else ENOTCONN)
+            raise oserror(EPIPE if self.fin_queued else ENOTCONN)
         if st >= FIN_WAIT_1 and st != CLOSE_WAIT:
-            raise OSError(EPIPE)
+            raise oserror(EPIPE)
         n = self.sndbuf.write(data)
         if n and oob:
             # BSD: the last byte written is the urgent one; the pointer goes one past it,
@@ -152,23 +152,23 @@ class TCPConnection:
                 self._window_update()
                 return out
         if self.error:
-            raise OSError(self.error)
+            raise oserror(self.error)
         st = self.state
         if st == CLOSE_WAIT or st == CLOSING or st == LAST_ACK or st == TIME_WAIT:
             return b""
         if st == CLOSED:
             if self.fin_rcvd:
                 return b""
-            raise OSError(ENOTCONN)
+            raise oserror(ENOTCONN)
         return None
 
     def _recv_oob(self):
         if self.oobinline:
-            raise OSError(EINVAL)
+            raise oserror(EINVAL)
         b = self.oob_byte
         if b is None:
             if self.error:
-                raise OSError(self.error)
+                raise oserror(self.error)
             return None
         self.oob_byte = None
         return bytes((b,))
@@ -202,7 +202,7 @@ class TCPConnection:
             self._destroy(0)
             return
         if st == CLOSED:
-            raise OSError(ENOTCONN)
+            raise oserror(ENOTCONN)
         if st == SYN_RECEIVED or st == ESTABLISHED:
             self.state = FIN_WAIT_1
         elif st == CLOSE_WAIT:
