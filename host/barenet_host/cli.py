@@ -181,7 +181,7 @@ def serve(args, out):
         if args.udp_echo:
             what += ", udp echo on " + ",".join(str(p) for p in args.udp_echo)
         if args.apps:
-            what += ", tcp " + ",".join("%s %d" % (n, APPS[n][1]) for n in args.apps)
+            what += ", tcp " + " ".join("%s:%d" % (n, APPS[n][1]) for n in args.apps)
         print("barenet: serving " + what, file=out, flush=True)
         try:
             runner.run()
