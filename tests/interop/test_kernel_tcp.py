@@ -67,17 +67,14 @@ def wait_ready(proc):
 # -- kernel-side scripts (run with `ip netns exec`, every socket with a timeout) ----------------
 
 # Connect, send size seeded bytes while a thread receives, half-close, read to EOF.
-KERNEL_STREAM_CLIENT = r"""
-import hashlib, json, random, socket, sys, threading
-host, port, size, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-data = random.Random(seed).randbytes(size)
-s = socket.create_connection((host, port), timeout=30)
-s.settimeout(30)
+# Both kernel ends of a stream test, after their own opening: send `data` while a thread
+# receives to EOF (bounded by `limit` bytes), half-close, report both hashes as JSON.
+_STREAM_EXCHANGE = r"""
 got = hashlib.sha256()
 n = [0, None]
 def rx():
     try:
-        while n[0] <= 2 * size + 65536:
+        while n[0] <= limit:
             d = s.recv(65536)
             if not d:
                 return
@@ -91,10 +88,20 @@ mv = memoryview(data)
 for off in range(0, size, 65536):
     s.sendall(mv[off:off + 65536])
 s.shutdown(socket.SHUT_WR)
-t.join(60)
-print(json.dumps({"sent": hashlib.sha256(data).hexdigest(), "got": got.hexdigest(),
-                  "got_len": n[0], "error": n[1], "alive": t.is_alive()}))
+t.join(wait_s)
+report.update({"sent": hashlib.sha256(data).hexdigest(), "got": got.hexdigest(),
+               "got_len": n[0], "error": n[1], "alive": t.is_alive()})
+print(json.dumps(report))
 """
+
+KERNEL_STREAM_CLIENT = r"""
+import hashlib, json, random, socket, sys, threading
+host, port, size, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+data = random.Random(seed).randbytes(size)
+s = socket.create_connection((host, port), timeout=30)
+s.settimeout(30)
+limit, wait_s, report = 2 * size + 65536, 60, {}
+""" + _STREAM_EXCHANGE
 
 # Listen, accept one, then the same as the client: send size bytes, receive to EOF.
 KERNEL_STREAM_SERVER = r"""
@@ -109,28 +116,8 @@ ls.settimeout(30)
 print("ready", flush=True)
 s, peer = ls.accept()
 s.settimeout(60)
-got = hashlib.sha256()
-n = [0, None]
-def rx():
-    try:
-        while n[0] <= 32 * 1000 * 1000:   # bound: more than any test sends
-            d = s.recv(65536)
-            if not d:
-                return
-            got.update(d)
-            n[0] += len(d)
-    except OSError as e:
-        n[1] = repr(e)
-t = threading.Thread(target=rx, daemon=True)
-t.start()
-mv = memoryview(data)
-for off in range(0, size, 65536):
-    s.sendall(mv[off:off + 65536])
-s.shutdown(socket.SHUT_WR)
-t.join(240)
-print(json.dumps({"sent": hashlib.sha256(data).hexdigest(), "got": got.hexdigest(),
-                  "got_len": n[0], "error": n[1], "alive": t.is_alive(), "peer": peer}))
-"""
+limit, wait_s, report = 32 * 1000 * 1000, 240, {"peer": peer}  # limit: more than any test sends
+""" + _STREAM_EXCHANGE
 
 
 # -- in-process barenet: a runner task that moves one connection's data -------------------------
