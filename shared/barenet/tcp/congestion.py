@@ -21,6 +21,11 @@ The connection code calls:
         # snd_una) is true (RFC 6675 5 (1), (2)); True: retransmit snd_una, high_rxt = its end.
     cc.on_timeout(flight, snd_max)     # the RTO fired; snd_max = highest sequence sent + 1
     cc.on_idle(idle_ms, rto_ms)        # before sending after a quiet period (ticks.diff)
+    cc.on_sent(flight, snd_una, snd_nxt, cwnd_limited)
+        # once per output pass that sent something or was stopped by cwnd: flight is what is
+        # outstanding after it, cwnd_limited whether cwnd (not the peer's window, not the
+        # application) kept data back. Once called, cwnd grows only while it is being used
+        # (see on_sent); a sender that never calls it grows cwnd on every ACK.
     cc.cwnd, cc.ssthresh, cc.in_recovery, cc.recover, cc.info()
 
 Send rule for the caller: new data while flight < cwnd (RFC 5681 3.1). With sack=True,
@@ -63,6 +68,11 @@ class NewReno:
         self._guard = 0
         self._bytes_acked = 0  # RFC 3465 2.1
         self._rto_repeat = False  # the last event was a timeout not yet followed by an ACK
+        # Congestion-window validation (see on_sent), off until the first on_sent call.
+        self._validate = False
+        self._max_flight = 0  # the largest flight of the current window of data
+        self._cwnd_limited = False  # a send in the current window was stopped by cwnd
+        self._usage_seq = 0  # snd_nxt when the current window of data started
         self.fast_retransmits = 0
         self.partial_acks = 0
         self.timeouts = 0
@@ -95,6 +105,8 @@ class NewReno:
             self.cwnd = cwnd if cwnd > mss else mss
             self.partial_acks += 1
             return True
+        if self._validate and not self._cwnd_used(cwnd):
+            return False
         if cwnd < self.ssthresh:
             # RFC 5681 3.1 slow start with RFC 3465 2.2 byte counting (L = 2)
             cwnd += acked if acked < _ABC_L * mss else _ABC_L * mss
@@ -110,6 +122,31 @@ class NewReno:
             self._bytes_acked = ba
         self.cwnd = cwnd if cwnd < INFINITE else INFINITE
         return False
+
+    def on_sent(self, flight_size, snd_una, snd_nxt, cwnd_limited):
+        """An output pass sent data (flight_size now outstanding) or was stopped by cwnd.
+
+        RFC 7661 1-3: a cwnd the application never filled was never validated by the path,
+        and growing it on every ACK lets a later bulk send burst a window the path never
+        carried. As Linux (tcp_cwnd_validate), track per window of data -- until snd_una
+        passes the snd_nxt of the window's start -- the largest flight and whether cwnd
+        stopped a send; a cwnd-limited pass, or a larger flight in a window that was not
+        cwnd-limited, starts the record afresh so the strongest signal counts.
+        """
+        self._validate = True
+        if (cwnd_limited or not seq.lt(snd_una, self._usage_seq)
+                or (not self._cwnd_limited and flight_size > self._max_flight)):
+            self._cwnd_limited = cwnd_limited
+            self._max_flight = flight_size
+            self._usage_seq = snd_nxt
+
+    def _cwnd_used(self, cwnd):
+        # Linux tcp_is_cwnd_limited: congestion avoidance grows only a window that limited
+        # the sender; slow start also while cwnd is below twice the largest flight, so an
+        # application-limited sender still gets room for its next burst (RFC 7661 4.1).
+        if self._cwnd_limited:
+            return True
+        return cwnd < self.ssthresh and cwnd < 2 * self._max_flight
 
     def on_dupack(self, count, snd_una, snd_nxt, flight_size):
         """A duplicate ACK (the count-th in a row); True means fast-retransmit snd_una now."""
@@ -189,4 +226,6 @@ class NewReno:
             "partial_acks": self.partial_acks,
             "timeouts": self.timeouts,
             "guarded": self.guarded,
+            "cwnd_limited": self._cwnd_limited,
+            "max_flight": self._max_flight,
         }

@@ -759,6 +759,7 @@ class TCPConnection:
             return
         if self.snd_max == self.snd_una and ticks.diff(now, self.last_snd) > self.rto.value():
             cc.on_idle(ticks.diff(now, self.last_snd), self.rto.value())   # RFC 5681 4.1
+        sent = cwnd_limited = False
         while True:
             base = self._data_seq()
             off = seq.sub(self.snd_nxt, base)
@@ -778,6 +779,8 @@ class TCPConnection:
             if force:
                 n = min(n, max(usable, 1))
             elif n > usable:
+                # cwnd, not the peer's window, kept data back (RFC 7661, see NewReno.on_sent)
+                cwnd_limited = not limit and cc.cwnd <= self.snd_wnd
                 n = usable if usable > 0 else 0
             if not force and n < mss and n < avail:
                 # window-limited short segment: sender SWS avoidance (RFC 9293 3.8.6.2.1)
@@ -798,6 +801,7 @@ class TCPConnection:
             sq = self.snd_nxt
             self._send(sq, flags, sb.view(off, n) if n else None, now)
             force = False
+            sent = True
             nxt = seq.add(sq, n + (1 if send_fin else 0))
             if seq.lt(sq, self.snd_max):
                 self.retransmits += 1
@@ -814,6 +818,9 @@ class TCPConnection:
                 self.t_rtx = ticks.add(now, self.rto.value())
             if send_fin or limit:
                 break
+        if sent or cwnd_limited:
+            cc.on_sent(seq.sub(self.snd_max, self.snd_una), self.snd_una, self.snd_max,
+                       cwnd_limited)
 
     def _maybe_persist(self, now, avail):
         # RFC 9293 3.8.6.1: with data waiting and nothing in flight to elicit an ACK, probe
