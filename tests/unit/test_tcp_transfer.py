@@ -97,16 +97,6 @@ def transfer(n, faults=None, start_ms=0, tcp=None, max_ms=600000, both=True):
     return ta, tb, sim
 
 
-class TCPFaults(FaultModel):
-    """Faults for IPv4 frames only. ARP has no checksum, so a flipped bit in a reply poisons
-    the neighbour cache for its lifetime; that is the neighbour layer's test, not TCP's."""
-
-    def apply(self, frame, now_ms):
-        if bytes(frame[12:14]) == b"\x08\x06":
-            return [(now_ms, bytes(frame))]
-        return FaultModel.apply(self, frame, now_ms)
-
-
 MB = 1 << 20
 FAULTS = {
     "clean": None,
@@ -122,7 +112,7 @@ FAULTS = {
 @pytest.mark.parametrize("name", sorted(FAULTS))
 def test_transfer_1mb_each_way(name):
     f = FAULTS[name]
-    ta, tb, _ = transfer(MB, TCPFaults(seed=7, **f) if f else None)
+    ta, tb, _ = transfer(MB, FaultModel(seed=7, **f) if f else None)
     if name == "corrupt":
         assert ta.stats.get("drop_checksum", 0) + tb.stats.get("drop_checksum", 0) > 0
 
@@ -130,7 +120,7 @@ def test_transfer_1mb_each_way(name):
 def test_transfer_across_sequence_and_tick_wrap():
     # ISNs just below 2**32 and a clock just below the tick period: both wrap mid-transfer
     tcp = dict(isn=lambda *a: 2**32 - 3000)
-    ta, tb, sim = transfer(MB, TCPFaults(seed=3, loss=0.02, delay_ms=1),
+    ta, tb, sim = transfer(MB, FaultModel(seed=3, loss=0.02, delay_ms=1),
                            start_ms=ticks.PERIOD - 500, tcp=tcp)
     assert sim._abs > ticks.PERIOD
 
@@ -139,5 +129,5 @@ def test_transfer_across_sequence_and_tick_wrap():
 @pytest.mark.parametrize("name", sorted(FAULTS))
 def test_transfer_10mb_each_way(name):
     f = FAULTS[name]
-    transfer(10 * MB, TCPFaults(seed=11, **f) if f else None, tcp=dict(sndbuf=65536,
+    transfer(10 * MB, FaultModel(seed=11, **f) if f else None, tcp=dict(sndbuf=65536,
                                                                         rcvbuf=65536))
