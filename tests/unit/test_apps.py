@@ -144,3 +144,15 @@ def test_head_has_no_body():
     serve(sim, StatusPage(server, 80))
     head, body = fetch(sim, client, b"HEAD / HTTP/1.1\r\n\r\n")
     assert head[0] == b"HTTP/1.1 200 OK" and body == b""
+
+
+def test_status_page_closes_on_a_silent_client_by_its_own_timer():
+    sim, client, server = pair()
+    page = StatusPage(server, 80)
+    waits = []
+    sim.add_task(lambda now: waits.append(page.poll(now)) or waits[-1])
+    c = Client(sim, client, 80, b"GET / HTTP/1.1\r\n", shut=False)  # never finishes the request
+    assert sim.run(until=lambda: page.conns, max_ms=1000)
+    assert any(w is not None and 0 < w <= 10000 for w in waits)  # the app asked to be woken
+    assert sim.run(until=lambda: c.eof or not page.conns, max_ms=11000)
+    assert not page.conns

@@ -1,8 +1,10 @@
 """TCPServer: the loop every TCP app shares. A runner task: `poll(now_ms)` accepts new
 connections and lets the app serve each open one; finished or failed ones are closed and
 forgotten. Apps subclass it and implement `serve(conn, state, now_ms) -> state | None`
-(None: done).
-MicroPython-compatible."""
+(None: done), and `wake(state, now_ms)` if they need to run on a timer; poll() returns the
+earliest of those waits, as runner tasks do. MicroPython-compatible."""
+
+from .. import ticks
 
 
 class TCPServer:
@@ -21,6 +23,7 @@ class TCPServer:
                 break
             self.conns[c] = self.start(c, now_ms)
             self.served += 1
+        wait = None
         for c in list(self.conns):
             try:
                 st = self.serve(c, self.conns[c], now_ms)
@@ -34,6 +37,11 @@ class TCPServer:
                 c.close()
             else:
                 self.conns[c] = st
+                wait = ticks.earliest(wait, self.wake(st, now_ms))
+        return wait
+
+    def wake(self, state, now_ms):
+        """ms until serve() must run for this connection even if nothing arrives, or None."""
         return None
 
     def start(self, conn, now_ms):

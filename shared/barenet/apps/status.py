@@ -61,6 +61,9 @@ class StatusPage(TCPServer):
         # bytes do not turn our close into a reset that destroys the response in flight.
         return st if drain(conn) else None
 
+    def wake(self, st, now_ms):
+        return ticks.until(st[2], now_ms)  # the deadline holds even for a silent client
+
     def respond(self, head):
         self.requests += 1
         line = head.split(b"\r\n", 1)[0].split(b" ")
