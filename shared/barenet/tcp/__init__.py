@@ -107,7 +107,7 @@ class TCP:
                  syn_backlog=16, max_connections=64, delack_ms=40, rto_min_ms=1000,
                  rto_max_ms=60000, rto_initial_ms=1000, msl_ms=30000, syn_retries=6,
                  max_retries=12, fin_wait2_ms=60000, challenge_ack_limit=100, wscale=True,
-                 sack=True):
+                 sack=True, rack=True, rack_segs=128):
         self.stack = stack
         self.cfg = {
             "sndbuf": sndbuf, "rcvbuf": rcvbuf, "ooo_ranges": ooo_ranges,
@@ -116,6 +116,9 @@ class TCP:
             "rto_initial_ms": rto_initial_ms, "msl_ms": msl_ms, "syn_retries": syn_retries,
             "max_retries": max_retries, "fin_wait2_ms": fin_wait2_ms,
             "challenge_ack_limit": challenge_ack_limit, "wscale": wscale, "sack": sack,
+            # RACK-TLP (RFC 8985) on SACK connections; rack_segs bounds the segments it
+            # tracks (beyond that, RFC 6675 alone watches the flight)
+            "rack": rack, "rack_segs": rack_segs,
         }
         self.stats = {}
         self.conns = {}          # (local ip, local port, remote ip, remote port) -> connection

@@ -21,6 +21,7 @@ The connection code calls:
         # snd_una) is true (RFC 6675 5 (1), (2)); True: retransmit snd_una, high_rxt = its end.
     cc.on_timeout(flight, snd_max)     # the RTO fired; snd_max = highest sequence sent + 1
     cc.on_idle(idle_ms, rto_ms)        # before sending after a quiet period (ticks.diff)
+    cc.on_tlp_loss()                   # a tail loss probe repaired a loss (RFC 8985 7.4.2)
     cc.on_sent(flight, snd_una, snd_nxt, cwnd_limited)
         # once per output pass that sent something or was stopped by cwnd: flight is what is
         # outstanding after it, cwnd_limited whether cwnd (not the peer's window, not the
@@ -77,6 +78,7 @@ class NewReno:
         self.partial_acks = 0
         self.timeouts = 0
         self.guarded = 0  # recoveries refused by the RFC 6582 / RFC 6675 5.1 guard
+        self.tlp_losses = 0  # losses a tail loss probe repaired (RFC 8985 7.4.2)
 
     def on_ack(self, acked, snd_una, snd_nxt, flight_size):
         """An ACK advanced snd_una by acked bytes; True means retransmit the segment at snd_una."""
@@ -211,6 +213,16 @@ class NewReno:
             self.recover = seq.add(snd_max, -1)
             self._guard = _GUARD_SACK_RTO if self.sack else _GUARD_NEWRENO
 
+    def on_tlp_loss(self):
+        """RFC 8985 7.4.2: a retransmitted tail loss probe repaired a loss that no recovery
+        saw; reduce as for a loss (Linux tcp_process_tlp_ack: ssthresh from cwnd, as Reno)."""
+        mss = self.mss
+        cwnd = self.cwnd
+        self.ssthresh = cwnd // 2 if cwnd // 2 > 2 * mss else 2 * mss
+        self.cwnd = self.ssthresh
+        self._bytes_acked = 0
+        self.tlp_losses += 1
+
     def on_idle(self, idle_ms, rto_ms):
         """Nothing was sent for idle_ms; RFC 5681 4.1 restarts from RW = min(IW, cwnd)."""
         if idle_ms > rto_ms and self.cwnd > self.initial_window:
@@ -226,6 +238,7 @@ class NewReno:
             "partial_acks": self.partial_acks,
             "timeouts": self.timeouts,
             "guarded": self.guarded,
+            "tlp_losses": self.tlp_losses,
             "cwnd_limited": self._cwnd_limited,
             "max_flight": self._max_flight,
         }

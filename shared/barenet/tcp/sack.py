@@ -20,6 +20,8 @@ The connection code calls (sequence numbers are ints in [0, 2**32)):
         # sb.rule tells which rule answered. A range below snd_nxt is a retransmission: set
         # high_rxt = end unless sb.rule == 4 (RFC 6675 5 (C.2)).
     sb.is_lost(seq) -> bool                                    # RFC 6675 4 IsLost
+    sb.mark_lost(off)       # RACK (RFC 8985): every unSACKed octet below snd_una + off is lost
+    sb.covers(lo, hi) -> bool   # [snd_una + lo, snd_una + hi) is all SACKed
     sb.sacked_bytes() -> int; sb.blocks() -> [(left, right), ...]
     sb.reset()                                                 # on RTO, see reset()
 
@@ -64,6 +66,7 @@ class Scoreboard:
         # Every unSACKed octet below this offset is lost: octets within one hole share their
         # IsLost value and IsLost only falls as the sequence number rises (RFC 6675 4).
         self._lost_end = 0
+        self._rack_end = 0  # the same bound as RACK (RFC 8985) found it: see mark_lost()
         self.invalid = 0  # blocks that are malformed or cover unsent data: dropped
         self.overflows = 0  # disjoint blocks that did not fit: the highest was dropped
         self.rule = 0  # the NextSeg rule behind the last next_seg() answer (0: none)
@@ -81,7 +84,27 @@ class Scoreboard:
         self._n = 0
         self._sacked = 0
         self._lost_end = 0
+        self._rack_end = 0
         self._rescue = None
+
+    def mark_lost(self, off):
+        """RACK (RFC 8985 6.2) found every unSACKed octet below snd_una + off lost: IsLost
+        answers for either detector, so NextSeg rule (1) resends what RACK marked."""
+        if off > self._rack_end:
+            self._rack_end = off
+            if off > self._lost_end:
+                self._lost_end = off
+
+    def covers(self, lo, hi):
+        """Whether [snd_una + lo, snd_una + hi) lies within one SACKed range."""
+        left = self._left
+        right = self._right
+        k = 0
+        while k < self._n and left[k] < hi:
+            if left[k] <= lo and hi <= right[k]:
+                return True
+            k += 1
+        return False
 
     def sacked_bytes(self):
         return self._sacked
@@ -184,7 +207,12 @@ class Scoreboard:
             # HighACK > RescueRxt: the rescue is available again. Dropping the value then
             # also keeps it from being compared after the sequence space wraps.
             self._rescue = None
+        if delta and self._rack_end:
+            r = self._rack_end - delta
+            self._rack_end = r if r > 0 else 0
         if delta == 0 or self._n == 0:
+            if delta:
+                self._lost_end = self._rack_end
             return
         left = self._left
         right = self._right
@@ -267,7 +295,7 @@ class Scoreboard:
                 lost_end = left[k]
             k -= 1
         self._sacked = total
-        self._lost_end = lost_end
+        self._lost_end = lost_end if lost_end > self._rack_end else self._rack_end
 
     def _contains(self, off):
         left = self._left

@@ -12,6 +12,7 @@ from ..compat import oserror, const, ECONNABORTED, ECONNREFUSED, ECONNRESET, EIN
 from ..wire import tcp as wire
 from . import seq
 from .congestion import NewReno
+from .rack import RACK, WCDELACK_MS
 from .recv import RecvBuffer
 from .sack import Scoreboard
 from .send import SendBuffer
@@ -66,6 +67,7 @@ class TCPConnection:
         self.mss = min(mss_local, _DEFAULT_MSS)
         self.cc = None
         self.sb = None               # SACK scoreboard (RFC 6675) once SACK is agreed
+        self.rack = None             # RACK-TLP (RFC 8985) beside it
         self.high_rxt = 0
         self.iss = self.snd_una = self.snd_nxt = self.snd_max = 0
         self.snd_wnd = self.snd_wl1 = self.snd_wl2 = self.max_sndwnd = 0
@@ -97,6 +99,8 @@ class TCPConnection:
         self.t_delack = None
         self.t_keep = None
         self.t_close = None          # TIME_WAIT (2 MSL) or the orphaned FIN_WAIT_2 limit
+        self.t_pto = None            # tail loss probe (RFC 8985 7.2)
+        self.t_reo = None            # RACK reordering timer (RFC 8985 6.3)
         self.rtx_count = 0           # consecutive timeouts without progress
         self.rtt_seq = None          # segment being timed (Karn: only never-retransmitted ones)
         self.rtt_ts = 0
@@ -303,6 +307,10 @@ class TCPConnection:
         self.cc = NewReno(self.mss, sack=self.sack_ok)
         if self.sack_ok:
             self.sb = Scoreboard(self.mss)
+            if self.tcp.cfg["rack"]:
+                self.rack = RACK(self.snd_una, self.tcp.cfg["rack_segs"])
+                if self.rto.srtt8:
+                    self.rack.rtt_sample(self.rto.srtt())    # the handshake's round trip
         self.rtx_count = 0
         self.rto.reset_backoff()
         self._arm_keepalive(now)
@@ -494,6 +502,8 @@ class TCPConnection:
         if seq.lt(una, ack):
             self._new_ack(ack, now)
         sacked = sb.update(self.snd_una, seg.sack, self.snd_max) if sb is not None else 0
+        if self.rack is not None:
+            self._rack_ack(ack, una, sacked, bool(seg.sack), now)
         if ack == una and self.snd_max != una:
             if sacked > 0:
                 self._dupack(now)        # RFC 6675 2: new SACK information is a DupAck
@@ -501,14 +511,12 @@ class TCPConnection:
                   and wnd == self.snd_wnd and self.snd_wnd):
                 self._dupack(now)        # RFC 5681 2: the five conditions
         cc = self.cc
+        entered = False
         if sb is not None and not cc.in_recovery and self.snd_max != self.snd_una and \
-                sb.should_enter_recovery(self.dupacks, self.snd_una):
-            # RFC 6675 5 (1)-(4)
-            if cc.enter_recovery(self.snd_una, self.snd_max, seq.sub(self.snd_max,
-                                                                     self.snd_una)):
-                self.tcp.count("fast_retransmit")
-                self.rtt_seq = None
-                self.high_rxt = self.snd_una
+                (sb.should_enter_recovery(self.dupacks, self.snd_una) or
+                 (self.rack is not None and self.rack.lost)):
+            # RFC 6675 5 (1)-(4); RFC 8985 6.2: RACK marking a segment lost starts it too
+            entered = self._enter_sack_recovery()
         # window update (RFC 9293 3.10.7.4 fifth)
         s = seg.seq
         if seq.lt(self.snd_wl1, s) or (self.snd_wl1 == s and seq.le(self.snd_wl2, ack)):
@@ -532,25 +540,53 @@ class TCPConnection:
                     self.t_rtx = ticks.add(now, self.rto.value())
         if self.state != TIME_WAIT:
             if sb is not None and cc.in_recovery:
-                self._sack_recovery(now)
+                self._sack_recovery(now, entered)
             self._output(now)
         return True
 
-    def _sack_recovery(self, now):
-        """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks."""
+    def _enter_sack_recovery(self):
+        una = self.snd_una
+        if not self.cc.enter_recovery(una, self.snd_max, seq.sub(self.snd_max, una)):
+            return False
+        self.tcp.count("fast_retransmit")
+        self.rtt_seq = None
+        self.high_rxt = una
+        self.t_pto = None                # RFC 8985 7.2: no probes during fast recovery
+        if self.rack is not None:
+            self.rack.tlp_end = None
+        return True
+
+    def _sack_recovery(self, now, entered=False):
+        """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks; entered:
+        recovery just began, and (4.3) sends the first segment regardless of pipe."""
         sb = self.sb
         cc = self.cc
         mss = self._payload_mss()
         una = self.snd_una
+        rk = self.rack
         while True:
-            if cc.cwnd - sb.pipe(una, self.snd_max, self.high_rxt) < mss:
+            lost_rxt = rk.lost_rxt() if rk is not None else 0
+            # A lost retransmission is not in flight, though SetPipe counts it below HighRxt.
+            if cc.cwnd - sb.pipe(una, self.snd_max, self.high_rxt) + lost_rxt < mss and \
+                    not entered:
                 return
+            entered = False
+            if lost_rxt:
+                # RFC 8985 6.2: RACK finds lost retransmissions too; resend them first, they
+                # hold the oldest data (as Linux walks its retransmission queue in order).
+                if not self._retransmit(seq.add(una, rk.rxt_start), now,
+                                        rk.rxt_end - rk.rxt_start):
+                    return
+                continue
             unsent = self.sndbuf.length - seq.sub(self.snd_max, self._data_seq())
             room = self.snd_wnd - seq.sub(self.snd_max, una)
             if room < unsent:
                 unsent = room
+            # With RACK-TLP a lost tail is found by time and probes (RFC 8985 6, 7), so the
+            # rescue rule (4), which resends the top unSACKed segment blindly, stays off
+            # (recover=None), as Linux has no rescue.
             r = sb.next_seg(una, self.snd_max, self.high_rxt, unsent if unsent > 0 else 0,
-                            cc.recover)
+                            cc.recover if rk is None else None)
             if r is None:
                 return
             start, end = r
@@ -582,6 +618,8 @@ class TCPConnection:
             self.snd_up = None
         if self.rtt_seq is not None and seq.gt(ack, self.rtt_seq):
             self.rto.sample(ticks.diff(now, self.rtt_ts))
+            if self.rack is not None:
+                self.rack.rtt_sample(ticks.diff(now, self.rtt_ts))
             self.rtt_seq = None
         self.rtx_count = 0
         self.rto.reset_backoff()
@@ -596,6 +634,7 @@ class TCPConnection:
             self._retransmit(ack, now)
         if not self.cc.in_recovery:
             self.dupacks = 0
+        self._arm_pto(now)               # RFC 8985 7.2: an ACK that acknowledges new data
 
     def _dupack(self, now):
         self.dupacks += 1
@@ -729,7 +768,7 @@ class TCPConnection:
 
     def _enter_time_wait(self, now):
         self.state = TIME_WAIT
-        self.t_rtx = None
+        self.t_rtx = self.t_pto = self.t_reo = None
         self.persist = False
         self.t_keep = None
         self._arm_close(now, 2 * self.tcp.cfg["msl_ms"])
@@ -803,6 +842,8 @@ class TCPConnection:
             force = False
             sent = True
             nxt = seq.add(sq, n + (1 if send_fin else 0))
+            if self.rack is not None:
+                self.rack.on_send(sq, nxt, now)
             if seq.lt(sq, self.snd_max):
                 self.retransmits += 1
                 self.tcp.count("rtx_segs")
@@ -821,6 +862,77 @@ class TCPConnection:
         if sent or cwnd_limited:
             cc.on_sent(seq.sub(self.snd_max, self.snd_una), self.snd_una, self.snd_max,
                        cwnd_limited)
+        if sent and not limit:
+            self._arm_pto(now)           # RFC 8985 7.2: after new data (not a probe)
+
+    # -- RACK-TLP (RFC 8985) ------------------------------------------------------------
+
+    def _rack_ack(self, ack, una, sacked, sack, now):
+        """RFC 8985 6.2 per ACK, after the scoreboard took its blocks; 7.4 for the probe."""
+        rk = self.rack
+        cc = self.cc
+        rk.on_ack(self.snd_una, self.sb, sacked, now)
+        if rk.tlp_ack(ack, seq.lt(una, ack), sack):
+            cc.on_tlp_loss()             # RFC 8985 7.4.2: the probe repaired a loss
+        wait = rk.detect_loss(self.sb, now, self.rto.srtt(), cc.in_recovery)
+        # RFC 8985 6.3: come back when the segments still inside the window would expire
+        self.t_reo = ticks.add(now, wait) if wait else None
+        if wait:
+            self.t_pto = None            # RFC 8985 7.2: the reordering timer goes first
+        elif seq.lt(una, ack):
+            self._arm_pto(now)           # _new_ack's try may have met the old reo timer
+
+    def _on_reo_timer(self, now):
+        rk = self.rack
+        cc = self.cc
+        if rk is None or self.snd_max == self.snd_una:
+            return
+        wait = rk.detect_loss(self.sb, now, self.rto.srtt(), cc.in_recovery)
+        self.t_reo = ticks.add(now, wait) if wait else None
+        entered = rk.lost and not cc.in_recovery and self._enter_sack_recovery()
+        if cc.in_recovery:
+            self._sack_recovery(now, entered)
+
+    def _arm_pto(self, now):
+        """RFC 8985 7.2: (re)start the probe timer, or stop it where no probe may go."""
+        rk = self.rack
+        self.t_pto = None
+        if rk is None or self.cc.in_recovery or rk.tlp_end is not None or \
+                rk.rto_end is not None or self.t_reo is not None or self.persist or \
+                not self.snd_wnd or self.snd_max == self.snd_una or self.t_rtx is None:
+            return
+        srtt8 = self.rto.srtt8
+        if srtt8:
+            pto = srtt8 >> 2             # 2 * SRTT
+            pto += WCDELACK_MS if seq.sub(self.snd_max, self.snd_una) <= self.mss else 2
+        else:
+            pto = self.rto.value()       # no RTT sample: 1 s (the initial RTO)
+        left = ticks.until(self.t_rtx, now)
+        self.t_pto = ticks.add(now, pto if pto < left else left)
+
+    def _on_pto(self, now):
+        """RFC 8985 7.3: send one probe, new data if the window allows, else the last segment
+        again, so that its ACK (with SACK) lets RACK find a tail loss before the RTO."""
+        rk = self.rack
+        if rk is None or self.snd_max == self.snd_una or self.state == TIME_WAIT or \
+                self.cc.in_recovery:
+            return
+        self.tcp.count("tlp")
+        before = self.snd_max
+        if self.snd_nxt == before:
+            self._output(now, limit=self._payload_mss())
+        rk.tlp_rxt = self.snd_max == before
+        if rk.tlp_rxt:
+            off = rk.last_start()
+            top = seq.sub(before, self.snd_una)
+            if off is None or top - off > self._payload_mss():
+                off = top - self._payload_mss()
+            if off < 0:
+                off = 0
+            if not self._retransmit(seq.add(self.snd_una, off), now, top - off):
+                return
+        rk.tlp_end = self.snd_max
+        self.t_rtx = ticks.add(now, self.rto.value())    # RFC 8985 7.3: restart the RTO
 
     def _maybe_persist(self, now, avail):
         # RFC 9293 3.8.6.1: with data waiting and nothing in flight to elicit an ACK, probe
@@ -841,10 +953,13 @@ class TCPConnection:
                 return 0
             n = 0
             flags |= _FIN
-        elif off + n == sb.length and self.fin_queued and seq.gt(self.snd_max,
-                                                                  seq.add(base, sb.length)):
-            flags |= _FIN
+        elif off + n == sb.length:
+            flags |= _PSH                # as _output marks the last queued byte
+            if self.fin_queued and seq.gt(self.snd_max, seq.add(base, sb.length)):
+                flags |= _FIN
         self._send(sq, flags, sb.view(off, n) if n else None, now)
+        if self.rack is not None:
+            self.rack.on_send(sq, seq.add(sq, n + (1 if flags & _FIN else 0)), now)
         self.retransmits += 1
         self.tcp.count("rtx_segs")
         if self.rtt_seq is not None and seq.ge(self.rtt_seq, sq):
@@ -937,6 +1052,12 @@ class TCPConnection:
         """Run due timers; -> ms until the next one, or None."""
         if self.ack_due or (self.t_delack is not None and ticks.due(self.t_delack, now)):
             self._send(self.snd_max, _ACK, None, now)
+        if self.t_reo is not None and ticks.due(self.t_reo, now):
+            self.t_reo = None
+            self._on_reo_timer(now)
+        if self.t_pto is not None and ticks.due(self.t_pto, now):
+            self.t_pto = None
+            self._on_pto(now)
         if self.t_rtx is not None and ticks.due(self.t_rtx, now):
             self.t_rtx = None
             self._on_rtx_timer(now)
@@ -948,7 +1069,7 @@ class TCPConnection:
         if self.state == CLOSED:
             return None
         wait = None
-        for t in (self.t_delack, self.t_rtx, self.t_keep, self.t_close):
+        for t in (self.t_delack, self.t_rtx, self.t_keep, self.t_close, self.t_pto, self.t_reo):
             if t is not None:
                 wait = ticks.earliest(wait, ticks.until(t, now))
         return wait
@@ -995,6 +1116,9 @@ class TCPConnection:
             self.cc.on_timeout(seq.sub(self.snd_max, self.snd_una), self.snd_max)
             if self.sb is not None:
                 self.sb.reset()
+        self.t_pto = self.t_reo = None
+        if self.rack is not None:
+            self.rack.on_timeout(self.snd_max)
         rto.backoff()
         self.rtt_seq = None
         self.dupacks = 0
@@ -1055,7 +1179,7 @@ class TCPConnection:
         if self.state != CLOSED and err == ECONNRESET:
             self.tcp.count("conn_reset")
         self.state = CLOSED
-        self.t_rtx = self.t_delack = self.t_keep = self.t_close = None
+        self.t_rtx = self.t_delack = self.t_keep = self.t_close = self.t_pto = self.t_reo = None
         self.persist = False
         self.ack_now = self.ack_due = False
         self.tcp.forget(self)
