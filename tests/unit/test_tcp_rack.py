@@ -140,6 +140,31 @@ def test_rack_marks_by_time_not_by_count():
     assert rk.lost == 2 and sb.is_lost(seq.add(una, MSS))
 
 
+def test_offsets_survive_the_rebase_and_an_ack_walks_nothing():
+    # The ring's offsets count from a base that moves only every 2**28 bytes; losses marked
+    # after snd_una passes it must land on the same octets (the scoreboard counts from snd_una).
+    from barenet.tcp.rack import _REBASE
+
+    sb = Scoreboard(MSS)
+    base = 2**32 - 10 * MSS                                  # the wrap on the way, too
+    rk = RACK(base, max_segs=8)
+    una = seq.add(base, _REBASE)
+    rk.on_send(base, una, 0)                                 # one big segment, acked below
+    for k in range(3):
+        rk.on_send(seq.add(una, k * MSS), seq.add(una, (k + 1) * MSS), 10 + k)
+    rk.min_rtt = 20
+    rk.on_ack(una, sb, 0, 30)                                # passes the rebase point
+    assert rk._base == una and rk._una == 0
+    nxt = seq.add(una, 3 * MSS)
+    new = sb.update(una, [(seq.add(una, 2 * MSS), nxt)], nxt)
+    rk.on_ack(una, sb, new, 40)
+    assert not rk.reordering_seen                            # delivered in order: RACK.fack moved
+    rk.detect_loss(sb, 100, 20, False)
+    assert rk.lost == 2 and sb.is_lost(una) and sb.is_lost(seq.add(una, MSS))
+    rk.on_send(una, seq.add(una, MSS), 101)                  # retransmit the first hole
+    assert rk.lost == 1 and rk.last_start() == 2 * MSS
+
+
 def test_ring_is_bounded_and_degrades():
     rk = RACK(0, max_segs=2)
     for k in range(4):

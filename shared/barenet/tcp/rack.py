@@ -2,8 +2,9 @@
 
 RACK (section 6) decides loss by time: a segment is lost once a segment sent after it has been
 delivered and a reordering window has passed since. That needs each segment's transmit time,
-kept here in a bounded ring of the segments in flight (offsets from snd_una in preallocated
-lists, so the hot path stays in small ints). What RACK marks lost reaches the scoreboard as a
+kept here in a bounded ring of the segments in flight (offsets from a base in preallocated
+lists, so the hot path stays in small ints; the base moves only every 2**28 bytes, so an ACK
+costs no walk over the ring). What RACK marks lost reaches the scoreboard as a
 lost prefix (Scoreboard.mark_lost), so NextSeg rule (1) resends it; a lost retransmission,
 which RFC 6675 cannot see, is offered by lost_rxt(). When the ring is full, new segments go
 unrecorded and only RFC 6675 watches them. TLP (section 7) state lives here too; its timer is
@@ -33,6 +34,7 @@ _NO_RTT = const(0x3FFFFFFF)
 _DUPTHRESH = const(3)       # RFC 8985 6.2 step 4 (RFC 6675's DupThresh)
 WCDELACK_MS = const(200)    # RFC 8985 7.2 WCDelAckT: worst-case delayed-ACK timer
 _NO_SRTT_PTO_MS = const(1000)   # RFC 8985 7.2: PTO without an RTT sample
+_REBASE = const(1 << 28)        # move the offsets' base once snd_una is this far past it
 
 
 class RACK:
@@ -44,7 +46,8 @@ class RACK:
         self._flag = [0] * max_segs
         self._head = 0
         self._n = 0
-        self._base = snd_una           # the snd_una the offsets count from
+        self._base = snd_una           # the sequence number the offsets count from
+        self._una = 0                  # snd_una's offset
         self.unrecorded = 0            # segments sent while the ring was full
         # RFC 8985 6.1 per-connection state
         self.min_rtt = _NO_RTT
@@ -101,14 +104,14 @@ class RACK:
     def on_ack(self, snd_una, sb, sacked, now):
         """RFC 8985 6.2 steps 1-3 for the segments this ACK delivered, cumulatively or (when
         sacked > 0: it brought new SACK information) selectively."""
-        delta = seq.sub(snd_una, self._base)
-        self._base = snd_una
+        una = seq.sub(snd_una, self._base)
+        delta = una - self._una
+        self._una = una
         if self.rto_end is not None and seq.ge(snd_una, self.rto_end):
             self.rto_end = None
         if delta:
-            sts = self._start
             ends = self._end
-            while self._n and ends[self._head] <= delta:
+            while self._n and ends[self._head] <= una:
                 k = self._head
                 f = self._flag[k]
                 if f & _SACKED:
@@ -119,22 +122,33 @@ class RACK:
                     self._deliver(k, now)
                 self._head = (k + 1) % self._cap
                 self._n -= 1
-            for i in range(self._n):
-                k = self._at(i)
-                sts[k] -= delta
-                ends[k] -= delta
-            self._end_seq -= delta
-            self._fack -= delta
+            if una >= _REBASE:
+                self._rebase(snd_una, una)
+                una = 0
         if sacked > 0:
             for i in range(self._n):
                 k = self._at(i)
                 f = self._flag[k]
-                if not f & _SACKED and sb.covers(self._start[k], self._end[k]):
+                # the scoreboard counts from snd_una
+                if not f & _SACKED and sb.covers(self._start[k] - una, self._end[k] - una):
                     if f & _LOST:
                         self.lost -= 1
                     self._flag[k] = (f | _SACKED) & ~_LOST
                     self._segs_sacked += 1
                     self._deliver(k, now)
+
+    def _rebase(self, snd_una, una):
+        # Rare (every 2**28 bytes): keeps offsets small ints on 32-bit MicroPython ports.
+        sts = self._start
+        ends = self._end
+        for i in range(self._n):
+            k = self._at(i)
+            sts[k] -= una
+            ends[k] -= una
+        self._end_seq -= una
+        self._fack -= una
+        self._base = snd_una
+        self._una = 0
 
     def _deliver(self, k, now):
         ts = self._ts[k]
@@ -201,7 +215,14 @@ class RACK:
             if f & (_SACKED | _LOST):
                 continue
             ts = self._ts[k]
-            if self._after(ts, ends[k], f & _RXT) or (ts == x and (f & _RXT or self._rxt)):
+            if self._after(ts, ends[k], f & _RXT):
+                if not f & _RXT:
+                    # Originals leave in sequence order and a retransmission after its
+                    # original, so everything past this one left later still: stop, as
+                    # Linux's walk of its time-ordered list does (an ACK costs O(1) then).
+                    break
+                continue
+            if ts == x and (f & _RXT or self._rxt):
                 continue  # not known to be sent before the most recently delivered segment
             remaining = ticks.diff(ticks.add(ts, wait), now)
             if remaining <= 0:
@@ -211,10 +232,10 @@ class RACK:
                     lost_end = ends[k]
             elif remaining > timeout:
                 timeout = remaining
-        if lost_end > 0:
+        if lost_end > self._una:
             # Original transmissions leave in sequence order, so the lost ones are a prefix
             # of them: every unSACKed octet below lost_end is lost (or was resent).
-            sb.mark_lost(lost_end)
+            sb.mark_lost(lost_end - self._una)
         return timeout
 
     def lost_rxt(self):
@@ -224,14 +245,17 @@ class RACK:
             return 0
         total = 0
         first = True
+        una = self._una
         for i in range(self._n):
             k = self._at(i)
             if self._flag[k] & (_LOST | _RXT) == _LOST | _RXT:
-                lo = self._start[k] if self._start[k] > 0 else 0
-                total += self._end[k] - lo
+                lo = self._start[k] - una
+                if lo < 0:
+                    lo = 0
+                total += self._end[k] - una - lo
                 if first:
                     self.rxt_start = lo
-                    self.rxt_end = self._end[k]
+                    self.rxt_end = self._end[k] - una
                     first = False
         return total
 
@@ -239,7 +263,7 @@ class RACK:
         """Offset from snd_una of the highest recorded segment (the TLP's retransmission)."""
         if not self._n:
             return None
-        s = self._start[self._at(self._n - 1)]
+        s = self._start[self._at(self._n - 1)] - self._una
         return s if s > 0 else 0
 
     def on_timeout(self, snd_max):
