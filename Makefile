@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-DEBS   := iproute2 iputils-ping netcat-openbsd curl tcpdump
+DEBS   := iproute2 iputils-ping netcat-openbsd curl tcpdump procps
 PYTEST_ARGS ?=
 
 .PHONY: demo test bench sysdeps venv clean
