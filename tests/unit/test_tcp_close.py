@@ -7,7 +7,9 @@ Tests taking the `script` fixture run twice: against barenet and against the Lin
 import pytest
 
 from barenet.compat import ECONNRESET, EPIPE
-from tcp_script import Script, script  # noqa: F401 (fixture)
+from scapy.layers.inet import TCP as ScapyTCP
+
+from tcp_script import PEER_PORT, US_PORT, Script, script  # noqa: F401 (fixture)
 
 # After established_passive(): the peer's next seq is 1001, ours 2001.
 
@@ -238,3 +240,23 @@ def test_data_after_close_resets(script):
     # from the connection; Linux answers as for a closed port, <SEQ=SEG.ACK><CTL=RST>.
     s.expect("R|RA", seq=2002)
     assert s.tcp.connections() == []
+
+
+def test_syn_in_time_wait_opens_a_new_incarnation(script):
+    # RFC 1122 4.2.2.13: a SYN for a connection in TIME_WAIT may reopen it when its sequence
+    # number is above the old incarnation's RCV.NXT; the new ISN must then lie above the old
+    # incarnation's last sequence number (Linux takes old SND.NXT + 65537).
+    s = script(isn=2000)
+    c = s.established_passive()
+    c.close()
+    s.expect("FA", seq=2001, ack=1001)
+    s.inject("A", seq=1001, ack=2002)
+    s.inject("FA", seq=1001, ack=2002)
+    s.expect("A", seq=2002, ack=1002)
+    assert c.info()["state"] == "TIME_WAIT"
+    old_isn = (s.isn + s.offsets[(US_PORT, PEER_PORT)]) % 2**32   # the SUT's real ISN
+    s.inject("S", seq=90000, win=65535, mss=1460)          # same ports, far above RCV.NXT
+    (t, sa), = s.take(1, s.now + 1000)
+    assert sa[ScapyTCP].flags == "SA" and sa[ScapyTCP].ack == 90001
+    # in sequence space, the new ISN is beyond everything the old incarnation sent
+    assert 0 < (sa[ScapyTCP].seq - (old_isn + 2)) % 2**32 < 2**31

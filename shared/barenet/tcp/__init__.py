@@ -69,8 +69,8 @@ class Listener:
         self.syn_queue = []
         self.queue = []
 
-    def segment(self, iface, ip, seg, now):
-        # RFC 9293 3.10.7.2 LISTEN
+    def segment(self, iface, ip, seg, now, min_isn=None):
+        # RFC 9293 3.10.7.2 LISTEN; min_isn: a reopened TIME_WAIT's floor (TCP.input)
         tcp = self.tcp
         flags = seg.flags
         if flags & _RST:
@@ -89,7 +89,10 @@ class Listener:
         c = TCPConnection(tcp, ip.dst, seg.dport, ip.src, seg.sport, iface.mtu - 40, now, self)
         tcp.conns[(ip.dst, seg.dport, ip.src, seg.sport)] = c
         self.syn_queue.append(c)
-        c.open_passive(seg, tcp.isn(ip.dst, seg.dport, ip.src, seg.sport, now), now)
+        isn = tcp.isn(ip.dst, seg.dport, ip.src, seg.sport, now)
+        if min_isn is not None and seq.lt(isn, min_isn):
+            isn = min_isn
+        c.open_passive(seg, isn, now)
 
     def child_ready(self, conn):
         """A half-open connection completed its handshake; False if the backlog is full."""
@@ -209,11 +212,23 @@ class TCP:
             self.count("drop_broadcast")   # RFC 9293 3.9.2: TCP is unicast only
             return
         c = self.conns.get((ip.dst, seg.dport, ip.src, seg.sport))
+        lst = self.listeners.get(seg.dport)
+        if lst is not None and lst.addr is not None and lst.addr != ip.dst:
+            lst = None
         if c is not None:
+            if c.state == TIME_WAIT and lst is not None and \
+                    seg.flags & (_SYN | _ACK | _RST | _FIN) == _SYN and seq.gt(seg.seq, c.rcv_nxt):
+                # RFC 1122 4.2.2.13: a SYN above the old incarnation's sequence space may reopen
+                # a connection in TIME_WAIT, with an ISN above anything the old one used
+                # (Linux: tcp_timewait_state_process, ISN = old SND.NXT + 65537).
+                floor = c.snd_max
+                c._destroy(0)
+                self.count("time_wait_reopen")
+                lst.segment(iface, ip, seg, now, seq.add(floor, 65537))
+                return
             c.segment(seg, now)
             return
-        lst = self.listeners.get(seg.dport)
-        if lst is not None and (lst.addr is None or lst.addr == ip.dst):
+        if lst is not None:
             lst.segment(iface, ip, seg, now)
             return
         self.count("rx_closed_port")
