@@ -404,13 +404,10 @@ def test_100_concurrent_kernel_clients_on_echo(serve, kernel):
 
 # == 5. half-close both ways =====================================================================
 
-# mode connect|listen, order send-first (send, SHUT_WR, read to EOF) or recv-first (read to EOF,
-# then send and close): the half-closed direction must keep working.
-KERNEL_HALF_CLOSE = r"""
-import hashlib, json, random, socket, sys
-mode, port, order, size, seed = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), \
-    int(sys.argv[5])
-data = random.Random(seed).randbytes(size)
+# The kernel end's opening for scripts that take `mode` and `port`: listen on 192.0.2.1 and
+# accept one connection (printing "ready" first), or connect to barenet at 192.0.2.2. The
+# connection is `s`.
+_KERNEL_OPEN = r"""
 if mode == "listen":
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -422,6 +419,16 @@ if mode == "listen":
 else:
     s = socket.create_connection(("192.0.2.2", port), timeout=30)
 s.settimeout(30)
+"""
+
+# mode connect|listen, order send-first (send, SHUT_WR, read to EOF) or recv-first (read to EOF,
+# then send and close): the half-closed direction must keep working.
+KERNEL_HALF_CLOSE = r"""
+import hashlib, json, random, socket, sys
+mode, port, order, size, seed = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), \
+    int(sys.argv[5])
+data = random.Random(seed).randbytes(size)
+""" + _KERNEL_OPEN + r"""
 got = hashlib.sha256()
 n = 0
 def read_to_eof():
@@ -672,17 +679,7 @@ def test_barenet_connect_to_closed_kernel_port_refused(barenet, kernel):
 KERNEL_HOLD_THEN_SEND = r"""
 import json, random, select, socket, sys
 mode, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-if mode == "listen":
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("192.0.2.1", port))
-    ls.listen(1)
-    ls.settimeout(30)
-    print("ready", flush=True)
-    s, _ = ls.accept()
-else:
-    s = socket.create_connection(("192.0.2.2", port), timeout=30)
-s.settimeout(30)
+""" + _KERNEL_OPEN + r"""
 print("connected", flush=True)
 if select.select([sys.stdin], [], [], 30)[0] and sys.stdin.readline():
     s.sendall(random.Random(size).randbytes(size))
