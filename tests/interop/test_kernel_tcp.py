@@ -207,6 +207,18 @@ def connect(b, ip, port, timeout_s=10):
     return conn
 
 
+def stream_with_kernel_server(b, kernel, down, server_seed, data=b"", timeout_s=120):
+    """barenet connects to KERNEL_STREAM_SERVER, which sends `down` seeded bytes while barenet
+    sends `data`; both half-close. -> (connection, Stream task, the server's JSON report)."""
+    server = kernel.popen_py(KERNEL_STREAM_SERVER, str(KERNEL_PORT), str(down), str(server_seed))
+    wait_ready(server)
+    conn = connect(b, kernel.ip, KERNEL_PORT)
+    task = Stream(conn, data)
+    b.runner.add_task(task)
+    drive(b, server, task.done, timeout_s)
+    return conn, task, finish(server, 10)
+
+
 def accept_one(b, listener, timeout_s=10):
     got = []
 
@@ -332,14 +344,8 @@ def test_curl_status_page_html_and_json(serve, kernel):
 
 @pytest.mark.slow
 def test_barenet_connects_out_20mb_each_way(barenet, kernel):
-    server = kernel.popen_py(KERNEL_STREAM_SERVER, str(KERNEL_PORT), str(BIG), "3")
-    wait_ready(server)
     data = pattern(BIG, 4)
-    conn = connect(barenet, kernel.ip, KERNEL_PORT)
-    task = Stream(conn, data)
-    barenet.runner.add_task(task)
-    drive(barenet, server, task.done, 120)
-    r = finish(server, 10)
+    conn, task, r = stream_with_kernel_server(barenet, kernel, BIG, 3, data)
     assert task.error is None, conn.info()
     assert r["error"] is None and not r["alive"], r
     assert r["peer"][0] == "192.0.2.2" and r["peer"][1] == conn.lport
@@ -609,14 +615,8 @@ def test_20mb_with_5_percent_loss_both_ways(barenet_with, kernel, up, down):
     # Loss on the TAP path both ways: data, ACKs, SACKs and retransmissions all get lost; the
     # stream must still arrive byte-exact (RFC 9293 3.8.1, RFC 6675, RFC 6298).
     b = barenet_with(wrap=lossy(71), tcp=LOSSY_TCP)
-    server = kernel.popen_py(KERNEL_STREAM_SERVER, str(KERNEL_PORT), str(down), "72")
-    wait_ready(server)
     data = pattern(up, 73)
-    conn = connect(b, kernel.ip, KERNEL_PORT)
-    task = Stream(conn, data)
-    b.runner.add_task(task)
-    drive(b, server, task.done, 120)
-    r = finish(server, 10)
+    conn, task, r = stream_with_kernel_server(b, kernel, down, 72, data)
     info = conn.info()
     assert task.error is None, info
     assert r["error"] is None and not r["alive"], r
@@ -630,13 +630,7 @@ def test_20mb_with_5_percent_loss_both_ways(barenet_with, kernel, up, down):
 
 def test_rx_bytes_counts_every_byte_after_loss(barenet_with, kernel):
     b = barenet_with(wrap=lossy(81))
-    server = kernel.popen_py(KERNEL_STREAM_SERVER, str(KERNEL_PORT), str(2 * MB), "82")
-    wait_ready(server)
-    conn = connect(b, kernel.ip, KERNEL_PORT)
-    task = Stream(conn)
-    b.runner.add_task(task)
-    drive(b, server, task.done, 60)
-    r = finish(server, 10)
+    conn, task, r = stream_with_kernel_server(b, kernel, 2 * MB, 82, timeout_s=60)
     assert task.got_len == 2 * MB and task.got.hexdigest() == r["sent"]
     assert b.stack.stats["tcp"]["rx_ooo"] > 0
     assert b.stack.stats["tcp"]["rx_bytes"] == 2 * MB
