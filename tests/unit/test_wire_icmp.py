@@ -111,3 +111,15 @@ def test_scapy_echo_is_byte_identical(ident, seq, data):
     for typ in (icmp.ECHO_REQUEST, icmp.ECHO_REPLY):
         assert build(typ, 0, icmp.echo_rest(ident, seq), data) == \
             bytes(ICMP(type=typ, id=ident, seq=seq) / data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(typ=st.integers(0, 255), code=st.integers(0, 255), rest=st.integers(0, 2**32 - 1),
+       body=st.binary(max_size=300))
+def test_emit_header_matches_emit_without_copying_the_body(typ, code, rest, body):
+    # The stack sends with emit_header (the body travels beside it, as UDP's payload does);
+    # header + body must be exactly what emit, and scapy, make.
+    hdr = bytearray(icmp.HEADER_LEN)
+    assert icmp.emit_header(hdr, typ, code, rest, memoryview(body)) == icmp.HEADER_LEN
+    assert bytes(hdr) + body == build(typ, code, rest, body)
+    assert scapy_checksum(bytes(hdr) + body) == 0

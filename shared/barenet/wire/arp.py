@@ -3,6 +3,7 @@
 import struct
 
 from ..compat import const
+from . import Malformed
 
 LEN = const(28)
 OP_REQUEST = const(1)
@@ -14,12 +15,12 @@ _PTYPE_IPV4 = const(0x0800)
 def parse(data):
     """memoryview -> (op, sha, spa, tha, tpa) as bytes."""
     if len(data) < LEN:
-        raise ValueError("short")
+        raise Malformed("short")
     htype, ptype, hlen, plen, op = struct.unpack_from("!HHBBH", data, 0)
     if htype != _HTYPE_ETHERNET or ptype != _PTYPE_IPV4 or hlen != 6 or plen != 4:
-        raise ValueError("unsupported")
+        raise Malformed("unsupported")
     if op != OP_REQUEST and op != OP_REPLY:
-        raise ValueError("op")
+        raise Malformed("op")
     return op, bytes(data[8:14]), bytes(data[14:18]), bytes(data[18:24]), bytes(data[24:28])
 
 

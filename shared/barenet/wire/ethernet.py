@@ -3,6 +3,7 @@
 import struct
 
 from ..compat import const
+from . import Malformed
 
 HEADER_LEN = const(14)
 TYPE_IPV4 = const(0x0800)
@@ -12,7 +13,7 @@ TYPE_ARP = const(0x0806)
 def parse(frame):
     """memoryview -> (dst, src, ethertype, payload); dst/src and payload are views into frame."""
     if len(frame) < HEADER_LEN:
-        raise ValueError("short")
+        raise Malformed("short")
     return frame[0:6], frame[6:12], (frame[12] << 8) | frame[13], frame[HEADER_LEN:]
 
 

@@ -3,6 +3,7 @@
 import struct
 
 from ..compat import const
+from . import Malformed
 from .checksum import checksum
 
 HEADER_LEN = const(20)
@@ -16,7 +17,9 @@ _OFFSET_MASK = const(0x1FFF)
 
 class Header:
     """A parsed IPv4 header. `frag_off` is in bytes; src/dst are 4-byte bytes; `datagram`
-    is a view of the whole datagram (valid only while the frame is), for ICMP quoting."""
+    is a view of the whole datagram (valid only while the frame is), for ICMP quoting.
+    `bcast` is not a header field: the IP layer sets it when the destination was a
+    broadcast address, so the transports need not work it out again."""
 
     def __init__(self, hlen, tos, total_len, ident, df, mf, frag_off, ttl, proto, src, dst,
                  datagram=None):
@@ -32,6 +35,7 @@ class Header:
         self.src = src
         self.dst = dst
         self.datagram = datagram
+        self.bcast = False
 
 
 def parse(data, verify=True):
@@ -42,18 +46,18 @@ def parse(data, verify=True):
     """
     n = len(data)
     if n < HEADER_LEN:
-        raise ValueError("short")
+        raise Malformed("short")
     vihl = data[0]
     if vihl >> 4 != 4:
-        raise ValueError("version")
+        raise Malformed("version")
     hlen = (vihl & 0x0F) * 4
     if hlen < HEADER_LEN:
-        raise ValueError("hlen")
+        raise Malformed("hlen")
     tos, total, ident, frag, ttl, proto = struct.unpack_from("!BHHHBB", data, 1)
     if total < hlen or total > n:
-        raise ValueError("length")
+        raise Malformed("length")
     if verify and checksum(data[0:hlen]) != 0:
-        raise ValueError("checksum")
+        raise Malformed("checksum")
     h = Header(hlen, tos, total, ident, bool(frag & _DF), bool(frag & _MF),
                (frag & _OFFSET_MASK) * 8, ttl, proto, bytes(data[12:16]), bytes(data[16:20]),
                data[0:total])

@@ -9,6 +9,7 @@ payload without concatenating them (the IP layer sends them side by side).
 import struct
 
 from ..compat import const
+from . import Malformed
 from .checksum import csum, finish, pseudo
 
 HEADER_LEN = const(20)
@@ -54,21 +55,21 @@ class Segment:
 
 
 def parse(data, src=None, dst=None, seg=None):
-    """memoryview of a TCP segment -> Segment. Raises ValueError(reason) when malformed.
+    """memoryview of a TCP segment -> Segment. Raises Malformed(reason) when malformed.
 
     The checksum is verified when src and dst (4-byte addresses) are given.
     """
     n = len(data)
     if n < HEADER_LEN:
-        raise ValueError("short")
+        raise Malformed("short")
     if seg is None:
         seg = Segment()
     sport, dport, sq, ak, off_flags, wnd, cs, urp = struct.unpack_from("!HHIIHHHH", data, 0)
     hlen = (off_flags >> 12) * 4
     if hlen < HEADER_LEN or hlen > n:
-        raise ValueError("hlen")
+        raise Malformed("hlen")
     if src is not None and finish(csum(data, pseudo(src, dst, PROTO, n))) != 0:
-        raise ValueError("checksum")
+        raise Malformed("checksum")
     seg.sport = sport
     seg.dport = dport
     seg.seq = sq
@@ -98,10 +99,10 @@ def _parse_options(data, hlen, seg):
             i += 1
             continue
         if i + 1 >= hlen:
-            raise ValueError("options")
+            raise Malformed("options")
         olen = data[i + 1]
         if olen < 2 or i + olen > hlen:
-            raise ValueError("options")
+            raise Malformed("options")
         # Options with a wrong fixed length are ignored, as Linux does (tcp_parse_options).
         if kind == OPT_MSS:
             if olen == 4:
@@ -148,7 +149,7 @@ def options(buf, off, mss=None, wscale=None, sack_perm=False, ts=None, sack=None
             struct.pack_into("!II", buf, i, left, right)
             i += 8
     if i - off > MAX_HEADER_LEN - HEADER_LEN:
-        raise ValueError("options")
+        raise ValueError("options do not fit in the header")
     return i - off
 
 

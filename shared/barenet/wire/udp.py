@@ -3,6 +3,7 @@
 import struct
 
 from ..compat import const
+from . import Malformed
 from .checksum import csum, finish, pseudo
 
 HEADER_LEN = const(8)
@@ -13,12 +14,12 @@ def parse(data, src, dst):
     """memoryview of the UDP datagram -> (sport, dport, payload view)."""
     n = len(data)
     if n < HEADER_LEN:
-        raise ValueError("short")
+        raise Malformed("short")
     sport, dport, length, cs = struct.unpack_from("!HHHH", data, 0)
     if length < HEADER_LEN or length > n:
-        raise ValueError("length")
+        raise Malformed("length")
     if cs and finish(csum(data[0:length], pseudo(src, dst, _PROTO, length))) != 0:
-        raise ValueError("checksum")
+        raise Malformed("checksum")
     return sport, dport, data[HEADER_LEN:length]
 
 
