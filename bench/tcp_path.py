@@ -41,7 +41,7 @@ def transfer(total):
     """Send `total` bytes from stack A to stack B; -> (CPU seconds, segments carrying data)."""
     ab, ba = Link(), Link()
     tcp = {"sndbuf": BUF, "rcvbuf": BUF}
-    a, b = Stack(seed=1, tcp=tcp), Stack(seed=2, tcp=tcp)
+    a, b = Stack(seed=1, **tcp), Stack(seed=2, **tcp)
     ia = a.add_interface(ab, mac=b"\x02\x00\x00\x00\x00\x01", ip="192.0.2.1/24", now_ms=0)
     ib = b.add_interface(ba, mac=b"\x02\x00\x00\x00\x00\x02", ip="192.0.2.2/24", now_ms=0)
     lst = b.tcp.listen(9)

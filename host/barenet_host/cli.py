@@ -14,20 +14,19 @@ from barenet.apps.discard import Discard
 from barenet.apps.echo import TCPEcho
 from barenet.apps.status import StatusPage
 from barenet.apps.udp_echo import UDPEcho
+from barenet.config import Config
 from barenet.stack import Stack
 
 from barenet_host.runner import Runner, now_ms
-from barenet_host.tap import TapDevice
+from barenet_host.devices.tap import TapDevice
 
 PROG = "barenet"
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
 MTU_MIN = 576  # RFC 791: every host must accept 576-byte datagrams
 MTU_MAX = 9000  # jumbo frames; the receive buffer is sized from it
-# TCP send and receive buffer per connection. The core's default (16 KB) suits a board's RAM;
-# on a host that caps the window at 16 KB and stalls the kernel peer every 11 segments. 256 KB
-# fills a TAP at tens of MB/s with a window scale of 3 (RFC 7323 2.2); measured in BENCHMARKS.md.
-TCP_BUFFER = 262144
+# TCP send and receive buffer per connection: the host profile's (barenet/config.py).
+TCP_BUFFER = Config("host").sndbuf
 TCP_BUFFER_MIN = 2048
 TCP_BUFFER_MAX = 16 << 20
 # TCP services `--apps` can start: name -> (class, well-known port)
@@ -160,12 +159,11 @@ def serve(args, out):
     except OSError as e:
         raise UsageError(e.strerror or str(e))
     try:
-        stack = Stack(tcp={"sndbuf": args.tcp_buffer, "rcvbuf": args.tcp_buffer})
+        stack = Stack("host", sndbuf=args.tcp_buffer, rcvbuf=args.tcp_buffer)
         gateway = None if args.gateway is None else addr.ip_ntoa(args.gateway)
-        iface = stack.add_interface(tap, mac=args.mac, ip=cidr, gateway=gateway, mtu=args.mtu,
-                                    now_ms=now_ms())
+        stack.add_interface(tap, mac=args.mac, ip=cidr, gateway=gateway, mtu=args.mtu,
+                            now_ms=now_ms())
         runner = Runner(stack)
-        runner.add(iface, tap)
         echoes = [UDPEcho(stack, port) for port in args.udp_echo]
         for echo in echoes:
             runner.add_task(echo.poll)
@@ -197,7 +195,8 @@ def serve(args, out):
 
 
 def summary(stack, tap, echoes):
-    parts = ["tap rx %d tx %d dropped %d" % (tap.rx_frames, tap.tx_frames, tap.tx_dropped)]
+    st = tap.stats
+    parts = ["tap rx %d tx %d dropped %d" % (st["rx"], st["tx"], st["drop_tx"])]
     stats = stack.stats
     for layer in ("eth", "arp", "ip", "icmp", "udp", "tcp"):
         counters = stats.get(layer) or {}

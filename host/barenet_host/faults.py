@@ -1,9 +1,9 @@
 """Seeded link faults: a FaultModel decides what happens to each frame, FaultyNIC wraps a NIC.
 
 Like smoltcp's FaultInjector (phy/fault_injector.rs) this is device middleware: it sits between a
-stack and its NIC with the same send() interface. The same model drives the virtual wire
+stack and its NIC with the same pull interface (barenet/nic.py). The same model drives the virtual wire
 (vwire.py), so this module must also run in the MicroPython VM: it imports only barenet.ticks,
-barenet.compat and heapq, and draws its randomness from its own xorshift32 so that one seed gives
+barenet.compat, barenet.nic and heapq, and draws its randomness from its own xorshift32 so that one seed gives
 the same faults on CPython and MicroPython.
 """
 
@@ -11,11 +11,13 @@ from heapq import heappop, heappush
 
 from barenet import ticks
 from barenet.compat import const
+from barenet.nic import Wrapper
 
 _M32 = const(0xFFFFFFFF)
 # Probabilities become 24-bit thresholds: 24 bits survive single-precision floats (MicroPython
 # boards), so a probability maps to the same threshold on every runtime.
 _P_SCALE = const(1 << 24)
+_PULL = const(256)  # inner frames taken per poll: a flood cannot hold the loop
 
 
 class Schedule:
@@ -166,24 +168,27 @@ class FaultModel:
         return out
 
 
-class FaultyNIC:
+class FaultyNIC(Wrapper):
     """A NIC wrapper that passes outgoing and incoming frames through fault models.
 
-    The runner drives it: after reading a frame from the inner NIC (recv_into) it hands it to
-    rx(frame, now_ms); after every stack.poll() it calls poll(now_ms, deliver), which sends due
-    outgoing frames to the inner NIC and gives due incoming frames to deliver(frame), and folds
-    the returned wait into its select timeout. Held frames are copies, so callers may pass
-    memoryviews valid only during the call.
+    A pull NIC like the one it wraps (barenet/nic.py): the loop step drives it through
+    `poll(now_ms)`, which pulls the inner NIC's frames through the rx model, hands due outgoing
+    frames to the inner NIC and says when the next held frame is due; received frames come
+    out of `recv_into` once due. Held frames are copies, so callers may pass memoryviews
+    valid only during the call. The link facts (link, mtu, mac, link_up, fileno) are the
+    inner NIC's.
     """
 
     def __init__(self, nic, tx=None, rx=None):
-        self.nic = nic
+        Wrapper.__init__(self, nic)
         self.tx_faults = tx
         self.rx_faults = rx
         self._tx = Schedule()
         self._rx = Schedule()
         self._now = None  # last wrapped now_ms seen
         self._abs = 0  # the same instant on an unwrapped count, for Schedule keys
+        self._scratch = bytearray(self.frame_max())
+        self._inner_poll = getattr(nic, "poll", None)
 
     def _clock(self, now_ms):
         if self._now is not None:
@@ -193,45 +198,55 @@ class FaultyNIC:
 
     def _hold(self, queue, model, frame, now_ms):
         if now_ms is None:
-            # Nothing has told us the time yet: count from the first poll()/rx() instead.
+            # Nothing has told us the time yet: count from the first poll() instead.
             base, now_ms = self._abs, 0
         else:
-            base = self._clock(now_ms)
+            base = self._abs
         if model is None:
             queue.push(base, bytes(frame))
             return
         for at, data in model.apply(frame, now_ms):
             queue.push(base + ticks.diff(at, now_ms), data)
 
-    def send(self, frame):
-        # A stack's send() carries no time: the last clock seen by poll()/rx() stands in for it.
-        self._hold(self._tx, self.tx_faults, frame, self._now)
-
-    def rx(self, frame, now_ms):
-        self._hold(self._rx, self.rx_faults, frame, now_ms)
-
-    def poll(self, now_ms, deliver):
-        """Release what is due; ms until the next held frame, or None when nothing is held."""
-        now = self._clock(now_ms)
-        while True:
+    def _release(self):
+        now = self._abs if self._now is not None else None
+        while now is not None:
             frame = self._tx.pop(now)
             if frame is None:
                 break
             self.nic.send(frame)
-        while True:
-            frame = self._rx.pop(now)
-            if frame is None:
-                break
-            deliver(frame)
+
+    def send(self, frame):
+        # A stack's send() carries no time: the step's time, from the last poll(), stands in.
+        self._hold(self._tx, self.tx_faults, frame, self._now)
+        self._release()  # what the model did not hold back goes out now, after older frames
+
+    def recv_into(self, buf):
+        if self._now is None:
+            return 0
+        frame = self._rx.pop(self._abs)
+        if frame is None:
+            return 0
+        n = min(len(frame), len(buf))
+        buf[0:n] = frame[0:n]
+        return n
+
+    def poll(self, now_ms):
+        """Pull the inner NIC's frames, release what is due; ms until the next held frame
+        (or the inner NIC's own wait), or None."""
+        now = self._clock(now_ms)
         wait = None
+        if self._inner_poll is not None:
+            wait = self._inner_poll(now_ms)
+        scratch = self._scratch
+        for _ in range(_PULL):
+            n = self.nic.recv_into(scratch)
+            if not n:
+                break
+            self._hold(self._rx, self.rx_faults, memoryview(scratch)[0:n], now_ms)
+        self._release()
         for queue in (self._tx, self._rx):
             at = queue.next_at()
             if at is not None:
                 wait = ticks.earliest(wait, at - now if at > now else 0)
         return wait
-
-    def fileno(self):
-        return self.nic.fileno()
-
-    def recv_into(self, buf):
-        return self.nic.recv_into(buf)

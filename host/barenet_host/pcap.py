@@ -9,6 +9,7 @@ CPython only.
 import struct
 
 from barenet import ticks
+from barenet.nic import Wrapper
 
 MAGIC = 0xA1B2C3D4
 LINKTYPE_ETHERNET = 1
@@ -65,31 +66,26 @@ class PcapWriter:
         self.close()
 
 
-class PcapNIC:
-    """Records every frame sent through it and every frame read with recv_into().
+class PcapNIC(Wrapper):
+    """Records every frame sent through it and every frame read with recv_into(), stamped
+    with the time of the loop step (its poll(now_ms)): a pull NIC like the one it wraps."""
 
-    clock() -> now_ms stamps those frames. Frames that reach the stack some other way (a push
-    NIC, a FaultyNIC's rx path) are recorded with record_rx(frame, now_ms); do not call it for
-    frames that came through this object's recv_into(), they are recorded already.
-    """
-
-    def __init__(self, nic, writer, clock):
-        self.nic = nic
+    def __init__(self, nic, writer):
+        Wrapper.__init__(self, nic)
         self.writer = writer
-        self.clock = clock
+        self._now = 0
+        self._inner_poll = getattr(nic, "poll", None)
+
+    def poll(self, now_ms):
+        self._now = now_ms
+        return self._inner_poll(now_ms) if self._inner_poll is not None else None
 
     def send(self, frame):
-        self.writer.write(frame, self.clock())
+        self.writer.write(frame, self._now)
         self.nic.send(frame)
-
-    def record_rx(self, frame, now_ms):
-        self.writer.write(frame, now_ms)
 
     def recv_into(self, buf):
         n = self.nic.recv_into(buf)
         if n:
-            self.writer.write(memoryview(buf)[:n], self.clock())
+            self.writer.write(memoryview(buf)[:n], self._now)
         return n
-
-    def fileno(self):
-        return self.nic.fileno()

@@ -2,50 +2,77 @@
 
 Sim owns the clock and the event queue; it jumps straight to the next deadline, so a 120 s
 TIME_WAIT takes microseconds. A Wire is a hub: every frame goes to every other NIC on it, through
-a seeded FaultModel. Runs in the MicroPython VM as well (imports barenet.ticks and faults.py).
+a seeded FaultModel. Each stack runs the same `barenet.loop.Loop` step that the host runner and
+the boards run; only the waiting differs (the clock jumps). Runs in the MicroPython VM as well
+(imports barenet.ticks, barenet.loop and faults.py).
 
 Internally the clock is an unwrapped count of ms (heap keys must stay ordered across the wrap);
 stacks, tasks, fault models and pcap writers only ever see it reduced to the 2**30 tick period.
 """
 
 from barenet import ticks
+from barenet.loop import Loop
 
 from barenet_host.faults import Schedule
 
 
 class VirtualNIC:
-    """One port on a Wire. send() copies the frame, so a memoryview valid only during the call is fine.
+    """One port on a Wire, a pull NIC (barenet/nic.py). send() copies the frame, so a
+    memoryview valid only during the call is fine.
 
-    A bound NIC hands received frames to stack.input(iface, ...); an unbound one keeps them in
-    `received` (a sniffer or a scripted peer in tests).
+    A port a stack reads from (`attach()`, done by Sim.host) queues what arrives for its
+    `recv_into`. Otherwise it is a test's port: `on_frame(frame, now_ms)`, when set, sees each
+    frame as it arrives (a scripted peer that answers at once); if not, frames collect in
+    `received` (a sniffer).
     """
 
     def __init__(self, wire, faults=None):
         self.wire = wire
+        self.link = wire.link
         self.faults = faults  # rx faults for this port; None means the wire's
-        self.stack = None
-        self.iface = None
         self.received = []
+        self.on_frame = None
+        self.stats = {"rx": 0, "tx": 0}
+        self._rx = None
 
-    def bind(self, stack, iface):
-        self.stack = stack
-        self.iface = iface
+    def attach(self):
+        self._rx = []
+
+    def pending(self):
+        return bool(self._rx)
 
     def send(self, frame):
+        self.stats["tx"] += 1
         self.wire._send(self, frame)
 
+    def recv_into(self, buf):
+        q = self._rx
+        if not q:
+            return 0
+        frame = q.pop(0)
+        n = len(frame)
+        if n > len(buf):
+            n = len(buf)    # truncated, as a real NIC's receive buffer would
+        buf[0:n] = frame[0:n]
+        self.stats["rx"] += 1
+        return n
+
     def _deliver(self, frame, now_ms):
-        if self.stack is None:
-            self.received.append(frame)
+        if self._rx is not None:
+            self._rx.append(frame)
+        elif self.on_frame is not None:
+            self.on_frame(frame, now_ms)
         else:
-            self.stack.input(self.iface, frame, now_ms)
+            self.received.append(frame)
 
 
 class Wire:
-    """A broadcast segment joining any number of VirtualNICs."""
+    """A broadcast segment joining any number of VirtualNICs. link "ethernet" carries Ethernet
+    frames; "ip" carries bare IPv4 datagrams, as a TUN or SLIP link does (barenet/nic.py)."""
 
-    def __init__(self, sim, faults=None, pcap=None):
+    def __init__(self, sim, faults=None, pcap=None, link="ethernet"):
         self.sim = sim
+        self.link = link
         self.faults = faults
         self.pcap = pcap
         self.nics = []
@@ -79,12 +106,13 @@ class Wire:
 
 
 class Sim:
-    """The virtual clock, the frames in flight, and the stacks and tasks it polls."""
+    """The virtual clock, the frames in flight, and the stacks (each with its Loop) it steps."""
 
     def __init__(self, start_ms=0):
         self._abs = start_ms
         self._events = Schedule()
-        self._stacks = []
+        self._loops = {}  # stack -> its Loop, in the order added
+        self._nics = []   # the ports stacks read from
         self._tasks = []
 
     @property
@@ -97,33 +125,51 @@ class Sim:
         """The same instant, unwrapped: for measuring elapsed virtual time in tests."""
         return self._abs
 
-    def wire(self, faults=None, pcap=None):
-        return Wire(self, faults, pcap)
+    def wire(self, faults=None, pcap=None, link="ethernet"):
+        return Wire(self, faults, pcap, link)
 
     def add_stack(self, stack):
-        self._stacks.append(stack)
+        """Step stack with its own Loop from now on; returns the Loop (for its tasks)."""
+        loop = Loop(stack)
+        self._loops[stack] = loop
+        for iface in stack.interfaces:
+            nic = iface.nic
+            while not isinstance(nic, VirtualNIC) and hasattr(nic, "nic"):
+                nic = nic.nic    # middleware (barenet.nic.Wrapper) around a port
+            if isinstance(nic, VirtualNIC):
+                nic.attach()
+                self._nics.append(nic)
+        return loop
 
-    def add_task(self, fn):
-        """fn(now_ms) -> ms until it wants to run again, or None; it is also called every step."""
-        self._tasks.append(fn)
+    def loop(self, stack):
+        return self._loops[stack]
 
-    def host(self, wire, mac, ip, gateway=None, mtu=1500, **stack_kwargs):
-        """A barenet Stack with one interface on wire, polled by this Sim: (stack, iface)."""
+    def add_task(self, fn, stack=None):
+        """fn(now_ms) -> ms until it wants to run again, or None; it is called every step.
+        With a stack, fn is one of that stack's loop tasks (an app: the order the runners
+        use); without, it acts for the world around the stacks, after they stepped."""
+        if stack is not None:
+            self._loops[stack].add_task(fn)
+        else:
+            self._tasks.append(fn)
+
+    def host(self, wire, mac, ip, gateway=None, mtu=1500, profile="board", **overrides):
+        """A barenet Stack with one interface on wire, stepped by this Sim: (stack, iface).
+        mac is None on an "ip" wire."""
         from barenet.stack import Stack  # only hosts need the core's stack; fakes do not
 
-        stack = Stack(**stack_kwargs)
-        nic = wire.nic()
-        iface = stack.add_interface(nic, mac=mac, ip=ip, gateway=gateway, mtu=mtu, now_ms=self.now)
-        nic.bind(stack, iface)
+        stack = Stack(profile, **overrides)
+        iface = stack.add_interface(wire.nic(), mac=mac, ip=ip, gateway=gateway, mtu=mtu,
+                                    now_ms=self.now)
         self.add_stack(stack)
         return stack, iface
 
     def run(self, until=None, max_ms=60000, max_steps=10 ** 7):
         """Step until until() is true (True), or nothing is scheduled / a limit passes (False).
 
-        A step delivers every frame due, then polls every stack and task. The clock then jumps
-        to the earliest deadline they or the wire report. Running into max_ms leaves the clock
-        at the limit.
+        A step delivers every frame due to its port, steps every stack's Loop, then runs the
+        world's tasks. The clock then jumps to the earliest deadline they or the wire report.
+        Running into max_ms leaves the clock at the limit.
         """
         events = self._events
         end = self._abs + max_ms
@@ -138,8 +184,8 @@ class Sim:
                     break
                 item[0]._deliver(item[1], now)
             wait = None
-            for stack in self._stacks:
-                wait = ticks.earliest(wait, stack.poll(now))
+            for loop in self._loops.values():
+                wait = ticks.earliest(wait, loop.step(now))
             for task in self._tasks:
                 wait = ticks.earliest(wait, task(now))
             if until is not None and until():
@@ -159,7 +205,12 @@ class Sim:
 
     def _quiet(self):
         at = self._events.next_at()
-        return at is None or at > self._abs
+        if at is not None and at <= self._abs:
+            return False
+        for nic in self._nics:
+            if nic.pending():
+                return False
+        return True
 
     def settle(self, max_steps=10000):
         """Run the steps of the current instant: until no frame is due now. The clock stays."""

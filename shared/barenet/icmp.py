@@ -1,35 +1,35 @@
 """ICMP (RFC 792, RFC 1122 3.2.2): echo responder and client, rate-limited error messages,
 and delivery of received errors to the protocol that sent the offending datagram."""
 
-import struct
-
 from .addr import ip_aton, ip_ntoa
-from .compat import (oserror, ECONNREFUSED, EHOSTUNREACH, EMSGSIZE, ENETUNREACH, ENOPROTOOPT,
-                     EADDRINUSE, const)
+from .compat import (oserror, ECONNREFUSED, EHOSTDOWN, EHOSTUNREACH, EMSGSIZE, ENETUNREACH,
+                     ENONET, ENOPROTOOPT, EOPNOTSUPP, EPROTO, EADDRINUSE, const)
 from . import ticks
 from .stats import inc
-from .wire import icmp as w
-from .wire.checksum import csum, finish
+from .wire import Malformed, icmp as w
 
 _PROTO = const(1)
 _IP_HLEN = const(20)
 # RFC 1812 4.3.2.3: quote as much of the datagram as fits in a 576-byte error.
 _MAX_QUOTE = const(576 - 20 - 8)
-_ERROR_TYPES = (w.DEST_UNREACH, 4, 5, w.TIME_EXCEEDED, 12)
+_ERROR_TYPES = (w.DEST_UNREACH, w.SOURCE_QUENCH, w.REDIRECT, w.TIME_EXCEEDED, w.PARAM_PROBLEM)
+# Destination unreachable code -> errno, as Linux's icmp_err_convert[] (net/ipv4/icmp.c).
+_UNREACH_ERRNO = (ENETUNREACH, EHOSTUNREACH, ENOPROTOOPT, ECONNREFUSED, EMSGSIZE, EOPNOTSUPP,
+                  ENETUNREACH, EHOSTDOWN, ENONET, ENETUNREACH, EHOSTUNREACH, ENETUNREACH,
+                  EHOSTUNREACH, EHOSTUNREACH, EHOSTUNREACH, EHOSTUNREACH)
 
 
 def error_errno(typ, code):
-    """The errno a socket reports for an ICMP error (the table Linux uses in icmp_err_convert)."""
+    """The errno a socket reports for an ICMP error, as Linux (icmp_err_convert[] for
+    destination unreachable; tcp_v4_err / __udp4_lib_err for the other types); 0 for the
+    messages a host ignores (source quench, RFC 6633; redirects; anything else)."""
     if typ == w.DEST_UNREACH:
-        if code == w.NET_UNREACH:
-            return ENETUNREACH
-        if code == w.PROTO_UNREACH:
-            return ENOPROTOOPT
-        if code == w.PORT_UNREACH:
-            return ECONNREFUSED
-        if code == w.FRAG_NEEDED:
-            return EMSGSIZE
-    return EHOSTUNREACH
+        return _UNREACH_ERRNO[code] if code < len(_UNREACH_ERRNO) else EHOSTUNREACH
+    if typ == w.TIME_EXCEEDED:
+        return EHOSTUNREACH
+    if typ == w.PARAM_PROBLEM:
+        return EPROTO
+    return 0
 
 
 class EchoEndpoint:
@@ -56,14 +56,15 @@ class EchoEndpoint:
 
 
 class ICMP:
-    def __init__(self, stack, error_burst=10, error_interval_ms=100, echo_queue=8):
+    def __init__(self, stack):
+        cfg = stack.cfg
         self.stack = stack
         self.stats = {}
         self.echo = {}  # identifier -> EchoEndpoint
-        self.echo_queue = echo_queue
-        self.error_burst = error_burst
-        self.error_interval_ms = error_interval_ms
-        self._tokens = error_burst
+        self.echo_queue = cfg.echo_queue
+        self.error_burst = cfg.icmp_error_burst
+        self.error_interval_ms = cfg.icmp_error_interval_ms
+        self._tokens = self.error_burst
         self._stamp = 0
         self._hdr = bytearray(w.HEADER_LEN)
 
@@ -74,21 +75,18 @@ class ICMP:
         self.echo[ep.ident] = ep
         return ep
 
-    def send(self, dst, typ, code, rest, body, hdr=None, src=None):
+    def send(self, dst, typ, code, rest, body, hdr=None, src=None, now=None):
         """Send one ICMP message: the 8-byte header is built in hdr, body follows it."""
         if hdr is None:
             hdr = self._hdr
-        struct.pack_into("!BBHI", hdr, 0, typ, code, 0, rest)
-        c = finish(csum(body, csum(hdr)))
-        hdr[2] = c >> 8
-        hdr[3] = c & 0xFF
-        self.stack.ip.output(dst, _PROTO, body, src=src, hdr=hdr)
+        w.emit_header(hdr, typ, code, rest, body)
+        self.stack.ip.output(dst, _PROTO, body, src=src, hdr=hdr, now=now)
         inc(self.stats, "tx")
 
     def input(self, iface, h, payload, now):
         try:
             typ, code, rest, body = w.parse(payload)
-        except ValueError as e:
+        except Malformed as e:
             inc(self.stats, "drop_" + e.args[0])
             return
         inc(self.stats, "rx")
@@ -98,12 +96,12 @@ class ICMP:
                 # there is nobody to answer.
                 inc(self.stats, "drop_echo_from_zero")
                 return
-            if self.stack.ip.is_broadcast(iface, h.dst):
+            if h.bcast:
                 # Like Linux's icmp_echo_ignore_broadcasts=1 (RFC 1122 3.2.2.6 allows it).
                 inc(self.stats, "drop_broadcast_echo")
                 return
             try:
-                self.send(h.src, w.ECHO_REPLY, 0, rest, body, src=h.dst)
+                self.send(h.src, w.ECHO_REPLY, 0, rest, body, src=h.dst, now=now)
                 inc(self.stats, "tx_echo_reply")
             except OSError:
                 inc(self.stats, "drop_reply_failed")
@@ -115,18 +113,13 @@ class ICMP:
                 inc(self.stats, "drop_queue_full")
             else:
                 ep._q.append((ip_ntoa(h.src), rest & 0xFFFF, bytes(body)))
-        elif typ == w.DEST_UNREACH or typ == w.TIME_EXCEEDED:
+        elif typ in _ERROR_TYPES:
             # body quotes the offending datagram: its IP header and at least 8 bytes.
-            if len(body) < _IP_HLEN or len(body) < (body[0] & 0x0F) * 4 + 8:
-                inc(self.stats, "drop_short_quote")
-                return
-            handler = self.stack.ip.handlers.get(body[9])
-            if handler is None:
-                inc(self.stats, "drop_no_handler")
-                return
-            inc(self.stats, "rx_error")
             info = rest & 0xFFFF if (typ == w.DEST_UNREACH and code == w.FRAG_NEEDED) else 0
-            handler.icmp_error(typ, code, info, body, now)
+            if self.stack.ip.deliver_error(typ, code, info, body, now):
+                inc(self.stats, "rx_error")
+            else:
+                inc(self.stats, "drop_error")
         else:
             inc(self.stats, "rx_other")
 
@@ -136,15 +129,17 @@ class ICMP:
         if quoted[ihl] == w.ECHO_REQUEST:
             inc(self.stats, "rx_echo_error")
 
-    def send_error(self, typ, code, datagram, info=0):
-        """Report an error about a received datagram (its bytes, header first) to its sender."""
-        if not self._may_send_error(datagram):
+    def send_error(self, typ, code, datagram, bcast, now, info=0):
+        """Report an error about a received datagram (its bytes, header first) to its sender;
+        bcast: it was sent to a broadcast address (IP.input's verdict)."""
+        if bcast or not self._may_send_error(datagram):
             return
-        if not self._take_token(self.stack.now):
+        if not self._take_token(now):
             inc(self.stats, "error_rate_limited")
             return
         try:
-            self.send(bytes(datagram[12:16]), typ, code, info & 0xFFFF, datagram[0:_MAX_QUOTE])
+            self.send(bytes(datagram[12:16]), typ, code, info & 0xFFFF, datagram[0:_MAX_QUOTE],
+                      now=now)
             inc(self.stats, "tx_error")
         except OSError:
             inc(self.stats, "drop_error_unroutable")
@@ -167,18 +162,12 @@ class ICMP:
 
     def _may_send_error(self, d):
         # RFC 1122 3.2.2: never about an ICMP error, a non-first fragment, or a datagram
-        # whose source is not a unicast host or whose destination was a broadcast.
+        # whose source is not a unicast host (IP.input already dropped broadcast and
+        # multicast sources; 0.0.0.0 is left) or whose destination was a broadcast.
         if len(d) < _IP_HLEN:
             return False
-        src = d[12:16]
-        dst = d[16:20]
-        if (d[6] & 0x1F) or d[7]:
+        if (d[6] & 0x1F) or d[7] or d[12] == 0:
             return False
-        if src[0] == 0 or src[0] >= 224 or dst[0] >= 224 or bytes(dst) == b"\xff\xff\xff\xff":
-            return False
-        for i in self.stack.interfaces:
-            if dst == i.broadcast or src == i.broadcast:
-                return False
         ihl = (d[0] & 0x0F) * 4
         if d[9] == _PROTO and len(d) > ihl and d[ihl] in _ERROR_TYPES:
             return False

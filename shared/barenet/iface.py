@@ -1,38 +1,219 @@
-"""Interface: one NIC with its MAC, IPv4 address/prefix, gateway, MTU and transmit buffer."""
+"""Interfaces: one NIC each, its link type, its IPv4 configuration, and its output side.
 
-from .addr import and4, parse_cidr, prefix_mask, ip_aton, mac_aton
+Two link types (see nic.py):
+- `ethernet` (TAP, W5500 MACRAW, ENC28J60): frames carry an Ethernet II header; the next hop's
+  MAC comes from the interface's ARP cache, which queues datagrams while it resolves.
+- `ip` (TUN, SLIP): frames are bare IPv4 datagrams; no MAC, no ARP. The link is
+  point-to-point or a subnet: every address routed to it simply leaves through it.
+
+As lwIP's netif: IP builds each datagram once in the interface's transmit buffer, after room
+for the link header, and calls `output(n, next_hop, now)`; the interface frames it (or queues
+it behind ARP) and hands it to the NIC. On input, `receive(frame, now)` strips the link layer.
+"""
+
+from .addr import ANY, BROADCAST_MAC, LIMITED_BROADCAST, and4, ip_aton, mac_aton, parse_cidr, \
+    prefix_mask
 from .compat import const
+from .neighbor import ARPCache
+from .nic import ETHERNET, IP
+from .stats import inc
+from .wire import Malformed, ethernet
 
-ETH_HLEN = const(14)
+_ETH_HLEN = const(14)
 
 
 class Interface:
-    """A NIC as the stack sees it. `nic` is any object with send(frame) (see DESIGN.md)."""
+    """What every link type shares: the NIC, the address, the transmit buffer, up/down.
 
-    def __init__(self, nic, mac, ip, gateway=None, mtu=1500, name="eth0"):
+    `up` is the administrative state, `link_up` the carrier (a cable, a USB serial port):
+    routing uses an interface only while both hold (`running`).
+    """
+
+    link = None
+    hlen = 0
+
+    def __init__(self, stack, nic, mtu, name):
         if not 68 <= mtu <= 65535:  # RFC 791: every host must accept 68-byte datagrams
             raise ValueError("MTU out of range: %r" % (mtu,))
+        self.stack = stack
         self.nic = nic
         self.name = name
-        self.mac = mac_aton(mac)
-        self.ip, self.prefix = parse_cidr(ip) if isinstance(ip, str) else (ip_aton(ip), 32)
-        self.mask = prefix_mask(self.prefix)
-        self.network = and4(self.ip, self.mask)
-        self.broadcast = bytes(self.network[i] | (~self.mask[i] & 0xFF) for i in range(4))
-        self.gateway = ip_aton(gateway) if gateway else None
-        if self.gateway is not None and not self.on_link(self.gateway):
-            raise ValueError("gateway is not on the interface's subnet")
         self.mtu = mtu
         self.up = True
+        self.link_up = getattr(nic, "link_up", True)
+        self.running = self.link_up
         self.stats = {}
-        # One frame-sized transmit buffer: IP builds at [14:], the link layer fills [0:14].
-        self.txbuf = bytearray(ETH_HLEN + mtu)
+        # One frame-sized transmit buffer: IP builds at [hlen:], the link header fills [0:hlen].
+        self.txbuf = bytearray(self.hlen + mtu)
+        self._txmv = memoryview(self.txbuf)
+        self.link_changes = 0
+        self._set(ANY, 0, None)
+
+    # -- configuration ---------------------------------------------------------------------
+
+    def _set(self, ip, prefix, gateway):
+        self.ip = ip
+        self.prefix = prefix
+        self.configured = ip != ANY
+        if self.configured:
+            self.mask = prefix_mask(prefix)
+            self.network = and4(ip, self.mask)
+            self.broadcast = bytes(self.network[i] | (~self.mask[i] & 0xFF) for i in range(4))
+        else:
+            # Unconfigured (before DHCP): nothing is on-link, only the limited broadcast
+            # goes out (from 0.0.0.0, RFC 1122 3.2.1.3) and comes in.
+            self.mask = LIMITED_BROADCAST
+            self.network = LIMITED_BROADCAST
+            self.broadcast = LIMITED_BROADCAST
+        self.gateway = gateway
+
+    def configure(self, ip=None, prefix=None, gateway=None):
+        """Set the address: `configure("192.0.2.2/24", gateway="192.0.2.1")`, or
+        `configure(ip_bytes, 24)`; `configure()` returns to the unconfigured state, where the
+        interface sends and receives only the limited broadcast (what DHCP needs).
+
+        Connections on an address that goes away are aborted, and UDP endpoints bound to it
+        move to the new one (as lwIP's netif_set_ipaddr does); the new address is announced
+        with a gratuitous ARP."""
+        if ip is None:
+            new, plen = ANY, 0
+        elif isinstance(ip, str) and "/" in ip:
+            new, plen = parse_cidr(ip)
+        else:
+            new = ip_aton(ip)
+            plen = 32 if prefix is None else prefix
+        if not 0 <= plen <= 32:
+            raise ValueError("invalid prefix length %r" % (plen,))
+        gw = ip_aton(gateway) if gateway else None
+        old = (self.ip, self.prefix, self.gateway)
+        self._set(new, plen, gw)
+        if gw is not None and not self._gateway_ok(gw):
+            self._set(old[0], old[1], old[2])
+            raise ValueError("gateway is not on the interface's subnet")
+        self.stack.address_changed(self, old[0])
+
+    def _gateway_ok(self, gw):
+        return self.on_link(gw)
 
     def on_link(self, dst):
         m = self.mask
         n = self.network
         return (dst[0] & m[0]) == n[0] and (dst[1] & m[1]) == n[1] \
             and (dst[2] & m[2]) == n[2] and (dst[3] & m[3]) == n[3]
+
+    def set_link(self, up):
+        """The carrier came or went; True if that is a change."""
+        up = bool(up)
+        if up == self.link_up:
+            return False
+        self.link_up = up
+        self.running = up and self.up
+        self.link_changes += 1
+        inc(self.stats, "link_up" if up else "link_down")
+        return True
+
+    # -- output ----------------------------------------------------------------------------
+
+    def announce(self):
+        """Tell the link about our address (gratuitous ARP on Ethernet; nothing on ip links)."""
+
+    def forget_neighbor(self, ip):
+        """An upper layer suspects the link address of ip (see IP.neighbor_suspect)."""
+
+    def poll(self, now):
+        return None
+
+    def _send(self, n):
+        inc(self.stats, "tx")
+        self.nic.send(self._txmv[0:n])
+
+
+class EthernetInterface(Interface):
+    """Ethernet II with ARP (RFC 826, RFC 894: IPv4 over Ethernet)."""
+
+    link = ETHERNET
+    hlen = _ETH_HLEN
+
+    def __init__(self, stack, nic, mac, mtu, name):
+        self.mac = mac_aton(mac)
+        Interface.__init__(self, stack, nic, mtu, name)
+        self.eth_stats = stack.eth_stats
+        self.arp = ARPCache(self, stack.cfg, stack.arp_stats)
+
+    def announce(self):
+        if self.configured and self.running:
+            self.arp.announce()
+
+    def forget_neighbor(self, ip):
+        self.arp.forget(ip)
+
+    def poll(self, now):
+        return self.arp.poll(now)
+
+    def output(self, n, next_hop, now):
+        """Send the datagram in txbuf[14:14 + n] to next_hop (None: link broadcast), or queue
+        it until ARP resolves next_hop."""
+        if next_hop is None:
+            mac = BROADCAST_MAC
+        else:
+            mac = self.arp.lookup(next_hop, now)
+            if mac is None:
+                self.arp.resolve(next_hop, self._txmv[_ETH_HLEN:_ETH_HLEN + n], now)
+                return
+        self.send_ip(mac, n)
+
+    def send_ip(self, mac, n):
+        """Frame the datagram in txbuf[14:14 + n] for mac and send it."""
+        ethernet.emit(self.txbuf, mac, self.mac, ethernet.TYPE_IPV4)
+        self._send(_ETH_HLEN + n)
+
+    def send_waiting(self, mac, datagram):
+        """ARP answered: send a datagram that waited for it."""
+        n = len(datagram)
+        self.txbuf[_ETH_HLEN:_ETH_HLEN + n] = datagram
+        self.send_ip(mac, n)
+
+    def unresolved(self, datagram, now):
+        """ARP gave up on the next hop of datagram."""
+        self.stack.ip.resolution_failed(datagram, now)
+
+    def receive(self, frame, now):
+        st = self.eth_stats
+        try:
+            dst, _, etype, payload = ethernet.parse(frame)
+        except Malformed as e:
+            inc(st, "drop_" + e.args[0])
+            return
+        inc(st, "rx")
+        inc(self.stats, "rx")
+        # Accept frames for our MAC and broadcast; no multicast groups are joined.
+        if dst != self.mac and dst != BROADCAST_MAC:
+            inc(st, "drop_not_for_us")
+            return
+        if etype == ethernet.TYPE_IPV4:
+            self.stack.ip.input(self, payload, now)
+        elif etype == ethernet.TYPE_ARP:
+            self.arp.input(payload, now)
+        else:
+            inc(st, "drop_ethertype")
+
+
+class IPInterface(Interface):
+    """A link that carries bare IPv4 datagrams (TUN, SLIP): no link header, no ARP."""
+
+    link = IP
+    mac = None
+
+    def _gateway_ok(self, gw):
+        # Point-to-point: the far end need not share our subnet (a /32 and its peer).
+        return True
+
+    def output(self, n, next_hop, now):
+        self._send(n)
+
+    def receive(self, frame, now):
+        inc(self.stats, "rx")
+        self.stack.ip.input(self, frame, now)
 
 
 class Loopback:
@@ -41,6 +222,7 @@ class Loopback:
     name = "lo"
     mtu = 65535
     nic = None
+    hlen = 0
 
     def __init__(self):
         self.stats = {}

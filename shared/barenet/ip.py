@@ -5,29 +5,28 @@ barenet is a host, not a router (RFC 1122 3.3.1): datagrams for other addresses 
 """
 
 from . import ticks
-from .addr import BROADCAST_MAC, LIMITED_BROADCAST
+from .addr import ANY, LIMITED_BROADCAST
 from .compat import oserror, EHOSTUNREACH, EMSGSIZE, ENETUNREACH, ENOBUFS, const
 from .iface import Loopback
 from .stats import inc
-from .wire import ethernet, icmp as icmpw, ipv4
+from .wire import Malformed, icmp as icmpw, ipv4
 
-_ETH_HLEN = const(14)
 _IP_HLEN = const(20)
 _MAX_DATAGRAM = const(65535)
 
 
 class IP:
-    def __init__(self, stack, ttl=64, loop_queue=64, reasm_datagrams=8, reasm_bytes=65536,
-                 reasm_timeout_ms=30000, ident_seed=0):
+    def __init__(self, stack):
+        cfg = stack.cfg
         self.stack = stack
-        self.ttl = ttl
+        self.ttl = cfg.ttl
         self.handlers = {}
         self.stats = {}
         self.loopback = Loopback()
-        self.loop_queue = loop_queue
+        self.loop_queue = cfg.loop_queue
         self._loop = []  # datagrams to ourselves, delivered by poll()
-        self._ident = ident_seed & 0xFFFF
-        self.reasm = Reassembler(self, reasm_datagrams, reasm_bytes, reasm_timeout_ms)
+        self._ident = cfg.seed & 0xFFFF
+        self.reasm = Reassembler(self, cfg.reasm_datagrams, cfg.reasm_bytes, cfg.reasm_timeout_ms)
 
     def register(self, proto, handler):
         self.handlers[proto] = handler
@@ -38,7 +37,7 @@ class IP:
         if dst[0] == 127:
             return True
         for i in self.stack.interfaces:
-            if i.ip == dst:
+            if i.ip == dst and i.configured:
                 return True
         return False
 
@@ -48,15 +47,16 @@ class IP:
             return self.loopback, dst, dst
         ifaces = self.stack.interfaces
         if dst == LIMITED_BROADCAST:
+            # Also from an unconfigured interface, with source 0.0.0.0 (DHCP, RFC 2131 4.1).
             for i in ifaces:
-                if i.up:
+                if i.running:
                     return i, None, i.ip
             raise oserror(ENETUNREACH)
         for i in ifaces:
-            if i.up and i.on_link(dst):
+            if i.running and i.configured and i.on_link(dst):
                 return i, (None if dst == i.broadcast else dst), i.ip
         for i in ifaces:
-            if i.up and i.gateway is not None:
+            if i.running and i.gateway is not None:
                 return i, i.gateway, i.ip
         raise oserror(ENETUNREACH if ifaces else EHOSTUNREACH)
 
@@ -75,10 +75,7 @@ class IP:
         except OSError:
             return
         if iface is not self.loopback and next_hop is not None:
-            self.stack.arp.forget(next_hop)
-
-    def is_broadcast(self, iface, dst):
-        return dst == LIMITED_BROADCAST or (iface is not self.loopback and dst == iface.broadcast)
+            iface.forget_neighbor(next_hop)
 
     # -- output --------------------------------------------------------------------------
 
@@ -86,13 +83,17 @@ class IP:
         self._ident = (self._ident + 1) & 0xFFFF
         return self._ident
 
-    def output(self, dst, proto, payload, src=None, hdr=None, ttl=None, df=False, tos=0):
-        """Send one datagram: hdr (optional transport header) then payload."""
+    def output(self, dst, proto, payload, src=None, hdr=None, ttl=None, df=False, tos=0,
+               now=None):
+        """Send one datagram: hdr (optional transport header) then payload. now: the time
+        (for ARP); user sends without one act at the stack's last input or poll."""
         iface, next_hop, rsrc = self._route(dst)
         if src is None:
             src = rsrc
         if ttl is None:
             ttl = self.ttl
+        if now is None:
+            now = self.stack.now
         hl = len(hdr) if hdr is not None else 0
         plen = hl + len(payload)
         if plen + _IP_HLEN > _MAX_DATAGRAM:
@@ -112,88 +113,77 @@ class IP:
             return
         if plen + _IP_HLEN <= iface.mtu:
             buf = iface.txbuf
-            ipv4.emit(buf, _ETH_HLEN, src, dst, proto, plen, ident, ttl, tos, df)
-            o = _ETH_HLEN + _IP_HLEN
+            h = iface.hlen
+            ipv4.emit(buf, h, src, dst, proto, plen, ident, ttl, tos, df)
+            o = h + _IP_HLEN
             if hl:
                 buf[o:o + hl] = hdr
             buf[o + hl:o + plen] = payload
             inc(self.stats, "tx")
-            self._link_out(iface, next_hop, o + plen)
+            iface.output(_IP_HLEN + plen, next_hop, now)
             return
         if df:
             raise oserror(EMSGSIZE)
-        self._fragment(iface, next_hop, src, dst, proto, hdr, payload, ident, ttl, tos)
+        self._fragment(iface, next_hop, src, dst, proto, hdr, payload, ident, ttl, tos, now)
 
-    def _fragment(self, iface, next_hop, src, dst, proto, hdr, payload, ident, ttl, tos):
+    def _fragment(self, iface, next_hop, src, dst, proto, hdr, payload, ident, ttl, tos, now):
         # RFC 791 3.2: every fragment but the last carries a multiple of 8 data bytes.
         data = memoryview(bytes(hdr) + bytes(payload)) if hdr is not None else memoryview(payload)
         step = (iface.mtu - _IP_HLEN) & ~7
         buf = iface.txbuf
-        o = _ETH_HLEN + _IP_HLEN
+        h = iface.hlen
+        o = h + _IP_HLEN
         off = 0
         n = len(data)
         while off < n:
             chunk = min(step, n - off)
-            ipv4.emit(buf, _ETH_HLEN, src, dst, proto, chunk, ident, ttl, tos, False,
+            ipv4.emit(buf, h, src, dst, proto, chunk, ident, ttl, tos, False,
                       off + chunk < n, off)
             buf[o:o + chunk] = data[off:off + chunk]
             inc(self.stats, "tx_fragment")
-            self._link_out(iface, next_hop, o + chunk)
+            iface.output(_IP_HLEN + chunk, next_hop, now)
             off += chunk
         inc(self.stats, "tx")
 
-    def _link_out(self, iface, next_hop, n):
-        """Frame iface.txbuf[14:n] for next_hop (None: broadcast), or queue it behind ARP."""
-        stack = self.stack
-        if next_hop is None:
-            mac = BROADCAST_MAC
-        else:
-            mac = stack.arp.lookup(next_hop, stack.now)
-            if mac is None:
-                stack.arp.resolve(iface, next_hop, memoryview(iface.txbuf)[_ETH_HLEN:n], stack.now)
-                return
-        self.send_frame(iface, mac, n)
-
-    def send_frame(self, iface, mac, n):
-        buf = iface.txbuf
-        ethernet.emit(buf, mac, iface.mac, ethernet.TYPE_IPV4)
-        inc(iface.stats, "tx")
-        iface.nic.send(memoryview(buf)[0:n])
-
-    def send_resolved(self, iface, mac, datagram):
-        """ARP answered: send a datagram that waited for it."""
-        n = _ETH_HLEN + len(datagram)
-        iface.txbuf[_ETH_HLEN:n] = datagram
-        self.send_frame(iface, mac, n)
-
-    def resolution_failed(self, iface, datagram):
+    def resolution_failed(self, datagram, now):
         """ARP gave up: tell the sender, as a local ICMP host unreachable would (RFC 1122 2.3.2.2)."""
         if (datagram[6] & 0x1F) or datagram[7]:
             return  # a later fragment quotes no transport header: its first fragment reports
-        h = self._handler_for_quote(datagram)
-        if h is not None:
-            h.icmp_error(icmpw.DEST_UNREACH, icmpw.HOST_UNREACH, 0,
-                         memoryview(datagram)[0:(datagram[0] & 0x0F) * 4 + 8], self.stack.now)
+        self.deliver_error(icmpw.DEST_UNREACH, icmpw.HOST_UNREACH, 0,
+                           memoryview(datagram)[0:(datagram[0] & 0x0F) * 4 + 8], now)
 
-    def _handler_for_quote(self, quoted):
-        if len(quoted) < _IP_HLEN:
-            return None
-        return self.handlers.get(quoted[9])
+    def deliver_error(self, typ, code, info, quoted, now):
+        """An ICMP error (received, or made up locally) about a datagram we sent, which
+        `quoted` holds from its IP header on: hand it to the transport that sent it.
+        False when the quote is too short or names a protocol nobody speaks."""
+        if len(quoted) < _IP_HLEN or len(quoted) < (quoted[0] & 0x0F) * 4 + 8:
+            inc(self.stats, "icmp_error_short_quote")
+            return False
+        handler = self.handlers.get(quoted[9])
+        if handler is None:
+            inc(self.stats, "icmp_error_no_handler")
+            return False
+        handler.icmp_error(typ, code, info, quoted, now)
+        return True
 
     # -- input ---------------------------------------------------------------------------
 
     def input(self, iface, data, now):
         try:
             h, payload = ipv4.parse(data)
-        except ValueError as e:
+        except Malformed as e:
             inc(self.stats, "drop_" + e.args[0])
             return
         inc(self.stats, "rx")
         dst = h.dst
         if iface is not self.loopback:
-            if dst != iface.ip and dst != LIMITED_BROADCAST and dst != iface.broadcast:
-                inc(self.stats, "drop_not_ours")
-                return
+            if dst != iface.ip or not iface.configured:
+                if dst != LIMITED_BROADCAST and dst != iface.broadcast:
+                    inc(self.stats, "drop_not_ours")
+                    return
+                # Decided once here for every transport: TCP drops it (RFC 9293 3.9.2), UDP
+                # sends no port unreachable and ICMP no echo reply (RFC 1122 3.2.2).
+                h.bcast = True
             src = h.src
             # RFC 1122 3.2.1.3: a source must be a unicast host, and never a loopback or one
             # of our own addresses when it comes from a NIC (Linux drops these as martians).
@@ -209,7 +199,8 @@ class IP:
         handler = self.handlers.get(h.proto)
         if handler is None:
             inc(self.stats, "drop_proto")
-            self.stack.icmp.send_error(icmpw.DEST_UNREACH, icmpw.PROTO_UNREACH, h.datagram)
+            self.stack.icmp.send_error(icmpw.DEST_UNREACH, icmpw.PROTO_UNREACH, h.datagram,
+                                       h.bcast, now)
             return
         handler.input(iface, h, payload, now)
 
@@ -230,11 +221,12 @@ class IP:
 
 
 class _Datagram:
-    def __init__(self, deadline):
+    def __init__(self, deadline, bcast):
         self.frags = []  # (offset, bytes) sorted by offset, never overlapping
         self.size = 0
         self.total = None
         self.deadline = deadline
+        self.bcast = bcast  # sent to a broadcast address (IP.input decided it)
         self.first = None  # header + 8 bytes of fragment zero, for ICMP time exceeded
 
 
@@ -271,7 +263,7 @@ class Reassembler:
             if len(self.pending) >= self.max_datagrams:
                 inc(self.stats, "reasm_drop_full")
                 return None
-            d = _Datagram(ticks.add(now, self.timeout_ms))
+            d = _Datagram(ticks.add(now, self.timeout_ms), h.bcast)
             self.pending[key] = d
         if not h.mf:
             if (d.total is not None and d.total != end) or (d.frags and d.frags[-1][0] + len(d.frags[-1][1]) > end):
@@ -311,8 +303,9 @@ class Reassembler:
         for o, b in frags:
             whole[_IP_HLEN + o:_IP_HLEN + o + len(b)] = b
         inc(self.stats, "reasm_ok")
-        mv = memoryview(whole)
-        return ipv4.parse(mv, False)
+        wh, payload = ipv4.parse(memoryview(whole), False)
+        wh.bcast = d.bcast
+        return wh, payload
 
     def poll(self, now):
         wait = None
@@ -323,7 +316,7 @@ class Reassembler:
                 if d.first is not None:
                     # RFC 1122 3.3.2: report a timeout only when fragment zero arrived.
                     self.ip.stack.icmp.send_error(
-                        icmpw.TIME_EXCEEDED, icmpw.REASSEMBLY_EXCEEDED, d.first)
+                        icmpw.TIME_EXCEEDED, icmpw.REASSEMBLY_EXCEEDED, d.first, d.bcast, now)
             else:
                 wait = ticks.earliest(wait, ticks.until(d.deadline, now))
         return wait

@@ -5,7 +5,7 @@ from .addr import ANY, ip_aton, ip_ntoa
 from .compat import oserror, EADDRINUSE, EADDRNOTAVAIL, EINVAL, EMSGSIZE, EAGAIN, const
 from .icmp import error_errno
 from .stats import inc
-from .wire import icmp as icmpw, udp as w
+from .wire import Malformed, icmp as icmpw, udp as w
 
 _PROTO = const(17)
 _MAX_PAYLOAD = const(65535 - 20 - 8)
@@ -56,13 +56,13 @@ class UDPEndpoint:
 
 
 class UDP:
-    def __init__(self, stack, queue=8, max_endpoints=16):
+    def __init__(self, stack):
         self.stack = stack
-        self.queue = queue
-        self.max_endpoints = max_endpoints
+        self.queue = stack.cfg.udp_queue
+        self.max_endpoints = stack.cfg.udp_endpoints
         self.endpoints = {}  # port -> UDPEndpoint
         self.stats = {}
-        self._next_port = EPHEMERAL_LOW + (stack.seed % (EPHEMERAL_HIGH - EPHEMERAL_LOW))
+        self._next_port = EPHEMERAL_LOW + (stack.cfg.seed % (EPHEMERAL_HIGH - EPHEMERAL_LOW))
 
     def bind(self, port=0, addr=None, queue=None):
         a = ANY if addr is None else ip_aton(addr)
@@ -92,15 +92,15 @@ class UDP:
     def input(self, iface, h, payload, now):
         try:
             sport, dport, data = w.parse(payload, h.src, h.dst)
-        except ValueError as e:
+        except Malformed as e:
             inc(self.stats, "drop_" + e.args[0])
             return
         inc(self.stats, "rx")
         ep = self.endpoints.get(dport)
         if ep is None or (ep.addr != ANY and ep.addr != h.dst):
             inc(self.stats, "drop_no_port")
-            if not self.stack.ip.is_broadcast(iface, h.dst):
-                self.stack.icmp.send_error(icmpw.DEST_UNREACH, icmpw.PORT_UNREACH, h.datagram)
+            self.stack.icmp.send_error(icmpw.DEST_UNREACH, icmpw.PORT_UNREACH, h.datagram,
+                                       h.bcast, now)
             return
         if len(ep._q) >= ep.queue_len:
             inc(self.stats, "drop_queue_full")
@@ -116,8 +116,17 @@ class UDP:
         if ep is None or not self.stack.ip.is_local(src) or (ep.addr != ANY and ep.addr != src):
             inc(self.stats, "drop_icmp_no_port")
             return
-        inc(self.stats, "rx_icmp_error")
-        ep.error = error_errno(typ, code)
+        err = error_errno(typ, code)
+        if err:
+            inc(self.stats, "rx_icmp_error")
+            ep.error = err
+
+    def address_changed(self, old, new):
+        """An interface's address changed: endpoints bound to the old one follow it (lwIP's
+        udp_netif_ip_addr_changed), or fall back to any address when it went away."""
+        for ep in self.endpoints.values():
+            if ep.addr == old:
+                ep.addr = new
 
     def poll(self, now):
         return None

@@ -107,7 +107,7 @@ class Target:
 
     def check(self):
         st_ = self.stack.stats
-        if st_["eth"].get("drop_internal_error", 0):
+        if st_["stack"].get("drop_internal_error", 0):
             e = self.stack.last_error
             raise AssertionError("exception inside stack.input()/poll():\n" + "".join(
                 traceback.format_exception(type(e), e, e.__traceback__)))
@@ -122,7 +122,7 @@ class Target:
             assert d.size == sum(len(b) for _, b in d.frags)
             ends = [(o, o + len(b)) for o, b in d.frags]
             assert all(ends[i][1] <= ends[i + 1][0] for i in range(len(ends) - 1)), ends
-        a = self.stack.arp
+        a = self.iface.arp
         assert len(a.entries) <= a.size and len(a.pending) <= a.pending_addrs
         assert all(sum(len(d) for d in p.queue) <= a.pending_bytes for p in a.pending.values())
 

@@ -1,5 +1,5 @@
 """Fuzz stack.input(): no exception may escape it or be swallowed as an internal error
-(`stack.stats["eth"]["drop_internal_error"]`), whatever arrives and in whatever order; the
+(`stack.stats["stack"]["drop_internal_error"]`), whatever arrives and in whatever order; the
 stack's bounded structures stay within their limits and everything it sends is well formed.
 
 Example counts come from fuzzlib.EXAMPLES (10 000 each under HYPOTHESIS_PROFILE=ci).

@@ -18,7 +18,7 @@ import pytest
 from barenet.stack import Stack
 from barenet_host.netns import NetNS, unique_name
 from barenet_host.runner import Runner, now_ms
-from barenet_host.tap import TapDevice
+from barenet_host.devices.tap import TapDevice
 
 KERNEL_IP = "192.0.2.1"
 KERNEL_CIDR = KERNEL_IP + "/24"
@@ -59,15 +59,15 @@ def tap_ns(netns):
 
 
 class InProcess:
-    """barenet in the test process on the TAP fd: drive it with `run(until, timeout_s)`."""
+    """barenet in the test process on the TAP fd: drive it with `run(until, timeout_s)`.
+    The host profile by default, as `barenet serve` runs (barenet/config.py)."""
 
-    def __init__(self, peer, **limits):
+    def __init__(self, peer, profile="host", **limits):
         self.peer = peer
-        self.stack = Stack(**limits)
+        self.stack = Stack(profile, **limits)
         self.iface = self.stack.add_interface(peer.tap, mac=BARENET_MAC, ip=BARENET_CIDR,
                                               now_ms=now_ms())
         self.runner = Runner(self.stack)
-        self.runner.add(self.iface, peer.tap)
 
     def run(self, until, timeout_s=5):
         return self.runner.run(until=until, timeout_s=timeout_s)
@@ -197,7 +197,8 @@ class WrappedPeer:
 @pytest.fixture
 def barenet_with(tap_ns):
     """barenet_with(wrap=None, **limits): an InProcess like `barenet`, but with Stack limits
-    (`tcp={...}` for TCP's) and, with wrap, the TAP wrapped as wrap(tap) -> NIC."""
+    (a profile and tunables, barenet/config.py) and, with wrap, the TAP wrapped as
+    wrap(tap) -> NIC."""
     made = []
 
     def make(wrap=None, **limits):

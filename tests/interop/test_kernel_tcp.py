@@ -614,7 +614,7 @@ LOSSY_TCP = {"rto_min_ms": 200}
 def test_20mb_with_5_percent_loss_both_ways(barenet_with, kernel, up, down):
     # Loss on the TAP path both ways: data, ACKs, SACKs and retransmissions all get lost; the
     # stream must still arrive byte-exact (RFC 9293 3.8.1, RFC 6675, RFC 6298).
-    b = barenet_with(wrap=lossy(71), tcp=LOSSY_TCP)
+    b = barenet_with(wrap=lossy(71), **LOSSY_TCP)
     data = pattern(up, 73)
     conn, task, r = stream_with_kernel_server(b, kernel, down, 72, data)
     info = conn.info()
@@ -686,7 +686,7 @@ WSCALE_TCP = {"rcvbuf": 256 * 1024}   # needs a shift of 3 to advertise (RFC 732
 
 @pytest.mark.parametrize("opener", ["kernel", "barenet"])
 def test_window_scale_and_sack_negotiated(barenet_with, kernel, capture, opener):
-    b = barenet_with(tcp=WSCALE_TCP)
+    b = barenet_with(**WSCALE_TCP)
     cap = capture(b.peer.name, name="syn.pcap")
     mode = "connect" if opener == "kernel" else "listen"
     proc = kernel.ns.popen([sys.executable, "-c", KERNEL_HOLD_THEN_SEND, mode,
@@ -754,7 +754,7 @@ def test_barenet_window_closes_and_reopens(barenet, kernel):
                              str(MB), "91")
     conn = accept_one(barenet, lst)
     assert barenet.run(until=lambda: conn.info()["rcv_wnd"] == 0, timeout_s=10), conn.info()
-    assert conn.info()["recv_queue"] == barenet.stack.tcp.cfg["rcvbuf"]
+    assert conn.info()["recv_queue"] == barenet.stack.cfg.rcvbuf
     rx_before = barenet.stack.stats["tcp"]["rx"]
     idle(barenet, 1.5)
     assert conn.info()["rcv_wnd"] == 0 and barenet.stack.stats["tcp"]["rx"] > rx_before  # probes

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from barenet_host.netns import NetNS, check_cidr, unique_name
-from barenet_host.tap import TapDevice, check_name
+from barenet_host.devices.tap import TapDevice, check_name
 
 
 def read_frame(tap, want, timeout_s=5):
@@ -47,7 +47,7 @@ def test_frames_written_to_the_tap_reach_the_kernel(tap_ns):
            + mac + bytes([192, 0, 2, 9]) + b"\xff" * 6 + bytes([192, 0, 2, 9]))
     tap_ns.ns.sysctl("net.ipv4.conf.%s.arp_accept" % tap_ns.name, 1)
     tap_ns.tap.send(memoryview(arp))
-    assert tap_ns.tap.tx_frames == 1
+    assert tap_ns.tap.stats["tx"] == 1
     neigh = ""
     for _ in range(50):  # the kernel processes the frame asynchronously; poll ip neigh briefly
         neigh = tap_ns.ns.ip("neigh", "show", "192.0.2.9").stdout
@@ -69,7 +69,7 @@ def test_recv_into_returns_zero_when_nothing_waits(tap_ns):
 @pytest.mark.root
 def test_attach_only_refuses_a_missing_device(netns):
     name = unique_name("m")
-    r = netns.run([sys.executable, "-c", "from barenet_host.tap import TapDevice\n"
+    r = netns.run([sys.executable, "-c", "from barenet_host.devices.tap import TapDevice\n"
                    "try:\n TapDevice(%r, create=False)\nexcept OSError as e:\n print(e.errno, e.strerror)"
                    % name])
     assert r.stdout.startswith("%d cannot open TAP %r: no such device" % (errno.ENODEV, name)), r
@@ -80,7 +80,7 @@ def test_attach_to_tuntap_device_inside_namespace(netns):
     name = unique_name("a")
     netns.tuntap_add(name)
     r = netns.run([sys.executable, "-c",
-                   "from barenet_host.tap import TapDevice\n"
+                   "from barenet_host.devices.tap import TapDevice\n"
                    "t = TapDevice(%r, create=False)\nprint(t.created, t.fileno() >= 0)\nt.close()"
                    % name])
     assert r.stdout.split() == ["False", "True"], r

@@ -86,7 +86,7 @@ def test_two_stacks_exchange_udp_and_ping_across_the_tick_wrap():
     # One ARP resolution served the whole exchange: the cache entry survived the wrap.
     assert a["arp"].get("tx_request") == 1
     for s in (a, b):
-        assert s["eth"].get("drop_internal_error", 0) == 0
+        assert s["stack"].get("drop_internal_error", 0) == 0
         assert not [k for k in s["ip"] if k.startswith("drop")], s["ip"]
     check_frames_in_scapy([bytes.fromhex(f) for f in r["frames"]])
 

@@ -22,7 +22,9 @@ def chunk(off, n, k):
 
 
 sim = Sim(ticks.PERIOD - 300)
-wire = sim.wire(faults=FaultModel(seed=seed, loss=0.03, reorder=0.03, duplicate=0.02))
+# A 2 ms link delay: with board-sized windows the transfer takes about a second of
+# virtual time, so it crosses the wrap 300 ms in.
+wire = sim.wire(faults=FaultModel(seed=seed, loss=0.03, reorder=0.03, duplicate=0.02, delay_ms=2))
 a, _ = sim.host(wire, b"\x02\x00\x00\x00\x00\x01", "192.0.2.1/24", seed=1)
 b, _ = sim.host(wire, b"\x02\x00\x00\x00\x00\x02", "192.0.2.2/24", seed=2)
 listener = b.tcp.listen(5000)

@@ -4,6 +4,7 @@ stack sends (decoded by scapy, an independent decoder) and injects frames built 
 from scapy.layers.inet import IP
 from scapy.layers.l2 import ARP, Ether
 
+from barenet.nic import Wrapper
 from barenet_host.vwire import Sim
 
 STACK_MAC = "02:00:00:00:00:02"
@@ -51,13 +52,16 @@ def setup(start_ms=0, gateway=None, faults=None, **stack_kwargs):
     return sim, stack, iface, peer
 
 
-class CountingNIC:
+class CountingNIC(Wrapper):
     """Wraps a NIC and counts frames handed to it (proves loopback never reaches a NIC)."""
 
     def __init__(self, inner):
-        self.inner = inner
+        Wrapper.__init__(self, inner)
         self.sent = 0
 
     def send(self, frame):
         self.sent += 1
-        self.inner.send(frame)
+        self.nic.send(frame)
+
+    def recv_into(self, buf):
+        return self.nic.recv_into(buf)

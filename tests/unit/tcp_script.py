@@ -44,7 +44,6 @@ import pytest
 from scapy.layers.inet import IP, TCP as ScapyTCP, ICMP
 from scapy.layers.l2 import ARP, Ether
 
-from barenet.tcp import TCP
 from barenet_host.vwire import Sim
 
 US_MAC, US_IP = "02:00:00:00:00:02", "192.0.2.2"
@@ -68,14 +67,6 @@ def _flagset(s):
     return frozenset(s.replace(".", "A"))
 
 
-def add_tcp(stack, **tcp_kwargs):
-    """Give a Stack a TCP (replacing any the Stack made itself, so tests can inject limits)."""
-    tcp = TCP(stack, **tcp_kwargs)
-    stack.tcp = tcp
-    stack.ip.register(6, tcp)
-    return tcp
-
-
 def _arp_reply(frame, peer_ip):
     """The peer's answer to an ARP request for peer_ip, or None."""
     f = Ether(frame)
@@ -94,7 +85,7 @@ class _Recorder:
     def __init__(self, target):
         self.target = target
 
-    def input(self, iface, frame, now):
+    def input(self, frame, now):
         frame = bytes(frame)
         if frame[6:12] == bytes.fromhex(PEER_MAC.replace(":", "")):
             return              # our own frame echoed by the hub
@@ -117,13 +108,14 @@ class BarenetTarget:
         self.sim = Sim(start_ms)
         self.start = start_ms
         self.wire = self.sim.wire(faults=faults)
-        self.stack, self.iface = self.sim.host(self.wire, US_MAC, US_IP + "/24", mtu=mtu)
         if isn is not None:
             tcp_kwargs["isn"] = lambda *a: isn
-        self.tcp = add_tcp(self.stack, **tcp_kwargs)
+        self.stack, self.iface = self.sim.host(self.wire, US_MAC, US_IP + "/24", mtu=mtu,
+                                               **tcp_kwargs)
+        self.tcp = self.stack.tcp
         self.peer_ip = peer_ip
         self.nic = self.wire.nic()
-        self.nic.bind(_Recorder(self), None)
+        self.nic.on_frame = _Recorder(self).input
         self.out = []
         self.settle()
         self.out.clear()
@@ -402,7 +394,7 @@ class LinuxTarget:
         # tcp_kwargs are barenet's TCP tunables: those in TUNABLES become sysctls, the others
         # (buffer sizes, delayed-ACK time...) the kernel keeps its own way.
         from barenet_host.netns import NetNS, unique_name
-        from barenet_host.tap import TapDevice
+        from barenet_host.devices.tap import TapDevice
 
         self.peer_ip = peer_ip
         self.ns = NetNS()

@@ -18,8 +18,8 @@ SERVER = "192.0.2.2"
 def pair(**tcp):
     sim = Sim()
     wire = sim.wire()
-    client, _ = sim.host(wire, "02:00:00:00:00:01", "192.0.2.1/24", seed=1, tcp=tcp)
-    server, _ = sim.host(wire, "02:00:00:00:00:02", SERVER + "/24", seed=2, tcp=tcp)
+    client, _ = sim.host(wire, "02:00:00:00:00:01", "192.0.2.1/24", seed=1, **tcp)
+    server, _ = sim.host(wire, "02:00:00:00:00:02", SERVER + "/24", seed=2, **tcp)
     return sim, client, server
 
 
@@ -34,7 +34,7 @@ class Client:
         self.read = read
         self.got = bytearray()
         self.eof = False
-        sim.add_task(self.poll)
+        sim.add_task(self.poll, stack)
 
     def poll(self, now):
         c = self.conn
@@ -52,14 +52,14 @@ class Client:
         return None
 
 
-def serve(sim, app):
-    sim.add_task(app.poll)
+def serve(sim, stack, app):
+    sim.add_task(app.poll, stack)
     return app
 
 
 def test_echo_returns_a_megabyte_byte_exact_then_closes():
     sim, client, server = pair()
-    echo = serve(sim, TCPEcho(server, 7))
+    echo = serve(sim, server, TCPEcho(server, 7))
     data = hashlib.sha256(b"seed").digest() * 32768  # 1 MiB
     c = Client(sim, client, 7, data)
     assert sim.run(until=lambda: c.eof, max_ms=120000)
@@ -69,7 +69,7 @@ def test_echo_returns_a_megabyte_byte_exact_then_closes():
 
 def test_echo_pushes_back_on_a_client_that_does_not_read():
     sim, client, server = pair(sndbuf=8192, rcvbuf=8192)
-    echo = serve(sim, TCPEcho(server, 7))
+    echo = serve(sim, server, TCPEcho(server, 7))
     c = Client(sim, client, 7, bytes(200000), read=False, shut=False)
     sim.run(max_ms=5000)
     # Both directions' buffers fill, then everything stops: nothing accepted was dropped.
@@ -83,7 +83,7 @@ def test_echo_pushes_back_on_a_client_that_does_not_read():
 
 def test_discard_swallows_everything():
     sim, client, server = pair()
-    d = serve(sim, Discard(server, 9))
+    d = serve(sim, server, Discard(server, 9))
     c = Client(sim, client, 9, b"x" * 300000)
     assert sim.run(until=lambda: c.eof, max_ms=60000)
     assert c.got == b"" and d.served == 1
@@ -91,7 +91,7 @@ def test_discard_swallows_everything():
 
 def test_chargen_sends_the_rfc_864_pattern():
     sim, client, server = pair()
-    serve(sim, Chargen(server, 19))
+    serve(sim, server, Chargen(server, 19))
     c = Client(sim, client, 19, shut=False)
     assert sim.run(until=lambda: len(c.got) >= 3 * len(_PATTERN), max_ms=60000)
     lines = bytes(c.got).split(b"\r\n")[:96]
@@ -110,7 +110,7 @@ def fetch(sim, stack, request):
 
 def test_status_page_html_and_json():
     sim, client, server = pair()
-    serve(sim, StatusPage(server, 80))
+    serve(sim, server, StatusPage(server, 80))
     head, body = fetch(sim, client, b"GET / HTTP/1.1\r\nHost: barenet\r\n\r\n")
     assert head[0] == b"HTTP/1.1 200 OK"
     assert b"Content-Type: text/html; charset=utf-8" in head
@@ -134,14 +134,14 @@ def test_status_page_html_and_json():
 ])
 def test_status_page_errors(request_, status):
     sim, client, server = pair()
-    serve(sim, StatusPage(server, 80))
+    serve(sim, server, StatusPage(server, 80))
     head, _ = fetch(sim, client, request_)
     assert head[0] == status
 
 
 def test_head_has_no_body():
     sim, client, server = pair()
-    serve(sim, StatusPage(server, 80))
+    serve(sim, server, StatusPage(server, 80))
     head, body = fetch(sim, client, b"HEAD / HTTP/1.1\r\n\r\n")
     assert head[0] == b"HTTP/1.1 200 OK" and body == b""
 

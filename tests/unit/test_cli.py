@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from barenet_host import cli
-from barenet_host.tap import check_name
+from barenet_host.devices.tap import check_name
 
 GOOD = ["serve", "--tap", "bnx", "--ip", "192.0.2.2/24"]
 

@@ -12,10 +12,9 @@ GOOD = ["serve", "--tap", "bnx", "--ip", "192.0.2.2/24"]
 class FakeTap:
     name = "bnx"
     created = False
-    rx_frames = tx_frames = tx_dropped = 0
 
     def __init__(self, name, create=True):
-        pass
+        self.stats = {"rx": 0, "tx": 0, "drop_tx": 0}
 
     def send(self, frame):
         pass
@@ -32,9 +31,6 @@ def served(monkeypatch):
     class Runner:
         def __init__(self, stack, *a, **kw):
             stacks.append(stack)
-
-        def add(self, *a):
-            pass
 
         def add_task(self, fn):
             pass
@@ -58,14 +54,15 @@ def run_main(argv):
 def test_default_is_host_sized_with_window_scaling(served):
     rc, out, err = run_main(GOOD + ["--apps", "discard"])
     assert (rc, err) == (0, "")
-    tcp = served[0].tcp
-    assert tcp.cfg["sndbuf"] == tcp.cfg["rcvbuf"] == cli.TCP_BUFFER == 262144
-    assert tcp.cfg["wscale"]   # a 256 KB window needs RFC 7323 scaling
+    cfg = served[0].cfg
+    assert cfg.profile == "host"
+    assert cfg.sndbuf == cfg.rcvbuf == cli.TCP_BUFFER == 262144
+    assert cfg.wscale   # a 256 KB window needs RFC 7323 scaling
 
 
 def test_explicit_size(served):
     assert run_main(GOOD + ["--tcp-buffer", "16384"])[0] == 0
-    assert served[0].tcp.cfg["sndbuf"] == served[0].tcp.cfg["rcvbuf"] == 16384
+    assert served[0].cfg.sndbuf == served[0].cfg.rcvbuf == 16384
 
 
 @pytest.mark.parametrize("value", ["2047", "16777217", "64k", "-1"])

@@ -172,8 +172,13 @@ def test_schedule_orders_by_time_then_by_insertion():
 
 
 class RecordingNIC:
-    def __init__(self):
+    """A pull NIC (barenet/nic.py): records what is sent, hands out what a test queued."""
+
+    mtu = 1500
+
+    def __init__(self, frames=()):
         self.sent = []
+        self.waiting = list(frames)
 
     def send(self, frame):
         self.sent.append(bytes(frame))
@@ -182,21 +187,35 @@ class RecordingNIC:
         return 42
 
     def recv_into(self, buf):
-        buf[:3] = b"abc"
-        return 3
+        if not self.waiting:
+            return 0
+        f = self.waiting.pop(0)
+        buf[:len(f)] = f
+        return len(f)
+
+
+def drain(nic):
+    """Every frame the NIC hands out now, as bytes."""
+    out = []
+    buf = bytearray(1514)
+    while True:
+        n = nic.recv_into(buf)
+        if not n:
+            return out
+        out.append(bytes(buf[:n]))
 
 
 def test_faulty_nic_holds_tx_frames_until_due_and_copies_them():
     inner = RecordingNIC()
     nic = FaultyNIC(inner, tx=FaultModel(delay_ms=10))
-    assert nic.poll(NEAR_WRAP, None) is None
+    assert nic.poll(NEAR_WRAP) is None
     buf = bytearray(b"frame-1")
     nic.send(memoryview(buf))
     buf[:] = b"XXXXXXX"
     assert inner.sent == []
-    assert nic.poll(ticks.add(NEAR_WRAP, 4), None) == 6
+    assert nic.poll(ticks.add(NEAR_WRAP, 4)) == 6
     assert inner.sent == []
-    assert nic.poll(ticks.add(NEAR_WRAP, 10), None) is None
+    assert nic.poll(ticks.add(NEAR_WRAP, 10)) is None
     assert inner.sent == [b"frame-1"]
 
 
@@ -204,54 +223,69 @@ def test_faulty_nic_delays_across_the_tick_wrap():
     inner = RecordingNIC()
     nic = FaultyNIC(inner, tx=FaultModel(delay_ms=3000))
     start = ticks.PERIOD - 1000
-    nic.poll(start, None)
+    nic.poll(start)
     nic.send(b"late")
-    assert nic.poll(1000, None) == 1000
+    assert nic.poll(1000) == 1000
     assert inner.sent == []
-    assert nic.poll(2000, None) is None
+    assert nic.poll(2000) is None
     assert inner.sent == [b"late"]
 
 
 def test_faulty_nic_rx_path_loses_and_delays_inbound_frames():
+    # The inner NIC's frames are pulled by poll() and come out of recv_into() once due.
     inner = RecordingNIC()
-    got = []
     nic = FaultyNIC(inner, rx=FaultModel(seed=4, loss=0.5, delay_ms=2))
+    got = []
     for i in range(200):
-        nic.rx(bytes([i]), i)
-    wait = nic.poll(199, got.append)
-    assert wait == 2  # frame 199, if it survived, is due at 201; else an earlier one is gone
-    nic.poll(300, got.append)
+        inner.waiting.append(bytes([i]))
+        assert nic.poll(i) in (0, 1, 2, None)   # 0: a frame is due now, for recv_into
+        got += drain(nic)
+    # as the loop step asks again after reading: frame 199, if it survived, is due at 201;
+    # else an earlier one is gone
+    assert nic.poll(199) == 2
+    nic.poll(300)
+    got += drain(nic)
     assert len(got) == 200 - nic.rx_faults.stats["dropped"]
     assert 70 <= len(got) <= 130
     assert got == sorted(got)
     assert inner.sent == []
 
 
-def test_faulty_nic_without_models_passes_frames_on_the_next_poll():
-    inner = RecordingNIC()
-    got = []
+def test_faulty_nic_without_models_passes_frames_at_once():
+    inner = RecordingNIC([b"in"])
     nic = FaultyNIC(inner)
-    nic.poll(0, got.append)
+    assert drain(nic) == []          # nothing is pulled before a poll tells the time
+    nic.poll(0)
     nic.send(b"out")
-    nic.rx(b"in", 0)
-    assert inner.sent == [] and got == []
-    assert nic.poll(0, got.append) is None
-    assert inner.sent == [b"out"] and got == [b"in"]
-    assert nic.fileno() == 42
-    buf = bytearray(10)
-    assert nic.recv_into(buf) == 3 and buf[:3] == b"abc"
+    assert inner.sent == [b"out"]    # due now: straight through
+    assert drain(nic) == [b"in"]
+    assert nic.poll(0) is None
+    assert nic.fileno() == 42 and nic.mtu == 1500 and nic.link == "ethernet"
+
+
+def test_faulty_nic_keeps_the_order_of_frames_due_at_one_instant():
+    # A frame the model delays by 0 must not overtake an older one due at the same instant.
+    inner = RecordingNIC()
+    model = FaultModel(delay_ms=5)
+    nic = FaultyNIC(inner, tx=model)
+    nic.poll(0)
+    nic.send(b"first")
+    model.delay_ms = 0
+    nic.poll(5)                      # releases "first"
+    nic.send(b"second")
+    assert inner.sent == [b"first", b"second"]
 
 
 def test_faulty_nic_reorders_tx_frames():
     inner = RecordingNIC()
     nic = FaultyNIC(inner, tx=FaultModel(seed=2, reorder=0.3, reorder_ms=3))
     t = 0
-    nic.poll(t, None)
+    nic.poll(t)
     for i in range(100):
         nic.send(bytes([i]))
         t += 1
-        nic.poll(t, None)
-    nic.poll(t + 10, None)
+        nic.poll(t)
+    nic.poll(t + 10)
     order = [f[0] for f in inner.sent]
     assert sorted(order) == list(range(100))
     assert order != list(range(100))
@@ -284,6 +318,6 @@ def test_faulty_nic_send_before_any_clock_counts_from_the_first_poll():
     nic = FaultyNIC(inner, tx=FaultModel(delay_ms=5))
     nic.send(b"early")
     start = ticks.PERIOD - 2  # far from 0 on the wrapping clock
-    assert nic.poll(start, None) == 5
-    assert nic.poll(ticks.add(start, 5), None) is None
+    assert nic.poll(start) == 5
+    assert nic.poll(ticks.add(start, 5)) is None
     assert inner.sent == [b"early"]

@@ -1,5 +1,7 @@
 """ICMP: echo responder and client, rate-limited port unreachable, errors reach UDP endpoints."""
 
+import errno as errnos
+
 import pytest
 from scapy.layers.inet import ICMP, IP, UDP, IPerror, UDPerror, fragment
 from scapy.layers.l2 import Ether
@@ -10,7 +12,7 @@ from peer import PEER_IP, PEER_MAC, STACK_IP, STACK_MAC, setup
 
 def resolved(**kw):
     sim, stack, iface, peer = setup(**kw)
-    stack.arp.learn(bytes([192, 0, 2, 1]), bytes.fromhex("020000000001"), sim.now)
+    stack.interfaces[0].arp.learn(bytes([192, 0, 2, 1]), bytes.fromhex("020000000001"), sim.now)
     return sim, stack, iface, peer
 
 
@@ -92,7 +94,11 @@ def test_no_icmp_error_for_broadcast_datagrams():
     assert peer.take() == []
 
 
-@pytest.mark.parametrize("code,nexthop,errno", [(3, 0, ECONNREFUSED), (4, 576, EMSGSIZE)])
+@pytest.mark.parametrize("code,nexthop,errno", [
+    (3, 0, ECONNREFUSED), (4, 576, EMSGSIZE),
+    # Linux's icmp_err_convert[] (see test_icmp_errno.py) for the codes UDP used to get wrong
+    (5, 0, errnos.EOPNOTSUPP), (6, 0, errnos.ENETUNREACH), (7, 0, errnos.EHOSTDOWN),
+    (9, 0, errnos.ENETUNREACH), (11, 0, errnos.ENETUNREACH)])
 def test_icmp_errors_are_delivered_to_the_matching_udp_endpoint(code, nexthop, errno):
     sim, stack, iface, peer = resolved()
     ep = stack.udp.bind(4000)
@@ -114,7 +120,8 @@ def test_truncated_icmp_quote_is_dropped():
     stack.udp.bind(4000)
     peer.send(eth(IP(src=PEER_IP, dst=STACK_IP) / ICMP(type=3, code=3) / (b"\x45" + bytes(10))))
     sim.run(max_ms=1)
-    assert stack.stats["icmp"]["drop_short_quote"] == 1
+    assert stack.stats["ip"]["icmp_error_short_quote"] == 1
+    assert stack.stats["icmp"]["drop_error"] == 1 and "rx_error" not in stack.stats["icmp"]
 
 
 def test_icmp_error_quoting_a_foreign_source_does_not_touch_our_endpoint():

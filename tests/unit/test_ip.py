@@ -11,7 +11,7 @@ from peer import PEER_IP, PEER_MAC, STACK_IP, STACK_MAC, setup
 def resolved(**kw):
     """A stack whose ARP cache already knows the peer."""
     sim, stack, iface, peer = setup(**kw)
-    stack.arp.learn(bytes([192, 0, 2, 1]), bytes.fromhex("020000000001"), sim.now)
+    stack.interfaces[0].arp.learn(bytes([192, 0, 2, 1]), bytes.fromhex("020000000001"), sim.now)
     return sim, stack, iface, peer
 
 
@@ -135,7 +135,7 @@ def test_malformed_ip_is_counted_and_dropped():
     sim.run(max_ms=1)
     ip = stack.stats["ip"]
     assert (ip["drop_checksum"], ip["drop_length"], ip["drop_version"], ip["drop_short"]) == (1, 1, 1, 1)
-    assert stack.stats["eth"].get("drop_internal_error", 0) == 0
+    assert stack.stats["stack"].get("drop_internal_error", 0) == 0
 
 
 def test_unknown_protocol_gets_protocol_unreachable():

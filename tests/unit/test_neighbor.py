@@ -59,7 +59,8 @@ def test_pending_queue_is_bounded_in_bytes():
 
 
 def test_a_fragmented_datagram_waits_for_arp_whole():
-    sim, stack, iface, peer = setup()
+    # 9 000 bytes wait in all: more than the board profile queues per address (4 KB)
+    sim, stack, iface, peer = setup(arp_queue_bytes=16384)
     ep = stack.icmp.echo_endpoint(1)
     for seq in range(3):
         ep.send(PEER_IP, seq, bytes(3000))  # three datagrams of three fragments each
@@ -105,7 +106,7 @@ def test_address_conflict_is_counted_and_not_learned():
     peer.send(arp_frame(2, "02:00:00:00:00:66", STACK_IP, STACK_IP))
     sim.run(max_ms=1)
     assert stack.stats["arp"]["conflict"] == 1
-    assert STACK_IP.encode() not in stack.arp.entries
+    assert STACK_IP.encode() not in stack.interfaces[0].arp.entries
 
 
 def test_cache_entries_expire_and_are_resolved_again():
@@ -129,7 +130,7 @@ def test_cache_is_bounded():
     for i in range(10):
         peer.send(arp_frame(1, "02:00:00:00:01:%02x" % i, "192.0.2.%d" % (100 + i), STACK_IP))
     sim.run(max_ms=1)
-    assert len(stack.arp.entries) == 4
+    assert len(stack.interfaces[0].arp.entries) == 4
     assert stack.stats["arp"]["evicted"] == 6
 
 
@@ -156,7 +157,7 @@ def test_tcp_timeouts_make_arp_resolve_a_poisoned_entry_again():
     c = a.tcp.connect(STACK_IP, 9)
     assert sim.run(until=lambda: listener.readable(), max_ms=1000)
     server = listener.accept()
-    a.arp.learn(bytes([192, 0, 2, 2]), bytes.fromhex("02000000dead"), sim.now)  # poisoned
+    a.interfaces[0].arp.learn(bytes([192, 0, 2, 2]), bytes.fromhex("02000000dead"), sim.now)  # poisoned
     assert c.send(b"after the poisoning") == 19
     got = bytearray()
 
@@ -168,7 +169,7 @@ def test_tcp_timeouts_make_arp_resolve_a_poisoned_entry_again():
     sim.add_task(read)
     assert sim.run(until=lambda: got == b"after the poisoning", max_ms=60000)
     assert a.stats["arp"]["forgotten"] == 1
-    assert a.arp.entries[bytes([192, 0, 2, 2])][0] == bytes.fromhex(STACK_MAC.replace(":", ""))
+    assert a.interfaces[0].arp.entries[bytes([192, 0, 2, 2])][0] == bytes.fromhex(STACK_MAC.replace(":", ""))
 
 
 def test_arp_failure_is_reported_once_per_datagram_not_per_fragment():

@@ -87,3 +87,26 @@ def test_the_checker_catches_what_it_should(tmp_path):
     p = tmp_path / "ok.py"
     p.write_text("import struct\nfrom .compat import const\nfrom . import ticks\n")
     assert violations(str(p)) == []
+
+
+def test_only_malformed_input_is_blamed_on_the_peer(monkeypatch):
+    # Parsers raise wire.Malformed for bad input: that is counted as the layer's drop_<reason>.
+    # Any other exception is our bug: counted as drop_internal_error, never as the peer's.
+    from barenet.stack import Stack
+    from barenet.wire import Malformed, ipv4
+
+    stack = Stack()
+    iface = stack.add_interface(type("N", (), {"send": lambda self, f: None})(),
+                                mac="02:00:00:00:00:02", ip="192.0.2.2/24")
+    frame = b"\x02\x00\x00\x00\x00\x02" + b"\x02" * 6 + b"\x08\x00" + bytes(40)
+    assert issubclass(Malformed, ValueError)
+    stack.input(iface, frame, 0)
+    assert stack.stats["ip"] == {"drop_version": 1}
+
+    def buggy(data, verify=True):
+        raise ValueError("a bug of ours")
+    monkeypatch.setattr(ipv4, "parse", buggy)
+    stack.input(iface, frame, 0)
+    assert stack.stats["ip"] == {"drop_version": 1}
+    assert stack.stats["stack"] == {"drop_internal_error": 1}
+    assert str(stack.last_error) == "a bug of ours"

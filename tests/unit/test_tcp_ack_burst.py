@@ -20,7 +20,7 @@ def burst(s, segments):
 
 
 def test_in_order_burst_draws_one_ack_for_all_at_once():
-    s = Script(isn=2000, delack_ms=40)
+    s = Script(isn=2000, delack_ms=40, rcvbuf=16384)      # room for the burst
     c = s.established_passive()
     burst(s, [dict(seq=1001 + i * MSS, data=bytes([65 + i]) * MSS) for i in range(6)])
     s.expect("A", ack=1001 + 6 * MSS, at=0)
@@ -72,7 +72,8 @@ def test_reads_in_small_pieces_make_one_window_update_at_poll():
     # (RFC 1122 4.2.3.3) several times over; the peer hears it once, with the final window.
     s = Script(isn=2000, rcvbuf=4000, delack_ms=40)
     c = s.established_passive()
-    burst(s, [dict(seq=1001, data=b"x" * 2000), dict(seq=3001, data=b"y" * 2000)])
+    burst(s, [dict(seq=1001, data=b"x" * MSS), dict(seq=1001 + MSS, data=b"y" * MSS),
+              dict(seq=1001 + 2 * MSS, data=b"z" * (4000 - 2 * MSS))])
     s.wait(40)
     s.expect("A", ack=5001, win=0)
     for _ in range(8):

@@ -16,8 +16,8 @@ BIG = {"sndbuf": 1 << 20, "rcvbuf": 1 << 20}
 def bulk_transfer(ms, cut_at=None, cut_ms=0):
     sim = Sim()
     wire = sim.wire()
-    a, _ = sim.host(wire, "02:00:00:00:00:01", "192.0.2.1/24", seed=1, tcp=BIG)
-    b, _ = sim.host(wire, "02:00:00:00:00:02", "192.0.2.2/24", seed=2, tcp=BIG)
+    a, _ = sim.host(wire, "02:00:00:00:00:01", "192.0.2.1/24", profile="host", seed=1, **BIG)
+    b, _ = sim.host(wire, "02:00:00:00:00:02", "192.0.2.2/24", profile="host", seed=2, **BIG)
     models = []
     for nic in wire.nics:
         nic.faults = FaultModel(seed=3, delay_ms=10, bandwidth_bps=10000000, queue_limit=30000)

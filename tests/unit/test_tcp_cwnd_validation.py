@@ -81,9 +81,9 @@ def app_limited(ms, chunk, every_ms):
     sim = Sim()
     wire = sim.wire()
     a, _ = sim.host(wire, "02:00:00:00:00:01", "192.0.2.1/24", seed=1,
-                    tcp={"sndbuf": 1 << 20, "rcvbuf": 1 << 20})
+                    sndbuf=1 << 20, rcvbuf=1 << 20)
     b, _ = sim.host(wire, "02:00:00:00:00:02", "192.0.2.2/24", seed=2,
-                    tcp={"sndbuf": 1 << 20, "rcvbuf": 1 << 20})
+                    sndbuf=1 << 20, rcvbuf=1 << 20)
     for nic in wire.nics:
         nic.faults = FaultModel(seed=3, delay_ms=10)
     listener = b.tcp.listen(9)

@@ -90,7 +90,7 @@ def test_flow_control_window_shrinks_then_reopens():
     for i in range(2):
         s.inject("A", seq=1001 + i * MSS, ack=2001, data=b"x" * MSS)
     s.expect("A", ack=1001 + 2 * MSS, win=4000 - 2 * MSS)
-    s.inject("A", seq=1001 + 2 * MSS, ack=2001, data=b"y" * 2000)     # only 1080 fit
+    s.inject("A", seq=1001 + 2 * MSS, ack=2001, data=b"y" * MSS)      # only 1080 fit
     s.wait(40)
     s.expect("A", ack=1001 + 4000, win=0)
     assert c.readable() == 4000
@@ -244,7 +244,7 @@ def test_fast_retransmit_after_three_dupacks_newreno(script):
 
 def test_sack_recovery_resends_only_the_hole(script):
     # RFC 6675: three SACKed segments above a hole mark it lost; only the hole is resent.
-    s = script(isn=2000)
+    s = script(isn=2000, sndbuf=16384)
     c = s.established_passive(sack_perm=True)
     c.send(b"x" * (6 * MSS))
     assert len(s.expect_many(6)) == 6

@@ -11,7 +11,6 @@ import pytest
 from barenet import ticks
 from barenet_host.faults import FaultModel
 from barenet_host.vwire import Sim
-from tcp_script import add_tcp
 
 A_MAC, A_IP = "02:00:00:00:00:0a", "192.0.2.10"
 B_MAC, B_IP = "02:00:00:00:00:0b", "192.0.2.11"
@@ -65,10 +64,9 @@ def transfer(n, faults=None, start_ms=0, tcp=None, max_ms=600000, both=True):
     tcp = dict(dict(rto_min_ms=200), **(tcp or {}))
     sim = Sim(start_ms)
     wire = sim.wire(faults=faults)
-    sa, _ = sim.host(wire, A_MAC, A_IP + "/24")
-    sb, _ = sim.host(wire, B_MAC, B_IP + "/24")
-    ta = add_tcp(sa, seed=1, **tcp)
-    tb = add_tcp(sb, seed=2, **tcp)
+    sa, _ = sim.host(wire, A_MAC, A_IP + "/24", seed=1, **tcp)
+    sb, _ = sim.host(wire, B_MAC, B_IP + "/24", seed=2, **tcp)
+    ta, tb = sa.tcp, sb.tcp
     lst = tb.listen(5001)
     ca = ta.connect(B_IP, 5001)
     da, db = _data(n, 1), _data(n if both else 0, 2)

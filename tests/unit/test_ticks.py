@@ -47,7 +47,7 @@ def test_reassembly_timeout_across_the_wrap():
 
 def test_icmp_rate_limit_refills_across_the_wrap():
     sim, stack, iface, peer = setup(start_ms=P - 50, icmp_error_burst=2, icmp_error_interval_ms=100)
-    stack.arp.learn(bytes([192, 0, 2, 1]), bytes.fromhex("020000000001"), sim.now)
+    stack.interfaces[0].arp.learn(bytes([192, 0, 2, 1]), bytes.fromhex("020000000001"), sim.now)
 
     def burst(n):
         for i in range(n):

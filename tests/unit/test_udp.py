@@ -63,7 +63,7 @@ def test_zero_checksum_means_none_and_bad_checksum_is_dropped():
 
 def test_sent_datagrams_carry_a_checksum_scapy_accepts():
     sim, stack, iface, peer = setup()
-    stack.arp.learn(bytes([192, 0, 2, 1]), bytes.fromhex("020000000001"), sim.now)
+    stack.interfaces[0].arp.learn(bytes([192, 0, 2, 1]), bytes.fromhex("020000000001"), sim.now)
     for n in (0, 1, 2, 1471, 1472):
         stack.udp.bind().sendto(bytes(range(7, 7 + n % 200)) * (n // 200 + 1), (PEER_IP, 9))
     sim.run(max_ms=1)

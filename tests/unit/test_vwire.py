@@ -17,23 +17,34 @@ from barenet_host.vwire import Sim
 NEAR_WRAP = ticks.PERIOD - 3000
 
 
+class FakeIface:
+    hlen = 14
+    mtu = 1500
+    link_up = True
+
+    def __init__(self, nic):
+        self.nic = nic
+
+
 class FakeStack:
-    """Records (frame, now) per input; poll() returns the wait of the next timer in `timers`."""
+    """Records (frame, now) per input; poll() returns the wait of the next timer in `timers`.
+    Has the shape the loop step needs of a barenet.stack.Stack: interfaces, input, poll."""
 
     def __init__(self, sim, nic, on_input=None):
         self.sim = sim
         self.nic = nic
+        self.iface = FakeIface(nic)
+        self.interfaces = [self.iface]
         self.inputs = []
         self.polls = []
         self.timers = []  # wrapped deadlines, earliest first
         self.fired = []
         self.on_input = on_input
         self.depth = 0
-        nic.bind(self, "iface0")
         sim.add_stack(self)
 
     def input(self, iface, frame, now_ms):
-        assert iface == "iface0"
+        assert iface is self.iface
         self.depth += 1
         assert self.depth == 1, "input() re-entered"
         self.inputs.append((bytes(frame), now_ms))

@@ -16,10 +16,10 @@ import hashlib
 import struct
 
 from .. import ticks
-from ..addr import ip_aton
-from ..compat import oserror, const, EADDRINUSE, EADDRNOTAVAIL, EHOSTUNREACH, EMSGSIZE, \
-    ENETUNREACH, ENOBUFS, ECONNREFUSED, ENOPROTOOPT, EOPNOTSUPP, EPROTO
-from ..wire import tcp as wire
+from ..addr import ANY, ip_aton
+from ..compat import oserror, const, EADDRINUSE, EADDRNOTAVAIL, ECONNABORTED, ENETDOWN, ENOBUFS
+from ..icmp import error_errno
+from ..wire import Malformed, icmp as icmpw, tcp as wire
 from . import seq
 from .tcb import TCPConnection, STATE_NAMES, CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, \
     ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT  # noqa: F401
@@ -30,11 +30,6 @@ _FIN = const(0x01)
 _ACK = const(0x10)
 _EPHEMERAL_LO = const(49152)   # RFC 6335 6: the dynamic port range
 _EPHEMERAL_N = const(16384)
-
-# ICMP destination-unreachable codes -> errno (RFC 1122 4.2.3.9, as Linux icmp_err_convert)
-_UNREACH_ERRNO = (ENETUNREACH, EHOSTUNREACH, ENOPROTOOPT, ECONNREFUSED, EMSGSIZE, EOPNOTSUPP,
-                  ENETUNREACH, EHOSTUNREACH, EHOSTUNREACH, ENETUNREACH, EHOSTUNREACH,
-                  ENETUNREACH, EHOSTUNREACH, EHOSTUNREACH, EHOSTUNREACH, EHOSTUNREACH)
 
 
 class Listener:
@@ -106,30 +101,27 @@ class Listener:
 
 
 class TCP:
-    def __init__(self, stack, seed=None, isn=None, sndbuf=16384, rcvbuf=16384, ooo_ranges=8,
-                 syn_backlog=16, max_connections=64, delack_ms=40, rto_min_ms=1000,
-                 rto_max_ms=60000, rto_initial_ms=1000, msl_ms=30000, syn_retries=6,
-                 max_retries=12, fin_wait2_ms=60000, challenge_ack_limit=100, wscale=True,
-                 sack=True, rack=True, rack_segs=128):
+    def __init__(self, stack):
+        c = stack.cfg
         self.stack = stack
+        # The connection code still reads its limits from this dict (until the TCB split);
+        # the values come from the stack's Config.
         self.cfg = {
-            "sndbuf": sndbuf, "rcvbuf": rcvbuf, "ooo_ranges": ooo_ranges,
-            "syn_backlog": syn_backlog, "max_connections": max_connections,
-            "delack_ms": delack_ms, "rto_min_ms": rto_min_ms, "rto_max_ms": rto_max_ms,
-            "rto_initial_ms": rto_initial_ms, "msl_ms": msl_ms, "syn_retries": syn_retries,
-            "max_retries": max_retries, "fin_wait2_ms": fin_wait2_ms,
-            "challenge_ack_limit": challenge_ack_limit, "wscale": wscale, "sack": sack,
-            # RACK-TLP (RFC 8985) on SACK connections; rack_segs bounds the segments it
-            # tracks (beyond that, RFC 6675 alone watches the flight)
-            "rack": rack, "rack_segs": rack_segs,
+            "sndbuf": c.sndbuf, "rcvbuf": c.rcvbuf, "ooo_ranges": c.ooo_ranges,
+            "syn_backlog": c.syn_backlog, "max_connections": c.max_connections,
+            "delack_ms": c.delack_ms, "rto_min_ms": c.rto_min_ms, "rto_max_ms": c.rto_max_ms,
+            "rto_initial_ms": c.rto_initial_ms, "msl_ms": c.msl_ms,
+            "syn_retries": c.syn_retries, "max_retries": c.max_retries,
+            "fin_wait2_ms": c.fin_wait2_ms, "challenge_ack_limit": c.challenge_ack_limit,
+            "wscale": c.wscale, "sack": c.sack, "rack": c.rack, "rack_segs": c.rack_segs,
         }
+        seed = c.seed
+        isn = c.isn
         self.stats = {}
         self.conns = {}          # (local ip, local port, remote ip, remote port) -> connection
         self.listeners = {}      # port -> Listener
         self.hdr = bytearray(wire.MAX_HEADER_LEN)
         self._seg = wire.Segment()
-        if seed is None:
-            seed = getattr(stack, "seed", 0)
         self._secret = hashlib.sha256(b"barenet-isn" + str(seed).encode()).digest()
         self._isn_fn = isn
         self._clock_ms = 0       # ms since start, not wrapping: drives the ISN clock
@@ -204,11 +196,11 @@ class TCP:
     def input(self, iface, ip, payload, now):
         try:
             seg = wire.parse(payload, ip.src, ip.dst, self._seg)
-        except ValueError as e:
+        except Malformed as e:
             self.count("drop_" + e.args[0])
             return
         self.count("rx")
-        if ip.dst[0] >= 224 or self.stack.ip.is_broadcast(iface, ip.dst):
+        if ip.bcast:
             self.count("drop_broadcast")   # RFC 9293 3.9.2: TCP is unicast only
             return
         c = self.conns.get((ip.dst, seg.dport, ip.src, seg.sport))
@@ -244,13 +236,11 @@ class TCP:
                           _RST | _ACK)
 
     def icmp_error(self, icmp_type, code, info, quoted, now):
-        if len(quoted) < 20:
-            self.count("icmp_drop_short")
-            return
+        # quoted holds the IP header and at least 8 bytes (IP.deliver_error checked)
+        err = error_errno(icmp_type, code)
+        if not err:
+            return                  # source quench (RFC 6633), redirects: ignored
         ihl = (quoted[0] & 0x0F) * 4
-        if len(quoted) < ihl + 8:
-            self.count("icmp_drop_short")
-            return
         sport, dport, sq = struct.unpack_from("!HHI", quoted, ihl)
         c = self.conns.get((bytes(quoted[12:16]), sport, bytes(quoted[16:20]), dport))
         if c is None:
@@ -261,20 +251,39 @@ class TCP:
             self.count("icmp_bad_seq")
             return
         mtu = 0
-        if icmp_type == 3:
-            if code == 4:
-                if not info:
-                    return          # no next-hop MTU: nothing safe to do (RFC 1191 5)
-                mtu = info
-            err = _UNREACH_ERRNO[code] if code < len(_UNREACH_ERRNO) else EHOSTUNREACH
-        elif icmp_type == 11:
-            err = EHOSTUNREACH
-        elif icmp_type == 12:
-            err = EPROTO
-        else:
-            return                  # source quench and others: ignored (RFC 6633)
+        if icmp_type == icmpw.DEST_UNREACH and code == icmpw.FRAG_NEEDED:
+            if not info:
+                return              # no next-hop MTU: nothing safe to do (RFC 1191 5)
+            mtu = info
         self.count("icmp_error")
         c.icmp_error(icmp_type, code, err, mtu, sq, now)
+
+    def address_changed(self, old, new):
+        """An interface's address changed from old: connections on it are aborted without a
+        word (the address is no longer ours to send from, RFC 1122 3.2.1.3), and listeners
+        bound to it follow the new one (as lwIP's tcp_netif_ip_addr_changed)."""
+        for c in list(self.conns.values()):
+            if c.lip == old:
+                c._destroy(ECONNABORTED)
+        for lst in self.listeners.values():
+            if lst.addr == old:
+                lst.addr = None if new == ANY else new
+
+    def link_changed(self, iface, up, now):
+        """The carrier of iface went down or came back (Stack.set_link)."""
+        ip = iface.ip
+        for c in self.conns.values():
+            if c.lip != ip:
+                continue
+            if not up:
+                # RFC 1122 4.2.3.9: a soft error, not a reason to abort; it is what the user
+                # learns if the connection then times out.
+                c.soft_error = ENETDOWN
+            elif c.snd_max != c.snd_una and c.t_rtx is not None:
+                # Back after a disruption: retransmit now rather than after a backed-off RTO
+                # (the idea of RFC 6069's TCP-LD, with the link itself as the signal).
+                c.rto.reset_backoff()
+                c.t_rtx = now
 
     def poll(self, now):
         wait = None

@@ -1,7 +1,7 @@
 """A Linux TAP device as a barenet NIC: raw Ethernet frames in and out through /dev/net/tun.
 
-The NIC interface is the core's (see DESIGN.md): `send(frame)`, and for the select runner
-`recv_into(buf)` and `fileno()`. The fd is nonblocking; the runner waits on it with select.
+The NIC protocol is the core's (barenet/nic.py): `send(frame)`, `recv_into(buf)`, the link
+facts, `stats`, and `fileno()` for the host runner's select. The fd is nonblocking.
 """
 
 import errno
@@ -63,9 +63,7 @@ class TapDevice:
         if self.created and not create:
             raise OSError(errno.ENODEV, "cannot open TAP %r: no such device (create it with "
                           "`ip tuntap add dev %s mode tap`)" % (name, name))
-        self.rx_frames = 0
-        self.tx_frames = 0
-        self.tx_dropped = 0
+        self.stats = {"rx": 0, "tx": 0, "drop_tx": 0}
         self._fd = -1
         try:
             fd = os.open(_TUN_PATH, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -79,6 +77,8 @@ class TapDevice:
             raise _open_error(name, e) from None
         self._fd = fd
 
+    link = "ethernet"
+
     def fileno(self):
         return self._fd
 
@@ -90,9 +90,9 @@ class TapDevice:
         except OSError as e:
             if e.errno not in (errno.EAGAIN, errno.ENOBUFS, errno.EIO):
                 raise
-            self.tx_dropped += 1
+            self.stats["drop_tx"] += 1
             return
-        self.tx_frames += 1
+        self.stats["tx"] += 1
 
     def recv_into(self, buf):
         """Read one waiting frame into buf; 0 when none is waiting. A frame longer than buf
@@ -105,7 +105,7 @@ class TapDevice:
             if e.errno == errno.EBADFD:
                 raise OSError(e.errno, "TAP %r is gone (deleted while open)" % self.name) from None
             raise
-        self.rx_frames += 1
+        self.stats["rx"] += 1
         return n
 
     def close(self):

@@ -1,0 +1,1 @@
+"""Host NICs: each a pull NIC (barenet/nic.py) with fileno() for the runner's select()."""

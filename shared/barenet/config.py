@@ -1,0 +1,91 @@
+"""Every tunable of the stack in one place, with one profile per kind of machine (lwIP's opt.h).
+
+`Config(profile, **overrides)` starts from a profile and replaces the values named; an unknown
+name is a TypeError, so a typo never silently falls back to a default. The layers copy what
+they need into plain attributes when they are built: hot paths read `self.x`, never a dict.
+
+    stack = Stack("board")                          # what a MicroPython board can afford
+    stack = Stack("host", sndbuf=1 << 20)           # a host, with one override
+
+Profiles:
+- "board": an RP2040-class board (264 KB of RAM, of which the MicroPython heap gets about
+  190 KB and the stack's own bytecode 80-90 KB). Few connections, windows of 4 MSS (as lwIP's
+  and ESP-IDF's defaults), buffers of fixed size allocated when a connection is established.
+- "host": a Linux host. Thousands of connections, windows that fill a TAP at tens of MB/s
+  (256 KB: window scale 3, RFC 7323 2.2), buffers that start small and grow on demand, so
+  that a thousand idle connections cost a few MB, not 512.
+"""
+
+# name: (board, host). Sizes in bytes, times in ms. Read the comment of each before changing it.
+_TUNABLES = {
+    # -- identity and IP ---------------------------------------------------------------------
+    "seed": (0, 0),                     # seeds ISN secrets, IP ident, ephemeral ports
+    "ttl": (64, 64),                    # RFC 1700 / Linux default
+    "loop_queue": (16, 256),            # datagrams to ourselves waiting for the next poll
+    "reasm_datagrams": (2, 64),         # datagrams being reassembled at once (RFC 815)
+    "reasm_bytes": (12288, 1 << 20),    # fragment bytes held for reassembly, in all
+    "reasm_timeout_ms": (30000, 30000),  # RFC 1122 3.3.2: 60 s to 120 s; Linux: 30 s
+    # -- ARP (RFC 826, RFC 1122 2.3.2) ----------------------------------------------------------
+    "arp_size": (8, 1024),              # cache entries
+    "arp_ttl_ms": (60000, 60000),       # an entry expires unless refreshed
+    "arp_pending": (4, 64),             # addresses being resolved at once
+    "arp_queue_bytes": (4096, 65536),   # datagram bytes waiting per address (Linux unres_qlen_bytes)
+    "arp_retries": (3, 3),              # requests before giving up (Linux ucast/mcast solicit)
+    "arp_retry_ms": (1000, 1000),       # RFC 1122 2.3.2.1: at most one request per second
+    # -- ICMP (RFC 1122 3.2.2) ----------------------------------------------------------------
+    "icmp_error_burst": (10, 10),       # token bucket, as Linux icmp_ratelimit
+    "icmp_error_interval_ms": (100, 100),
+    "echo_queue": (4, 64),              # replies waiting per echo endpoint
+    # -- UDP --------------------------------------------------------------------------------
+    "udp_endpoints": (8, 1024),
+    "udp_queue": (4, 64),               # datagrams waiting per endpoint
+    # -- TCP: memory ------------------------------------------------------------------------
+    # Send and receive buffer per connection: 4 MSS on a board. On a host, a 16 KB window
+    # stalls a kernel peer every 11 segments; 256 KB fills a TAP at tens of MB/s with a
+    # window scale of 3 (RFC 7323 2.2), as measured in BENCHMARKS.md.
+    "sndbuf": (5840, 262144),
+    "rcvbuf": (5840, 262144),           # also the largest window we offer
+    "buf_start": (0, 8192),             # first allocation of a buffer that grows (0: full size)
+    "ooo_ranges": (4, 8),               # out-of-order ranges held (and SACK blocks reported)
+    "max_connections": (8, 4096),       # connections in every state but LISTEN
+    "syn_backlog": (4, 1024),           # half-open connections per listener
+    "listen_backlog": (2, 1024),        # established connections waiting for accept()
+    "rack_segs": (32, 512),             # segments RACK-TLP records per connection
+    # -- TCP: timers (RFC 6298, RFC 9293) ---------------------------------------------------
+    "delack_ms": (40, 40),              # RFC 9293 3.8.6.3: under 0.5 s; Linux's minimum
+    "rto_min_ms": (1000, 1000),         # RFC 6298 (2.4)
+    "rto_max_ms": (60000, 60000),       # RFC 6298 (2.5)
+    "rto_initial_ms": (1000, 1000),     # RFC 6298 (2.1)
+    "msl_ms": (30000, 30000),           # TIME_WAIT lasts 2 MSL (Linux: 60 s in all)
+    "fin_wait2_ms": (60000, 60000),     # orphaned FIN_WAIT_2 limit (Linux tcp_fin_timeout)
+    "syn_retries": (6, 6),              # Linux tcp_syn_retries
+    "max_retries": (12, 12),            # RFC 1122 4.2.3.5 R2; Linux tcp_retries2 is 15
+    "challenge_ack_limit": (100, 1000),  # RFC 5961 7, per second, stack-wide
+    # -- TCP: features ----------------------------------------------------------------------
+    "wscale": (True, True),             # RFC 7323 window scale
+    "sack": (True, True),               # RFC 2018 / RFC 6675
+    "rack": (True, True),               # RFC 8985 RACK-TLP on SACK connections
+    "isn": (None, None),                # tests only: fn(lip, lport, rip, rport, now) -> ISN
+}
+
+PROFILES = ("board", "host")
+
+
+class Config:
+    """One stack's tunables as plain attributes (see _TUNABLES for names and meaning)."""
+
+    def __init__(self, profile="board", **overrides):
+        if profile not in PROFILES:
+            raise ValueError("unknown profile %r (choose from %s)" % (profile, ", ".join(PROFILES)))
+        self.profile = profile
+        col = PROFILES.index(profile)
+        for name, values in _TUNABLES.items():
+            setattr(self, name, values[col])
+        for name, value in overrides.items():
+            if name not in _TUNABLES:
+                raise TypeError("unknown tunable %r" % (name,))
+            setattr(self, name, value)
+
+    def items(self):
+        """(name, value) for every tunable, sorted by name."""
+        return sorted((name, getattr(self, name)) for name in _TUNABLES)
