@@ -25,8 +25,11 @@ EXIT_USAGE = 2
 EXIT_FAILURE = 1
 MTU_MIN = 576  # RFC 791: every host must accept 576-byte datagrams
 MTU_MAX = 9000  # jumbo frames; the receive buffer is sized from it
-# TCP send and receive buffer per connection: the host profile's (barenet/config.py).
+# TCP send and receive buffer per connection, and connections held: the host profile's
+# (barenet/config.py).
 TCP_BUFFER = Config("host").sndbuf
+MAX_CONNS = Config("host").max_connections
+MAX_CONNS_MAX = 1 << 20
 TCP_BUFFER_MIN = 2048
 TCP_BUFFER_MAX = 16 << 20
 # TCP services `--apps` can start: name -> (class, well-known port)
@@ -133,6 +136,11 @@ def _parser():
                    default=TCP_BUFFER, metavar="BYTES",
                    help="TCP send and receive buffer per connection, %d..%d (default %d)"
                    % (TCP_BUFFER_MIN, TCP_BUFFER_MAX, TCP_BUFFER))
+    s.add_argument("--max-conns", type=_ranged("max-conns", 1, MAX_CONNS_MAX),
+                   default=MAX_CONNS, metavar="N",
+                   help="TCP connections held at once, in every state (default %d); a SYN "
+                   "beyond them is refused with a RST and counted (tcp refused_conn_limit)"
+                   % MAX_CONNS)
     s.set_defaults(func=serve)
     return p
 
@@ -159,7 +167,8 @@ def serve(args, out):
     except OSError as e:
         raise UsageError(e.strerror or str(e))
     try:
-        stack = Stack("host", sndbuf=args.tcp_buffer, rcvbuf=args.tcp_buffer)
+        stack = Stack("host", sndbuf=args.tcp_buffer, rcvbuf=args.tcp_buffer,
+                      max_connections=args.max_conns)
         gateway = None if args.gateway is None else addr.ip_ntoa(args.gateway)
         stack.add_interface(tap, mac=args.mac, ip=cidr, gateway=gateway, mtu=args.mtu,
                             now_ms=now_ms())

@@ -162,7 +162,7 @@ def virtual_demo():
     back = client.recvfrom()
     say("  UDP %r to %s:7 came back as %r" % (b"hello barenet", BARENET, back[0]))
     from barenet.apps.echo import TCPEcho
-    sim.add_task(TCPEcho(b, 7).poll)
+    sim.add_task(TCPEcho(b, 7).poll, b)
     conn = a.tcp.connect(BARENET, 7)
     data = bytes(range(256)) * 4096
     got = bytearray()

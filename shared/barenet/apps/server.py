@@ -2,16 +2,20 @@
 connections and lets the app serve each open one; finished or failed ones are closed and
 forgotten. Apps subclass it and implement `serve(conn, state, now_ms) -> state | None`
 (None: done), and `wake(state, now_ms)` if they need to run on a timer; poll() returns the
-earliest of those waits, as runner tasks do. MicroPython-compatible."""
+earliest of those waits, as runner tasks do. MicroPython-compatible.
+
+Sized by the stack's profile: the accept queue is the profile's listen_backlog, and an app
+serves as many connections as the stack holds (max_connections) unless told fewer."""
 
 from .. import ticks
 
 
 class TCPServer:
-    def __init__(self, stack, port, backlog=8, max_conns=16):
-        self.listener = stack.tcp.listen(port, backlog=backlog)
+    def __init__(self, stack, port, backlog=None, max_conns=None):
+        cfg = stack.cfg
+        self.listener = stack.tcp.listen(port, cfg.listen_backlog if backlog is None else backlog)
         self.port = port
-        self.max_conns = max_conns
+        self.max_conns = cfg.max_connections if max_conns is None else max_conns
         self.conns = {}  # conn -> app state
         self.served = 0
         self.errors = 0

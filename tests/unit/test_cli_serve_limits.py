@@ -1,4 +1,5 @@
-"""`barenet serve --tcp-buffer BYTES`: host-sized TCP buffers, checked without a TAP device."""
+"""`barenet serve --tcp-buffer BYTES` and `--max-conns N`: the host profile and its limits,
+checked without a TAP device."""
 
 import io
 
@@ -71,3 +72,23 @@ def test_out_of_range_is_a_usage_error(served, value):
     assert rc == 2 and out == "" and not served
     assert err == "barenet: error: argument --tcp-buffer: TCP buffer must be an integer " \
                   "2048..16777216, not %r\n" % value
+
+
+def test_the_host_profile_holds_thousands_of_connections_by_default(served):
+    assert run_main(GOOD + ["--apps", "echo"])[0] == 0
+    cfg = served[0].cfg
+    assert cfg.max_connections == cli.MAX_CONNS >= 1000
+    assert cfg.syn_backlog >= 1000 and cfg.listen_backlog >= 1000
+
+
+def test_max_conns(served):
+    assert run_main(GOOD + ["--max-conns", "50"])[0] == 0
+    assert served[0].cfg.max_connections == 50
+
+
+@pytest.mark.parametrize("value", ["0", "x", "1048577"])
+def test_max_conns_out_of_range_is_a_usage_error(served, value):
+    rc, out, err = run_main(GOOD + ["--max-conns", value])
+    assert rc == 2 and out == "" and not served
+    assert err == "barenet: error: argument --max-conns: max-conns must be an integer " \
+                  "1..1048576, not %r\n" % value
