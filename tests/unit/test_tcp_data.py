@@ -35,6 +35,13 @@ def check_backoff(s, flags, seq, n, data=None):
         s.expect(flags, seq=seq, data=data, within=(rto << k, (rto << k) + late))
 
 
+def wheel_late(s, ms):
+    """How late a Linux timer of ms may fire: the timer wheel rounds a timeout up to its
+    level's granularity, at most 8/63 of the timeout (kernel/time/timer.c, LVL_START): a 4 s
+    timer by up to 256 ms at HZ=250. barenet's timers are exact."""
+    return ms * 8 // 63 if s.linux else 0
+
+
 def expect_error(s, c, err, within):
     """c's calls fail with err from within=(lo, hi) ms after the previous packet on, and not
     before lo: exactly on barenet, in a window on Linux (polled: the kernel reports an error
