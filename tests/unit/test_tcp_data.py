@@ -129,7 +129,7 @@ def test_zero_window_probed_with_backoff_until_it_opens(script):
     seq, data = (2000, b"") if s.linux else (2001, b"h")
     rto = rto_of(s)
     s.expect("A", seq=seq, data=data, within=(rto, rto + (30 if s.linux else 0)))
-    s.inject("A", seq=1001, ack=2001, win=0)             # still closed, probe dropped
+    s.inject("A", seq=1001, ack=2001, win=0)             # still closed, nothing taken
     s.expect("A", seq=seq, data=data, within=(2 * rto, 2 * rto + (60 if s.linux else 0)))
     acked = 2001
     if not s.linux:
@@ -271,7 +271,8 @@ def test_retransmissions_back_off_to_the_cap_then_time_out(script):
 
 def test_default_rto_cap_is_60_s_and_12_retransmissions():
     # barenet's defaults: RFC 6298 (2.5)'s 60 s as the cap and 12 retransmissions, so the
-    # connection is given up 483 s after the first send (barenet only: real time on Linux).
+    # connection is given up 483 s after the first send (barenet only: on Linux that would be
+    # eight minutes of real time).
     s = Script(isn=2000)
     c = s.established_passive()
     retransmitted_until_timeout(s, c, [1000 << k for k in range(6)] + [60000] * 7)
