@@ -726,6 +726,58 @@ class Script:
         assert conn.info()["state"] == "ESTABLISHED"
         return conn
 
+    # The closing states, one opening each as smoltcp's socket_fin_wait_1() & co., but built
+    # from real segments so they hold on Linux too. Each starts from established_passive()
+    # (kw go to it) and asserts the state it reached. The SUT closes with close(), which
+    # orphans the socket on Linux, or with half_close=True with shutdown(SHUT_WR), after which
+    # the application still reads.
+
+    def fin_wait_1(self, peer_isn=1000, half_close=False, **kw):
+        """The SUT's FIN (seq isn + 1) is out and not acked; the peer's next seq is
+        peer_isn + 1."""
+        conn = self.established_passive(peer_isn=peer_isn, **kw)
+        conn.shutdown_write() if half_close else conn.close()
+        self.expect("FA", seq=self.isn + 1, ack=peer_isn + 1, within=(0, 0))
+        _assert_state(conn, "FIN_WAIT_1")
+        return conn
+
+    def fin_wait_2(self, peer_isn=1000, half_close=False, **kw):
+        """The peer acked the SUT's FIN (ack isn + 2) and has not closed yet."""
+        conn = self.fin_wait_1(peer_isn, half_close, **kw)
+        self.inject("A", seq=peer_isn + 1, ack=self.isn + 2)
+        self.expect_nothing()
+        _assert_state(conn, "FIN_WAIT_2")
+        return conn
+
+    def closing(self, peer_isn=1000, half_close=False, **kw):
+        """The FINs crossed (RFC 9293 3.6 case 2): the SUT acked the peer's FIN (ack
+        peer_isn + 2), its own FIN is still unacked (its retransmission timer runs)."""
+        conn = self.fin_wait_1(peer_isn, half_close, **kw)
+        self.inject("FA", seq=peer_isn + 1, ack=self.isn + 1)
+        self.expect("A", seq=self.isn + 2, ack=peer_isn + 2, within=(0, 0))
+        _assert_state(conn, "CLOSING")
+        return conn
+
+    def time_wait(self, peer_isn=1000, half_close=False, from_closing=False, **kw):
+        """Both FINs sent and acked: from FIN_WAIT_2 by the peer's FIN (which the SUT acks),
+        or with from_closing=True from CLOSING by the peer's ACK of the SUT's FIN. The 2*MSL
+        timer starts now (now, on barenet, is still time 0)."""
+        if from_closing:
+            conn = self.closing(peer_isn, half_close, **kw)
+            self.inject("A", seq=peer_isn + 2, ack=self.isn + 2)
+            self.expect_nothing()
+        else:
+            conn = self.fin_wait_2(peer_isn, half_close, **kw)
+            self.inject("FA", seq=peer_isn + 1, ack=self.isn + 2)
+            self.expect("A", seq=self.isn + 2, ack=peer_isn + 2, within=(0, 0))
+        _assert_state(conn, "TIME_WAIT")
+        return conn
+
+
+def _assert_state(conn, want):
+    got = conn.info()["state"]
+    assert got == want, "state: want %s, got %s" % (want, got)
+
 
 def _show(got):
     out = []

@@ -11,20 +11,15 @@ from scapy.layers.inet import TCP as ScapyTCP
 
 from tcp_script import PEER_PORT, US_PORT, Script, script  # noqa: F401 (fixture)
 
-# After established_passive(): the peer's next seq is 1001, ours 2001.
+# After established_passive(): the peer's next seq is 1001, ours 2001. The closing states
+# come from Script's openings (fin_wait_1, fin_wait_2, closing, time_wait), which assert
+# every state they pass through; our FIN is 2001, the peer's 1001.
 
 
 def test_active_close_through_time_wait(script):
+    # RFC 9293 3.6 case 1: FIN_WAIT_1 -> FIN_WAIT_2 -> TIME_WAIT, then 2 * MSL (3.10.7.4)
     s = script(isn=2000, msl_ms=1000)
-    c = s.established_passive()
-    c.close()
-    s.expect("FA", seq=2001, ack=1001)
-    assert c.info()["state"] == "FIN_WAIT_1"
-    s.inject("A", seq=1001, ack=2002)
-    assert c.info()["state"] == "FIN_WAIT_2"
-    s.inject("FA", seq=1001, ack=2002)
-    s.expect("A", seq=2002, ack=1002)
-    assert c.info()["state"] == "TIME_WAIT"
+    c = s.time_wait()
     if s.linux:
         # Linux's TIME_WAIT is a fixed 60 s (TCP_TIMEWAIT_LEN): only the re-ACK is checked.
         s.inject("FA", seq=1001, ack=2002)
@@ -57,18 +52,23 @@ def test_passive_close(script):
 
 
 def test_simultaneous_close(script):
+    # RFC 9293 3.6 case 2: the FINs cross, FIN_WAIT_1 -> CLOSING -> TIME_WAIT, then 2 * MSL
     s = script(isn=2000, msl_ms=500)
-    c = s.established_passive()
-    c.close()
-    s.expect("FA", seq=2001, ack=1001)
-    s.inject("FA", seq=1001, ack=2001)             # FINs cross
-    s.expect("A", seq=2002, ack=1002)
-    assert c.info()["state"] == "CLOSING"
-    s.inject("A", seq=1002, ack=2002)
-    assert c.info()["state"] == "TIME_WAIT"
+    c = s.time_wait(from_closing=True)
     if not s.linux:                                # Linux's TIME_WAIT is a fixed 60 s
-        s.wait(1000)
-        assert c.info()["state"] == "CLOSED"
+        s.wait(999)
+        assert c.info()["state"] == "TIME_WAIT"
+        s.wait(1)
+        assert c.info()["state"] == "CLOSED" and s.tcp.connections() == []
+
+
+def test_fin_acking_our_fin_in_fin_wait_1_goes_to_time_wait(script):
+    # RFC 9293 3.10.7.4 (FIN bit, FIN-WAIT-1): a FIN that also acks our FIN skips FIN_WAIT_2
+    s = script(isn=2000)
+    c = s.fin_wait_1()
+    s.inject("FA", seq=1001, ack=2002)
+    s.expect("A", seq=2002, ack=1002, within=(0, 0))
+    assert c.info()["state"] == "TIME_WAIT"
 
 
 def test_fin_retransmitted_with_backoff(script):
@@ -76,9 +76,7 @@ def test_fin_retransmitted_with_backoff(script):
     # 1 s here (no RTT sample yet, RFC 6298 2.1); Linux's is its 200 ms floor plus the
     # handshake's RTT (TCP_RTO_MIN: RFC 6298 (2.4) says 1 s, Linux chose less).
     s = script(isn=2000)
-    c = s.established_passive()
-    c.shutdown_write()
-    s.expect("FA", seq=2001, within=(0, 0))
+    s.fin_wait_1(half_close=True)
     rto = 200 if s.linux else 1000
     s.expect("FA", seq=2001, within=(rto, rto + (30 if s.linux else 0)))
     s.expect("FA", seq=2001, within=(2 * rto, 2 * rto + (60 if s.linux else 0)))
@@ -86,10 +84,7 @@ def test_fin_retransmitted_with_backoff(script):
 
 def test_half_close_keeps_receiving(script):
     s = script(isn=2000)
-    c = s.established_passive()
-    c.shutdown_write()
-    s.expect("FA", seq=2001)
-    s.inject("A", seq=1001, ack=2002)
+    c = s.fin_wait_2(half_close=True)
     with pytest.raises(OSError) as e:
         c.send(b"x")
     assert e.value.args[0] == EPIPE
@@ -221,20 +216,17 @@ def test_out_of_window_segment_draws_ack(script):
 def test_orphaned_fin_wait_2_times_out(script):
     # Linux: fin_wait2_ms becomes net.ipv4.tcp_fin_timeout (whole seconds)
     s = script(isn=2000, fin_wait2_ms=1000)
-    c = s.established_passive()
-    c.close()
-    s.expect("FA")
-    s.inject("A", seq=1001, ack=2002)
-    assert c.info()["state"] == "FIN_WAIT_2"
-    s.wait(1000 + s.slack)
+    c = s.fin_wait_2()
+    acked = s.last                                 # the peer's ACK of our FIN
+    s.wait(acked + 1000 - (100 if s.linux else 1) - s.now)
+    assert c.info()["state"] == "FIN_WAIT_2"       # not before its time
+    s.wait(acked + 1000 + s.slack - s.now)
     assert s.tcp.connections() == []
 
 
 def test_data_after_close_resets(script):
     s = script(isn=2000)
-    c = s.established_passive()
-    c.close()
-    s.expect("FA")
+    s.fin_wait_1()
     s.inject("PA", seq=1001, ack=2002, data=b"late")
     # RFC 1122 4.2.2.13: data after CLOSE was lost, say so with a RST. barenet sends RST,ACK
     # from the connection; Linux answers as for a closed port, <SEQ=SEG.ACK><CTL=RST>.
@@ -247,13 +239,7 @@ def test_syn_in_time_wait_opens_a_new_incarnation(script):
     # number is above the old incarnation's RCV.NXT; the new ISN must then lie above the old
     # incarnation's last sequence number (Linux takes old SND.NXT + 65537).
     s = script(isn=2000)
-    c = s.established_passive()
-    c.close()
-    s.expect("FA", seq=2001, ack=1001)
-    s.inject("A", seq=1001, ack=2002)
-    s.inject("FA", seq=1001, ack=2002)
-    s.expect("A", seq=2002, ack=1002)
-    assert c.info()["state"] == "TIME_WAIT"
+    s.time_wait()
     old_isn = (s.isn + s.offsets[(US_PORT, PEER_PORT)]) % 2**32   # the SUT's real ISN
     s.inject("S", seq=90000, win=65535, mss=1460)          # same ports, far above RCV.NXT
     (t, sa), = s.take(1, s.now + 1000)
