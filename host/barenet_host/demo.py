@@ -1,8 +1,10 @@
 """`make demo`: barenet answering the real Linux kernel, or two barenet stacks on a virtual wire.
 
 As root it makes a private network namespace (NETWORK-RULES.md) with a TAP in it addressed
-192.0.2.1/24, starts `barenet serve` there as 192.0.2.2, and lets the kernel ping it and trade
-UDP datagrams with it, printing each step. Without root it runs two stacks in this process.
+192.0.2.1/24, starts `barenet serve` there as 192.0.2.2, and lets the kernel ping it, trade UDP
+datagrams with it and talk TCP to it (nc, bulk transfers from Python sockets, curl on the status
+page), printing each step. Without root it runs two stacks on a virtual wire in this process
+(ping, UDP, TCP echo).
 """
 
 import json

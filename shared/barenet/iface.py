@@ -13,13 +13,12 @@ it behind ARP) and hands it to the NIC. On input, `receive(frame, now)` strips t
 
 from .addr import ANY, BROADCAST_MAC, LIMITED_BROADCAST, and4, ip_aton, mac_aton, parse_cidr, \
     prefix_mask
-from .compat import const
 from .neighbor import ARPCache
 from .nic import ETHERNET, IP
 from .stats import inc
 from .wire import Malformed, ethernet
 
-_ETH_HLEN = const(14)
+_ETH_HLEN = ethernet.HEADER_LEN
 
 
 class Interface:

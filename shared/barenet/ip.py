@@ -5,7 +5,7 @@ barenet is a host, not a router (RFC 1122 3.3.1): datagrams for other addresses 
 """
 
 from . import ticks
-from .addr import ANY, LIMITED_BROADCAST
+from .addr import LIMITED_BROADCAST
 from .compat import oserror, EHOSTUNREACH, EMSGSIZE, ENETUNREACH, ENOBUFS, const
 from .iface import Loopback
 from .stats import inc

@@ -7,11 +7,10 @@ hop never answered through `iface.unresolved`."""
 
 from . import ticks
 from .addr import BROADCAST_MAC, ZERO_MAC
-from .compat import const
 from .stats import inc
 from .wire import Malformed, arp, ethernet
 
-_ETH_HLEN = const(14)
+_ETH_HLEN = ethernet.HEADER_LEN
 
 
 class _Pending:

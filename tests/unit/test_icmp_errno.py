@@ -5,7 +5,6 @@ The same errors reach a UDP endpoint and a TCP connection alike."""
 import errno
 
 import pytest
-from scapy.layers.inet import ICMP, IP, TCP as ScapyTCP
 
 from barenet import icmp
 from barenet.wire import icmp as w

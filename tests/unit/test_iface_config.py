@@ -2,7 +2,7 @@
 carrier going down and coming back (reported by the NIC's `link_up`, seen by the loop step)."""
 
 import pytest
-from scapy.layers.inet import ICMP, IP, TCP as ScapyTCP, UDP
+from scapy.layers.inet import IP, TCP as ScapyTCP, UDP
 from scapy.layers.l2 import ARP, Ether
 
 from barenet.compat import ECONNABORTED, ENETDOWN, ENETUNREACH

@@ -1,7 +1,7 @@
 """ARP: pending queues, retries, failure reporting, gratuitous ARP, replies, conflicts, bounds."""
 
 import pytest
-from scapy.layers.inet import IP, UDP
+from scapy.layers.inet import UDP
 from scapy.layers.l2 import ARP, Ether
 
 from barenet.compat import EHOSTUNREACH

@@ -33,7 +33,6 @@ _LOST = const(4)    # marked lost and not retransmitted since
 _NO_RTT = const(0x3FFFFFFF)
 _DUPTHRESH = const(3)       # RFC 8985 6.2 step 4 (RFC 6675's DupThresh)
 WCDELACK_MS = const(200)    # RFC 8985 7.2 WCDelAckT: worst-case delayed-ACK timer
-_NO_SRTT_PTO_MS = const(1000)   # RFC 8985 7.2: PTO without an RTT sample
 _REBASE = const(1 << 28)        # move the offsets' base once snd_una is this far past it
 
 
@@ -207,7 +206,6 @@ class RACK:
         wait = self.rtt + self.reo_wnd(srtt, in_recovery)
         timeout = 0
         lost_end = 0
-        sts = self._start
         ends = self._end
         for i in range(self._n):
             k = self._at(i)
