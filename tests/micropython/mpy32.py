@@ -1,4 +1,4 @@
-"""The 32-bit MicroPython VM (WebAssembly port under Node.js) for tests and benchmarks, from CPython.
+"""The 32-bit MicroPython VM (WebAssembly under Node.js) for tests and benchmarks, from CPython.
 
     run(script, files_root, heapsize, timeout) -> stdout
 
