@@ -131,7 +131,7 @@ class Pair:
         self.phase(_A_SEND)
         tcp_a = {"sndbuf": buf, "rcvbuf": buf, "isn": lambda *a: isn_a}
         tcp_b = {"sndbuf": buf, "rcvbuf": buf, "isn": lambda *a: isn_b}
-        self.a, self.b = Stack(seed=1, tcp=tcp_a), Stack(seed=2, tcp=tcp_b)
+        self.a, self.b = Stack(seed=1, **tcp_a), Stack(seed=2, **tcp_b)
         self.ia = self.a.add_interface(self.ab, mac=MAC_A, ip="192.0.2.1/24", now_ms=now)
         self.ib = self.b.add_interface(self.ba, mac=MAC_B, ip="192.0.2.2/24", now_ms=now)
         lst = self.b.tcp.listen(9)
