@@ -11,6 +11,7 @@ full-sized buffers.
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -111,12 +112,22 @@ def test_1000_clients_stay_connected_then_each_exchanges_a_message(serve, kernel
         first = json.loads(readline(proc.stdout, 150) or "null")
         assert first is not None, proc.stderr.read()
         assert first["failed"] == {} and first["connected"] == CLIENTS, first
-        # barenet's own view while every client holds its connection
-        page = kernel.ns.run(["curl", "-s", "-m", "20", "http://%s/?format=json" %
-                              kernel.barenet_ip], timeout=30)
-        conns = json.loads(page.stdout)["connections"]
-        on_echo = [c for c in conns if c["local"].endswith(":7") and c["state"] == "ESTABLISHED"]
-        assert len(on_echo) == CLIENTS
+        # barenet's own view while every client holds its connection. A client is connected
+        # once it has the SYN-ACK; barenet, once it has the client's ACK, and the kernel may
+        # drop some of those from a full TAP queue: a retransmitted SYN-ACK brings them back.
+        deadline = time.monotonic() + 20
+        curls = 0
+        while True:
+            curls += 1
+            page = kernel.ns.run(["curl", "-s", "-m", "20", "http://%s/?format=json" %
+                                  kernel.barenet_ip], timeout=30)
+            conns = json.loads(page.stdout)["connections"]
+            on_echo = [c for c in conns
+                       if c["local"].endswith(":7") and c["state"] == "ESTABLISHED"]
+            if len(on_echo) == CLIENTS or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert len(on_echo) == CLIENTS, len(on_echo)
         rss = rss_kb(kernel.ns, s.proc.pid)
         print("barenet serve RSS with %d idle connections: %d KB" % (CLIENTS, rss))
         proc.stdin.write("go\n")
@@ -129,5 +140,5 @@ def test_1000_clients_stay_connected_then_each_exchanges_a_message(serve, kernel
     last = json.loads(out.strip().splitlines()[-1])
     status, summary, _ = s.stop()
     assert last["lost"] == [] and last["bad"] == {} and last["echoed"] == CLIENTS, (last, err)
-    assert "established=%d " % (CLIENTS + 1) in summary, summary   # the clients and curl
+    assert "established=%d " % (CLIENTS + curls) in summary, summary   # the clients and curl
     assert "refused" not in summary and "listen_drop" not in summary, summary
