@@ -21,13 +21,11 @@ from ..compat import oserror, const, EADDRINUSE, EADDRNOTAVAIL, EHOSTUNREACH, EM
     ENETUNREACH, ENOBUFS, ECONNREFUSED, ENOPROTOOPT, EOPNOTSUPP, EPROTO
 from ..wire import tcp as wire
 from . import seq
-from .tcb import TCPConnection, STATE_NAMES, CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, \
-    ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT  # noqa: F401
+from .state import STATE_NAMES, CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, \
+    FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, \
+    ACK  # noqa: F401
+from .tcb import TCPConnection
 
-_RST = const(0x04)
-_SYN = const(0x02)
-_FIN = const(0x01)
-_ACK = const(0x10)
 _EPHEMERAL_LO = const(49152)   # RFC 6335 6: the dynamic port range
 _EPHEMERAL_N = const(16384)
 
@@ -73,12 +71,12 @@ class Listener:
         # RFC 9293 3.10.7.2 LISTEN; min_isn: a reopened TIME_WAIT's floor (TCP.input)
         tcp = self.tcp
         flags = seg.flags
-        if flags & _RST:
+        if flags & RST:
             return
-        if flags & _ACK:
-            tcp.send_rst(ip.dst, ip.src, seg.dport, seg.sport, seg.ack, 0, _RST)
+        if flags & ACK:
+            tcp.send_rst(ip.dst, ip.src, seg.dport, seg.sport, seg.ack, 0, RST)
             return
-        if not flags & _SYN:
+        if not flags & SYN:
             return
         if len(self.syn_queue) >= self.syn_backlog or len(self.queue) >= self.backlog:
             tcp.count("listen_drop")     # the peer retries its SYN; Linux drops too
@@ -217,7 +215,7 @@ class TCP:
             lst = None
         if c is not None:
             if c.state == TIME_WAIT and lst is not None and \
-                    seg.flags & (_SYN | _ACK | _RST | _FIN) == _SYN and seq.gt(seg.seq, c.rcv_nxt):
+                    seg.flags & (SYN | ACK | RST | FIN) == SYN and seq.gt(seg.seq, c.rcv_nxt):
                 # RFC 1122 4.2.2.13: a SYN above the old incarnation's sequence space may reopen
                 # a connection in TIME_WAIT, with an ISN above anything the old one used
                 # (Linux: tcp_timewait_state_process, ISN = old SND.NXT + 65537).
@@ -234,14 +232,14 @@ class TCP:
         self.count("rx_closed_port")
         # RFC 9293 3.10.7.1: anything but a RST to a closed port draws a RST
         flags = seg.flags
-        if flags & _RST:
+        if flags & RST:
             return
-        if flags & _ACK:
-            self.send_rst(ip.dst, ip.src, seg.dport, seg.sport, seg.ack, 0, _RST)
+        if flags & ACK:
+            self.send_rst(ip.dst, ip.src, seg.dport, seg.sport, seg.ack, 0, RST)
         else:
-            n = len(seg.payload) + (1 if flags & _SYN else 0) + (1 if flags & _FIN else 0)
+            n = len(seg.payload) + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
             self.send_rst(ip.dst, ip.src, seg.dport, seg.sport, 0, seq.add(seg.seq, n),
-                          _RST | _ACK)
+                          RST | ACK)
 
     def icmp_error(self, icmp_type, code, info, quoted, now):
         if len(quoted) < 20:

@@ -14,40 +14,17 @@ from . import seq
 from .congestion import NewReno
 from .rack import RACK, WCDELACK_MS
 from .recv import RecvBuffer
+from .rtt import RTO
 from .sack import Scoreboard
 from .send import SendBuffer
-from .timers import RTO
-
-CLOSED = const(0)
-LISTEN = const(1)
-SYN_SENT = const(2)
-SYN_RECEIVED = const(3)
-ESTABLISHED = const(4)
-FIN_WAIT_1 = const(5)
-FIN_WAIT_2 = const(6)
-CLOSE_WAIT = const(7)
-CLOSING = const(8)
-LAST_ACK = const(9)
-TIME_WAIT = const(10)
-STATE_NAMES = ("CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
-               "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT")
-
-_SYN = const(0x02)
-_FIN = const(0x01)
-_RST = const(0x04)
-_PSH = const(0x08)
-_ACK = const(0x10)
-_URG = const(0x20)
+from .state import CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, \
+    FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, STATE_NAMES, FIN, SYN, RST, PSH, ACK, \
+    URG, in_data_states
 
 _DEFAULT_MSS = const(536)   # RFC 9293 3.7.1: assumed when the peer sends no MSS option
 _MIN_MSS = const(88)        # floor for PMTU-driven reductions (Linux tcp_min_snd_mss is 48)
 _MAX_WSCALE = const(14)     # RFC 7323 2.3
 _SACK_BLOCKS = const(4)     # RFC 2018 3: four blocks fit when timestamps are not used
-
-
-def _in_data_states(st):
-    # States in which the peer may still send us data (RFC 9293 3.10.7.4 seventh).
-    return st == ESTABLISHED or st == FIN_WAIT_1 or st == FIN_WAIT_2
 
 
 class TCPConnection:
@@ -235,7 +212,7 @@ class TCPConnection:
         """RFC 9293 3.10.5 ABORT: reset a synchronized connection and drop everything."""
         st = self.state
         if st == SYN_RECEIVED or (ESTABLISHED <= st <= CLOSE_WAIT):
-            self._send(self.snd_max, _RST | _ACK, None, self.tcp.stack.now)
+            self._send(self.snd_max, RST | ACK, None, self.tcp.stack.now)
             self.tcp.count("rst_tx")
         self._destroy(ECONNABORTED if not self.error else self.error)
 
@@ -318,7 +295,7 @@ class TCPConnection:
 
     def _send_syn(self, now):
         st = self.state
-        flags = _SYN | (_ACK if st == SYN_RECEIVED else 0)
+        flags = SYN | (ACK if st == SYN_RECEIVED else 0)
         c = self.tcp.cfg
         if st == SYN_SENT:
             ws = self.rcv_wscale if c["wscale"] else None
@@ -346,22 +323,22 @@ class TCPConnection:
     def _syn_sent(self, seg, now):
         flags = seg.flags
         tcp = self.tcp
-        if flags & _ACK:
+        if flags & ACK:
             # RFC 9293 3.10.7.3 first: an ACK for something we never sent
             if seq.le(seg.ack, self.iss) or seq.gt(seg.ack, self.snd_max):
-                if not flags & _RST:
-                    tcp.send_rst(self.lip, self.rip, self.lport, self.rport, seg.ack, 0, _RST)
+                if not flags & RST:
+                    tcp.send_rst(self.lip, self.rip, self.lport, self.rport, seg.ack, 0, RST)
                 return
-        if flags & _RST:
+        if flags & RST:
             # second: refused, but only when the RST acknowledges our SYN (RFC 5961 3.2 note)
-            if flags & _ACK:
+            if flags & ACK:
                 tcp.count("conn_refused")
                 self._destroy(ECONNREFUSED)
             return
-        if not flags & _SYN:
+        if not flags & SYN:
             return
         self._take_syn(seg)
-        if flags & _ACK:
+        if flags & ACK:
             self.snd_una = seg.ack
             self.snd_wnd = seg.wnd          # RFC 7323 2.2: unscaled in a SYN
             self.max_sndwnd = seg.wnd
@@ -390,13 +367,13 @@ class TCPConnection:
         flags = seg.flags
         payload = seg.payload
         plen = len(payload)
-        seglen = plen + (1 if flags & _SYN else 0) + (1 if flags & _FIN else 0)
+        seglen = plen + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
         s = seg.seq
-        if st == SYN_RECEIVED and flags & _SYN and flags & _ACK and s == self.irs and \
+        if st == SYN_RECEIVED and flags & SYN and flags & ACK and s == self.irs and \
                 seg.ack == self.snd_max and not plen:
             # Simultaneous open (RFC 9293 figure 7): the peer's SYN,ACK repeats a SYN we
             # have; its ACK completes our side. Linux takes the same shortcut.
-            flags &= ~_SYN
+            flags &= ~SYN
             seg.flags = flags
             s = seg.seq = seq.add(s, 1)
             seglen = 0
@@ -412,28 +389,28 @@ class TCPConnection:
                 # 3.10.7.4 "special allowance"); the data is trimmed away below.
                 ok = True
         if not ok:
-            if st == SYN_RECEIVED and flags & _SYN and not flags & _ACK and s == self.irs:
+            if st == SYN_RECEIVED and flags & SYN and not flags & ACK and s == self.irs:
                 self._send_syn(now)          # the peer lost our SYN,ACK
                 return
             self.tcp.count("rx_out_of_window")
-            if not flags & _RST:
-                if st == TIME_WAIT and flags & _FIN:
+            if not flags & RST:
+                if st == TIME_WAIT and flags & FIN:
                     self._arm_close(now, 2 * self.tcp.cfg["msl_ms"])   # RFC 9293 3.10.7.4
                 self.ack_now = True
             return
         # second: RST (RFC 5961 3.2: exact match resets, otherwise a challenge ACK)
-        if flags & _RST:
+        if flags & RST:
             if off == 0:
                 self._reset_received()
             else:
                 self._challenge_ack(now)
             return
         # fourth: SYN in a synchronized state (RFC 5961 4.2)
-        if flags & _SYN:
+        if flags & SYN:
             self._challenge_ack(now)
             return
         # fifth: ACK
-        if not flags & _ACK:
+        if not flags & ACK:
             return
         self.last_rcv = now
         self.keep_probes = 0
@@ -452,7 +429,7 @@ class TCPConnection:
                     self.state = FIN_WAIT_1
                 st = self.state
             else:
-                self.tcp.send_rst(self.lip, self.rip, self.lport, self.rport, seg.ack, 0, _RST)
+                self.tcp.send_rst(self.lip, self.rip, self.lport, self.rport, seg.ack, 0, RST)
                 return
         if not self._ack(seg, plen, now):
             return
@@ -469,16 +446,16 @@ class TCPConnection:
                 self._destroy(0)
                 return
         if st == TIME_WAIT:
-            if flags & _FIN:
+            if flags & FIN:
                 self.ack_now = True
                 self._arm_close(now, 2 * self.tcp.cfg["msl_ms"])
             return
         # sixth: URG (RFC 9293 3.10.7.4, RFC 6093: the pointer is one past the urgent byte)
-        if flags & _URG and _in_data_states(st) and seg.urp:
+        if flags & URG and in_data_states(st) and seg.urp:
             self._urgent(seq.add(s, seg.urp))
         # seventh: segment text
-        if plen or flags & _FIN:
-            if _in_data_states(st):
+        if plen or flags & FIN:
+            if in_data_states(st):
                 if plen and self.user_closed:
                     # Nobody will read this: tell the peer (RFC 9293 3.10.7.4, Linux does too).
                     self.abort()
@@ -507,7 +484,7 @@ class TCPConnection:
         if ack == una and self.snd_max != una:
             if sacked > 0:
                 self._dupack(now)        # RFC 6675 2: new SACK information is a DupAck
-            elif (not seg.sack and plen == 0 and not seg.flags & (_SYN | _FIN)
+            elif (not seg.sack and plen == 0 and not seg.flags & (SYN | FIN)
                   and wnd == self.snd_wnd and self.snd_wnd):
                 self._dupack(now)        # RFC 5681 2: the five conditions
         cc = self.cc
@@ -688,7 +665,7 @@ class TCPConnection:
     def _data(self, seg, off, wnd, plen, now):
         """Seventh and eighth: place data and FIN (RFC 9293 3.10.7.4), in order or not."""
         payload = seg.payload
-        fin = seg.flags & _FIN
+        fin = seg.flags & FIN
         start = 0
         if off < 0:
             start = -off                     # already have the front of it
@@ -832,11 +809,11 @@ class TCPConnection:
             send_fin = fin and n == avail
             if n == 0 and not send_fin:
                 break
-            flags = _ACK
+            flags = ACK
             if send_fin:
-                flags |= _FIN
+                flags |= FIN
             if n and off + n == sb.length:
-                flags |= _PSH
+                flags |= PSH
             sq = self.snd_nxt
             self._send(sq, flags, sb.view(off, n) if n else None, now)
             force = False
@@ -947,24 +924,24 @@ class TCPConnection:
         off = seq.sub(sq, base)
         sb = self.sndbuf
         n = min(self._payload_mss(), sb.length - off, most)
-        flags = _ACK
+        flags = ACK
         if n <= 0:
             if not (self.fin_queued and not self.fin_acked):
                 return 0
             n = 0
-            flags |= _FIN
+            flags |= FIN
         elif off + n == sb.length:
-            flags |= _PSH                # as _output marks the last queued byte
+            flags |= PSH                # as _output marks the last queued byte
             if self.fin_queued and seq.gt(self.snd_max, seq.add(base, sb.length)):
-                flags |= _FIN
+                flags |= FIN
         self._send(sq, flags, sb.view(off, n) if n else None, now)
         if self.rack is not None:
-            self.rack.on_send(sq, seq.add(sq, n + (1 if flags & _FIN else 0)), now)
+            self.rack.on_send(sq, seq.add(sq, n + (1 if flags & FIN else 0)), now)
         self.retransmits += 1
         self.tcp.count("rtx_segs")
         if self.rtt_seq is not None and seq.ge(self.rtt_seq, sq):
             self.rtt_seq = None
-        return n + (1 if flags & _FIN else 0)
+        return n + (1 if flags & FIN else 0)
 
     def _payload_mss(self):
         # RFC 6691: the MSS counts data only, so SACK options take room from the payload
@@ -987,7 +964,7 @@ class TCPConnection:
         # buffer (BSD tcp_output's rule; RFC 1122 4.2.3.3). Sent at the next poll(), so the
         # reads of one runner pass (an app draining in small pieces) make one update.
         st = self.state
-        if not _in_data_states(st):
+        if not in_data_states(st):
             return
         edge = seq.add(self.rcv_nxt, self._max_window())
         grow = seq.sub(edge, self.rcv_adv)
@@ -1000,7 +977,7 @@ class TCPConnection:
 
     def _flush_ack(self, now):
         if self.ack_now:
-            self._send(self.snd_max, _ACK, None, now)
+            self._send(self.snd_max, ACK, None, now)
 
     def _send(self, sq, flags, payload, now, mss=None, wscale=None, sack_perm=False):
         """Emit one segment. Every segment but a SYN carries our latest ACK and window, so
@@ -1008,7 +985,7 @@ class TCPConnection:
         tcp = self.tcp
         buf = tcp.hdr
         olen = 0
-        if flags & _SYN:
+        if flags & SYN:
             olen = wire.options(buf, wire.HEADER_LEN, mss=mss, wscale=wscale,
                                 sack_perm=sack_perm)
             w = self.rcvbuf.free()
@@ -1022,11 +999,11 @@ class TCPConnection:
         if self.snd_up is not None and payload is not None and seq.gt(self.snd_up, sq):
             d = seq.sub(self.snd_up, sq)
             if d <= 0xFFFF:
-                flags |= _URG
+                flags |= URG
                 urp = d
-        ak = self.rcv_nxt if flags & _ACK else 0
+        ak = self.rcv_nxt if flags & ACK else 0
         hlen = wire.emit(buf, self.lport, self.rport, sq, ak, flags, w, urp, olen)
-        if flags & _ACK:
+        if flags & ACK:
             self.ack_now = self.ack_due = False
             self.unacked_segs = 0
             self.t_delack = None
@@ -1051,7 +1028,7 @@ class TCPConnection:
     def poll(self, now):
         """Run due timers; -> ms until the next one, or None."""
         if self.ack_due or (self.t_delack is not None and ticks.due(self.t_delack, now)):
-            self._send(self.snd_max, _ACK, None, now)
+            self._send(self.snd_max, ACK, None, now)
         if self.t_reo is not None and ticks.due(self.t_reo, now):
             self.t_reo = None
             self._on_reo_timer(now)
@@ -1143,7 +1120,7 @@ class TCPConnection:
             return
         self.keep_probes += 1
         self.tcp.count("keepalive_probe")
-        self._send(seq.add(self.snd_una, -1), _ACK, None, now)
+        self._send(seq.add(self.snd_una, -1), ACK, None, now)
         self.t_keep = ticks.add(now, self.keep_intvl)
 
     # -- errors and teardown -------------------------------------------------------------

@@ -1,0 +1,35 @@
+"""What every part of a TCB agrees on: the connection states (RFC 9293 3.3.2) and the header
+flag bits.
+
+The lowest of the TCB's modules (above the buffers, sequence arithmetic and congestion control):
+options, output, recovery, timers, input and tcb all import from here, never the reverse.
+"""
+
+from ..compat import const
+
+CLOSED = const(0)
+LISTEN = const(1)
+SYN_SENT = const(2)
+SYN_RECEIVED = const(3)
+ESTABLISHED = const(4)
+FIN_WAIT_1 = const(5)
+FIN_WAIT_2 = const(6)
+CLOSE_WAIT = const(7)
+CLOSING = const(8)
+LAST_ACK = const(9)
+TIME_WAIT = const(10)
+STATE_NAMES = ("CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
+               "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT")
+
+FIN = const(0x01)
+SYN = const(0x02)
+RST = const(0x04)
+PSH = const(0x08)
+ACK = const(0x10)
+URG = const(0x20)
+
+
+def in_data_states(st):
+    # States in which the peer may still send us data (RFC 9293 3.10.7.4 seventh).
+    return st == ESTABLISHED or st == FIN_WAIT_1 or st == FIN_WAIT_2
+
