@@ -23,7 +23,7 @@ from ..wire import tcp as wire
 from . import seq
 from .state import STATE_NAMES, CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, \
     FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, \
-    ACK  # noqa: F401
+    ACK, destroy  # noqa: F401
 from .tcb import TCPConnection
 
 _EPHEMERAL_LO = const(49152)   # RFC 6335 6: the dynamic port range
@@ -220,11 +220,14 @@ class TCP:
                 # a connection in TIME_WAIT, with an ISN above anything the old one used
                 # (Linux: tcp_timewait_state_process, ISN = old SND.NXT + 65537).
                 floor = c.snd_max
-                c._destroy(0)
+                destroy(c, 0)
+                self.forget(c)
                 self.count("time_wait_reopen")
                 lst.segment(iface, ip, seg, now, seq.add(floor, 65537))
                 return
             c.segment(seg, now)
+            if c.state == CLOSED:
+                self.forget(c)
             return
         if lst is not None:
             lst.segment(iface, ip, seg, now)
@@ -273,11 +276,15 @@ class TCP:
             return                  # source quench and others: ignored (RFC 6633)
         self.count("icmp_error")
         c.icmp_error(icmp_type, code, err, mtu, sq, now)
+        if c.state == CLOSED:
+            self.forget(c)
 
     def poll(self, now):
         wait = None
         for c in list(self.conns.values()):
             wait = ticks.earliest(wait, c.poll(now))
+            if c.state == CLOSED:
+                self.forget(c)
         return wait
 
     # -- output --------------------------------------------------------------------------
@@ -311,7 +318,10 @@ class TCP:
         return True
 
     def forget(self, conn):
-        """A connection reached CLOSED: drop it from the tables."""
+        """A connection reached CLOSED: drop it from the tables. The TCB never reaches up
+        here from inside a step: TCP checks the state after each segment(), poll() and
+        icmp_error(), and the user calls that can close (close, abort, shutdown_write) hand
+        the connection back themselves."""
         key = (conn.lip, conn.lport, conn.rip, conn.rport)
         if self.conns.get(key) is conn:
             del self.conns[key]

@@ -1,11 +1,11 @@
-"""What every part of a TCB agrees on: the connection states (RFC 9293 3.3.2) and the header
-flag bits.
+"""What every part of a TCB agrees on: the connection states (RFC 9293 3.3.2), the header flag
+bits, and the one transition any step may take: the fall to CLOSED.
 
 The lowest of the TCB's modules (above the buffers, sequence arithmetic and congestion control):
 options, output, recovery, timers, input and tcb all import from here, never the reverse.
 """
 
-from ..compat import const
+from ..compat import const, ECONNRESET
 
 CLOSED = const(0)
 LISTEN = const(1)
@@ -33,3 +33,15 @@ def in_data_states(st):
     # States in which the peer may still send us data (RFC 9293 3.10.7.4 seventh).
     return st == ESTABLISHED or st == FIN_WAIT_1 or st == FIN_WAIT_2
 
+
+def destroy(tcb, err):
+    """Enter CLOSED: stop every timer and record the error the user will see. The connection
+    stays in TCP's tables until its owner (tcp/__init__.py) notices the state."""
+    if err and not tcb.error:
+        tcb.error = err
+    if tcb.state != CLOSED and err == ECONNRESET:
+        tcb.tcp.count("conn_reset")
+    tcb.state = CLOSED
+    tcb.t_rtx = tcb.t_delack = tcb.t_keep = tcb.t_close = tcb.t_pto = tcb.t_reo = None
+    tcb.persist = False
+    tcb.ack_now = tcb.ack_due = False

@@ -19,7 +19,7 @@ from .sack import Scoreboard
 from .send import SendBuffer
 from .state import CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, \
     FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, STATE_NAMES, FIN, SYN, RST, PSH, ACK, \
-    URG, in_data_states
+    URG, destroy, in_data_states
 
 _DEFAULT_MSS = const(536)   # RFC 9293 3.7.1: assumed when the peer sends no MSS option
 _MIN_MSS = const(88)        # floor for PMTU-driven reductions (Linux tcp_min_snd_mss is 48)
@@ -180,7 +180,8 @@ class TCPConnection:
         if self.fin_queued:
             return
         if st == SYN_SENT or st == LISTEN:
-            self._destroy(0)
+            destroy(self, 0)
+            self.tcp.forget(self)
             return
         if st == CLOSED:
             raise oserror(ENOTCONN)
@@ -214,7 +215,8 @@ class TCPConnection:
         if st == SYN_RECEIVED or (ESTABLISHED <= st <= CLOSE_WAIT):
             self._send(self.snd_max, RST | ACK, None, self.tcp.stack.now)
             self.tcp.count("rst_tx")
-        self._destroy(ECONNABORTED if not self.error else self.error)
+        destroy(self, ECONNABORTED if not self.error else self.error)
+        self.tcp.forget(self)
 
     def info(self):
         rto = self.rto
@@ -333,7 +335,7 @@ class TCPConnection:
             # second: refused, but only when the RST acknowledges our SYN (RFC 5961 3.2 note)
             if flags & ACK:
                 tcp.count("conn_refused")
-                self._destroy(ECONNREFUSED)
+                destroy(self, ECONNREFUSED)
             return
         if not flags & SYN:
             return
@@ -443,7 +445,7 @@ class TCPConnection:
                 self._enter_time_wait(now)
                 return
             elif st == LAST_ACK:
-                self._destroy(0)
+                destroy(self, 0)
                 return
         if st == TIME_WAIT:
             if flags & FIN:
@@ -631,13 +633,13 @@ class TCPConnection:
         st = self.state
         self.tcp.count("rst_rx")
         if st == SYN_RECEIVED and self.listener is not None:
-            self._destroy(0)                 # a passive open just goes away
+            destroy(self, 0)                 # a passive open just goes away
         elif st == SYN_RECEIVED:
-            self._destroy(ECONNREFUSED)
+            destroy(self, ECONNREFUSED)
         elif st <= CLOSE_WAIT:
-            self._destroy(ECONNRESET)
+            destroy(self, ECONNRESET)
         else:
-            self._destroy(0)                 # CLOSING, LAST_ACK, TIME_WAIT
+            destroy(self, 0)                 # CLOSING, LAST_ACK, TIME_WAIT
 
     def _challenge_ack(self, now):
         # RFC 5961 3.2, 4.2, 5.2 with the rate limit of section 7
@@ -1042,7 +1044,7 @@ class TCPConnection:
             self._on_keepalive(now)
         if self.t_close is not None and ticks.due(self.t_close, now):
             self.t_close = None
-            self._destroy(0 if self.state == TIME_WAIT else ETIMEDOUT)
+            destroy(self, 0 if self.state == TIME_WAIT else ETIMEDOUT)
         if self.state == CLOSED:
             return None
         wait = None
@@ -1072,7 +1074,7 @@ class TCPConnection:
         if st == SYN_SENT or st == SYN_RECEIVED:
             self.rtx_count += 1
             if self.rtx_count > c["syn_retries"]:
-                self._destroy(self.soft_error or ETIMEDOUT)
+                destroy(self, self.soft_error or ETIMEDOUT)
                 return
             rto.backoff()
             self.retransmits += 1
@@ -1085,7 +1087,7 @@ class TCPConnection:
         if not (self.snd_wnd == 0 and ticks.diff(now, self.last_rcv) < c["rto_max_ms"]):
             self.rtx_count += 1
         if self.rtx_count > c["max_retries"]:
-            self._destroy(self.soft_error or ETIMEDOUT)
+            destroy(self, self.soft_error or ETIMEDOUT)
             return
         # RFC 6298 (5.4)-(5.6), RFC 5681 3.1: back off, collapse cwnd, go back N. A probe
         # into a zero window that times out says nothing about congestion: cwnd stays.
@@ -1116,7 +1118,7 @@ class TCPConnection:
             return
         if self.keep_probes >= self.keep_cnt:
             self.tcp.count("keepalive_timeout")
-            self._destroy(ETIMEDOUT)
+            destroy(self, ETIMEDOUT)
             return
         self.keep_probes += 1
         self.tcp.count("keepalive_probe")
@@ -1145,19 +1147,7 @@ class TCPConnection:
         if st == SYN_SENT or (st == SYN_RECEIVED and self.listener is None):
             # Linux aborts a connection attempt on a destination-unreachable (tcp_v4_err)
             if icmp_type == 3:
-                self._destroy(err)
+                destroy(self, err)
                 return
         # RFC 1122 4.2.3.9, RFC 5461: soft errors in synchronized states
         self.soft_error = err
-
-    def _destroy(self, err):
-        if err and not self.error:
-            self.error = err
-        if self.state != CLOSED and err == ECONNRESET:
-            self.tcp.count("conn_reset")
-        self.state = CLOSED
-        self.t_rtx = self.t_delack = self.t_keep = self.t_close = self.t_pto = self.t_reo = None
-        self.persist = False
-        self.ack_now = self.ack_due = False
-        self.tcp.forget(self)
-
