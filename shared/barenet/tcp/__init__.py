@@ -92,15 +92,15 @@ class Listener:
             isn = min_isn
         c.open_passive(seg, isn, now)
 
+    def full(self):
+        """No room for another established connection: a half-open one stays half-open."""
+        return len(self.queue) >= self.backlog
+
     def child_ready(self, conn):
-        """A half-open connection completed its handshake; False if the backlog is full."""
-        if len(self.queue) >= self.backlog:
-            self.tcp.count("accept_queue_full")
-            return False
+        """A half-open connection completed its handshake: it waits for accept()."""
         self.syn_queue.remove(conn)
         conn.listener = None
         self.queue.append(conn)
-        return True
 
 
 class TCP:
@@ -225,7 +225,15 @@ class TCP:
                 self.count("time_wait_reopen")
                 lst.segment(iface, ip, seg, now, seq.add(floor, 65537))
                 return
-            c.segment(seg, now)
+            parent = c.listener
+            if parent is None:
+                c.segment(seg, now)
+            else:
+                # A passive open in the SYN queue: it may complete its handshake only if the
+                # accept queue has room, and then it moves there.
+                c.segment(seg, now, parent.full())
+                if c.state != SYN_RECEIVED and c.state != CLOSED:
+                    parent.child_ready(c)
             if c.state == CLOSED:
                 self.forget(c)
             return

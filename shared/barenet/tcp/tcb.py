@@ -313,12 +313,14 @@ class TCPConnection:
 
     # -- segment arrival -----------------------------------------------------------------
 
-    def segment(self, seg, now):
-        """Process one segment addressed to this connection (RFC 9293 3.10.7.3 / 3.10.7.4)."""
+    def segment(self, seg, now, backlog_full=False):
+        """Process one segment addressed to this connection (RFC 9293 3.10.7.3 / 3.10.7.4).
+        backlog_full: a passive open's listener has no room in its accept queue, so the
+        handshake may not complete yet (the owner moves a completed one to that queue)."""
         if self.state == SYN_SENT:
             self._syn_sent(seg, now)
         else:
-            self._synchronized(seg, now)
+            self._synchronized(seg, now, backlog_full)
         if self.state != CLOSED:
             self._flush_ack(now)
 
@@ -364,7 +366,7 @@ class TCPConnection:
         if self.rtx_count == 0:
             self.rto.sample(ticks.diff(now, self.last_snd))
 
-    def _synchronized(self, seg, now):
+    def _synchronized(self, seg, now, backlog_full):
         st = self.state
         flags = seg.flags
         payload = seg.payload
@@ -418,7 +420,8 @@ class TCPConnection:
         self.keep_probes = 0
         if st == SYN_RECEIVED:
             if seq.lt(self.snd_una, seg.ack) and seq.le(seg.ack, self.snd_max):
-                if self.listener is not None and not self.listener.child_ready(self):
+                if backlog_full:
+                    self.tcp.count("accept_queue_full")
                     return      # accept queue full: stay half-open, the peer retries
                 self.snd_una = seq.add(self.iss, 1)
                 self._rtt_from_syn(now)
