@@ -291,6 +291,8 @@ class TCP:
         wait = None
         for c in list(self.conns.values()):
             wait = ticks.earliest(wait, c.poll(now))
+            if c.neighbor_suspect:
+                self._neighbor_suspect(c)
             if c.state == CLOSED:
                 self.forget(c)
         return wait
@@ -298,7 +300,15 @@ class TCP:
     # -- output --------------------------------------------------------------------------
 
     def transmit(self, conn, hdr, payload):
+        if conn.neighbor_suspect:
+            self._neighbor_suspect(conn)     # before the retransmission it asked for
         self._out(conn.lip, conn.rip, hdr, payload)
+
+    def _neighbor_suspect(self, conn):
+        # A connection's timer found no answer through the next hop (RFC 1122 2.3.2.1):
+        # IP forgets that hop's MAC, so the next segment resolves it again.
+        conn.neighbor_suspect = False
+        self.stack.ip.neighbor_suspect(conn.rip)
 
     def send_rst(self, lip, rip, lport, rport, sq, ak, flags):
         hlen = wire.emit(self.hdr, lport, rport, sq, ak, flags, 0)

@@ -61,6 +61,8 @@ class TCPConnection:
         self.user_closed = False     # close() called: nothing more is read
         self.error = 0               # errno reported to the user, set when the connection dies
         self.soft_error = 0          # last ICMP soft error, reported if we then time out
+        self.neighbor_suspect = False  # the next hop's MAC may be wrong: the owner tells IP
+                                       # before our next segment leaves (RFC 1122 2.3.2.1)
         self.nodelay = False
         self.oobinline = False
         self.snd_up = None           # sequence number just past our urgent byte
@@ -1073,7 +1075,7 @@ class TCPConnection:
         self.tcp.count("rto")
         if self.rtx_count >= 1:
             # A second timeout in a row: the next hop's MAC may be wrong (RFC 1122 2.3.2.1).
-            self.tcp.stack.ip.neighbor_suspect(self.rip)
+            self.neighbor_suspect = True
         if st == SYN_SENT or st == SYN_RECEIVED:
             self.rtx_count += 1
             if self.rtx_count > c["syn_retries"]:
