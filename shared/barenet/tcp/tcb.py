@@ -7,7 +7,7 @@ are absolute 32-bit values compared only through `tcp.seq`.
 """
 
 from .. import ticks
-from ..compat import oserror, const, ECONNABORTED, ECONNREFUSED, ECONNRESET, EINVAL, \
+from ..compat import oserror, const, ECONNABORTED, ECONNREFUSED, ECONNRESET, \
     ENOTCONN, EPIPE, ETIMEDOUT
 from ..wire import tcp as wire
 from . import seq
@@ -20,6 +20,7 @@ from .send import SendBuffer
 from .state import CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, \
     FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, STATE_NAMES, FIN, SYN, RST, PSH, ACK, \
     URG, destroy, in_data_states
+from .urgent import Urgent
 
 _DEFAULT_MSS = const(536)   # RFC 9293 3.7.1: assumed when the peer sends no MSS option
 _MIN_MSS = const(88)        # floor for PMTU-driven reductions (Linux tcp_min_snd_mss is 48)
@@ -65,13 +66,9 @@ class TCPConnection:
                                        # before our next segment leaves (RFC 1122 2.3.2.1)
         self.nodelay = False
         self.oobinline = False
-        self.snd_up = None           # sequence number just past our urgent byte
-        self.rcv_up = None           # same for the peer's urgent data (RFC 6093: Linux-style)
+        self.urg = Urgent()          # urgent data both ways (RFC 9293 3.8.5, RFC 6093)
         self.rcv_fin_seq = None      # where the peer's FIN sits, if it came out of order
         self.fin_rcvd = False
-        self.urg_seq = None          # the peer's urgent byte, not received yet
-        self.urg_mark = None         # where that byte sits in the stream (skipped by recv)
-        self.oob_byte = None
         # timers: deadlines on the ticks clock, None when stopped
         self.t_rtx = None            # retransmission, SYN retries, or persist (self.persist)
         self.persist = False
@@ -109,9 +106,7 @@ class TCPConnection:
             raise oserror(EPIPE)
         n = self.sndbuf.write(data)
         if n and oob:
-            # BSD: the last byte written is the urgent one; the pointer goes one past it,
-            # which is what Linux sends and expects (RFC 6093 3).
-            self.snd_up = seq.add(self._data_seq(), self.sndbuf.length)
+            self.urg.queued(seq.add(self._data_seq(), self.sndbuf.length))
         if n and st >= ESTABLISHED:
             self._output(self.tcp.stack.now)
         return n
@@ -119,17 +114,12 @@ class TCPConnection:
     def recv(self, n, oob=False):
         """Up to n bytes; b"" at end of stream, None when nothing has arrived yet."""
         if oob:
-            return self._recv_oob()
+            return self.urg.recv_oob(self.oobinline, self.error)
         rb = self.rcvbuf
         if rb.length:
-            if self.urg_mark is not None:
-                d = seq.sub(self.urg_mark, self._read_seq())
-                if d == 0:
-                    if not self.oobinline:
-                        rb.discard(1)   # the urgent byte was taken out of the stream
-                    self.urg_mark = None
-                elif d < n:
-                    n = d               # BSD: a read stops at the urgent mark
+            urg = self.urg
+            if urg.urg_mark is not None:
+                n = urg.read_size(rb, n, self.rcv_nxt, self.oobinline)
             if rb.length:
                 out = rb.read(n)
                 self._window_update()
@@ -144,17 +134,6 @@ class TCPConnection:
                 return b""
             raise oserror(ENOTCONN)
         return None
-
-    def _recv_oob(self):
-        if self.oobinline:
-            raise oserror(EINVAL)
-        b = self.oob_byte
-        if b is None:
-            if self.error:
-                raise oserror(self.error)
-            return None
-        self.oob_byte = None
-        return bytes((b,))
 
     def readable(self):
         """Bytes ready for recv()."""
@@ -459,7 +438,8 @@ class TCPConnection:
             return
         # sixth: URG (RFC 9293 3.10.7.4, RFC 6093: the pointer is one past the urgent byte)
         if flags & URG and in_data_states(st) and seg.urp:
-            self._urgent(seq.add(s, seg.urp))
+            self.urg.received(seq.add(s, seg.urp), self.rcv_nxt, self.rcvbuf.length,
+                              self.oobinline)
         # seventh: segment text
         if plen or flags & FIN:
             if in_data_states(st):
@@ -598,8 +578,8 @@ class TCPConnection:
         self.snd_una = ack
         if seq.lt(self.snd_nxt, ack):
             self.snd_nxt = ack               # after a go-back-N rewind
-        if self.snd_up is not None and seq.ge(ack, self.snd_up):
-            self.snd_up = None
+        if self.urg.snd_up is not None:
+            self.urg.acked(ack)
         if self.rtt_seq is not None and seq.gt(ack, self.rtt_seq):
             self.rto.sample(ticks.diff(now, self.rtt_ts))
             if self.rack is not None:
@@ -653,22 +633,6 @@ class TCPConnection:
             self.tcp.count("challenge_ack")
             self.ack_now = True
 
-    def _urgent(self, up):
-        if self.rcv_up is not None and seq.le(up, self.rcv_up):
-            return
-        self.rcv_up = up
-        if self.oobinline:
-            # The byte stays in the stream, but a read still stops at it (BSD, Linux), so
-            # the application can tell where the urgent data begins.
-            mark = seq.add(up, -1)
-            if seq.ge(mark, self._read_seq()):
-                self.urg_mark = mark
-        else:
-            # a newer urgent byte replaces an unread one (BSD keeps only the last)
-            self.urg_seq = seq.add(up, -1)
-            if seq.lt(self.urg_seq, self.rcv_nxt):
-                self.urg_seq = None      # already delivered in-line: too late to pull out
-
     def _data(self, seg, off, wnd, plen, now):
         """Seventh and eighth: place data and FIN (RFC 9293 3.10.7.4), in order or not."""
         payload = seg.payload
@@ -694,8 +658,8 @@ class TCPConnection:
                 self.tcp.count("rx_bytes", seq.sub(self.rcv_nxt, before))
                 if had_gap:
                     self.ack_now = True      # RFC 5681 4.2: a gap fill is acked at once
-                if self.urg_seq is not None and seq.lt(self.urg_seq, self.rcv_nxt):
-                    self._pull_urgent()
+                if self.urg.urg_seq is not None:
+                    self.urg.arrived(rb, self.rcv_nxt)
                 if n >= self.mss:
                     self.unacked_segs += 1
                     if self.unacked_segs >= 2:
@@ -725,12 +689,6 @@ class TCPConnection:
         if self.rcv_fin_seq is not None and self.rcv_fin_seq == self.rcv_nxt:
             self._fin_received(now)
 
-    def _pull_urgent(self):
-        off = self.rcvbuf.length - seq.sub(self.rcv_nxt, self.urg_seq)
-        self.oob_byte = self.rcvbuf.byte_at(off)
-        self.urg_mark = self.urg_seq
-        self.urg_seq = None
-
     def _fin_received(self, now):
         # RFC 9293 3.10.7.4 eighth
         self.rcv_nxt = seq.add(self.rcv_nxt, 1)
@@ -758,10 +716,6 @@ class TCPConnection:
         self._arm_close(now, 2 * self.tcp.cfg["msl_ms"])
 
     # -- output --------------------------------------------------------------------------
-
-    def _read_seq(self):
-        """Sequence number of the next byte recv() returns."""
-        return seq.add(self.rcv_nxt, -self.rcvbuf.length)
 
     def _data_seq(self):
         """Sequence number of the first byte in the send buffer."""
@@ -1003,11 +957,10 @@ class TCPConnection:
                 olen = wire.options(buf, wire.HEADER_LEN,
                                     sack=self.rcvbuf.ranges[:_SACK_BLOCKS])
         urp = 0
-        if self.snd_up is not None and payload is not None and seq.gt(self.snd_up, sq):
-            d = seq.sub(self.snd_up, sq)
-            if d <= 0xFFFF:
+        if self.urg.snd_up is not None and payload is not None:
+            urp = self.urg.pointer(sq)
+            if urp:
                 flags |= URG
-                urp = d
         ak = self.rcv_nxt if flags & ACK else 0
         hlen = wire.emit(buf, self.lport, self.rport, sq, ak, flags, w, urp, olen)
         if flags & ACK:
