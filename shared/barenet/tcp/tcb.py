@@ -7,11 +7,13 @@ are absolute 32-bit values compared only through `tcp.seq`.
 """
 
 from .. import ticks
-from ..compat import oserror, const, ECONNABORTED, ECONNREFUSED, ECONNRESET, \
+from ..compat import oserror, ECONNABORTED, ECONNREFUSED, ECONNRESET, \
     ENOTCONN, EPIPE, ETIMEDOUT
 from ..wire import tcp as wire
 from . import seq
 from .congestion import NewReno
+from .options import DEFAULT_MSS, MIN_MSS, SACK_BLOCKS, max_window, payload_mss, \
+    rcv_wscale, syn_offer, take_syn
 from .rack import RACK, WCDELACK_MS
 from .recv import RecvBuffer
 from .rtt import RTO
@@ -21,11 +23,6 @@ from .state import CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT
     FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, STATE_NAMES, FIN, SYN, RST, PSH, ACK, \
     URG, destroy, in_data_states
 from .urgent import Urgent
-
-_DEFAULT_MSS = const(536)   # RFC 9293 3.7.1: assumed when the peer sends no MSS option
-_MIN_MSS = const(88)        # floor for PMTU-driven reductions (Linux tcp_min_snd_mss is 48)
-_MAX_WSCALE = const(14)     # RFC 7323 2.3
-_SACK_BLOCKS = const(4)     # RFC 2018 3: four blocks fit when timestamps are not used
 
 
 class TCPConnection:
@@ -42,7 +39,7 @@ class TCPConnection:
         self.rcvbuf = RecvBuffer(c["rcvbuf"], c["ooo_ranges"])
         self.rto = RTO(c["rto_min_ms"], c["rto_max_ms"], c["rto_initial_ms"])
         self.mss_local = mss_local   # what we advertise: interface MTU - 40
-        self.mss = min(mss_local, _DEFAULT_MSS)
+        self.mss = min(mss_local, DEFAULT_MSS)
         self.cc = None
         self.sb = None               # SACK scoreboard (RFC 6675) once SACK is agreed
         self.rack = None             # RACK-TLP (RFC 8985) beside it
@@ -50,10 +47,8 @@ class TCPConnection:
         self.iss = self.snd_una = self.snd_nxt = self.snd_max = 0
         self.snd_wnd = self.snd_wl1 = self.snd_wl2 = self.max_sndwnd = 0
         self.snd_wscale = 0
-        ws = 0
-        while ws < _MAX_WSCALE and (c["rcvbuf"] >> ws) > 0xFFFF:
-            ws += 1
-        self.rcv_wscale = ws         # what we ask for; 0 again if the peer does not agree
+        # what we ask for; 0 again if the peer does not agree
+        self.rcv_wscale = rcv_wscale(c["rcvbuf"])
         self.irs = self.rcv_nxt = self.rcv_adv = 0
         self.sack_ok = False
         self.ws_ok = False           # both sides sent a window scale option
@@ -231,7 +226,7 @@ class TCPConnection:
     def open_passive(self, seg, iss, now):
         """RFC 9293 3.10.7.2: a SYN reached a listener; we answer with SYN,ACK."""
         self._set_iss(iss)
-        self._take_syn(seg)
+        take_syn(self, seg)
         self.snd_wnd = seg.wnd          # RFC 7323 2.2: the window in a SYN is never scaled
         self.snd_wl1 = seg.seq
         self.max_sndwnd = seg.wnd
@@ -241,26 +236,6 @@ class TCPConnection:
     def _set_iss(self, iss):
         self.iss = self.snd_una = self.snd_wl2 = iss
         self.snd_nxt = self.snd_max = seq.add(iss, 1)
-
-    def _take_syn(self, seg):
-        """Record the peer's SYN: its ISN and options (RFC 9293 3.10.7.2/3, RFC 7323, 2018)."""
-        self.irs = seg.seq
-        self.rcv_nxt = seq.add(seg.seq, 1)
-        c = self.tcp.cfg
-        self.ws_ok = seg.wscale is not None and c["wscale"]
-        if self.ws_ok:
-            self.snd_wscale = min(seg.wscale, _MAX_WSCALE)   # RFC 7323 2.3: clamp at 14
-        else:
-            self.snd_wscale = 0                              # RFC 7323 1.3: both or neither
-            self.rcv_wscale = 0
-        self.sack_ok = seg.sack_perm and c["sack"]
-        self.mss = min(self.mss_local, seg.mss if seg.mss else _DEFAULT_MSS)
-        if self.mss < _MIN_MSS:
-            self.mss = _MIN_MSS
-        self.rcv_adv = seq.add(self.rcv_nxt, self._max_window())
-
-    def _max_window(self):
-        return min(self.rcvbuf.free(), 0xFFFF << self.rcv_wscale)
 
     def _established(self, now):
         self.state = ESTABLISHED
@@ -279,14 +254,7 @@ class TCPConnection:
     def _send_syn(self, now):
         st = self.state
         flags = SYN | (ACK if st == SYN_RECEIVED else 0)
-        c = self.tcp.cfg
-        if st == SYN_SENT:
-            ws = self.rcv_wscale if c["wscale"] else None
-            sack_perm = c["sack"]
-        else:
-            # RFC 7323 1.3, RFC 2018 2: a SYN,ACK offers only what the peer's SYN offered
-            ws = self.rcv_wscale if self.ws_ok else None
-            sack_perm = self.sack_ok
+        ws, sack_perm = syn_offer(self)
         self._send(self.iss, flags, None, now, mss=self.mss_local, wscale=ws,
                    sack_perm=sack_perm)
         if self.t_rtx is None:
@@ -322,7 +290,7 @@ class TCPConnection:
             return
         if not flags & SYN:
             return
-        self._take_syn(seg)
+        take_syn(self, seg)
         if flags & ACK:
             self.snd_una = seg.ack
             self.snd_wnd = seg.wnd          # RFC 7323 2.2: unscaled in a SYN
@@ -525,7 +493,7 @@ class TCPConnection:
         recovery just began, and (4.3) sends the first segment regardless of pipe."""
         sb = self.sb
         cc = self.cc
-        mss = self._payload_mss()
+        mss = payload_mss(self)
         una = self.snd_una
         rk = self.rack
         while True:
@@ -610,8 +578,8 @@ class TCPConnection:
             self.rtt_seq = None
             self._retransmit(self.snd_una, now)
         elif self.dupacks <= 2 and not self.cc.in_recovery and \
-                flight + self._payload_mss() <= self.cc.cwnd + 2 * self.mss:
-            self._output(now, limit=self._payload_mss())   # RFC 3042 Limited Transmit
+                flight + payload_mss(self) <= self.cc.cwnd + 2 * self.mss:
+            self._output(now, limit=payload_mss(self))   # RFC 3042 Limited Transmit
 
     def _reset_received(self):
         # RFC 9293 3.10.7.4 second
@@ -730,7 +698,7 @@ class TCPConnection:
         if st < ESTABLISHED or st == TIME_WAIT:
             return
         sb = self.sndbuf
-        mss = self._payload_mss()
+        mss = payload_mss(self)
         cc = self.cc
         if sb.length == 0 and not self.fin_queued:
             return
@@ -858,13 +826,13 @@ class TCPConnection:
         self.tcp.count("tlp")
         before = self.snd_max
         if self.snd_nxt == before:
-            self._output(now, limit=self._payload_mss())
+            self._output(now, limit=payload_mss(self))
         rk.tlp_rxt = self.snd_max == before
         if rk.tlp_rxt:
             off = rk.last_start()
             top = seq.sub(before, self.snd_una)
-            if off is None or top - off > self._payload_mss():
-                off = top - self._payload_mss()
+            if off is None or top - off > payload_mss(self):
+                off = top - payload_mss(self)
             if off < 0:
                 off = 0
             if not self._retransmit(seq.add(self.snd_una, off), now, top - off):
@@ -884,7 +852,7 @@ class TCPConnection:
         base = self._data_seq()
         off = seq.sub(sq, base)
         sb = self.sndbuf
-        n = min(self._payload_mss(), sb.length - off, most)
+        n = min(payload_mss(self), sb.length - off, most)
         flags = ACK
         if n <= 0:
             if not (self.fin_queued and not self.fin_acked):
@@ -904,15 +872,10 @@ class TCPConnection:
             self.rtt_seq = None
         return n + (1 if flags & FIN else 0)
 
-    def _payload_mss(self):
-        # RFC 6691: the MSS counts data only, so SACK options take room from the payload
-        n = len(self.rcvbuf.ranges) if self.sack_ok else 0
-        return self.mss - (4 + 8 * min(n, _SACK_BLOCKS) if n else 0)
-
     def _window_field(self):
         """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2): the right
         edge moves only by at least min(buffer/2, MSS), and never moves left."""
-        free = self._max_window()
+        free = max_window(self)
         edge = seq.add(self.rcv_nxt, free)
         grow = seq.sub(edge, self.rcv_adv)
         if grow > 0 and grow >= min(self.rcvbuf.size >> 1, self.mss):
@@ -927,7 +890,7 @@ class TCPConnection:
         st = self.state
         if not in_data_states(st):
             return
-        edge = seq.add(self.rcv_nxt, self._max_window())
+        edge = seq.add(self.rcv_nxt, max_window(self))
         grow = seq.sub(edge, self.rcv_adv)
         if grow >= min(self.rcvbuf.size >> 1, 2 * self.mss):
             self.ack_due = True
@@ -955,7 +918,7 @@ class TCPConnection:
             w = self._window_field()
             if self.sack_ok and self.rcvbuf.ranges:
                 olen = wire.options(buf, wire.HEADER_LEN,
-                                    sack=self.rcvbuf.ranges[:_SACK_BLOCKS])
+                                    sack=self.rcvbuf.ranges[:SACK_BLOCKS])
         urp = 0
         if self.urg.snd_up is not None and payload is not None:
             urp = self.urg.pointer(sq)
@@ -1091,7 +1054,7 @@ class TCPConnection:
         if mtu:
             # RFC 1191 fragmentation needed: shrink the MSS and resend at once
             new = mtu - 40
-            if _MIN_MSS <= new < self.mss:
+            if MIN_MSS <= new < self.mss:
                 self.mss = new
                 if self.cc is not None:
                     self.cc.mss = new
