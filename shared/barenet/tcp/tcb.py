@@ -9,19 +9,19 @@ are absolute 32-bit values compared only through `tcp.seq`.
 from .. import ticks
 from ..compat import oserror, ECONNABORTED, ECONNREFUSED, ECONNRESET, \
     ENOTCONN, EPIPE, ETIMEDOUT
-from ..wire import tcp as wire
 from . import seq
 from .congestion import NewReno
-from .options import DEFAULT_MSS, MIN_MSS, SACK_BLOCKS, max_window, payload_mss, \
-    rcv_wscale, syn_offer, take_syn
-from .rack import RACK, WCDELACK_MS
+from .options import DEFAULT_MSS, MIN_MSS, payload_mss, rcv_wscale, take_syn
+from .output import arm_pto, data_seq, flush_ack, output, retransmit, send_segment, send_syn, \
+    window_update
+from .rack import RACK
 from .recv import RecvBuffer
 from .rtt import RTO
 from .sack import Scoreboard
 from .send import SendBuffer
 from .state import CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, \
-    FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, STATE_NAMES, FIN, SYN, RST, PSH, ACK, \
-    URG, destroy, in_data_states
+    FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, STATE_NAMES, FIN, SYN, RST, ACK, URG, \
+    destroy, in_data_states
 from .urgent import Urgent
 
 
@@ -57,8 +57,8 @@ class TCPConnection:
         self.user_closed = False     # close() called: nothing more is read
         self.error = 0               # errno reported to the user, set when the connection dies
         self.soft_error = 0          # last ICMP soft error, reported if we then time out
-        self.neighbor_suspect = False  # the next hop's MAC may be wrong: the owner tells IP
-                                       # before our next segment leaves (RFC 1122 2.3.2.1)
+        # the next hop's MAC may be wrong: the owner tells IP before our next segment leaves
+        self.neighbor_suspect = False  # (RFC 1122 2.3.2.1)
         self.nodelay = False
         self.oobinline = False
         self.urg = Urgent()          # urgent data both ways (RFC 9293 3.8.5, RFC 6093)
@@ -101,9 +101,9 @@ class TCPConnection:
             raise oserror(EPIPE)
         n = self.sndbuf.write(data)
         if n and oob:
-            self.urg.queued(seq.add(self._data_seq(), self.sndbuf.length))
+            self.urg.queued(seq.add(data_seq(self), self.sndbuf.length))
         if n and st >= ESTABLISHED:
-            self._output(self.tcp.stack.now)
+            output(self, self.tcp.stack.now)
         return n
 
     def recv(self, n, oob=False):
@@ -117,7 +117,7 @@ class TCPConnection:
                 n = urg.read_size(rb, n, self.rcv_nxt, self.oobinline)
             if rb.length:
                 out = rb.read(n)
-                self._window_update()
+                window_update(self)
                 return out
         if self.error:
             raise oserror(self.error)
@@ -169,7 +169,7 @@ class TCPConnection:
             return
         self.fin_queued = True
         if st != SYN_RECEIVED:
-            self._output(self.tcp.stack.now)
+            output(self, self.tcp.stack.now)
 
     def close(self):
         """Close both directions. Unread data means the peer's data was lost: reset instead
@@ -189,7 +189,7 @@ class TCPConnection:
         """RFC 9293 3.10.5 ABORT: reset a synchronized connection and drop everything."""
         st = self.state
         if st == SYN_RECEIVED or (ESTABLISHED <= st <= CLOSE_WAIT):
-            self._send(self.snd_max, RST | ACK, None, self.tcp.stack.now)
+            send_segment(self, self.snd_max, RST | ACK, None, self.tcp.stack.now)
             self.tcp.count("rst_tx")
         destroy(self, ECONNABORTED if not self.error else self.error)
         self.tcp.forget(self)
@@ -221,7 +221,7 @@ class TCPConnection:
         """RFC 9293 3.10.1 OPEN (active): send SYN, enter SYN_SENT."""
         self._set_iss(iss)
         self.state = SYN_SENT
-        self._send_syn(now)
+        send_syn(self, now)
 
     def open_passive(self, seg, iss, now):
         """RFC 9293 3.10.7.2: a SYN reached a listener; we answer with SYN,ACK."""
@@ -231,7 +231,7 @@ class TCPConnection:
         self.snd_wl1 = seg.seq
         self.max_sndwnd = seg.wnd
         self.state = SYN_RECEIVED
-        self._send_syn(now)
+        send_syn(self, now)
 
     def _set_iss(self, iss):
         self.iss = self.snd_una = self.snd_wl2 = iss
@@ -251,15 +251,6 @@ class TCPConnection:
         self._arm_keepalive(now)
         self.tcp.count("established")
 
-    def _send_syn(self, now):
-        st = self.state
-        flags = SYN | (ACK if st == SYN_RECEIVED else 0)
-        ws, sack_perm = syn_offer(self)
-        self._send(self.iss, flags, None, now, mss=self.mss_local, wscale=ws,
-                   sack_perm=sack_perm)
-        if self.t_rtx is None:
-            self.t_rtx = ticks.add(now, self.rto.value())
-
     # -- segment arrival -----------------------------------------------------------------
 
     def segment(self, seg, now, backlog_full=False):
@@ -271,7 +262,7 @@ class TCPConnection:
         else:
             self._synchronized(seg, now, backlog_full)
         if self.state != CLOSED:
-            self._flush_ack(now)
+            flush_ack(self, now)
 
     def _syn_sent(self, seg, now):
         flags = seg.flags
@@ -301,14 +292,14 @@ class TCPConnection:
             self._established(now)
             self.t_rtx = None
             self.ack_now = True
-            self._output(now)
+            output(self, now)
         else:
             # simultaneous open (RFC 9293 3.5 figure 7): answer SYN,ACK with our ISS
             self.snd_wnd = seg.wnd
             self.max_sndwnd = seg.wnd
             self.snd_wl1 = seg.seq
             self.state = SYN_RECEIVED
-            self._send_syn(now)
+            send_syn(self, now)
 
     def _rtt_from_syn(self, now):
         # Karn: the SYN's round trip counts only if the SYN went out once
@@ -343,7 +334,7 @@ class TCPConnection:
                 ok = True
         if not ok:
             if st == SYN_RECEIVED and flags & SYN and not flags & ACK and s == self.irs:
-                self._send_syn(now)          # the peer lost our SYN,ACK
+                send_syn(self, now)          # the peer lost our SYN,ACK
                 return
             self.tcp.count("rx_out_of_window")
             if not flags & RST:
@@ -473,7 +464,7 @@ class TCPConnection:
         if self.state != TIME_WAIT:
             if sb is not None and cc.in_recovery:
                 self._sack_recovery(now, entered)
-            self._output(now)
+            output(self, now)
         return True
 
     def _enter_sack_recovery(self):
@@ -506,11 +497,11 @@ class TCPConnection:
             if lost_rxt:
                 # RFC 8985 6.2: RACK finds lost retransmissions too; resend them first, they
                 # hold the oldest data (as Linux walks its retransmission queue in order).
-                if not self._retransmit(seq.add(una, rk.rxt_start), now,
-                                        rk.rxt_end - rk.rxt_start):
+                if not retransmit(self, seq.add(una, rk.rxt_start), now,
+                                  rk.rxt_end - rk.rxt_start):
                     return
                 continue
-            unsent = self.sndbuf.length - seq.sub(self.snd_max, self._data_seq())
+            unsent = self.sndbuf.length - seq.sub(self.snd_max, data_seq(self))
             room = self.snd_wnd - seq.sub(self.snd_max, una)
             if room < unsent:
                 unsent = room
@@ -523,7 +514,7 @@ class TCPConnection:
                 return
             start, end = r
             if seq.lt(start, self.snd_max):
-                sent = self._retransmit(start, now, seq.sub(end, start))
+                sent = retransmit(self, start, now, seq.sub(end, start))
                 if not sent:
                     return
                 if sb.rule != 4:
@@ -531,7 +522,7 @@ class TCPConnection:
                     self.high_rxt = seq.add(start, sent)
             else:
                 before = self.snd_max
-                self._output(now, limit=seq.sub(end, start))
+                output(self, now, limit=seq.sub(end, start))
                 if self.snd_max == before:
                     return
 
@@ -563,10 +554,10 @@ class TCPConnection:
         if self.cc.in_recovery is False:
             self.dupacks = 0
         if self.cc.on_ack(acked, ack, self.snd_max, flight):
-            self._retransmit(ack, now)
+            retransmit(self, ack, now)
         if not self.cc.in_recovery:
             self.dupacks = 0
-        self._arm_pto(now)               # RFC 8985 7.2: an ACK that acknowledges new data
+        arm_pto(self, now)               # RFC 8985 7.2: an ACK that acknowledges new data
 
     def _dupack(self, now):
         self.dupacks += 1
@@ -576,10 +567,10 @@ class TCPConnection:
                 self.sb is None:
             self.tcp.count("fast_retransmit")
             self.rtt_seq = None
-            self._retransmit(self.snd_una, now)
+            retransmit(self, self.snd_una, now)
         elif self.dupacks <= 2 and not self.cc.in_recovery and \
                 flight + payload_mss(self) <= self.cc.cwnd + 2 * self.mss:
-            self._output(now, limit=payload_mss(self))   # RFC 3042 Limited Transmit
+            output(self, now, limit=payload_mss(self))   # RFC 3042 Limited Transmit
 
     def _reset_received(self):
         # RFC 9293 3.10.7.4 second
@@ -683,94 +674,6 @@ class TCPConnection:
         self.t_keep = None
         self._arm_close(now, 2 * self.tcp.cfg["msl_ms"])
 
-    # -- output --------------------------------------------------------------------------
-
-    def _data_seq(self):
-        """Sequence number of the first byte in the send buffer."""
-        return self.snd_una if self.snd_una != self.iss else seq.add(self.iss, 1)
-
-    def _output(self, now, force=False, limit=0):
-        """Send what the windows, Nagle and SWS avoidance allow (RFC 9293 3.8.6.2.1, RFC 896,
-        RFC 5681). force: a persist probe (one byte into a zero window, or what fits).
-        limit: send exactly one new segment of at most limit bytes (SACK recovery's NextSeg
-        rule 2), window permitting but regardless of cwnd."""
-        st = self.state
-        if st < ESTABLISHED or st == TIME_WAIT:
-            return
-        sb = self.sndbuf
-        mss = payload_mss(self)
-        cc = self.cc
-        if sb.length == 0 and not self.fin_queued:
-            return
-        if self.snd_max == self.snd_una and ticks.diff(now, self.last_snd) > self.rto.value():
-            cc.on_idle(ticks.diff(now, self.last_snd), self.rto.value())   # RFC 5681 4.1
-        sent = cwnd_limited = False
-        while True:
-            base = self._data_seq()
-            off = seq.sub(self.snd_nxt, base)
-            avail = sb.length - off
-            fin = self.fin_queued and not self.fin_acked and avail >= 0 and \
-                seq.le(self.snd_nxt, seq.add(base, sb.length))
-            if avail <= 0 and not fin:
-                break
-            if avail < 0:
-                avail = 0
-            flight = seq.sub(self.snd_nxt, self.snd_una)
-            win = self.snd_wnd if self.snd_wnd < cc.cwnd or limit else cc.cwnd
-            usable = win - flight
-            if limit and usable > limit:
-                usable = limit
-            n = avail if avail < mss else mss
-            if force:
-                n = min(n, max(usable, 1))
-            elif n > usable:
-                # cwnd, not the peer's window, kept data back (RFC 7661, see NewReno.on_sent)
-                cwnd_limited = not limit and cc.cwnd <= self.snd_wnd
-                n = usable if usable > 0 else 0
-            if not force and n < mss and n < avail:
-                # window-limited short segment: sender SWS avoidance (RFC 9293 3.8.6.2.1)
-                if n == 0 or n < (self.max_sndwnd >> 1):
-                    self._maybe_persist(now, avail)
-                    break
-            elif (not force and n and n < mss and flight and not self.nodelay and not self.fin_queued
-                  and self.snd_nxt == self.snd_max):
-                break       # Nagle (RFC 896, RFC 1122 4.2.3.4): one small segment in flight
-            send_fin = fin and n == avail
-            if n == 0 and not send_fin:
-                break
-            flags = ACK
-            if send_fin:
-                flags |= FIN
-            if n and off + n == sb.length:
-                flags |= PSH
-            sq = self.snd_nxt
-            self._send(sq, flags, sb.view(off, n) if n else None, now)
-            force = False
-            sent = True
-            nxt = seq.add(sq, n + (1 if send_fin else 0))
-            if self.rack is not None:
-                self.rack.on_send(sq, nxt, now)
-            if seq.lt(sq, self.snd_max):
-                self.retransmits += 1
-                self.tcp.count("rtx_segs")
-            elif self.rtt_seq is None:
-                self.rtt_seq = sq
-                self.rtt_ts = now
-            self.snd_nxt = nxt
-            if seq.gt(nxt, self.snd_max):
-                self.snd_max = nxt
-            if self.t_rtx is None or self.persist:
-                # data in flight: the retransmission timer takes over from persist
-                self.persist = False
-                self.t_rtx = ticks.add(now, self.rto.value())
-            if send_fin or limit:
-                break
-        if sent or cwnd_limited:
-            cc.on_sent(seq.sub(self.snd_max, self.snd_una), self.snd_una, self.snd_max,
-                       cwnd_limited)
-        if sent and not limit:
-            self._arm_pto(now)           # RFC 8985 7.2: after new data (not a probe)
-
     # -- RACK-TLP (RFC 8985) ------------------------------------------------------------
 
     def _rack_ack(self, ack, una, sacked, sack, now):
@@ -786,7 +689,7 @@ class TCPConnection:
         if wait:
             self.t_pto = None            # RFC 8985 7.2: the reordering timer goes first
         elif seq.lt(una, ack):
-            self._arm_pto(now)           # _new_ack's try may have met the old reo timer
+            arm_pto(self, now)           # _new_ack's try may have met the old reo timer
 
     def _on_reo_timer(self, now):
         rk = self.rack
@@ -799,23 +702,6 @@ class TCPConnection:
         if cc.in_recovery:
             self._sack_recovery(now, entered)
 
-    def _arm_pto(self, now):
-        """RFC 8985 7.2: (re)start the probe timer, or stop it where no probe may go."""
-        rk = self.rack
-        self.t_pto = None
-        if rk is None or self.cc.in_recovery or rk.tlp_end is not None or \
-                rk.rto_end is not None or self.t_reo is not None or self.persist or \
-                not self.snd_wnd or self.snd_max == self.snd_una or self.t_rtx is None:
-            return
-        srtt8 = self.rto.srtt8
-        if srtt8:
-            pto = srtt8 >> 2             # 2 * SRTT
-            pto += WCDELACK_MS if seq.sub(self.snd_max, self.snd_una) <= self.mss else 2
-        else:
-            pto = self.rto.value()       # no RTT sample: 1 s (the initial RTO)
-        left = ticks.until(self.t_rtx, now)
-        self.t_pto = ticks.add(now, pto if pto < left else left)
-
     def _on_pto(self, now):
         """RFC 8985 7.3: send one probe, new data if the window allows, else the last segment
         again, so that its ACK (with SACK) lets RACK find a tail loss before the RTO."""
@@ -826,7 +712,7 @@ class TCPConnection:
         self.tcp.count("tlp")
         before = self.snd_max
         if self.snd_nxt == before:
-            self._output(now, limit=payload_mss(self))
+            output(self, now, limit=payload_mss(self))
         rk.tlp_rxt = self.snd_max == before
         if rk.tlp_rxt:
             off = rk.last_start()
@@ -835,103 +721,10 @@ class TCPConnection:
                 off = top - payload_mss(self)
             if off < 0:
                 off = 0
-            if not self._retransmit(seq.add(self.snd_una, off), now, top - off):
+            if not retransmit(self, seq.add(self.snd_una, off), now, top - off):
                 return
         rk.tlp_end = self.snd_max
         self.t_rtx = ticks.add(now, self.rto.value())    # RFC 8985 7.3: restart the RTO
-
-    def _maybe_persist(self, now, avail):
-        # RFC 9293 3.8.6.1: with data waiting and nothing in flight to elicit an ACK, probe
-        if avail and self.snd_max == self.snd_una and self.t_rtx is None:
-            self.persist = True
-            self.t_rtx = ticks.add(now, self.rto.value())
-
-    def _retransmit(self, sq, now, most=0xFFFF):
-        """Resend one segment starting at sq (fast retransmit, partial ACK, SACK recovery) of
-        at most `most` bytes; returns the sequence space it covered."""
-        base = self._data_seq()
-        off = seq.sub(sq, base)
-        sb = self.sndbuf
-        n = min(payload_mss(self), sb.length - off, most)
-        flags = ACK
-        if n <= 0:
-            if not (self.fin_queued and not self.fin_acked):
-                return 0
-            n = 0
-            flags |= FIN
-        elif off + n == sb.length:
-            flags |= PSH                # as _output marks the last queued byte
-            if self.fin_queued and seq.gt(self.snd_max, seq.add(base, sb.length)):
-                flags |= FIN
-        self._send(sq, flags, sb.view(off, n) if n else None, now)
-        if self.rack is not None:
-            self.rack.on_send(sq, seq.add(sq, n + (1 if flags & FIN else 0)), now)
-        self.retransmits += 1
-        self.tcp.count("rtx_segs")
-        if self.rtt_seq is not None and seq.ge(self.rtt_seq, sq):
-            self.rtt_seq = None
-        return n + (1 if flags & FIN else 0)
-
-    def _window_field(self):
-        """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2): the right
-        edge moves only by at least min(buffer/2, MSS), and never moves left."""
-        free = max_window(self)
-        edge = seq.add(self.rcv_nxt, free)
-        grow = seq.sub(edge, self.rcv_adv)
-        if grow > 0 and grow >= min(self.rcvbuf.size >> 1, self.mss):
-            self.rcv_adv = edge
-        w = seq.sub(self.rcv_adv, self.rcv_nxt) >> self.rcv_wscale
-        return w if w < 0xFFFF else 0xFFFF
-
-    def _window_update(self):
-        # After the user read: tell the peer if the window grew by 2 MSS or half the
-        # buffer (BSD tcp_output's rule; RFC 1122 4.2.3.3). Sent at the next poll(), so the
-        # reads of one runner pass (an app draining in small pieces) make one update.
-        st = self.state
-        if not in_data_states(st):
-            return
-        edge = seq.add(self.rcv_nxt, max_window(self))
-        grow = seq.sub(edge, self.rcv_adv)
-        if grow >= min(self.rcvbuf.size >> 1, 2 * self.mss):
-            self.ack_due = True
-
-    # Segments without data or FIN carry SND.MAX, not a SND.NXT rewound for go-back-N: the
-    # peer may already have everything up to SND.MAX and would find an older SEQ unacceptable
-    # (BSD tcp_output does the same).
-
-    def _flush_ack(self, now):
-        if self.ack_now:
-            self._send(self.snd_max, ACK, None, now)
-
-    def _send(self, sq, flags, payload, now, mss=None, wscale=None, sack_perm=False):
-        """Emit one segment. Every segment but a SYN carries our latest ACK and window, so
-        sending one satisfies any pending (delayed) ACK."""
-        tcp = self.tcp
-        buf = tcp.hdr
-        olen = 0
-        if flags & SYN:
-            olen = wire.options(buf, wire.HEADER_LEN, mss=mss, wscale=wscale,
-                                sack_perm=sack_perm)
-            w = self.rcvbuf.free()
-            w = w if w < 0xFFFF else 0xFFFF
-        else:
-            w = self._window_field()
-            if self.sack_ok and self.rcvbuf.ranges:
-                olen = wire.options(buf, wire.HEADER_LEN,
-                                    sack=self.rcvbuf.ranges[:SACK_BLOCKS])
-        urp = 0
-        if self.urg.snd_up is not None and payload is not None:
-            urp = self.urg.pointer(sq)
-            if urp:
-                flags |= URG
-        ak = self.rcv_nxt if flags & ACK else 0
-        hlen = wire.emit(buf, self.lport, self.rport, sq, ak, flags, w, urp, olen)
-        if flags & ACK:
-            self.ack_now = self.ack_due = False
-            self.unacked_segs = 0
-            self.t_delack = None
-        self.last_snd = now
-        tcp.transmit(self, memoryview(buf)[0:hlen], payload)
 
     # -- timers --------------------------------------------------------------------------
 
@@ -951,7 +744,7 @@ class TCPConnection:
     def poll(self, now):
         """Run due timers; -> ms until the next one, or None."""
         if self.ack_due or (self.t_delack is not None and ticks.due(self.t_delack, now)):
-            self._send(self.snd_max, ACK, None, now)
+            send_segment(self, self.snd_max, ACK, None, now)
         if self.t_reo is not None and ticks.due(self.t_reo, now):
             self.t_reo = None
             self._on_reo_timer(now)
@@ -983,7 +776,7 @@ class TCPConnection:
             self.persist = False
             self.tcp.count("persist_probe")
             rto.backoff()
-            self._output(now, force=True)
+            output(self, now, force=True)
             if self.t_rtx is None and self.snd_max != self.snd_una:
                 self.t_rtx = ticks.add(now, rto.value())
             return
@@ -999,7 +792,7 @@ class TCPConnection:
                 return
             rto.backoff()
             self.retransmits += 1
-            self._send_syn(now)
+            send_syn(self, now)
             return
         if self.snd_max == self.snd_una:
             return
@@ -1024,7 +817,7 @@ class TCPConnection:
         self.dupacks = 0
         self.snd_nxt = self.snd_una
         self.t_rtx = ticks.add(now, rto.value())
-        self._output(now, force=self.snd_wnd == 0)
+        output(self, now, force=self.snd_wnd == 0)
 
     def _on_keepalive(self, now):
         # RFC 9293 3.8.4 / RFC 1122 4.2.3.6: probe with SEG.SEQ = SND.NXT - 1 and no data
@@ -1043,7 +836,7 @@ class TCPConnection:
             return
         self.keep_probes += 1
         self.tcp.count("keepalive_probe")
-        self._send(seq.add(self.snd_una, -1), ACK, None, now)
+        send_segment(self, seq.add(self.snd_una, -1), ACK, None, now)
         self.t_keep = ticks.add(now, self.keep_intvl)
 
     # -- errors and teardown -------------------------------------------------------------
@@ -1063,7 +856,7 @@ class TCPConnection:
                 self.tcp.count("pmtu_update")
                 if st >= ESTABLISHED and self.snd_max != self.snd_una:
                     self.snd_nxt = self.snd_una
-                    self._output(now)
+                    output(self, now)
             return
         if st == SYN_SENT or (st == SYN_RECEIVED and self.listener is None):
             # Linux aborts a connection attempt on a destination-unreachable (tcp_v4_err)
