@@ -1,17 +1,19 @@
 """Output (RFC 9293 3.8.6, RFC 5681, RFC 896): what to send now, cut into segments, and the
 emission of one segment; retransmission of one segment, the persist probe, the window we
-advertise, and the timers that follow what went out (retransmission, persist, tail-loss probe).
+advertise, the RST that aborts, and the timers that follow what went out (retransmission,
+persist, tail-loss probe).
 
 Nothing here reads an ACK or a timer: recovery, timers and input decide when to call in.
 """
 
 from .. import ticks
+from ..compat import ECONNABORTED
 from ..wire import tcp as wire
 from . import seq
 from .options import SACK_BLOCKS, max_window, payload_mss, syn_offer
 from .rack import WCDELACK_MS
-from .state import ESTABLISHED, SYN_RECEIVED, TIME_WAIT, FIN, SYN, PSH, ACK, URG, \
-    in_data_states
+from .state import SYN_RECEIVED, ESTABLISHED, CLOSE_WAIT, TIME_WAIT, FIN, SYN, RST, PSH, ACK, \
+    URG, destroy, in_data_states
 
 
 def data_seq(tcb):
@@ -217,6 +219,16 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
         tcb.t_delack = None
     tcb.last_snd = now
     tcp.transmit(tcb, memoryview(buf)[0:hlen], payload)
+
+
+def reset(tcb, now):
+    """What ABORT does below the user call (RFC 9293 3.10.5): a synchronized connection sends
+    a RST; either way it drops everything. Also for data that arrives after close()."""
+    st = tcb.state
+    if st == SYN_RECEIVED or (ESTABLISHED <= st <= CLOSE_WAIT):
+        send_segment(tcb, tcb.snd_max, RST | ACK, None, now)
+        tcb.tcp.count("rst_tx")
+    destroy(tcb, ECONNABORTED if not tcb.error else tcb.error)
 
 
 def send_syn(tcb, now):

@@ -7,13 +7,13 @@ are absolute 32-bit values compared only through `tcp.seq`.
 """
 
 from .. import ticks
-from ..compat import oserror, ECONNABORTED, ECONNREFUSED, ECONNRESET, \
+from ..compat import oserror, ECONNREFUSED, ECONNRESET, \
     ENOTCONN, EPIPE, ETIMEDOUT
 from . import seq
 from .congestion import NewReno
 from .options import DEFAULT_MSS, MIN_MSS, payload_mss, rcv_wscale, take_syn
-from .output import arm_pto, data_seq, flush_ack, output, retransmit, send_segment, send_syn, \
-    window_update
+from .output import arm_pto, data_seq, flush_ack, output, reset, retransmit, send_segment, \
+    send_syn, window_update
 from .rack import RACK
 from .recv import RecvBuffer
 from .rtt import RTO
@@ -187,11 +187,7 @@ class TCPConnection:
 
     def abort(self):
         """RFC 9293 3.10.5 ABORT: reset a synchronized connection and drop everything."""
-        st = self.state
-        if st == SYN_RECEIVED or (ESTABLISHED <= st <= CLOSE_WAIT):
-            send_segment(self, self.snd_max, RST | ACK, None, self.tcp.stack.now)
-            self.tcp.count("rst_tx")
-        destroy(self, ECONNABORTED if not self.error else self.error)
+        reset(self, self.tcp.stack.now)
         self.tcp.forget(self)
 
     def info(self):
@@ -404,7 +400,7 @@ class TCPConnection:
             if in_data_states(st):
                 if plen and self.user_closed:
                     # Nobody will read this: tell the peer (RFC 9293 3.10.7.4, Linux does too).
-                    self.abort()
+                    reset(self, now)
                     return
                 self._data(seg, off, wnd, plen, now)
             elif plen:
