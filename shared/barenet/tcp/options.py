@@ -40,9 +40,9 @@ def take_syn(tcb, seg):
     c = tcb.tcp.cfg
     tcb.ws_ok = seg.wscale is not None and c["wscale"]
     if tcb.ws_ok:
-        tcb.snd_wscale = min(seg.wscale, _MAX_WSCALE)   # RFC 7323 2.3: clamp at 14
+        tcb.snd_wscale = min(seg.wscale, _MAX_WSCALE)    # RFC 7323 2.3: clamp at 14
     else:
-        tcb.snd_wscale = 0                              # RFC 7323 1.3: both or neither
+        tcb.snd_wscale = 0                               # RFC 7323 1.3: both or neither
         tcb.rcv_wscale = 0
     tcb.sack_ok = seg.sack_perm and c["sack"]
     tcb.mss = min(tcb.mss_local, seg.mss if seg.mss else DEFAULT_MSS)

@@ -101,7 +101,7 @@ def output(tcb, now, force=False, limit=0):
         cc.on_sent(seq.sub(tcb.snd_max, tcb.snd_una), tcb.snd_una, tcb.snd_max,
                    cwnd_limited)
     if sent and not limit:
-        arm_pto(tcb, now)            # RFC 8985 7.2: after new data (not a probe)
+        arm_pto(tcb, now)           # RFC 8985 7.2: after new data (not a probe)
 
 
 def maybe_persist(tcb, now, avail):
