@@ -11,10 +11,10 @@ from ..compat import oserror, ECONNREFUSED, ECONNRESET, \
     ENOTCONN, EPIPE, ETIMEDOUT
 from . import seq
 from .congestion import NewReno
-from .options import DEFAULT_MSS, MIN_MSS, payload_mss, rcv_wscale, take_syn
-from .output import arm_pto, data_seq, flush_ack, output, reset, retransmit, send_segment, \
-    send_syn, window_update
+from .options import DEFAULT_MSS, MIN_MSS, rcv_wscale, take_syn
+from .output import data_seq, flush_ack, output, reset, send_segment, send_syn, window_update
 from .rack import RACK
+from .recovery import ack_received, on_pto, on_reo_timer
 from .recv import RecvBuffer
 from .rtt import RTO
 from .sack import Scoreboard
@@ -372,8 +372,13 @@ class TCPConnection:
             else:
                 self.tcp.send_rst(self.lip, self.rip, self.lport, self.rport, seg.ack, 0, RST)
                 return
-        if not self._ack(seg, plen, now):
+        # RFC 5961 5.2: an ACK for data never sent, or too old to be a real one, draws a
+        # challenge ACK and the segment is dropped
+        ack = seg.ack
+        if seq.gt(ack, self.snd_max) or seq.lt(ack, seq.add(self.snd_una, -self.max_sndwnd)):
+            self._challenge_ack(now)
             return
+        ack_received(self, seg, plen, now)
         st = self.state
         if self.fin_acked:
             if st == FIN_WAIT_1:
@@ -405,168 +410,6 @@ class TCPConnection:
                 self._data(seg, off, wnd, plen, now)
             elif plen:
                 self.tcp.count("rx_after_fin")
-
-    def _ack(self, seg, plen, now):
-        """RFC 9293 3.10.7.4 fifth, ESTABLISHED and later; False if the segment is dropped."""
-        ack = seg.ack
-        una = self.snd_una
-        if seq.gt(ack, self.snd_max):
-            self._challenge_ack(now)     # RFC 5961 5.2: acknowledges data never sent
-            return False
-        if seq.lt(ack, seq.add(una, -self.max_sndwnd)):
-            self._challenge_ack(now)     # RFC 5961 5.2: too old to be a real ACK
-            return False
-        wnd = seg.wnd << self.snd_wscale
-        sb = self.sb
-        if seq.lt(una, ack):
-            self._new_ack(ack, now)
-        sacked = sb.update(self.snd_una, seg.sack, self.snd_max) if sb is not None else 0
-        if self.rack is not None:
-            self._rack_ack(ack, una, sacked, bool(seg.sack), now)
-        if ack == una and self.snd_max != una:
-            if sacked > 0:
-                self._dupack(now)        # RFC 6675 2: new SACK information is a DupAck
-            elif (not seg.sack and plen == 0 and not seg.flags & (SYN | FIN)
-                  and wnd == self.snd_wnd and self.snd_wnd):
-                self._dupack(now)        # RFC 5681 2: the five conditions
-        cc = self.cc
-        entered = False
-        if sb is not None and not cc.in_recovery and self.snd_max != self.snd_una and \
-                (sb.should_enter_recovery(self.dupacks, self.snd_una) or
-                 (self.rack is not None and self.rack.lost)):
-            # RFC 6675 5 (1)-(4); RFC 8985 6.2: RACK marking a segment lost starts it too
-            entered = self._enter_sack_recovery()
-        # window update (RFC 9293 3.10.7.4 fifth)
-        s = seg.seq
-        if seq.lt(self.snd_wl1, s) or (self.snd_wl1 == s and seq.le(self.snd_wl2, ack)):
-            if wnd > self.max_sndwnd:
-                self.max_sndwnd = wnd
-            opened = wnd and not self.snd_wnd
-            self.snd_wnd = wnd
-            self.snd_wl1 = s
-            self.snd_wl2 = ack
-            if opened and ack == self.snd_una and self.snd_max != self.snd_una:
-                # What went past a zero window was a probe the peer need not keep: send it
-                # again with what follows it now, not after the probe's timer (as BSD does).
-                self.snd_nxt = ack
-                self.rto.reset_backoff()
-                self.t_rtx = None
-            if opened and self.persist:
-                self.persist = False
-                self.t_rtx = None
-                self.rto.reset_backoff()
-                if self.snd_max != self.snd_una:
-                    self.t_rtx = ticks.add(now, self.rto.value())
-        if self.state != TIME_WAIT:
-            if sb is not None and cc.in_recovery:
-                self._sack_recovery(now, entered)
-            output(self, now)
-        return True
-
-    def _enter_sack_recovery(self):
-        una = self.snd_una
-        if not self.cc.enter_recovery(una, self.snd_max, seq.sub(self.snd_max, una)):
-            return False
-        self.tcp.count("fast_retransmit")
-        self.rtt_seq = None
-        self.high_rxt = una
-        self.t_pto = None                # RFC 8985 7.2: no probes during fast recovery
-        if self.rack is not None:
-            self.rack.tlp_end = None
-        return True
-
-    def _sack_recovery(self, now, entered=False):
-        """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks; entered:
-        recovery just began, and (4.3) sends the first segment regardless of pipe."""
-        sb = self.sb
-        cc = self.cc
-        mss = payload_mss(self)
-        una = self.snd_una
-        rk = self.rack
-        while True:
-            lost_rxt = rk.lost_rxt() if rk is not None else 0
-            # A lost retransmission is not in flight, though SetPipe counts it below HighRxt.
-            if cc.cwnd - sb.pipe(una, self.snd_max, self.high_rxt) + lost_rxt < mss and \
-                    not entered:
-                return
-            entered = False
-            if lost_rxt:
-                # RFC 8985 6.2: RACK finds lost retransmissions too; resend them first, they
-                # hold the oldest data (as Linux walks its retransmission queue in order).
-                if not retransmit(self, seq.add(una, rk.rxt_start), now,
-                                  rk.rxt_end - rk.rxt_start):
-                    return
-                continue
-            unsent = self.sndbuf.length - seq.sub(self.snd_max, data_seq(self))
-            room = self.snd_wnd - seq.sub(self.snd_max, una)
-            if room < unsent:
-                unsent = room
-            # With RACK-TLP a lost tail is found by time and probes (RFC 8985 6, 7), so the
-            # rescue rule (4), which resends the top unSACKed segment blindly, stays off
-            # (recover=None), as Linux has no rescue.
-            r = sb.next_seg(una, self.snd_max, self.high_rxt, unsent if unsent > 0 else 0,
-                            cc.recover if rk is None else None)
-            if r is None:
-                return
-            start, end = r
-            if seq.lt(start, self.snd_max):
-                sent = retransmit(self, start, now, seq.sub(end, start))
-                if not sent:
-                    return
-                if sb.rule != 4:
-                    # RFC 6675 4 (4): a rescue retransmission moves RescueRxt, not HighRxt
-                    self.high_rxt = seq.add(start, sent)
-            else:
-                before = self.snd_max
-                output(self, now, limit=seq.sub(end, start))
-                if self.snd_max == before:
-                    return
-
-    def _new_ack(self, ack, now):
-        acked = seq.sub(ack, self.snd_una)
-        held = self.sndbuf.length
-        if acked > held:
-            self.sndbuf.consume(held)        # the rest acknowledges our FIN
-            self.fin_acked = True
-        else:
-            self.sndbuf.consume(acked)
-        self.snd_una = ack
-        if seq.lt(self.snd_nxt, ack):
-            self.snd_nxt = ack               # after a go-back-N rewind
-        if self.urg.snd_up is not None:
-            self.urg.acked(ack)
-        if self.rtt_seq is not None and seq.gt(ack, self.rtt_seq):
-            self.rto.sample(ticks.diff(now, self.rtt_ts))
-            if self.rack is not None:
-                self.rack.rtt_sample(ticks.diff(now, self.rtt_ts))
-            self.rtt_seq = None
-        self.rtx_count = 0
-        self.rto.reset_backoff()
-        self.soft_error = 0
-        flight = seq.sub(self.snd_max, ack)
-        # RFC 6298 (5.2), (5.3)
-        if not self.persist:
-            self.t_rtx = ticks.add(now, self.rto.value()) if flight else None
-        if self.cc.in_recovery is False:
-            self.dupacks = 0
-        if self.cc.on_ack(acked, ack, self.snd_max, flight):
-            retransmit(self, ack, now)
-        if not self.cc.in_recovery:
-            self.dupacks = 0
-        arm_pto(self, now)               # RFC 8985 7.2: an ACK that acknowledges new data
-
-    def _dupack(self, now):
-        self.dupacks += 1
-        self.tcp.count("rx_dupack")
-        flight = seq.sub(self.snd_max, self.snd_una)
-        if self.cc.on_dupack(self.dupacks, self.snd_una, self.snd_max, flight) and \
-                self.sb is None:
-            self.tcp.count("fast_retransmit")
-            self.rtt_seq = None
-            retransmit(self, self.snd_una, now)
-        elif self.dupacks <= 2 and not self.cc.in_recovery and \
-                flight + payload_mss(self) <= self.cc.cwnd + 2 * self.mss:
-            output(self, now, limit=payload_mss(self))   # RFC 3042 Limited Transmit
 
     def _reset_received(self):
         # RFC 9293 3.10.7.4 second
@@ -670,58 +513,6 @@ class TCPConnection:
         self.t_keep = None
         self._arm_close(now, 2 * self.tcp.cfg["msl_ms"])
 
-    # -- RACK-TLP (RFC 8985) ------------------------------------------------------------
-
-    def _rack_ack(self, ack, una, sacked, sack, now):
-        """RFC 8985 6.2 per ACK, after the scoreboard took its blocks; 7.4 for the probe."""
-        rk = self.rack
-        cc = self.cc
-        rk.on_ack(self.snd_una, self.sb, sacked, now)
-        if rk.tlp_ack(ack, seq.lt(una, ack), sack):
-            cc.on_tlp_loss()             # RFC 8985 7.4.2: the probe repaired a loss
-        wait = rk.detect_loss(self.sb, now, self.rto.srtt(), cc.in_recovery)
-        # RFC 8985 6.3: come back when the segments still inside the window would expire
-        self.t_reo = ticks.add(now, wait) if wait else None
-        if wait:
-            self.t_pto = None            # RFC 8985 7.2: the reordering timer goes first
-        elif seq.lt(una, ack):
-            arm_pto(self, now)           # _new_ack's try may have met the old reo timer
-
-    def _on_reo_timer(self, now):
-        rk = self.rack
-        cc = self.cc
-        if rk is None or self.snd_max == self.snd_una:
-            return
-        wait = rk.detect_loss(self.sb, now, self.rto.srtt(), cc.in_recovery)
-        self.t_reo = ticks.add(now, wait) if wait else None
-        entered = rk.lost and not cc.in_recovery and self._enter_sack_recovery()
-        if cc.in_recovery:
-            self._sack_recovery(now, entered)
-
-    def _on_pto(self, now):
-        """RFC 8985 7.3: send one probe, new data if the window allows, else the last segment
-        again, so that its ACK (with SACK) lets RACK find a tail loss before the RTO."""
-        rk = self.rack
-        if rk is None or self.snd_max == self.snd_una or self.state == TIME_WAIT or \
-                self.cc.in_recovery:
-            return
-        self.tcp.count("tlp")
-        before = self.snd_max
-        if self.snd_nxt == before:
-            output(self, now, limit=payload_mss(self))
-        rk.tlp_rxt = self.snd_max == before
-        if rk.tlp_rxt:
-            off = rk.last_start()
-            top = seq.sub(before, self.snd_una)
-            if off is None or top - off > payload_mss(self):
-                off = top - payload_mss(self)
-            if off < 0:
-                off = 0
-            if not retransmit(self, seq.add(self.snd_una, off), now, top - off):
-                return
-        rk.tlp_end = self.snd_max
-        self.t_rtx = ticks.add(now, self.rto.value())    # RFC 8985 7.3: restart the RTO
-
     # -- timers --------------------------------------------------------------------------
 
     def _arm_close(self, now, ms):
@@ -743,10 +534,10 @@ class TCPConnection:
             send_segment(self, self.snd_max, ACK, None, now)
         if self.t_reo is not None and ticks.due(self.t_reo, now):
             self.t_reo = None
-            self._on_reo_timer(now)
+            on_reo_timer(self, now)
         if self.t_pto is not None and ticks.due(self.t_pto, now):
             self.t_pto = None
-            self._on_pto(now)
+            on_pto(self, now)
         if self.t_rtx is not None and ticks.due(self.t_rtx, now):
             self.t_rtx = None
             self._on_rtx_timer(now)
