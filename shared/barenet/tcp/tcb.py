@@ -8,13 +8,13 @@ are absolute 32-bit values compared only through `tcp.seq`.
 
 from .. import ticks
 from ..compat import oserror, ECONNREFUSED, ECONNRESET, \
-    ENOTCONN, EPIPE, ETIMEDOUT
-from . import seq
+    ENOTCONN, EPIPE
+from . import seq, timers
 from .congestion import NewReno
 from .options import DEFAULT_MSS, MIN_MSS, rcv_wscale, take_syn
-from .output import data_seq, flush_ack, output, reset, send_segment, send_syn, window_update
+from .output import data_seq, flush_ack, output, reset, send_syn, window_update
 from .rack import RACK
-from .recovery import ack_received, on_pto, on_reo_timer
+from .recovery import ack_received
 from .recv import RecvBuffer
 from .rtt import RTO
 from .sack import Scoreboard
@@ -22,6 +22,7 @@ from .send import SendBuffer
 from .state import CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, \
     FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, STATE_NAMES, FIN, SYN, RST, ACK, URG, \
     destroy, in_data_states
+from .timers import arm_close, arm_fin_wait2, arm_keepalive
 from .urgent import Urgent
 
 
@@ -148,7 +149,7 @@ class TCPConnection:
         self.keep_intvl = interval_ms
         self.keep_cnt = count
         self.keep_probes = 0
-        self._arm_keepalive(self.tcp.stack.now)
+        arm_keepalive(self, self.tcp.stack.now)
 
     def shutdown_write(self):
         """Send a FIN after the queued data (RFC 9293 3.10.4 CLOSE, half-close)."""
@@ -183,7 +184,7 @@ class TCPConnection:
             return
         self.shutdown_write()
         if self.state == FIN_WAIT_2:
-            self._arm_fin_wait2(self.tcp.stack.now)
+            arm_fin_wait2(self, self.tcp.stack.now)
 
     def abort(self):
         """RFC 9293 3.10.5 ABORT: reset a synchronized connection and drop everything."""
@@ -244,7 +245,7 @@ class TCPConnection:
                     self.rack.rtt_sample(self.rto.srtt())    # the handshake's round trip
         self.rtx_count = 0
         self.rto.reset_backoff()
-        self._arm_keepalive(now)
+        arm_keepalive(self, now)
         self.tcp.count("established")
 
     # -- segment arrival -----------------------------------------------------------------
@@ -335,7 +336,7 @@ class TCPConnection:
             self.tcp.count("rx_out_of_window")
             if not flags & RST:
                 if st == TIME_WAIT and flags & FIN:
-                    self._arm_close(now, 2 * self.tcp.cfg["msl_ms"])   # RFC 9293 3.10.7.4
+                    arm_close(self, now, 2 * self.tcp.cfg["msl_ms"])   # RFC 9293 3.10.7.4
                 self.ack_now = True
             return
         # second: RST (RFC 5961 3.2: exact match resets, otherwise a challenge ACK)
@@ -384,7 +385,7 @@ class TCPConnection:
             if st == FIN_WAIT_1:
                 self.state = st = FIN_WAIT_2
                 if self.user_closed:
-                    self._arm_fin_wait2(now)
+                    arm_fin_wait2(self, now)
             elif st == CLOSING:
                 self._enter_time_wait(now)
                 return
@@ -394,7 +395,7 @@ class TCPConnection:
         if st == TIME_WAIT:
             if flags & FIN:
                 self.ack_now = True
-                self._arm_close(now, 2 * self.tcp.cfg["msl_ms"])
+                arm_close(self, now, 2 * self.tcp.cfg["msl_ms"])
             return
         # sixth: URG (RFC 9293 3.10.7.4, RFC 6093: the pointer is one past the urgent byte)
         if flags & URG and in_data_states(st) and seg.urp:
@@ -511,120 +512,13 @@ class TCPConnection:
         self.t_rtx = self.t_pto = self.t_reo = None
         self.persist = False
         self.t_keep = None
-        self._arm_close(now, 2 * self.tcp.cfg["msl_ms"])
+        arm_close(self, now, 2 * self.tcp.cfg["msl_ms"])
 
     # -- timers --------------------------------------------------------------------------
 
-    def _arm_close(self, now, ms):
-        self.t_close = ticks.add(now, ms)
-
-    def _arm_fin_wait2(self, now):
-        # Linux tcp_fin_timeout: an orphaned FIN_WAIT_2 may otherwise wait forever
-        self._arm_close(now, self.tcp.cfg["fin_wait2_ms"])
-
-    def _arm_keepalive(self, now):
-        if self.keep_idle and self.state >= ESTABLISHED:
-            self.t_keep = ticks.add(self.last_rcv, self.keep_idle)
-        else:
-            self.t_keep = None
-
     def poll(self, now):
-        """Run due timers; -> ms until the next one, or None."""
-        if self.ack_due or (self.t_delack is not None and ticks.due(self.t_delack, now)):
-            send_segment(self, self.snd_max, ACK, None, now)
-        if self.t_reo is not None and ticks.due(self.t_reo, now):
-            self.t_reo = None
-            on_reo_timer(self, now)
-        if self.t_pto is not None and ticks.due(self.t_pto, now):
-            self.t_pto = None
-            on_pto(self, now)
-        if self.t_rtx is not None and ticks.due(self.t_rtx, now):
-            self.t_rtx = None
-            self._on_rtx_timer(now)
-        if self.t_keep is not None and ticks.due(self.t_keep, now):
-            self._on_keepalive(now)
-        if self.t_close is not None and ticks.due(self.t_close, now):
-            self.t_close = None
-            destroy(self, 0 if self.state == TIME_WAIT else ETIMEDOUT)
-        if self.state == CLOSED:
-            return None
-        wait = None
-        for t in (self.t_delack, self.t_rtx, self.t_keep, self.t_close, self.t_pto, self.t_reo):
-            if t is not None:
-                wait = ticks.earliest(wait, ticks.until(t, now))
-        return wait
-
-    def _on_rtx_timer(self, now):
-        st = self.state
-        c = self.tcp.cfg
-        rto = self.rto
-        if self.persist:
-            # RFC 9293 3.8.6.1 zero-window probe; its retransmission is the RTO's job
-            self.persist = False
-            self.tcp.count("persist_probe")
-            rto.backoff()
-            output(self, now, force=True)
-            if self.t_rtx is None and self.snd_max != self.snd_una:
-                self.t_rtx = ticks.add(now, rto.value())
-            return
-        self.timeouts += 1
-        self.tcp.count("rto")
-        if self.rtx_count >= 1:
-            # A second timeout in a row: the next hop's MAC may be wrong (RFC 1122 2.3.2.1).
-            self.neighbor_suspect = True
-        if st == SYN_SENT or st == SYN_RECEIVED:
-            self.rtx_count += 1
-            if self.rtx_count > c["syn_retries"]:
-                destroy(self, self.soft_error or ETIMEDOUT)
-                return
-            rto.backoff()
-            self.retransmits += 1
-            send_syn(self, now)
-            return
-        if self.snd_max == self.snd_una:
-            return
-        # A peer that keeps answering with a zero window is alive: its probes do not count
-        # toward giving up (RFC 9293 3.8.6.1), as long as it answered within the RTO limit.
-        if not (self.snd_wnd == 0 and ticks.diff(now, self.last_rcv) < c["rto_max_ms"]):
-            self.rtx_count += 1
-        if self.rtx_count > c["max_retries"]:
-            destroy(self, self.soft_error or ETIMEDOUT)
-            return
-        # RFC 6298 (5.4)-(5.6), RFC 5681 3.1: back off, collapse cwnd, go back N. A probe
-        # into a zero window that times out says nothing about congestion: cwnd stays.
-        if self.snd_wnd:
-            self.cc.on_timeout(seq.sub(self.snd_max, self.snd_una), self.snd_max)
-            if self.sb is not None:
-                self.sb.reset()
-        self.t_pto = self.t_reo = None
-        if self.rack is not None:
-            self.rack.on_timeout(self.snd_max)
-        rto.backoff()
-        self.rtt_seq = None
-        self.dupacks = 0
-        self.snd_nxt = self.snd_una
-        self.t_rtx = ticks.add(now, rto.value())
-        output(self, now, force=self.snd_wnd == 0)
-
-    def _on_keepalive(self, now):
-        # RFC 9293 3.8.4 / RFC 1122 4.2.3.6: probe with SEG.SEQ = SND.NXT - 1 and no data
-        st = self.state
-        if not (st == ESTABLISHED or st == CLOSE_WAIT) or self.snd_max != self.snd_una or \
-                self.sndbuf.length:
-            self.t_keep = ticks.add(now, self.keep_idle)
-            return
-        idle = ticks.diff(now, self.last_rcv)
-        if idle < self.keep_idle:
-            self.t_keep = ticks.add(self.last_rcv, self.keep_idle)
-            return
-        if self.keep_probes >= self.keep_cnt:
-            self.tcp.count("keepalive_timeout")
-            destroy(self, ETIMEDOUT)
-            return
-        self.keep_probes += 1
-        self.tcp.count("keepalive_probe")
-        send_segment(self, seq.add(self.snd_una, -1), ACK, None, now)
-        self.t_keep = ticks.add(now, self.keep_intvl)
+        """Run due timers; -> ms until the next one, or None (timers.poll)."""
+        return timers.poll(self, now)
 
     # -- errors and teardown -------------------------------------------------------------
 
