@@ -1,7 +1,10 @@
 """TCP (RFC 9293): demultiplexing, listeners, connection setup, resets for closed ports.
 
 `TCP(stack, **limits)` is the protocol handler the stack registers for IP protocol 6. It owns
-the connection table and the listeners; each connection's state machine lives in `tcb.py`.
+the connection table and the listeners; each connection's state machine is its TCB (`tcb.py`,
+split into input, output, recovery, timers, options and urgent). TCP drives the TCBs and does
+what reaches beyond one: it moves a completed passive open to its listener's accept queue, drops
+connections that reached CLOSED, and tells IP when a connection suspects its next hop.
 Sans-I/O like the rest of the core: segments and time come in through `input`/`poll`, and
 user calls act at `stack.now`. Runners call `stack.poll` after each burst of input frames:
 that is when in-order data gets its (one, coalesced) ACK.

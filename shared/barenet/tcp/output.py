@@ -3,7 +3,8 @@ emission of one segment; retransmission of one segment, the persist probe, the w
 advertise, the RST that aborts, and the timers that follow what went out (retransmission,
 persist, tail-loss probe).
 
-Nothing here reads an ACK or a timer: recovery, timers and input decide when to call in.
+Nothing here takes in an ACK or runs when a timer fires: recovery, timers and input decide
+when to call in.
 """
 
 from .. import ticks

@@ -1,8 +1,8 @@
 """What every part of a TCB agrees on: the connection states (RFC 9293 3.3.2), the header flag
 bits, and the one transition any step may take: the fall to CLOSED.
 
-The lowest of the TCB's modules (above the buffers, sequence arithmetic and congestion control):
-options, output, recovery, timers, input and tcb all import from here, never the reverse.
+The lowest of the TCB's modules, above only the buffers, sequence arithmetic and the recovery
+algorithms: the modules of the TCB import from here, and it imports none of them.
 """
 
 from ..compat import const, ECONNRESET
