@@ -1,7 +1,10 @@
 """TCP (RFC 9293): demultiplexing, listeners, connection setup, resets for closed ports.
 
 `TCP(stack, **limits)` is the protocol handler the stack registers for IP protocol 6. It owns
-the connection table and the listeners; each connection's state machine lives in `tcb.py`.
+the connection table and the listeners; each connection's state machine is its TCB (`tcb.py`,
+split into input, output, recovery, timers, options and urgent). TCP drives the TCBs and does
+what reaches beyond one: it moves a completed passive open to its listener's accept queue, drops
+connections that reached CLOSED, and tells IP when a connection suspects its next hop.
 Sans-I/O like the rest of the core: segments and time come in through `input`/`poll`, and
 user calls act at `stack.now`. Runners call `stack.poll` after each burst of input frames:
 that is when in-order data gets its (one, coalesced) ACK.
@@ -21,13 +24,11 @@ from ..compat import oserror, const, EADDRINUSE, EADDRNOTAVAIL, ECONNABORTED, EN
 from ..icmp import error_errno
 from ..wire import Malformed, icmp as icmpw, tcp as wire
 from . import seq
-from .tcb import TCPConnection, STATE_NAMES, CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, \
-    ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT  # noqa: F401
+from .state import STATE_NAMES, CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, \
+    FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, \
+    ACK, destroy  # noqa: F401
+from .tcb import TCPConnection
 
-_RST = const(0x04)
-_SYN = const(0x02)
-_FIN = const(0x01)
-_ACK = const(0x10)
 _EPHEMERAL_LO = const(49152)   # RFC 6335 6: the dynamic port range
 _EPHEMERAL_N = const(16384)
 
@@ -68,12 +69,12 @@ class Listener:
         # RFC 9293 3.10.7.2 LISTEN; min_isn: a reopened TIME_WAIT's floor (TCP.input)
         tcp = self.tcp
         flags = seg.flags
-        if flags & _RST:
+        if flags & RST:
             return
-        if flags & _ACK:
-            tcp.send_rst(ip.dst, ip.src, seg.dport, seg.sport, seg.ack, 0, _RST)
+        if flags & ACK:
+            tcp.send_rst(ip.dst, ip.src, seg.dport, seg.sport, seg.ack, 0, RST)
             return
-        if not flags & _SYN:
+        if not flags & SYN:
             return
         if len(self.syn_queue) >= self.syn_backlog or len(self.queue) >= self.backlog:
             tcp.count("listen_drop")     # the peer retries its SYN; Linux drops too
@@ -89,15 +90,15 @@ class Listener:
             isn = min_isn
         c.open_passive(seg, isn, now)
 
+    def full(self):
+        """No room for another established connection: a half-open one stays half-open."""
+        return len(self.queue) >= self.backlog
+
     def child_ready(self, conn):
-        """A half-open connection completed its handshake; False if the backlog is full."""
-        if len(self.queue) >= self.backlog:
-            self.tcp.count("accept_queue_full")
-            return False
+        """A half-open connection completed its handshake: it waits for accept()."""
         self.syn_queue.remove(conn)
         conn.listener = None
         self.queue.append(conn)
-        return True
 
 
 class TCP:
@@ -209,16 +210,27 @@ class TCP:
             lst = None
         if c is not None:
             if c.state == TIME_WAIT and lst is not None and \
-                    seg.flags & (_SYN | _ACK | _RST | _FIN) == _SYN and seq.gt(seg.seq, c.rcv_nxt):
+                    seg.flags & (SYN | ACK | RST | FIN) == SYN and seq.gt(seg.seq, c.rcv_nxt):
                 # RFC 1122 4.2.2.13: a SYN above the old incarnation's sequence space may reopen
                 # a connection in TIME_WAIT, with an ISN above anything the old one used
                 # (Linux: tcp_timewait_state_process, ISN = old SND.NXT + 65537).
                 floor = c.snd_max
-                c._destroy(0)
+                destroy(c, 0)
+                self.forget(c)
                 self.count("time_wait_reopen")
                 lst.segment(iface, ip, seg, now, seq.add(floor, 65537))
                 return
-            c.segment(seg, now)
+            parent = c.listener
+            if parent is None:
+                c.segment(seg, now)
+            else:
+                # A passive open in the SYN queue: it may complete its handshake only if the
+                # accept queue has room, and then it moves there.
+                c.segment(seg, now, parent.full())
+                if c.state != SYN_RECEIVED and c.state != CLOSED:
+                    parent.child_ready(c)
+            if c.state == CLOSED:
+                self.forget(c)
             return
         if lst is not None:
             lst.segment(iface, ip, seg, now)
@@ -226,14 +238,14 @@ class TCP:
         self.count("rx_closed_port")
         # RFC 9293 3.10.7.1: anything but a RST to a closed port draws a RST
         flags = seg.flags
-        if flags & _RST:
+        if flags & RST:
             return
-        if flags & _ACK:
-            self.send_rst(ip.dst, ip.src, seg.dport, seg.sport, seg.ack, 0, _RST)
+        if flags & ACK:
+            self.send_rst(ip.dst, ip.src, seg.dport, seg.sport, seg.ack, 0, RST)
         else:
-            n = len(seg.payload) + (1 if flags & _SYN else 0) + (1 if flags & _FIN else 0)
+            n = len(seg.payload) + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
             self.send_rst(ip.dst, ip.src, seg.dport, seg.sport, 0, seq.add(seg.seq, n),
-                          _RST | _ACK)
+                          RST | ACK)
 
     def icmp_error(self, icmp_type, code, info, quoted, now):
         # quoted holds the IP header and at least 8 bytes (IP.deliver_error checked)
@@ -257,6 +269,8 @@ class TCP:
             mtu = info
         self.count("icmp_error")
         c.icmp_error(icmp_type, code, err, mtu, sq, now)
+        if c.state == CLOSED:
+            self.forget(c)
 
     def address_changed(self, old, new):
         """An interface's address changed from old: connections on it are aborted without a
@@ -289,12 +303,24 @@ class TCP:
         wait = None
         for c in list(self.conns.values()):
             wait = ticks.earliest(wait, c.poll(now))
+            if c.neighbor_suspect:
+                self._neighbor_suspect(c)
+            if c.state == CLOSED:
+                self.forget(c)
         return wait
 
     # -- output --------------------------------------------------------------------------
 
     def transmit(self, conn, hdr, payload):
+        if conn.neighbor_suspect:
+            self._neighbor_suspect(conn)     # before the retransmission it asked for
         self._out(conn.lip, conn.rip, hdr, payload)
+
+    def _neighbor_suspect(self, conn):
+        # A connection's timer found no answer through the next hop (RFC 1122 2.3.2.1):
+        # IP forgets that hop's MAC, so the next segment resolves it again.
+        conn.neighbor_suspect = False
+        self.stack.ip.neighbor_suspect(conn.rip)
 
     def send_rst(self, lip, rip, lport, rport, sq, ak, flags):
         hlen = wire.emit(self.hdr, lport, rport, sq, ak, flags, 0)
@@ -322,7 +348,10 @@ class TCP:
         return True
 
     def forget(self, conn):
-        """A connection reached CLOSED: drop it from the tables."""
+        """A connection reached CLOSED: drop it from the tables. The TCB never reaches up
+        here from inside a step: TCP checks the state after each segment(), poll() and
+        icmp_error(), and the user calls that can close (close, abort, shutdown_write) hand
+        the connection back themselves."""
         key = (conn.lip, conn.lport, conn.rip, conn.rport)
         if self.conns.get(key) is conn:
             del self.conns[key]

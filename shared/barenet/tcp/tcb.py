@@ -1,53 +1,26 @@
-"""One TCP connection: the RFC 9293 state machine, its windows, timers and user calls.
+"""One TCP connection's control block (RFC 9293 3.3.1): its fields, opening, and the user
+calls (RFC 9293 3.10: `send`, `recv`, `shutdown_write`, `close`, `abort`, `keepalive`), which act
+at `stack.now`.
 
-Sans-I/O: `segment(seg, now)` takes one parsed segment, `poll(now)` sends the ACK a burst of
-segments owes, runs due timers and says when it next needs to run, and the user calls (`send`, `recv`, `shutdown_write`, `close`,
-`abort`) act at `stack.now`. Segments go out through the owning `TCP` object. Sequence numbers
-are absolute 32-bit values compared only through `tcp.seq`.
+The protocol's work is in module functions that take the TCB first, one module per seam of
+RFC 9293 (as lwIP's tcp_in.c / tcp_out.c / tcp_timer.c): `input` (segment arrival), `output`
+(segmentation, persist), `recovery` (ACKs, loss recovery), `timers`, `options`, `urgent`, with
+the states in `state`. The owning `TCP` object drives `segment(seg, now)` and `poll(now)`, sends
+what the TCB emits, and drops it from its tables once it is CLOSED. Sequence numbers are
+absolute 32-bit values compared only through `tcp.seq`.
 """
 
-from .. import ticks
-from ..compat import oserror, const, ECONNABORTED, ECONNREFUSED, ECONNRESET, EINVAL, \
-    ENOTCONN, EPIPE, ETIMEDOUT
-from ..wire import tcp as wire
-from . import seq
-from .congestion import NewReno
-from .rack import RACK, WCDELACK_MS
+from ..compat import oserror, ENOTCONN, EPIPE
+from . import input, seq, timers
+from .options import DEFAULT_MSS, rcv_wscale, take_syn
+from .output import data_seq, output, reset, send_syn, window_update
 from .recv import RecvBuffer
-from .sack import Scoreboard
+from .rtt import RTO
 from .send import SendBuffer
-from .timers import RTO
-
-CLOSED = const(0)
-LISTEN = const(1)
-SYN_SENT = const(2)
-SYN_RECEIVED = const(3)
-ESTABLISHED = const(4)
-FIN_WAIT_1 = const(5)
-FIN_WAIT_2 = const(6)
-CLOSE_WAIT = const(7)
-CLOSING = const(8)
-LAST_ACK = const(9)
-TIME_WAIT = const(10)
-STATE_NAMES = ("CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
-               "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT")
-
-_SYN = const(0x02)
-_FIN = const(0x01)
-_RST = const(0x04)
-_PSH = const(0x08)
-_ACK = const(0x10)
-_URG = const(0x20)
-
-_DEFAULT_MSS = const(536)   # RFC 9293 3.7.1: assumed when the peer sends no MSS option
-_MIN_MSS = const(88)        # floor for PMTU-driven reductions (Linux tcp_min_snd_mss is 48)
-_MAX_WSCALE = const(14)     # RFC 7323 2.3
-_SACK_BLOCKS = const(4)     # RFC 2018 3: four blocks fit when timestamps are not used
-
-
-def _in_data_states(st):
-    # States in which the peer may still send us data (RFC 9293 3.10.7.4 seventh).
-    return st == ESTABLISHED or st == FIN_WAIT_1 or st == FIN_WAIT_2
+from .state import CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, \
+    FIN_WAIT_2, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSING, STATE_NAMES, destroy
+from .timers import arm_fin_wait2, arm_keepalive
+from .urgent import Urgent
 
 
 class TCPConnection:
@@ -64,7 +37,7 @@ class TCPConnection:
         self.rcvbuf = RecvBuffer(c["rcvbuf"], c["ooo_ranges"])
         self.rto = RTO(c["rto_min_ms"], c["rto_max_ms"], c["rto_initial_ms"])
         self.mss_local = mss_local   # what we advertise: interface MTU - 40
-        self.mss = min(mss_local, _DEFAULT_MSS)
+        self.mss = min(mss_local, DEFAULT_MSS)
         self.cc = None
         self.sb = None               # SACK scoreboard (RFC 6675) once SACK is agreed
         self.rack = None             # RACK-TLP (RFC 8985) beside it
@@ -72,10 +45,8 @@ class TCPConnection:
         self.iss = self.snd_una = self.snd_nxt = self.snd_max = 0
         self.snd_wnd = self.snd_wl1 = self.snd_wl2 = self.max_sndwnd = 0
         self.snd_wscale = 0
-        ws = 0
-        while ws < _MAX_WSCALE and (c["rcvbuf"] >> ws) > 0xFFFF:
-            ws += 1
-        self.rcv_wscale = ws         # what we ask for; 0 again if the peer does not agree
+        # what we ask for; 0 again if the peer does not agree
+        self.rcv_wscale = rcv_wscale(c["rcvbuf"])
         self.irs = self.rcv_nxt = self.rcv_adv = 0
         self.sack_ok = False
         self.ws_ok = False           # both sides sent a window scale option
@@ -84,15 +55,12 @@ class TCPConnection:
         self.user_closed = False     # close() called: nothing more is read
         self.error = 0               # errno reported to the user, set when the connection dies
         self.soft_error = 0          # last ICMP soft error, reported if we then time out
+        self.neighbor_suspect = False  # a wrong next-hop MAC? TCP tells IP (RFC 1122 2.3.2.1)
         self.nodelay = False
         self.oobinline = False
-        self.snd_up = None           # sequence number just past our urgent byte
-        self.rcv_up = None           # same for the peer's urgent data (RFC 6093: Linux-style)
+        self.urg = Urgent()          # urgent data both ways (RFC 9293 3.8.5, RFC 6093)
         self.rcv_fin_seq = None      # where the peer's FIN sits, if it came out of order
         self.fin_rcvd = False
-        self.urg_seq = None          # the peer's urgent byte, not received yet
-        self.urg_mark = None         # where that byte sits in the stream (skipped by recv)
-        self.oob_byte = None
         # timers: deadlines on the ticks clock, None when stopped
         self.t_rtx = None            # retransmission, SYN retries, or persist (self.persist)
         self.persist = False
@@ -130,30 +98,23 @@ class TCPConnection:
             raise oserror(EPIPE)
         n = self.sndbuf.write(data)
         if n and oob:
-            # BSD: the last byte written is the urgent one; the pointer goes one past it,
-            # which is what Linux sends and expects (RFC 6093 3).
-            self.snd_up = seq.add(self._data_seq(), self.sndbuf.length)
+            self.urg.queued(seq.add(data_seq(self), self.sndbuf.length))
         if n and st >= ESTABLISHED:
-            self._output(self.tcp.stack.now)
+            output(self, self.tcp.stack.now)
         return n
 
     def recv(self, n, oob=False):
         """Up to n bytes; b"" at end of stream, None when nothing has arrived yet."""
         if oob:
-            return self._recv_oob()
+            return self.urg.recv_oob(self.oobinline, self.error)
         rb = self.rcvbuf
         if rb.length:
-            if self.urg_mark is not None:
-                d = seq.sub(self.urg_mark, self._read_seq())
-                if d == 0:
-                    if not self.oobinline:
-                        rb.discard(1)   # the urgent byte was taken out of the stream
-                    self.urg_mark = None
-                elif d < n:
-                    n = d               # BSD: a read stops at the urgent mark
+            urg = self.urg
+            if urg.urg_mark is not None:
+                n = urg.read_size(rb, n, self.rcv_nxt, self.oobinline)
             if rb.length:
                 out = rb.read(n)
-                self._window_update()
+                window_update(self)
                 return out
         if self.error:
             raise oserror(self.error)
@@ -165,17 +126,6 @@ class TCPConnection:
                 return b""
             raise oserror(ENOTCONN)
         return None
-
-    def _recv_oob(self):
-        if self.oobinline:
-            raise oserror(EINVAL)
-        b = self.oob_byte
-        if b is None:
-            if self.error:
-                raise oserror(self.error)
-            return None
-        self.oob_byte = None
-        return bytes((b,))
 
     def readable(self):
         """Bytes ready for recv()."""
@@ -195,7 +145,7 @@ class TCPConnection:
         self.keep_intvl = interval_ms
         self.keep_cnt = count
         self.keep_probes = 0
-        self._arm_keepalive(self.tcp.stack.now)
+        arm_keepalive(self, self.tcp.stack.now)
 
     def shutdown_write(self):
         """Send a FIN after the queued data (RFC 9293 3.10.4 CLOSE, half-close)."""
@@ -203,7 +153,8 @@ class TCPConnection:
         if self.fin_queued:
             return
         if st == SYN_SENT or st == LISTEN:
-            self._destroy(0)
+            destroy(self, 0)
+            self.tcp.forget(self)
             return
         if st == CLOSED:
             raise oserror(ENOTCONN)
@@ -215,7 +166,7 @@ class TCPConnection:
             return
         self.fin_queued = True
         if st != SYN_RECEIVED:
-            self._output(self.tcp.stack.now)
+            output(self, self.tcp.stack.now)
 
     def close(self):
         """Close both directions. Unread data means the peer's data was lost: reset instead
@@ -229,15 +180,12 @@ class TCPConnection:
             return
         self.shutdown_write()
         if self.state == FIN_WAIT_2:
-            self._arm_fin_wait2(self.tcp.stack.now)
+            arm_fin_wait2(self, self.tcp.stack.now)
 
     def abort(self):
         """RFC 9293 3.10.5 ABORT: reset a synchronized connection and drop everything."""
-        st = self.state
-        if st == SYN_RECEIVED or (ESTABLISHED <= st <= CLOSE_WAIT):
-            self._send(self.snd_max, _RST | _ACK, None, self.tcp.stack.now)
-            self.tcp.count("rst_tx")
-        self._destroy(ECONNABORTED if not self.error else self.error)
+        reset(self, self.tcp.stack.now)
+        self.tcp.forget(self)
 
     def info(self):
         rto = self.rto
@@ -266,921 +214,32 @@ class TCPConnection:
         """RFC 9293 3.10.1 OPEN (active): send SYN, enter SYN_SENT."""
         self._set_iss(iss)
         self.state = SYN_SENT
-        self._send_syn(now)
+        send_syn(self, now)
 
     def open_passive(self, seg, iss, now):
         """RFC 9293 3.10.7.2: a SYN reached a listener; we answer with SYN,ACK."""
         self._set_iss(iss)
-        self._take_syn(seg)
+        take_syn(self, seg)
         self.snd_wnd = seg.wnd          # RFC 7323 2.2: the window in a SYN is never scaled
         self.snd_wl1 = seg.seq
         self.max_sndwnd = seg.wnd
         self.state = SYN_RECEIVED
-        self._send_syn(now)
+        send_syn(self, now)
 
     def _set_iss(self, iss):
         self.iss = self.snd_una = self.snd_wl2 = iss
         self.snd_nxt = self.snd_max = seq.add(iss, 1)
 
-    def _take_syn(self, seg):
-        """Record the peer's SYN: its ISN and options (RFC 9293 3.10.7.2/3, RFC 7323, 2018)."""
-        self.irs = seg.seq
-        self.rcv_nxt = seq.add(seg.seq, 1)
-        c = self.tcp.cfg
-        self.ws_ok = seg.wscale is not None and c["wscale"]
-        if self.ws_ok:
-            self.snd_wscale = min(seg.wscale, _MAX_WSCALE)   # RFC 7323 2.3: clamp at 14
-        else:
-            self.snd_wscale = 0                              # RFC 7323 1.3: both or neither
-            self.rcv_wscale = 0
-        self.sack_ok = seg.sack_perm and c["sack"]
-        self.mss = min(self.mss_local, seg.mss if seg.mss else _DEFAULT_MSS)
-        if self.mss < _MIN_MSS:
-            self.mss = _MIN_MSS
-        self.rcv_adv = seq.add(self.rcv_nxt, self._max_window())
+    # -- driven by TCP (tcp/__init__.py), which drops a CLOSED connection ---------------
 
-    def _max_window(self):
-        return min(self.rcvbuf.free(), 0xFFFF << self.rcv_wscale)
-
-    def _established(self, now):
-        self.state = ESTABLISHED
-        self.cc = NewReno(self.mss, sack=self.sack_ok)
-        if self.sack_ok:
-            self.sb = Scoreboard(self.mss)
-            if self.tcp.cfg["rack"]:
-                self.rack = RACK(self.snd_una, self.tcp.cfg["rack_segs"])
-                if self.rto.srtt8:
-                    self.rack.rtt_sample(self.rto.srtt())    # the handshake's round trip
-        self.rtx_count = 0
-        self.rto.reset_backoff()
-        self._arm_keepalive(now)
-        self.tcp.count("established")
-
-    def _send_syn(self, now):
-        st = self.state
-        flags = _SYN | (_ACK if st == SYN_RECEIVED else 0)
-        c = self.tcp.cfg
-        if st == SYN_SENT:
-            ws = self.rcv_wscale if c["wscale"] else None
-            sack_perm = c["sack"]
-        else:
-            # RFC 7323 1.3, RFC 2018 2: a SYN,ACK offers only what the peer's SYN offered
-            ws = self.rcv_wscale if self.ws_ok else None
-            sack_perm = self.sack_ok
-        self._send(self.iss, flags, None, now, mss=self.mss_local, wscale=ws,
-                   sack_perm=sack_perm)
-        if self.t_rtx is None:
-            self.t_rtx = ticks.add(now, self.rto.value())
-
-    # -- segment arrival -----------------------------------------------------------------
-
-    def segment(self, seg, now):
-        """Process one segment addressed to this connection (RFC 9293 3.10.7.3 / 3.10.7.4)."""
-        if self.state == SYN_SENT:
-            self._syn_sent(seg, now)
-        else:
-            self._synchronized(seg, now)
-        if self.state != CLOSED:
-            self._flush_ack(now)
-
-    def _syn_sent(self, seg, now):
-        flags = seg.flags
-        tcp = self.tcp
-        if flags & _ACK:
-            # RFC 9293 3.10.7.3 first: an ACK for something we never sent
-            if seq.le(seg.ack, self.iss) or seq.gt(seg.ack, self.snd_max):
-                if not flags & _RST:
-                    tcp.send_rst(self.lip, self.rip, self.lport, self.rport, seg.ack, 0, _RST)
-                return
-        if flags & _RST:
-            # second: refused, but only when the RST acknowledges our SYN (RFC 5961 3.2 note)
-            if flags & _ACK:
-                tcp.count("conn_refused")
-                self._destroy(ECONNREFUSED)
-            return
-        if not flags & _SYN:
-            return
-        self._take_syn(seg)
-        if flags & _ACK:
-            self.snd_una = seg.ack
-            self.snd_wnd = seg.wnd          # RFC 7323 2.2: unscaled in a SYN
-            self.max_sndwnd = seg.wnd
-            self.snd_wl1 = seg.seq
-            self.snd_wl2 = seg.ack
-            self._rtt_from_syn(now)
-            self._established(now)
-            self.t_rtx = None
-            self.ack_now = True
-            self._output(now)
-        else:
-            # simultaneous open (RFC 9293 3.5 figure 7): answer SYN,ACK with our ISS
-            self.snd_wnd = seg.wnd
-            self.max_sndwnd = seg.wnd
-            self.snd_wl1 = seg.seq
-            self.state = SYN_RECEIVED
-            self._send_syn(now)
-
-    def _rtt_from_syn(self, now):
-        # Karn: the SYN's round trip counts only if the SYN went out once
-        if self.rtx_count == 0:
-            self.rto.sample(ticks.diff(now, self.last_snd))
-
-    def _synchronized(self, seg, now):
-        st = self.state
-        flags = seg.flags
-        payload = seg.payload
-        plen = len(payload)
-        seglen = plen + (1 if flags & _SYN else 0) + (1 if flags & _FIN else 0)
-        s = seg.seq
-        if st == SYN_RECEIVED and flags & _SYN and flags & _ACK and s == self.irs and \
-                seg.ack == self.snd_max and not plen:
-            # Simultaneous open (RFC 9293 figure 7): the peer's SYN,ACK repeats a SYN we
-            # have; its ACK completes our side. Linux takes the same shortcut.
-            flags &= ~_SYN
-            seg.flags = flags
-            s = seg.seq = seq.add(s, 1)
-            seglen = 0
-        wnd = seq.sub(self.rcv_adv, self.rcv_nxt)
-        off = seq.sub(s, self.rcv_nxt)
-        # RFC 9293 3.10.7.4 first: sequence number acceptability (the four cases)
-        if seglen == 0:
-            ok = off == 0 if wnd == 0 else 0 <= off < wnd
-        else:
-            ok = wnd > 0 and (0 <= off < wnd or 0 <= off + seglen - 1 < wnd)
-            if not ok and wnd == 0 and off == 0:
-                # A probe into our zero window: its ACK and RST still count (RFC 9293
-                # 3.10.7.4 "special allowance"); the data is trimmed away below.
-                ok = True
-        if not ok:
-            if st == SYN_RECEIVED and flags & _SYN and not flags & _ACK and s == self.irs:
-                self._send_syn(now)          # the peer lost our SYN,ACK
-                return
-            self.tcp.count("rx_out_of_window")
-            if not flags & _RST:
-                if st == TIME_WAIT and flags & _FIN:
-                    self._arm_close(now, 2 * self.tcp.cfg["msl_ms"])   # RFC 9293 3.10.7.4
-                self.ack_now = True
-            return
-        # second: RST (RFC 5961 3.2: exact match resets, otherwise a challenge ACK)
-        if flags & _RST:
-            if off == 0:
-                self._reset_received()
-            else:
-                self._challenge_ack(now)
-            return
-        # fourth: SYN in a synchronized state (RFC 5961 4.2)
-        if flags & _SYN:
-            self._challenge_ack(now)
-            return
-        # fifth: ACK
-        if not flags & _ACK:
-            return
-        self.last_rcv = now
-        self.keep_probes = 0
-        if st == SYN_RECEIVED:
-            if seq.lt(self.snd_una, seg.ack) and seq.le(seg.ack, self.snd_max):
-                if self.listener is not None and not self.listener.child_ready(self):
-                    return      # accept queue full: stay half-open, the peer retries
-                self.snd_una = seq.add(self.iss, 1)
-                self._rtt_from_syn(now)
-                self.t_rtx = None
-                self.snd_wnd = seg.wnd << self.snd_wscale
-                self.snd_wl1 = s
-                self.snd_wl2 = seg.ack
-                self._established(now)
-                if self.fin_queued:
-                    self.state = FIN_WAIT_1
-                st = self.state
-            else:
-                self.tcp.send_rst(self.lip, self.rip, self.lport, self.rport, seg.ack, 0, _RST)
-                return
-        if not self._ack(seg, plen, now):
-            return
-        st = self.state
-        if self.fin_acked:
-            if st == FIN_WAIT_1:
-                self.state = st = FIN_WAIT_2
-                if self.user_closed:
-                    self._arm_fin_wait2(now)
-            elif st == CLOSING:
-                self._enter_time_wait(now)
-                return
-            elif st == LAST_ACK:
-                self._destroy(0)
-                return
-        if st == TIME_WAIT:
-            if flags & _FIN:
-                self.ack_now = True
-                self._arm_close(now, 2 * self.tcp.cfg["msl_ms"])
-            return
-        # sixth: URG (RFC 9293 3.10.7.4, RFC 6093: the pointer is one past the urgent byte)
-        if flags & _URG and _in_data_states(st) and seg.urp:
-            self._urgent(seq.add(s, seg.urp))
-        # seventh: segment text
-        if plen or flags & _FIN:
-            if _in_data_states(st):
-                if plen and self.user_closed:
-                    # Nobody will read this: tell the peer (RFC 9293 3.10.7.4, Linux does too).
-                    self.abort()
-                    return
-                self._data(seg, off, wnd, plen, now)
-            elif plen:
-                self.tcp.count("rx_after_fin")
-
-    def _ack(self, seg, plen, now):
-        """RFC 9293 3.10.7.4 fifth, ESTABLISHED and later; False if the segment is dropped."""
-        ack = seg.ack
-        una = self.snd_una
-        if seq.gt(ack, self.snd_max):
-            self._challenge_ack(now)     # RFC 5961 5.2: acknowledges data never sent
-            return False
-        if seq.lt(ack, seq.add(una, -self.max_sndwnd)):
-            self._challenge_ack(now)     # RFC 5961 5.2: too old to be a real ACK
-            return False
-        wnd = seg.wnd << self.snd_wscale
-        sb = self.sb
-        if seq.lt(una, ack):
-            self._new_ack(ack, now)
-        sacked = sb.update(self.snd_una, seg.sack, self.snd_max) if sb is not None else 0
-        if self.rack is not None:
-            self._rack_ack(ack, una, sacked, bool(seg.sack), now)
-        if ack == una and self.snd_max != una:
-            if sacked > 0:
-                self._dupack(now)        # RFC 6675 2: new SACK information is a DupAck
-            elif (not seg.sack and plen == 0 and not seg.flags & (_SYN | _FIN)
-                  and wnd == self.snd_wnd and self.snd_wnd):
-                self._dupack(now)        # RFC 5681 2: the five conditions
-        cc = self.cc
-        entered = False
-        if sb is not None and not cc.in_recovery and self.snd_max != self.snd_una and \
-                (sb.should_enter_recovery(self.dupacks, self.snd_una) or
-                 (self.rack is not None and self.rack.lost)):
-            # RFC 6675 5 (1)-(4); RFC 8985 6.2: RACK marking a segment lost starts it too
-            entered = self._enter_sack_recovery()
-        # window update (RFC 9293 3.10.7.4 fifth)
-        s = seg.seq
-        if seq.lt(self.snd_wl1, s) or (self.snd_wl1 == s and seq.le(self.snd_wl2, ack)):
-            if wnd > self.max_sndwnd:
-                self.max_sndwnd = wnd
-            opened = wnd and not self.snd_wnd
-            self.snd_wnd = wnd
-            self.snd_wl1 = s
-            self.snd_wl2 = ack
-            if opened and ack == self.snd_una and self.snd_max != self.snd_una:
-                # What went past a zero window was a probe the peer need not keep: send it
-                # again with what follows it now, not after the probe's timer (as BSD does).
-                self.snd_nxt = ack
-                self.rto.reset_backoff()
-                self.t_rtx = None
-            if opened and self.persist:
-                self.persist = False
-                self.t_rtx = None
-                self.rto.reset_backoff()
-                if self.snd_max != self.snd_una:
-                    self.t_rtx = ticks.add(now, self.rto.value())
-        if self.state != TIME_WAIT:
-            if sb is not None and cc.in_recovery:
-                self._sack_recovery(now, entered)
-            self._output(now)
-        return True
-
-    def _enter_sack_recovery(self):
-        una = self.snd_una
-        if not self.cc.enter_recovery(una, self.snd_max, seq.sub(self.snd_max, una)):
-            return False
-        self.tcp.count("fast_retransmit")
-        self.rtt_seq = None
-        self.high_rxt = una
-        self.t_pto = None                # RFC 8985 7.2: no probes during fast recovery
-        if self.rack is not None:
-            self.rack.tlp_end = None
-        return True
-
-    def _sack_recovery(self, now, entered=False):
-        """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks; entered:
-        recovery just began, and (4.3) sends the first segment regardless of pipe."""
-        sb = self.sb
-        cc = self.cc
-        mss = self._payload_mss()
-        una = self.snd_una
-        rk = self.rack
-        while True:
-            lost_rxt = rk.lost_rxt() if rk is not None else 0
-            # A lost retransmission is not in flight, though SetPipe counts it below HighRxt.
-            if cc.cwnd - sb.pipe(una, self.snd_max, self.high_rxt) + lost_rxt < mss and \
-                    not entered:
-                return
-            entered = False
-            if lost_rxt:
-                # RFC 8985 6.2: RACK finds lost retransmissions too; resend them first, they
-                # hold the oldest data (as Linux walks its retransmission queue in order).
-                if not self._retransmit(seq.add(una, rk.rxt_start), now,
-                                        rk.rxt_end - rk.rxt_start):
-                    return
-                continue
-            unsent = self.sndbuf.length - seq.sub(self.snd_max, self._data_seq())
-            room = self.snd_wnd - seq.sub(self.snd_max, una)
-            if room < unsent:
-                unsent = room
-            # With RACK-TLP a lost tail is found by time and probes (RFC 8985 6, 7), so the
-            # rescue rule (4), which resends the top unSACKed segment blindly, stays off
-            # (recover=None), as Linux has no rescue.
-            r = sb.next_seg(una, self.snd_max, self.high_rxt, unsent if unsent > 0 else 0,
-                            cc.recover if rk is None else None)
-            if r is None:
-                return
-            start, end = r
-            if seq.lt(start, self.snd_max):
-                sent = self._retransmit(start, now, seq.sub(end, start))
-                if not sent:
-                    return
-                if sb.rule != 4:
-                    # RFC 6675 4 (4): a rescue retransmission moves RescueRxt, not HighRxt
-                    self.high_rxt = seq.add(start, sent)
-            else:
-                before = self.snd_max
-                self._output(now, limit=seq.sub(end, start))
-                if self.snd_max == before:
-                    return
-
-    def _new_ack(self, ack, now):
-        acked = seq.sub(ack, self.snd_una)
-        held = self.sndbuf.length
-        if acked > held:
-            self.sndbuf.consume(held)        # the rest acknowledges our FIN
-            self.fin_acked = True
-        else:
-            self.sndbuf.consume(acked)
-        self.snd_una = ack
-        if seq.lt(self.snd_nxt, ack):
-            self.snd_nxt = ack               # after a go-back-N rewind
-        if self.snd_up is not None and seq.ge(ack, self.snd_up):
-            self.snd_up = None
-        if self.rtt_seq is not None and seq.gt(ack, self.rtt_seq):
-            self.rto.sample(ticks.diff(now, self.rtt_ts))
-            if self.rack is not None:
-                self.rack.rtt_sample(ticks.diff(now, self.rtt_ts))
-            self.rtt_seq = None
-        self.rtx_count = 0
-        self.rto.reset_backoff()
-        self.soft_error = 0
-        flight = seq.sub(self.snd_max, ack)
-        # RFC 6298 (5.2), (5.3)
-        if not self.persist:
-            self.t_rtx = ticks.add(now, self.rto.value()) if flight else None
-        if self.cc.in_recovery is False:
-            self.dupacks = 0
-        if self.cc.on_ack(acked, ack, self.snd_max, flight):
-            self._retransmit(ack, now)
-        if not self.cc.in_recovery:
-            self.dupacks = 0
-        self._arm_pto(now)               # RFC 8985 7.2: an ACK that acknowledges new data
-
-    def _dupack(self, now):
-        self.dupacks += 1
-        self.tcp.count("rx_dupack")
-        flight = seq.sub(self.snd_max, self.snd_una)
-        if self.cc.on_dupack(self.dupacks, self.snd_una, self.snd_max, flight) and \
-                self.sb is None:
-            self.tcp.count("fast_retransmit")
-            self.rtt_seq = None
-            self._retransmit(self.snd_una, now)
-        elif self.dupacks <= 2 and not self.cc.in_recovery and \
-                flight + self._payload_mss() <= self.cc.cwnd + 2 * self.mss:
-            self._output(now, limit=self._payload_mss())   # RFC 3042 Limited Transmit
-
-    def _reset_received(self):
-        # RFC 9293 3.10.7.4 second
-        st = self.state
-        self.tcp.count("rst_rx")
-        if st == SYN_RECEIVED and self.listener is not None:
-            self._destroy(0)                 # a passive open just goes away
-        elif st == SYN_RECEIVED:
-            self._destroy(ECONNREFUSED)
-        elif st <= CLOSE_WAIT:
-            self._destroy(ECONNRESET)
-        else:
-            self._destroy(0)                 # CLOSING, LAST_ACK, TIME_WAIT
-
-    def _challenge_ack(self, now):
-        # RFC 5961 3.2, 4.2, 5.2 with the rate limit of section 7
-        if self.tcp.challenge_allowed(now):
-            self.challenge_acks += 1
-            self.tcp.count("challenge_ack")
-            self.ack_now = True
-
-    def _urgent(self, up):
-        if self.rcv_up is not None and seq.le(up, self.rcv_up):
-            return
-        self.rcv_up = up
-        if self.oobinline:
-            # The byte stays in the stream, but a read still stops at it (BSD, Linux), so
-            # the application can tell where the urgent data begins.
-            mark = seq.add(up, -1)
-            if seq.ge(mark, self._read_seq()):
-                self.urg_mark = mark
-        else:
-            # a newer urgent byte replaces an unread one (BSD keeps only the last)
-            self.urg_seq = seq.add(up, -1)
-            if seq.lt(self.urg_seq, self.rcv_nxt):
-                self.urg_seq = None      # already delivered in-line: too late to pull out
-
-    def _data(self, seg, off, wnd, plen, now):
-        """Seventh and eighth: place data and FIN (RFC 9293 3.10.7.4), in order or not."""
-        payload = seg.payload
-        fin = seg.flags & _FIN
-        start = 0
-        if off < 0:
-            start = -off                     # already have the front of it
-            off = 0
-        end = plen
-        if off + (end - start) > wnd:
-            end = start + wnd - off          # beyond the window: cut, and the FIN with it
-            fin = 0
-        n = end - start
-        rb = self.rcvbuf
-        if n > 0:
-            rb.store(off, payload[start:end])
-        if off == 0:
-            if n > 0:
-                had_gap = bool(rb.ranges)
-                before = self.rcv_nxt
-                self.rcv_nxt = rb.advance(n, before)
-                # Counts what became readable: a gap fill delivers the queued data behind it.
-                self.tcp.count("rx_bytes", seq.sub(self.rcv_nxt, before))
-                if had_gap:
-                    self.ack_now = True      # RFC 5681 4.2: a gap fill is acked at once
-                if self.urg_seq is not None and seq.lt(self.urg_seq, self.rcv_nxt):
-                    self._pull_urgent()
-                if n >= self.mss:
-                    self.unacked_segs += 1
-                    if self.unacked_segs >= 2:
-                        # RFC 5681 4.2 / RFC 9293 3.8.6.3: ACK at least every second full
-                        # segment, counted between ACK opportunities. The runner's poll() after
-                        # a burst of frames is the opportunity: one ACK then covers the whole
-                        # burst, as Linux sends one per GRO batch (RFC 9293 3.8.6.3 names GRO
-                        # among the practices that reduce ACKs). Out-of-order data, gap fills
-                        # and FINs are still acked at once (ack_now).
-                        self.ack_due = True
-                if self.t_delack is None:
-                    self.t_delack = ticks.add(now, self.tcp.cfg["delack_ms"])
-            if fin:
-                if self.rcv_fin_seq is None or self.rcv_nxt == self.rcv_fin_seq \
-                        or seq.add(seg.seq, plen) == self.rcv_nxt:
-                    self.rcv_fin_seq = seq.add(seg.seq, plen)
-        else:
-            # out of order: RFC 5681 4.2 asks for an immediate duplicate ACK
-            self.ack_now = True
-            self.tcp.count("rx_ooo")
-            if n > 0:
-                left = seq.add(self.rcv_nxt, off)
-                if not rb.add_range(left, seq.add(left, n)):
-                    self.tcp.count("drop_ooo_full")
-            if fin:
-                self.rcv_fin_seq = seq.add(seg.seq, plen)
-        if self.rcv_fin_seq is not None and self.rcv_fin_seq == self.rcv_nxt:
-            self._fin_received(now)
-
-    def _pull_urgent(self):
-        off = self.rcvbuf.length - seq.sub(self.rcv_nxt, self.urg_seq)
-        self.oob_byte = self.rcvbuf.byte_at(off)
-        self.urg_mark = self.urg_seq
-        self.urg_seq = None
-
-    def _fin_received(self, now):
-        # RFC 9293 3.10.7.4 eighth
-        self.rcv_nxt = seq.add(self.rcv_nxt, 1)
-        self.rcv_adv = seq.add(self.rcv_adv, 1) if seq.lt(self.rcv_adv, self.rcv_nxt) \
-            else self.rcv_adv
-        self.fin_rcvd = True
-        self.rcv_fin_seq = None
-        self.ack_now = True
-        st = self.state
-        if st == ESTABLISHED or st == SYN_RECEIVED:
-            self.state = CLOSE_WAIT
-        elif st == FIN_WAIT_1:
-            if self.fin_acked:
-                self._enter_time_wait(now)
-            else:
-                self.state = CLOSING
-        elif st == FIN_WAIT_2:
-            self._enter_time_wait(now)
-
-    def _enter_time_wait(self, now):
-        self.state = TIME_WAIT
-        self.t_rtx = self.t_pto = self.t_reo = None
-        self.persist = False
-        self.t_keep = None
-        self._arm_close(now, 2 * self.tcp.cfg["msl_ms"])
-
-    # -- output --------------------------------------------------------------------------
-
-    def _read_seq(self):
-        """Sequence number of the next byte recv() returns."""
-        return seq.add(self.rcv_nxt, -self.rcvbuf.length)
-
-    def _data_seq(self):
-        """Sequence number of the first byte in the send buffer."""
-        return self.snd_una if self.snd_una != self.iss else seq.add(self.iss, 1)
-
-    def _output(self, now, force=False, limit=0):
-        """Send what the windows, Nagle and SWS avoidance allow (RFC 9293 3.8.6.2.1, RFC 896,
-        RFC 5681). force: a persist probe (one byte into a zero window, or what fits).
-        limit: send exactly one new segment of at most limit bytes (SACK recovery's NextSeg
-        rule 2), window permitting but regardless of cwnd."""
-        st = self.state
-        if st < ESTABLISHED or st == TIME_WAIT:
-            return
-        sb = self.sndbuf
-        mss = self._payload_mss()
-        cc = self.cc
-        if sb.length == 0 and not self.fin_queued:
-            return
-        if self.snd_max == self.snd_una and ticks.diff(now, self.last_snd) > self.rto.value():
-            cc.on_idle(ticks.diff(now, self.last_snd), self.rto.value())   # RFC 5681 4.1
-        sent = cwnd_limited = False
-        while True:
-            base = self._data_seq()
-            off = seq.sub(self.snd_nxt, base)
-            avail = sb.length - off
-            fin = self.fin_queued and not self.fin_acked and avail >= 0 and \
-                seq.le(self.snd_nxt, seq.add(base, sb.length))
-            if avail <= 0 and not fin:
-                break
-            if avail < 0:
-                avail = 0
-            flight = seq.sub(self.snd_nxt, self.snd_una)
-            win = self.snd_wnd if self.snd_wnd < cc.cwnd or limit else cc.cwnd
-            usable = win - flight
-            if limit and usable > limit:
-                usable = limit
-            n = avail if avail < mss else mss
-            if force:
-                n = min(n, max(usable, 1))
-            elif n > usable:
-                # cwnd, not the peer's window, kept data back (RFC 7661, see NewReno.on_sent)
-                cwnd_limited = not limit and cc.cwnd <= self.snd_wnd
-                n = usable if usable > 0 else 0
-            if not force and n < mss and n < avail:
-                # window-limited short segment: sender SWS avoidance (RFC 9293 3.8.6.2.1)
-                if n == 0 or n < (self.max_sndwnd >> 1):
-                    self._maybe_persist(now, avail)
-                    break
-            elif (not force and n and n < mss and flight and not self.nodelay and not self.fin_queued
-                  and self.snd_nxt == self.snd_max):
-                break       # Nagle (RFC 896, RFC 1122 4.2.3.4): one small segment in flight
-            send_fin = fin and n == avail
-            if n == 0 and not send_fin:
-                break
-            flags = _ACK
-            if send_fin:
-                flags |= _FIN
-            if n and off + n == sb.length:
-                flags |= _PSH
-            sq = self.snd_nxt
-            self._send(sq, flags, sb.view(off, n) if n else None, now)
-            force = False
-            sent = True
-            nxt = seq.add(sq, n + (1 if send_fin else 0))
-            if self.rack is not None:
-                self.rack.on_send(sq, nxt, now)
-            if seq.lt(sq, self.snd_max):
-                self.retransmits += 1
-                self.tcp.count("rtx_segs")
-            elif self.rtt_seq is None:
-                self.rtt_seq = sq
-                self.rtt_ts = now
-            self.snd_nxt = nxt
-            if seq.gt(nxt, self.snd_max):
-                self.snd_max = nxt
-            if self.t_rtx is None or self.persist:
-                # data in flight: the retransmission timer takes over from persist
-                self.persist = False
-                self.t_rtx = ticks.add(now, self.rto.value())
-            if send_fin or limit:
-                break
-        if sent or cwnd_limited:
-            cc.on_sent(seq.sub(self.snd_max, self.snd_una), self.snd_una, self.snd_max,
-                       cwnd_limited)
-        if sent and not limit:
-            self._arm_pto(now)           # RFC 8985 7.2: after new data (not a probe)
-
-    # -- RACK-TLP (RFC 8985) ------------------------------------------------------------
-
-    def _rack_ack(self, ack, una, sacked, sack, now):
-        """RFC 8985 6.2 per ACK, after the scoreboard took its blocks; 7.4 for the probe."""
-        rk = self.rack
-        cc = self.cc
-        rk.on_ack(self.snd_una, self.sb, sacked, now)
-        if rk.tlp_ack(ack, seq.lt(una, ack), sack):
-            cc.on_tlp_loss()             # RFC 8985 7.4.2: the probe repaired a loss
-        wait = rk.detect_loss(self.sb, now, self.rto.srtt(), cc.in_recovery)
-        # RFC 8985 6.3: come back when the segments still inside the window would expire
-        self.t_reo = ticks.add(now, wait) if wait else None
-        if wait:
-            self.t_pto = None            # RFC 8985 7.2: the reordering timer goes first
-        elif seq.lt(una, ack):
-            self._arm_pto(now)           # _new_ack's try may have met the old reo timer
-
-    def _on_reo_timer(self, now):
-        rk = self.rack
-        cc = self.cc
-        if rk is None or self.snd_max == self.snd_una:
-            return
-        wait = rk.detect_loss(self.sb, now, self.rto.srtt(), cc.in_recovery)
-        self.t_reo = ticks.add(now, wait) if wait else None
-        entered = rk.lost and not cc.in_recovery and self._enter_sack_recovery()
-        if cc.in_recovery:
-            self._sack_recovery(now, entered)
-
-    def _arm_pto(self, now):
-        """RFC 8985 7.2: (re)start the probe timer, or stop it where no probe may go."""
-        rk = self.rack
-        self.t_pto = None
-        if rk is None or self.cc.in_recovery or rk.tlp_end is not None or \
-                rk.rto_end is not None or self.t_reo is not None or self.persist or \
-                not self.snd_wnd or self.snd_max == self.snd_una or self.t_rtx is None:
-            return
-        srtt8 = self.rto.srtt8
-        if srtt8:
-            pto = srtt8 >> 2             # 2 * SRTT
-            pto += WCDELACK_MS if seq.sub(self.snd_max, self.snd_una) <= self.mss else 2
-        else:
-            pto = self.rto.value()       # no RTT sample: 1 s (the initial RTO)
-        left = ticks.until(self.t_rtx, now)
-        self.t_pto = ticks.add(now, pto if pto < left else left)
-
-    def _on_pto(self, now):
-        """RFC 8985 7.3: send one probe, new data if the window allows, else the last segment
-        again, so that its ACK (with SACK) lets RACK find a tail loss before the RTO."""
-        rk = self.rack
-        if rk is None or self.snd_max == self.snd_una or self.state == TIME_WAIT or \
-                self.cc.in_recovery:
-            return
-        self.tcp.count("tlp")
-        before = self.snd_max
-        if self.snd_nxt == before:
-            self._output(now, limit=self._payload_mss())
-        rk.tlp_rxt = self.snd_max == before
-        if rk.tlp_rxt:
-            off = rk.last_start()
-            top = seq.sub(before, self.snd_una)
-            if off is None or top - off > self._payload_mss():
-                off = top - self._payload_mss()
-            if off < 0:
-                off = 0
-            if not self._retransmit(seq.add(self.snd_una, off), now, top - off):
-                return
-        rk.tlp_end = self.snd_max
-        self.t_rtx = ticks.add(now, self.rto.value())    # RFC 8985 7.3: restart the RTO
-
-    def _maybe_persist(self, now, avail):
-        # RFC 9293 3.8.6.1: with data waiting and nothing in flight to elicit an ACK, probe
-        if avail and self.snd_max == self.snd_una and self.t_rtx is None:
-            self.persist = True
-            self.t_rtx = ticks.add(now, self.rto.value())
-
-    def _retransmit(self, sq, now, most=0xFFFF):
-        """Resend one segment starting at sq (fast retransmit, partial ACK, SACK recovery) of
-        at most `most` bytes; returns the sequence space it covered."""
-        base = self._data_seq()
-        off = seq.sub(sq, base)
-        sb = self.sndbuf
-        n = min(self._payload_mss(), sb.length - off, most)
-        flags = _ACK
-        if n <= 0:
-            if not (self.fin_queued and not self.fin_acked):
-                return 0
-            n = 0
-            flags |= _FIN
-        elif off + n == sb.length:
-            flags |= _PSH                # as _output marks the last queued byte
-            if self.fin_queued and seq.gt(self.snd_max, seq.add(base, sb.length)):
-                flags |= _FIN
-        self._send(sq, flags, sb.view(off, n) if n else None, now)
-        if self.rack is not None:
-            self.rack.on_send(sq, seq.add(sq, n + (1 if flags & _FIN else 0)), now)
-        self.retransmits += 1
-        self.tcp.count("rtx_segs")
-        if self.rtt_seq is not None and seq.ge(self.rtt_seq, sq):
-            self.rtt_seq = None
-        return n + (1 if flags & _FIN else 0)
-
-    def _payload_mss(self):
-        # RFC 6691: the MSS counts data only, so SACK options take room from the payload
-        n = len(self.rcvbuf.ranges) if self.sack_ok else 0
-        return self.mss - (4 + 8 * min(n, _SACK_BLOCKS) if n else 0)
-
-    def _window_field(self):
-        """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2): the right
-        edge moves only by at least min(buffer/2, MSS), and never moves left."""
-        free = self._max_window()
-        edge = seq.add(self.rcv_nxt, free)
-        grow = seq.sub(edge, self.rcv_adv)
-        if grow > 0 and grow >= min(self.rcvbuf.size >> 1, self.mss):
-            self.rcv_adv = edge
-        w = seq.sub(self.rcv_adv, self.rcv_nxt) >> self.rcv_wscale
-        return w if w < 0xFFFF else 0xFFFF
-
-    def _window_update(self):
-        # After the user read: tell the peer if the window grew by 2 MSS or half the
-        # buffer (BSD tcp_output's rule; RFC 1122 4.2.3.3). Sent at the next poll(), so the
-        # reads of one runner pass (an app draining in small pieces) make one update.
-        st = self.state
-        if not _in_data_states(st):
-            return
-        edge = seq.add(self.rcv_nxt, self._max_window())
-        grow = seq.sub(edge, self.rcv_adv)
-        if grow >= min(self.rcvbuf.size >> 1, 2 * self.mss):
-            self.ack_due = True
-
-    # Segments without data or FIN carry SND.MAX, not a SND.NXT rewound for go-back-N: the
-    # peer may already have everything up to SND.MAX and would find an older SEQ unacceptable
-    # (BSD tcp_output does the same).
-
-    def _flush_ack(self, now):
-        if self.ack_now:
-            self._send(self.snd_max, _ACK, None, now)
-
-    def _send(self, sq, flags, payload, now, mss=None, wscale=None, sack_perm=False):
-        """Emit one segment. Every segment but a SYN carries our latest ACK and window, so
-        sending one satisfies any pending (delayed) ACK."""
-        tcp = self.tcp
-        buf = tcp.hdr
-        olen = 0
-        if flags & _SYN:
-            olen = wire.options(buf, wire.HEADER_LEN, mss=mss, wscale=wscale,
-                                sack_perm=sack_perm)
-            w = self.rcvbuf.free()
-            w = w if w < 0xFFFF else 0xFFFF
-        else:
-            w = self._window_field()
-            if self.sack_ok and self.rcvbuf.ranges:
-                olen = wire.options(buf, wire.HEADER_LEN,
-                                    sack=self.rcvbuf.ranges[:_SACK_BLOCKS])
-        urp = 0
-        if self.snd_up is not None and payload is not None and seq.gt(self.snd_up, sq):
-            d = seq.sub(self.snd_up, sq)
-            if d <= 0xFFFF:
-                flags |= _URG
-                urp = d
-        ak = self.rcv_nxt if flags & _ACK else 0
-        hlen = wire.emit(buf, self.lport, self.rport, sq, ak, flags, w, urp, olen)
-        if flags & _ACK:
-            self.ack_now = self.ack_due = False
-            self.unacked_segs = 0
-            self.t_delack = None
-        self.last_snd = now
-        tcp.transmit(self, memoryview(buf)[0:hlen], payload)
-
-    # -- timers --------------------------------------------------------------------------
-
-    def _arm_close(self, now, ms):
-        self.t_close = ticks.add(now, ms)
-
-    def _arm_fin_wait2(self, now):
-        # Linux tcp_fin_timeout: an orphaned FIN_WAIT_2 may otherwise wait forever
-        self._arm_close(now, self.tcp.cfg["fin_wait2_ms"])
-
-    def _arm_keepalive(self, now):
-        if self.keep_idle and self.state >= ESTABLISHED:
-            self.t_keep = ticks.add(self.last_rcv, self.keep_idle)
-        else:
-            self.t_keep = None
+    def segment(self, seg, now, backlog_full=False):
+        """One segment for this connection (input.segment)."""
+        input.segment(self, seg, now, backlog_full)
 
     def poll(self, now):
-        """Run due timers; -> ms until the next one, or None."""
-        if self.ack_due or (self.t_delack is not None and ticks.due(self.t_delack, now)):
-            self._send(self.snd_max, _ACK, None, now)
-        if self.t_reo is not None and ticks.due(self.t_reo, now):
-            self.t_reo = None
-            self._on_reo_timer(now)
-        if self.t_pto is not None and ticks.due(self.t_pto, now):
-            self.t_pto = None
-            self._on_pto(now)
-        if self.t_rtx is not None and ticks.due(self.t_rtx, now):
-            self.t_rtx = None
-            self._on_rtx_timer(now)
-        if self.t_keep is not None and ticks.due(self.t_keep, now):
-            self._on_keepalive(now)
-        if self.t_close is not None and ticks.due(self.t_close, now):
-            self.t_close = None
-            self._destroy(0 if self.state == TIME_WAIT else ETIMEDOUT)
-        if self.state == CLOSED:
-            return None
-        wait = None
-        for t in (self.t_delack, self.t_rtx, self.t_keep, self.t_close, self.t_pto, self.t_reo):
-            if t is not None:
-                wait = ticks.earliest(wait, ticks.until(t, now))
-        return wait
-
-    def _on_rtx_timer(self, now):
-        st = self.state
-        c = self.tcp.cfg
-        rto = self.rto
-        if self.persist:
-            # RFC 9293 3.8.6.1 zero-window probe; its retransmission is the RTO's job
-            self.persist = False
-            self.tcp.count("persist_probe")
-            rto.backoff()
-            self._output(now, force=True)
-            if self.t_rtx is None and self.snd_max != self.snd_una:
-                self.t_rtx = ticks.add(now, rto.value())
-            return
-        self.timeouts += 1
-        self.tcp.count("rto")
-        if self.rtx_count >= 1:
-            # A second timeout in a row: the next hop's MAC may be wrong (RFC 1122 2.3.2.1).
-            self.tcp.stack.ip.neighbor_suspect(self.rip)
-        if st == SYN_SENT or st == SYN_RECEIVED:
-            self.rtx_count += 1
-            if self.rtx_count > c["syn_retries"]:
-                self._destroy(self.soft_error or ETIMEDOUT)
-                return
-            rto.backoff()
-            self.retransmits += 1
-            self._send_syn(now)
-            return
-        if self.snd_max == self.snd_una:
-            return
-        # A peer that keeps answering with a zero window is alive: its probes do not count
-        # toward giving up (RFC 9293 3.8.6.1), as long as it answered within the RTO limit.
-        if not (self.snd_wnd == 0 and ticks.diff(now, self.last_rcv) < c["rto_max_ms"]):
-            self.rtx_count += 1
-        if self.rtx_count > c["max_retries"]:
-            self._destroy(self.soft_error or ETIMEDOUT)
-            return
-        # RFC 6298 (5.4)-(5.6), RFC 5681 3.1: back off, collapse cwnd, go back N. A probe
-        # into a zero window that times out says nothing about congestion: cwnd stays.
-        if self.snd_wnd:
-            self.cc.on_timeout(seq.sub(self.snd_max, self.snd_una), self.snd_max)
-            if self.sb is not None:
-                self.sb.reset()
-        self.t_pto = self.t_reo = None
-        if self.rack is not None:
-            self.rack.on_timeout(self.snd_max)
-        rto.backoff()
-        self.rtt_seq = None
-        self.dupacks = 0
-        self.snd_nxt = self.snd_una
-        self.t_rtx = ticks.add(now, rto.value())
-        self._output(now, force=self.snd_wnd == 0)
-
-    def _on_keepalive(self, now):
-        # RFC 9293 3.8.4 / RFC 1122 4.2.3.6: probe with SEG.SEQ = SND.NXT - 1 and no data
-        st = self.state
-        if not (st == ESTABLISHED or st == CLOSE_WAIT) or self.snd_max != self.snd_una or \
-                self.sndbuf.length:
-            self.t_keep = ticks.add(now, self.keep_idle)
-            return
-        idle = ticks.diff(now, self.last_rcv)
-        if idle < self.keep_idle:
-            self.t_keep = ticks.add(self.last_rcv, self.keep_idle)
-            return
-        if self.keep_probes >= self.keep_cnt:
-            self.tcp.count("keepalive_timeout")
-            self._destroy(ETIMEDOUT)
-            return
-        self.keep_probes += 1
-        self.tcp.count("keepalive_probe")
-        self._send(seq.add(self.snd_una, -1), _ACK, None, now)
-        self.t_keep = ticks.add(now, self.keep_intvl)
-
-    # -- errors and teardown -------------------------------------------------------------
+        """Run due timers; -> ms until the next one, or None (timers.poll)."""
+        return timers.poll(self, now)
 
     def icmp_error(self, icmp_type, code, err, mtu, quoted_seq, now):
-        """An ICMP error about a segment we sent (RFC 5927 4.1 validated by the caller)."""
-        st = self.state
-        if mtu:
-            # RFC 1191 fragmentation needed: shrink the MSS and resend at once
-            new = mtu - 40
-            if _MIN_MSS <= new < self.mss:
-                self.mss = new
-                if self.cc is not None:
-                    self.cc.mss = new
-                if self.sb is not None:
-                    self.sb.mss = new
-                self.tcp.count("pmtu_update")
-                if st >= ESTABLISHED and self.snd_max != self.snd_una:
-                    self.snd_nxt = self.snd_una
-                    self._output(now)
-            return
-        if st == SYN_SENT or (st == SYN_RECEIVED and self.listener is None):
-            # Linux aborts a connection attempt on a destination-unreachable (tcp_v4_err)
-            if icmp_type == 3:
-                self._destroy(err)
-                return
-        # RFC 1122 4.2.3.9, RFC 5461: soft errors in synchronized states
-        self.soft_error = err
-
-    def _destroy(self, err):
-        if err and not self.error:
-            self.error = err
-        if self.state != CLOSED and err == ECONNRESET:
-            self.tcp.count("conn_reset")
-        self.state = CLOSED
-        self.t_rtx = self.t_delack = self.t_keep = self.t_close = self.t_pto = self.t_reo = None
-        self.persist = False
-        self.ack_now = self.ack_due = False
-        self.tcp.forget(self)
-
+        """An ICMP error about a segment we sent (input.icmp_error)."""
+        input.icmp_error(self, icmp_type, code, err, mtu, quoted_seq, now)

@@ -1,55 +1,132 @@
-"""Retransmission timeout estimation (RFC 6298) in integer milliseconds.
+"""The connection's timers: one poll() runs whichever are due (delayed ACK, RACK reordering,
+tail-loss probe, retransmission or persist, keep-alive, TIME_WAIT / FIN_WAIT_2) and says when
+the next one is; what the retransmission and keep-alive timers do; arming the others.
 
-SRTT and RTTVAR are kept scaled (x8 and x4, as in Jacobson's and BSD's code) so the
-arithmetic stays in small integers on MicroPython.
+Deadlines are fields of the TCB on the wrapping ticks clock (None: stopped), compared only
+through `ticks`. Output arms the retransmission, persist and probe timers itself.
 """
 
+from .. import ticks
+from ..compat import ETIMEDOUT
+from . import seq
+from .output import output, send_segment, send_syn
+from .recovery import on_pto, on_reo_timer
+from .state import CLOSED, SYN_SENT, SYN_RECEIVED, ESTABLISHED, CLOSE_WAIT, TIME_WAIT, ACK, \
+    destroy
 
-class RTO:
-    def __init__(self, min_ms=1000, max_ms=60000, initial_ms=1000, granularity_ms=1):
-        self.min_ms = min_ms
-        self.max_ms = max_ms
-        self.granularity_ms = granularity_ms
-        self.srtt8 = 0          # 0: no sample yet
-        self.rttvar4 = 0
-        self.base = initial_ms  # RTO before backoff; RFC 6298 (2.1) initial value
-        self.shift = 0          # exponential backoff exponent, RFC 6298 (5.5)
 
-    def sample(self, r):
-        """A valid RTT measurement in ms (Karn: never from a retransmitted segment)."""
-        if r < 0:
+def arm_close(tcb, now, ms):
+    tcb.t_close = ticks.add(now, ms)
+
+
+def arm_fin_wait2(tcb, now):
+    # Linux tcp_fin_timeout: an orphaned FIN_WAIT_2 may otherwise wait forever
+    arm_close(tcb, now, tcb.tcp.cfg["fin_wait2_ms"])
+
+
+def arm_keepalive(tcb, now):
+    if tcb.keep_idle and tcb.state >= ESTABLISHED:
+        tcb.t_keep = ticks.add(tcb.last_rcv, tcb.keep_idle)
+    else:
+        tcb.t_keep = None
+
+
+def poll(tcb, now):
+    """Run due timers; -> ms until the next one, or None."""
+    if tcb.ack_due or (tcb.t_delack is not None and ticks.due(tcb.t_delack, now)):
+        send_segment(tcb, tcb.snd_max, ACK, None, now)
+    if tcb.t_reo is not None and ticks.due(tcb.t_reo, now):
+        tcb.t_reo = None
+        on_reo_timer(tcb, now)
+    if tcb.t_pto is not None and ticks.due(tcb.t_pto, now):
+        tcb.t_pto = None
+        on_pto(tcb, now)
+    if tcb.t_rtx is not None and ticks.due(tcb.t_rtx, now):
+        tcb.t_rtx = None
+        on_rtx_timer(tcb, now)
+    if tcb.t_keep is not None and ticks.due(tcb.t_keep, now):
+        on_keepalive(tcb, now)
+    if tcb.t_close is not None and ticks.due(tcb.t_close, now):
+        tcb.t_close = None
+        destroy(tcb, 0 if tcb.state == TIME_WAIT else ETIMEDOUT)
+    if tcb.state == CLOSED:
+        return None
+    wait = None
+    for t in (tcb.t_delack, tcb.t_rtx, tcb.t_keep, tcb.t_close, tcb.t_pto, tcb.t_reo):
+        if t is not None:
+            wait = ticks.earliest(wait, ticks.until(t, now))
+    return wait
+
+
+def on_rtx_timer(tcb, now):
+    st = tcb.state
+    c = tcb.tcp.cfg
+    rto = tcb.rto
+    if tcb.persist:
+        # RFC 9293 3.8.6.1 zero-window probe; its retransmission is the RTO's job
+        tcb.persist = False
+        tcb.tcp.count("persist_probe")
+        rto.backoff()
+        output(tcb, now, force=True)
+        if tcb.t_rtx is None and tcb.snd_max != tcb.snd_una:
+            tcb.t_rtx = ticks.add(now, rto.value())
+        return
+    tcb.timeouts += 1
+    tcb.tcp.count("rto")
+    if tcb.rtx_count >= 1:
+        # A second timeout in a row: the next hop's MAC may be wrong (RFC 1122 2.3.2.1).
+        tcb.neighbor_suspect = True
+    if st == SYN_SENT or st == SYN_RECEIVED:
+        tcb.rtx_count += 1
+        if tcb.rtx_count > c["syn_retries"]:
+            destroy(tcb, tcb.soft_error or ETIMEDOUT)
             return
-        if self.srtt8 == 0:
-            # RFC 6298 (2.2)
-            self.srtt8 = (r << 3) or 1
-            self.rttvar4 = r << 1
-        else:
-            # RFC 6298 (2.3): RTTVAR first, from the old SRTT
-            delta = r - (self.srtt8 >> 3)
-            self.srtt8 += delta
-            if self.srtt8 <= 0:
-                self.srtt8 = 1
-            if delta < 0:
-                delta = -delta
-            self.rttvar4 += delta - (self.rttvar4 >> 2)
-        rto = (self.srtt8 >> 3) + max(self.granularity_ms, self.rttvar4)
-        # RFC 6298 (2.4), (2.5): floor and ceiling
-        self.base = min(max(rto, self.min_ms), self.max_ms)
-        self.shift = 0
+        rto.backoff()
+        tcb.retransmits += 1
+        send_syn(tcb, now)
+        return
+    if tcb.snd_max == tcb.snd_una:
+        return
+    # A peer that keeps answering with a zero window is alive: its probes do not count
+    # toward giving up (RFC 9293 3.8.6.1), as long as it answered within the RTO limit.
+    if not (tcb.snd_wnd == 0 and ticks.diff(now, tcb.last_rcv) < c["rto_max_ms"]):
+        tcb.rtx_count += 1
+    if tcb.rtx_count > c["max_retries"]:
+        destroy(tcb, tcb.soft_error or ETIMEDOUT)
+        return
+    # RFC 6298 (5.4)-(5.6), RFC 5681 3.1: back off, collapse cwnd, go back N. A probe
+    # into a zero window that times out says nothing about congestion: cwnd stays.
+    if tcb.snd_wnd:
+        tcb.cc.on_timeout(seq.sub(tcb.snd_max, tcb.snd_una), tcb.snd_max)
+        if tcb.sb is not None:
+            tcb.sb.reset()
+    tcb.t_pto = tcb.t_reo = None
+    if tcb.rack is not None:
+        tcb.rack.on_timeout(tcb.snd_max)
+    rto.backoff()
+    tcb.rtt_seq = None
+    tcb.dupacks = 0
+    tcb.snd_nxt = tcb.snd_una
+    tcb.t_rtx = ticks.add(now, rto.value())
+    output(tcb, now, force=tcb.snd_wnd == 0)
 
-    def backoff(self):
-        # RFC 6298 (5.5); capped so the value never exceeds max_ms
-        if (self.base << self.shift) < self.max_ms:
-            self.shift += 1
 
-    def reset_backoff(self):
-        self.shift = 0
-
-    def value(self):
-        return min(self.base << self.shift, self.max_ms)
-
-    def srtt(self):
-        return self.srtt8 >> 3
-
-    def rttvar(self):
-        return self.rttvar4 >> 2
+def on_keepalive(tcb, now):
+    # RFC 9293 3.8.4 / RFC 1122 4.2.3.6: probe with SEG.SEQ = SND.NXT - 1 and no data
+    st = tcb.state
+    if not (st == ESTABLISHED or st == CLOSE_WAIT) or tcb.snd_max != tcb.snd_una or \
+            tcb.sndbuf.length:
+        tcb.t_keep = ticks.add(now, tcb.keep_idle)
+        return
+    idle = ticks.diff(now, tcb.last_rcv)
+    if idle < tcb.keep_idle:
+        tcb.t_keep = ticks.add(tcb.last_rcv, tcb.keep_idle)
+        return
+    if tcb.keep_probes >= tcb.keep_cnt:
+        tcb.tcp.count("keepalive_timeout")
+        destroy(tcb, ETIMEDOUT)
+        return
+    tcb.keep_probes += 1
+    tcb.tcp.count("keepalive_probe")
+    send_segment(tcb, seq.add(tcb.snd_una, -1), ACK, None, now)
+    tcb.t_keep = ticks.add(now, tcb.keep_intvl)

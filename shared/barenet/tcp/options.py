@@ -1,0 +1,62 @@
+"""TCP options: what we offer and accept on SYN and SYN,ACK (MSS, window scale, SACK-permitted;
+RFC 9293 3.7.1, RFC 7323, RFC 2018), and how much room options take from each segment's payload.
+
+Timestamps (RFC 7323 3) belong here too. The option bytes themselves are built and parsed in
+`wire/tcp.py`; this module decides which ones a connection uses.
+"""
+
+from ..compat import const
+from . import seq
+from .state import SYN_SENT
+
+DEFAULT_MSS = const(536)    # RFC 9293 3.7.1: assumed when the peer sends no MSS option
+MIN_MSS = const(88)         # floor for PMTU-driven reductions (Linux tcp_min_snd_mss is 48)
+_MAX_WSCALE = const(14)     # RFC 7323 2.3
+SACK_BLOCKS = const(4)      # RFC 2018 3: four blocks fit when timestamps are not used
+
+
+def rcv_wscale(bufsize):
+    """The window scale we ask for: the smallest that lets the whole buffer be offered."""
+    ws = 0
+    while ws < _MAX_WSCALE and (bufsize >> ws) > 0xFFFF:
+        ws += 1
+    return ws
+
+
+def syn_offer(tcb):
+    """The window scale (None: no option) and SACK-permitted flag our SYN or SYN,ACK sends;
+    the MSS option always offers tcb.mss_local."""
+    c = tcb.tcp.cfg
+    if tcb.state == SYN_SENT:
+        return (tcb.rcv_wscale if c["wscale"] else None), c["sack"]
+    # RFC 7323 1.3, RFC 2018 2: a SYN,ACK offers only what the peer's SYN offered
+    return (tcb.rcv_wscale if tcb.ws_ok else None), tcb.sack_ok
+
+
+def take_syn(tcb, seg):
+    """Record the peer's SYN: its ISN and options (RFC 9293 3.10.7.2/3, RFC 7323, 2018)."""
+    tcb.irs = seg.seq
+    tcb.rcv_nxt = seq.add(seg.seq, 1)
+    c = tcb.tcp.cfg
+    tcb.ws_ok = seg.wscale is not None and c["wscale"]
+    if tcb.ws_ok:
+        tcb.snd_wscale = min(seg.wscale, _MAX_WSCALE)    # RFC 7323 2.3: clamp at 14
+    else:
+        tcb.snd_wscale = 0                               # RFC 7323 1.3: both or neither
+        tcb.rcv_wscale = 0
+    tcb.sack_ok = seg.sack_perm and c["sack"]
+    tcb.mss = min(tcb.mss_local, seg.mss if seg.mss else DEFAULT_MSS)
+    if tcb.mss < MIN_MSS:
+        tcb.mss = MIN_MSS
+    tcb.rcv_adv = seq.add(tcb.rcv_nxt, max_window(tcb))
+
+
+def max_window(tcb):
+    # The most our window scale can advertise of the free buffer.
+    return min(tcb.rcvbuf.free(), 0xFFFF << tcb.rcv_wscale)
+
+
+def payload_mss(tcb):
+    # RFC 6691: the MSS counts data only, so SACK options take room from the payload
+    n = len(tcb.rcvbuf.ranges) if tcb.sack_ok else 0
+    return tcb.mss - (4 + 8 * min(n, SACK_BLOCKS) if n else 0)

@@ -1,0 +1,242 @@
+"""Output (RFC 9293 3.8.6, RFC 5681, RFC 896): what to send now, cut into segments, and the
+emission of one segment; retransmission of one segment, the persist probe, the window we
+advertise, the RST that aborts, and the timers that follow what went out (retransmission,
+persist, tail-loss probe).
+
+Nothing here takes in an ACK or runs when a timer fires: recovery, timers and input decide
+when to call in.
+"""
+
+from .. import ticks
+from ..compat import ECONNABORTED
+from ..wire import tcp as wire
+from . import seq
+from .options import SACK_BLOCKS, max_window, payload_mss, syn_offer
+from .rack import WCDELACK_MS
+from .state import SYN_RECEIVED, ESTABLISHED, CLOSE_WAIT, TIME_WAIT, FIN, SYN, RST, PSH, ACK, \
+    URG, destroy, in_data_states
+
+
+def data_seq(tcb):
+    """Sequence number of the first byte in the send buffer."""
+    return tcb.snd_una if tcb.snd_una != tcb.iss else seq.add(tcb.iss, 1)
+
+
+def output(tcb, now, force=False, limit=0):
+    """Send what the windows, Nagle and SWS avoidance allow (RFC 9293 3.8.6.2.1, RFC 896,
+    RFC 5681). force: a persist probe (one byte into a zero window, or what fits).
+    limit: send exactly one new segment of at most limit bytes (SACK recovery's NextSeg
+    rule 2), window permitting but regardless of cwnd."""
+    st = tcb.state
+    if st < ESTABLISHED or st == TIME_WAIT:
+        return
+    sb = tcb.sndbuf
+    mss = payload_mss(tcb)
+    cc = tcb.cc
+    if sb.length == 0 and not tcb.fin_queued:
+        return
+    if tcb.snd_max == tcb.snd_una and ticks.diff(now, tcb.last_snd) > tcb.rto.value():
+        cc.on_idle(ticks.diff(now, tcb.last_snd), tcb.rto.value())   # RFC 5681 4.1
+    sent = cwnd_limited = False
+    while True:
+        base = data_seq(tcb)
+        off = seq.sub(tcb.snd_nxt, base)
+        avail = sb.length - off
+        fin = tcb.fin_queued and not tcb.fin_acked and avail >= 0 and \
+            seq.le(tcb.snd_nxt, seq.add(base, sb.length))
+        if avail <= 0 and not fin:
+            break
+        if avail < 0:
+            avail = 0
+        flight = seq.sub(tcb.snd_nxt, tcb.snd_una)
+        win = tcb.snd_wnd if tcb.snd_wnd < cc.cwnd or limit else cc.cwnd
+        usable = win - flight
+        if limit and usable > limit:
+            usable = limit
+        n = avail if avail < mss else mss
+        if force:
+            n = min(n, max(usable, 1))
+        elif n > usable:
+            # cwnd, not the peer's window, kept data back (RFC 7661, see NewReno.on_sent)
+            cwnd_limited = not limit and cc.cwnd <= tcb.snd_wnd
+            n = usable if usable > 0 else 0
+        if not force and n < mss and n < avail:
+            # window-limited short segment: sender SWS avoidance (RFC 9293 3.8.6.2.1)
+            if n == 0 or n < (tcb.max_sndwnd >> 1):
+                maybe_persist(tcb, now, avail)
+                break
+        elif (not force and n and n < mss and flight and not tcb.nodelay and not tcb.fin_queued
+              and tcb.snd_nxt == tcb.snd_max):
+            break       # Nagle (RFC 896, RFC 1122 4.2.3.4): one small segment in flight
+        send_fin = fin and n == avail
+        if n == 0 and not send_fin:
+            break
+        flags = ACK
+        if send_fin:
+            flags |= FIN
+        if n and off + n == sb.length:
+            flags |= PSH
+        sq = tcb.snd_nxt
+        send_segment(tcb, sq, flags, sb.view(off, n) if n else None, now)
+        force = False
+        sent = True
+        nxt = seq.add(sq, n + (1 if send_fin else 0))
+        if tcb.rack is not None:
+            tcb.rack.on_send(sq, nxt, now)
+        if seq.lt(sq, tcb.snd_max):
+            tcb.retransmits += 1
+            tcb.tcp.count("rtx_segs")
+        elif tcb.rtt_seq is None:
+            tcb.rtt_seq = sq
+            tcb.rtt_ts = now
+        tcb.snd_nxt = nxt
+        if seq.gt(nxt, tcb.snd_max):
+            tcb.snd_max = nxt
+        if tcb.t_rtx is None or tcb.persist:
+            # data in flight: the retransmission timer takes over from persist
+            tcb.persist = False
+            tcb.t_rtx = ticks.add(now, tcb.rto.value())
+        if send_fin or limit:
+            break
+    if sent or cwnd_limited:
+        cc.on_sent(seq.sub(tcb.snd_max, tcb.snd_una), tcb.snd_una, tcb.snd_max,
+                   cwnd_limited)
+    if sent and not limit:
+        arm_pto(tcb, now)           # RFC 8985 7.2: after new data (not a probe)
+
+
+def maybe_persist(tcb, now, avail):
+    # RFC 9293 3.8.6.1: with data waiting and nothing in flight to elicit an ACK, probe
+    if avail and tcb.snd_max == tcb.snd_una and tcb.t_rtx is None:
+        tcb.persist = True
+        tcb.t_rtx = ticks.add(now, tcb.rto.value())
+
+
+def retransmit(tcb, sq, now, most=0xFFFF):
+    """Resend one segment starting at sq (fast retransmit, partial ACK, SACK recovery) of
+    at most `most` bytes; returns the sequence space it covered."""
+    base = data_seq(tcb)
+    off = seq.sub(sq, base)
+    sb = tcb.sndbuf
+    n = min(payload_mss(tcb), sb.length - off, most)
+    flags = ACK
+    if n <= 0:
+        if not (tcb.fin_queued and not tcb.fin_acked):
+            return 0
+        n = 0
+        flags |= FIN
+    elif off + n == sb.length:
+        flags |= PSH                 # as output() marks the last queued byte
+        if tcb.fin_queued and seq.gt(tcb.snd_max, seq.add(base, sb.length)):
+            flags |= FIN
+    send_segment(tcb, sq, flags, sb.view(off, n) if n else None, now)
+    if tcb.rack is not None:
+        tcb.rack.on_send(sq, seq.add(sq, n + (1 if flags & FIN else 0)), now)
+    tcb.retransmits += 1
+    tcb.tcp.count("rtx_segs")
+    if tcb.rtt_seq is not None and seq.ge(tcb.rtt_seq, sq):
+        tcb.rtt_seq = None
+    return n + (1 if flags & FIN else 0)
+
+
+def arm_pto(tcb, now):
+    """RFC 8985 7.2: (re)start the probe timer, or stop it where no probe may go."""
+    rk = tcb.rack
+    tcb.t_pto = None
+    if rk is None or tcb.cc.in_recovery or rk.tlp_end is not None or \
+            rk.rto_end is not None or tcb.t_reo is not None or tcb.persist or \
+            not tcb.snd_wnd or tcb.snd_max == tcb.snd_una or tcb.t_rtx is None:
+        return
+    srtt8 = tcb.rto.srtt8
+    if srtt8:
+        pto = srtt8 >> 2             # 2 * SRTT
+        pto += WCDELACK_MS if seq.sub(tcb.snd_max, tcb.snd_una) <= tcb.mss else 2
+    else:
+        pto = tcb.rto.value()        # no RTT sample: 1 s (the initial RTO)
+    left = ticks.until(tcb.t_rtx, now)
+    tcb.t_pto = ticks.add(now, pto if pto < left else left)
+
+
+def window_field(tcb):
+    """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2): the right
+    edge moves only by at least min(buffer/2, MSS), and never moves left."""
+    free = max_window(tcb)
+    edge = seq.add(tcb.rcv_nxt, free)
+    grow = seq.sub(edge, tcb.rcv_adv)
+    if grow > 0 and grow >= min(tcb.rcvbuf.size >> 1, tcb.mss):
+        tcb.rcv_adv = edge
+    w = seq.sub(tcb.rcv_adv, tcb.rcv_nxt) >> tcb.rcv_wscale
+    return w if w < 0xFFFF else 0xFFFF
+
+
+def window_update(tcb):
+    # After the user read: tell the peer if the window grew by 2 MSS or half the
+    # buffer (BSD tcp_output's rule; RFC 1122 4.2.3.3). Sent at the next poll(), so the
+    # reads of one runner pass (an app draining in small pieces) make one update.
+    st = tcb.state
+    if not in_data_states(st):
+        return
+    edge = seq.add(tcb.rcv_nxt, max_window(tcb))
+    grow = seq.sub(edge, tcb.rcv_adv)
+    if grow >= min(tcb.rcvbuf.size >> 1, 2 * tcb.mss):
+        tcb.ack_due = True
+
+
+# Segments without data or FIN carry SND.MAX, not a SND.NXT rewound for go-back-N: the
+# peer may already have everything up to SND.MAX and would find an older SEQ unacceptable
+# (BSD tcp_output does the same).
+
+def flush_ack(tcb, now):
+    if tcb.ack_now:
+        send_segment(tcb, tcb.snd_max, ACK, None, now)
+
+
+def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=False):
+    """Emit one segment. Every segment but a SYN carries our latest ACK and window, so
+    sending one satisfies any pending (delayed) ACK."""
+    tcp = tcb.tcp
+    buf = tcp.hdr
+    olen = 0
+    if flags & SYN:
+        olen = wire.options(buf, wire.HEADER_LEN, mss=mss, wscale=wscale,
+                            sack_perm=sack_perm)
+        w = tcb.rcvbuf.free()
+        w = w if w < 0xFFFF else 0xFFFF
+    else:
+        w = window_field(tcb)
+        if tcb.sack_ok and tcb.rcvbuf.ranges:
+            olen = wire.options(buf, wire.HEADER_LEN,
+                                sack=tcb.rcvbuf.ranges[:SACK_BLOCKS])
+    urp = 0
+    if tcb.urg.snd_up is not None and payload is not None:
+        urp = tcb.urg.pointer(sq)
+        if urp:
+            flags |= URG
+    ak = tcb.rcv_nxt if flags & ACK else 0
+    hlen = wire.emit(buf, tcb.lport, tcb.rport, sq, ak, flags, w, urp, olen)
+    if flags & ACK:
+        tcb.ack_now = tcb.ack_due = False
+        tcb.unacked_segs = 0
+        tcb.t_delack = None
+    tcb.last_snd = now
+    tcp.transmit(tcb, memoryview(buf)[0:hlen], payload)
+
+
+def reset(tcb, now):
+    """What ABORT does below the user call (RFC 9293 3.10.5): a synchronized connection sends
+    a RST; either way it drops everything. Also for data that arrives after close()."""
+    st = tcb.state
+    if st == SYN_RECEIVED or (ESTABLISHED <= st <= CLOSE_WAIT):
+        send_segment(tcb, tcb.snd_max, RST | ACK, None, now)
+        tcb.tcp.count("rst_tx")
+    destroy(tcb, ECONNABORTED if not tcb.error else tcb.error)
+
+
+def send_syn(tcb, now):
+    st = tcb.state
+    flags = SYN | (ACK if st == SYN_RECEIVED else 0)
+    ws, sack_perm = syn_offer(tcb)
+    send_segment(tcb, tcb.iss, flags, None, now, mss=tcb.mss_local, wscale=ws,
+                 sack_perm=sack_perm)
+    if tcb.t_rtx is None:
+        tcb.t_rtx = ticks.add(now, tcb.rto.value())

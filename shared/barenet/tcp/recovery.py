@@ -1,0 +1,229 @@
+"""ACK processing and loss recovery: what an acceptable ACK acknowledges and opens (RFC 9293
+3.10.7.4 fifth), duplicate ACKs and fast retransmit with NewReno (RFC 5681, RFC 6582), SACK
+loss recovery (RFC 6675), and the RACK-TLP glue (RFC 8985): reordering timer and tail-loss probe.
+
+The algorithms' state lives in congestion.py, sack.py and rack.py; this module drives them from
+the TCB and sends through output.
+"""
+
+from .. import ticks
+from . import seq
+from .options import payload_mss
+from .output import arm_pto, data_seq, output, retransmit
+from .state import TIME_WAIT, FIN, SYN
+
+
+def ack_received(tcb, seg, plen, now):
+    """RFC 9293 3.10.7.4 fifth, ESTABLISHED and later, for an ACK input found acceptable:
+    what it acknowledges, SACKs and loss, the send window, and what may go out now."""
+    ack = seg.ack
+    una = tcb.snd_una
+    wnd = seg.wnd << tcb.snd_wscale
+    sb = tcb.sb
+    if seq.lt(una, ack):
+        new_ack(tcb, ack, now)
+    sacked = sb.update(tcb.snd_una, seg.sack, tcb.snd_max) if sb is not None else 0
+    if tcb.rack is not None:
+        rack_ack(tcb, ack, una, sacked, bool(seg.sack), now)
+    if ack == una and tcb.snd_max != una:
+        if sacked > 0:
+            dupack(tcb, now)         # RFC 6675 2: new SACK information is a DupAck
+        elif (not seg.sack and plen == 0 and not seg.flags & (SYN | FIN)
+              and wnd == tcb.snd_wnd and tcb.snd_wnd):
+            dupack(tcb, now)         # RFC 5681 2: the five conditions
+    cc = tcb.cc
+    entered = False
+    if sb is not None and not cc.in_recovery and tcb.snd_max != tcb.snd_una and \
+            (sb.should_enter_recovery(tcb.dupacks, tcb.snd_una) or
+             (tcb.rack is not None and tcb.rack.lost)):
+        # RFC 6675 5 (1)-(4); RFC 8985 6.2: RACK marking a segment lost starts it too
+        entered = enter_sack_recovery(tcb)
+    # window update (RFC 9293 3.10.7.4 fifth)
+    s = seg.seq
+    if seq.lt(tcb.snd_wl1, s) or (tcb.snd_wl1 == s and seq.le(tcb.snd_wl2, ack)):
+        if wnd > tcb.max_sndwnd:
+            tcb.max_sndwnd = wnd
+        opened = wnd and not tcb.snd_wnd
+        tcb.snd_wnd = wnd
+        tcb.snd_wl1 = s
+        tcb.snd_wl2 = ack
+        if opened and ack == tcb.snd_una and tcb.snd_max != tcb.snd_una:
+            # What went past a zero window was a probe the peer need not keep: send it
+            # again with what follows it now, not after the probe's timer (as BSD does).
+            tcb.snd_nxt = ack
+            tcb.rto.reset_backoff()
+            tcb.t_rtx = None
+        if opened and tcb.persist:
+            tcb.persist = False
+            tcb.t_rtx = None
+            tcb.rto.reset_backoff()
+            if tcb.snd_max != tcb.snd_una:
+                tcb.t_rtx = ticks.add(now, tcb.rto.value())
+    if tcb.state != TIME_WAIT:
+        if sb is not None and cc.in_recovery:
+            sack_recovery(tcb, now, entered)
+        output(tcb, now)
+
+
+def new_ack(tcb, ack, now):
+    acked = seq.sub(ack, tcb.snd_una)
+    held = tcb.sndbuf.length
+    if acked > held:
+        tcb.sndbuf.consume(held)        # the rest acknowledges our FIN
+        tcb.fin_acked = True
+    else:
+        tcb.sndbuf.consume(acked)
+    tcb.snd_una = ack
+    if seq.lt(tcb.snd_nxt, ack):
+        tcb.snd_nxt = ack               # after a go-back-N rewind
+    if tcb.urg.snd_up is not None:
+        tcb.urg.acked(ack)
+    if tcb.rtt_seq is not None and seq.gt(ack, tcb.rtt_seq):
+        tcb.rto.sample(ticks.diff(now, tcb.rtt_ts))
+        if tcb.rack is not None:
+            tcb.rack.rtt_sample(ticks.diff(now, tcb.rtt_ts))
+        tcb.rtt_seq = None
+    tcb.rtx_count = 0
+    tcb.rto.reset_backoff()
+    tcb.soft_error = 0
+    flight = seq.sub(tcb.snd_max, ack)
+    # RFC 6298 (5.2), (5.3)
+    if not tcb.persist:
+        tcb.t_rtx = ticks.add(now, tcb.rto.value()) if flight else None
+    if tcb.cc.in_recovery is False:
+        tcb.dupacks = 0
+    if tcb.cc.on_ack(acked, ack, tcb.snd_max, flight):
+        retransmit(tcb, ack, now)
+    if not tcb.cc.in_recovery:
+        tcb.dupacks = 0
+    arm_pto(tcb, now)               # RFC 8985 7.2: an ACK that acknowledges new data
+
+
+def dupack(tcb, now):
+    tcb.dupacks += 1
+    tcb.tcp.count("rx_dupack")
+    flight = seq.sub(tcb.snd_max, tcb.snd_una)
+    if tcb.cc.on_dupack(tcb.dupacks, tcb.snd_una, tcb.snd_max, flight) and \
+            tcb.sb is None:
+        tcb.tcp.count("fast_retransmit")
+        tcb.rtt_seq = None
+        retransmit(tcb, tcb.snd_una, now)
+    elif tcb.dupacks <= 2 and not tcb.cc.in_recovery and \
+            flight + payload_mss(tcb) <= tcb.cc.cwnd + 2 * tcb.mss:
+        output(tcb, now, limit=payload_mss(tcb))   # RFC 3042 Limited Transmit
+
+
+def enter_sack_recovery(tcb):
+    una = tcb.snd_una
+    if not tcb.cc.enter_recovery(una, tcb.snd_max, seq.sub(tcb.snd_max, una)):
+        return False
+    tcb.tcp.count("fast_retransmit")
+    tcb.rtt_seq = None
+    tcb.high_rxt = una
+    tcb.t_pto = None                # RFC 8985 7.2: no probes during fast recovery
+    if tcb.rack is not None:
+        tcb.rack.tlp_end = None
+    return True
+
+
+def sack_recovery(tcb, now, entered=False):
+    """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks; entered:
+    recovery just began, and (4.3) sends the first segment regardless of pipe."""
+    sb = tcb.sb
+    cc = tcb.cc
+    mss = payload_mss(tcb)
+    una = tcb.snd_una
+    rk = tcb.rack
+    while True:
+        lost_rxt = rk.lost_rxt() if rk is not None else 0
+        # A lost retransmission is not in flight, though SetPipe counts it below HighRxt.
+        if cc.cwnd - sb.pipe(una, tcb.snd_max, tcb.high_rxt) + lost_rxt < mss and \
+                not entered:
+            return
+        entered = False
+        if lost_rxt:
+            # RFC 8985 6.2: RACK finds lost retransmissions too; resend them first, they
+            # hold the oldest data (as Linux walks its retransmission queue in order).
+            if not retransmit(tcb, seq.add(una, rk.rxt_start), now,
+                              rk.rxt_end - rk.rxt_start):
+                return
+            continue
+        unsent = tcb.sndbuf.length - seq.sub(tcb.snd_max, data_seq(tcb))
+        room = tcb.snd_wnd - seq.sub(tcb.snd_max, una)
+        if room < unsent:
+            unsent = room
+        # With RACK-TLP a lost tail is found by time and probes (RFC 8985 6, 7), so the
+        # rescue rule (4), which resends the top unSACKed segment blindly, stays off
+        # (recover=None), as Linux has no rescue.
+        r = sb.next_seg(una, tcb.snd_max, tcb.high_rxt, unsent if unsent > 0 else 0,
+                        cc.recover if rk is None else None)
+        if r is None:
+            return
+        start, end = r
+        if seq.lt(start, tcb.snd_max):
+            sent = retransmit(tcb, start, now, seq.sub(end, start))
+            if not sent:
+                return
+            if sb.rule != 4:
+                # RFC 6675 4 (4): a rescue retransmission moves RescueRxt, not HighRxt
+                tcb.high_rxt = seq.add(start, sent)
+        else:
+            before = tcb.snd_max
+            output(tcb, now, limit=seq.sub(end, start))
+            if tcb.snd_max == before:
+                return
+
+
+# -- RACK-TLP (RFC 8985) ----------------------------------------------------------------
+
+def rack_ack(tcb, ack, una, sacked, sack, now):
+    """RFC 8985 6.2 per ACK, after the scoreboard took its blocks; 7.4 for the probe."""
+    rk = tcb.rack
+    cc = tcb.cc
+    rk.on_ack(tcb.snd_una, tcb.sb, sacked, now)
+    if rk.tlp_ack(ack, seq.lt(una, ack), sack):
+        cc.on_tlp_loss()             # RFC 8985 7.4.2: the probe repaired a loss
+    wait = rk.detect_loss(tcb.sb, now, tcb.rto.srtt(), cc.in_recovery)
+    # RFC 8985 6.3: come back when the segments still inside the window would expire
+    tcb.t_reo = ticks.add(now, wait) if wait else None
+    if wait:
+        tcb.t_pto = None             # RFC 8985 7.2: the reordering timer goes first
+    elif seq.lt(una, ack):
+        arm_pto(tcb, now)            # new_ack's try may have met the old reo timer
+
+
+def on_reo_timer(tcb, now):
+    rk = tcb.rack
+    cc = tcb.cc
+    if rk is None or tcb.snd_max == tcb.snd_una:
+        return
+    wait = rk.detect_loss(tcb.sb, now, tcb.rto.srtt(), cc.in_recovery)
+    tcb.t_reo = ticks.add(now, wait) if wait else None
+    entered = rk.lost and not cc.in_recovery and enter_sack_recovery(tcb)
+    if cc.in_recovery:
+        sack_recovery(tcb, now, entered)
+
+
+def on_pto(tcb, now):
+    """RFC 8985 7.3: send one probe, new data if the window allows, else the last segment
+    again, so that its ACK (with SACK) lets RACK find a tail loss before the RTO."""
+    rk = tcb.rack
+    if rk is None or tcb.snd_max == tcb.snd_una or tcb.state == TIME_WAIT or \
+            tcb.cc.in_recovery:
+        return
+    tcb.tcp.count("tlp")
+    before = tcb.snd_max
+    if tcb.snd_nxt == before:
+        output(tcb, now, limit=payload_mss(tcb))
+    rk.tlp_rxt = tcb.snd_max == before
+    if rk.tlp_rxt:
+        off = rk.last_start()
+        top = seq.sub(before, tcb.snd_una)
+        if off is None or top - off > payload_mss(tcb):
+            off = top - payload_mss(tcb)
+        if off < 0:
+            off = 0
+        if not retransmit(tcb, seq.add(tcb.snd_una, off), now, top - off):
+            return
+    rk.tlp_end = tcb.snd_max
+    tcb.t_rtx = ticks.add(now, tcb.rto.value())    # RFC 8985 7.3: restart the RTO

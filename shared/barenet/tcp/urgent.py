@@ -1,0 +1,92 @@
+"""Urgent data (RFC 9293 3.8.5, RFC 6093): where our urgent byte and the peer's sit in the
+stream, and the byte BSD sockets hand out of band.
+
+One `Urgent` per TCB. Output asks it for the urgent pointer of each segment, input tells it
+about URG and about data reaching the peer's urgent byte, and the user's reads ask it where to
+stop. Pointers follow RFC 6093 and Linux: the urgent pointer is one past the urgent byte.
+Sequence numbers only; the buffers stay with the TCB and come in as arguments.
+"""
+
+from ..compat import oserror, EINVAL
+from . import seq
+
+
+class Urgent:
+    def __init__(self):
+        self.snd_up = None           # sequence number just past our urgent byte
+        self.rcv_up = None           # same for the peer's urgent data (RFC 6093: Linux-style)
+        self.urg_seq = None          # the peer's urgent byte, not received yet
+        self.urg_mark = None         # where that byte sits in the stream (skipped by recv)
+        self.oob_byte = None
+
+    # -- ours ----------------------------------------------------------------------------
+
+    def queued(self, end):
+        """send(oob=True) queued data up to end."""
+        # BSD: the last byte written is the urgent one; the pointer goes one past it,
+        # which is what Linux sends and expects (RFC 6093 3).
+        self.snd_up = end
+
+    def pointer(self, sq):
+        """The urgent pointer of a data segment starting at sq; 0: no URG on it."""
+        if seq.gt(self.snd_up, sq):
+            d = seq.sub(self.snd_up, sq)
+            if d <= 0xFFFF:
+                return d
+        return 0
+
+    def acked(self, ack):
+        if seq.ge(ack, self.snd_up):
+            self.snd_up = None
+
+    # -- the peer's ----------------------------------------------------------------------
+
+    def received(self, up, rcv_nxt, unread, inline):
+        """The URG step of input (RFC 9293 3.10.7.4 sixth): the peer's pointer is up; unread
+        bytes wait in the receive buffer before rcv_nxt; inline: SO_OOBINLINE."""
+        if self.rcv_up is not None and seq.le(up, self.rcv_up):
+            return
+        self.rcv_up = up
+        if inline:
+            # The byte stays in the stream, but a read still stops at it (BSD, Linux), so
+            # the application can tell where the urgent data begins.
+            mark = seq.add(up, -1)
+            if seq.ge(mark, seq.add(rcv_nxt, -unread)):
+                self.urg_mark = mark
+        else:
+            # a newer urgent byte replaces an unread one (BSD keeps only the last)
+            self.urg_seq = seq.add(up, -1)
+            if seq.lt(self.urg_seq, rcv_nxt):
+                self.urg_seq = None      # already delivered in-line: too late to pull out
+
+    def arrived(self, rb, rcv_nxt):
+        """In-order data moved rcv_nxt (urg_seq is set): take the urgent byte once it is in."""
+        if seq.lt(self.urg_seq, rcv_nxt):
+            off = rb.length - seq.sub(rcv_nxt, self.urg_seq)
+            self.oob_byte = rb.byte_at(off)
+            self.urg_mark = self.urg_seq
+            self.urg_seq = None
+
+    def read_size(self, rb, n, rcv_nxt, inline):
+        """How much of n a read may take (urg_mark is set): a read stops at the mark, and
+        the urgent byte itself is skipped unless it stays in line."""
+        d = seq.sub(self.urg_mark, seq.add(rcv_nxt, -rb.length))
+        if d == 0:
+            if not inline:
+                rb.discard(1)   # the urgent byte was taken out of the stream
+            self.urg_mark = None
+        elif d < n:
+            n = d               # BSD: a read stops at the urgent mark
+        return n
+
+    def recv_oob(self, inline, error):
+        """recv(oob=True): the urgent byte, or None; error: the connection's errno."""
+        if inline:
+            raise oserror(EINVAL)
+        b = self.oob_byte
+        if b is None:
+            if error:
+                raise oserror(error)
+            return None
+        self.oob_byte = None
+        return bytes((b,))
