@@ -23,7 +23,7 @@ from ..addr import ANY, ip_aton
 from ..compat import oserror, const, EADDRINUSE, EADDRNOTAVAIL, ECONNABORTED, ENETDOWN, ENOBUFS
 from ..icmp import error_errno
 from ..wire import Malformed, icmp as icmpw, tcp as wire
-from . import seq
+from . import seq, state
 from .state import STATE_NAMES, CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, \
     FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, \
     ACK, destroy  # noqa: F401
@@ -278,7 +278,8 @@ class TCP:
         bound to it follow the new one (as lwIP's tcp_netif_ip_addr_changed)."""
         for c in list(self.conns.values()):
             if c.lip == old:
-                c._destroy(ECONNABORTED)
+                state.destroy(c, ECONNABORTED)
+                self.forget(c)
         for lst in self.listeners.values():
             if lst.addr == old:
                 lst.addr = None if new == ANY else new
