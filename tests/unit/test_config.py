@@ -35,7 +35,7 @@ def test_the_stack_and_its_layers_take_their_limits_from_the_config():
     s = Stack("host", udp_queue=3, arp_size=5, ttl=9, icmp_error_burst=2, syn_backlog=7)
     assert s.cfg.profile == "host"
     assert s.udp.queue == 3 and s.ip.ttl == 9 and s.icmp.error_burst == 2
-    assert s.tcp.cfg["syn_backlog"] == 7
+    assert s.tcp.cfg.syn_backlog == 7
     iface = s.add_interface(type("N", (), {"send": lambda self, f: None})(),
                             mac="02:00:00:00:00:02", ip="192.0.2.2/24")
     assert iface.arp.size == 5

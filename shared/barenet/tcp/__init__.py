@@ -1,6 +1,6 @@
 """TCP (RFC 9293): demultiplexing, listeners, connection setup, resets for closed ports.
 
-`TCP(stack, **limits)` is the protocol handler the stack registers for IP protocol 6. It owns
+`TCP(stack)` is the protocol handler the stack registers for IP protocol 6. It owns
 the connection table and the listeners; each connection's state machine is its TCB (`tcb.py`,
 split into input, output, recovery, timers, options and urgent). TCP drives the TCBs and does
 what reaches beyond one: it moves a completed passive open to its listener's accept queue, drops
@@ -79,7 +79,7 @@ class Listener:
         if len(self.syn_queue) >= self.syn_backlog or len(self.queue) >= self.backlog:
             tcp.count("listen_drop")     # the peer retries its SYN; Linux drops too
             return
-        if len(tcp.conns) >= tcp.cfg["max_connections"]:
+        if len(tcp.conns) >= tcp.cfg.max_connections:
             tcp.count("drop_conn_limit")
             return
         c = TCPConnection(tcp, ip.dst, seg.dport, ip.src, seg.sport, iface.mtu - 40, now, self)
@@ -105,26 +105,14 @@ class TCP:
     def __init__(self, stack):
         c = stack.cfg
         self.stack = stack
-        # The connection code still reads its limits from this dict (until the TCB split);
-        # the values come from the stack's Config.
-        self.cfg = {
-            "sndbuf": c.sndbuf, "rcvbuf": c.rcvbuf, "ooo_ranges": c.ooo_ranges,
-            "syn_backlog": c.syn_backlog, "max_connections": c.max_connections,
-            "delack_ms": c.delack_ms, "rto_min_ms": c.rto_min_ms, "rto_max_ms": c.rto_max_ms,
-            "rto_initial_ms": c.rto_initial_ms, "msl_ms": c.msl_ms,
-            "syn_retries": c.syn_retries, "max_retries": c.max_retries,
-            "fin_wait2_ms": c.fin_wait2_ms, "challenge_ack_limit": c.challenge_ack_limit,
-            "wscale": c.wscale, "sack": c.sack, "rack": c.rack, "rack_segs": c.rack_segs,
-        }
-        seed = c.seed
-        isn = c.isn
+        self.cfg = c             # the stack's Config (barenet/config.py): plain attributes
         self.stats = {}
         self.conns = {}          # (local ip, local port, remote ip, remote port) -> connection
         self.listeners = {}      # port -> Listener
         self.hdr = bytearray(wire.MAX_HEADER_LEN)
         self._seg = wire.Segment()
-        self._secret = hashlib.sha256(b"barenet-isn" + str(seed).encode()).digest()
-        self._isn_fn = isn
+        self._secret = hashlib.sha256(b"barenet-isn" + str(c.seed).encode()).digest()
+        self._isn_fn = c.isn
         self._clock_ms = 0       # ms since start, not wrapping: drives the ISN clock
         self._clock_last = None
         self._challenge_start = 0
@@ -144,7 +132,7 @@ class TCP:
             raise oserror(EADDRINUSE)
         if addr is not None and not isinstance(addr, bytes):
             addr = ip_aton(addr)
-        lst = Listener(self, port, addr, max(backlog, 1), self.cfg["syn_backlog"])
+        lst = Listener(self, port, addr, max(backlog, 1), self.cfg.syn_backlog)
         self.listeners[port] = lst
         return lst
 
@@ -152,7 +140,7 @@ class TCP:
         """Active open; raises OSError(ENETUNREACH...) when there is no route."""
         if not isinstance(dst, bytes):
             dst = ip_aton(dst)
-        if len(self.conns) >= self.cfg["max_connections"]:
+        if len(self.conns) >= self.cfg.max_connections:
             raise oserror(ENOBUFS)
         iface, src = self.stack.ip.route(dst)
         if src_port == 0:
@@ -342,7 +330,7 @@ class TCP:
         if ticks.diff(now, self._challenge_start) >= 1000:
             self._challenge_start = now
             self._challenge_n = 0
-        if self._challenge_n >= self.cfg["challenge_ack_limit"]:
+        if self._challenge_n >= self.cfg.challenge_ack_limit:
             self.count("challenge_ack_limited")
             return False
         self._challenge_n += 1

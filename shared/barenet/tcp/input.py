@@ -85,8 +85,8 @@ def established(tcb, now):
     tcb.cc = NewReno(tcb.mss, sack=tcb.sack_ok)
     if tcb.sack_ok:
         tcb.sb = Scoreboard(tcb.mss)
-        if tcb.tcp.cfg["rack"]:
-            tcb.rack = RACK(tcb.snd_una, tcb.tcp.cfg["rack_segs"])
+        if tcb.tcp.cfg.rack:
+            tcb.rack = RACK(tcb.snd_una, tcb.tcp.cfg.rack_segs)
             if tcb.rto.srtt8:
                 tcb.rack.rtt_sample(tcb.rto.srtt())    # the handshake's round trip
     tcb.rtx_count = 0
@@ -166,7 +166,7 @@ def check_sequence(tcb, flags, s, seglen, off, wnd, now):
     tcb.tcp.count("rx_out_of_window")
     if not flags & RST:
         if st == TIME_WAIT and flags & FIN:
-            arm_close(tcb, now, 2 * tcb.tcp.cfg["msl_ms"])   # RFC 9293 3.10.7.4
+            arm_close(tcb, now, 2 * tcb.tcp.cfg.msl_ms)   # RFC 9293 3.10.7.4
         tcb.ack_now = True
     return False
 
@@ -221,7 +221,7 @@ def check_ack(tcb, seg, plen, now, backlog_full):
     if st == TIME_WAIT:
         if seg.flags & FIN:
             tcb.ack_now = True
-            arm_close(tcb, now, 2 * tcb.tcp.cfg["msl_ms"])
+            arm_close(tcb, now, 2 * tcb.tcp.cfg.msl_ms)
         return False
     return True
 
@@ -285,7 +285,7 @@ def data(tcb, seg, off, wnd, plen, now):
                     # and FINs are still acked at once (ack_now).
                     tcb.ack_due = True
             if tcb.t_delack is None:
-                tcb.t_delack = ticks.add(now, tcb.tcp.cfg["delack_ms"])
+                tcb.t_delack = ticks.add(now, tcb.tcp.cfg.delack_ms)
         if fin:
             if tcb.rcv_fin_seq is None or tcb.rcv_nxt == tcb.rcv_fin_seq \
                     or seq.add(seg.seq, plen) == tcb.rcv_nxt:
@@ -329,7 +329,7 @@ def enter_time_wait(tcb, now):
     tcb.t_rtx = tcb.t_pto = tcb.t_reo = None
     tcb.persist = False
     tcb.t_keep = None
-    arm_close(tcb, now, 2 * tcb.tcp.cfg["msl_ms"])
+    arm_close(tcb, now, 2 * tcb.tcp.cfg.msl_ms)
 
 
 def icmp_error(tcb, icmp_type, code, err, mtu, quoted_seq, now):

@@ -28,7 +28,7 @@ def syn_offer(tcb):
     the MSS option always offers tcb.mss_local."""
     c = tcb.tcp.cfg
     if tcb.state == SYN_SENT:
-        return (tcb.rcv_wscale if c["wscale"] else None), c["sack"]
+        return (tcb.rcv_wscale if c.wscale else None), c.sack
     # RFC 7323 1.3, RFC 2018 2: a SYN,ACK offers only what the peer's SYN offered
     return (tcb.rcv_wscale if tcb.ws_ok else None), tcb.sack_ok
 
@@ -38,13 +38,13 @@ def take_syn(tcb, seg):
     tcb.irs = seg.seq
     tcb.rcv_nxt = seq.add(seg.seq, 1)
     c = tcb.tcp.cfg
-    tcb.ws_ok = seg.wscale is not None and c["wscale"]
+    tcb.ws_ok = seg.wscale is not None and c.wscale
     if tcb.ws_ok:
         tcb.snd_wscale = min(seg.wscale, _MAX_WSCALE)    # RFC 7323 2.3: clamp at 14
     else:
         tcb.snd_wscale = 0                               # RFC 7323 1.3: both or neither
         tcb.rcv_wscale = 0
-    tcb.sack_ok = seg.sack_perm and c["sack"]
+    tcb.sack_ok = seg.sack_perm and c.sack
     tcb.mss = min(tcb.mss_local, seg.mss if seg.mss else DEFAULT_MSS)
     if tcb.mss < MIN_MSS:
         tcb.mss = MIN_MSS

@@ -33,9 +33,9 @@ class TCPConnection:
         self.listener = listener   # set while a passive open waits in the SYN queue
         self.state = CLOSED
         c = tcp.cfg
-        self.sndbuf = SendBuffer(c["sndbuf"])
-        self.rcvbuf = RecvBuffer(c["rcvbuf"], c["ooo_ranges"])
-        self.rto = RTO(c["rto_min_ms"], c["rto_max_ms"], c["rto_initial_ms"])
+        self.sndbuf = SendBuffer(c.sndbuf)
+        self.rcvbuf = RecvBuffer(c.rcvbuf, c.ooo_ranges)
+        self.rto = RTO(c.rto_min_ms, c.rto_max_ms, c.rto_initial_ms)
         self.mss_local = mss_local   # what we advertise: interface MTU - 40
         self.mss = min(mss_local, DEFAULT_MSS)
         self.cc = None
@@ -46,7 +46,7 @@ class TCPConnection:
         self.snd_wnd = self.snd_wl1 = self.snd_wl2 = self.max_sndwnd = 0
         self.snd_wscale = 0
         # what we ask for; 0 again if the peer does not agree
-        self.rcv_wscale = rcv_wscale(c["rcvbuf"])
+        self.rcv_wscale = rcv_wscale(c.rcvbuf)
         self.irs = self.rcv_nxt = self.rcv_adv = 0
         self.sack_ok = False
         self.ws_ok = False           # both sides sent a window scale option

@@ -21,7 +21,7 @@ def arm_close(tcb, now, ms):
 
 def arm_fin_wait2(tcb, now):
     # Linux tcp_fin_timeout: an orphaned FIN_WAIT_2 may otherwise wait forever
-    arm_close(tcb, now, tcb.tcp.cfg["fin_wait2_ms"])
+    arm_close(tcb, now, tcb.tcp.cfg.fin_wait2_ms)
 
 
 def arm_keepalive(tcb, now):
@@ -78,7 +78,7 @@ def on_rtx_timer(tcb, now):
         tcb.neighbor_suspect = True
     if st == SYN_SENT or st == SYN_RECEIVED:
         tcb.rtx_count += 1
-        if tcb.rtx_count > c["syn_retries"]:
+        if tcb.rtx_count > c.syn_retries:
             destroy(tcb, tcb.soft_error or ETIMEDOUT)
             return
         rto.backoff()
@@ -89,9 +89,9 @@ def on_rtx_timer(tcb, now):
         return
     # A peer that keeps answering with a zero window is alive: its probes do not count
     # toward giving up (RFC 9293 3.8.6.1), as long as it answered within the RTO limit.
-    if not (tcb.snd_wnd == 0 and ticks.diff(now, tcb.last_rcv) < c["rto_max_ms"]):
+    if not (tcb.snd_wnd == 0 and ticks.diff(now, tcb.last_rcv) < c.rto_max_ms):
         tcb.rtx_count += 1
-    if tcb.rtx_count > c["max_retries"]:
+    if tcb.rtx_count > c.max_retries:
         destroy(tcb, tcb.soft_error or ETIMEDOUT)
         return
     # RFC 6298 (5.4)-(5.6), RFC 5681 3.1: back off, collapse cwnd, go back N. A probe
