@@ -37,11 +37,19 @@ def deliver(link, stack, iface, now):
     return len(q)
 
 
+def make_stack(seed, **tcp):
+    """A host-profile stack; before the config (c101593 and older) TCP took a dict."""
+    try:
+        return Stack(profile="host", seed=seed, **tcp)
+    except TypeError:
+        return Stack(seed=seed, tcp=tcp)
+
+
 def transfer(total):
     """Send `total` bytes from stack A to stack B; -> (CPU seconds, segments carrying data)."""
     ab, ba = Link(), Link()
     tcp = {"sndbuf": BUF, "rcvbuf": BUF}
-    a, b = Stack(seed=1, **tcp), Stack(seed=2, **tcp)
+    a, b = make_stack(1, **tcp), make_stack(2, **tcp)
     ia = a.add_interface(ab, mac=b"\x02\x00\x00\x00\x00\x01", ip="192.0.2.1/24", now_ms=0)
     ib = b.add_interface(ba, mac=b"\x02\x00\x00\x00\x00\x02", ip="192.0.2.2/24", now_ms=0)
     lst = b.tcp.listen(9)
