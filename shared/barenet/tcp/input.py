@@ -17,7 +17,8 @@ from .rack import RACK
 from .recovery import ack_received
 from .sack import Scoreboard
 from .state import CLOSED, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, \
-    CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, ACK, URG, destroy, in_data_states
+    CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, ACK, URG, destroy, \
+    in_data_states, release
 from .timers import arm_close, arm_fin_wait2, arm_keepalive
 
 
@@ -82,6 +83,8 @@ def established(tcb, now):
     # Congestion control starts, and where both sides agreed to SACK, the scoreboard
     # (RFC 6675) with RACK-TLP (RFC 8985) beside it.
     tcb.state = ESTABLISHED
+    tcb.sndbuf.reserve()
+    tcb.rcvbuf.reserve()
     tcb.cc = NewReno(tcb.mss, sack=tcb.sack_ok)
     if tcb.sack_ok:
         tcb.sb = Scoreboard(tcb.mss)
@@ -312,6 +315,7 @@ def fin_received(tcb, now):
     tcb.fin_rcvd = True
     tcb.rcv_fin_seq = None
     tcb.ack_now = True
+    release(tcb)
     st = tcb.state
     if st == ESTABLISHED or st == SYN_RECEIVED:
         tcb.state = CLOSE_WAIT
@@ -329,6 +333,9 @@ def enter_time_wait(tcb, now):
     tcb.t_rtx = tcb.t_pto = tcb.t_reo = None
     tcb.persist = False
     tcb.t_keep = None
+    # Nothing is sent any more but ACKs: loss recovery's state goes with the send buffer
+    tcb.sb = tcb.rack = None
+    release(tcb)
     arm_close(tcb, now, 2 * tcb.tcp.cfg.msl_ms)
 
 

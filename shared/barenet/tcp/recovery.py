@@ -10,7 +10,7 @@ from .. import ticks
 from . import seq
 from .options import payload_mss
 from .output import arm_pto, data_seq, output, retransmit
-from .state import TIME_WAIT, FIN, SYN
+from .state import TIME_WAIT, FIN, SYN, release
 
 
 def ack_received(tcb, seg, plen, now):
@@ -71,6 +71,7 @@ def new_ack(tcb, ack, now):
     if acked > held:
         tcb.sndbuf.consume(held)        # the rest acknowledges our FIN
         tcb.fin_acked = True
+        release(tcb)
     else:
         tcb.sndbuf.consume(acked)
     tcb.snd_una = ack

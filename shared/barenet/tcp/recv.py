@@ -1,33 +1,31 @@
-"""The receive buffer: a preallocated ring with in-place reassembly (RFC 9293 3.10.7.4 seventh).
+"""The receive buffer: a ring with in-place reassembly (RFC 9293 3.10.7.4 seventh).
 
 In-order bytes sit between `head` and `head + length`; the advertised window is the rest of
-the ring, so an out-of-order segment inside the window is written straight to its final place
-and only its sequence range is remembered. The number of remembered ranges is bounded; a
+the ring's size, so an out-of-order segment inside the window is written straight to its final
+place and only its sequence range is remembered. The number of remembered ranges is bounded; a
 segment that would need one more is dropped (the sender retransmits it). The ranges, most
-recently changed first, are also the SACK blocks we report (RFC 2018 4).
+recently changed first, are also the SACK blocks we report (RFC 2018 4). Storage: see ring.py.
 """
 
 from . import seq
+from .ring import Ring
 
 
-class RecvBuffer:
-    def __init__(self, size, max_ranges=8):
-        self.size = size
-        self.buf = bytearray(size)
-        self._mv = memoryview(self.buf)
-        self.head = 0        # ring index of the next byte the application reads
-        self.length = 0      # in-order bytes not yet read
+class RecvBuffer(Ring):
+    # head: ring index of the next byte the application reads; length: in-order bytes not
+    # yet read
+    def __init__(self, size, max_ranges=8, start=0):
+        Ring.__init__(self, size, start)
         self.max_ranges = max_ranges
         self.ranges = []     # [left, right) sequence ranges held beyond RCV.NXT, newest first
 
-    def free(self):
-        return self.size - self.length
-
     def store(self, off, data):
         """Copy data to off bytes past the in-order end; the caller keeps it within free()."""
-        pos = (self.head + self.length + off) % self.size
         n = len(data)
-        first = min(n, self.size - pos)
+        self._room(self.length + off + n)
+        cap = self.cap
+        pos = (self.head + self.length + off) % cap
+        first = min(n, cap - pos)
         self._mv[pos:pos + first] = data[:first]
         if first < n:
             self._mv[0:n - first] = data[first:n]
@@ -71,19 +69,25 @@ class RecvBuffer:
         return rcv_nxt
 
     def byte_at(self, off):
-        return self.buf[(self.head + off) % self.size]
+        return self.buf[(self.head + off) % self.cap]
 
     def read(self, n):
         """Up to n in-order bytes as bytes."""
         n = min(n, self.length)
         h = self.head
-        if h + n <= self.size:
+        cap = self.cap
+        if h + n <= cap:
             out = bytes(self._mv[h:h + n])
         else:
-            out = bytes(self._mv[h:self.size]) + bytes(self._mv[0:n - (self.size - h)])
+            out = bytes(self._mv[h:cap]) + bytes(self._mv[0:n - (cap - h)])
         self.discard(n)
         return out
 
     def discard(self, n):
-        self.head = (self.head + n) % self.size
-        self.length -= n
+        if n:
+            self.head = (self.head + n) % self.cap
+            self.length -= n
+
+    def release(self):
+        Ring.release(self)
+        self.ranges = []

@@ -1,5 +1,6 @@
 """What every part of a TCB agrees on: the connection states (RFC 9293 3.3.2), the header flag
-bits, and the one transition any step may take: the fall to CLOSED.
+bits, the one transition any step may take (the fall to CLOSED), and when a connection gives
+its buffers back.
 
 The lowest of the TCB's modules, above only the buffers, sequence arithmetic and the recovery
 algorithms: the modules of the TCB import from here, and it imports none of them.
@@ -45,3 +46,16 @@ def destroy(tcb, err):
     tcb.t_rtx = tcb.t_delack = tcb.t_keep = tcb.t_close = tcb.t_pto = tcb.t_reo = None
     tcb.persist = False
     tcb.ack_now = tcb.ack_due = False
+    release(tcb)
+
+
+def release(tcb):
+    """Give back the buffers a connection no longer needs (it got them when it was
+    established, ring.py): the send buffer once our FIN is acknowledged or the connection is
+    gone, the receive buffer once nothing more can arrive (the peer's FIN, close(), CLOSED)
+    and nothing is left unread. Memory is given back at close, not at TIME_WAIT's end."""
+    st = tcb.state
+    if tcb.fin_acked or st == CLOSED:
+        tcb.sndbuf.release()
+    if (tcb.fin_rcvd or tcb.user_closed or st == CLOSED) and not tcb.rcvbuf.length:
+        tcb.rcvbuf.release()

@@ -18,7 +18,7 @@ from .recv import RecvBuffer
 from .rtt import RTO
 from .send import SendBuffer
 from .state import CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, \
-    FIN_WAIT_2, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSING, STATE_NAMES, destroy
+    FIN_WAIT_2, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSING, STATE_NAMES, destroy, release
 from .timers import arm_fin_wait2, arm_keepalive
 from .urgent import Urgent
 
@@ -33,8 +33,9 @@ class TCPConnection:
         self.listener = listener   # set while a passive open waits in the SYN queue
         self.state = CLOSED
         c = tcp.cfg
-        self.sndbuf = SendBuffer(c.sndbuf)
-        self.rcvbuf = RecvBuffer(c.rcvbuf, c.ooo_ranges)
+        # Storage comes when the connection is established (ring.py): a half-open one has none
+        self.sndbuf = SendBuffer(c.sndbuf, c.buf_start)
+        self.rcvbuf = RecvBuffer(c.rcvbuf, c.ooo_ranges, c.buf_start)
         self.rto = RTO(c.rto_min_ms, c.rto_max_ms, c.rto_initial_ms)
         self.mss_local = mss_local   # what we advertise: interface MTU - 40
         self.mss = min(mss_local, DEFAULT_MSS)
@@ -115,6 +116,8 @@ class TCPConnection:
             if rb.length:
                 out = rb.read(n)
                 window_update(self)
+                if not rb.length:
+                    release(self)
                 return out
         if self.error:
             raise oserror(self.error)
@@ -178,6 +181,7 @@ class TCPConnection:
         if self.rcvbuf.length:
             self.abort()
             return
+        release(self)                    # nothing more will be read
         self.shutdown_write()
         if self.state == FIN_WAIT_2:
             arm_fin_wait2(self, self.tcp.stack.now)
@@ -202,6 +206,8 @@ class TCPConnection:
             "challenge_acks": self.challenge_acks,
             "unacked": seq.sub(self.snd_max, self.snd_una), "send_queue": self.sndbuf.length,
             "recv_queue": self.rcvbuf.length, "ooo_ranges": len(self.rcvbuf.ranges),
+            # storage held now, which the per-connection cost excludes (BENCHMARKS.md)
+            "buffer_bytes": self.sndbuf.cap + self.rcvbuf.cap,
             "error": self.error,
         }
         if self.cc is not None:
