@@ -74,6 +74,7 @@ def transfer(total):
             if not n:
                 break
             sent += n
+        a.poll(now)                    # the app's writes go out, as the runner's step does
         deliver(ab, b, ib, now)
         while True:
             d = peer.recv(CHUNK)

@@ -188,6 +188,12 @@ class Sim:
                 wait = ticks.earliest(wait, loop.step(now))
             for task in self._tasks:
                 wait = ticks.earliest(wait, task(now))
+            if self._tasks:
+                # What the world's tasks asked of the stacks waits for their next poll.
+                for loop in self._loops.values():
+                    if loop.stack.pending():
+                        wait = 0
+                        break
             if until is not None and until():
                 return True
             steps += 1

@@ -5,6 +5,7 @@ from .addr import ip_aton, ip_ntoa
 from .compat import (oserror, ECONNREFUSED, EHOSTDOWN, EHOSTUNREACH, EMSGSIZE, ENETUNREACH,
                      ENONET, ENOPROTOOPT, EOPNOTSUPP, EPROTO, EADDRINUSE, const)
 from . import ticks
+from .readiness import Ready
 from .stats import inc
 from .wire import Malformed, icmp as w
 
@@ -32,8 +33,9 @@ def error_errno(typ, code):
     return 0
 
 
-class EchoEndpoint:
-    """Sends echo requests with one identifier and queues the replies (a ping client)."""
+class EchoEndpoint(Ready):
+    """Sends echo requests with one identifier and queues the replies (a ping client).
+    Readiness (readiness.py): a reply arrived."""
 
     def __init__(self, icmp, ident, queue):
         self._icmp = icmp
@@ -113,6 +115,7 @@ class ICMP:
                 inc(self.stats, "drop_queue_full")
             else:
                 ep._q.append((ip_ntoa(h.src), rest & 0xFFFF, bytes(body)))
+                ep._event()
         elif typ in _ERROR_TYPES:
             # body quotes the offending datagram: its IP header and at least 8 bytes.
             info = rest & 0xFFFF if (typ == w.DEST_UNREACH and code == w.FRAG_NEEDED) else 0

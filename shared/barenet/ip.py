@@ -206,6 +206,9 @@ class IP:
 
     # -- timers --------------------------------------------------------------------------
 
+    def pending(self):
+        return bool(self._loop)
+
     def poll(self, now):
         """Deliver datagrams queued on the loopback; expire reassembly; ms until next timer."""
         wait = self.reasm.poll(now)

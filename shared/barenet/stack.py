@@ -105,6 +105,12 @@ class Stack:
             wait = ticks.earliest(wait, h.poll(now_ms))
         return wait
 
+    def pending(self):
+        """True when work waits for the next poll (what user calls queued, datagrams to
+        ourselves): a runner that lets user code run between its steps, as an asyncio loop
+        or the simulator's world does, must then step again at once."""
+        return self.tcp.pending() or self.ip.pending()
+
     @property
     def stats(self):
         """Counters per layer and per interface: {"eth": {...}, "arp": {...}, "ip": {...},

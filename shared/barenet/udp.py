@@ -4,6 +4,7 @@ queue, broadcast, port unreachable for closed ports, ICMP errors reported to the
 from .addr import ANY, ip_aton, ip_ntoa
 from .compat import oserror, EADDRINUSE, EADDRNOTAVAIL, EINVAL, EMSGSIZE, EAGAIN, const
 from .icmp import error_errno
+from .readiness import Ready
 from .stats import inc
 from .wire import Malformed, icmp as icmpw, udp as w
 
@@ -13,7 +14,9 @@ EPHEMERAL_LOW = const(49152)  # RFC 6335 6: the dynamic port range
 EPHEMERAL_HIGH = const(65535)
 
 
-class UDPEndpoint:
+class UDPEndpoint(Ready):
+    """A bound port. Readiness (readiness.py): a datagram or an ICMP error arrived."""
+
     def __init__(self, udp, addr, port, queue):
         self._udp = udp
         self.addr = addr  # 4 bytes; ANY accepts datagrams for every local address
@@ -106,6 +109,7 @@ class UDP:
             inc(self.stats, "drop_queue_full")
             return
         ep._q.append((bytes(data), (ip_ntoa(h.src), sport)))
+        ep._event()
 
     def icmp_error(self, typ, code, info, quoted, now):
         ihl = (quoted[0] & 0x0F) * 4
@@ -120,6 +124,7 @@ class UDP:
         if err:
             inc(self.stats, "rx_icmp_error")
             ep.error = err
+            ep._event()
 
     def address_changed(self, old, new):
         """An interface's address changed: endpoints bound to the old one follow it (lwIP's

@@ -108,7 +108,7 @@ def hist_cost(hist):
 
 # Where the window's allocations happen: each pass of the runner, in this order.
 PHASES = (
-    "a_send",    # A: send() calls (data into the send buffer, segments out as cwnd allows)
+    "a_send",    # A: send() calls (data into the send buffer) and the poll that sends it
     "b_input",   # B: input() of the burst of data segments
     "b_poll",    # B: poll() after the burst (its coalesced ACK) and after the reads
     "b_recv",    # B: recv() calls, less the bytes objects they return (the harness's)
@@ -178,8 +178,9 @@ class Pair:
         link.n = 0
 
     def burst(self):
-        """One pass of the runner (as bench/tcp_path.py): A fills its send buffer, B takes the
-        burst, polls (its ACK goes out), reads all of it, polls again, A takes the ACKs."""
+        """One pass of the runner (as bench/tcp_path.py): A fills its send buffer and polls (the
+        segments leave), B takes the burst, polls (its ACK goes out), reads all of it, polls
+        again, A takes the ACKs."""
         self.now = now = ticks.add(self.now, 1)
         self.bursts += 1
         # One name per assignment: unpacking a tuple of more than three would allocate it.
@@ -195,6 +196,7 @@ class Pair:
         # and a slice of it would be one more harness allocation per call.
         while conn.send(self.data):
             pass
+        a.poll(now)            # user calls queue: the poll sends the segments cwnd allows
         t1 = probe()
         spent[_A_SEND] += t1 - t0
         self.phase(_B_INPUT)
@@ -234,7 +236,7 @@ class Pair:
         out = {}
         for name, s in (("a", self.a), ("b", self.b)):
             st = s.stats
-            bad = st["eth"].get("drop_internal_error", 0)
+            bad = st["stack"].get("drop_internal_error", 0)
             if bad:
                 out[name + "_internal_error"] = repr(s.last_error)
             for layer in ("eth", "ip", "tcp"):
@@ -432,6 +434,7 @@ def first_data_frame():
     pair = Pair(2**32 - 100000, 2**32 - 5000, 16384, ticks.PERIOD - 5000)
     pair.phase(_A_SEND)
     pair.conn.send(pair.data)
+    pair.a.poll(pair.now)
     q = pair.ab.q
     for i in range(pair.ab.n):
         if len(q[i]) == 1514:

@@ -156,3 +156,18 @@ def test_status_page_closes_on_a_silent_client_by_its_own_timer():
     assert any(w is not None and 0 < w <= 10000 for w in waits)  # the app asked to be woken
     assert sim.run(until=lambda: c.eof or not page.conns, max_ms=11000)
     assert not page.conns
+
+
+def test_a_server_serves_only_the_connections_whose_readiness_fired():
+    # 100 clients connected and idle, one talking: the idle ones are not served again
+    sim, client, server = pair(profile="host")
+    echo = serve(sim, server, TCPEcho(server, 7))
+    idle = [client.tcp.connect(SERVER, 7) for _ in range(100)]
+    assert sim.run(until=lambda: len(echo.conns) == 100, max_ms=2000)
+    served = []
+    real = echo.serve
+    echo.serve = lambda c, st, now: served.append(c) or real(c, st, now)
+    c = Client(sim, client, 7, b"ping" * 1000)
+    assert sim.run(until=lambda: c.eof, max_ms=5000) and bytes(c.got) == b"ping" * 1000
+    assert served and all(k is served[0] for k in served), len(set(served))
+    assert all(i.info()["state"] == "ESTABLISHED" for i in idle)

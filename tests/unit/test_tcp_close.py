@@ -246,3 +246,21 @@ def test_syn_in_time_wait_opens_a_new_incarnation(script):
     assert sa[ScapyTCP].flags == "SA" and sa[ScapyTCP].ack == 90001
     # in sequence space, the new ISN is beyond everything the old incarnation sent
     assert 0 < (sa[ScapyTCP].seq - (old_isn + 2)) % 2**32 < 2**31
+
+
+def test_shutdown_before_the_handshake_sends_data_then_fin_once_established():
+    # connect(), send() and shutdown_write() in one pass, as `nc -N` does: the FIN waits for
+    # the handshake and follows the data (FreeBSD's TF_NEEDFIN; RFC 9293 3.10.4 has no
+    # half-close). close() instead would drop the attempt (RFC 9293 3.10.4 SYN-SENT).
+    s = Script(isn=2000)
+    c = s.tcp.connect(s.peer_ip, PEER_PORT, src_port=US_PORT)
+    assert c.send(b"request") == 7
+    c.shutdown_write()
+    syn = s.expect("S")
+    s.inject("SA", seq=1000, ack=syn.seq + 1, win=65535, mss=1460)
+    s.expect("FPA", seq=2001, ack=1001, data=b"request")
+    assert c.info()["state"] == "FIN_WAIT_1"
+    dropped = s.tcp.connect(s.peer_ip, PEER_PORT + 1)
+    dropped.close()
+    s.expect_nothing()
+    assert dropped.info()["state"] == "CLOSED" and dropped not in s.tcp.connections()

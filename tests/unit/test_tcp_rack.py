@@ -178,7 +178,8 @@ def test_transfer_with_5_percent_loss_has_far_fewer_rtos():
     def rtos(rack):
         ta, tb, _ = transfer(4 * MB, FaultModel(seed=5, loss=0.05, delay_ms=5),
                              tcp=dict(rto_min_ms=1000, sndbuf=65536, rcvbuf=65536, rack=rack))
-        return ta.stats.get("rto", 0) + tb.stats.get("rto", 0), ta.stats.get("tlp", 0)
+        return (ta.stats.get("rto", 0) + tb.stats.get("rto", 0),
+                ta.stats.get("tlp", 0) + tb.stats.get("tlp", 0))
 
     with_rack, tlps = rtos(True)
     without, _ = rtos(False)

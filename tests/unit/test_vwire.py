@@ -52,6 +52,9 @@ class FakeStack:
             self.on_input(self, frame, now_ms)
         self.depth -= 1
 
+    def pending(self):
+        return False
+
     def poll(self, now_ms):
         self.polls.append(now_ms)
         while self.timers and ticks.due(self.timers[0], now_ms):

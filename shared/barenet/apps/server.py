@@ -1,8 +1,13 @@
 """TCPServer: the loop every TCP app shares. A runner task: `poll(now_ms)` accepts new
-connections and lets the app serve each open one; finished or failed ones are closed and
-forgotten. Apps subclass it and implement `serve(conn, state, now_ms) -> state | None`
-(None: done), and `wake(state, now_ms)` if they need to run on a timer; poll() returns the
-earliest of those waits, as runner tasks do. MicroPython-compatible.
+connections and lets the app serve the open ones that need it; finished or failed ones are
+closed and forgotten. Apps subclass it and implement `serve(conn, state, now_ms) -> state |
+None` (None: done), returning only when blocked (nothing to read, or no room to write), and
+`wake(state, now_ms)` if they need to run on a timer; poll() returns the earliest of those
+waits, as runner tasks do. MicroPython-compatible.
+
+A connection is served again only when its readiness signal fired (barenet/readiness.py:
+data, room to write, the end) or its timer is due, so a server holding a thousand idle
+clients does no work for them.
 
 Sized by the stack's profile: the accept queue is the profile's listen_backlog, and an app
 serves as many connections as the stack holds (max_connections) unless told fewer."""
@@ -12,23 +17,34 @@ from .. import ticks
 
 class TCPServer:
     def __init__(self, stack, port, backlog=None, max_conns=None):
-        cfg = stack.cfg
-        self.listener = stack.tcp.listen(port, cfg.listen_backlog if backlog is None else backlog)
+        self.listener = stack.tcp.listen(port, backlog)
         self.port = port
-        self.max_conns = cfg.max_connections if max_conns is None else max_conns
+        self.max_conns = stack.cfg.max_connections if max_conns is None else max_conns
         self.conns = {}  # conn -> app state
         self.served = 0
         self.errors = 0
+        self._woken = []  # connections whose readiness signal fired since the last poll
+        self._timed = {}  # connections whose wake() asked for a timer
 
     def poll(self, now_ms):
+        todo = self._woken
+        self._woken = []
         while len(self.conns) < self.max_conns:
             c = self.listener.accept()
             if c is None:
                 break
+            c.on_event = self._note          # what arrived before this is served now
             self.conns[c] = self.start(c, now_ms)
             self.served += 1
+            todo.append(c)
+        for c in self._timed:
+            todo.append(c)
         wait = None
-        for c in list(self.conns):
+        done = {}
+        for c in todo:
+            if c in done or c not in self.conns:
+                continue
+            done[c] = True
             try:
                 st = self.serve(c, self.conns[c], now_ms)
             except OSError:
@@ -36,13 +52,23 @@ class TCPServer:
                 self.errors += 1
                 st = None
                 c.abort()
+            w = None if st is None else self.wake(st, now_ms)
+            if w is None:
+                self._timed.pop(c, None)
+            else:
+                self._timed[c] = True
+                wait = ticks.earliest(wait, w)
             if st is None:
                 del self.conns[c]
+                c.on_event = None
                 c.close()
             else:
                 self.conns[c] = st
-                wait = ticks.earliest(wait, self.wake(st, now_ms))
         return wait
+
+    def _note(self, conn):
+        # conn's readiness signal, from inside the stack's input or poll: only take note
+        self._woken.append(conn)
 
     def wake(self, state, now_ms):
         """ms until serve() must run for this connection even if nothing arrives, or None."""

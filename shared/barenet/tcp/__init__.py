@@ -5,11 +5,17 @@ the connection table and the listeners; each connection's state machine is its T
 split into input, output, recovery, timers, options and urgent). TCP drives the TCBs and does
 what reaches beyond one: it moves a completed passive open to its listener's accept queue, drops
 connections that reached CLOSED, and tells IP when a connection suspects its next hop.
-Sans-I/O like the rest of the core: segments and time come in through `input`/`poll`, and
-user calls act at `stack.now`. Runners call `stack.poll` after each burst of input frames:
-that is when in-order data gets its (one, coalesced) ACK.
+Sans-I/O like the rest of the core: segments and time come in through `input`/`poll`. User
+calls transmit nothing: they queue the connection, and `poll` sends what they asked for at the
+time it is given (tcb.py). Runners call `stack.poll` after each burst of input frames and after
+the tasks (loop.py): that is when in-order data gets its one, coalesced ACK, and when queued
+user work goes out.
 
-    listener = tcp.listen(port, backlog=8, addr=None); conn = listener.accept()  # or None
+poll() looks only at the connections that need it: those queued by user calls or touched by
+input since the last poll, and those whose earliest timer is due, kept in a heap on an
+unwrapped clock. A thousand idle connections cost a poll nothing.
+
+    listener = tcp.listen(port, backlog=None, addr=None); conn = listener.accept()  # or None
     conn = tcp.connect(dst_ip, port, src_port=0)
     conn.send(data, oob=False) -> n; conn.recv(n, oob=False) -> bytes | b"" (EOF) | None
     conn.shutdown_write(); conn.close(); conn.abort(); conn.info(); tcp.connections()
@@ -17,11 +23,13 @@ that is when in-order data gets its (one, coalesced) ACK.
 
 import hashlib
 import struct
+from heapq import heappop, heappush
 
 from .. import ticks
 from ..addr import ANY, ip_aton
 from ..compat import oserror, const, EADDRINUSE, EADDRNOTAVAIL, ECONNABORTED, ENETDOWN, ENOBUFS
 from ..icmp import error_errno
+from ..readiness import Ready
 from ..wire import Malformed, icmp as icmpw, tcp as wire
 from . import seq, state
 from .state import STATE_NAMES, CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, \
@@ -33,9 +41,10 @@ _EPHEMERAL_LO = const(49152)   # RFC 6335 6: the dynamic port range
 _EPHEMERAL_N = const(16384)
 
 
-class Listener:
+class Listener(Ready):
     """A passive open: a bounded SYN queue of half-open connections and a bounded queue of
-    established ones waiting for accept() (the backlog)."""
+    established ones waiting for accept() (the backlog). Readiness (readiness.py): a
+    connection is ready to accept."""
 
     def __init__(self, tcp, port, addr, backlog, syn_backlog):
         self.tcp = tcp
@@ -89,6 +98,7 @@ class Listener:
         if min_isn is not None and seq.lt(isn, min_isn):
             isn = min_isn
         c.open_passive(seg, isn, now)
+        tcp.queue(c)             # its SYN-ACK timer joins the heap at the next poll
 
     def full(self):
         """No room for another established connection: a half-open one stays half-open."""
@@ -99,6 +109,7 @@ class Listener:
         self.syn_queue.remove(conn)
         conn.listener = None
         self.queue.append(conn)
+        self._event()
 
 
 class TCP:
@@ -117,6 +128,10 @@ class TCP:
         self._clock_last = None
         self._challenge_start = 0
         self._challenge_n = 0
+        self._ready = []         # connections the next poll must look at (queue())
+        self._timers = []        # heap of (deadline on the ISN clock, n, conn), see poll()
+        self._timer_n = 0
+        self._later = []         # RSTs of user aborts: (src, dst, header) for the next poll
         self._next_port = _EPHEMERAL_LO + (self._secret[0] << 8 | self._secret[1]) % _EPHEMERAL_N
 
     def count(self, key, n=1):
@@ -125,7 +140,10 @@ class TCP:
 
     # -- user calls ----------------------------------------------------------------------
 
-    def listen(self, port, backlog=8, addr=None):
+    def listen(self, port, backlog=None, addr=None):
+        """A passive open on port; backlog: the accept queue (default: the profile's)."""
+        if backlog is None:
+            backlog = self.cfg.listen_backlog
         if port == 0:
             port = self._ephemeral(None, None, 0)
         if port in self.listeners:
@@ -148,10 +166,12 @@ class TCP:
         key = (src, src_port, dst, port)
         if key in self.conns:
             raise oserror(EADDRINUSE)
+        # The ISN's clock reads the last time the stack was given; the SYN itself leaves at
+        # the next poll, with that poll's time.
         now = self.stack.now
         c = TCPConnection(self, src, src_port, dst, port, iface.mtu - 40, now)
         self.conns[key] = c
-        c.open_active(self.isn(src, src_port, dst, port, now), now)
+        c.open_active(self.isn(src, src_port, dst, port, now))
         return c
 
     def connections(self):
@@ -167,13 +187,19 @@ class TCP:
 
     # -- ISN (RFC 6528) ------------------------------------------------------------------
 
-    def isn(self, lip, lport, rip, rport, now):
-        """ISN = M + F(4-tuple, secret), M a 4 microsecond clock (RFC 6528 3)."""
+    def _clock(self, now):
+        """ms since start, never wrapping and never going back: the ISN's clock, and the
+        timer heap's (heap keys must stay ordered across the ticks wrap)."""
         if self._clock_last is not None:
             d = ticks.diff(now, self._clock_last)
             if d > 0:
                 self._clock_ms += d
         self._clock_last = now
+        return self._clock_ms
+
+    def isn(self, lip, lport, rip, rport, now):
+        """ISN = M + F(4-tuple, secret), M a 4 microsecond clock (RFC 6528 3)."""
+        self._clock(now)
         if self._isn_fn is not None:
             return self._isn_fn(lip, lport, rip, rport, now) & seq.MASK
         h = hashlib.sha256(self._secret + lip + rip + struct.pack("!HH", lport, rport)).digest()
@@ -208,6 +234,7 @@ class TCP:
                 self.count("time_wait_reopen")
                 lst.segment(iface, ip, seg, now, seq.add(floor, 65537))
                 return
+            ev = c.events
             parent = c.listener
             if parent is None:
                 c.segment(seg, now)
@@ -217,8 +244,7 @@ class TCP:
                 c.segment(seg, now, parent.full())
                 if c.state != SYN_RECEIVED and c.state != CLOSED:
                     parent.child_ready(c)
-            if c.state == CLOSED:
-                self.forget(c)
+            self._touched(c, ev)
             return
         if lst is not None:
             lst.segment(iface, ip, seg, now)
@@ -256,9 +282,9 @@ class TCP:
                 return              # no next-hop MTU: nothing safe to do (RFC 1191 5)
             mtu = info
         self.count("icmp_error")
+        ev = c.events
         c.icmp_error(icmp_type, code, err, mtu, sq, now)
-        if c.state == CLOSED:
-            self.forget(c)
+        self._touched(c, ev)
 
     def address_changed(self, old, new):
         """An interface's address changed from old: connections on it are aborted without a
@@ -287,20 +313,89 @@ class TCP:
                 # (the idea of RFC 6069's TCP-LD, with the link itself as the signal).
                 c.rto.reset_backoff()
                 c.t_rtx = now
+                if not c.queued:
+                    self.queue(c)
+
+    # -- driving the connections ------------------------------------------------------------
+
+    def queue(self, conn):
+        """conn needs the next poll: a user call queued work, or its timers changed."""
+        conn.queued = True
+        self._ready.append(conn)
+
+    def pending(self):
+        """True when user calls queued work that waits for the next poll (a runner that let
+        user code run between steps must then step again at once)."""
+        return bool(self._ready or self._later)
+
+    def _touched(self, c, events):
+        # After a segment or an ICMP error for c: drop it if it closed, else have the next
+        # poll send what it owes (the burst's ACK) and file its timers; tell its waiter.
+        if c.state == CLOSED:
+            self.forget(c)
+        elif not c.queued:
+            c.queued = True
+            self._ready.append(c)
+        if c.events != events and c.on_event is not None:
+            c.on_event(c)
 
     def poll(self, now):
-        wait = None
-        for c in list(self.conns.values()):
-            wait = ticks.earliest(wait, c.poll(now))
-            if c.neighbor_suspect:
-                self._neighbor_suspect(c)
-            if c.state == CLOSED:
-                self.forget(c)
-        return wait
+        """Send what is queued, run what is due; -> ms until the next timer, or None."""
+        t = self._clock(now)
+        if self._later:
+            later = self._later
+            self._later = []
+            for src, dst, hdr in later:
+                self._out(src, dst, hdr, None)
+        if self._ready:
+            ready = self._ready
+            self._ready = []
+            for c in ready:
+                c.queued = False
+                self._service(c, now, t)
+        heap = self._timers
+        if heap and heap[0][0] <= t:
+            due = []
+            while heap and heap[0][0] <= t:
+                at, _, c = heappop(heap)
+                if c.sched == at:           # else a stale entry: rescheduled or gone
+                    c.sched = None
+                    due.append(c)
+            for c in due:                   # each once: a timer re-armed for now waits
+                self._service(c, now, t)    # for the next poll
+        while heap:
+            at, _, c = heap[0]
+            if c.sched == at:
+                return at - t if at > t else 0
+            heappop(heap)
+        return None
+
+    def _service(self, c, now, t):
+        ev = c.events
+        wait = c.poll(now)
+        if c.neighbor_suspect:
+            self._neighbor_suspect(c)
+        if c.state == CLOSED:
+            self.forget(c)
+        elif wait is not None:
+            # A connection keeps at most one live heap entry, at or before its earliest
+            # deadline: an entry that fires early (the deadline moved later: an RTO restarted
+            # by an ACK) costs one idle service and is filed again.
+            at = t + wait
+            if c.sched is None or at < c.sched:
+                c.sched = at
+                self._timer_n += 1
+                heappush(self._timers, (at, self._timer_n, c))
+        if c.events != ev and c.on_event is not None:
+            c.on_event(c)
 
     # -- output --------------------------------------------------------------------------
 
-    def transmit(self, conn, hdr, payload):
+    def transmit(self, conn, hdr, payload, later=False):
+        """Send a segment the TCB emitted; later: a user abort's RST, sent at the next poll."""
+        if later:
+            self._later.append((conn.lip, conn.rip, bytearray(hdr)))
+            return
         if conn.neighbor_suspect:
             self._neighbor_suspect(conn)     # before the retransmission it asked for
         self._out(conn.lip, conn.rip, hdr, payload)
@@ -344,6 +439,7 @@ class TCP:
         key = (conn.lip, conn.lport, conn.rip, conn.rport)
         if self.conns.get(key) is conn:
             del self.conns[key]
+        conn.sched = None                   # its heap entries are stale now
         lst = conn.listener
         if lst is not None:
             if conn in lst.syn_queue:

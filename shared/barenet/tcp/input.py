@@ -61,6 +61,8 @@ def syn_sent(tcb, seg, now):
         tcb.snd_wl2 = seg.ack
         rtt_from_syn(tcb, now)
         established(tcb, now)
+        if tcb.fin_queued:
+            tcb.state = FIN_WAIT_1       # shutdown_write() came before the answer
         tcb.t_rtx = None
         tcb.ack_now = True
         output(tcb, now)
@@ -94,7 +96,8 @@ def established(tcb, now):
                 tcb.rack.rtt_sample(tcb.rto.srtt())    # the handshake's round trip
     tcb.rtx_count = 0
     tcb.rto.reset_backoff()
-    arm_keepalive(tcb, now)
+    arm_keepalive(tcb)
+    tcb.events += 1                     # writable
     tcb.tcp.count("established")
 
 
@@ -271,6 +274,7 @@ def data(tcb, seg, off, wnd, plen, now):
             had_gap = bool(rb.ranges)
             before = tcb.rcv_nxt
             tcb.rcv_nxt = rb.advance(n, before)
+            tcb.events += 1                 # readable
             # Counts what became readable: a gap fill delivers the queued data behind it.
             tcb.tcp.count("rx_bytes", seq.sub(tcb.rcv_nxt, before))
             if had_gap:
@@ -315,6 +319,7 @@ def fin_received(tcb, now):
     tcb.fin_rcvd = True
     tcb.rcv_fin_seq = None
     tcb.ack_now = True
+    tcb.events += 1                     # end of stream to read
     release(tcb)
     st = tcb.state
     if st == ESTABLISHED or st == SYN_RECEIVED:

@@ -170,16 +170,18 @@ def window_field(tcb):
 
 
 def window_update(tcb):
-    # After the user read: tell the peer if the window grew by 2 MSS or half the
-    # buffer (BSD tcp_output's rule; RFC 1122 4.2.3.3). Sent at the next poll(), so the
-    # reads of one runner pass (an app draining in small pieces) make one update.
+    """After the user read: True when the peer must hear that the window grew by 2 MSS or
+    half the buffer (BSD tcp_output's rule; RFC 1122 4.2.3.3). Sent at the next poll(), so the
+    reads of one runner pass (an app draining in small pieces) make one update."""
     st = tcb.state
     if not in_data_states(st):
-        return
+        return False
     edge = seq.add(tcb.rcv_nxt, max_window(tcb))
     grow = seq.sub(edge, tcb.rcv_adv)
     if grow >= min(tcb.rcvbuf.size >> 1, 2 * tcb.mss):
         tcb.ack_due = True
+        return True
+    return False
 
 
 # Segments without data or FIN carry SND.MAX, not a SND.NXT rewound for go-back-N: the
@@ -192,8 +194,9 @@ def flush_ack(tcb, now):
 
 
 def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=False):
-    """Emit one segment. Every segment but a SYN carries our latest ACK and window, so
-    sending one satisfies any pending (delayed) ACK."""
+    """Emit one segment: the one place segments of a connection leave. Every segment but a
+    SYN carries our latest ACK and window, so sending one satisfies any pending (delayed)
+    ACK. now None: an abort's RST from a user call, which the owner sends at its next poll."""
     tcp = tcb.tcp
     buf = tcp.hdr
     olen = 0
@@ -218,13 +221,15 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
         tcb.ack_now = tcb.ack_due = False
         tcb.unacked_segs = 0
         tcb.t_delack = None
-    tcb.last_snd = now
-    tcp.transmit(tcb, memoryview(buf)[0:hlen], payload)
+    if now is not None:
+        tcb.last_snd = now
+    tcp.transmit(tcb, memoryview(buf)[0:hlen], payload, now is None)
 
 
 def reset(tcb, now):
     """What ABORT does below the user call (RFC 9293 3.10.5): a synchronized connection sends
-    a RST; either way it drops everything. Also for data that arrives after close()."""
+    a RST; either way it drops everything. Also for data that arrives after close(). now
+    None: from the user's abort(), the RST waits for the owner's next poll."""
     st = tcb.state
     if st == SYN_RECEIVED or (ESTABLISHED <= st <= CLOSE_WAIT):
         send_segment(tcb, tcb.snd_max, RST | ACK, None, now)

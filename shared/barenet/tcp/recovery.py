@@ -75,6 +75,7 @@ def new_ack(tcb, ack, now):
     else:
         tcb.sndbuf.consume(acked)
     tcb.snd_una = ack
+    tcb.events += 1                     # room in the send buffer
     if seq.lt(tcb.snd_nxt, ack):
         tcb.snd_nxt = ack               # after a go-back-N rewind
     if tcb.urg.snd_up is not None:

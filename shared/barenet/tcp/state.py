@@ -40,8 +40,10 @@ def destroy(tcb, err):
     stays in TCP's tables until its owner (tcp/__init__.py) notices the state."""
     if err and not tcb.error:
         tcb.error = err
-    if tcb.state != CLOSED and err == ECONNRESET:
-        tcb.tcp.count("conn_reset")
+    if tcb.state != CLOSED:
+        tcb.events += 1                 # a reader or writer learns the end (or the error)
+        if err == ECONNRESET:
+            tcb.tcp.count("conn_reset")
     tcb.state = CLOSED
     tcb.t_rtx = tcb.t_delack = tcb.t_keep = tcb.t_close = tcb.t_pto = tcb.t_reo = None
     tcb.persist = False

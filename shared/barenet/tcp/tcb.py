@@ -1,6 +1,14 @@
 """One TCP connection's control block (RFC 9293 3.3.1): its fields, opening, and the user
-calls (RFC 9293 3.10: `send`, `recv`, `shutdown_write`, `close`, `abort`, `keepalive`), which act
-at `stack.now`.
+calls (RFC 9293 3.10: `send`, `recv`, `shutdown_write`, `close`, `abort`, `keepalive`).
+
+User calls never transmit. They change the TCB and queue the connection for the owner's next
+`poll(now)`, which sends what they asked for (data, FIN, SYN, a window update, an abort's RST)
+at the time it is given: a segment's send time, and so every RTT sample, is never a stale one
+from between two polls. Every segment leaves through output.send_segment with that time.
+
+Readiness (barenet/readiness.py): `events` counts what a waiter cares about (data or end of
+stream to read, room in the send buffer, established, closed or failed), and the owner calls
+`on_event(conn)` once after the segment or timer pass that made such changes.
 
 The protocol's work is in module functions that take the TCB first, one module per seam of
 RFC 9293 (as lwIP's tcp_in.c / tcp_out.c / tcp_timer.c): `input` (segment arrival), `output`
@@ -11,19 +19,20 @@ absolute 32-bit values compared only through `tcp.seq`.
 """
 
 from ..compat import oserror, ENOTCONN, EPIPE
+from ..readiness import Ready
 from . import input, seq, timers
 from .options import DEFAULT_MSS, rcv_wscale, take_syn
-from .output import data_seq, output, reset, send_syn, window_update
+from .output import data_seq, reset, send_syn, window_update
 from .recv import RecvBuffer
 from .rtt import RTO
 from .send import SendBuffer
 from .state import CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, \
     FIN_WAIT_2, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSING, STATE_NAMES, destroy, release
-from .timers import arm_fin_wait2, arm_keepalive
+from .timers import arm_keepalive
 from .urgent import Urgent
 
 
-class TCPConnection:
+class TCPConnection(Ready):
     def __init__(self, tcp, lip, lport, rip, rport, mss_local, now, listener=None):
         self.tcp = tcp
         self.lip = lip
@@ -85,6 +94,9 @@ class TCPConnection:
         self.retransmits = 0         # segments retransmitted over the connection's life
         self.timeouts = 0
         self.challenge_acks = 0
+        self.output_due = False      # a user call queued work for the next poll
+        self.queued = False          # in the owner's list for its next poll
+        self.sched = None            # the owner's timer entry for us (its clock), or None
 
     # -- user calls ----------------------------------------------------------------------
 
@@ -101,7 +113,7 @@ class TCPConnection:
         if n and oob:
             self.urg.queued(seq.add(data_seq(self), self.sndbuf.length))
         if n and st >= ESTABLISHED:
-            output(self, self.tcp.stack.now)
+            self._queue()
         return n
 
     def recv(self, n, oob=False):
@@ -115,7 +127,8 @@ class TCPConnection:
                 n = urg.read_size(rb, n, self.rcv_nxt, self.oobinline)
             if rb.length:
                 out = rb.read(n)
-                window_update(self)
+                if window_update(self):
+                    self._queue()
                 if not rb.length:
                     release(self)
                 return out
@@ -148,19 +161,21 @@ class TCPConnection:
         self.keep_intvl = interval_ms
         self.keep_cnt = count
         self.keep_probes = 0
-        arm_keepalive(self, self.tcp.stack.now)
+        arm_keepalive(self)
+        self._queue()                    # the owner learns the new deadline
 
     def shutdown_write(self):
-        """Send a FIN after the queued data (RFC 9293 3.10.4 CLOSE, half-close)."""
+        """Send a FIN after the queued data (RFC 9293 3.10.4 CLOSE, half-close). Before the
+        handshake completes, the FIN waits for it (as BSD's TF_NEEDFIN): connect(), send()
+        and shutdown_write() in one go deliver the data and then the FIN."""
         st = self.state
         if self.fin_queued:
             return
-        if st == SYN_SENT or st == LISTEN:
-            destroy(self, 0)
-            self.tcp.forget(self)
-            return
-        if st == CLOSED:
+        if st == CLOSED or st == LISTEN:
             raise oserror(ENOTCONN)
+        if st == SYN_SENT:
+            self.fin_queued = True       # input enters FIN_WAIT_1 when the SYN is answered
+            return
         if st == SYN_RECEIVED or st == ESTABLISHED:
             self.state = FIN_WAIT_1
         elif st == CLOSE_WAIT:
@@ -169,12 +184,15 @@ class TCPConnection:
             return
         self.fin_queued = True
         if st != SYN_RECEIVED:
-            output(self, self.tcp.stack.now)
+            self._queue()
 
     def close(self):
         """Close both directions. Unread data means the peer's data was lost: reset instead
-        (RFC 2525 2.17, as BSD and Linux do)."""
-        if self.state == CLOSED:
+        (RFC 2525 2.17, as BSD and Linux do). A connection attempt is just dropped (RFC 9293
+        3.10.4 CLOSE in SYN-SENT)."""
+        st = self.state
+        if st == CLOSED or st == SYN_SENT:
+            destroy(self, 0)
             self.tcp.forget(self)
             return
         self.user_closed = True
@@ -184,12 +202,18 @@ class TCPConnection:
         release(self)                    # nothing more will be read
         self.shutdown_write()
         if self.state == FIN_WAIT_2:
-            arm_fin_wait2(self, self.tcp.stack.now)
+            self._queue()                # the next poll arms the orphan's timer
 
     def abort(self):
-        """RFC 9293 3.10.5 ABORT: reset a synchronized connection and drop everything."""
-        reset(self, self.tcp.stack.now)
+        """RFC 9293 3.10.5 ABORT: reset a synchronized connection and drop everything. The
+        RST goes out at the owner's next poll; the connection is gone at once."""
+        reset(self, None)
         self.tcp.forget(self)
+
+    def _queue(self):
+        self.output_due = True
+        if not self.queued:
+            self.tcp.queue(self)
 
     def info(self):
         rto = self.rto
@@ -216,11 +240,11 @@ class TCPConnection:
 
     # -- opening -------------------------------------------------------------------------
 
-    def open_active(self, iss, now):
-        """RFC 9293 3.10.1 OPEN (active): send SYN, enter SYN_SENT."""
+    def open_active(self, iss):
+        """RFC 9293 3.10.1 OPEN (active): enter SYN_SENT; the next poll sends the SYN."""
         self._set_iss(iss)
         self.state = SYN_SENT
-        send_syn(self, now)
+        self._queue()
 
     def open_passive(self, seg, iss, now):
         """RFC 9293 3.10.7.2: a SYN reached a listener; we answer with SYN,ACK."""

@@ -11,8 +11,8 @@ from ..compat import ETIMEDOUT
 from . import seq
 from .output import output, send_segment, send_syn
 from .recovery import on_pto, on_reo_timer
-from .state import CLOSED, SYN_SENT, SYN_RECEIVED, ESTABLISHED, CLOSE_WAIT, TIME_WAIT, ACK, \
-    destroy
+from .state import CLOSED, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_2, CLOSE_WAIT, \
+    TIME_WAIT, ACK, destroy
 
 
 def arm_close(tcb, now, ms):
@@ -24,7 +24,7 @@ def arm_fin_wait2(tcb, now):
     arm_close(tcb, now, tcb.tcp.cfg.fin_wait2_ms)
 
 
-def arm_keepalive(tcb, now):
+def arm_keepalive(tcb):
     if tcb.keep_idle and tcb.state >= ESTABLISHED:
         tcb.t_keep = ticks.add(tcb.last_rcv, tcb.keep_idle)
     else:
@@ -32,7 +32,9 @@ def arm_keepalive(tcb, now):
 
 
 def poll(tcb, now):
-    """Run due timers; -> ms until the next one, or None."""
+    """Send what user calls queued, run due timers; -> ms until the next one, or None."""
+    if tcb.output_due:
+        user_work(tcb, now)
     if tcb.ack_due or (tcb.t_delack is not None and ticks.due(tcb.t_delack, now)):
         send_segment(tcb, tcb.snd_max, ACK, None, now)
     if tcb.t_reo is not None and ticks.due(tcb.t_reo, now):
@@ -56,6 +58,21 @@ def poll(tcb, now):
         if t is not None:
             wait = ticks.earliest(wait, ticks.until(t, now))
     return wait
+
+
+def user_work(tcb, now):
+    # What the user calls queued (tcb.py), done at the poll's time: connect()'s first SYN,
+    # then data and FIN through output; an orphaned FIN_WAIT_2 (close() after the FIN was
+    # acknowledged) gets its timer.
+    tcb.output_due = False
+    st = tcb.state
+    if st == SYN_SENT:
+        if tcb.t_rtx is None:
+            send_syn(tcb, now)
+        return
+    output(tcb, now)
+    if st == FIN_WAIT_2 and tcb.user_closed and tcb.t_close is None:
+        arm_fin_wait2(tcb, now)
 
 
 def on_rtx_timer(tcb, now):

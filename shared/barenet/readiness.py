@@ -1,0 +1,21 @@
+"""The readiness signal every endpoint gives (TCP connections and listeners, UDP endpoints,
+ICMP echo endpoints), so that the socket layer, asyncio and the apps wake only the waiters
+whose endpoint changed instead of polling every endpoint on every pass.
+
+    ep.events      a count of the changes a waiter cares about: something to read (data, end
+                   of stream, a datagram, an error, a connection to accept) or room to write
+                   (TCP: established, send buffer freed)
+    ep.on_event    None, or fn(ep), called after the input or timer pass that made changes.
+                   It runs inside the stack's input()/poll(): it must only take note (mark a
+                   waiter runnable, add ep to a set), never call back into the stack.
+"""
+
+
+class Ready:
+    events = 0
+    on_event = None
+
+    def _event(self):
+        self.events += 1
+        if self.on_event is not None:
+            self.on_event(self)
