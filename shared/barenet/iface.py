@@ -15,17 +15,19 @@ from .addr import ANY, BROADCAST_MAC, LIMITED_BROADCAST, and4, ip_aton, mac_aton
     prefix_mask
 from .neighbor import ARPCache
 from .nic import ETHERNET, IP
+from .readiness import Ready
 from .stats import inc
 from .wire import Malformed, ethernet
 
 _ETH_HLEN = ethernet.HEADER_LEN
 
 
-class Interface:
+class Interface(Ready):
     """What every link type shares: the NIC, the address, the transmit buffer, up/down.
 
     `up` is the administrative state, `link_up` the carrier (a cable, a USB serial port):
-    routing uses an interface only while both hold (`running`).
+    routing uses an interface only while both hold (`running`). Its readiness signal
+    (readiness.py) fires when the carrier or the address changes, for the apps to notice.
     """
 
     link = None
@@ -90,6 +92,7 @@ class Interface:
             self._set(old[0], old[1], old[2])
             raise ValueError("gateway is not on the interface's subnet")
         self.stack.address_changed(self, old[0])
+        self._event()
 
     def _gateway_ok(self, gw):
         return self.on_link(gw)
@@ -109,6 +112,7 @@ class Interface:
         self.running = up and self.up
         self.link_changes += 1
         inc(self.stats, "link_up" if up else "link_down")
+        self._event()
         return True
 
     # -- output ----------------------------------------------------------------------------

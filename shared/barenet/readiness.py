@@ -1,10 +1,11 @@
 """The readiness signal every endpoint gives (TCP connections and listeners, UDP endpoints,
-ICMP echo endpoints), so that the socket layer, asyncio and the apps wake only the waiters
+ICMP echo endpoints, and interfaces for their carrier and address), so that the socket layer, asyncio and the apps wake only the waiters
 whose endpoint changed instead of polling every endpoint on every pass.
 
     ep.events      a count of the changes a waiter cares about: something to read (data, end
                    of stream, a datagram, an error, a connection to accept) or room to write
-                   (TCP: established, send buffer freed)
+                   (TCP: established, send buffer freed); for an interface, the carrier
+                   went or came back, or the address changed
     ep.on_event    None, or fn(ep), called after the input or timer pass that made changes.
                    It runs inside the stack's input()/poll(): it must only take note (mark a
                    waiter runnable, add ep to a set), never call back into the stack.

@@ -54,7 +54,10 @@ def test_unconfigured_sends_and_receives_the_limited_broadcast_as_dhcp_needs():
 
 def test_configure_announces_the_address_and_answers_for_it():
     sim, stack, iface, peer = unconfigured()
+    told = []
+    iface.on_event = told.append
     iface.configure(NEW_IP + "/24", gateway=PEER_IP)
+    assert told == [iface] and iface.events == 1
     sim.run(max_ms=1)
     (g,) = peer.take()
     assert g[ARP].op == 1 and g[ARP].psrc == NEW_IP and g[ARP].pdst == NEW_IP   # gratuitous
@@ -137,9 +140,11 @@ def cabled(**kw):
 def test_link_down_is_seen_by_the_loop_step_and_routes_fail_until_it_is_back():
     sim, stack, iface, peer, cable = cabled()
     iface.arp.learn(bytes([192, 0, 2, 1]), bytes.fromhex(PEER_MAC.replace(":", "")), sim.now)
+    told = []
+    iface.on_event = lambda i: told.append(i.link_up)    # how an app learns of it
     cable.plugged = False
     sim.advance(1)
-    assert not iface.link_up and not iface.running
+    assert not iface.link_up and not iface.running and told == [False]
     assert iface.arp.entries == {}                      # who is on the link may change
     assert stack.stats["if_eth0"]["link_down"] == 1
     with pytest.raises(OSError) as e:
@@ -147,7 +152,7 @@ def test_link_down_is_seen_by_the_loop_step_and_routes_fail_until_it_is_back():
     assert e.value.errno == ENETUNREACH
     cable.plugged = True
     sim.advance(1)
-    assert iface.running and stack.stats["if_eth0"]["link_up"] == 1
+    assert iface.running and stack.stats["if_eth0"]["link_up"] == 1 and told == [False, True]
     (g,) = peer.take()
     assert g[ARP].psrc == STACK_IP and g[ARP].pdst == STACK_IP   # announced again
     assert iface.link_changes == 2
