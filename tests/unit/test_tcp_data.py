@@ -11,6 +11,7 @@ import os
 import socket
 
 import pytest
+from scapy.layers.inet import TCP as ScapyTCP
 
 from barenet import ticks
 from barenet.compat import ECONNREFUSED, EHOSTUNREACH, ETIMEDOUT
@@ -85,6 +86,28 @@ def test_delayed_ack_within_bounds_and_every_second_full_segment(script):
     s.expect_nothing(ms=10)
     s.inject("A", seq=1101 + MSS, ack=2001, data=b"c" * MSS)
     s.expect("A", ack=1101 + 2 * MSS, within=(0, 0))
+
+
+@pytest.mark.parametrize("mss,size", [(1100, 1000), (1460, 1448)], ids=["mss1100", "mss1460"])
+def test_segments_smaller_than_the_mss_are_acked_every_2_rmss_bytes(script, mss, size):
+    # RFC 9293 3.8.6.3: an ACK for at least every 2*RMSS bytes of new data, RMSS being the
+    # MSS the receiver advertised (1460 here). A peer whose segments are smaller than its own
+    # MSS option (1000 of 1100, or 1448 of 1460 with timestamps) must not wait out the
+    # delayed-ACK timer for every ACK. Three segments are more than 2*RMSS: at least two of
+    # them are acknowledged at once (Linux ACKs every second one out of quick-ACK mode).
+    s = script(isn=2000, delack_ms=40)
+    c = s.established_passive(mss=mss)
+    leave_quickack(s, c)
+    for i in range(3):
+        s.inject("A", seq=1001 + i * size, ack=2001, data=bytes([65 + i]) * size)
+    got = s.take(1, until_ms=s.now + 20)
+    acks = [(t, f[ScapyTCP].ack) for t, f in got if ScapyTCP in f]
+    assert acks and acks[0][1] >= 1001 + 2 * size, acks
+    assert acks[0][0] - s.last < 30, acks             # well before the 40 ms timer
+    if not s.linux:
+        assert acks == [(s.last, 1001 + 3 * size)]    # exactly: 3000+ bytes >= 2 * 1460
+    s.wait(100)
+    s.take()
 
 
 def test_out_of_order_acked_at_once_with_sack_blocks_then_gap_fill(script):

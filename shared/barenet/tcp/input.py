@@ -281,16 +281,17 @@ def data(tcb, seg, off, wnd, plen, now):
                 tcb.ack_now = True      # RFC 5681 4.2: a gap fill is acked at once
             if tcb.urg.urg_seq is not None:
                 tcb.urg.arrived(rb, tcb.rcv_nxt)
-            if n >= tcb.mss:
-                tcb.unacked_segs += 1
-                if tcb.unacked_segs >= 2:
-                    # RFC 5681 4.2 / RFC 9293 3.8.6.3: ACK at least every second full
-                    # segment, counted between ACK opportunities. The runner's poll() after
-                    # a burst of frames is the opportunity: one ACK then covers the whole
-                    # burst, as Linux sends one per GRO batch (RFC 9293 3.8.6.3 names GRO
-                    # among the practices that reduce ACKs). Out-of-order data, gap fills
-                    # and FINs are still acked at once (ack_now).
-                    tcb.ack_due = True
+            tcb.unacked_bytes += n
+            if tcb.unacked_bytes >= 2 * tcb.mss_local:
+                # RFC 9293 3.8.6.3: ACK at least every 2*RMSS bytes of new data, RMSS being
+                # the MSS we advertised, so a peer whose segments are smaller than that (a
+                # smaller path MTU, IP or TCP options, a GSO size) still gets its ACKs at
+                # once. Counted between ACK opportunities: the runner's poll() after a burst
+                # of frames is the opportunity, and one ACK then covers the whole burst, as
+                # Linux sends one per GRO batch (RFC 9293 3.8.6.3 names GRO among the
+                # practices that reduce ACKs). Out-of-order data, gap fills and FINs are
+                # still acked at once (ack_now).
+                tcb.ack_due = True
             if tcb.t_delack is None:
                 tcb.t_delack = ticks.add(now, tcb.tcp.cfg.delack_ms)
         if fin:

@@ -219,7 +219,7 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
     hlen = wire.emit(buf, tcb.lport, tcb.rport, sq, ak, flags, w, urp, olen)
     if flags & ACK:
         tcb.ack_now = tcb.ack_due = False
-        tcb.unacked_segs = 0
+        tcb.unacked_bytes = 0
         tcb.t_delack = None
     if now is not None:
         tcb.last_snd = now

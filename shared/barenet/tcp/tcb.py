@@ -83,7 +83,7 @@ class TCPConnection(Ready):
         self.rtt_seq = None          # segment being timed (Karn: only never-retransmitted ones)
         self.rtt_ts = 0
         self.dupacks = 0
-        self.unacked_segs = 0        # full-sized segments received since our last ACK
+        self.unacked_bytes = 0       # in-order bytes received since our last ACK
         self.ack_now = False         # send an ACK before segment() returns
         self.ack_due = False         # send an ACK at the next poll(): after the input burst,
                                      # or after the user's reads opened the window
