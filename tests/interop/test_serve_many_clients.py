@@ -145,3 +145,32 @@ def test_1000_clients_stay_connected_then_each_exchanges_a_message(serve, kernel
     assert last["lost"] == [] and last["bad"] == {} and last["echoed"] == CLIENTS, (last, err)
     assert "established=%d " % (CLIENTS + curls) in summary, summary   # the clients and curl
     assert "refused" not in summary and "listen_drop" not in summary, summary
+
+
+KERNEL_PAST_THE_LIMIT = r"""
+import json, socket, sys, time
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+held = [socket.create_connection((host, port), timeout=10) for _ in range(n)]
+t = time.monotonic()
+try:
+    extra = socket.create_connection((host, port), timeout=10)
+    refused = "connected"
+except ConnectionRefusedError:
+    refused = "refused"
+waited = time.monotonic() - t
+echoed = 0
+for i, s in enumerate(held):
+    s.sendall(b"still here %d" % i)
+    echoed += s.recv(100) == b"still here %d" % i
+print(json.dumps({"extra": refused, "waited": waited, "echoed": echoed}))
+"""
+
+
+def test_a_client_past_max_conns_is_refused_at_once_and_the_others_keep_working(serve, kernel):
+    s = serve("--apps", "echo", "--max-conns", "5")
+    r = kernel.py(KERNEL_PAST_THE_LIMIT, kernel.barenet_ip, "7", "5", timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["extra"] == "refused" and out["waited"] < 1.0 and out["echoed"] == 5, out
+    status, summary, _ = s.stop()
+    assert "refused_conn_limit=1" in summary, summary

@@ -195,3 +195,14 @@ def test_many_clients_per_listener(script):
     for i, c in enumerate(conns):
         s.inject("PA", seq=1001 + i, ack=2001, sport=51000 + i, data=b"%d" % i)
     assert [c.recv(10) for c in conns] == [b"%d" % i for i in range(5)]
+
+
+def test_a_syn_beyond_the_connection_limit_is_refused_and_counted():
+    # barenet serve --max-conns N: at the limit a new client gets a RST at once (counted),
+    # and the connections held are untouched.
+    s = Script(isn=2000, max_connections=1)
+    c = s.established_passive()
+    s.inject("S", seq=5000, win=65535, mss=1460, sport=PEER_PORT + 1)
+    s.expect("RA", seq=0, ack=5001)
+    assert s.stack.stats["tcp"]["refused_conn_limit"] == 1
+    assert c.info()["state"] == "ESTABLISHED" and len(s.tcp.connections()) == 1

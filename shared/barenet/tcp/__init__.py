@@ -89,7 +89,10 @@ class Listener(Ready):
             tcp.count("listen_drop")     # the peer retries its SYN; Linux drops too
             return
         if len(tcp.conns) >= tcp.cfg.max_connections:
-            tcp.count("drop_conn_limit")
+            # The stack holds all the connections it may: refuse at once, so the client
+            # learns it now (ECONNREFUSED) instead of retrying its SYN for minutes.
+            tcp.count("refused_conn_limit")
+            tcp.send_rst(ip.dst, ip.src, seg.dport, seg.sport, 0, seq.add(seg.seq, 1), RST | ACK)
             return
         c = TCPConnection(tcp, ip.dst, seg.dport, ip.src, seg.sport, iface.mtu - 40, now, self)
         tcp.conns[(ip.dst, seg.dport, ip.src, seg.sport)] = c
