@@ -50,7 +50,7 @@ _TUNABLES = {
     "max_connections": (8, 4096),       # connections in every state but LISTEN
     "syn_backlog": (4, 1024),           # half-open connections per listener
     "listen_backlog": (2, 1024),        # established connections waiting for accept()
-    "rack_segs": (32, 512),             # segments RACK-TLP records per connection
+    "rack_segs": (32, 256),             # segments RACK-TLP records (a 256 KB window is 180)
     # -- TCP: timers (RFC 6298, RFC 9293) ---------------------------------------------------
     "delack_ms": (40, 40),              # RFC 9293 3.8.6.3: under 0.5 s; Linux's minimum
     "rto_min_ms": (1000, 1000),         # RFC 6298 (2.4)

@@ -10,6 +10,7 @@
 // writes them. Exit status: 0 when the script returns (or raises SystemExit(0) or
 // SystemExit()), the code when it raises SystemExit(code), and 1 with the Python traceback on
 // stderr when it raises anything else. Bad arguments or a VM that cannot load: 2.
+// A script may define a generator STEPS to measure retained memory: see main() below.
 
 import fs from "node:fs";
 import path from "node:path";
@@ -138,11 +139,30 @@ async function main() {
     "with open(" + pystr(vmScript) + ") as _f:",
     "    _code = compile(_f.read(), " + pystr(vmScript) + ", 'exec')",
     "del _f",
-    "exec(_code, {'__name__': '__main__', '__file__': " + pystr(vmScript) + "})",
+    "_main = {'__name__': '__main__', '__file__': " + pystr(vmScript) + ", 'STEPPED': True}",
+    "exec(_code, _main)",
+    "_steps = _main.get('STEPS')",
     "",
   ].join("\n");
+  // A script that measures the memory it keeps (not what it allocates) defines a generator
+  // STEPS that yields where it wants a measurement: each step then runs in a runPython call
+  // of its own, and between steps the collector runs here, at the top level, setting HEAP in
+  // the script's globals. Inside one long runPython call this VM's gc.collect() frees nothing
+  // (it finds stale pointers on the WebAssembly stack), so gc.mem_alloc() there only counts.
+  const step = [
+    "try:",
+    "    next(_steps)",
+    "except StopIteration:",
+    "    _steps = None",
+    "",
+  ].join("\n");
+  const collect = "import gc\ngc.collect()\n_main['HEAP'] = gc.mem_alloc()\n";
   try {
     mp.runPython(boot);
+    while (mp.globals.get("_steps") !== null && mp.globals.get("_steps") !== undefined) {
+      mp.runPython(collect);
+      mp.runPython(step);
+    }
   } catch (e) {
     if (e.name !== "PythonError") throw e;
     if (e.type === "SystemExit") {
