@@ -63,20 +63,24 @@ class CaptureNIC:
 
 class Target:
     """One stack on a capturing NIC, with a bound UDP port, an echo client, and a datagram
-    waiting for ARP (so ARP replies and resolution failures have something to do)."""
+    waiting for ARP (so ARP replies and resolution failures have something to do). link "ip":
+    the NIC carries bare datagrams (TUN, SLIP); frames fed to it lose their Ethernet header."""
 
-    def __init__(self, now=START_MS):
+    def __init__(self, now=START_MS, link="ethernet"):
         self.now = now
+        self.link = link
         self.nic = CaptureNIC()
         self.stack = Stack(**LIMITS)
         self.iface = self.stack.add_interface(self.nic, mac=OUR_MAC, ip="192.0.2.2/24",
-                                              gateway="192.0.2.1", now_ms=now)
+                                              gateway="192.0.2.1", now_ms=now, link=link)
         self.ep = self.stack.udp.bind(UDP_PORT)
         self.echo = self.stack.icmp.echo_endpoint(ECHO_IDENT)
         self.ep.sendto(b"waiting for ARP", ("192.0.2.1", 9))
         self.received = []
 
     def feed(self, frame):
+        if self.link == "ip":
+            frame = frame[14:]
         self.stack.input(self.iface, frame, self.now)
         self.stack.poll(self.now)
         self.check()
@@ -113,7 +117,10 @@ class Target:
                 traceback.format_exception(type(e), e, e.__traceback__)))
         self.drain()
         for f in self.nic.frames:
-            check_sent(f)
+            if self.link == "ip":
+                check_datagram(f)
+            else:
+                check_sent(f)
         self.nic.frames.clear()
         r = self.stack.ip.reasm
         assert len(r.pending) <= r.max_datagrams and 0 <= r.bytes <= r.max_bytes
@@ -122,6 +129,8 @@ class Target:
             assert d.size == sum(len(b) for _, b in d.frags)
             ends = [(o, o + len(b)) for o, b in d.frags]
             assert all(ends[i][1] <= ends[i + 1][0] for i in range(len(ends) - 1)), ends
+        if self.link == "ip":
+            return
         a = self.iface.arp
         assert len(a.entries) <= a.size and len(a.pending) <= a.pending_addrs
         assert all(sum(len(d) for d in p.queue) <= a.pending_bytes for p in a.pending.values())
@@ -137,7 +146,12 @@ def check_sent(frame):
         assert sha == OUR_MAC and spa == OUR_IP
         return
     assert etype == ethernet.TYPE_IPV4, etype
-    h, seg = ipv4.parse(payload)
+    check_datagram(payload)
+
+
+def check_datagram(payload):
+    """An IPv4 datagram we sent must be well formed too."""
+    h, seg = ipv4.parse(memoryview(payload))
     assert h.src == OUR_IP, h.src
     if h.mf or h.frag_off:
         return

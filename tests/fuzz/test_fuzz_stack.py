@@ -35,6 +35,16 @@ def test_structured_mutated_frames(events):
 
 
 @FUZZ
+@given(st.lists(st.tuples(st.just("frame"), structured_frame) |
+                st.tuples(st.just("time"), time_steps), min_size=1, max_size=6))
+def test_structured_mutated_datagrams_on_an_ip_link(events):
+    # The same frames without their Ethernet header, to a TUN/SLIP-style interface
+    t = Target(link="ip")
+    t.run(events)
+    t.advance(70000)
+
+
+@FUZZ
 @given(fragment_scenario)
 def test_fragments(events):
     t = Target()
