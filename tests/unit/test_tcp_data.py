@@ -209,6 +209,7 @@ def test_rto_retransmission_backs_off(script):
     # RFC 6298 (5.5): each timeout doubles the RTO (barenet 1, 2, 4, 8 s; Linux from 200 ms)
     s = script(isn=2000)
     c = s.established_passive()
+    s.mark()                             # "at once" counts from the call
     c.send(b"data")
     s.expect("PA", seq=2001, data=b"data", within=(0, 0))
     check_backoff(s, "PA", 2001, 4, data=b"data")
@@ -231,17 +232,21 @@ def test_backed_off_rto_kept_until_a_new_rtt_sample(script):
     s = script(isn=2000)
     c = s.established_passive()
     rto = rto_of(s)
+    s.mark()                             # "at once" counts from the call
     c.send(b"data")
     s.expect("PA", seq=2001, data=b"data", within=(0, 0))
     check_backoff(s, "PA", 2001, 2, data=b"data")        # the RTO is now 4 * rto
     s.inject("A", seq=1001, ack=2005)
+    s.mark()                             # "at once" counts from the call
     c.send(b"more")
     s.expect("PA", seq=2005, data=b"more", within=(0, 0))
     s.expect("PA", seq=2005, data=b"more", within=(4 * rto, 4 * rto + (120 if s.linux else 0)))
     s.inject("A", seq=1001, ack=2009)                    # retransmitted: still no sample
+    s.mark()                             # "at once" counts from the call
     c.send(b"once")
     s.expect("PA", seq=2009, data=b"once", within=(0, 0))
     s.inject("A", seq=1001, ack=2013)                    # sent once: a sample
+    s.mark()                             # "at once" counts from the call
     c.send(b"last")
     s.expect("PA", seq=2013, data=b"last", within=(0, 0))
     s.expect("PA", seq=2013, data=b"last", within=(rto, rto + (30 if s.linux else 0)))
@@ -269,6 +274,7 @@ def test_rto_from_rtt_samples_and_floor(floor):
 def retransmitted_until_timeout(s, c, intervals):
     """c sends a byte that is resent after each of intervals (ms) but the last, at whose end
     the connection is given up: the next call fails with ETIMEDOUT; nothing more is sent."""
+    s.mark()                             # "at once" counts from the call
     c.send(b"x")
     s.expect("PA", seq=2001, data=b"x", within=(0, 0))
     late = 30 if s.linux else 0                          # a few jiffies, and the RTT on top

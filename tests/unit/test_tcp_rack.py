@@ -59,6 +59,7 @@ def test_lone_tail_segment_probed_before_the_rto(script):
     # 200 ms); barenet's RTO is 1 s here, Linux's about 200 ms (its probe and RTO coincide).
     s = rack_script(script)
     c = s.established_passive(sack_perm=True)
+    s.mark()                             # "at once" counts from the call
     c.send(b"u" * MSS)
     s.expect("PA", seq=BASE, within=(0, 0))
     s.expect("PA", seq=BASE, data=b"u" * MSS, within=(200, 210))
