@@ -184,11 +184,10 @@ def window_update(tcb):
     return False
 
 
-# Segments without data or FIN carry SND.MAX, not a SND.NXT rewound for go-back-N: the
-# peer may already have everything up to SND.MAX and would find an older SEQ unacceptable
-# (BSD tcp_output does the same).
-
 def flush_ack(tcb, now):
+    """Send the ACK a segment's processing asked for (ack_now). Segments without data or FIN
+    carry SND.MAX, not a SND.NXT rewound for go-back-N: the peer may already have everything
+    up to SND.MAX and would find an older SEQ unacceptable (BSD tcp_output does the same)."""
     if tcb.ack_now:
         send_segment(tcb, tcb.snd_max, ACK, None, now)
 
