@@ -1,37 +1,95 @@
-"""TCP sequence-number arithmetic modulo 2**32 (RFC 9293 3.4), the only place it lives.
+"""TCP sequence-number arithmetic modulo 2**32 (RFC 9293 3.4): the one place it lives.
 
-Every comparison of sequence numbers in barenet goes through these helpers, so transfers that
-cross the 2**32 wrap behave exactly like those that do not.  The helpers work the same on values
-kept relative to the ISN (the connection code does that to stay in small ints on MicroPython).
+The modular helpers (`add`, `sub`, `lt`, `le`, `gt`, `ge`) take small ints within 2**30 of
+each other through small ints only, so on a 32-bit MicroPython port (small ints are below
+2**30) they allocate nothing for them; the masks below are heap ints there and are touched
+only when two values are 2**30 or more apart.
+
+For sequence numbers kept as offsets from a base (plain ints that do not wrap), the edge:
+`rel` turns a 32-bit value read as two 16-bit halves, so that no value >= 2**30 is ever made,
+into an offset; `hi` and `lo` give the halves of base + offset to write back. A base is kept as
+halves too.
 """
+
+from ..compat import const
 
 # Plain names, not const(): these exceed MicroPython's small-int range on 32-bit ports.
 MOD = 1 << 32
 MASK = MOD - 1
 HALF = 1 << 31
+# The largest small int on a 32-bit port: distances within it need no modular reduction.
+_NEAR = const(0x3FFFFFFF)
 
 
 def add(a, n):
     """a + n modulo 2**32 (n may be negative)."""
-    return (a + n) & MASK
+    r = a + n
+    if 0 <= r <= _NEAR:
+        return r
+    return r & MASK
 
 
 def sub(a, b):
     """Signed distance a - b, in [-2**31, 2**31)."""
-    return ((a - b + HALF) & MASK) - HALF
+    d = a - b
+    if -_NEAR <= d <= _NEAR:
+        return d
+    return ((d + HALF) & MASK) - HALF
 
 
 def lt(a, b):
-    return ((a - b + HALF) & MASK) < HALF
+    d = a - b
+    if -_NEAR <= d <= _NEAR:
+        return d < 0
+    return ((d + HALF) & MASK) < HALF
 
 
 def le(a, b):
-    return ((a - b + HALF) & MASK) <= HALF
+    d = a - b
+    if -_NEAR <= d <= _NEAR:
+        return d <= 0
+    return ((d + HALF) & MASK) <= HALF
 
 
 def gt(a, b):
-    return ((a - b + HALF) & MASK) > HALF
+    d = a - b
+    if -_NEAR <= d <= _NEAR:
+        return d > 0
+    return ((d + HALF) & MASK) > HALF
 
 
 def ge(a, b):
-    return ((a - b + HALF) & MASK) >= HALF
+    d = a - b
+    if -_NEAR <= d <= _NEAR:
+        return d >= 0
+    return ((d + HALF) & MASK) >= HALF
+
+
+# -- the edge: 32-bit values as 16-bit halves, offsets from a base --------------------------
+
+def rel(vh, vl, bh, bl, ref):
+    """The offset from the base (bh, bl) of the 32-bit value (vh, vl), all as 16-bit halves:
+    of the offsets that name that value (every 2**32 apart), the one in [ref - 2**31,
+    ref + 2**31), so that it compares with ref as the modular helpers would. Small ints
+    throughout when the value lies within 2**30 of base + ref."""
+    dl = vl - bl - (ref & 0xFFFF)
+    dh = (vh - bh - (ref >> 16) + (dl >> 16)) & 0xFFFF      # dl >> 16: the borrow
+    if dh >= 0x8000:
+        dh -= 0x10000
+    return ref + (dh << 16) + (dl & 0xFFFF)
+
+
+def hi(bh, bl, off):
+    """The high 16 bits of base + off modulo 2**32, the base as halves (off may be negative)."""
+    return (bh + (off >> 16) + ((bl + (off & 0xFFFF)) >> 16)) & 0xFFFF
+
+
+def lo(bl, off):
+    """The low 16 bits of base + off."""
+    return (bl + (off & 0xFFFF)) & 0xFFFF
+
+
+def value(h, l):
+    """The 32-bit value of the halves (h, l): for the rare paths (a heap int on 32-bit ports
+    when >= 2**30)."""
+    return (h << 16) | l
