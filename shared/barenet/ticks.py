@@ -2,7 +2,8 @@
 
 MicroPython's time.ticks_ms() wraps at 2**30 ms (about 12.4 days); every runner reduces its
 clock to the same period, and all deadline arithmetic in the core goes through these helpers
-so a board keeps working after the wrap.
+so a board keeps working after the wrap. They compute in small ints (nothing is allocated on a
+32-bit port, where 2**30 itself is a heap int), also for values on either side of the wrap.
 """
 
 from .compat import const
@@ -14,17 +15,33 @@ _HALF = const(1 << 29)
 
 def add(t, delta):
     """t + delta on the wrapping clock."""
-    return (t + delta) & _MASK
+    # t + delta itself can reach 2**30, a heap int on 32-bit ports: work below the period.
+    r = t - _MASK + delta
+    if r > 0:
+        r -= 1                          # past the wrap
+        if r <= _MASK:
+            return r
+    elif r >= -_MASK:
+        return r + _MASK
+    return (t + delta) & _MASK          # delta of a period or more
 
 
 def diff(a, b):
     """Signed a - b on the wrapping clock (like time.ticks_diff)."""
-    return ((a - b + _HALF) & _MASK) - _HALF
+    # As ((a - b + 2**29) & _MASK) - 2**29, without the sum, which can reach 2**30.
+    d = a - b
+    if -_HALF <= d < _HALF:
+        return d
+    if _HALF <= d <= _MASK:
+        return d - _MASK - 1
+    if -_MASK <= d < -_HALF:
+        return d + _MASK + 1
+    return ((d + _HALF) & _MASK) - _HALF    # arguments off the clock
 
 
 def due(deadline, now):
     """True when deadline has been reached at now."""
-    return ((now - deadline + _HALF) & _MASK) - _HALF >= 0
+    return diff(now, deadline) >= 0
 
 
 def until(deadline, now):

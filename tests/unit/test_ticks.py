@@ -1,6 +1,7 @@
 """Wrap-safe time: the helpers, and stack timers running across the 2**30 ms tick wrap."""
 
 import pytest
+from hypothesis import given, strategies as st
 from scapy.layers.inet import IP, UDP, fragment
 from scapy.layers.l2 import ARP, Ether
 
@@ -19,6 +20,19 @@ def test_helpers_across_the_wrap():
     assert not ticks.due(d, t) and ticks.due(d, ticks.add(t, 25)) and ticks.due(d, ticks.add(t, 26))
     assert ticks.until(d, t) == 25 and ticks.until(t, d) == 0
     assert ticks.earliest(None, 5) == 5 and ticks.earliest(3, None) == 3 and ticks.earliest(None, None) is None
+
+
+@given(st.integers(0, P - 1), st.one_of(st.integers(-P, 2 * P), st.integers(-5000, 5000),
+                                        st.sampled_from([P - 1, P, P // 2, -(P // 2)])))
+def test_helpers_equal_the_masked_arithmetic(t, d):
+    # add, diff and due stay below 2**30 on the way (a 32-bit port would allocate a heap int
+    # for an intermediate that reaches it); their answers are the masked formulas'
+    mask, half = P - 1, P // 2
+    assert ticks.add(t, d) == (t + d) & mask
+    u = (t + d) % P
+    for a, b in ((t, u), (u, t), (t, d)):
+        assert ticks.diff(a, b) == ((a - b + half) & mask) - half
+        assert ticks.due(a, b) == (((b - a + half) & mask) - half >= 0)
 
 
 @pytest.mark.parametrize("before", [1, 500, 999])
