@@ -197,3 +197,21 @@ def test_stack_fragments_reassemble_in_scapy(size, mtu):
     c = u.chksum
     del u.chksum
     assert IP(bytes(IP(src="192.0.2.2", dst="192.0.2.1") / u))[UDP].chksum == c
+
+
+def test_parse_into_fills_one_header_again_and_again():
+    # the receive path's form: one Header per stack, addresses as halves and their word sum
+    h = ipv4.Header()
+    first = build(b"one", src=S, dst=D, proto=6, ident=1, ttl=9)
+    second = build(b"second", src=ip_aton("203.0.113.200"), dst=ip_aton("10.1.2.3"),
+                   proto=17, ident=2, df=True)
+    assert ipv4.parse_into(memoryview(first), h) is h and bytes(h.payload) == b"one"
+    assert ipv4.parse_into(memoryview(second), h) is h
+    assert (h.proto, h.ident, h.df, h.ttl, bytes(h.payload)) == (17, 2, True, 64, b"second")
+    assert (h.src, h.dst) == (ip_aton("203.0.113.200"), ip_aton("10.1.2.3"))
+    assert (h.src_hi, h.src_lo, h.dst_hi, h.dst_lo) == (203 << 8, 113 << 8 | 200, 10 << 8 | 1,
+                                                        2 << 8 | 3)
+    assert h.asum == (203 << 8) + (113 << 8 | 200) + (10 << 8 | 1) + (2 << 8 | 3)
+    assert bytes(h.datagram) == second and not h.bcast
+    with pytest.raises(ValueError, match="checksum"):
+        ipv4.parse_into(memoryview(_set(second, 8, 1)), h)

@@ -45,3 +45,8 @@ def csum(data, acc=0):
     if n & 1:
         acc += data[n - 1] << 8
     return acc
+
+
+def csum_at(buf, start, end, acc=0):
+    """csum of buf[start:end] (even length, at most 64 KB), read in place: no slice."""
+    return acc + _words(buf, start, end)

@@ -4,7 +4,7 @@ import struct
 
 from ..compat import const
 from . import Malformed
-from .checksum import checksum
+from .checksum import csum_at, finish
 
 HEADER_LEN = const(20)
 PROTO_ICMP = const(1)
@@ -16,34 +16,51 @@ _OFFSET_MASK = const(0x1FFF)
 
 
 class Header:
-    """A parsed IPv4 header. `frag_off` is in bytes; src/dst are 4-byte bytes; `datagram`
-    is a view of the whole datagram (valid only while the frame is), for ICMP quoting.
-    `bcast` is not a header field: the IP layer sets it when the destination was a
-    broadcast address, so the transports need not work it out again."""
+    """A parsed IPv4 header, reusable (parse_into fills it in place, as tcp.Segment): the IP
+    layer keeps one and parses every datagram into it. `frag_off` is in bytes. The addresses
+    are kept as 16-bit halves (`src_hi`, `src_lo`, `dst_hi`, `dst_lo`) and their sum (`asum`,
+    what the transports' pseudo-header needs), all small ints; `src` and `dst` make the 4-byte
+    bytes on demand, for the paths that keep an address. `buf` is the datagram as given,
+    `datagram` a view of it up to the total length and `payload` the payload view (both valid
+    only while the frame is; `datagram` is made on demand, for ICMP quoting). `bcast` is not a
+    header field: the IP layer sets it when the destination was a broadcast address, so the
+    transports need not work it out again."""
 
-    def __init__(self, hlen, tos, total_len, ident, df, mf, frag_off, ttl, proto, src, dst,
-                 datagram=None):
-        self.hlen = hlen
-        self.tos = tos
-        self.total_len = total_len
-        self.ident = ident
-        self.df = df
-        self.mf = mf
-        self.frag_off = frag_off
-        self.ttl = ttl
-        self.proto = proto
-        self.src = src
-        self.dst = dst
-        self.datagram = datagram
+    def __init__(self):
+        self.hlen = HEADER_LEN
+        self.tos = self.total_len = self.ident = self.frag_off = self.ttl = self.proto = 0
+        self.df = self.mf = False
+        self.src_hi = self.src_lo = self.dst_hi = self.dst_lo = self.asum = 0
+        self.buf = self.payload = None
         self.bcast = False
+
+    @property
+    def src(self):
+        return bytes(self.buf[12:16])
+
+    @property
+    def dst(self):
+        return bytes(self.buf[16:20])
+
+    @property
+    def datagram(self):
+        return self.buf[0:self.total_len]
 
 
 def parse(data, verify=True):
     """memoryview of an IPv4 datagram -> (Header, payload view), trimmed to total length.
 
     Link-layer padding beyond the total length is ignored; a datagram claiming more bytes
-    than arrived is malformed.
+    than arrived is malformed. A new Header each call: the receive path uses parse_into.
     """
+    h = parse_into(data, Header(), verify)
+    return h, h.payload
+
+
+def parse_into(data, h, verify=True):
+    """parse, into the Header h; -> h, with h.payload set. Fields are read byte by byte: an
+    unpack_from tuple, a Header and the address bytes would be allocations per datagram on
+    MicroPython."""
     n = len(data)
     if n < HEADER_LEN:
         raise Malformed("short")
@@ -53,15 +70,34 @@ def parse(data, verify=True):
     hlen = (vihl & 0x0F) * 4
     if hlen < HEADER_LEN:
         raise Malformed("hlen")
-    tos, total, ident, frag, ttl, proto = struct.unpack_from("!BHHHBB", data, 1)
+    total = (data[2] << 8) | data[3]
     if total < hlen or total > n:
         raise Malformed("length")
-    if verify and checksum(data[0:hlen]) != 0:
+    if verify and finish(csum_at(data, 0, hlen)) != 0:
         raise Malformed("checksum")
-    h = Header(hlen, tos, total, ident, bool(frag & _DF), bool(frag & _MF),
-               (frag & _OFFSET_MASK) * 8, ttl, proto, bytes(data[12:16]), bytes(data[16:20]),
-               data[0:total])
-    return h, data[hlen:total]
+    frag = (data[6] << 8) | data[7]
+    h.hlen = hlen
+    h.tos = data[1]
+    h.total_len = total
+    h.ident = (data[4] << 8) | data[5]
+    h.df = bool(frag & _DF)
+    h.mf = bool(frag & _MF)
+    h.frag_off = (frag & _OFFSET_MASK) * 8
+    h.ttl = data[8]
+    h.proto = data[9]
+    sh = (data[12] << 8) | data[13]
+    sl = (data[14] << 8) | data[15]
+    dh = (data[16] << 8) | data[17]
+    dl = (data[18] << 8) | data[19]
+    h.src_hi = sh
+    h.src_lo = sl
+    h.dst_hi = dh
+    h.dst_lo = dl
+    h.asum = sh + sl + dh + dl
+    h.buf = data
+    h.bcast = False
+    h.payload = data[hlen:total]
+    return h
 
 
 def emit(buf, off, src, dst, proto, payload_len, ident, ttl=64, tos=0, df=False, mf=False,
@@ -76,7 +112,7 @@ def emit(buf, off, src, dst, proto, payload_len, ident, ttl=64, tos=0, df=False,
                      ttl, proto, 0)
     buf[off + 12:off + 16] = src
     buf[off + 16:off + 20] = dst
-    c = checksum(memoryview(buf)[off:off + HEADER_LEN])
+    c = finish(csum_at(buf, off, off + HEADER_LEN))
     buf[off + 10] = c >> 8
     buf[off + 11] = c & 0xFF
     return HEADER_LEN

@@ -2,7 +2,7 @@
 
 Stateless like the rest of `wire/`: `parse` checks lengths and the checksum once and fills a
 `Segment` (reusable, so the receive path allocates nothing but the payload view); `emit`
-writes a header with options, and `finish_checksum` fills in the checksum over header and
+writes a header with options (`emit_halves` with SEQ and ACK as 16-bit halves), and `finish_checksum` fills in the checksum over header and
 payload without concatenating them (the IP layer sends them side by side).
 """
 
@@ -10,7 +10,7 @@ import struct
 
 from ..compat import const
 from . import Malformed
-from .checksum import csum, finish, pseudo
+from .checksum import addr_sum, csum, finish
 
 HEADER_LEN = const(20)
 MAX_HEADER_LEN = const(60)
@@ -41,42 +41,72 @@ _CHECKSUM_OFF = const(16)
 class Segment:
     """One parsed segment. Options absent from the segment read as None (sack_perm: False).
 
-    `sack` is a tuple of (left, right) pairs (empty without the option); `payload` is a
-    memoryview into the caller's buffer, valid only while that buffer is.
+    SEQ and ACK are kept as 16-bit halves (`seq_hi`, `seq_lo`, `ack_hi`, `ack_lo`): on a
+    32-bit MicroPython port a 32-bit value >= 2**30 is a heap int, and a connection never
+    needs one (it turns the halves into offsets of its own, tcp/seq.py). `seq` and `ack` give
+    the 32-bit values, for the rare paths (a RST to a closed port) and for tests. `seq_off` and
+    `ack_off` are the connection's offsets for them (tcp/state.py arrived), not wire fields.
+    `sack` is a tuple of (left, right) pairs of 32-bit values (empty without the option);
+    `payload` is a memoryview into the caller's buffer, valid only while that buffer is.
     """
 
     def __init__(self):
-        self.sport = self.dport = self.seq = self.ack = self.flags = self.wnd = self.urp = 0
+        self.sport = self.dport = self.flags = self.wnd = self.urp = 0
+        self.seq_hi = self.seq_lo = self.ack_hi = self.ack_lo = 0
+        self.seq_off = self.ack_off = 0
         self.hlen = HEADER_LEN
         self.mss = self.wscale = self.tsval = self.tsecr = None
         self.sack_perm = False
         self.sack = ()
         self.payload = None
 
+    @property
+    def seq(self):
+        return (self.seq_hi << 16) | self.seq_lo
 
-def parse(data, src=None, dst=None, seg=None):
+    @seq.setter
+    def seq(self, v):
+        self.seq_hi = (v >> 16) & 0xFFFF
+        self.seq_lo = v & 0xFFFF
+
+    @property
+    def ack(self):
+        return (self.ack_hi << 16) | self.ack_lo
+
+    @ack.setter
+    def ack(self, v):
+        self.ack_hi = (v >> 16) & 0xFFFF
+        self.ack_lo = v & 0xFFFF
+
+
+def parse(data, src=None, dst=None, seg=None, asum=None):
     """memoryview of a TCP segment -> Segment. Raises Malformed(reason) when malformed.
 
-    The checksum is verified when src and dst (4-byte addresses) are given.
+    The checksum is verified when src and dst (4-byte addresses) are given, or asum, the sum
+    of their four 16-bit words (ipv4.Header.asum). Fields are read byte by byte: an
+    unpack_from tuple would be an allocation per segment on MicroPython.
     """
     n = len(data)
     if n < HEADER_LEN:
         raise Malformed("short")
     if seg is None:
         seg = Segment()
-    sport, dport, sq, ak, off_flags, wnd, cs, urp = struct.unpack_from("!HHIIHHHH", data, 0)
-    hlen = (off_flags >> 12) * 4
+    hlen = (data[12] >> 4) * 4
     if hlen < HEADER_LEN or hlen > n:
         raise Malformed("hlen")
-    if src is not None and finish(csum(data, pseudo(src, dst, PROTO, n))) != 0:
+    if src is not None:
+        asum = addr_sum(src, dst)
+    if asum is not None and finish(csum(data, asum + PROTO + n)) != 0:
         raise Malformed("checksum")
-    seg.sport = sport
-    seg.dport = dport
-    seg.seq = sq
-    seg.ack = ak
-    seg.flags = off_flags & 0xFF
-    seg.wnd = wnd
-    seg.urp = urp
+    seg.sport = (data[0] << 8) | data[1]
+    seg.dport = (data[2] << 8) | data[3]
+    seg.seq_hi = (data[4] << 8) | data[5]
+    seg.seq_lo = (data[6] << 8) | data[7]
+    seg.ack_hi = (data[8] << 8) | data[9]
+    seg.ack_lo = (data[10] << 8) | data[11]
+    seg.flags = data[13]
+    seg.wnd = (data[14] << 8) | data[15]
+    seg.urp = (data[18] << 8) | data[19]
     seg.hlen = hlen
     seg.mss = seg.wscale = seg.tsval = seg.tsecr = None
     seg.sack_perm = False
@@ -154,24 +184,33 @@ def options(buf, off, mss=None, wscale=None, sack_perm=False, ts=None, sack=None
 
 
 def emit(buf, sport, dport, sq, ak, flags, wnd, urp=0, opt_len=0):
-    """Write the fixed header at buf[0:20] for options already at buf[20:20+opt_len].
+    """Write the fixed header at buf[0:20] for options already at buf[20:20+opt_len]; sq and ak
+    are 32-bit values (see emit_halves for the connection's path).
 
     The checksum field is left zero: call finish_checksum once the payload is known.
     Returns the header length.
     """
+    return emit_halves(buf, sport, dport, sq >> 16, sq & 0xFFFF, ak >> 16, ak & 0xFFFF, flags,
+                       wnd, urp, opt_len)
+
+
+def emit_halves(buf, sport, dport, sq_hi, sq_lo, ak_hi, ak_lo, flags, wnd, urp=0, opt_len=0):
+    """emit, with SEQ and ACK given as 16-bit halves (no 32-bit int is made on the way)."""
     hlen = HEADER_LEN + opt_len
-    struct.pack_into("!HHIIHHHH", buf, 0, sport, dport, sq, ak, ((hlen >> 2) << 12) | flags,
-                     wnd, 0, urp)
+    struct.pack_into("!HHHHHHHHHH", buf, 0, sport, dport, sq_hi, sq_lo, ak_hi, ak_lo,
+                     ((hlen >> 2) << 12) | flags, wnd, 0, urp)
     return hlen
 
 
-def finish_checksum(hdr, payload, src, dst):
+def finish_checksum(hdr, payload, src, dst, asum=None):
     """Fill the checksum of the header memoryview hdr (its length is the header length);
-    payload may be None."""
+    payload may be None. asum: the addresses' word sum (addr_sum(src, dst)) if known."""
     n = len(hdr)
     if payload is not None:
         n += len(payload)
-    acc = csum(hdr, pseudo(src, dst, PROTO, n))
+    if asum is None:
+        asum = addr_sum(src, dst)
+    acc = csum(hdr, asum + PROTO + n)
     if payload is not None:
         acc = csum(payload, acc)
     c = finish(acc)
