@@ -47,6 +47,9 @@ class Interface(Ready):
         # One frame-sized transmit buffer: IP builds at [hlen:], the link header fills [0:hlen].
         self.txbuf = bytearray(self.hlen + mtu)
         self._txmv = memoryview(self.txbuf)
+        # The last frame's view of txbuf, kept for the next frame of the same length (a bulk
+        # sender's are all full-sized), so that sending one makes no view
+        self._txview = self._txmv[0:0]
         self.link_changes = 0
         self._set(ANY, 0, None)
 
@@ -67,6 +70,12 @@ class Interface(Ready):
             self.network = LIMITED_BROADCAST
             self.broadcast = LIMITED_BROADCAST
         self.gateway = gateway
+        # The same addresses as 16-bit halves, for IP's checks of every received datagram
+        self.ip_hi = (ip[0] << 8) | ip[1]
+        self.ip_lo = (ip[2] << 8) | ip[3]
+        b = self.broadcast
+        self.bcast_hi = (b[0] << 8) | b[1]
+        self.bcast_lo = (b[2] << 8) | b[3]
 
     def configure(self, ip=None, prefix=None, gateway=None):
         """Set the address: `configure("192.0.2.2/24", gateway="192.0.2.1")`, or
@@ -128,7 +137,10 @@ class Interface(Ready):
 
     def _send(self, n):
         inc(self.stats, "tx")
-        self.nic.send(self._txmv[0:n])
+        v = self._txview
+        if len(v) != n:
+            v = self._txview = self._txmv[0:n]
+        self.nic.send(v)
 
 
 class EthernetInterface(Interface):
@@ -183,20 +195,20 @@ class EthernetInterface(Interface):
     def receive(self, frame, now):
         st = self.eth_stats
         try:
-            dst, _, etype, payload = ethernet.parse(frame)
+            etype = ethernet.ethertype(frame)
         except Malformed as e:
             inc(st, "drop_" + e.args[0])
             return
         inc(st, "rx")
         inc(self.stats, "rx")
         # Accept frames for our MAC and broadcast; no multicast groups are joined.
-        if dst != self.mac and dst != BROADCAST_MAC:
+        if not ethernet.dst_is(frame, self.mac) and not ethernet.dst_is(frame, BROADCAST_MAC):
             inc(st, "drop_not_for_us")
             return
         if etype == ethernet.TYPE_IPV4:
-            self.stack.ip.input(self, payload, now)
+            self.stack.ip.input(self, frame[_ETH_HLEN:], now)
         elif etype == ethernet.TYPE_ARP:
-            self.arp.input(payload, now)
+            self.arp.input(frame[_ETH_HLEN:], now)
         else:
             inc(st, "drop_ethertype")
 

@@ -21,15 +21,23 @@ class IP:
         self.stack = stack
         self.ttl = cfg.ttl
         self.handlers = {}
+        self.handler_list = []  # the same, for the stack's poll (a dict view allocates)
         self.stats = {}
         self.loopback = Loopback()
         self.loop_queue = cfg.loop_queue
         self._loop = []  # datagrams to ourselves, delivered by poll()
         self._ident = cfg.seed & 0xFFFF
+        self._hdr = ipv4.Header()   # every datagram received is parsed into this one
+        self._hop = None            # what _route found besides the interface
+        self._rsrc = None
         self.reasm = Reassembler(self, cfg.reasm_datagrams, cfg.reasm_bytes, cfg.reasm_timeout_ms)
 
     def register(self, proto, handler):
+        old = self.handlers.get(proto)
+        if old is not None:
+            self.handler_list.remove(old)
         self.handlers[proto] = handler
+        self.handler_list.append(handler)
 
     # -- routing -------------------------------------------------------------------------
 
@@ -41,29 +49,47 @@ class IP:
                 return True
         return False
 
+    def _is_local_halves(self, hi, lo):
+        # is_local for an address as 16-bit halves (a received header's), making no bytes
+        if hi >> 8 == 127:
+            return True
+        for i in self.stack.interfaces:
+            if i.ip_hi == hi and i.ip_lo == lo and i.configured:
+                return True
+        return False
+
     def _route(self, dst):
-        """-> (iface, next_hop, src); next_hop None means link broadcast."""
+        """-> iface; self._hop is the next hop (None: link broadcast), self._rsrc the source.
+        Not a tuple: output() routes every datagram, and a tuple is an allocation on
+        MicroPython."""
         if self.is_local(dst):
-            return self.loopback, dst, dst
+            self._hop = self._rsrc = dst
+            return self.loopback
         ifaces = self.stack.interfaces
         if dst == LIMITED_BROADCAST:
             # Also from an unconfigured interface, with source 0.0.0.0 (DHCP, RFC 2131 4.1).
             for i in ifaces:
                 if i.running:
-                    return i, None, i.ip
+                    self._hop = None
+                    self._rsrc = i.ip
+                    return i
             raise oserror(ENETUNREACH)
         for i in ifaces:
             if i.running and i.configured and i.on_link(dst):
-                return i, (None if dst == i.broadcast else dst), i.ip
+                self._hop = None if dst == i.broadcast else dst
+                self._rsrc = i.ip
+                return i
         for i in ifaces:
             if i.running and i.gateway is not None:
-                return i, i.gateway, i.ip
+                self._hop = i.gateway
+                self._rsrc = i.ip
+                return i
         raise oserror(ENETUNREACH if ifaces else EHOSTUNREACH)
 
     def route(self, dst):
         """-> (iface, source address) for dst; raises OSError(ENETUNREACH) without a route."""
-        iface, _, src = self._route(dst)
-        return iface, src
+        iface = self._route(dst)
+        return iface, self._rsrc
 
     def neighbor_suspect(self, dst):
         """A transport got no answer from dst: forget the MAC of its next hop, so the next
@@ -71,9 +97,10 @@ class IP:
         wrong MAC; this is the cheap part of RFC 1122 2.3.2.1's "advice from the transport
         layer" that Linux's NUD acts on."""
         try:
-            iface, next_hop, _ = self._route(dst)
+            iface = self._route(dst)
         except OSError:
             return
+        next_hop = self._hop
         if iface is not self.loopback and next_hop is not None:
             iface.forget_neighbor(next_hop)
 
@@ -87,9 +114,10 @@ class IP:
                now=None):
         """Send one datagram: hdr (optional transport header) then payload. now: the time
         (for ARP); user sends without one act at the stack's last input or poll."""
-        iface, next_hop, rsrc = self._route(dst)
+        iface = self._route(dst)
+        next_hop = self._hop
         if src is None:
-            src = rsrc
+            src = self._rsrc
         if ttl is None:
             ttl = self.ttl
         if now is None:
@@ -169,28 +197,34 @@ class IP:
     # -- input ---------------------------------------------------------------------------
 
     def input(self, iface, data, now):
+        h = self._hdr
         try:
-            h, payload = ipv4.parse(data)
+            ipv4.parse_into(data, h)
         except Malformed as e:
             inc(self.stats, "drop_" + e.args[0])
             return
         inc(self.stats, "rx")
-        dst = h.dst
         if iface is not self.loopback:
-            if dst != iface.ip or not iface.configured:
-                if dst != LIMITED_BROADCAST and dst != iface.broadcast:
+            # Addresses compared as 16-bit halves: bytes for them would be allocations.
+            hi = h.dst_hi
+            lo = h.dst_lo
+            if hi != iface.ip_hi or lo != iface.ip_lo or not iface.configured:
+                if not (hi == 0xFFFF and lo == 0xFFFF) and \
+                        (hi != iface.bcast_hi or lo != iface.bcast_lo):
                     inc(self.stats, "drop_not_ours")
                     return
                 # Decided once here for every transport: TCP drops it (RFC 9293 3.9.2), UDP
                 # sends no port unreachable and ICMP no echo reply (RFC 1122 3.2.2).
                 h.bcast = True
-            src = h.src
+            hi = h.src_hi
+            lo = h.src_lo
             # RFC 1122 3.2.1.3: a source must be a unicast host, and never a loopback or one
             # of our own addresses when it comes from a NIC (Linux drops these as martians).
-            if src == LIMITED_BROADCAST or src == iface.broadcast or src[0] >= 224 or \
-                    self.is_local(src):
+            if (hi == 0xFFFF and lo == 0xFFFF) or (hi == iface.bcast_hi and lo == iface.bcast_lo) \
+                    or hi >= 0xE000 or self._is_local_halves(hi, lo):
                 inc(self.stats, "drop_bad_src")
                 return
+        payload = h.payload
         if h.mf or h.frag_off:
             done = self.reasm.add(h, payload, now)
             if done is None:
@@ -311,6 +345,8 @@ class Reassembler:
         return wh, payload
 
     def poll(self, now):
+        if not self.pending:
+            return None                 # (list() below would be an allocation per poll)
         wait = None
         for key in list(self.pending):
             d = self.pending[key]

@@ -142,6 +142,8 @@ class ARPCache:
 
     def poll(self, now):
         """Retry or fail pending resolutions; returns ms until the next retry or None."""
+        if not self.pending:
+            return None                 # (list() below would be an allocation per poll)
         wait = None
         for ip in list(self.pending):
             p = self.pending[ip]

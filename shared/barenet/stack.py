@@ -101,7 +101,7 @@ class Stack:
         wait = self.ip.poll(now_ms)
         for i in self.interfaces:
             wait = ticks.earliest(wait, i.poll(now_ms))
-        for h in self.ip.handlers.values():
+        for h in self.ip.handler_list:
             wait = ticks.earliest(wait, h.poll(now_ms))
         return wait
 

@@ -103,9 +103,9 @@ def test_only_malformed_input_is_blamed_on_the_peer(monkeypatch):
     stack.input(iface, frame, 0)
     assert stack.stats["ip"] == {"drop_version": 1}
 
-    def buggy(data, verify=True):
+    def buggy(data, h, verify=True):
         raise ValueError("a bug of ours")
-    monkeypatch.setattr(ipv4, "parse", buggy)
+    monkeypatch.setattr(ipv4, "parse_into", buggy)     # what IP.input parses with
     stack.input(iface, frame, 0)
     assert stack.stats["ip"] == {"drop_version": 1}
     assert stack.stats["stack"] == {"drop_internal_error": 1}
