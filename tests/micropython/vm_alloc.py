@@ -303,7 +303,7 @@ def segments(n, warmup, isn_a, isn_b, buf, swaps):
     pair.reset(False)
     _probe = mem_alloc
     cwnd0 = conn.cc.cwnd
-    snd_nxt0 = conn.snd_nxt
+    snd_nxt0 = conn.info()["snd_nxt"]       # 32-bit, as on the wire (the TCB keeps offsets)
     frames0, data0, payload0, acks0 = ab.frames, ab.data_frames, ab.payload, ba.frames
     bursts0, got0 = pair.bursts, pair.got
     gc.collect()
@@ -313,6 +313,7 @@ def segments(n, warmup, isn_a, isn_b, buf, swaps):
         pair.burst()
     total = mem_alloc() - start
     gc.enable()
+    snd_nxt1 = conn.info()["snd_nxt"]
     copies = [hist_cost(h) for h in pair.hists]
     recv_bytes = hist_cost(pair.recv_hist)
     phases = {}
@@ -324,7 +325,7 @@ def segments(n, warmup, isn_a, isn_b, buf, swaps):
         "swaps": swaps, "segments": ab.data_frames - data0, "payload": ab.payload - payload0,
         "frames_ab": ab.frames - frames0, "frames_ba": ba.frames - acks0,
         "bursts": pair.bursts - bursts0, "received": pair.got - got0, "buf": buf,
-        "isn_a": isn_a, "isn_b": isn_b, "snd_nxt_start": snd_nxt0, "snd_nxt_end": conn.snd_nxt,
+        "isn_a": isn_a, "isn_b": isn_b, "snd_nxt_start": snd_nxt0, "snd_nxt_end": snd_nxt1,
         "cwnd_start": cwnd0, "cwnd_end": conn.cc.cwnd,
         "total": total, "frame_copies": sum(copies), "recv_returned": recv_bytes,
         "harness": sum(copies) + recv_bytes, "core": total - sum(copies) - recv_bytes,

@@ -222,21 +222,19 @@ class TCP:
             self.count("drop_broadcast")   # RFC 9293 3.9.2: TCP is unicast only
             return
         c = self.conns.get((ip.dst, seg.dport, ip.src, seg.sport))
-        lst = self.listeners.get(seg.dport)
-        if lst is not None and lst.addr is not None and lst.addr != ip.dst:
-            lst = None
         if c is not None:
-            if c.state == TIME_WAIT and lst is not None and \
-                    seg.flags & (SYN | ACK | RST | FIN) == SYN and seq.gt(seg.seq, c.rcv_nxt):
-                # RFC 1122 4.2.2.13: a SYN above the old incarnation's sequence space may reopen
-                # a connection in TIME_WAIT, with an ISN above anything the old one used
-                # (Linux: tcp_timewait_state_process, ISN = old SND.NXT + 65537).
-                floor = c.snd_max
-                destroy(c, 0)
-                self.forget(c)
-                self.count("time_wait_reopen")
-                lst.segment(iface, ip, seg, now, seq.add(floor, 65537))
-                return
+            if c.state == TIME_WAIT and seg.flags & (SYN | ACK | RST | FIN) == SYN:
+                lst = self._listener(ip, seg.dport)
+                if lst is not None and state.seg_seq(c, seg) > c.rcv_nxt:
+                    # RFC 1122 4.2.2.13: a SYN above the old incarnation's sequence space may
+                    # reopen a connection in TIME_WAIT, with an ISN above anything the old one
+                    # used (Linux: tcp_timewait_state_process, ISN = old SND.NXT + 65537).
+                    floor = state.snd_abs(c, c.snd_max)
+                    destroy(c, 0)
+                    self.forget(c)
+                    self.count("time_wait_reopen")
+                    lst.segment(iface, ip, seg, now, seq.add(floor, 65537))
+                    return
             ev = c.events
             parent = c.listener
             if parent is None:
@@ -249,6 +247,7 @@ class TCP:
                     parent.child_ready(c)
             self._touched(c, ev)
             return
+        lst = self._listener(ip, seg.dport)
         if lst is not None:
             lst.segment(iface, ip, seg, now)
             return
@@ -264,6 +263,12 @@ class TCP:
             self.send_rst(ip.dst, ip.src, seg.dport, seg.sport, 0, seq.add(seg.seq, n),
                           RST | ACK)
 
+    def _listener(self, ip, port):
+        lst = self.listeners.get(port)
+        if lst is not None and lst.addr is not None and lst.addr != ip.dst:
+            return None
+        return lst
+
     def icmp_error(self, icmp_type, code, info, quoted, now):
         # quoted holds the IP header and at least 8 bytes (IP.deliver_error checked)
         err = error_errno(icmp_type, code)
@@ -276,7 +281,8 @@ class TCP:
             self.count("icmp_no_conn")
             return
         # RFC 5927 4.1: the quoted sequence number must be one we have in flight
-        if not (seq.le(c.snd_una, sq) and seq.lt(sq, c.snd_max)):
+        off = state.snd_off(c, sq)
+        if not c.snd_una <= off < c.snd_max:
             self.count("icmp_bad_seq")
             return
         mtu = 0
@@ -286,7 +292,7 @@ class TCP:
             mtu = info
         self.count("icmp_error")
         ev = c.events
-        c.icmp_error(icmp_type, code, err, mtu, sq, now)
+        c.icmp_error(icmp_type, code, err, mtu, off, now)
         self._touched(c, ev)
 
     def address_changed(self, old, new):

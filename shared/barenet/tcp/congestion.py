@@ -2,7 +2,8 @@
 
 Sans-I/O: the connection code reports ACK events, this object keeps cwnd/ssthresh and answers
 "retransmit now?"; it never sends, never reads a clock and allocates nothing per ACK. Sequence
-numbers are ints in [0, 2**32) (absolute or relative to the ISN) compared only through tcp.seq.
+numbers are 32-bit values or a connection's offsets from its base (tcp/state.py), compared only
+through tcp.seq, which takes both; a connection that moves its base calls rebase(d).
 
 The connection code calls:
 
@@ -27,6 +28,7 @@ The connection code calls:
         # outstanding after it, cwnd_limited whether cwnd (not the peer's window, not the
         # application) kept data back. Once called, cwnd grows only while it is being used
         # (see on_sent); a sender that never calls it grows cwnd on every ACK.
+    cc.rebase(d)                       # the caller's offsets all moved down by d
     cc.cwnd, cc.ssthresh, cc.in_recovery, cc.recover, cc.info()
 
 Send rule for the caller: new data while flight < cwnd (RFC 5681 3.1). With sack=True,
@@ -222,6 +224,11 @@ class NewReno:
         self.cwnd = self.ssthresh
         self._bytes_acked = 0
         self.tlp_losses += 1
+
+    def rebase(self, d):
+        """The connection moved its sequence base up by d: so do the offsets kept here."""
+        self.recover -= d
+        self._usage_seq -= d
 
     def on_idle(self, idle_ms, rto_ms):
         """Nothing was sent for idle_ms; RFC 5681 4.1 restarts from RW = min(IW, cwnd)."""

@@ -9,7 +9,6 @@ that reached CLOSED.
 
 from .. import ticks
 from ..compat import ECONNREFUSED, ECONNRESET
-from . import seq
 from .congestion import NewReno
 from .options import MIN_MSS, take_syn
 from .output import flush_ack, output, reset, send_syn
@@ -17,21 +16,25 @@ from .rack import RACK
 from .recovery import ack_received
 from .sack import Scoreboard
 from .state import CLOSED, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, \
-    CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, ACK, URG, destroy, \
-    in_data_states, release
+    CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, ACK, URG, REBASE, arrived, \
+    destroy, in_data_states, rebase, release
 from .timers import arm_close, arm_fin_wait2, arm_keepalive
 
 
 def segment(tcb, seg, now, backlog_full=False):
     """Process one segment addressed to this connection (RFC 9293 3.10.7.3 / 3.10.7.4).
     backlog_full: a passive open's listener has no room in its accept queue, so the
-    handshake may not complete yet (the owner moves a completed one to that queue)."""
+    handshake may not complete yet (the owner moves a completed one to that queue).
+    From here on SEQ and ACK are offsets (seg.seq_off, seg.ack_off: state.arrived)."""
+    arrived(tcb, seg)
     if tcb.state == SYN_SENT:
         syn_sent(tcb, seg, now)
     else:
         synchronized(tcb, seg, now, backlog_full)
     if tcb.state != CLOSED:
         flush_ack(tcb, now)
+        if tcb.snd_una >= REBASE or tcb.rcv_nxt >= REBASE:
+            rebase(tcb)                  # now, while no step holds an offset
 
 
 def syn_sent(tcb, seg, now):
@@ -40,7 +43,7 @@ def syn_sent(tcb, seg, now):
     tcp = tcb.tcp
     if flags & ACK:
         # RFC 9293 3.10.7.3 first: an ACK for something we never sent
-        if seq.le(seg.ack, tcb.iss) or seq.gt(seg.ack, tcb.snd_max):
+        if seg.ack_off <= tcb.iss or seg.ack_off > tcb.snd_max:
             if not flags & RST:
                 tcp.send_rst(tcb.lip, tcb.rip, tcb.lport, tcb.rport, seg.ack, 0, RST)
             return
@@ -54,11 +57,11 @@ def syn_sent(tcb, seg, now):
         return
     take_syn(tcb, seg)
     if flags & ACK:
-        tcb.snd_una = seg.ack
+        tcb.snd_una = seg.ack_off
         tcb.snd_wnd = seg.wnd          # RFC 7323 2.2: unscaled in a SYN
         tcb.max_sndwnd = seg.wnd
-        tcb.snd_wl1 = seg.seq
-        tcb.snd_wl2 = seg.ack
+        tcb.snd_wl1 = seg.seq_off
+        tcb.snd_wl2 = seg.ack_off
         rtt_from_syn(tcb, now)
         established(tcb, now)
         if tcb.fin_queued:
@@ -70,7 +73,7 @@ def syn_sent(tcb, seg, now):
         # simultaneous open (RFC 9293 3.5 figure 7): answer SYN,ACK with our ISS
         tcb.snd_wnd = seg.wnd
         tcb.max_sndwnd = seg.wnd
-        tcb.snd_wl1 = seg.seq
+        tcb.snd_wl1 = seg.seq_off
         tcb.state = SYN_RECEIVED
         send_syn(tcb, now)
 
@@ -107,17 +110,17 @@ def synchronized(tcb, seg, now, backlog_full):
     flags = seg.flags
     plen = len(seg.payload)
     seglen = plen + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
-    s = seg.seq
+    s = seg.seq_off
     if st == SYN_RECEIVED and flags & SYN and flags & ACK and s == tcb.irs and \
-            seg.ack == tcb.snd_max and not plen:
+            seg.ack_off == tcb.snd_max and not plen:
         # Simultaneous open (RFC 9293 figure 7): the peer's SYN,ACK repeats a SYN we
         # have; its ACK completes our side. Linux takes the same shortcut.
         flags &= ~SYN
         seg.flags = flags
-        s = seg.seq = seq.add(s, 1)
+        s = seg.seq_off = s + 1
         seglen = 0
-    wnd = seq.sub(tcb.rcv_adv, tcb.rcv_nxt)
-    off = seq.sub(s, tcb.rcv_nxt)
+    wnd = tcb.rcv_adv - tcb.rcv_nxt
+    off = s - tcb.rcv_nxt               # the modular distance: s was taken near rcv_nxt
     # first: sequence number
     if not check_sequence(tcb, flags, s, seglen, off, wnd, now):
         return
@@ -138,7 +141,7 @@ def synchronized(tcb, seg, now, backlog_full):
     st = tcb.state
     # sixth: URG (RFC 9293 3.10.7.4, RFC 6093: the pointer is one past the urgent byte)
     if flags & URG and in_data_states(st) and seg.urp:
-        tcb.urg.received(seq.add(s, seg.urp), tcb.rcv_nxt, tcb.rcvbuf.length, tcb.oobinline)
+        tcb.urg.received(s + seg.urp, tcb.rcv_nxt, tcb.rcvbuf.length, tcb.oobinline)
     # seventh: segment text
     if plen or flags & FIN:
         if in_data_states(st):
@@ -207,8 +210,8 @@ def check_ack(tcb, seg, plen, now, backlog_full):
         return False
     # RFC 5961 5.2: an ACK for data never sent, or too old to be a real one, draws a
     # challenge ACK and the segment is dropped
-    ack = seg.ack
-    if seq.gt(ack, tcb.snd_max) or seq.lt(ack, seq.add(tcb.snd_una, -tcb.max_sndwnd)):
+    ack = seg.ack_off
+    if ack > tcb.snd_max or ack < tcb.snd_una - tcb.max_sndwnd:
         challenge_ack(tcb, now)
         return False
     ack_received(tcb, seg, plen, now)
@@ -235,16 +238,16 @@ def check_ack(tcb, seg, plen, now, backlog_full):
 def complete_handshake(tcb, seg, now, backlog_full):
     """Fifth step in SYN_RECEIVED: an ACK of our SYN enters ESTABLISHED; any other draws a
     RST. False: processing ends here."""
-    if seq.lt(tcb.snd_una, seg.ack) and seq.le(seg.ack, tcb.snd_max):
+    if tcb.snd_una < seg.ack_off <= tcb.snd_max:
         if backlog_full:
             tcb.tcp.count("accept_queue_full")
             return False      # accept queue full: stay half-open, the peer retries
-        tcb.snd_una = seq.add(tcb.iss, 1)
+        tcb.snd_una = tcb.iss + 1
         rtt_from_syn(tcb, now)
         tcb.t_rtx = None
         tcb.snd_wnd = seg.wnd << tcb.snd_wscale
-        tcb.snd_wl1 = seg.seq
-        tcb.snd_wl2 = seg.ack
+        tcb.snd_wl1 = seg.seq_off
+        tcb.snd_wl2 = seg.ack_off
         established(tcb, now)
         if tcb.fin_queued:
             tcb.state = FIN_WAIT_1
@@ -268,7 +271,7 @@ def data(tcb, seg, off, wnd, plen, now):
     n = end - start
     rb = tcb.rcvbuf
     if n > 0:
-        rb.store(off, payload[start:end])
+        rb.store(off, payload if n == plen else payload[start:end])
     if off == 0:
         if n > 0:
             had_gap = bool(rb.ranges)
@@ -276,7 +279,7 @@ def data(tcb, seg, off, wnd, plen, now):
             tcb.rcv_nxt = rb.advance(n, before)
             tcb.events += 1                 # readable
             # Counts what became readable: a gap fill delivers the queued data behind it.
-            tcb.tcp.count("rx_bytes", seq.sub(tcb.rcv_nxt, before))
+            tcb.tcp.count("rx_bytes", tcb.rcv_nxt - before)
             if had_gap:
                 tcb.ack_now = True      # RFC 5681 4.2: a gap fill is acked at once
             if tcb.urg.urg_seq is not None:
@@ -296,27 +299,27 @@ def data(tcb, seg, off, wnd, plen, now):
                 tcb.t_delack = ticks.add(now, tcb.tcp.cfg.delack_ms)
         if fin:
             if tcb.rcv_fin_seq is None or tcb.rcv_nxt == tcb.rcv_fin_seq \
-                    or seq.add(seg.seq, plen) == tcb.rcv_nxt:
-                tcb.rcv_fin_seq = seq.add(seg.seq, plen)
+                    or seg.seq_off + plen == tcb.rcv_nxt:
+                tcb.rcv_fin_seq = seg.seq_off + plen
     else:
         # out of order: RFC 5681 4.2 asks for an immediate duplicate ACK
         tcb.ack_now = True
         tcb.tcp.count("rx_ooo")
         if n > 0:
-            left = seq.add(tcb.rcv_nxt, off)
-            if not rb.add_range(left, seq.add(left, n)):
+            left = tcb.rcv_nxt + off
+            if not rb.add_range(left, left + n):
                 tcb.tcp.count("drop_ooo_full")
         if fin:
-            tcb.rcv_fin_seq = seq.add(seg.seq, plen)
+            tcb.rcv_fin_seq = seg.seq_off + plen
     if tcb.rcv_fin_seq is not None and tcb.rcv_fin_seq == tcb.rcv_nxt:
         fin_received(tcb, now)
 
 
 def fin_received(tcb, now):
     # RFC 9293 3.10.7.4 eighth
-    tcb.rcv_nxt = seq.add(tcb.rcv_nxt, 1)
-    tcb.rcv_adv = seq.add(tcb.rcv_adv, 1) if seq.lt(tcb.rcv_adv, tcb.rcv_nxt) \
-        else tcb.rcv_adv
+    tcb.rcv_nxt += 1
+    if tcb.rcv_adv < tcb.rcv_nxt:
+        tcb.rcv_adv += 1
     tcb.fin_rcvd = True
     tcb.rcv_fin_seq = None
     tcb.ack_now = True

@@ -6,8 +6,7 @@ Timestamps (RFC 7323 3) belong here too. The option bytes themselves are built a
 """
 
 from ..compat import const
-from . import seq
-from .state import SYN_SENT
+from .state import SYN_SENT, set_rcv_base
 
 DEFAULT_MSS = const(536)    # RFC 9293 3.7.1: assumed when the peer sends no MSS option
 MIN_MSS = const(88)         # floor for PMTU-driven reductions (Linux tcp_min_snd_mss is 48)
@@ -35,8 +34,7 @@ def syn_offer(tcb):
 
 def take_syn(tcb, seg):
     """Record the peer's SYN: its ISN and options (RFC 9293 3.10.7.2/3, RFC 7323, 2018)."""
-    tcb.irs = seg.seq
-    tcb.rcv_nxt = seq.add(seg.seq, 1)
+    set_rcv_base(tcb, seg)              # IRS is receive offset 0; RCV.NXT = IRS + 1
     c = tcb.tcp.cfg
     tcb.ws_ok = seg.wscale is not None and c.wscale
     if tcb.ws_ok:
@@ -48,7 +46,7 @@ def take_syn(tcb, seg):
     tcb.mss = min(tcb.mss_local, seg.mss if seg.mss else DEFAULT_MSS)
     if tcb.mss < MIN_MSS:
         tcb.mss = MIN_MSS
-    tcb.rcv_adv = seq.add(tcb.rcv_nxt, max_window(tcb))
+    tcb.rcv_adv = tcb.rcv_nxt + max_window(tcb)
 
 
 def max_window(tcb):

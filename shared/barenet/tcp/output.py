@@ -14,12 +14,12 @@ from . import seq
 from .options import SACK_BLOCKS, max_window, payload_mss, syn_offer
 from .rack import WCDELACK_MS
 from .state import SYN_RECEIVED, ESTABLISHED, CLOSE_WAIT, TIME_WAIT, FIN, SYN, RST, PSH, ACK, \
-    URG, destroy, in_data_states
+    URG, destroy, in_data_states, rcv_blocks
 
 
 def data_seq(tcb):
     """Sequence number of the first byte in the send buffer."""
-    return tcb.snd_una if tcb.snd_una != tcb.iss else seq.add(tcb.iss, 1)
+    return tcb.snd_una if tcb.snd_una != tcb.iss else tcb.iss + 1
 
 
 def output(tcb, now, force=False, limit=0):
@@ -40,15 +40,15 @@ def output(tcb, now, force=False, limit=0):
     sent = cwnd_limited = False
     while True:
         base = data_seq(tcb)
-        off = seq.sub(tcb.snd_nxt, base)
+        off = tcb.snd_nxt - base
         avail = sb.length - off
         fin = tcb.fin_queued and not tcb.fin_acked and avail >= 0 and \
-            seq.le(tcb.snd_nxt, seq.add(base, sb.length))
+            tcb.snd_nxt <= base + sb.length
         if avail <= 0 and not fin:
             break
         if avail < 0:
             avail = 0
-        flight = seq.sub(tcb.snd_nxt, tcb.snd_una)
+        flight = tcb.snd_nxt - tcb.snd_una
         win = tcb.snd_wnd if tcb.snd_wnd < cc.cwnd or limit else cc.cwnd
         usable = win - flight
         if limit and usable > limit:
@@ -80,17 +80,17 @@ def output(tcb, now, force=False, limit=0):
         send_segment(tcb, sq, flags, sb.view(off, n) if n else None, now)
         force = False
         sent = True
-        nxt = seq.add(sq, n + (1 if send_fin else 0))
+        nxt = sq + n + (1 if send_fin else 0)
         if tcb.rack is not None:
             tcb.rack.on_send(sq, nxt, now)
-        if seq.lt(sq, tcb.snd_max):
+        if sq < tcb.snd_max:
             tcb.retransmits += 1
             tcb.tcp.count("rtx_segs")
         elif tcb.rtt_seq is None:
             tcb.rtt_seq = sq
             tcb.rtt_ts = now
         tcb.snd_nxt = nxt
-        if seq.gt(nxt, tcb.snd_max):
+        if nxt > tcb.snd_max:
             tcb.snd_max = nxt
         if tcb.t_rtx is None or tcb.persist:
             # data in flight: the retransmission timer takes over from persist
@@ -99,8 +99,7 @@ def output(tcb, now, force=False, limit=0):
         if send_fin or limit:
             break
     if sent or cwnd_limited:
-        cc.on_sent(seq.sub(tcb.snd_max, tcb.snd_una), tcb.snd_una, tcb.snd_max,
-                   cwnd_limited)
+        cc.on_sent(tcb.snd_max - tcb.snd_una, tcb.snd_una, tcb.snd_max, cwnd_limited)
     if sent and not limit:
         arm_pto(tcb, now)           # RFC 8985 7.2: after new data (not a probe)
 
@@ -116,7 +115,7 @@ def retransmit(tcb, sq, now, most=0xFFFF):
     """Resend one segment starting at sq (fast retransmit, partial ACK, SACK recovery) of
     at most `most` bytes; returns the sequence space it covered."""
     base = data_seq(tcb)
-    off = seq.sub(sq, base)
+    off = sq - base
     sb = tcb.sndbuf
     n = min(payload_mss(tcb), sb.length - off, most)
     flags = ACK
@@ -127,14 +126,14 @@ def retransmit(tcb, sq, now, most=0xFFFF):
         flags |= FIN
     elif off + n == sb.length:
         flags |= PSH                 # as output() marks the last queued byte
-        if tcb.fin_queued and seq.gt(tcb.snd_max, seq.add(base, sb.length)):
+        if tcb.fin_queued and tcb.snd_max > base + sb.length:
             flags |= FIN
     send_segment(tcb, sq, flags, sb.view(off, n) if n else None, now)
     if tcb.rack is not None:
-        tcb.rack.on_send(sq, seq.add(sq, n + (1 if flags & FIN else 0)), now)
+        tcb.rack.on_send(sq, sq + n + (1 if flags & FIN else 0), now)
     tcb.retransmits += 1
     tcb.tcp.count("rtx_segs")
-    if tcb.rtt_seq is not None and seq.ge(tcb.rtt_seq, sq):
+    if tcb.rtt_seq is not None and tcb.rtt_seq >= sq:
         tcb.rtt_seq = None
     return n + (1 if flags & FIN else 0)
 
@@ -150,7 +149,7 @@ def arm_pto(tcb, now):
     srtt8 = tcb.rto.srtt8
     if srtt8:
         pto = srtt8 >> 2             # 2 * SRTT
-        pto += WCDELACK_MS if seq.sub(tcb.snd_max, tcb.snd_una) <= tcb.mss else 2
+        pto += WCDELACK_MS if tcb.snd_max - tcb.snd_una <= tcb.mss else 2
     else:
         pto = tcb.rto.value()        # no RTT sample: 1 s (the initial RTO)
     left = ticks.until(tcb.t_rtx, now)
@@ -161,11 +160,11 @@ def window_field(tcb):
     """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2): the right
     edge moves only by at least min(buffer/2, MSS), and never moves left."""
     free = max_window(tcb)
-    edge = seq.add(tcb.rcv_nxt, free)
-    grow = seq.sub(edge, tcb.rcv_adv)
+    edge = tcb.rcv_nxt + free
+    grow = edge - tcb.rcv_adv
     if grow > 0 and grow >= min(tcb.rcvbuf.size >> 1, tcb.mss):
         tcb.rcv_adv = edge
-    w = seq.sub(tcb.rcv_adv, tcb.rcv_nxt) >> tcb.rcv_wscale
+    w = (tcb.rcv_adv - tcb.rcv_nxt) >> tcb.rcv_wscale
     return w if w < 0xFFFF else 0xFFFF
 
 
@@ -176,8 +175,7 @@ def window_update(tcb):
     st = tcb.state
     if not in_data_states(st):
         return False
-    edge = seq.add(tcb.rcv_nxt, max_window(tcb))
-    grow = seq.sub(edge, tcb.rcv_adv)
+    grow = tcb.rcv_nxt + max_window(tcb) - tcb.rcv_adv
     if grow >= min(tcb.rcvbuf.size >> 1, 2 * tcb.mss):
         tcb.ack_due = True
         return True
@@ -195,7 +193,9 @@ def flush_ack(tcb, now):
 def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=False):
     """Emit one segment: the one place segments of a connection leave. Every segment but a
     SYN carries our latest ACK and window, so sending one satisfies any pending (delayed)
-    ACK. now None: an abort's RST from a user call, which the owner sends at its next poll."""
+    ACK. now None: an abort's RST from a user call, which the owner sends at its next poll.
+    The edge of the send path: sq (an offset) and RCV.NXT become the header's 32-bit SEQ
+    and ACK here, as 16-bit halves from the two bases (seq.hi, seq.lo)."""
     tcp = tcb.tcp
     buf = tcp.hdr
     olen = 0
@@ -208,14 +208,22 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
         w = window_field(tcb)
         if tcb.sack_ok and tcb.rcvbuf.ranges:
             olen = wire.options(buf, wire.HEADER_LEN,
-                                sack=tcb.rcvbuf.ranges[:SACK_BLOCKS])
+                                sack=rcv_blocks(tcb, tcb.rcvbuf.ranges, SACK_BLOCKS))
     urp = 0
     if tcb.urg.snd_up is not None and payload is not None:
         urp = tcb.urg.pointer(sq)
         if urp:
             flags |= URG
-    ak = tcb.rcv_nxt if flags & ACK else 0
-    hlen = wire.emit(buf, tcb.lport, tcb.rport, sq, ak, flags, w, urp, olen)
+    bl = tcb.snd_bl
+    if flags & ACK:
+        ak = tcb.rcv_nxt
+        rl = tcb.rcv_bl
+        hlen = wire.emit_halves(buf, tcb.lport, tcb.rport, seq.hi(tcb.snd_bh, bl, sq),
+                                seq.lo(bl, sq), seq.hi(tcb.rcv_bh, rl, ak), seq.lo(rl, ak),
+                                flags, w, urp, olen)
+    else:
+        hlen = wire.emit_halves(buf, tcb.lport, tcb.rport, seq.hi(tcb.snd_bh, bl, sq),
+                                seq.lo(bl, sq), 0, 0, flags, w, urp, olen)
     if flags & ACK:
         tcb.ack_now = tcb.ack_due = False
         tcb.unacked_bytes = 0

@@ -19,6 +19,7 @@ Sans-I/O and allocation-light; time only through barenet.ticks. The connection c
     rk.lost, rk.lost_rxt() -> bytes (then rk.rxt_start / rk.rxt_end: offsets from snd_una)
     rk.rtt_sample(ms)                  # every other valid RTT measurement (RFC 6298 ones)
     rk.on_timeout(snd_max)             # the RTO fired
+    rk.rebase(d)                       # the connection moved its sequence base up by d
     rk.tlp_end, rk.tlp_rxt, rk.tlp_ack(ack, advanced, sack) -> True: the probe repaired a loss
 """
 
@@ -148,6 +149,15 @@ class RACK:
         self._fack -= una
         self._base = snd_una
         self._una = 0
+
+    def rebase(self, d):
+        """The connection moved its sequence base up by d (tcp/state.py): the sequence numbers
+        kept here follow; the ring's offsets count from _base and stay."""
+        self._base -= d
+        if self.tlp_end is not None:
+            self.tlp_end -= d
+        if self.rto_end is not None:
+            self.rto_end -= d
 
     def _deliver(self, k, now):
         ts = self._ts[k]

@@ -7,22 +7,26 @@ the TCB and sends through output.
 """
 
 from .. import ticks
-from . import seq
 from .options import payload_mss
 from .output import arm_pto, data_seq, output, retransmit
-from .state import TIME_WAIT, FIN, SYN, release
+from .state import TIME_WAIT, FIN, SYN, release, snd_blocks
 
 
 def ack_received(tcb, seg, plen, now):
     """RFC 9293 3.10.7.4 fifth, ESTABLISHED and later, for an ACK input found acceptable:
     what it acknowledges, SACKs and loss, the send window, and what may go out now."""
-    ack = seg.ack
+    ack = seg.ack_off
     una = tcb.snd_una
     wnd = seg.wnd << tcb.snd_wscale
     sb = tcb.sb
-    if seq.lt(una, ack):
+    if una < ack:
         new_ack(tcb, ack, now)
-    sacked = sb.update(tcb.snd_una, seg.sack, tcb.snd_max) if sb is not None else 0
+    sacked = 0
+    if sb is not None:
+        blocks = seg.sack
+        if blocks:
+            blocks = snd_blocks(tcb, blocks)
+        sacked = sb.update(tcb.snd_una, blocks, tcb.snd_max)
     if tcb.rack is not None:
         rack_ack(tcb, ack, una, sacked, bool(seg.sack), now)
     if ack == una and tcb.snd_max != una:
@@ -39,8 +43,8 @@ def ack_received(tcb, seg, plen, now):
         # RFC 6675 5 (1)-(4); RFC 8985 6.2: RACK marking a segment lost starts it too
         entered = enter_sack_recovery(tcb)
     # window update (RFC 9293 3.10.7.4 fifth)
-    s = seg.seq
-    if seq.lt(tcb.snd_wl1, s) or (tcb.snd_wl1 == s and seq.le(tcb.snd_wl2, ack)):
+    s = seg.seq_off
+    if tcb.snd_wl1 < s or (tcb.snd_wl1 == s and tcb.snd_wl2 <= ack):
         if wnd > tcb.max_sndwnd:
             tcb.max_sndwnd = wnd
         opened = wnd and not tcb.snd_wnd
@@ -66,7 +70,7 @@ def ack_received(tcb, seg, plen, now):
 
 
 def new_ack(tcb, ack, now):
-    acked = seq.sub(ack, tcb.snd_una)
+    acked = ack - tcb.snd_una
     held = tcb.sndbuf.length
     if acked > held:
         tcb.sndbuf.consume(held)        # the rest acknowledges our FIN
@@ -76,11 +80,11 @@ def new_ack(tcb, ack, now):
         tcb.sndbuf.consume(acked)
     tcb.snd_una = ack
     tcb.events += 1                     # room in the send buffer
-    if seq.lt(tcb.snd_nxt, ack):
+    if tcb.snd_nxt < ack:
         tcb.snd_nxt = ack               # after a go-back-N rewind
     if tcb.urg.snd_up is not None:
         tcb.urg.acked(ack)
-    if tcb.rtt_seq is not None and seq.gt(ack, tcb.rtt_seq):
+    if tcb.rtt_seq is not None and ack > tcb.rtt_seq:
         tcb.rto.sample(ticks.diff(now, tcb.rtt_ts))
         if tcb.rack is not None:
             tcb.rack.rtt_sample(ticks.diff(now, tcb.rtt_ts))
@@ -88,7 +92,7 @@ def new_ack(tcb, ack, now):
     tcb.rtx_count = 0
     tcb.rto.reset_backoff()
     tcb.soft_error = 0
-    flight = seq.sub(tcb.snd_max, ack)
+    flight = tcb.snd_max - ack
     # RFC 6298 (5.2), (5.3)
     if not tcb.persist:
         tcb.t_rtx = ticks.add(now, tcb.rto.value()) if flight else None
@@ -104,7 +108,7 @@ def new_ack(tcb, ack, now):
 def dupack(tcb, now):
     tcb.dupacks += 1
     tcb.tcp.count("rx_dupack")
-    flight = seq.sub(tcb.snd_max, tcb.snd_una)
+    flight = tcb.snd_max - tcb.snd_una
     if tcb.cc.on_dupack(tcb.dupacks, tcb.snd_una, tcb.snd_max, flight) and \
             tcb.sb is None:
         tcb.tcp.count("fast_retransmit")
@@ -117,7 +121,7 @@ def dupack(tcb, now):
 
 def enter_sack_recovery(tcb):
     una = tcb.snd_una
-    if not tcb.cc.enter_recovery(una, tcb.snd_max, seq.sub(tcb.snd_max, una)):
+    if not tcb.cc.enter_recovery(una, tcb.snd_max, tcb.snd_max - una):
         return False
     tcb.tcp.count("fast_retransmit")
     tcb.rtt_seq = None
@@ -146,12 +150,12 @@ def sack_recovery(tcb, now, entered=False):
         if lost_rxt:
             # RFC 8985 6.2: RACK finds lost retransmissions too; resend them first, they
             # hold the oldest data (as Linux walks its retransmission queue in order).
-            if not retransmit(tcb, seq.add(una, rk.rxt_start), now,
+            if not retransmit(tcb, una + rk.rxt_start, now,
                               rk.rxt_end - rk.rxt_start):
                 return
             continue
-        unsent = tcb.sndbuf.length - seq.sub(tcb.snd_max, data_seq(tcb))
-        room = tcb.snd_wnd - seq.sub(tcb.snd_max, una)
+        unsent = tcb.sndbuf.length - (tcb.snd_max - data_seq(tcb))
+        room = tcb.snd_wnd - (tcb.snd_max - una)
         if room < unsent:
             unsent = room
         # With RACK-TLP a lost tail is found by time and probes (RFC 8985 6, 7), so the
@@ -162,16 +166,16 @@ def sack_recovery(tcb, now, entered=False):
         if r is None:
             return
         start, end = r
-        if seq.lt(start, tcb.snd_max):
-            sent = retransmit(tcb, start, now, seq.sub(end, start))
+        if start < tcb.snd_max:
+            sent = retransmit(tcb, start, now, end - start)
             if not sent:
                 return
             if sb.rule != 4:
                 # RFC 6675 4 (4): a rescue retransmission moves RescueRxt, not HighRxt
-                tcb.high_rxt = seq.add(start, sent)
+                tcb.high_rxt = start + sent
         else:
             before = tcb.snd_max
-            output(tcb, now, limit=seq.sub(end, start))
+            output(tcb, now, limit=end - start)
             if tcb.snd_max == before:
                 return
 
@@ -183,14 +187,14 @@ def rack_ack(tcb, ack, una, sacked, sack, now):
     rk = tcb.rack
     cc = tcb.cc
     rk.on_ack(tcb.snd_una, tcb.sb, sacked, now)
-    if rk.tlp_ack(ack, seq.lt(una, ack), sack):
+    if rk.tlp_ack(ack, una < ack, sack):
         cc.on_tlp_loss()             # RFC 8985 7.4.2: the probe repaired a loss
     wait = rk.detect_loss(tcb.sb, now, tcb.rto.srtt(), cc.in_recovery)
     # RFC 8985 6.3: come back when the segments still inside the window would expire
     tcb.t_reo = ticks.add(now, wait) if wait else None
     if wait:
         tcb.t_pto = None             # RFC 8985 7.2: the reordering timer goes first
-    elif seq.lt(una, ack):
+    elif una < ack:
         arm_pto(tcb, now)            # new_ack's try may have met the old reo timer
 
 
@@ -220,12 +224,12 @@ def on_pto(tcb, now):
     rk.tlp_rxt = tcb.snd_max == before
     if rk.tlp_rxt:
         off = rk.last_start()
-        top = seq.sub(before, tcb.snd_una)
+        top = before - tcb.snd_una
         if off is None or top - off > payload_mss(tcb):
             off = top - payload_mss(tcb)
         if off < 0:
             off = 0
-        if not retransmit(tcb, seq.add(tcb.snd_una, off), now, top - off):
+        if not retransmit(tcb, tcb.snd_una + off, now, top - off):
             return
     rk.tlp_end = tcb.snd_max
     tcb.t_rtx = ticks.add(now, tcb.rto.value())    # RFC 8985 7.3: restart the RTO

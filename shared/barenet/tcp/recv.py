@@ -4,10 +4,10 @@ In-order bytes sit between `head` and `head + length`; the advertised window is 
 the ring's size, so an out-of-order segment inside the window is written straight to its final
 place and only its sequence range is remembered. The number of remembered ranges is bounded; a
 segment that would need one more is dropped (the sender retransmits it). The ranges, most
-recently changed first, are also the SACK blocks we report (RFC 2018 4). Storage: see ring.py.
+recently changed first, are also the SACK blocks we report (RFC 2018 4). Ranges and RCV.NXT are
+the connection's receive-side offsets (plain ints, tcp/state.py). Storage: see ring.py.
 """
 
-from . import seq
 from .ring import Ring
 
 
@@ -36,10 +36,10 @@ class RecvBuffer(Ring):
         i = 0
         while i < len(rs):
             l, r = rs[i]
-            if seq.le(l, right) and seq.le(left, r):    # overlaps or touches: merge
-                if seq.lt(l, left):
+            if l <= right and left <= r:    # overlaps or touches: merge
+                if l < left:
                     left = l
-                if seq.gt(r, right):
+                if r > right:
                     right = r
                 rs.pop(i)
             else:
@@ -53,15 +53,15 @@ class RecvBuffer(Ring):
         """n more in-order bytes were stored at the end; returns the new RCV.NXT after merging
         any remembered ranges that now join the in-order data."""
         self.length += n
-        rcv_nxt = seq.add(rcv_nxt, n)
+        rcv_nxt += n
         rs = self.ranges
         i = 0
         while i < len(rs):
             l, r = rs[i]
-            if seq.le(l, rcv_nxt):
+            if l <= rcv_nxt:
                 rs.pop(i)
-                if seq.gt(r, rcv_nxt):
-                    self.length += seq.sub(r, rcv_nxt)
+                if r > rcv_nxt:
+                    self.length += r - rcv_nxt
                     rcv_nxt = r
                 i = 0
             else:
@@ -87,6 +87,11 @@ class RecvBuffer(Ring):
         if n:
             self.head = (self.head + n) % self.cap
             self.length -= n
+
+    def rebase(self, d):
+        """The receive side's base moved up by d (state.rebase)."""
+        if self.ranges:
+            self.ranges = [(l - d, r - d) for l, r in self.ranges]
 
     def release(self):
         Ring.release(self)

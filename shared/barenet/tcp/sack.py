@@ -5,7 +5,8 @@ in two preallocated lists, so everything after the conversion at the edge is sma
 arithmetic and the 2**32 wrap is handled once, by tcp.seq. Receiver-side SACK generation is
 not here (it belongs to the receive path).
 
-The connection code calls (sequence numbers are ints in [0, 2**32)):
+The connection code calls (sequence numbers are ints in [0, 2**32), or a connection's offsets
+from its base, tcp/state.py: tcp.seq compares both; sb.rebase(d) when the base moves by d):
 
     sb = Scoreboard(mss, dupthresh=3, max_blocks=16)
     new = sb.update(snd_una, blocks, snd_nxt)
@@ -198,6 +199,13 @@ class Scoreboard:
                 return (seq.add(snd_una, start if start > 0 else 0), seq.add(snd_una, top))
         self.rule = 0
         return None
+
+    def rebase(self, d):
+        """The connection moved its sequence base up by d: the sequence numbers kept here
+        follow (the blocks themselves are offsets from _base)."""
+        self._base -= d
+        if self._rescue is not None:
+            self._rescue -= d
 
     def _rebase(self, snd_una):
         # Re-express the blocks relative to snd_una, dropping what it now covers.

@@ -1,14 +1,19 @@
 """TCP sequence-number arithmetic modulo 2**32 (RFC 9293 3.4): the one place it lives.
 
-The modular helpers (`add`, `sub`, `lt`, `le`, `gt`, `ge`) take small ints within 2**30 of
-each other through small ints only, so on a 32-bit MicroPython port (small ints are below
-2**30) they allocate nothing for them; the masks below are heap ints there and are touched
-only when two values are 2**30 or more apart.
+A connection keeps its sequence state as offsets from two bases, one per direction (tcb.py:
+the send side's starts at the ISS, the receive side's at the IRS). Offsets are plain ints that
+do not wrap, compared with `<`; on a 32-bit MicroPython port they stay small ints (below
+2**30) because a base moves forward (`rebase` in tcb.py) once an offset grows past a bound.
+The wrap is handled here, once, at the edge: `rel` turns a 32-bit value from the wire, read as
+two 16-bit halves so that no value >= 2**30 is ever made, into an offset; `hi` and `lo` give
+the halves of base + offset that go back on the wire. A base itself is kept as halves too.
 
-For sequence numbers kept as offsets from a base (plain ints that do not wrap), the edge:
-`rel` turns a 32-bit value read as two 16-bit halves, so that no value >= 2**30 is ever made,
-into an offset; `hi` and `lo` give the halves of base + offset to write back. A base is kept as
-halves too.
+The modular helpers (`add`, `sub`, `lt`, `le`, `gt`, `ge`) are for values that are absolute
+32-bit numbers (RSTs for closed ports, ISNs, ICMP quotes, SACK option blocks), and for the
+recovery algorithms (congestion.py, sack.py, rack.py), which take either absolute values or a
+connection's offsets. They take small ints within 2**30 of each other through small ints
+only, so they allocate nothing for them on a 32-bit port; the masks below are heap ints there
+and are touched only when two values are 2**30 or more apart.
 """
 
 from ..compat import const

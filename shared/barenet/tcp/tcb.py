@@ -14,20 +14,26 @@ The protocol's work is in module functions that take the TCB first, one module p
 RFC 9293 (as lwIP's tcp_in.c / tcp_out.c / tcp_timer.c): `input` (segment arrival), `output`
 (segmentation, persist), `recovery` (ACKs, loss recovery), `timers`, `options`, `urgent`, with
 the states in `state`. The owning `TCP` object drives `segment(seg, now)` and `poll(now)`, sends
-what the TCB emits, and drops it from its tables once it is CLOSED. Sequence numbers are
-absolute 32-bit values compared only through `tcp.seq`.
+what the TCB emits, and drops it from its tables once it is CLOSED.
+
+Sequence numbers: every field below that holds one (snd_una, snd_nxt, snd_max, snd_wl1,
+snd_wl2, rcv_nxt, rcv_adv, iss, irs, rtt_seq, high_rxt, rcv_fin_seq, and the urgent pointers,
+SACK ranges, congestion control's recover and RACK's records) is an offset from its side's
+base, compared with plain `<`: small ints on a 32-bit port (state.py, seq.py). The 32-bit
+values exist only on the wire and in `info()`.
 """
 
 from ..compat import oserror, ENOTCONN, EPIPE
 from ..readiness import Ready
-from . import input, seq, timers
+from . import input, timers
 from .options import DEFAULT_MSS, rcv_wscale, take_syn
 from .output import data_seq, reset, send_syn, window_update
 from .recv import RecvBuffer
 from .rtt import RTO
 from .send import SendBuffer
 from .state import CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, \
-    FIN_WAIT_2, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSING, STATE_NAMES, destroy, release
+    FIN_WAIT_2, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSING, STATE_NAMES, destroy, release, \
+    rcv_abs, set_snd_base, snd_abs
 from .timers import arm_keepalive
 from .urgent import Urgent
 
@@ -52,6 +58,9 @@ class TCPConnection(Ready):
         self.sb = None               # SACK scoreboard (RFC 6675) once SACK is agreed
         self.rack = None             # RACK-TLP (RFC 8985) beside it
         self.high_rxt = 0
+        # The two bases as 16-bit halves: the 32-bit sequence numbers of send offset 0 (the
+        # ISS until the first rebase) and of receive offset 0 (the IRS, likewise)
+        self.snd_bh = self.snd_bl = self.rcv_bh = self.rcv_bl = 0
         self.iss = self.snd_una = self.snd_nxt = self.snd_max = 0
         self.snd_wnd = self.snd_wl1 = self.snd_wl2 = self.max_sndwnd = 0
         self.snd_wscale = 0
@@ -111,7 +120,7 @@ class TCPConnection(Ready):
             raise oserror(EPIPE)
         n = self.sndbuf.write(data)
         if n and oob:
-            self.urg.queued(seq.add(data_seq(self), self.sndbuf.length))
+            self.urg.queued(data_seq(self) + self.sndbuf.length)
         if n and st >= ESTABLISHED:
             self._queue()
         return n
@@ -220,15 +229,17 @@ class TCPConnection(Ready):
         d = {
             "state": STATE_NAMES[self.state],
             "local": (self.lip, self.lport), "remote": (self.rip, self.rport),
-            "mss": self.mss, "iss": self.iss, "irs": self.irs,
-            "snd_una": self.snd_una, "snd_nxt": self.snd_nxt, "snd_max": self.snd_max,
+            # 32-bit sequence numbers, as on the wire
+            "mss": self.mss, "iss": snd_abs(self, self.iss), "irs": rcv_abs(self, self.irs),
+            "snd_una": snd_abs(self, self.snd_una), "snd_nxt": snd_abs(self, self.snd_nxt),
+            "snd_max": snd_abs(self, self.snd_max),
             "snd_wnd": self.snd_wnd, "snd_wscale": self.snd_wscale,
-            "rcv_nxt": self.rcv_nxt, "rcv_wnd": seq.sub(self.rcv_adv, self.rcv_nxt),
+            "rcv_nxt": rcv_abs(self, self.rcv_nxt), "rcv_wnd": self.rcv_adv - self.rcv_nxt,
             "rcv_wscale": self.rcv_wscale, "sack": self.sack_ok,
             "srtt_ms": rto.srtt(), "rttvar_ms": rto.rttvar(), "rto_ms": rto.value(),
             "retransmits": self.retransmits, "timeouts": self.timeouts,
             "challenge_acks": self.challenge_acks,
-            "unacked": seq.sub(self.snd_max, self.snd_una), "send_queue": self.sndbuf.length,
+            "unacked": self.snd_max - self.snd_una, "send_queue": self.sndbuf.length,
             "recv_queue": self.rcvbuf.length, "ooo_ranges": len(self.rcvbuf.ranges),
             # storage held now, which the per-connection cost excludes (BENCHMARKS.md)
             "buffer_bytes": self.sndbuf.cap + self.rcvbuf.cap,
@@ -236,6 +247,7 @@ class TCPConnection(Ready):
         }
         if self.cc is not None:
             d.update(self.cc.info())
+            d["recover"] = snd_abs(self, d["recover"])
         return d
 
     # -- opening -------------------------------------------------------------------------
@@ -251,14 +263,13 @@ class TCPConnection(Ready):
         self._set_iss(iss)
         take_syn(self, seg)
         self.snd_wnd = seg.wnd          # RFC 7323 2.2: the window in a SYN is never scaled
-        self.snd_wl1 = seg.seq
+        self.snd_wl1 = seg.seq_off
         self.max_sndwnd = seg.wnd
         self.state = SYN_RECEIVED
         send_syn(self, now)
 
     def _set_iss(self, iss):
-        self.iss = self.snd_una = self.snd_wl2 = iss
-        self.snd_nxt = self.snd_max = seq.add(iss, 1)
+        set_snd_base(self, iss)         # ISS is send offset 0; SND.NXT = ISS + 1
 
     # -- driven by TCP (tcp/__init__.py), which drops a CLOSED connection ---------------
 

@@ -8,7 +8,6 @@ through `ticks`. Output arms the retransmission, persist and probe timers itself
 
 from .. import ticks
 from ..compat import ETIMEDOUT
-from . import seq
 from .output import output, send_segment, send_syn
 from .recovery import on_pto, on_reo_timer
 from .state import CLOSED, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_2, CLOSE_WAIT, \
@@ -114,7 +113,7 @@ def on_rtx_timer(tcb, now):
     # RFC 6298 (5.4)-(5.6), RFC 5681 3.1: back off, collapse cwnd, go back N. A probe
     # into a zero window that times out says nothing about congestion: cwnd stays.
     if tcb.snd_wnd:
-        tcb.cc.on_timeout(seq.sub(tcb.snd_max, tcb.snd_una), tcb.snd_max)
+        tcb.cc.on_timeout(tcb.snd_max - tcb.snd_una, tcb.snd_max)
         if tcb.sb is not None:
             tcb.sb.reset()
     tcb.t_pto = tcb.t_reo = None
@@ -145,5 +144,5 @@ def on_keepalive(tcb, now):
         return
     tcb.keep_probes += 1
     tcb.tcp.count("keepalive_probe")
-    send_segment(tcb, seq.add(tcb.snd_una, -1), ACK, None, now)
+    send_segment(tcb, tcb.snd_una - 1, ACK, None, now)
     tcb.t_keep = ticks.add(now, tcb.keep_intvl)

@@ -4,11 +4,11 @@ stream, and the byte BSD sockets hand out of band.
 One `Urgent` per TCB. Output asks it for the urgent pointer of each segment, input tells it
 about URG and about data reaching the peer's urgent byte, and the user's reads ask it where to
 stop. Pointers follow RFC 6093 and Linux: the urgent pointer is one past the urgent byte.
-Sequence numbers only; the buffers stay with the TCB and come in as arguments.
+Sequence numbers only, as the TCB's offsets (plain ints, tcp/state.py); the buffers stay with
+the TCB and come in as arguments.
 """
 
 from ..compat import oserror, EINVAL
-from . import seq
 
 
 class Urgent:
@@ -29,40 +29,45 @@ class Urgent:
 
     def pointer(self, sq):
         """The urgent pointer of a data segment starting at sq; 0: no URG on it."""
-        if seq.gt(self.snd_up, sq):
-            d = seq.sub(self.snd_up, sq)
+        if self.snd_up > sq:
+            d = self.snd_up - sq
             if d <= 0xFFFF:
                 return d
         return 0
 
     def acked(self, ack):
-        if seq.ge(ack, self.snd_up):
+        if ack >= self.snd_up:
             self.snd_up = None
+
+    def rebase_snd(self, d):
+        """The send side's base moved up by d (state.rebase)."""
+        if self.snd_up is not None:
+            self.snd_up -= d
 
     # -- the peer's ----------------------------------------------------------------------
 
     def received(self, up, rcv_nxt, unread, inline):
         """The URG step of input (RFC 9293 3.10.7.4 sixth): the peer's pointer is up; unread
         bytes wait in the receive buffer before rcv_nxt; inline: SO_OOBINLINE."""
-        if self.rcv_up is not None and seq.le(up, self.rcv_up):
+        if self.rcv_up is not None and up <= self.rcv_up:
             return
         self.rcv_up = up
         if inline:
             # The byte stays in the stream, but a read still stops at it (BSD, Linux), so
             # the application can tell where the urgent data begins.
-            mark = seq.add(up, -1)
-            if seq.ge(mark, seq.add(rcv_nxt, -unread)):
+            mark = up - 1
+            if mark >= rcv_nxt - unread:
                 self.urg_mark = mark
         else:
             # a newer urgent byte replaces an unread one (BSD keeps only the last)
-            self.urg_seq = seq.add(up, -1)
-            if seq.lt(self.urg_seq, rcv_nxt):
+            self.urg_seq = up - 1
+            if self.urg_seq < rcv_nxt:
                 self.urg_seq = None      # already delivered in-line: too late to pull out
 
     def arrived(self, rb, rcv_nxt):
         """In-order data moved rcv_nxt (urg_seq is set): take the urgent byte once it is in."""
-        if seq.lt(self.urg_seq, rcv_nxt):
-            off = rb.length - seq.sub(rcv_nxt, self.urg_seq)
+        if self.urg_seq < rcv_nxt:
+            off = rb.length - (rcv_nxt - self.urg_seq)
             self.oob_byte = rb.byte_at(off)
             self.urg_mark = self.urg_seq
             self.urg_seq = None
@@ -70,7 +75,7 @@ class Urgent:
     def read_size(self, rb, n, rcv_nxt, inline):
         """How much of n a read may take (urg_mark is set): a read stops at the mark, and
         the urgent byte itself is skipped unless it stays in line."""
-        d = seq.sub(self.urg_mark, seq.add(rcv_nxt, -rb.length))
+        d = self.urg_mark - (rcv_nxt - rb.length)
         if d == 0:
             if not inline:
                 rb.discard(1)   # the urgent byte was taken out of the stream
@@ -78,6 +83,15 @@ class Urgent:
         elif d < n:
             n = d               # BSD: a read stops at the urgent mark
         return n
+
+    def rebase_rcv(self, d):
+        """The receive side's base moved up by d (state.rebase)."""
+        if self.rcv_up is not None:
+            self.rcv_up -= d
+        if self.urg_seq is not None:
+            self.urg_seq -= d
+        if self.urg_mark is not None:
+            self.urg_mark -= d
 
     def recv_oob(self, inline, error):
         """recv(oob=True): the urgent byte, or None; error: the connection's errno."""
