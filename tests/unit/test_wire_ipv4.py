@@ -22,8 +22,10 @@ def build(payload, **kw):
 
 
 def scapy_checksum_ok(raw):
-    """scapy recomputes the header checksum when the field is deleted; ours must match."""
-    p = IP(raw)
+    """scapy recomputes the header checksum when the field is deleted; ours must match. The
+    header alone: dissecting the payload can change the header scapy rebuilds (its IGMP layer,
+    bound once scapy.all is loaded, adds a Router Alert option to a proto-2 datagram's)."""
+    p = IP(raw[:(raw[0] & 0x0F) * 4])
     orig = p.chksum
     del p.chksum
     return IP(bytes(p)).chksum == orig
