@@ -273,9 +273,9 @@ def use_leak():
     that the measurement sees an allocation inside the core and puts it in the right phase."""
     parse = wtcp.parse
 
-    def leaky(data, src=None, dst=None, seg=None):
+    def leaky(data, src=None, dst=None, seg=None, asum=None):
         _LEAKED.append(bytearray(1000))
-        return parse(data, src, dst, seg)
+        return parse(data, src, dst, seg, asum)
 
     wtcp.parse = leaky     # barenet.tcp calls it as wire.parse, a module attribute
 

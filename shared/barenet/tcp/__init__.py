@@ -94,10 +94,12 @@ class Listener(Ready):
             tcp.count("refused_conn_limit")
             tcp.send_rst(ip.dst, ip.src, seg.dport, seg.sport, 0, seq.add(seg.seq, 1), RST | ACK)
             return
-        c = TCPConnection(tcp, ip.dst, seg.dport, ip.src, seg.sport, iface.mtu - 40, now, self)
-        tcp.conns[(ip.dst, seg.dport, ip.src, seg.sport)] = c
+        lip = ip.dst
+        rip = ip.src
+        c = TCPConnection(tcp, lip, seg.dport, rip, seg.sport, iface.mtu - 40, now, self)
+        tcp.add(c)
         self.syn_queue.append(c)
-        isn = tcp.isn(ip.dst, seg.dport, ip.src, seg.sport, now)
+        isn = tcp.isn(lip, seg.dport, rip, seg.sport, now)
         if min_isn is not None and seq.lt(isn, min_isn):
             isn = min_isn
         c.open_passive(seg, isn, now)
@@ -122,8 +124,16 @@ class TCP:
         self.cfg = c             # the stack's Config (barenet/config.py): plain attributes
         self.stats = {}
         self.conns = {}          # (local ip, local port, remote ip, remote port) -> connection
+        # The same connections for input's lookup, without a tuple key per segment: local
+        # port -> {remote port -> connection}, those sharing both ports chained (conn.chain)
+        # and told apart by their addresses as 16-bit halves.
+        self._ports = {}
         self.listeners = {}      # port -> Listener
         self.hdr = bytearray(wire.MAX_HEADER_LEN)
+        # A view of hdr for each header length (20..60, by hlen >> 2), so that sending a
+        # segment makes no view of its own
+        hv = memoryview(self.hdr)
+        self._hdr_views = [hv[0:n * 4] for n in range(wire.MAX_HEADER_LEN // 4 + 1)]
         self._seg = wire.Segment()
         self._secret = hashlib.sha256(b"barenet-isn" + str(c.seed).encode()).digest()
         self._isn_fn = c.isn
@@ -173,7 +183,7 @@ class TCP:
         # the next poll, with that poll's time.
         now = self.stack.now
         c = TCPConnection(self, src, src_port, dst, port, iface.mtu - 40, now)
-        self.conns[key] = c
+        self.add(c)
         c.open_active(self.isn(src, src_port, dst, port, now))
         return c
 
@@ -213,7 +223,7 @@ class TCP:
 
     def input(self, iface, ip, payload, now):
         try:
-            seg = wire.parse(payload, ip.src, ip.dst, self._seg)
+            seg = wire.parse(payload, None, None, self._seg, ip.asum)
         except Malformed as e:
             self.count("drop_" + e.args[0])
             return
@@ -221,7 +231,7 @@ class TCP:
         if ip.bcast:
             self.count("drop_broadcast")   # RFC 9293 3.9.2: TCP is unicast only
             return
-        c = self.conns.get((ip.dst, seg.dport, ip.src, seg.sport))
+        c = self._find(ip, seg.dport, seg.sport)
         if c is not None:
             if c.state == TIME_WAIT and seg.flags & (SYN | ACK | RST | FIN) == SYN:
                 lst = self._listener(ip, seg.dport)
@@ -268,6 +278,28 @@ class TCP:
         if lst is not None and lst.addr is not None and lst.addr != ip.dst:
             return None
         return lst
+
+    def add(self, c):
+        """A new connection joins the tables (a passive or an active open)."""
+        self.conns[(c.lip, c.lport, c.rip, c.rport)] = c
+        by = self._ports.get(c.lport)
+        if by is None:
+            by = self._ports[c.lport] = {}
+        c.chain = by.get(c.rport)
+        by[c.rport] = c
+
+    def _find(self, ip, lport, rport):
+        # The connection a segment is for: the two ports, then the addresses in place
+        by = self._ports.get(lport)
+        if by is None:
+            return None
+        c = by.get(rport)
+        while c is not None:
+            if c.rip_lo == ip.src_lo and c.rip_hi == ip.src_hi and c.lip_lo == ip.dst_lo and \
+                    c.lip_hi == ip.dst_hi:
+                return c
+            c = c.chain
+        return None
 
     def icmp_error(self, icmp_type, code, info, quoted, now):
         # quoted holds the IP header and at least 8 bytes (IP.deliver_error checked)
@@ -400,14 +432,16 @@ class TCP:
 
     # -- output --------------------------------------------------------------------------
 
-    def transmit(self, conn, hdr, payload, later=False):
-        """Send a segment the TCB emitted; later: a user abort's RST, sent at the next poll."""
+    def transmit(self, conn, hlen, payload, later=False):
+        """Send the segment the TCB emitted into self.hdr (hlen bytes of header); later: a user
+        abort's RST, sent at the next poll."""
+        hdr = self._hdr_views[hlen >> 2]
         if later:
             self._later.append((conn.lip, conn.rip, bytearray(hdr)))
             return
         if conn.neighbor_suspect:
             self._neighbor_suspect(conn)     # before the retransmission it asked for
-        self._out(conn.lip, conn.rip, hdr, payload)
+        self._out(conn.lip, conn.rip, hdr, payload, conn.asum)
 
     def _neighbor_suspect(self, conn):
         # A connection's timer found no answer through the next hop (RFC 1122 2.3.2.1):
@@ -418,10 +452,10 @@ class TCP:
     def send_rst(self, lip, rip, lport, rport, sq, ak, flags):
         hlen = wire.emit(self.hdr, lport, rport, sq, ak, flags, 0)
         self.count("rst_tx")
-        self._out(lip, rip, memoryview(self.hdr)[0:hlen], None)
+        self._out(lip, rip, self._hdr_views[hlen >> 2], None)
 
-    def _out(self, src, dst, hdr, payload):
-        wire.finish_checksum(hdr, payload, src, dst)
+    def _out(self, src, dst, hdr, payload, asum=None):
+        wire.finish_checksum(hdr, payload, src, dst, asum)
         self.count("tx")
         try:
             self.stack.ip.output(dst, wire.PROTO, payload if payload is not None else b"",
@@ -448,6 +482,20 @@ class TCP:
         key = (conn.lip, conn.lport, conn.rip, conn.rport)
         if self.conns.get(key) is conn:
             del self.conns[key]
+            by = self._ports[conn.lport]
+            c = by[conn.rport]
+            if c is conn:
+                if conn.chain is None:
+                    del by[conn.rport]
+                    if not by:
+                        del self._ports[conn.lport]
+                else:
+                    by[conn.rport] = conn.chain
+            else:
+                while c.chain is not conn:
+                    c = c.chain
+                c.chain = conn.chain
+            conn.chain = None
         conn.sched = None                   # its heap entries are stale now
         lst = conn.listener
         if lst is not None:

@@ -230,7 +230,7 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
         tcb.t_delack = None
     if now is not None:
         tcb.last_snd = now
-    tcp.transmit(tcb, memoryview(buf)[0:hlen], payload, now is None)
+    tcp.transmit(tcb, hlen, payload, now is None)
 
 
 def reset(tcb, now):

@@ -45,6 +45,14 @@ class TCPConnection(Ready):
         self.lport = lport
         self.rip = rip
         self.rport = rport
+        # The addresses as 16-bit halves (TCP's lookup compares them with a received
+        # header's) and their word sum (every segment's pseudo-header checksum)
+        self.lip_hi = (lip[0] << 8) | lip[1]
+        self.lip_lo = (lip[2] << 8) | lip[3]
+        self.rip_hi = (rip[0] << 8) | rip[1]
+        self.rip_lo = (rip[2] << 8) | rip[3]
+        self.asum = self.lip_hi + self.lip_lo + self.rip_hi + self.rip_lo
+        self.chain = None            # the next connection with the same two ports (TCP)
         self.listener = listener   # set while a passive open waits in the SYN queue
         self.state = CLOSED
         c = tcp.cfg
