@@ -25,9 +25,11 @@ class RecvBuffer(Ring):
         self._room(self.length + off + n)
         cap = self.cap
         pos = (self.head + self.length + off) % cap
-        first = min(n, cap - pos)
-        self._mv[pos:pos + first] = data[:first]
-        if first < n:
+        if pos + n <= cap:
+            self._mv[pos:pos + n] = data         # (a slice of data would be a view)
+        else:
+            first = cap - pos
+            self._mv[pos:cap] = data[:first]
             self._mv[0:n - first] = data[first:n]
 
     def add_range(self, left, right):
@@ -79,14 +81,21 @@ class RecvBuffer(Ring):
         if h + n <= cap:
             out = bytes(self._mv[h:h + n])
         else:
-            out = bytes(self._mv[h:cap]) + bytes(self._mv[0:n - (cap - h)])
+            # Across the ring's end: the first part and the result (bytes + a view, no
+            # temporary for the second part)
+            out = bytes(self._mv[h:cap]) + self._mv[0:n - (cap - h)]
         self.discard(n)
         return out
 
     def discard(self, n):
         if n:
-            self.head = (self.head + n) % self.cap
             self.length -= n
+            if self.length or self.ranges:
+                self.head = (self.head + n) % self.cap
+            else:
+                # Empty, nothing held beyond: the next data goes in from the ring's start,
+                # so a reader that keeps up reads without crossing the end (read above).
+                self.head = 0
 
     def rebase(self, d):
         """The receive side's base moved up by d (state.rebase)."""

@@ -15,6 +15,7 @@ class SendBuffer(Ring):
     def __init__(self, size, start=0):
         Ring.__init__(self, size, start)
         self._scratch = None
+        self._sv = None             # a view of _scratch, kept: one view less per straddle
 
     def write(self, data):
         """Append as much of data as fits; returns the number of bytes taken."""
@@ -25,9 +26,12 @@ class SendBuffer(Ring):
         cap = self.cap
         tail = (self.head + self.length) % cap
         first = min(n, cap - tail)
-        self._mv[tail:tail + first] = data[:first]
-        if first < n:
-            self._mv[0:n - first] = data[first:n]
+        if first == len(data):
+            self._mv[tail:tail + first] = data      # all of it: no view of data needed
+        else:
+            self._mv[tail:tail + first] = data[:first]
+            if first < n:
+                self._mv[0:n - first] = data[first:n]
         self.length += n
         return n
 
@@ -45,8 +49,9 @@ class SendBuffer(Ring):
             return self._mv[start:start + n]
         if self._scratch is None or len(self._scratch) < n:
             self._scratch = bytearray(n)
+            self._sv = memoryview(self._scratch)
         first = cap - start
-        sv = memoryview(self._scratch)
+        sv = self._sv
         sv[0:first] = self._mv[start:cap]
         sv[first:n] = self._mv[0:n - first]
         return sv[0:n]
