@@ -142,8 +142,10 @@ class TCP:
         self._challenge_start = 0
         self._challenge_n = 0
         self._ready = []         # connections the next poll must look at (queue())
+        self._spare = []         # the list poll() swaps in for _ready (no list per poll)
         self._timers = []        # heap of (deadline on the ISN clock, n, conn), see poll()
         self._timer_n = 0
+        self._due = []           # poll()'s list of the connections whose timer entry is due
         self._later = []         # RSTs of user aborts: (src, dst, header) for the next poll
         self._next_port = _EPHEMERAL_LO + (self._secret[0] << 8 | self._secret[1]) % _EPHEMERAL_N
 
@@ -390,13 +392,15 @@ class TCP:
                 self._out(src, dst, hdr, None)
         if self._ready:
             ready = self._ready
-            self._ready = []
+            self._ready = self._spare
             for c in ready:
                 c.queued = False
                 self._service(c, now, t)
+            ready.clear()                   # for the next swap (del ready[:] allocates
+            self._spare = ready             # on MicroPython, clear() does not)
         heap = self._timers
         if heap and heap[0][0] <= t:
-            due = []
+            due = self._due
             while heap and heap[0][0] <= t:
                 at, _, c = heappop(heap)
                 if c.sched == at:           # else a stale entry: rescheduled or gone
@@ -404,6 +408,7 @@ class TCP:
                     due.append(c)
             for c in due:                   # each once: a timer re-armed for now waits
                 self._service(c, now, t)    # for the next poll
+            due.clear()
         while heap:
             at, _, c = heap[0]
             if c.sched == at:

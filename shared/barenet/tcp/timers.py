@@ -52,10 +52,26 @@ def poll(tcb, now):
         destroy(tcb, 0 if tcb.state == TIME_WAIT else ETIMEDOUT)
     if tcb.state == CLOSED:
         return None
+    # The earliest deadline, one timer at a time (a tuple of them would be an allocation)
     wait = None
-    for t in (tcb.t_delack, tcb.t_rtx, tcb.t_keep, tcb.t_close, tcb.t_pto, tcb.t_reo):
-        if t is not None:
-            wait = ticks.earliest(wait, ticks.until(t, now))
+    t = tcb.t_delack
+    if t is not None:
+        wait = ticks.until(t, now)
+    t = tcb.t_rtx
+    if t is not None:
+        wait = ticks.earliest(wait, ticks.until(t, now))
+    t = tcb.t_keep
+    if t is not None:
+        wait = ticks.earliest(wait, ticks.until(t, now))
+    t = tcb.t_close
+    if t is not None:
+        wait = ticks.earliest(wait, ticks.until(t, now))
+    t = tcb.t_pto
+    if t is not None:
+        wait = ticks.earliest(wait, ticks.until(t, now))
+    t = tcb.t_reo
+    if t is not None:
+        wait = ticks.earliest(wait, ticks.until(t, now))
     return wait
 
 
