@@ -2,8 +2,9 @@
 
 Stateless like the rest of `wire/`: `parse` checks lengths and the checksum once and fills a
 `Segment` (reusable, so the receive path allocates nothing but the payload view); `emit`
-writes a header with options (`emit_halves` with SEQ and ACK as 16-bit halves), and `finish_checksum` fills in the checksum over header and
-payload without concatenating them (the IP layer sends them side by side).
+writes a header with options (`emit_halves` takes SEQ and ACK as 16-bit halves), and
+`finish_checksum` fills in the checksum over header and payload without concatenating them
+(the IP layer sends them side by side).
 """
 
 import struct
