@@ -9,7 +9,6 @@ run with rebases every few segments, or with the connections moved to just below
 bound, must put byte for byte the same frames on the wire.
 """
 
-import hashlib
 
 import pytest
 
@@ -17,6 +16,7 @@ import barenet.tcp.input as tcp_input
 from barenet.tcp import state
 from barenet_host.faults import FaultModel
 from barenet_host.vwire import Sim
+from test_tcp_transfer import _data
 
 A_MAC, A_IP = "02:00:00:00:00:0a", "192.0.2.10"
 B_MAC, B_IP = "02:00:00:00:00:0b", "192.0.2.11"
@@ -35,15 +35,6 @@ class Recorder:
 
     def write(self, data, now):
         self.frames.append((now, bytes(data)))
-
-
-def _data(n, seed):
-    out = bytearray()
-    h = hashlib.sha256(b"%d" % seed).digest()
-    while len(out) < n:
-        h = hashlib.sha256(h).digest()
-        out += h * 64
-    return bytes(out[:n])
 
 
 def run(isns, n=300 * KB, faults=None, prepare=None):

@@ -15,6 +15,8 @@ algorithms: the modules of the TCB import from here, and it imports none of them
 """
 
 from ..compat import const, ECONNRESET
+# The header's flag bits as wire/tcp.py defines them: the TCB's modules take them from here
+from ..wire.tcp import FIN, SYN, RST, PSH, ACK, URG  # noqa: F401
 from . import seq
 
 CLOSED = const(0)
@@ -30,13 +32,6 @@ LAST_ACK = const(9)
 TIME_WAIT = const(10)
 STATE_NAMES = ("CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
                "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT")
-
-FIN = const(0x01)
-SYN = const(0x02)
-RST = const(0x04)
-PSH = const(0x08)
-ACK = const(0x10)
-URG = const(0x20)
 
 
 def in_data_states(st):

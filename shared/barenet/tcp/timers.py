@@ -53,26 +53,16 @@ def poll(tcb, now):
     if tcb.state == CLOSED:
         return None
     # The earliest deadline, one timer at a time (a tuple of them would be an allocation)
-    wait = None
-    t = tcb.t_delack
-    if t is not None:
-        wait = ticks.until(t, now)
-    t = tcb.t_rtx
-    if t is not None:
-        wait = ticks.earliest(wait, ticks.until(t, now))
-    t = tcb.t_keep
-    if t is not None:
-        wait = ticks.earliest(wait, ticks.until(t, now))
-    t = tcb.t_close
-    if t is not None:
-        wait = ticks.earliest(wait, ticks.until(t, now))
-    t = tcb.t_pto
-    if t is not None:
-        wait = ticks.earliest(wait, ticks.until(t, now))
-    t = tcb.t_reo
-    if t is not None:
-        wait = ticks.earliest(wait, ticks.until(t, now))
-    return wait
+    wait = _sooner(None, tcb.t_delack, now)
+    wait = _sooner(wait, tcb.t_rtx, now)
+    wait = _sooner(wait, tcb.t_keep, now)
+    wait = _sooner(wait, tcb.t_close, now)
+    wait = _sooner(wait, tcb.t_pto, now)
+    return _sooner(wait, tcb.t_reo, now)
+
+
+def _sooner(wait, deadline, now):
+    return wait if deadline is None else ticks.earliest(wait, ticks.until(deadline, now))
 
 
 def user_work(tcb, now):
