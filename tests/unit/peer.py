@@ -52,6 +52,31 @@ def setup(start_ms=0, gateway=None, faults=None, **stack_kwargs):
     return sim, stack, iface, peer
 
 
+class ListNIC:
+    """A pull NIC (barenet/nic.py) for tests: hands out the frames in `waiting` and keeps what
+    is sent (as bytes: a frame is only valid during send())."""
+
+    mtu = 1500
+
+    def __init__(self, frames=(), fd=42):
+        self.waiting = list(frames)
+        self.sent = []
+        self.fd = fd
+
+    def send(self, frame):
+        self.sent.append(bytes(frame))
+
+    def recv_into(self, buf):
+        if not self.waiting:
+            return 0
+        f = self.waiting.pop(0)
+        buf[:len(f)] = f
+        return len(f)
+
+    def fileno(self):
+        return self.fd
+
+
 class CountingNIC(Wrapper):
     """Wraps a NIC and counts frames handed to it (proves loopback never reaches a NIC)."""
 

@@ -3,6 +3,7 @@
 from barenet import ticks
 
 from barenet_host.faults import FaultModel, FaultyNIC, Schedule
+from peer import ListNIC
 
 NEAR_WRAP = ticks.PERIOD - 3000
 
@@ -171,29 +172,6 @@ def test_schedule_orders_by_time_then_by_insertion():
     assert s.pop(5) == "late" and len(s) == 0 and s.next_at() is None
 
 
-class RecordingNIC:
-    """A pull NIC (barenet/nic.py): records what is sent, hands out what a test queued."""
-
-    mtu = 1500
-
-    def __init__(self, frames=()):
-        self.sent = []
-        self.waiting = list(frames)
-
-    def send(self, frame):
-        self.sent.append(bytes(frame))
-
-    def fileno(self):
-        return 42
-
-    def recv_into(self, buf):
-        if not self.waiting:
-            return 0
-        f = self.waiting.pop(0)
-        buf[:len(f)] = f
-        return len(f)
-
-
 def drain(nic):
     """Every frame the NIC hands out now, as bytes."""
     out = []
@@ -206,7 +184,7 @@ def drain(nic):
 
 
 def test_faulty_nic_holds_tx_frames_until_due_and_copies_them():
-    inner = RecordingNIC()
+    inner = ListNIC()
     nic = FaultyNIC(inner, tx=FaultModel(delay_ms=10))
     assert nic.poll(NEAR_WRAP) is None
     buf = bytearray(b"frame-1")
@@ -220,7 +198,7 @@ def test_faulty_nic_holds_tx_frames_until_due_and_copies_them():
 
 
 def test_faulty_nic_delays_across_the_tick_wrap():
-    inner = RecordingNIC()
+    inner = ListNIC()
     nic = FaultyNIC(inner, tx=FaultModel(delay_ms=3000))
     start = ticks.PERIOD - 1000
     nic.poll(start)
@@ -233,7 +211,7 @@ def test_faulty_nic_delays_across_the_tick_wrap():
 
 def test_faulty_nic_rx_path_loses_and_delays_inbound_frames():
     # The inner NIC's frames are pulled by poll() and come out of recv_into() once due.
-    inner = RecordingNIC()
+    inner = ListNIC()
     nic = FaultyNIC(inner, rx=FaultModel(seed=4, loss=0.5, delay_ms=2))
     got = []
     for i in range(200):
@@ -252,7 +230,7 @@ def test_faulty_nic_rx_path_loses_and_delays_inbound_frames():
 
 
 def test_faulty_nic_without_models_passes_frames_at_once():
-    inner = RecordingNIC([b"in"])
+    inner = ListNIC([b"in"])
     nic = FaultyNIC(inner)
     assert drain(nic) == []          # nothing is pulled before a poll tells the time
     nic.poll(0)
@@ -265,7 +243,7 @@ def test_faulty_nic_without_models_passes_frames_at_once():
 
 def test_faulty_nic_keeps_the_order_of_frames_due_at_one_instant():
     # A frame the model delays by 0 must not overtake an older one due at the same instant.
-    inner = RecordingNIC()
+    inner = ListNIC()
     model = FaultModel(delay_ms=5)
     nic = FaultyNIC(inner, tx=model)
     nic.poll(0)
@@ -277,7 +255,7 @@ def test_faulty_nic_keeps_the_order_of_frames_due_at_one_instant():
 
 
 def test_faulty_nic_reorders_tx_frames():
-    inner = RecordingNIC()
+    inner = ListNIC()
     nic = FaultyNIC(inner, tx=FaultModel(seed=2, reorder=0.3, reorder_ms=3))
     t = 0
     nic.poll(t)
@@ -314,7 +292,7 @@ def test_golden_fault_statistics_for_a_fixed_seed():
 
 
 def test_faulty_nic_send_before_any_clock_counts_from_the_first_poll():
-    inner = RecordingNIC()
+    inner = ListNIC()
     nic = FaultyNIC(inner, tx=FaultModel(delay_ms=5))
     nic.send(b"early")
     start = ticks.PERIOD - 2  # far from 0 on the wrapping clock

@@ -9,6 +9,7 @@ from barenet.nic import Wrapper
 from barenet.stack import Stack
 from barenet_host.runner import Runner
 from barenet_host.vwire import Sim
+from peer import ListNIC
 
 MAC = "02:00:00:00:00:02"
 
@@ -103,24 +104,9 @@ def test_both_drive_a_barenet_loop():
     assert type(sim.add_stack(stack)) is Loop and sim.loop(stack) is sim.loop(stack)
 
 
-class Queue:
-    """A pull NIC with frames waiting."""
-
-    mtu = 1500
-
-    def __init__(self, n):
-        self.frames = [bytes([i]) * 60 for i in range(n)]
-        self.sent = []
-
-    def recv_into(self, buf):
-        if not self.frames:
-            return 0
-        f = self.frames.pop(0)
-        buf[:len(f)] = f
-        return len(f)
-
-    def send(self, frame):
-        self.sent.append(bytes(frame))
+def Queue(n):
+    """A pull NIC with n frames waiting."""
+    return ListNIC([bytes([i]) * 60 for i in range(n)])
 
 
 def test_a_busy_nic_is_read_a_burst_at_a_time_and_asks_for_another_step():
@@ -128,9 +114,9 @@ def test_a_busy_nic_is_read_a_burst_at_a_time_and_asks_for_another_step():
     q = Queue(5)
     stack.add_interface(q, mac=MAC, ip="192.0.2.2/24")
     loop = Loop(stack, burst=2)
-    assert loop.step(0) == 0 and len(q.frames) == 3      # more waiting: step again at once
-    assert loop.step(0) == 0 and len(q.frames) == 1
-    assert loop.step(0) is None and not q.frames          # nothing pending: only a frame wakes
+    assert loop.step(0) == 0 and len(q.waiting) == 3      # more waiting: step again at once
+    assert loop.step(0) == 0 and len(q.waiting) == 1
+    assert loop.step(0) is None and not q.waiting          # nothing pending: only a frame wakes
     assert stack.stats["eth"]["rx"] == 5
 
 
@@ -158,7 +144,7 @@ def test_receive_buffer_fits_the_largest_interface_and_is_reused():
     loop.step(0)
     buf = loop._buf
     assert len(buf) == 9014
-    q.frames.append(b"\x01" * 60)
+    q.waiting.append(b"\x01" * 60)
     loop.step(0)
     assert loop._buf is buf
 

@@ -8,6 +8,7 @@ import pytest
 from barenet import ticks
 
 from barenet_host.pcap import PcapNIC, PcapWriter
+from peer import ListNIC
 
 scapy = pytest.importorskip("scapy.all")
 
@@ -66,28 +67,9 @@ def test_close_leaves_a_callers_file_open_and_closes_its_own(tmp_path):
     assert w._f.closed
 
 
-class FakeNIC:
-    def __init__(self, inbound=()):
-        self.sent = []
-        self.inbound = list(inbound)
-
-    def send(self, frame):
-        self.sent.append(bytes(frame))
-
-    def recv_into(self, buf):
-        if not self.inbound:
-            return 0
-        frame = self.inbound.pop(0)
-        buf[:len(frame)] = frame
-        return len(frame)
-
-    def fileno(self):
-        return 7
-
-
 def test_pcap_nic_records_sent_and_pulled_frames_at_the_step_time():
     f = io.BytesIO()
-    inner = FakeNIC(inbound=[ether(2), ether(3)])
+    inner = ListNIC([ether(2), ether(3)], fd=7)
     nic = PcapNIC(inner, PcapWriter(f))
     assert nic.poll(NEAR_WRAP) is None        # the loop step tells the time first
     nic.send(memoryview(ether(1)))

@@ -9,7 +9,6 @@ run with rebases every few segments, or with the connections moved to just below
 bound, must put byte for byte the same frames on the wire.
 """
 
-
 import pytest
 
 import barenet.tcp.input as tcp_input
