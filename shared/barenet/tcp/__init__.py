@@ -2,7 +2,9 @@
 
 `TCP(stack)` is the protocol handler the stack registers for IP protocol 6. It owns
 the connection table and the listeners; each connection's state machine is its TCB (`tcb.py`,
-split into input, output, recovery, timers, options and urgent). TCP drives the TCBs and does
+split into input, output, recovery, timers, options and urgent, as DESIGN.md lists them, plus
+`state` for the states, flag bits and teardown they all share, and `ring` for the storage of
+the send and receive buffers). TCP drives the TCBs and does
 what reaches beyond one: it moves a completed passive open to its listener's accept queue, drops
 connections that reached CLOSED, and tells IP when a connection suspects its next hop.
 Sans-I/O like the rest of the core: segments and time come in through `input`/`poll`. User
