@@ -27,11 +27,21 @@ _TUNABLES = {
     "reasm_timeout_ms": (30000, 30000),  # RFC 1122 3.3.2: 60 s to 120 s; Linux: 30 s
     # -- ARP (RFC 826, RFC 1122 2.3.2) ----------------------------------------------------------
     "arp_size": (8, 1024),              # cache entries
-    "arp_ttl_ms": (60000, 60000),       # an entry expires unless refreshed
     "arp_pending": (4, 64),             # addresses being resolved at once
     "arp_queue_bytes": (4096, 65536),   # datagram bytes waiting per address (Linux unres_qlen_bytes)
-    "arp_retries": (3, 3),              # requests before giving up (Linux ucast/mcast solicit)
-    "arp_retry_ms": (1000, 1000),       # RFC 1122 2.3.2.1: at most one request per second
+    "arp_retries": (3, 3),              # broadcast requests before giving up (Linux mcast_solicit)
+    "arp_retry_ms": (1000, 1000),       # between requests of one resolution (Linux retrans_time)
+    # -- ARP neighbour states and rate limit (neighbor.py; Linux's NUD, RFC 1122 2.3.2.1) -------
+    "arp_reachable_ms": (30000, 30000),  # a confirmed entry's life (Linux base_reachable_time)
+    "arp_stale_ms": (60000, 60000),     # an unused stale entry is dropped (Linux gc_stale_time)
+    "arp_delay_ms": (5000, 5000),       # used while stale: wait this for a confirmation before
+                                        # probing (Linux delay_first_probe_time)
+    "arp_probes": (3, 3),               # unicast probes before forgetting a MAC (ucast_solicit)
+    "arp_rate_ms": (1000, 1000),        # RFC 1122 2.3.2.1 SHOULD: one request per target per second
+    "arp_recent": (8, 256),             # targets of recent requests remembered for the rate; also
+                                        # the most requests per arp_rate_ms (flood bound)
+    "arp_locktime_ms": (1000, 1000),    # a MAC changed within this is kept: the first of several
+                                        # replies wins (Linux locktime)
     # -- ICMP (RFC 1122 3.2.2) ----------------------------------------------------------------
     "icmp_error_burst": (10, 10),       # token bucket, as Linux icmp_ratelimit
     "icmp_error_interval_ms": (100, 100),

@@ -129,7 +129,7 @@ class Interface(Ready):
     def announce(self):
         """Tell the link about our address (gratuitous ARP on Ethernet; nothing on ip links)."""
 
-    def forget_neighbor(self, ip):
+    def suspect_neighbor(self, ip, now):
         """An upper layer suspects the link address of ip (see IP.neighbor_suspect)."""
 
     def poll(self, now):
@@ -159,8 +159,8 @@ class EthernetInterface(Interface):
         if self.configured and self.running:
             self.arp.announce()
 
-    def forget_neighbor(self, ip):
-        self.arp.forget(ip)
+    def suspect_neighbor(self, ip, now):
+        self.arp.suspect(ip, now)
 
     def poll(self, now):
         return self.arp.poll(now)
@@ -208,7 +208,7 @@ class EthernetInterface(Interface):
         if etype == ethernet.TYPE_IPV4:
             self.stack.ip.input(self, frame[_ETH_HLEN:], now)
         elif etype == ethernet.TYPE_ARP:
-            self.arp.input(frame[_ETH_HLEN:], now)
+            self.arp.input(frame[_ETH_HLEN:], now, ethernet.dst_is(frame, self.mac))
         else:
             inc(st, "drop_ethertype")
 

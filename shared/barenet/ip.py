@@ -92,17 +92,17 @@ class IP:
         return iface, self._rsrc
 
     def neighbor_suspect(self, dst):
-        """A transport got no answer from dst: forget the MAC of its next hop, so the next
-        datagram resolves it again. ARP has no checksum, so a corrupted reply can plant a
-        wrong MAC; this is the cheap part of RFC 1122 2.3.2.1's "advice from the transport
-        layer" that Linux's NUD acts on."""
+        """A transport got no answer from dst: have the neighbour cache probe the MAC of its
+        next hop (unicast, still using it meanwhile) and forget it only if the probes go
+        unanswered. ARP has no checksum, so a corrupted reply can plant a wrong MAC; this is
+        RFC 1122 2.3.2.1's "advice from the transport layer" that Linux's NUD acts on."""
         try:
             iface = self._route(dst)
         except OSError:
             return
         next_hop = self._hop
         if iface is not self.loopback and next_hop is not None:
-            iface.forget_neighbor(next_hop)
+            iface.suspect_neighbor(next_hop, self.stack.now)
 
     # -- output --------------------------------------------------------------------------
 

@@ -109,22 +109,6 @@ def test_address_conflict_is_counted_and_not_learned():
     assert STACK_IP.encode() not in stack.interfaces[0].arp.entries
 
 
-def test_cache_entries_expire_and_are_resolved_again():
-    sim, stack, iface, peer = setup(arp_ttl_ms=10000)
-    ep = stack.udp.bind(4000)
-    ep.sendto(b"a", (PEER_IP, 9))
-    sim.run(max_ms=1)
-    peer.reply_arp(peer.take())
-    sim.run(max_ms=1)
-    assert len(peer.take()) == 1
-    sim.advance(10001)
-    ep.sendto(b"b", (PEER_IP, 9))
-    sim.run(max_ms=1)
-    (f,) = peer.take()
-    assert ARP in f and f[ARP].pdst == PEER_IP
-    assert stack.stats["arp"]["expired"] == 1
-
-
 def test_cache_is_bounded():
     sim, stack, iface, peer = setup(arp_size=4)
     for i in range(10):
@@ -146,9 +130,135 @@ def test_malformed_arp_is_counted():
     assert peer.take() == []
 
 
+def test_arp_failure_is_reported_once_per_datagram_not_per_fragment():
+    sim, stack, iface, peer = setup()
+    ep = stack.udp.bind(4000)
+    other = stack.udp.bind(0x4141)  # what payload bytes "AA" would name as a source port
+    ep.sendto(b"A" * 4000, ("192.0.2.50", 9))  # three fragments queued behind ARP
+    sim.run(max_ms=5000)
+    with pytest.raises(OSError):
+        ep.recvfrom()
+    assert other.recvfrom() is None
+
+
+# -- neighbour states (Linux NUD; RFC 1122 2.3.2.1) ------------------------------------------
+
+PEER = bytes([192, 0, 2, 1])
+STRANGER_MAC = "02:00:00:00:00:66"
+
+
+def solicitations(frames, ip=PEER_IP):
+    """The who-has requests for ip in frames, broadcast or unicast (probes)."""
+    return [f for f in frames if ARP in f and f[ARP].op == 1 and f[ARP].pdst == ip
+            and f[ARP].psrc == STACK_IP]
+
+
+def recorder(sim, peer):
+    """Keep every frame the peer receives with its virtual time: a list of (ms, scapy frame)."""
+    log = []
+    peer.nic.on_frame = lambda frame, now: log.append((sim.ms, Ether(bytes(frame))))
+    return log
+
+
+def resolved(sim, stack, peer, ep):
+    """Send one datagram to the peer and answer the request: the entry is REACHABLE."""
+    ep.sendto(b"first", (PEER_IP, 9))
+    sim.run(max_ms=1)
+    peer.reply_arp(peer.take())
+    sim.run(max_ms=1)
+    assert [bytes(f[UDP].payload) for f in peer.take()] == [b"first"]
+
+
+def state(stack, ip=PEER):
+    from barenet.neighbor import _STATE_NAMES
+    e = stack.interfaces[0].arp.entries.get(ip)
+    return None if e is None else _STATE_NAMES[e.state][6:]
+
+
+def test_a_used_stale_entry_is_probed_by_unicast_while_still_in_use():
+    sim, stack, iface, peer = setup(arp_reachable_ms=30000, arp_delay_ms=5000)
+    ep = stack.udp.bind(4000)
+    resolved(sim, stack, peer, ep)
+    assert state(stack) == "reachable"
+    sim.advance(30000)
+    ep.sendto(b"stale", (PEER_IP, 9))       # used while stale: goes out at once, to the old MAC
+    sim.run(max_ms=1)
+    (f,) = peer.take()
+    assert UDP in f and f.dst == PEER_MAC
+    assert state(stack) == "delay"
+    sim.advance(4998)                       # (sim.run above took 1 ms)
+    assert peer.take() == []                # DELAY: a chance for upper layers to confirm first
+    sim.advance(1)
+    (probe,) = solicitations(peer.take())
+    assert probe.dst == PEER_MAC            # unicast to the MAC in use (RFC 1122 2.3.2.1)
+    assert probe[ARP].hwdst == "00:00:00:00:00:00"
+    assert state(stack) == "probe"
+    ep.sendto(b"probing", (PEER_IP, 9))
+    sim.run(max_ms=1)
+    assert [bytes(f[UDP].payload) for f in peer.take()] == [b"probing"]
+    # The peer answers the probe by unicast: confirmed again
+    peer.send(Ether(dst=STACK_MAC, src=PEER_MAC) /
+              ARP(op=2, hwsrc=PEER_MAC, psrc=PEER_IP, hwdst=STACK_MAC, pdst=STACK_IP))
+    sim.run(max_ms=1)
+    assert state(stack) == "reachable"
+    sim.advance(20000)
+    assert peer.take() == []
+    st = stack.stats["arp"]
+    assert st["state_stale"] == 1 and st["state_delay"] == 1 and st["state_probe"] == 1
+    assert st["state_reachable"] == 2 and st["tx_probe"] == 1 and st["tx_request"] == 1
+
+
+def test_unanswered_probes_forget_the_mac_then_broadcast_resolves_again():
+    sim, stack, iface, peer = setup(arp_probes=3, arp_retry_ms=1000)
+    ep = stack.udp.bind(4000)
+    resolved(sim, stack, peer, ep)
+    log = recorder(sim, peer)
+    stack.ip.neighbor_suspect(PEER)         # TCP's RTO: probe, no waiting in DELAY, but not
+    sim.advance(3998)                       # within a second of the request (sent at 0)
+    probes = solicitations([f for _, f in log])
+    assert [t for t, _ in log] == [1000, 2000, 3000] and all(p.dst == PEER_MAC for p in probes)
+    assert state(stack) == "probe"
+    sim.advance(1)
+    assert state(stack) is None             # three unanswered probes: the MAC is forgotten
+    assert stack.stats["arp"]["probe_failed"] == 1
+    del log[:]
+    ep.sendto(b"again", (PEER_IP, 9))
+    sim.run(max_ms=1)
+    (req,) = solicitations([f for _, f in log])
+    assert req.dst == "ff:ff:ff:ff:ff:ff"
+
+
+def test_unused_stale_entries_expire_but_the_gateways_stays():
+    sim, stack, iface, peer = setup(gateway=PEER_IP, arp_reachable_ms=1000, arp_stale_ms=5000)
+    ep = stack.udp.bind(4000)
+    resolved(sim, stack, peer, ep)
+    peer.send(arp_frame(1, "02:00:00:00:00:07", "192.0.2.7", STACK_IP))
+    sim.advance(6001)
+    ep.sendto(b"x", ("192.0.2.7", 9))
+    sim.run(max_ms=1)
+    (req,) = solicitations(peer.take(), "192.0.2.7")
+    assert stack.stats["arp"]["expired"] == 1
+    assert state(stack) == "stale"          # the gateway's: kept, and probed when used
+
+
+def test_suspect_probes_instead_of_forgetting():
+    sim, stack, iface, peer = setup()
+    ep = stack.udp.bind(4000)
+    resolved(sim, stack, peer, ep)
+    sim.advance(1000)
+    stack.ip.neighbor_suspect(PEER)
+    assert state(stack) == "probe" and stack.stats["arp"]["suspect"] == 1
+    ep.sendto(b"still", (PEER_IP, 9))
+    sim.run(max_ms=1)
+    frames = peer.take()
+    assert [f.dst for f in solicitations(frames)] == [PEER_MAC]
+    assert [bytes(f[UDP].payload) for f in frames if UDP in f] == [b"still"]
+
+
 def test_tcp_timeouts_make_arp_resolve_a_poisoned_entry_again():
     # ARP has no checksum: a corrupted reply can plant a wrong MAC. Two retransmission
-    # timeouts in a row make TCP ask IP to forget it, so the connection recovers.
+    # timeouts in a row make TCP tell IP, which has the MAC probed, so the connection
+    # recovers.
     sim = Sim()
     wire = sim.wire()
     a, _ = sim.host(wire, "02:00:00:00:00:01", "192.0.2.1/24", seed=1)
@@ -168,16 +278,163 @@ def test_tcp_timeouts_make_arp_resolve_a_poisoned_entry_again():
 
     sim.add_task(read)
     assert sim.run(until=lambda: got == b"after the poisoning", max_ms=60000)
-    assert a.stats["arp"]["forgotten"] == 1
-    assert a.interfaces[0].arp.entries[bytes([192, 0, 2, 2])][0] == bytes.fromhex(STACK_MAC.replace(":", ""))
+    st = a.stats["arp"]
+    # b's own check of its entry for a (a STALE entry in use is probed) also corrects the
+    # MAC, through RFC 826's merge: either way it is by probing, not forgetting
+    assert st["suspect"] >= 1 and st["tx_probe"] >= 1
+    assert st.get("mac_changed", 0) + st.get("probe_failed", 0) >= 1
+    assert a.interfaces[0].arp.entries[bytes([192, 0, 2, 2])].mac == bytes.fromhex(STACK_MAC.replace(":", ""))
 
 
-def test_arp_failure_is_reported_once_per_datagram_not_per_fragment():
-    sim, stack, iface, peer = setup()
+# -- at most one request per target per second (RFC 1122 2.3.2.1) ----------------------------
+
+def test_sixteen_half_open_connections_ask_at_most_once_a_second():
+    # Today's bug: each SYN-ACK retransmission timeout forgot the peer's MAC and asked again
+    # at once, 16 requests in 80 ms. Now every suspect lands on the one entry, probed once
+    # a second at most.
+    from scapy.layers.inet import IP, TCP
+    sim, stack, iface, peer = setup(syn_backlog=16)
+    stack.tcp.listen(80)
+    log = recorder(sim, peer)
+    peer.send(arp_frame(1, PEER_MAC, PEER_IP, STACK_IP))   # the client asks for us first
+    for i in range(16):
+        peer.send(Ether(dst=STACK_MAC, src=PEER_MAC) / IP(src=PEER_IP, dst=STACK_IP) /
+                  TCP(sport=40000 + i, dport=80, flags="S", seq=1000))
+    sim.advance(30000)
+    times = [t for t, f in log if f in solicitations([f])]
+    assert len(times) >= 2
+    assert all(b - a >= 1000 for a, b in zip(times, times[1:]))
+    synacks = [f for _, f in log if TCP in f]
+    assert len(synacks) > 16                # the retransmissions kept going out meanwhile
+
+
+def test_re_resolution_right_after_a_failure_waits_for_the_rate():
+    sim, stack, iface, peer = setup(arp_retries=3, arp_retry_ms=400, arp_rate_ms=1000)
     ep = stack.udp.bind(4000)
-    other = stack.udp.bind(0x4141)  # what payload bytes "AA" would name as a source port
-    ep.sendto(b"A" * 4000, ("192.0.2.50", 9))  # three fragments queued behind ARP
-    sim.run(max_ms=5000)
+    log = recorder(sim, peer)
+    ep.sendto(b"lost", ("192.0.2.50", 9))
+    sim.advance(3000)        # retries are due every 400 ms but the rate holds them to 1/s
     with pytest.raises(OSError):
         ep.recvfrom()
-    assert other.recvfrom() is None
+    ep.sendto(b"again", ("192.0.2.50", 9))  # a new resolution at once after the failure
+    sim.advance(3000)
+    times = [t for t, f in log if f in solicitations([f], "192.0.2.50")]
+    assert times and all(b - a >= 1000 for a, b in zip(times, times[1:]))
+    assert stack.stats["arp"]["rate_limited"] >= 2
+
+
+def test_the_rate_memory_bounds_requests_stack_wide_but_not_for_the_gateway():
+    sim, stack, iface, peer = setup(gateway=PEER_IP, arp_recent=2, arp_pending=8)
+    ep = stack.udp.bind(4000)
+    for i in range(4):
+        ep.sendto(b"x", ("192.0.2.%d" % (50 + i), 9))
+    ep.sendto(b"x", ("198.51.100.1", 9))  # off-link: through the gateway
+    sim.run(max_ms=1)
+    asked = [f[ARP].pdst for f in peer.take() if ARP in f]
+    assert asked == ["192.0.2.50", "192.0.2.51", PEER_IP]
+    assert stack.stats["arp"]["rate_table_full"] == 2
+    assert len(iface.arp.recent) == 3     # arp_recent, plus the gateway
+
+
+# -- bounded tables that strangers cannot fill ------------------------------------------------
+
+def syn_from(ip, mac="02:00:00:00:99:99", sport=1234):
+    from scapy.layers.inet import IP, TCP
+    return Ether(dst=STACK_MAC, src=mac) / IP(src=ip, dst=STACK_IP) / TCP(sport=sport, dport=80, flags="S")
+
+
+def test_strangers_answers_never_evict_the_gateways_or_our_own_pending_resolution():
+    sim, stack, iface, peer = setup(gateway=PEER_IP, arp_pending=4, syn_backlog=32)
+    stack.tcp.listen(80)
+    ep = stack.udp.bind(4000)
+    ep.sendto(b"to the gateway", ("198.51.100.1", 9))
+    ep.sendto(b"our own", ("192.0.2.60", 9))
+    for i in range(20):                     # SYNs from strangers: their SYN-ACKs need ARP
+        peer.send(syn_from("192.0.2.%d" % (100 + i)))
+    sim.run(max_ms=1)
+    arp_ = iface.arp
+    assert len(arp_.pending) == 4
+    assert PEER in arp_.pending and bytes([192, 0, 2, 60]) in arp_.pending
+    # Of the strangers, the newest two are left: the oldest went first
+    assert set(arp_.pending) - {PEER, bytes([192, 0, 2, 60])} == {bytes([192, 0, 2, 118]),
+                                                                   bytes([192, 0, 2, 119])}
+    assert stack.stats["arp"]["evicted_pending"] == 18
+    peer.reply_arp(peer.take())
+    sim.run(max_ms=1)
+    assert [bytes(f[UDP].payload) for f in peer.take() if UDP in f] == [b"to the gateway"]
+
+
+def test_our_own_traffic_is_refused_a_pending_slot_only_when_all_are_our_own():
+    sim, stack, iface, peer = setup(gateway=PEER_IP, arp_pending=2)
+    ep = stack.udp.bind(4000)
+    ep.sendto(b"x", ("198.51.100.1", 9))
+    ep.sendto(b"a", ("192.0.2.60", 9))
+    ep.sendto(b"b", ("192.0.2.61", 9))      # evicts the older of our own, never the gateway
+    assert set(iface.arp.pending) == {PEER, bytes([192, 0, 2, 61])}
+    assert stack.stats["arp"]["evicted_pending"] == 1
+
+
+def test_requests_from_strangers_never_evict_entries_in_use():
+    sim, stack, iface, peer = setup(gateway=PEER_IP, arp_size=4)
+    ep = stack.udp.bind(4000)
+    resolved(sim, stack, peer, ep)          # the gateway, REACHABLE
+    for i in range(3):
+        iface.arp.learn(bytes([192, 0, 2, 10 + i]), bytes([2, 0, 0, 0, 0, 10 + i]), sim.now)
+    for i in range(10):
+        peer.send(arp_frame(1, "02:00:00:00:01:%02x" % i, "192.0.2.%d" % (100 + i), STACK_IP))
+    sim.run(max_ms=1)
+    assert set(iface.arp.entries) == {PEER} | {bytes([192, 0, 2, 10 + i]) for i in range(3)}
+    assert stack.stats["arp"]["learn_refused_full"] == 10
+    assert len(solicitations(peer.take(), "192.0.2.100")) == 0
+    # Once those are stale, a stranger may take the oldest slot, never the gateway's
+    sim.advance(30001)
+    peer.send(arp_frame(1, "02:00:00:00:01:ff", "192.0.2.200", STACK_IP))
+    sim.run(max_ms=1)
+    assert PEER in iface.arp.entries and bytes([192, 0, 2, 200]) in iface.arp.entries
+    assert state(stack, bytes([192, 0, 2, 200])) == "stale"
+
+
+def test_unsolicited_replies_for_unknown_addresses_are_not_learned():
+    sim, stack, iface, peer = setup()
+    for i in range(10):
+        peer.send(Ether(dst=STACK_MAC, src=STRANGER_MAC) /
+                  ARP(op=2, hwsrc=STRANGER_MAC, psrc="192.0.2.%d" % (100 + i), hwdst=STACK_MAC,
+                      pdst=STACK_IP))
+    sim.run(max_ms=1)
+    assert iface.arp.entries == {} and iface.arp.pending == {}
+
+
+# -- spoofing (RFC 826 merge, Linux's rules) --------------------------------------------------
+
+def test_a_different_mac_for_a_confirmed_entry_is_a_spoof_suspect_and_locktime_holds():
+    sim, stack, iface, peer = setup(arp_locktime_ms=1000)
+    ep = stack.udp.bind(4000)
+    resolved(sim, stack, peer, ep)
+    spoof = Ether(dst=STACK_MAC, src=STRANGER_MAC) / ARP(op=2, hwsrc=STRANGER_MAC, psrc=PEER_IP,
+                                                          hwdst=STACK_MAC, pdst=STACK_IP)
+    peer.send(spoof)                        # right after the real reply: the first one wins
+    sim.run(max_ms=1)
+    st = stack.stats["arp"]
+    assert st["spoof_suspect"] == 1 and st["spoof_suspect_reachable"] == 1
+    assert st["mac_change_locked"] == 1
+    assert iface.arp.entries[PEER].mac == bytes.fromhex("020000000001")
+    sim.advance(1000)
+    peer.send(spoof)                        # later: the merge rule applies, as in Linux
+    sim.run(max_ms=1)
+    assert st is not stack.stats["arp"]
+    st = stack.stats["arp"]
+    assert st["spoof_suspect"] == 2 and st["spoof_suspect_reachable"] == 2
+    assert st["mac_changed"] == 1
+    assert iface.arp.entries[PEER].mac == bytes.fromhex("020000000066")
+    assert state(stack) == "reachable"
+
+
+def test_a_gratuitous_arp_overrides_the_locktime_and_a_broadcast_confirms_nothing():
+    sim, stack, iface, peer = setup()
+    ep = stack.udp.bind(4000)
+    resolved(sim, stack, peer, ep)
+    peer.send(Ether(dst="ff:ff:ff:ff:ff:ff", src=STRANGER_MAC) /
+              ARP(op=1, hwsrc=STRANGER_MAC, psrc=PEER_IP, pdst=PEER_IP))
+    sim.run(max_ms=1)
+    assert iface.arp.entries[PEER].mac == bytes.fromhex("020000000066")
+    assert state(stack) == "stale" and stack.stats["arp"]["mac_changed"] == 1

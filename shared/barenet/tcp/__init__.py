@@ -452,7 +452,7 @@ class TCP:
 
     def _neighbor_suspect(self, conn):
         # A connection's timer found no answer through the next hop (RFC 1122 2.3.2.1):
-        # IP forgets that hop's MAC, so the next segment resolves it again.
+        # IP has the neighbour cache probe that hop's MAC before it forgets it.
         conn.neighbor_suspect = False
         self.stack.ip.neighbor_suspect(conn.rip)
 
