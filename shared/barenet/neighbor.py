@@ -180,6 +180,7 @@ class ARPCache:
         if len(self.entries) >= self.size:
             gw = self.iface.gateway
             victim = None
+            vrank = vat = 0
             for k, e in self.entries.items():
                 if k == gw:
                     continue
@@ -246,12 +247,12 @@ class ARPCache:
     def _evict_pending(self, worth):
         """Make room in the pending table for a resolution of the given worth by dropping the
         least valuable one (the oldest of the lowest worth), if it is worth no more."""
-        victim = None
+        victim = vp = None
         for k, p in self.pending.items():
-            if victim is None or p.worth < vp.worth or \
+            if vp is None or p.worth < vp.worth or \
                     (p.worth == vp.worth and ticks.diff(p.born, vp.born) < 0):
                 victim, vp = k, p
-        if vp.worth > worth or vp.worth == _GATEWAY:
+        if vp is None or vp.worth > worth or vp.worth == _GATEWAY:
             return False
         del self.pending[victim]
         inc(self.stats, "evicted_pending")

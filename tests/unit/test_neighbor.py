@@ -1,12 +1,16 @@
 """ARP: pending queues, retries, failure reporting, gratuitous ARP, replies, conflicts, bounds."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 from scapy.layers.inet import UDP
 from scapy.layers.l2 import ARP, Ether
 
+from barenet import ticks
+from barenet.addr import ip_aton
 from barenet.compat import EHOSTUNREACH
+from barenet.stack import Stack
 from barenet_host.vwire import Sim
-from peer import PEER_IP, PEER_MAC, STACK_IP, STACK_MAC, Peer, setup
+from peer import PEER_IP, PEER_MAC, STACK_IP, STACK_MAC, ListNIC, Peer, setup
 
 
 def arp_frame(op, src_mac, src_ip, dst_ip, dst_mac="00:00:00:00:00:00", eth_dst="ff:ff:ff:ff:ff:ff"):
@@ -438,3 +442,85 @@ def test_a_gratuitous_arp_overrides_the_locktime_and_a_broadcast_confirms_nothin
     sim.run(max_ms=1)
     assert iface.arp.entries[PEER].mac == bytes.fromhex("020000000066")
     assert state(stack) == "stale" and stack.stats["arp"]["mac_changed"] == 1
+
+
+# -- the property: under any input, the rate and the bounds hold --------------------------------
+
+_HOSTS = ["192.0.2.%d" % i for i in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13)]
+_MACS = ["02:00:00:00:00:%02x" % i for i in range(1, 5)]
+_op = st.one_of(
+    st.tuples(st.just("arp"), st.sampled_from([1, 2]), st.sampled_from(_HOSTS),
+              st.sampled_from(_MACS), st.sampled_from(_HOSTS + [STACK_IP]), st.booleans()),
+    st.tuples(st.just("udp"), st.sampled_from(_HOSTS + ["198.51.100.1", "203.0.113.9"])),
+    st.tuples(st.just("syn"), st.sampled_from(_HOSTS + ["198.51.100.7"]), st.integers(1, 60000)),
+    st.tuples(st.just("ping"), st.sampled_from(_HOSTS)),
+    st.tuples(st.just("suspect"), st.sampled_from(_HOSTS + ["198.51.100.1"])),
+    st.tuples(st.just("clock"), st.integers(0, 8000)),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(_op, max_size=60),
+       start=st.sampled_from([0, ticks.PERIOD - 20000]),
+       sizes=st.tuples(st.integers(1, 6), st.integers(1, 4), st.integers(1, 4)))
+def test_no_target_is_asked_twice_within_a_second_and_the_tables_stay_bounded(ops, start, sizes):
+    from scapy.layers.inet import ICMP, IP, TCP
+    size, pending, recent = sizes
+    nic = ListNIC()
+    stack = Stack("board", arp_size=size, arp_pending=pending, arp_recent=recent,
+                  arp_retry_ms=700, syn_backlog=8)
+    clock = [0]                              # unwrapped virtual ms since start
+    iface = stack.add_interface(nic, mac=STACK_MAC, ip=STACK_IP + "/24", gateway=PEER_IP,
+                                now_ms=start)
+    stack.tcp.listen(80)
+    ep = stack.udp.bind(4000)
+    asked = {}                               # target -> unwrapped times of requests for it
+    a = iface.arp
+
+    def now():
+        return (start + clock[0]) % ticks.PERIOD
+
+    def step():
+        stack.poll(now())
+        for f in nic.sent:
+            if f[12:14] == b"\x08\x06" and f[20:22] == b"\x00\x01" and f[38:42] != f[28:32]:
+                times = asked.setdefault(f[38:42], [])
+                assert not times or clock[0] - times[-1] >= 1000, (f[38:42], times, clock[0])
+                times.append(clock[0])
+        del nic.sent[:]
+        assert len(a.entries) <= size
+        assert len(a.pending) <= pending
+        assert len(a.recent) <= recent + 1   # the gateway is always asked
+        assert set(a.timed) <= set(a.entries)
+        assert "drop_internal_error" not in stack.stats["stack"]
+
+    for op in ops:
+        kind = op[0]
+        if kind == "arp":
+            _, code, src, mac, dst, unicast = op
+            frame = arp_frame(code, mac, src, dst, eth_dst=STACK_MAC if unicast else "ff:ff:ff:ff:ff:ff")
+            stack.input(iface, bytes(frame), now())
+        elif kind == "udp":
+            try:
+                ep.sendto(b"x", (op[1], 9))
+            except OSError:
+                pass
+        elif kind == "syn":
+            stack.input(iface, bytes(Ether(dst=STACK_MAC, src=_MACS[0]) / IP(src=op[1], dst=STACK_IP) /
+                                     TCP(sport=op[2], dport=80, flags="S")), now())
+        elif kind == "ping":
+            stack.input(iface, bytes(Ether(dst=STACK_MAC, src=_MACS[0]) / IP(src=op[1], dst=STACK_IP) /
+                                     ICMP()), now())
+        elif kind == "suspect":
+            stack.ip.neighbor_suspect(ip_aton(op[1]))
+        else:
+            # Step through the interval as a runner would, at each deadline poll reports
+            end = clock[0] + op[1]
+            while True:
+                step()
+                wait = stack.poll(now())
+                if wait is None or clock[0] + max(wait, 1) > end:
+                    break
+                clock[0] += max(wait, 1)
+            clock[0] = end
+        step()
