@@ -117,6 +117,7 @@ class ARPCache:
         self.entries = {}   # ip -> _Neighbor
         self.pending = {}   # ip -> _Pending
         self.timed = {}     # ip -> _Neighbor, the entries in DELAY or PROBE (poll's work)
+        self._timed_at = None   # no entry of timed is due before this
         self.recent = {}    # ip -> when the last request for it was sent
         self._full_until = None  # recent holds only young entries until then
         self._sweep_at = None
@@ -161,7 +162,13 @@ class ARPCache:
             elif e.state == _DELAY or e.state == _PROBE:
                 del self.timed[ip]
         e.state = state
+        self._at(e, at)
+
+    def _at(self, e, at):
         e.at = at
+        if e.state == _DELAY or e.state == _PROBE:
+            if self._timed_at is None or ticks.diff(at, self._timed_at) < 0:
+                self._timed_at = at
 
     def learn(self, ip, mac, now):
         """Enter ip as confirmed at mac (an answer to our request; tests plant entries so)."""
@@ -277,7 +284,7 @@ class ARPCache:
         if wait <= 0:
             e.probes += 1
             wait = self.retry_ms
-        e.at = ticks.add(now, wait)
+        self._at(e, ticks.add(now, wait))
 
     def _solicit(self, ip, dst_mac, now):
         """Send a who-has for ip to dst_mac (broadcast, or the MAC of a unicast probe): 0 when
@@ -420,22 +427,30 @@ class ARPCache:
                         continue
                     self._retry(ip, p, now)
                 wait = ticks.earliest(wait, ticks.until(p.next_at, now))
-        if self.timed:
+        # Only when one is due: a list per poll would allocate for every segment sent while
+        # a neighbour sits in DELAY (seconds, on a busy connection)
+        if self.timed and ticks.due(self._timed_at, now):
+            self._timed_at = None
             for ip in list(self.timed):
                 e = self.timed[ip]
-                if ticks.due(e.at, now):
-                    if e.state == _DELAY:
-                        e.probes = 0
-                        self._set(ip, e, _PROBE, now)
-                    if e.probes >= self.probes:
-                        # No answer to arp_probes unicast probes: forget the MAC (Linux
-                        # NUD_FAILED); the next datagram resolves it by broadcast
-                        del self.timed[ip]
-                        del self.entries[ip]
-                        inc(self.stats, "probe_failed")
-                        continue
-                    self._probe(ip, e, now)
-                wait = ticks.earliest(wait, ticks.until(e.at, now))
+                if not ticks.due(e.at, now):
+                    self._at(e, e.at)
+                    continue
+                if e.state == _DELAY:
+                    e.probes = 0
+                    self._set(ip, e, _PROBE, now)
+                if e.probes >= self.probes:
+                    # No answer to arp_probes unicast probes: forget the MAC (Linux
+                    # NUD_FAILED); the next datagram resolves it by broadcast
+                    del self.timed[ip]
+                    del self.entries[ip]
+                    inc(self.stats, "probe_failed")
+                    continue
+                self._probe(ip, e, now)
+        if self.timed:
+            wait = ticks.earliest(wait, ticks.until(self._timed_at, now))
+        else:
+            self._timed_at = None
         if self._sweep_at is None or ticks.due(self._sweep_at, now):
             self._sweep(now)
         return wait
