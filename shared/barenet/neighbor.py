@@ -40,6 +40,11 @@ _ANSWER = const(0)      # only answers traffic nobody asked for (SYN-ACK, RST, I
 _OWN = const(1)         # traffic of our own (a connection's segment, an app's datagram)
 _GATEWAY = const(2)     # the configured next hop: never evicted
 
+# Which entries a new one may replace (see ARPCache._add: rank = state * 2 + worth)
+_EVICT_ANY = const(8)       # for our own traffic: any but the gateway's
+_EVICT_ANSWER = const(7)    # to answer a stranger: not a confirmed neighbour of our own
+_EVICT_ASKER = const(1)     # a stranger that asked for us: only another stale stranger
+
 _RST = const(0x04)
 _SYN_ACK = const(0x12)
 _ICMP_ECHO_REQUEST = const(8)
@@ -78,12 +83,13 @@ class _Neighbor:
     """A cache entry. `at` is the deadline of the state: REACHABLE until it, STALE until it
     (then dropped if unused), DELAY until the first probe, PROBE until the next probe."""
 
-    def __init__(self, mac, state, at, now):
+    def __init__(self, mac, state, at, now, worth):
         self.mac = mac
         self.state = state
         self.at = at
         self.updated = now              # the last MAC change or confirmation (Linux locktime)
         self.probes = 0
+        self.worth = worth              # _ANSWER or _OWN: what it was first resolved for
 
 
 def _age(now, t):
@@ -174,30 +180,33 @@ class ARPCache:
         """Enter ip as confirmed at mac (an answer to our request; tests plant entries so)."""
         e = self.entries.get(ip)
         if e is None:
-            self._add(ip, bytes(mac), _REACHABLE, now, _REACHABLE)
+            self._add(ip, bytes(mac), _REACHABLE, now, _OWN, _EVICT_ANY)
             return
         e.mac = bytes(mac)
         e.updated = now
         self._set(ip, e, _REACHABLE, ticks.add(now, self.reachable_ms))
 
-    def _add(self, ip, mac, state, now, may_evict):
-        """A new entry; when the cache is full it replaces the least valuable one whose state
-        ranks below may_evict (STALE first, then DELAY/PROBE, then REACHABLE; the oldest first;
-        never the gateway's). False when there is none."""
+    def _add(self, ip, mac, state, now, worth, below):
+        """A new entry; when the cache is full it replaces the least valuable one whose rank
+        (its state, then its worth: a stale stranger first, a confirmed neighbour we send to
+        last) is below `below`, the least recently confirmed first, never the gateway's.
+        False when there is none."""
         if len(self.entries) >= self.size:
             gw = self.iface.gateway
             victim = None
             vrank = vat = 0
             for k, e in self.entries.items():
                 if k == gw:
+                    continue            # pinned while it is the route's next hop
+                state_ = e.state
+                if state_ == _REACHABLE and ticks.due(e.at, now):
+                    state_ = _STALE
+                rank = state_ * 2 + e.worth
+                if rank >= below:
                     continue
-                rank = e.state
-                if rank == _REACHABLE and ticks.due(e.at, now):
-                    rank = _STALE
-                if rank >= may_evict:
-                    continue
-                if victim is None or rank < vrank or (rank == vrank and ticks.diff(e.at, vat) < 0):
-                    victim, vrank, vat = k, rank, e.at
+                if victim is None or rank < vrank or \
+                        (rank == vrank and ticks.diff(e.updated, vat) < 0):
+                    victim, vrank, vat = k, rank, e.updated
             if victim is None:
                 inc(self.stats, "learn_refused_full")
                 return False
@@ -205,7 +214,7 @@ class ARPCache:
             del self.entries[victim]
             inc(self.stats, "evicted")
         at = ticks.add(now, self.reachable_ms if state == _REACHABLE else self.stale_ms)
-        self.entries[ip] = _Neighbor(mac, state, at, now)
+        self.entries[ip] = _Neighbor(mac, state, at, now, worth)
         inc(self.stats, _STATE_NAMES[state])
         return True
 
@@ -371,7 +380,9 @@ class ARPCache:
         else:
             p = self.pending.pop(spa, None)
             if p is not None:
-                self._add(spa, sha, _REACHABLE if confirms else _STALE, now, _REACHABLE)
+                worth = _ANSWER if p.worth == _ANSWER else _OWN
+                self._add(spa, sha, _REACHABLE if confirms else _STALE, now, worth,
+                          _EVICT_ANY if worth == _OWN else _EVICT_ANSWER)
                 for d in p.queue:
                     iface.send_waiting(sha, d)
             elif for_us and op == arp.OP_REQUEST:
@@ -379,7 +390,7 @@ class ARPCache:
                 # STALE, displacing only other stale entries: a flood of requests from
                 # strangers cannot push out the neighbours we talk to. An unsolicited reply
                 # teaches nothing (Linux without arp_accept).
-                self._add(spa, sha, _STALE, now, _DELAY)
+                self._add(spa, sha, _STALE, now, _ANSWER, _EVICT_ASKER)
         if for_us and op == arp.OP_REQUEST:
             self._send(sha, arp.OP_REPLY, iface.ip, sha, spa)
             inc(self.stats, "tx_reply")

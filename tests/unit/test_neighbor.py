@@ -390,12 +390,37 @@ def test_requests_from_strangers_never_evict_entries_in_use():
     assert set(iface.arp.entries) == {PEER} | {bytes([192, 0, 2, 10 + i]) for i in range(3)}
     assert stack.stats["arp"]["learn_refused_full"] == 10
     assert len(solicitations(peer.take(), "192.0.2.100")) == 0
-    # Once those are stale, a stranger may take the oldest slot, never the gateway's
+    # Stale, they still keep out strangers that ask for us; a neighbour we send to takes the
+    # least recently confirmed slot, which is the gateway's, pinned: the next one goes
     sim.advance(30001)
-    peer.send(arp_frame(1, "02:00:00:00:01:ff", "192.0.2.200", STACK_IP))
+    peer.send(arp_frame(1, "02:00:00:00:01:ff", "192.0.2.201", STACK_IP))
     sim.run(max_ms=1)
-    assert PEER in iface.arp.entries and bytes([192, 0, 2, 200]) in iface.arp.entries
-    assert state(stack, bytes([192, 0, 2, 200])) == "stale"
+    assert stack.stats["arp"]["learn_refused_full"] == 11
+    peer.take()
+    ep.sendto(b"new", ("192.0.2.200", 9))
+    sim.run(max_ms=1)
+    peer.reply_arp(peer.take(), ip="192.0.2.200", mac="02:00:00:00:02:00")
+    sim.run(max_ms=1)
+    assert set(iface.arp.entries) == {PEER, bytes([192, 0, 2, 200])} | \
+        {bytes([192, 0, 2, 11 + i]) for i in range(2)}
+    assert state(stack, bytes([192, 0, 2, 200])) == "reachable"
+
+
+def test_answers_to_strangers_never_evict_confirmed_neighbours_of_our_own():
+    sim, stack, iface, peer = setup(arp_size=2, syn_backlog=16)
+    stack.tcp.listen(80)
+    for i in range(2):
+        iface.arp.learn(bytes([192, 0, 2, 10 + i]), bytes([2, 0, 0, 0, 0, 10 + i]), sim.now)
+    for i in range(4):
+        peer.send(syn_from("192.0.2.%d" % (100 + i)))
+    sim.run(max_ms=1)
+    for f in peer.take():                   # the strangers answer for themselves
+        if ARP in f:
+            peer.reply_arp([f], ip=f[ARP].pdst, mac="02:00:00:00:09:%02x" % int(f[ARP].pdst.split(".")[3]))
+    sim.run(max_ms=1)
+    assert set(iface.arp.entries) == {bytes([192, 0, 2, 10]), bytes([192, 0, 2, 11])}
+    assert len([f for f in peer.take() if f.haslayer("TCP")]) == 4   # answered all the same
+    assert stack.stats["arp"]["learn_refused_full"] == 4
 
 
 def test_unsolicited_replies_for_unknown_addresses_are_not_learned():
