@@ -180,10 +180,11 @@ def test_stack_fragments_reassemble_in_scapy(size, mtu):
     nic = _Capture()
     stack = Stack()
     iface = stack.add_interface(nic, mac="02:00:00:00:00:02", ip="192.0.2.2/24", mtu=mtu)
-    # Answer the ARP request the first datagram triggers, so everything reaches the NIC.
-    stack.input(iface, bytes(Ether(dst="02:00:00:00:00:02", src="02:00:00:00:00:01") /
-                             ARP(op=2, hwsrc="02:00:00:00:00:01", psrc="192.0.2.1",
-                                 hwdst="02:00:00:00:00:02", pdst="192.0.2.2")), 0)
+    # The peer asks for us first, so we know its MAC (RFC 826) and everything reaches the NIC
+    # (an unsolicited reply would teach nothing, as in Linux without arp_accept).
+    stack.input(iface, bytes(Ether(dst="ff:ff:ff:ff:ff:ff", src="02:00:00:00:00:01") /
+                             ARP(op=1, hwsrc="02:00:00:00:00:01", psrc="192.0.2.1",
+                                 pdst="192.0.2.2")), 0)
     ep = stack.udp.bind(4000)
     data = bytes((i * 13) & 0xFF for i in range(size))
     ep.sendto(data, ("192.0.2.1", 9))
