@@ -279,9 +279,11 @@ class ARPCache:
     def _retry(self, ip, p, now):
         """Send the next broadcast request for a pending address, if the rate allows."""
         wait = self._solicit(ip, BROADCAST_MAC, now)
-        if wait <= 0:
-            # Also when refused for the interface's rate: bounded tries bound its life
+        if wait == 0 or (wait < 0 and p.worth == _ANSWER):
+            # Refused for the interface's rate, an answer to a stranger uses up a try too, so
+            # that a flood's resolutions leave soon; one of our own waits for room
             p.tries += 1
+        if wait <= 0:
             wait = self.retry_ms
         p.next_at = ticks.add(now, wait)
 

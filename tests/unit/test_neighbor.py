@@ -338,6 +338,13 @@ def test_the_rate_memory_bounds_requests_stack_wide_but_not_for_the_gateway():
     assert asked == ["192.0.2.50", "192.0.2.51", PEER_IP]
     assert stack.stats["arp"]["rate_table_full"] == 2
     assert len(iface.arp.recent) == 3     # arp_recent, plus the gateway
+    # Resolutions of our own held back wait for room (the first two's retries take it until
+    # they fail): each is asked in the end, none twice within a second
+    log = recorder(sim, peer)
+    sim.advance(5000)
+    for ip in ("192.0.2.52", "192.0.2.53"):
+        times = [t for t, f in log if f in solicitations([f], ip)]
+        assert times and all(b - a >= 1000 for a, b in zip(times, times[1:]))
 
 
 # -- bounded tables that strangers cannot fill ------------------------------------------------
