@@ -100,7 +100,12 @@ def on_rtx_timer(tcb, now):
         tcb.neighbor_suspect = True
     if st == SYN_SENT or st == SYN_RECEIVED:
         tcb.rtx_count += 1
-        if tcb.rtx_count > c.syn_retries:
+        # A passive open in the SYN queue has its own limit (Linux tcp_synack_retries, kept
+        # by the request sock); an active or simultaneous open, tcp_syn_retries.
+        passive = tcb.listener is not None
+        if tcb.rtx_count > (c.synack_retries if passive else c.syn_retries):
+            if passive:
+                tcb.tcp.count("synack_timeout")
             destroy(tcb, tcb.soft_error or ETIMEDOUT)
             return
         rto.backoff()
