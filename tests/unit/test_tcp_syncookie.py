@@ -284,3 +284,18 @@ def test_a_cookie_ack_finds_room_in_a_table_full_of_half_open_connections():
     s.inject("A", seq=1001, ack=2001)
     assert lst.accept() is not None and s.tcp.stats["syn_evicted"] == 1
     assert len(lst.syn_queue) == 1
+
+
+def test_synack_retries_bounded_and_unanswered_ones_do_not_make_the_peer_suspect():
+    # A passive open's SYN-ACK retries stop at synack_retries (counted); unanswered, they do
+    # not make IP forget the next hop's MAC, as an active open's retries do (RFC 1122
+    # 2.3.2.1): spoofed SYNs must not send the gateway's entry away.
+    s = Script(isn=2000, synack_retries=3)
+    s.tcp.listen(80)
+    s.inject("S", seq=1000, mss=1460)
+    for at in (0, 1000, 3000, 7000):
+        s.expect("SA", seq=2000, ack=1001, at=at)
+    s.wait(20000)
+    s.expect_nothing()
+    assert s.tcp.connections() == [] and s.tcp.stats["synack_timeout"] == 1
+    assert "forgotten" not in s.stack.stats.get("arp", {})

@@ -95,8 +95,11 @@ def on_rtx_timer(tcb, now):
         return
     tcb.timeouts += 1
     tcb.tcp.count("rto")
-    if tcb.rtx_count >= 1:
+    if tcb.rtx_count >= 1 and tcb.listener is None:
         # A second timeout in a row: the next hop's MAC may be wrong (RFC 1122 2.3.2.1).
+        # Not for a passive open in the SYN queue: its SYN may be spoofed and then is never
+        # answered, and strangers' SYNs must not make us forget the gateway (Linux's request
+        # socks give no negative advice either: reqsk_timer_handler).
         tcb.neighbor_suspect = True
     if st == SYN_SENT or st == SYN_RECEIVED:
         tcb.rtx_count += 1
