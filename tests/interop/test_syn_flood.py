@@ -228,7 +228,8 @@ def test_syn_flood_keeps_echo_answering_spares_a_transfer_and_bounds_memory(serv
     after = [p["ms"] for p in probes if not p["during"]]
     print("flood: %(sent)d SYNs in %(seconds).2f s, %(rate).0f/s, %(answered)d answered, "
           "%(tap_dropped)d dropped by the TAP" % rate)
-    print("connect+echo during the flood and its last second (ms): %s" % " ".join("%.1f" % m for m in during))
+    print("connect+echo during the flood and its last second (ms): %s"
+          % " ".join("%.1f" % m for m in during))
     print("connect+echo after the flood (ms): %s" % " ".join("%.1f" % m for m in after))
     print("transfer: %(sent)d bytes echoed in %(seconds).2f s, same=%(same)s" % moved)
     print("RSS: %d KB before, %d KB at most (+%d KB)" % (rss_before, rss_max,

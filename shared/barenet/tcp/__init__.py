@@ -6,7 +6,10 @@ split into input, output, recovery, timers, options and urgent, as DESIGN.md lis
 `state` for the states, flag bits and teardown they all share, and `ring` for the storage of
 the send and receive buffers). TCP drives the TCBs and does
 what reaches beyond one: it moves a completed passive open to its listener's accept queue, drops
-connections that reached CLOSED, and tells IP when a connection suspects its next hop.
+connections that reached CLOSED, and tells IP when a connection suspects its next hop. Under a
+SYN flood (RFC 4987) a listener whose SYN queue is full answers with SYN cookies (`syncookie`)
+and makes the connection when the cookie's ACK comes back; with cookies off, or with the
+connection table full, the oldest half-open connection makes room for the new SYN.
 Sans-I/O like the rest of the core: segments and time come in through `input`/`poll`. User
 calls transmit nothing: they queue the connection, and `poll` sends what they asked for at the
 time it is given (tcb.py). Runners call `stack.poll` after each burst of input frames and after
@@ -57,7 +60,7 @@ class Listener(Ready):
         self.syn_backlog = syn_backlog
         self.syn_queue = []
         self.queue = []
-        self.cookie_tick = None  # the cookie clock when this listener last sent a cookie
+        self.cookie_sent = None  # the cookie clock (TCP.cookie_tick) at the last cookie sent
 
     def accept(self):
         """The oldest established connection, or None."""
@@ -131,7 +134,7 @@ class Listener(Ready):
         tcp = self.tcp
         cfg = tcp.cfg
         tick = tcp.cookie_tick(now)
-        self.cookie_tick = tick
+        self.cookie_sent = tick
         ws = seg.wscale if cfg.wscale else None
         sack = seg.sack_perm and cfg.sack
         isn = syncookie.encode(tcp._secret, ip.dst, seg.dport, ip.src, seg.sport, seg.seq, tick,
@@ -149,10 +152,10 @@ class Listener(Ready):
         """An ACK with no connection: True if it acknowledged one of our cookies and was
         taken (or dropped for want of room in the accept queue), False if it gets a RST."""
         tcp = self.tcp
-        if not tcp.cfg.syncookies or self.cookie_tick is None:
+        if not tcp.cfg.syncookies or self.cookie_sent is None:
             return False
         tick = tcp.cookie_tick(now)
-        if tick - self.cookie_tick > syncookie.MAX_AGE:
+        if tick - self.cookie_sent > syncookie.MAX_AGE:
             # No cookie is out any more (Linux tcp_synq_no_recent_overflow): a stray ACK
             # is not checked, so guesses cannot be tried at leisure.
             return False

@@ -14,11 +14,11 @@ so that no field shows through on the wire):
     bits 22-0   a keyed hash of the 4-tuple, the peer's ISN, the counter and bits 29-23
 
 The trade-off: Linux without TCP timestamps keeps only the MSS, in the low 24 bits with the
-hash (22 bits of hash are checked), and loses window scale and SACK. barenet has no timestamps either, so it spends 5 more
-bits on those two: a connection made from a cookie keeps a large window and SACK recovery.
-That leaves 23 hash bits. A blind guess (an ACK with a random ACK field) passes when its
+hash (22 bits of hash are checked), and loses window scale and SACK. barenet has no timestamps
+either, so it spends 5 more bits on those two: a connection made from a cookie keeps a large
+window and SACK recovery. That leaves 23 hash bits. A blind guess (an ACK with a random ACK field) passes when its
 counter bits are one of the 3 accepted values of 4 and its 23 hash bits match: (3/4) * 2**-23,
-about 2**-23.4 per ACK, well under the 2**-16 the design allows. The data bits are covered by
+about 2**-23.4 per ACK, well under the 2**-16 issue 8 allows. The data bits are covered by
 the hash, so a forged MSS or window scale fails like any wrong guess.
 """
 
@@ -29,7 +29,7 @@ from ..compat import const
 
 MSS_TABLE = (536, 1300, 1440, 1460)    # Linux msstab (IPv4): the common MSS values
 TICK_MS = const(64000)                 # Linux: a 64 s counter (tcp_cookie_time)
-MAX_AGE = const(2)                     # Linux MAX_SYNCOOKIE_AGE: ticks a cookie stays valid
+MAX_AGE = const(2)                     # Linux MAX_SYNCOOKIE_AGE: 2 to 3 minutes of validity
 _NO_WSCALE = const(15)
 _HASH_MASK = const(0x7FFFFF)
 _TICKS = const(0xFFFFFF)               # the counter as hashed: wraps after 34 years
