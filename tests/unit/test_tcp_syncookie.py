@@ -3,15 +3,16 @@ tcp_syncookies=1), the oldest half-open connection recycled when cookies are off
 connection table is full (3.4), and SYN-ACK retries bounded by synack_retries.
 
 The cookie functions are checked on their own (every MSS class and option combination, wrong,
-old and forged cookies, a hypothesis property), then on barenet's stack as timelines. These
-run on barenet only: Linux's cookies are its own (their ISN and what they keep differ).
+old and forged cookies, a hypothesis property), then on barenet's stack as timelines. Those
+run on barenet only, as Linux's cookies are its own (their ISN, and without timestamps Linux
+keeps neither window scale nor SACK), except the first, which holds for both.
 """
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from barenet.tcp import syncookie
-from tcp_script import PEER_PORT, Script
+from tcp_script import PEER_PORT, Script, script  # noqa: F401
 
 SECRET = bytes(range(32))
 LIP, RIP = bytes([192, 0, 2, 2]), bytes([198, 51, 100, 7])
@@ -111,6 +112,29 @@ def cookie_script(syn_backlog=1, rcvbuf=262144, **kw):
 def fill(s, sport):
     s.inject("S", seq=7000, sport=sport, mss=1460)
     s.expect("SA", ack=7001, seq=2000)
+
+
+def test_a_syn_beyond_a_full_syn_queue_still_connects_and_the_acks_data_arrives(script):
+    # Linux too (tcp_syncookies=1; its SYN queue is full past the listen backlog, here 1,
+    # so at 2: inet_csk_reqsk_queue_is_full): the third SYN gets a cookie, and the ACK that
+    # returns it, with a request on it, makes the connection.
+    s = script(isn=2000, syn_backlog=2)
+    lst = s.tcp.listen(80, backlog=1)
+    for sport in (30000, 30001):
+        s.inject("S", seq=7000, sport=sport, mss=1460)
+        s.expect("SA", ack=7001, seq=2000)
+    s.inject("S", seq=1000, mss=1460)
+    s.expect("SA", ack=1001, seq=2000, mss=1460)
+    s.inject("PA", seq=1001, ack=2001, data=b"GET / HTTP/1.0\r\n\r\n")
+    c = lst.accept()
+    assert c is not None and c.recv(100) == b"GET / HTTP/1.0\r\n\r\n"
+    if s.linux:
+        text = s.target.ns.run(["cat", "/proc/net/netstat"], check=True).stdout
+        rows = [ln.split() for ln in text.splitlines() if ln.startswith("TcpExt:")]
+        ext = dict(zip(rows[0][1:], rows[1][1:]))
+        assert (ext["SyncookiesSent"], ext["SyncookiesRecv"]) == ("1", "1"), ext
+    else:
+        assert s.tcp.stats["syncookie_sent"] == 1 and s.tcp.stats["syncookie_recv"] == 1
 
 
 def test_syn_beyond_a_full_queue_gets_a_cookie_and_its_ack_a_connection_with_its_data():
