@@ -139,7 +139,9 @@ def _parser():
     s.add_argument("--max-conns", type=_ranged("max-conns", 1, MAX_CONNS_MAX),
                    default=MAX_CONNS, metavar="N",
                    help="TCP connections held at once, in every state (default %d); a SYN "
-                   "beyond them is refused with a RST and counted (tcp refused_conn_limit)"
+                   "beyond them makes the oldest half-open one give way (tcp syn_evicted), "
+                   "or when none is half-open is refused with a RST and counted (tcp "
+                   "refused_conn_limit)"
                    % MAX_CONNS)
     s.set_defaults(func=serve)
     return p

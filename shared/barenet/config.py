@@ -71,6 +71,13 @@ _TUNABLES = {
     "syn_retries": (6, 6),              # Linux tcp_syn_retries
     "max_retries": (12, 12),            # RFC 1122 4.2.3.5 R2; Linux tcp_retries2 is 15
     "challenge_ack_limit": (100, 1000),  # RFC 5961 7, per second, stack-wide
+    # -- TCP: SYN floods (RFC 4987) ----------------------------------------------------------
+    # SYN cookies only when a listener's SYN queue is full (Linux tcp_syncookies=1); they cost
+    # no memory, and on a board, whose SYN queue holds 4, they are what keeps a port open.
+    "syncookies": (True, True),
+    # SYN-ACK retries of a half-open passive open (Linux tcp_synack_retries=5: about 63 s in
+    # all). A board gives up after 3 (15 s) so that its few SYN queue slots free sooner.
+    "synack_retries": (3, 5),
     # -- TCP: features ----------------------------------------------------------------------
     "wscale": (True, True),             # RFC 7323 window scale
     "sack": (True, True),               # RFC 2018 / RFC 6675

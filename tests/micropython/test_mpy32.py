@@ -271,3 +271,11 @@ def test_the_target_check_fails_on_the_32_bit_vm_when_the_core_allocates(trees):
     with pytest.raises(AssertionError, match="B per data segment on micropython JS"):
         r = target_measurement(trees, swaps="csum,leak", segments=200)
         check_allocation_free(r, frame_views_budget(r))
+
+
+def test_syn_cookies_on_the_32_bit_vm_match_cpythons():
+    # Cookies are 32-bit values, heap ints on this VM: the same ones as CPython's, read back.
+    import vm_syncookie
+    got = mpy32.run(os.path.join(HERE, "vm_syncookie.py"), os.path.join(REPO, "shared"),
+                    timeout=120, args=[64]).splitlines()
+    assert got == vm_syncookie.lines(64)

@@ -384,8 +384,8 @@ class LinuxTarget:
     )
     # barenet TCP tunables with a kernel counterpart, applied as namespace sysctls.
     TUNABLES = {
-        "syn_retries": lambda v: [("net.ipv4.tcp_syn_retries", v),
-                                  ("net.ipv4.tcp_synack_retries", v)],
+        "syn_retries": lambda v: [("net.ipv4.tcp_syn_retries", v)],
+        "synack_retries": lambda v: [("net.ipv4.tcp_synack_retries", v)],
         "fin_wait2_ms": lambda v: [("net.ipv4.tcp_fin_timeout", v // 1000)],
         "sack": lambda v: [("net.ipv4.tcp_sack", int(v))],
     }

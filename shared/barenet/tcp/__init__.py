@@ -6,7 +6,10 @@ split into input, output, recovery, timers, options and urgent, as DESIGN.md lis
 `state` for the states, flag bits and teardown they all share, and `ring` for the storage of
 the send and receive buffers). TCP drives the TCBs and does
 what reaches beyond one: it moves a completed passive open to its listener's accept queue, drops
-connections that reached CLOSED, and tells IP when a connection suspects its next hop.
+connections that reached CLOSED, and tells IP when a connection suspects its next hop. Under a
+SYN flood (RFC 4987) a listener whose SYN queue is full answers with SYN cookies (`syncookie`)
+and makes the connection when the cookie's ACK comes back; with cookies off, or with the
+connection table full, the oldest half-open connection makes room for the new SYN.
 Sans-I/O like the rest of the core: segments and time come in through `input`/`poll`. User
 calls transmit nothing: they queue the connection, and `poll` sends what they asked for at the
 time it is given (tcb.py). Runners call `stack.poll` after each burst of input frames and after
@@ -33,7 +36,8 @@ from ..compat import oserror, const, EADDRINUSE, EADDRNOTAVAIL, ECONNABORTED, EN
 from ..icmp import error_errno
 from ..readiness import Ready
 from ..wire import Malformed, icmp as icmpw, tcp as wire
-from . import seq, state
+from . import seq, state, syncookie
+from .options import DEFAULT_MSS, rcv_wscale
 from .state import STATE_NAMES, CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, \
     FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, \
     ACK, destroy  # noqa: F401
@@ -56,6 +60,7 @@ class Listener(Ready):
         self.syn_backlog = syn_backlog
         self.syn_queue = []
         self.queue = []
+        self.cookie_sent = None  # the cookie clock (TCP.cookie_tick) at the last cookie sent
 
     def accept(self):
         """The oldest established connection, or None."""
@@ -83,17 +88,32 @@ class Listener(Ready):
         if flags & RST:
             return
         if flags & ACK:
-            tcp.send_rst(ip.dst, ip.src, seg.dport, seg.sport, seg.ack, 0, RST)
+            # An ACK may complete a handshake of which only the cookie kept a record (RFC
+            # 4987 3.6); any other draws a RST
+            if flags & SYN or not self._cookie_ack(iface, ip, seg, now):
+                tcp.send_rst(ip.dst, ip.src, seg.dport, seg.sport, seg.ack, 0, RST)
             return
         if not flags & SYN:
             return
-        if len(self.syn_queue) >= self.syn_backlog or len(self.queue) >= self.backlog:
-            tcp.count("listen_drop")     # the peer retries its SYN; Linux drops too
+        if len(self.queue) >= self.backlog:
+            # The application does not keep up: the peer retries its SYN (Linux drops it
+            # too, cookies or not: tcp_conn_request, ListenOverflows)
+            tcp.count("listen_drop")
             return
-        if len(tcp.conns) >= tcp.cfg.max_connections:
-            # The stack holds all the connections it may: refuse at once, so the client
-            # learns it now (ECONNREFUSED) instead of retrying its SYN for minutes.
-            tcp.count("refused_conn_limit")
+        if len(self.syn_queue) >= self.syn_backlog:
+            if tcp.cfg.syncookies:
+                # RFC 4987 3.6, as Linux tcp_syncookies=1: cookies only once the queue is
+                # full. No entry, so no ISN floor either: a reopened TIME_WAIT's min_isn
+                # gives way to the cookie (Linux tcp_conn_request does the same).
+                self._send_cookie(iface, ip, seg, now)
+                return
+            # RFC 4987 3.4, recycling the oldest half-open TCB: strangers who filled the
+            # queue make room for the new SYN instead of locking the port
+            tcp.evict(self.syn_queue[0])
+        if not tcp.room():
+            # The stack holds all the connections it may, none of them half-open: refuse at
+            # once, so the client learns it now (ECONNREFUSED) instead of retrying its SYN
+            # for minutes.
             tcp.send_rst(ip.dst, ip.src, seg.dport, seg.sport, 0, seq.add(seg.seq, 1), RST | ACK)
             return
         lip = ip.dst
@@ -106,6 +126,64 @@ class Listener(Ready):
             isn = min_isn
         c.open_passive(seg, isn, now)
         tcp.queue(c)             # its SYN-ACK timer joins the heap at the next poll
+
+    def _send_cookie(self, iface, ip, seg, now):
+        # A SYN-ACK whose ISN is the cookie (syncookie.py), sent without keeping anything;
+        # it offers what open_passive's would (options.syn_offer), and a lost one is the
+        # peer's SYN retry to repair.
+        tcp = self.tcp
+        cfg = tcp.cfg
+        tick = tcp.cookie_tick(now)
+        self.cookie_sent = tick
+        ws = seg.wscale if cfg.wscale else None
+        sack = seg.sack_perm and cfg.sack
+        isn = syncookie.encode(tcp._secret, ip.dst, seg.dport, ip.src, seg.sport, seg.seq, tick,
+                               seg.mss or DEFAULT_MSS, ws, sack)
+        buf = tcp.hdr
+        olen = wire.options(buf, wire.HEADER_LEN, mss=iface.mtu - 40,
+                            wscale=None if ws is None else rcv_wscale(cfg.rcvbuf),
+                            sack_perm=sack)
+        hlen = wire.emit(buf, seg.dport, seg.sport, isn, seq.add(seg.seq, 1), SYN | ACK,
+                         min(cfg.rcvbuf, 0xFFFF), 0, olen)
+        tcp.count("syncookie_sent")
+        tcp._out(ip.dst, ip.src, tcp._hdr_views[hlen >> 2], None)
+
+    def _cookie_ack(self, iface, ip, seg, now):
+        """An ACK with no connection: True if it acknowledged one of our cookies and was
+        taken (or dropped for want of room in the accept queue), False if it gets a RST."""
+        tcp = self.tcp
+        if not tcp.cfg.syncookies or self.cookie_sent is None:
+            return False
+        tick = tcp.cookie_tick(now)
+        if tick - self.cookie_sent > syncookie.MAX_AGE:
+            # No cookie is out any more (Linux tcp_synq_no_recent_overflow): a stray ACK
+            # is not checked, so guesses cannot be tried at leisure.
+            return False
+        cookie = seq.add(seg.ack, -1)
+        opts = syncookie.check(tcp._secret, ip.dst, seg.dport, ip.src, seg.sport,
+                               seq.add(seg.seq, -1), cookie, tick)
+        if opts is None:
+            tcp.count("syncookie_failed")
+            return False
+        if len(self.queue) >= self.backlog:
+            # As for a queued half-open connection (input.complete_handshake): the peer's
+            # data or next ACK tries again while the cookie is valid
+            tcp.count("accept_queue_full")
+            return True
+        if not tcp.room():
+            return False
+        tcp.count("syncookie_recv")
+        c = TCPConnection(tcp, ip.dst, seg.dport, ip.src, seg.sport, iface.mtu - 40, now)
+        c.open_cookie(seg, cookie, opts[0], opts[1], opts[2], now)
+        tcp.add(c)
+        self.queue.append(c)
+        # The ACK may carry data (and a FIN): it is the new connection's first segment,
+        # as Linux's tcp_child_process gives the child the segment that made it.
+        ev = c.events
+        c.segment(seg, now)
+        tcp._touched(c, ev)
+        self._event()
+        return True
 
     def full(self):
         """No room for another established connection: a half-open one stays half-open."""
@@ -222,6 +300,38 @@ class TCP:
         h = hashlib.sha256(self._secret + lip + rip + struct.pack("!HH", lport, rport)).digest()
         f = struct.unpack("!I", h[0:4])[0]
         return (self._clock_ms * 250 + f) & seq.MASK
+
+    def cookie_tick(self, now):
+        """The SYN cookies' coarse clock (syncookie.py): 64 s ticks of the ISN's clock, which
+        never wraps."""
+        return self._clock(now) // syncookie.TICK_MS
+
+    # -- SYN floods (RFC 4987) -----------------------------------------------------------
+
+    def room(self):
+        """Room in the connection table for one more: if it is full, the oldest half-open
+        connection of any listener gives way (as lwIP's tcp_alloc kills the oldest in
+        SYN_RCVD). False, counted, when every connection held is past its handshake."""
+        if len(self.conns) < self.cfg.max_connections:
+            return True
+        old = None
+        for lst in self.listeners.values():
+            if lst.syn_queue:
+                c = lst.syn_queue[0]
+                if old is None or ticks.diff(c.opened, old.opened) < 0:
+                    old = c
+        if old is None:
+            self.count("refused_conn_limit")
+            return False
+        self.evict(old)
+        return True
+
+    def evict(self, conn):
+        """Drop a half-open connection to make room, silently: its peer is most likely a
+        spoofed address, and a real one learns from the RST its ACK then draws."""
+        self.count("syn_evicted")
+        destroy(conn, 0)
+        self.forget(conn)
 
     # -- from the IP layer ---------------------------------------------------------------
 

@@ -242,18 +242,25 @@ def complete_handshake(tcb, seg, now, backlog_full):
         if backlog_full:
             tcb.tcp.count("accept_queue_full")
             return False      # accept queue full: stay half-open, the peer retries
-        tcb.snd_una = tcb.iss + 1
         rtt_from_syn(tcb, now)
-        tcb.t_rtx = None
-        tcb.snd_wnd = seg.wnd << tcb.snd_wscale
-        tcb.snd_wl1 = seg.seq_off
-        tcb.snd_wl2 = seg.ack_off
-        established(tcb, now)
-        if tcb.fin_queued:
-            tcb.state = FIN_WAIT_1
+        handshake_acked(tcb, seg, now)
         return True
     tcb.tcp.send_rst(tcb.lip, tcb.rip, tcb.lport, tcb.rport, seg.ack, 0, RST)
     return False
+
+
+def handshake_acked(tcb, seg, now):
+    """Our SYN,ACK is acknowledged by seg (an ACK in SYN_RECEIVED, or a valid SYN cookie's,
+    tcb.open_cookie): enter ESTABLISHED with the peer's window from that ACK, scaled now
+    (RFC 7323 2.2: only a SYN's window is unscaled)."""
+    tcb.snd_una = tcb.iss + 1
+    tcb.t_rtx = None
+    tcb.snd_wnd = seg.wnd << tcb.snd_wscale
+    tcb.snd_wl1 = seg.seq_off
+    tcb.snd_wl2 = seg.ack_off
+    established(tcb, now)
+    if tcb.fin_queued:
+        tcb.state = FIN_WAIT_1
 
 
 def data(tcb, seg, off, wnd, plen, now):

@@ -35,15 +35,21 @@ def syn_offer(tcb):
 def take_syn(tcb, seg):
     """Record the peer's SYN: its ISN and options (RFC 9293 3.10.7.2/3, RFC 7323, 2018)."""
     set_rcv_base(tcb, seg)              # IRS is receive offset 0; RCV.NXT = IRS + 1
+    agree(tcb, seg.mss, seg.wscale, seg.sack_perm)
+
+
+def agree(tcb, mss, wscale, sack_perm):
+    """The options the connection uses, from those of the peer's SYN (or what a SYN cookie
+    kept of them, syncookie.py): mss and wscale None when the SYN had no such option."""
     c = tcb.tcp.cfg
-    tcb.ws_ok = seg.wscale is not None and c.wscale
+    tcb.ws_ok = wscale is not None and c.wscale
     if tcb.ws_ok:
-        tcb.snd_wscale = min(seg.wscale, _MAX_WSCALE)    # RFC 7323 2.3: clamp at 14
+        tcb.snd_wscale = min(wscale, _MAX_WSCALE)        # RFC 7323 2.3: clamp at 14
     else:
         tcb.snd_wscale = 0                               # RFC 7323 1.3: both or neither
         tcb.rcv_wscale = 0
-    tcb.sack_ok = seg.sack_perm and c.sack
-    tcb.mss = min(tcb.mss_local, seg.mss if seg.mss else DEFAULT_MSS)
+    tcb.sack_ok = sack_perm and c.sack
+    tcb.mss = min(tcb.mss_local, mss if mss else DEFAULT_MSS)
     if tcb.mss < MIN_MSS:
         tcb.mss = MIN_MSS
     tcb.rcv_adv = tcb.rcv_nxt + max_window(tcb)

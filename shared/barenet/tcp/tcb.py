@@ -25,15 +25,15 @@ values exist only on the wire and in `info()`.
 
 from ..compat import oserror, ENOTCONN, EPIPE
 from ..readiness import Ready
-from . import input, timers
-from .options import DEFAULT_MSS, rcv_wscale, take_syn
+from . import input, seq, timers
+from .options import DEFAULT_MSS, agree, rcv_wscale, take_syn
 from .output import data_seq, reset, send_syn, window_update
 from .recv import RecvBuffer
 from .rtt import RTO
 from .send import SendBuffer
 from .state import CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, \
-    FIN_WAIT_2, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSING, STATE_NAMES, destroy, release, \
-    rcv_abs, set_snd_base, snd_abs
+    FIN_WAIT_2, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSING, STATE_NAMES, arrived, destroy, \
+    release, rcv_abs, set_snd_base, snd_abs
 from .timers import arm_keepalive
 from .urgent import Urgent
 
@@ -54,6 +54,7 @@ class TCPConnection(Ready):
         self.asum = self.lip_hi + self.lip_lo + self.rip_hi + self.rip_lo
         self.chain = None            # the next connection with the same two ports (TCP)
         self.listener = listener   # set while a passive open waits in the SYN queue
+        self.opened = now            # TCP evicts the oldest half-open connection first
         self.state = CLOSED
         c = tcp.cfg
         # Storage comes when the connection is established (ring.py): a half-open one has none
@@ -275,6 +276,21 @@ class TCPConnection(Ready):
         self.max_sndwnd = seg.wnd
         self.state = SYN_RECEIVED
         send_syn(self, now)
+
+    def open_cookie(self, seg, iss, mss, wscale, sack, now):
+        """RFC 4987 3.6: seg, an ACK that reached a listener, acknowledges a SYN cookie (iss,
+        tcp/syncookie.py). The connection is made from what the cookie kept of the SYN and
+        is ESTABLISHED at once; the owner then gives it seg for its data (segment())."""
+        self._set_iss(iss)
+        # The ACK's SEQ is IRS + 1: the receive side's base (offset 0) is one below it
+        self.rcv_bh = seq.hi(seg.seq_hi, seg.seq_lo, -1)
+        self.rcv_bl = seq.lo(seg.seq_lo, -1)
+        self.irs = 0
+        self.rcv_nxt = 1
+        agree(self, mss, wscale, sack)
+        self.state = SYN_RECEIVED
+        arrived(self, seg)
+        input.handshake_acked(self, seg, now)
 
     def _set_iss(self, iss):
         set_snd_base(self, iss)         # ISS is send offset 0; SND.NXT = ISS + 1

@@ -95,12 +95,20 @@ def on_rtx_timer(tcb, now):
         return
     tcb.timeouts += 1
     tcb.tcp.count("rto")
-    if tcb.rtx_count >= 1:
+    if tcb.rtx_count >= 1 and tcb.listener is None:
         # A second timeout in a row: the next hop's MAC may be wrong (RFC 1122 2.3.2.1).
+        # Not for a passive open in the SYN queue: its SYN may be spoofed and then is never
+        # answered, and strangers' SYNs must not make us forget the gateway (Linux's request
+        # socks give no negative advice either: reqsk_timer_handler).
         tcb.neighbor_suspect = True
     if st == SYN_SENT or st == SYN_RECEIVED:
         tcb.rtx_count += 1
-        if tcb.rtx_count > c.syn_retries:
+        # A passive open in the SYN queue has its own limit (Linux tcp_synack_retries, kept
+        # by the request sock); an active or simultaneous open, tcp_syn_retries.
+        passive = tcb.listener is not None
+        if tcb.rtx_count > (c.synack_retries if passive else c.syn_retries):
+            if passive:
+                tcb.tcp.count("synack_timeout")
             destroy(tcb, tcb.soft_error or ETIMEDOUT)
             return
         rto.backoff()
