@@ -47,7 +47,7 @@ demo: $(STAMP) sysdeps
 	$(PY) -m barenet_host.demo
 
 test: sysdeps $(STAMP) $(MPY32_STAMP)
-	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP) sysdeps
 	$(PY) bench/tcp_tap.py
