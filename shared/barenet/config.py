@@ -22,9 +22,16 @@ _TUNABLES = {
     "seed": (0, 0),                     # seeds ISN secrets, IP ident, ephemeral ports
     "ttl": (64, 64),                    # RFC 1700 / Linux default
     "loop_queue": (16, 256),            # datagrams to ourselves waiting for the next poll
-    "reasm_datagrams": (2, 64),         # datagrams being reassembled at once (RFC 815)
-    "reasm_bytes": (12288, 1 << 20),    # fragment bytes held for reassembly, in all
-    "reasm_timeout_ms": (30000, 30000),  # RFC 1122 3.3.2: 60 s to 120 s; Linux: 30 s
+    # -- reassembly under pressure (RFC 791 3.2, RFC 815; barenet/reasm.py) -------------------
+    "reasm_datagrams": (2, 4096),       # datagrams being reassembled at once; on a host the byte
+                                        # budget is what binds (Linux holds ~1700 full-size ones)
+    "reasm_bytes": (12288, 4 << 20),    # held in all, data and overhead (Linux ipfrag_high_thresh)
+    "reasm_timeout_ms": (30000, 30000),  # RFC 1122 3.3.2: 60 s to 120 s; Linux ipfrag_time 30 s
+    "reasm_share_pct": (100, 25),       # of both budgets one source may hold, so that a sender
+                                        # flooding never-completed fragments evicts only its own;
+                                        # a board's 2 slots and 12 KB leave nothing to share (half
+                                        # would refuse the 9000-byte datagrams it takes), and the
+                                        # oldest-first eviction still keeps it from locking up
     # -- ARP (RFC 826, RFC 1122 2.3.2) ----------------------------------------------------------
     "arp_size": (8, 1024),              # cache entries
     "arp_ttl_ms": (60000, 60000),       # an entry expires unless refreshed

@@ -30,7 +30,8 @@ class IP:
         self._hdr = ipv4.Header()   # every datagram received is parsed into this one
         self._hop = None            # what _route found besides the interface
         self._rsrc = None
-        self.reasm = Reassembler(self, cfg.reasm_datagrams, cfg.reasm_bytes, cfg.reasm_timeout_ms)
+        self.reasm = Reassembler(self, cfg.reasm_datagrams, cfg.reasm_bytes, cfg.reasm_timeout_ms,
+                                 cfg.reasm_share_pct)
 
     def register(self, proto, handler):
         old = self.handlers.get(proto)
