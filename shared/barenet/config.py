@@ -32,6 +32,11 @@ _TUNABLES = {
                                         # a board's 2 slots and 12 KB leave nothing to share (half
                                         # would refuse the 9000-byte datagrams it takes), and the
                                         # oldest-first eviction still keeps it from locking up
+    # -- ICMP errors per destination (RFC 1812 4.3.2.8, RFC 1122 3.2.2) ------------------------
+    "icmp_dest_burst": (6, 6),          # errors to one destination at once (Linux's
+                                        # XRLIM_BURST_FACTOR for the inetpeer bucket)
+    "icmp_dest_interval_ms": (1000, 1000),  # then one per interval (Linux icmp_ratelimit)
+    "icmp_dest_table": (8, 1024),       # destinations remembered; the stalest goes first
     # -- ARP (RFC 826, RFC 1122 2.3.2) ----------------------------------------------------------
     "arp_size": (8, 1024),              # cache entries
     "arp_ttl_ms": (60000, 60000),       # an entry expires unless refreshed
@@ -40,8 +45,8 @@ _TUNABLES = {
     "arp_retries": (3, 3),              # requests before giving up (Linux ucast/mcast solicit)
     "arp_retry_ms": (1000, 1000),       # RFC 1122 2.3.2.1: at most one request per second
     # -- ICMP (RFC 1122 3.2.2) ----------------------------------------------------------------
-    "icmp_error_burst": (10, 10),       # token bucket, as Linux icmp_ratelimit
-    "icmp_error_interval_ms": (100, 100),
+    "icmp_error_burst": (10, 10),       # token bucket for all errors (Linux icmp_msgs_burst)
+    "icmp_error_interval_ms": (100, 100),  # one more per interval (Linux icmp_msgs_per_sec)
     "echo_queue": (4, 64),              # replies waiting per echo endpoint
     # -- UDP --------------------------------------------------------------------------------
     "udp_endpoints": (8, 1024),

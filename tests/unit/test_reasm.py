@@ -8,62 +8,16 @@ import tracemalloc
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from barenet.reasm import DATAGRAM_COST, FRAG_COST
-from barenet.stack import Stack
-from barenet.wire import ipv4
-from peer import ListNIC
+from iplink import OURS, PORT, IPLink, frame, src
 
-OURS = bytes([192, 0, 2, 2])
-PORT = 9
-T0 = (1 << 30) - 20000  # just before the tick counter wraps: deadlines cross it
-
-
-def src(n):
-    return bytes([192, 0, 2, 10 + n])
-
-
-class Target:
-    """One stack on an IP link (no ARP in the way) with a UDP port bound; frames go in at
-    explicit virtual times."""
-
+class Target(IPLink):
     def __init__(self, **kw):
-        self.stack = Stack("board", **kw)
-        self.nic = ListNIC()
-        self.iface = self.stack.add_interface(self.nic, link="ip", ip="192.0.2.2/24", now_ms=T0)
-        self.ep = self.stack.udp.bind(PORT, queue=1000)
-        self.now = T0
+        IPLink.__init__(self, **kw)
         self.r = self.stack.ip.reasm
 
-    def frag(self, s, ident, off, chunk, mf):
-        d = bytearray(20 + len(chunk))
-        ipv4.emit(d, 0, s, OURS, 17, len(chunk), ident, mf=mf, frag_off=off)
-        d[20:] = chunk
-        self.stack.input(self.iface, d, self.now)
-        self.stack.poll(self.now)
-        self.check()
-
-    def send(self, s, ident, data, pieces, order=None):
-        for off, chunk, mf in order or cut(udp(s, data), pieces):
-            self.frag(s, ident, off, chunk, mf)
-
-    def advance(self, ms):
-        self.now = (self.now + ms) % (1 << 30)
-        self.stack.poll(self.now)
-        self.check()
-
-    def received(self):
-        out = []
-        while True:
-            d = self.ep.recvfrom()
-            if d is None:
-                return out
-            out.append(d)
-
-    def ip(self, name):
-        return self.stack.stats["ip"].get(name, 0)
-
     def check(self):
+        IPLink.check(self)
         r = self.r
-        assert self.stack.stats["stack"].get("drop_internal_error", 0) == 0, self.stack.last_error
         assert len(r.pending) <= r.max_datagrams and 0 <= r.bytes <= r.max_bytes
         assert r.bytes == sum(d.cost for d in r.pending.values())
         assert sorted(r.order) == sorted(r.pending)
@@ -185,13 +139,6 @@ def test_what_is_charged_bounds_the_memory_really_held():
     assert len(t.r.pending) == 2000
     assert held <= t.r.bytes, (held, t.r.bytes)
     assert held >= t.r.bytes // 2, (held, t.r.bytes)  # and not wildly above it either
-
-
-def frame(s, ident, off, chunk, mf):
-    d = bytearray(20 + len(chunk))
-    ipv4.emit(d, 0, s, OURS, 17, len(chunk), ident, mf=mf, frag_off=off)
-    d[20:] = chunk
-    return d
 
 
 # -- property: bounds always hold; every good datagram comes out byte-exact ------------------
