@@ -37,6 +37,10 @@ _TUNABLES = {
                                         # XRLIM_BURST_FACTOR for the inetpeer bucket)
     "icmp_dest_interval_ms": (1000, 1000),  # then one per interval (Linux icmp_ratelimit)
     "icmp_dest_table": (8, 1024),       # destinations remembered; the stalest goes first
+    # -- table bounds (issue 8: every table bounded; beyond one, ENOBUFS) ------------------------
+    "max_listeners": (8, 1024),         # listening TCP ports
+    "somaxconn": (255, 4096),           # largest accept queue listen() grants (Linux somaxconn;
+                                        # lwIP keeps a backlog in a u8)
     # -- ARP (RFC 826, RFC 1122 2.3.2) ----------------------------------------------------------
     "arp_size": (8, 1024),              # cache entries
     "arp_ttl_ms": (60000, 60000),       # an entry expires unless refreshed
