@@ -165,11 +165,7 @@ class ICMP:
         b = self.dests.get(dst)
         if b is None:
             if len(self.dests) >= self.dest_table:
-                old = None
-                for k, v in self.dests.items():
-                    if old is None or ticks.diff(v[2], self.dests[old][2]) < 0:
-                        old = k
-                del self.dests[old]
+                del self.dests[ticks.oldest(self.dests, 2)]
                 inc(self.stats, "error_dest_evicted")
             b = self.dests[dst] = [self.dest_burst, now, now]  # [tokens, refilled, last used]
         else:
