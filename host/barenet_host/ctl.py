@@ -79,9 +79,13 @@ class ControlServer:
             raise
         finally:
             os.umask(old)
-        self.sock.listen(MAX_CLIENTS)
-        runner.add_fd(self.sock.fileno(), self._accept)
-        runner.add_task(self.poll)
+        try:
+            self.sock.listen(MAX_CLIENTS)
+            runner.add_fd(self.sock.fileno(), self._accept)
+            runner.add_task(self.poll)
+        except BaseException:
+            self.close()  # a socket file nobody serves would outlive us
+            raise
 
     def _accept(self, now):
         while True:
