@@ -210,3 +210,13 @@ def test_ctl_stats_against_a_running_loop_prints_a_table_and_json(tmp_path):
         t.join(10)
         srv.close()
         runner.close()
+
+
+def test_a_server_that_cannot_register_leaves_no_socket_behind(tmp_path):
+    class Broken(FakeRunner):
+        def add_task(self, fn):
+            raise RuntimeError("no tasks here")
+    path = str(tmp_path / "b.sock")
+    with pytest.raises(RuntimeError):
+        ctl.ControlServer(path, Broken(), {}, lambda: 0)
+    assert not os.path.exists(path)
