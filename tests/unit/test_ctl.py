@@ -5,6 +5,7 @@ on a stack without interfaces)."""
 import io
 import json
 import os
+import select
 import socket
 import threading
 
@@ -68,14 +69,8 @@ class FakeRunner:
     def ready(self, now=0):
         """Call every registered fd's callback once (as a select() that saw all readable)."""
         for fd, fn in list(self.fds.items()):
-            r, _, _ = select_ready(fd)
-            if r:
+            if select.select([fd], [], [], 0)[0]:
                 fn(now)
-
-
-def select_ready(fd):
-    import select
-    return select.select([fd], [], [], 0)
 
 
 def server(tmp_path, commands=None):
