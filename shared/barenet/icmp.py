@@ -194,8 +194,9 @@ class ICMP:
 
 
 def _refill(b, now, burst, interval):
-    """Token bucket b = [tokens, stamp, ...], as Linux's icmp_ratelimit: a burst of `burst`, then one
-    token per `interval` ms. The stamp moves by whole intervals only, so no fraction is lost."""
+    """Token bucket b = [tokens, stamp, ...], as Linux's icmp_ratelimit: a burst of `burst`,
+    then one token per `interval` ms. The stamp moves by whole intervals only, so no fraction
+    of one is lost."""
     d = ticks.diff(now, b[1])
     if b[0] >= burst or d < 0 or d >= burst * interval:
         b[0] = burst

@@ -65,7 +65,6 @@ class Reassembler:
         self.bytes -= d.cost
         if reason is not None:
             inc(self.stats, "reasm_" + reason)
-        return d
 
     def _make_room(self, key, held, cost, new):
         """Evict until cost more bytes (and one more datagram if new) fit within key's
@@ -76,7 +75,8 @@ class Reassembler:
         n = 1 if new else 0
         src = key[0]
         s = self.sources.get(src)
-        while s is not None and (s[0] + cost > self.src_bytes or len(s[1]) + n > self.src_datagrams):
+        while s is not None and (s[0] + cost > self.src_bytes or
+                                 len(s[1]) + n > self.src_datagrams):
             if not self._evict(s[1], key, "evict_share"):
                 return False
             s = self.sources.get(src)
@@ -108,7 +108,8 @@ class Reassembler:
             d = _Datagram(ticks.add(now, self.timeout_ms), h.bcast)
         frags = d.frags
         if not h.mf:
-            if (d.total is not None and d.total != end) or (frags and frags[-1][0] + len(frags[-1][1]) > end):
+            if (d.total is not None and d.total != end) or \
+                    (frags and frags[-1][0] + len(frags[-1][1]) > end):
                 self._kill(key, "overlap")
                 return None
         elif d.total is not None and end > d.total:

@@ -26,7 +26,8 @@ def run_main(argv):
     (["ctl"], "the following arguments are required: what"),
     (["ctl", "stats"], "one of the arguments --tap --ctl is required"),
     (["ctl", "reboot", "--tap", "bn0"], "argument what: invalid choice: 'reboot'"),
-    (["ctl", "stats", "--tap", "bn0", "--ctl", "/x"], "argument --ctl: not allowed with argument --tap"),
+    (["ctl", "stats", "--tap", "bn0", "--ctl", "/x"],
+     "argument --ctl: not allowed with argument --tap"),
     (["ctl", "stats", "--tap", "../etc"], "argument --tap: invalid TAP name '../etc'"),
     (["ctl", "stats", "--tap", "a" * 16], "must be 1..15 bytes"),
 ])

@@ -150,8 +150,8 @@ LIMITS = dict(reasm_datagrams=8, reasm_bytes=8000, reasm_share_pct=SHARE, reasm_
 # One step: (source, ident, size, pieces, random, ms to wait before it). Sources 0 and 1 flood
 # fragments that never complete anything (any offset, any length); sources 2 and 3 send whole
 # datagrams, one at a time, their fragments shuffled and interleaved with the other steps.
-step = st.tuples(st.integers(0, SOURCES - 1), st.integers(0, 0xFFFF), st.integers(1, 1400), st.integers(1, 6),
-                 st.randoms(use_true_random=False), st.integers(0, 3000))
+step = st.tuples(st.integers(0, SOURCES - 1), st.integers(0, 0xFFFF), st.integers(1, 1400),
+                 st.integers(1, 6), st.randoms(use_true_random=False), st.integers(0, 3000))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -169,7 +169,8 @@ class TCP:
             raise oserror(ENOBUFS)  # as connect() beyond max_connections (see UDP.bind)
         if addr is not None and not isinstance(addr, bytes):
             addr = ip_aton(addr)
-        lst = Listener(self, port, addr, max(min(backlog, self.cfg.somaxconn), 1), self.cfg.syn_backlog)
+        backlog = max(min(backlog, self.cfg.somaxconn), 1)
+        lst = Listener(self, port, addr, backlog, self.cfg.syn_backlog)
         self.listeners[port] = lst
         return lst
 
