@@ -203,7 +203,7 @@ def serve(args, out):
         ctl_path = args.ctl or control.default_path(tap.name)
         try:
             server = control.ControlServer(ctl_path, runner, {
-                "stats": lambda: serve_stats(stack, tap, cidr, server)}, now_ms)
+                "stats": lambda: serve_stats(stack, tap, cidr, server)})
         except (control.InUse, OSError) as e:
             raise UsageError("control socket %s: %s" % (
                 ctl_path, e.strerror if isinstance(e, OSError) and e.strerror else e))

@@ -58,13 +58,13 @@ class ControlServer:
     """Serves `commands` ({word: fn() -> dict}) on path through runner (add_fd/remove_fd/
     add_task). close() removes the socket file."""
 
-    def __init__(self, path, runner, commands, clock):
+    def __init__(self, path, runner, commands):
         self.path = path
         self.runner = runner
         self.commands = commands
-        self.clock = clock
         self.clients = {}  # fd -> _Client
-        self.stats = {"requests": 0, "refused_clients": 0, "bad_requests": 0, "timeouts": 0}
+        self.stats = {"requests": 0, "refused_clients": 0, "bad_requests": 0, "timeouts": 0,
+                      "errors": 0}
         d = os.path.dirname(path)
         if d:
             os.makedirs(d, mode=0o700, exist_ok=True)
@@ -159,7 +159,11 @@ class ControlServer:
             self.stats["bad_requests"] += 1
             return {"error": "unknown command %r (known: %s)" % (
                 text if text is not None else word, ", ".join(sorted(self.commands)))}
-        return fn()
+        try:
+            return fn()
+        except Exception as e:  # our bug: the client hears of it, the stack keeps serving
+            self.stats["errors"] += 1
+            return {"error": "internal error: %s: %s" % (type(e).__name__, e)}
 
     def _send(self, c):
         try:
@@ -174,7 +178,10 @@ class ControlServer:
             if c.eof:
                 self._drop(c)
             else:
-                c.sock.shutdown(socket.SHUT_WR)  # the client reads to the end, then closes
+                try:
+                    c.sock.shutdown(socket.SHUT_WR)  # the client reads to the end, then closes
+                except OSError:
+                    self._drop(c)
 
     def poll(self, now):
         """A runner task: sends what a client's socket could not take at once, drops clients

@@ -13,7 +13,7 @@ import pytest
 
 from barenet.stack import Stack
 from barenet_host import cli, ctl
-from barenet_host.runner import Runner, now_ms
+from barenet_host.runner import Runner
 
 
 def run_main(argv):
@@ -77,7 +77,7 @@ class FakeRunner:
 def server(tmp_path, commands=None):
     r = FakeRunner()
     path = str(tmp_path / "sub" / "t.sock")
-    s = ctl.ControlServer(path, r, commands or {"stats": lambda: {"n": 1}}, lambda: 0)
+    s = ctl.ControlServer(path, r, commands or {"stats": lambda: {"n": 1}})
     return r, s, path
 
 
@@ -116,7 +116,8 @@ def test_a_request_line_gets_one_json_line_then_the_server_closes(tmp_path):
     r.ready()
     assert json.loads(read_all(c)) == {"error": "unknown command 'nope' (known: stats)"}
     c.close()
-    assert s.stats == {"requests": 2, "refused_clients": 0, "bad_requests": 1, "timeouts": 0}
+    assert s.stats == {"requests": 2, "refused_clients": 0, "bad_requests": 1, "timeouts": 0,
+                       "errors": 0}
     s.close()
     assert not os.path.exists(path)
 
@@ -173,13 +174,13 @@ def test_a_stale_socket_is_replaced_and_a_live_one_is_not(tmp_path):
     dead.close()  # the file stays, nobody listens: a serve that was killed
     r, s, _ = server(tmp_path)
     r2 = FakeRunner()
-    s2 = ctl.ControlServer(path, r2, {}, lambda: 0)
+    s2 = ctl.ControlServer(path, r2, {})
     with pytest.raises(ctl.InUse):
-        ctl.ControlServer(path, FakeRunner(), {}, lambda: 0)
+        ctl.ControlServer(path, FakeRunner(), {})
     s2.close()
     open(path, "w").close()
     with pytest.raises(ctl.InUse):
-        ctl.ControlServer(path, FakeRunner(), {}, lambda: 0)
+        ctl.ControlServer(path, FakeRunner(), {})
     s.close()
 
 
@@ -188,7 +189,7 @@ def test_ctl_stats_against_a_running_loop_prints_a_table_and_json(tmp_path):
     runner = Runner(stack)
     path = str(tmp_path / "s.sock")
     srv = ctl.ControlServer(path, runner, {"stats": lambda: {
-        "serve": {"tap": "bn0"}, "stats": stack.stats, "limits": stack.limits()}}, now_ms)
+        "serve": {"tap": "bn0"}, "stats": stack.stats, "limits": stack.limits()}})
     t = threading.Thread(target=runner.run, kwargs={"timeout_s": 20})
     t.start()
     try:
@@ -214,5 +215,16 @@ def test_a_server_that_cannot_register_leaves_no_socket_behind(tmp_path):
             raise RuntimeError("no tasks here")
     path = str(tmp_path / "b.sock")
     with pytest.raises(RuntimeError):
-        ctl.ControlServer(path, Broken(), {}, lambda: 0)
+        ctl.ControlServer(path, Broken(), {})
     assert not os.path.exists(path)
+
+
+def test_a_command_that_fails_is_reported_to_the_client_and_the_server_goes_on(tmp_path):
+    r, s, path = server(tmp_path, {"stats": lambda: 1 // 0})
+    c = client(path, b"stats\n")
+    r.ready()
+    r.ready()
+    assert json.loads(read_all(c)) == {"error": "internal error: ZeroDivisionError: "
+                                                "integer division or modulo by zero"}
+    assert s.stats["errors"] == 1
+    s.close()
