@@ -41,6 +41,8 @@ TCP_BUFFER_MAX = 16 << 20
 # TCP services `--apps` can start: name -> (class, well-known port)
 APPS = {"echo": (TCPEcho, 7), "discard": (Discard, 9), "chargen": (Chargen, 19),
         "http": (StatusPage, 80)}
+# What `barenet ctl` can ask, answered by serve's control socket.
+CTL_COMMANDS = ("stats",)
 
 
 class UsageError(Exception):
@@ -165,7 +167,9 @@ def _parser():
                        description="Talk to a running `barenet serve` over its control socket.")
     c.add_argument("what", choices=sorted(CTL_COMMANDS), help="stats: counters and limits")
     where = c.add_mutually_exclusive_group(required=True)
-    where.add_argument("--tap", type=_tap_name, metavar="NAME", help="the TAP the serve runs on")
+    where.add_argument("--tap", type=_tap_name, metavar="NAME",
+                       help="the TAP the serve runs on (its socket at the default path, run "
+                       "as the same user)")
     where.add_argument("--ctl", metavar="PATH", help="its control socket (serve --ctl)")
     c.add_argument("--json", action="store_true", help="print the reply as JSON")
     c.set_defaults(func=ctl)
@@ -205,6 +209,7 @@ def serve(args, out):
             server = control.ControlServer(ctl_path, runner, {
                 "stats": lambda: serve_stats(stack, tap, cidr, server)})
         except (control.InUse, OSError) as e:
+            runner.close()
             raise UsageError("control socket %s: %s" % (
                 ctl_path, e.strerror if isinstance(e, OSError) and e.strerror else e))
         echoes = [UDPEcho(stack, port) for port in args.udp_echo]
@@ -261,10 +266,6 @@ def serve_stats(stack, tap, cidr, server):
     stats["ctl"] = dict(server.stats)
     return {"serve": {"tap": tap.name, "ip": cidr, "pid": os.getpid()}, "stats": stats,
             "limits": stack.limits()}
-
-
-# What `barenet ctl` can ask, answered by serve's control socket.
-CTL_COMMANDS = ("stats",)
 
 
 def ctl(args, out):
