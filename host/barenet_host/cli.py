@@ -1,10 +1,15 @@
 """The `barenet` command.
 
 `barenet serve --tap NAME --ip 192.0.2.2/24` runs a barenet stack on a TAP device until SIGINT
-or SIGTERM. Every user error is one line on stderr (`barenet: error: ...`) and exit status 2.
+or SIGTERM; `barenet ctl stats --tap NAME` asks it for its counters and limits over its control
+socket (barenet_host/ctl.py). Every user error is one line on stderr (`barenet: error: ...`) and
+exit status 2; a failure of the environment (the device went away, no serve answers) is one
+line and exit status 1.
 """
 
 import argparse
+import json
+import os
 import signal
 import sys
 
@@ -17,8 +22,9 @@ from barenet.apps.udp_echo import UDPEcho
 from barenet.config import Config
 from barenet.stack import Stack
 
+from barenet_host import ctl as control
 from barenet_host.runner import Runner, now_ms
-from barenet_host.devices.tap import TapDevice
+from barenet_host.devices.tap import TapDevice, check_name
 
 PROG = "barenet"
 EXIT_USAGE = 2
@@ -35,6 +41,8 @@ TCP_BUFFER_MAX = 16 << 20
 # TCP services `--apps` can start: name -> (class, well-known port)
 APPS = {"echo": (TCPEcho, 7), "discard": (Discard, 9), "chargen": (Chargen, 19),
         "http": (StatusPage, 80)}
+# What `barenet ctl` can ask, answered by serve's control socket.
+CTL_COMMANDS = ("stats",)
 
 
 class UsageError(Exception):
@@ -106,6 +114,16 @@ def _apps(text):
     return names
 
 
+def _tap_name(text):
+    # The control socket's path is made from it: the kernel's own name rules keep it one
+    # path component.
+    try:
+        check_name(text)
+    except OSError as e:
+        raise argparse.ArgumentTypeError(e.strerror)
+    return text
+
+
 def default_mac(ip):
     """02:00 and the four address bytes: locally administered (IEEE 802 U/L bit), unicast, and
     the same on every run, so a peer's ARP cache stays valid across restarts."""
@@ -143,7 +161,20 @@ def _parser():
                    "or when none is half-open is refused with a RST and counted (tcp "
                    "refused_conn_limit)"
                    % MAX_CONNS)
+    s.add_argument("--ctl", metavar="PATH",
+                   help="control socket for `barenet ctl` (default %s)"
+                   % control.default_path("TAP"))
     s.set_defaults(func=serve)
+    c = sub.add_parser("ctl", help="ask a running `barenet serve` for its counters and limits",
+                       description="Talk to a running `barenet serve` over its control socket.")
+    c.add_argument("what", choices=sorted(CTL_COMMANDS), help="stats: counters and limits")
+    where = c.add_mutually_exclusive_group(required=True)
+    where.add_argument("--tap", type=_tap_name, metavar="NAME",
+                       help="the TAP the serve runs on (its socket at the default path, run "
+                       "as the same user)")
+    where.add_argument("--ctl", metavar="PATH", help="its control socket (serve --ctl)")
+    c.add_argument("--json", action="store_true", help="print the reply as JSON")
+    c.set_defaults(func=ctl)
     return p
 
 
@@ -175,6 +206,14 @@ def serve(args, out):
         stack.add_interface(tap, mac=args.mac, ip=cidr, gateway=gateway, mtu=args.mtu,
                             now_ms=now_ms())
         runner = Runner(stack)
+        ctl_path = args.ctl or control.default_path(tap.name)
+        try:
+            server = control.ControlServer(ctl_path, runner, {
+                "stats": lambda: serve_stats(stack, tap, cidr, server)})
+        except (control.InUse, OSError) as e:
+            runner.close()
+            raise UsageError("control socket %s: %s" % (
+                ctl_path, e.strerror if isinstance(e, OSError) and e.strerror else e))
         echoes = [UDPEcho(stack, port) for port in args.udp_echo]
         for echo in echoes:
             runner.add_task(echo.poll)
@@ -191,6 +230,7 @@ def serve(args, out):
             what += ", udp echo on " + ",".join(str(p) for p in args.udp_echo)
         if args.apps:
             what += ", tcp " + " ".join("%s:%d" % (n, APPS[n][1]) for n in args.apps)
+        what += ", control " + ctl_path
         print("barenet: serving " + what, file=out, flush=True)
         try:
             runner.run()
@@ -198,6 +238,7 @@ def serve(args, out):
             # The device failed under us (deleted, say): not a usage error, exit status 1.
             raise RuntimeFailure(e.strerror or str(e))
         finally:
+            server.close()
             runner.close()
     finally:
         tap.close()
@@ -217,6 +258,37 @@ def summary(stack, tap, echoes):
     if echoes:
         parts.append("echoed %d" % sum(e.echoed for e in echoes))
     return "; ".join(parts)
+
+
+def serve_stats(stack, tap, cidr, server):
+    """The reply to `ctl stats`: every layer's counters (the TAP's and the control socket's
+    too) and every table's limit and use (Stack.limits)."""
+    stats = stack.stats
+    stats["tap"] = dict(tap.stats)
+    stats["ctl"] = dict(server.stats)
+    return {"serve": {"tap": tap.name, "ip": cidr, "pid": os.getpid()}, "stats": stats,
+            "limits": stack.limits()}
+
+
+def ctl(args, out):
+    path = args.ctl or control.default_path(args.tap)
+    try:
+        reply = control.request(path, args.what)
+    except control.NotRunning:
+        # Well-formed, but the environment lacks the serve: exit status 1, as a failed device.
+        raise RuntimeFailure("no barenet serve answers on %s%s" % (
+            path, "" if args.ctl else " (is `barenet serve --tap %s` running?)" % args.tap))
+    except (OSError, ValueError) as e:
+        raise RuntimeFailure("control socket %s: %s" % (
+            path, e.strerror if isinstance(e, OSError) and e.strerror else e))
+    if "error" in reply:
+        raise RuntimeFailure("serve on %s: %s" % (path, reply["error"]))
+    if args.json:
+        out.write(json.dumps(reply, indent=1, sort_keys=True) + "\n")
+    else:
+        out.write(control.format_stats(reply))
+    out.flush()
+    return 0
 
 
 def main(argv=None, out=None, err=None):

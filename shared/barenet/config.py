@@ -22,9 +22,25 @@ _TUNABLES = {
     "seed": (0, 0),                     # seeds ISN secrets, IP ident, ephemeral ports
     "ttl": (64, 64),                    # RFC 1700 / Linux default
     "loop_queue": (16, 256),            # datagrams to ourselves waiting for the next poll
-    "reasm_datagrams": (2, 64),         # datagrams being reassembled at once (RFC 815)
-    "reasm_bytes": (12288, 1 << 20),    # fragment bytes held for reassembly, in all
-    "reasm_timeout_ms": (30000, 30000),  # RFC 1122 3.3.2: 60 s to 120 s; Linux: 30 s
+    # -- reassembly under pressure (RFC 791 3.2, RFC 815; barenet/reasm.py) -------------------
+    "reasm_datagrams": (2, 4096),       # datagrams being reassembled at once; on a host the byte
+                                        # budget is what binds (Linux holds ~1700 full-size ones)
+    "reasm_bytes": (12288, 4 << 20),    # held in all, data and overhead (Linux ipfrag_high_thresh)
+    "reasm_timeout_ms": (30000, 30000),  # RFC 1122 3.3.2: 60 s to 120 s; Linux ipfrag_time 30 s
+    "reasm_share_pct": (100, 25),       # of both budgets one source may hold, so that a sender
+                                        # flooding never-completed fragments evicts only its own;
+                                        # a board's 2 slots and 12 KB leave nothing to share (half
+                                        # would refuse the 9000-byte datagrams it takes), and the
+                                        # oldest-first eviction still keeps it from locking up
+    # -- ICMP errors per destination (RFC 1812 4.3.2.8, RFC 1122 3.2.2) ------------------------
+    "icmp_dest_burst": (6, 6),          # errors to one destination at once (Linux's
+                                        # XRLIM_BURST_FACTOR for the inetpeer bucket)
+    "icmp_dest_interval_ms": (1000, 1000),  # then one per interval (Linux icmp_ratelimit)
+    "icmp_dest_table": (8, 1024),       # destinations remembered; the stalest goes first
+    # -- table bounds (issue 8: every table bounded; beyond one, ENOBUFS) ------------------------
+    "max_listeners": (8, 1024),         # listening TCP ports
+    "somaxconn": (255, 4096),           # largest accept queue listen() grants (Linux somaxconn;
+                                        # lwIP keeps a backlog in a u8)
     # -- ARP (RFC 826, RFC 1122 2.3.2) ----------------------------------------------------------
     "arp_size": (8, 1024),              # cache entries
     "arp_pending": (4, 64),             # addresses being resolved at once
@@ -43,8 +59,8 @@ _TUNABLES = {
     "arp_locktime_ms": (1000, 1000),    # a MAC changed within this is kept: the first of several
                                         # replies wins (Linux locktime)
     # -- ICMP (RFC 1122 3.2.2) ----------------------------------------------------------------
-    "icmp_error_burst": (10, 10),       # token bucket, as Linux icmp_ratelimit
-    "icmp_error_interval_ms": (100, 100),
+    "icmp_error_burst": (10, 10),       # token bucket for all errors (Linux icmp_msgs_burst)
+    "icmp_error_interval_ms": (100, 100),  # one more per interval (Linux icmp_msgs_per_sec)
     "echo_queue": (4, 64),              # replies waiting per echo endpoint
     # -- UDP --------------------------------------------------------------------------------
     "udp_endpoints": (8, 1024),

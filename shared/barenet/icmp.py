@@ -66,8 +66,11 @@ class ICMP:
         self.echo_queue = cfg.echo_queue
         self.error_burst = cfg.icmp_error_burst
         self.error_interval_ms = cfg.icmp_error_interval_ms
-        self._tokens = self.error_burst
-        self._stamp = 0
+        self._bucket = [self.error_burst, 0]  # [tokens, time of the last refill]
+        self.dest_burst = cfg.icmp_dest_burst
+        self.dest_interval_ms = cfg.icmp_dest_interval_ms
+        self.dest_table = cfg.icmp_dest_table
+        self.dests = {}  # destination address -> its bucket, at most dest_table of them
         self._hdr = bytearray(w.HEADER_LEN)
 
     def echo_endpoint(self, ident):
@@ -134,33 +137,43 @@ class ICMP:
 
     def send_error(self, typ, code, datagram, bcast, now, info=0):
         """Report an error about a received datagram (its bytes, header first) to its sender;
-        bcast: it was sent to a broadcast address (IP.input's verdict)."""
+        bcast: it was sent to a broadcast address (IP.input's verdict). Rate limited in all and
+        per destination, as Linux (icmp_msgs_per_sec, and icmp_ratelimit, whose mask covers
+        the error types only: echo replies, sent by input(), are never limited)."""
         if bcast or not self._may_send_error(datagram):
             return
-        if not self._take_token(now):
+        g = self._bucket
+        _refill(g, now, self.error_burst, self.error_interval_ms)
+        if g[0] == 0:
             inc(self.stats, "error_rate_limited")
             return
+        dst = bytes(datagram[12:16])
+        if not self._take_dest(dst, now):
+            inc(self.stats, "error_rate_limited_dest")
+            return
+        g[0] -= 1  # charged only once the destination allows it, as Linux's icmp_global_consume
         try:
-            self.send(bytes(datagram[12:16]), typ, code, info & 0xFFFF, datagram[0:_MAX_QUOTE],
-                      now=now)
+            self.send(dst, typ, code, info & 0xFFFF, datagram[0:_MAX_QUOTE], now=now)
             inc(self.stats, "tx_error")
         except OSError:
             inc(self.stats, "drop_error_unroutable")
 
-    def _take_token(self, now):
-        # Token bucket, like Linux's icmp_ratelimit: a burst of error_burst, then one per interval.
-        d = ticks.diff(now, self._stamp)
-        if self._tokens >= self.error_burst or d < 0 or d >= self.error_burst * self.error_interval_ms:
-            self._tokens = self.error_burst
-            self._stamp = now
+    def _take_dest(self, dst, now):
+        # Linux keeps a bucket per peer (inetpeer); this table is bounded: a new destination
+        # replaces the one that needed an error least recently. The scan is paid only for
+        # errors the global bucket lets through, so at most icmp_error_burst per interval.
+        b = self.dests.get(dst)
+        if b is None:
+            if len(self.dests) >= self.dest_table:
+                del self.dests[ticks.oldest(self.dests, 2)]
+                inc(self.stats, "error_dest_evicted")
+            b = self.dests[dst] = [self.dest_burst, now, now]  # [tokens, refilled, last used]
         else:
-            n = d // self.error_interval_ms
-            if n:
-                self._tokens = min(self.error_burst, self._tokens + n)
-                self._stamp = ticks.add(self._stamp, n * self.error_interval_ms)
-        if self._tokens == 0:
+            _refill(b, now, self.dest_burst, self.dest_interval_ms)
+            b[2] = now
+        if b[0] == 0:
             return False
-        self._tokens -= 1
+        b[0] -= 1
         return True
 
     def _may_send_error(self, d):
@@ -178,3 +191,18 @@ class ICMP:
 
     def poll(self, now):
         return None
+
+
+def _refill(b, now, burst, interval):
+    """Token bucket b = [tokens, stamp, ...], as Linux's icmp_ratelimit: a burst of `burst`,
+    then one token per `interval` ms. The stamp moves by whole intervals only, so no fraction
+    of one is lost."""
+    d = ticks.diff(now, b[1])
+    if b[0] >= burst or d < 0 or d >= burst * interval:
+        b[0] = burst
+        b[1] = now
+    else:
+        n = d // interval
+        if n:
+            b[0] = min(burst, b[0] + n)
+            b[1] = ticks.add(b[1], n * interval)

@@ -13,6 +13,7 @@ it behind ARP) and hands it to the NIC. On input, `receive(frame, now)` strips t
 
 from .addr import ANY, BROADCAST_MAC, LIMITED_BROADCAST, and4, ip_aton, mac_aton, parse_cidr, \
     prefix_mask
+from .compat import oserror, ENOBUFS
 from .neighbor import ARPCache
 from .nic import ETHERNET, IP
 from .readiness import Ready
@@ -173,7 +174,10 @@ class EthernetInterface(Interface):
         else:
             mac = self.arp.lookup(next_hop, now)
             if mac is None:
-                self.arp.resolve(next_hop, self._txmv[_ETH_HLEN:_ETH_HLEN + n], now)
+                if not self.arp.resolve(next_hop, self._txmv[_ETH_HLEN:_ETH_HLEN + n], now):
+                    # ARP cannot hold it: the sender hears of it (UDP sendto raises), as a
+                    # full buffer pushes back instead of losing the datagram in silence.
+                    raise oserror(ENOBUFS)
                 return
         self.send_ip(mac, n)
 

@@ -111,6 +111,36 @@ class Stack:
         or the simulator's world does, must then step again at once."""
         return self.tcp.pending() or self.ip.pending()
 
+    def limits(self):
+        """{name: {"limit": n, "used": m}} for every bounded table, read from the objects
+        that enforce them (the status page and `barenet ctl stats` show it). One line each:
+        a table with a new bound adds its own here."""
+        out = {}
+        ip = self.ip
+        r = ip.reasm
+        tcp = self.tcp
+        udp = self.udp
+        _limit(out, "tcp_connections", tcp.cfg.max_connections, len(tcp.conns))
+        _limit(out, "tcp_listeners", tcp.cfg.max_listeners, len(tcp.listeners))
+        for port, lst in tcp.listeners.items():
+            _limit(out, "tcp_syn_queue:%d" % port, lst.syn_backlog, len(lst.syn_queue))
+            _limit(out, "tcp_accept_queue:%d" % port, lst.backlog, len(lst.queue))
+        _limit(out, "udp_endpoints", udp.max_endpoints, len(udp.endpoints))
+        for port, ep in udp.endpoints.items():
+            _limit(out, "udp_queue:%d" % port, ep.queue_len, len(ep._q))
+        for ident, ep in self.icmp.echo.items():
+            _limit(out, "icmp_echo_queue:%d" % ident, ep.queue_len, len(ep._q))
+        _limit(out, "icmp_error_dests", self.icmp.dest_table, len(self.icmp.dests))
+        _limit(out, "reasm_datagrams", r.max_datagrams, len(r.pending))
+        _limit(out, "reasm_bytes", r.max_bytes, r.bytes)
+        _limit(out, "loop_queue", ip.loop_queue, len(ip._loop))
+        for i in self.interfaces:
+            a = getattr(i, "arp", None)
+            if a is not None:
+                _limit(out, "arp_cache:" + i.name, a.size, len(a.entries))
+                _limit(out, "arp_pending:" + i.name, a.pending_addrs, len(a.pending))
+        return out
+
     @property
     def stats(self):
         """Counters per layer and per interface: {"eth": {...}, "arp": {...}, "ip": {...},
@@ -122,3 +152,7 @@ class Stack:
         for i in self.interfaces:
             out["if_" + i.name] = dict(i.stats)
         return out
+
+
+def _limit(out, name, limit, used):
+    out[name] = {"limit": limit, "used": used}

@@ -57,3 +57,15 @@ def earliest(wait, other):
     if other is None or wait < other:
         return wait
     return other
+
+
+def oldest(table, i):
+    """The key of table (a dict of lists) whose item i, a time on this clock, is the earliest;
+    None when the table is empty. For evicting the stalest entry of a bounded table."""
+    old = None
+    t = 0
+    for k, v in table.items():
+        if old is None or diff(v[i], t) < 0:
+            old = k
+            t = v[i]
+    return old

@@ -2,7 +2,7 @@
 queue, broadcast, port unreachable for closed ports, ICMP errors reported to the sender."""
 
 from .addr import ANY, ip_aton, ip_ntoa
-from .compat import oserror, EADDRINUSE, EADDRNOTAVAIL, EINVAL, EMSGSIZE, EAGAIN, const
+from .compat import oserror, EADDRINUSE, EADDRNOTAVAIL, EINVAL, EMSGSIZE, ENOBUFS, const
 from .icmp import error_errno
 from .readiness import Ready
 from .stats import inc
@@ -37,7 +37,13 @@ class UDPEndpoint(Ready):
         ip = self._udp.stack.ip
         src = self.addr if self.addr != ANY else ip.route(dst)[1]
         w.emit_header(self._hdr, src, dst, self.port, port, data)
-        ip.output(dst, _PROTO, data, src=src, hdr=self._hdr)
+        try:
+            ip.output(dst, _PROTO, data, src=src, hdr=self._hdr)
+        except OSError:
+            # Not queued anywhere (no route, ARP's queue full, loopback full): the caller hears
+            # of it, as a full buffer must push back rather than lose the datagram in silence.
+            inc(self._udp.stats, "tx_error")
+            raise
         inc(self._udp.stats, "tx")
         return len(data)
 
@@ -72,7 +78,11 @@ class UDP:
         if a != ANY and not self.stack.ip.is_local(a):
             raise oserror(EADDRNOTAVAIL)
         if len(self.endpoints) >= self.max_endpoints:
-            raise oserror(EAGAIN)
+            # ENOBUFS, not EMFILE: the table is the stack's, not a per-process descriptor limit
+            # (EMFILE tells a Linux user to raise RLIMIT_NOFILE, which would not help). lwIP
+            # says the same of its exhausted memp pools (ERR_MEM), and TCP's connect() beyond
+            # max_connections already raises ENOBUFS: one errno for "a stack table is full".
+            raise oserror(ENOBUFS)
         if port == 0:
             port = self._ephemeral()
         elif not 0 < port < 65536:
@@ -106,6 +116,8 @@ class UDP:
                                        h.bcast, now)
             return
         if len(ep._q) >= ep.queue_len:
+            # RFC 768 has no flow control: a reader that falls behind loses what does not fit,
+            # counted (Linux UDP_MIB_RCVBUFERRORS); what is queued stays untouched.
             inc(self.stats, "drop_queue_full")
             return
         ep._q.append((bytes(data), (ip_ntoa(h.src), sport)))

@@ -8,6 +8,7 @@ Example counts come from fuzzlib.EXAMPLES (10 000 each under HYPOTHESIS_PROFILE=
 from hypothesis import given, strategies as st
 
 from barenet.addr import ip_ntoa
+from barenet.reasm import DATAGRAM_COST, FRAG_COST
 from fuzzlib import (BCAST_MAC, FUZZ, LIMITS, OUR_MAC, Knobs, Target, fragment_frame, fragment_scenario,
                      fragmentable, fragments, structured_frame, time_steps)
 
@@ -57,9 +58,9 @@ def test_fragments(events):
 @given(st.binary(min_size=60, max_size=200), st.binary(max_size=64))
 def test_fragments_in_any_order_reassemble_exactly_once(knob_bytes, pool):
     k = Knobs(knob_bytes, pool)
-    # At most half the reassembly budget: a duplicate must fit beside the datagram (see
-    # test_fuzz_findings.py for beyond that).
-    proto, b, src = fragmentable(k, LIMITS["reasm_bytes"] // 2 - 16)
+    # What fits in the reassembly budget with its overhead, in at most 7 fragments (see
+    # fragments()), fragment zero's saved header and a transport header of 8 bytes.
+    proto, b, src = fragmentable(k, LIMITS["reasm_bytes"] - DATAGRAM_COST - 7 * FRAG_COST - 36)
     frags = fragments(k, b)
     order = k.shuffle(frags)
     # Fewer duplicates than fragments: they can never add up to a second whole datagram.

@@ -25,8 +25,10 @@ class FakeTap:
 
 
 @pytest.fixture
-def served(monkeypatch):
-    """Run `serve` with a fake TAP and a runner that returns at once; yields the stacks made."""
+def served(monkeypatch, tmp_path):
+    """Run `serve` with a fake TAP and a runner that returns at once; yields the stacks made.
+    The control socket goes to tmp_path, not to the TAP name's default (which parallel runs
+    of this test would share)."""
     stacks = []
 
     class Runner:
@@ -34,6 +36,12 @@ def served(monkeypatch):
             stacks.append(stack)
 
         def add_task(self, fn):
+            pass
+
+        def add_fd(self, fd, fn):
+            pass
+
+        def remove_fd(self, fd):
             pass
 
         def run(self):
@@ -44,6 +52,7 @@ def served(monkeypatch):
 
     monkeypatch.setattr(cli, "TapDevice", FakeTap)
     monkeypatch.setattr(cli, "Runner", Runner)
+    monkeypatch.setattr(cli.control, "default_path", lambda tap: str(tmp_path / (tap + ".sock")))
     return stacks
 
 

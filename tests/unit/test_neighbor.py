@@ -7,7 +7,7 @@ from scapy.layers.l2 import ARP, Ether
 
 from barenet import ticks
 from barenet.addr import ip_aton
-from barenet.compat import EHOSTUNREACH
+from barenet.compat import EHOSTUNREACH, ENOBUFS
 from barenet.stack import Stack
 from barenet_host.vwire import Sim
 from peer import PEER_IP, PEER_MAC, STACK_IP, STACK_MAC, ListNIC, Peer, setup
@@ -53,8 +53,13 @@ def test_retries_then_failure_reported_to_the_sender():
 def test_pending_queue_is_bounded_in_bytes():
     sim, stack, iface, peer = setup(arp_queue_bytes=2 * 29)  # two 1-byte UDP datagrams
     ep = stack.udp.bind(4000)
+    refused = []
     for i in range(5):
-        ep.sendto(b"%d" % i, (PEER_IP, 9))
+        try:
+            ep.sendto(b"%d" % i, (PEER_IP, 9))
+        except OSError as e:  # pushed back to the sender (ENOBUFS), not lost in silence
+            refused.append((i, e.args[0]))
+    assert refused == [(i, ENOBUFS) for i in (2, 3, 4)]
     assert stack.stats["arp"]["drop_queue_full"] == 3
     sim.run(max_ms=1)
     peer.reply_arp(peer.take())

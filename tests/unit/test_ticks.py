@@ -72,3 +72,11 @@ def test_icmp_rate_limit_refills_across_the_wrap():
     assert burst(5) == 2
     sim.advance(200)  # crosses the wrap
     assert burst(5) == 2
+
+
+def test_oldest_is_the_stalest_entry_also_across_the_wrap():
+    t = {"a": [0, ticks.PERIOD - 5], "b": [0, 3], "c": [0, ticks.PERIOD - 10]}
+    assert ticks.oldest(t, 1) == "c"
+    del t["c"]
+    assert ticks.oldest(t, 1) == "a"
+    assert ticks.oldest({}, 1) is None

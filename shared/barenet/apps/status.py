@@ -102,7 +102,7 @@ class StatusPage(TCPServer):
             conns.append(i)
         return {"interfaces": [{"name": i.name, "ip": "%s/%d" % (ip_ntoa(i.ip), i.prefix),
                                 "mtu": i.mtu} for i in self.stack.interfaces],
-                "stats": self.stack.stats, "connections": conns}
+                "stats": self.stack.stats, "limits": self.stack.limits(), "connections": conns}
 
     def html(self):
         s = self.snapshot()
@@ -115,6 +115,12 @@ class StatusPage(TCPServer):
             for k in sorted(s["stats"][layer]):
                 out.append("<tr><td>%s</td><td>%s</td><td>%d</td></tr>" % (
                     _esc(layer), _esc(k), s["stats"][layer][k]))
+        out.append("</table><h2>Limits</h2><table border=1><tr><th>table</th><th>used</th>"
+                   "<th>limit</th></tr>")
+        for name in sorted(s["limits"]):
+            v = s["limits"][name]
+            out.append("<tr><td>%s</td><td>%d</td><td>%d</td></tr>" % (
+                _esc(name), v["used"], v["limit"]))
         out.append("</table><h2>TCP connections</h2><table border=1><tr>")
         cols = ("local", "remote", "state", "cwnd", "ssthresh", "srtt_ms", "rttvar_ms", "rto_ms",
                 "snd_wnd", "rcv_wnd", "retransmits")

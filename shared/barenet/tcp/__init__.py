@@ -243,9 +243,12 @@ class TCP:
             port = self._ephemeral(None, None, 0)
         if port in self.listeners:
             raise oserror(EADDRINUSE)
+        if len(self.listeners) >= self.cfg.max_listeners:
+            raise oserror(ENOBUFS)  # as connect() beyond max_connections (see UDP.bind)
         if addr is not None and not isinstance(addr, bytes):
             addr = ip_aton(addr)
-        lst = Listener(self, port, addr, max(backlog, 1), self.cfg.syn_backlog)
+        backlog = max(min(backlog, self.cfg.somaxconn), 1)
+        lst = Listener(self, port, addr, backlog, self.cfg.syn_backlog)
         self.listeners[port] = lst
         return lst
 

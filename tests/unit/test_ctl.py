@@ -1,0 +1,230 @@
+"""`barenet ctl`: its arguments, the control socket's protocol and bounds (host side, no root:
+a socket in a temporary directory, the server's callbacks driven by hand or by a real Runner
+on a stack without interfaces)."""
+
+import io
+import json
+import os
+import select
+import socket
+import threading
+
+import pytest
+
+from barenet.stack import Stack
+from barenet_host import cli, ctl
+from barenet_host.runner import Runner
+
+
+def run_main(argv):
+    out, err = io.StringIO(), io.StringIO()
+    rc = cli.main(argv, out=out, err=err)
+    return rc, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["ctl"], "the following arguments are required: what"),
+    (["ctl", "stats"], "one of the arguments --tap --ctl is required"),
+    (["ctl", "reboot", "--tap", "bn0"], "argument what: invalid choice: 'reboot'"),
+    (["ctl", "stats", "--tap", "bn0", "--ctl", "/x"],
+     "argument --ctl: not allowed with argument --tap"),
+    (["ctl", "stats", "--tap", "../etc"], "argument --tap: invalid TAP name '../etc'"),
+    (["ctl", "stats", "--tap", "a" * 16], "must be 1..15 bytes"),
+])
+def test_bad_ctl_arguments_are_one_line_and_exit_2(argv, message):
+    rc, out, err = run_main(argv)
+    assert rc == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("barenet: error: ") and message in err, err
+
+
+def test_no_serve_running_is_one_line_and_exit_1(tmp_path):
+    path = str(tmp_path / "none.sock")
+    rc, out, err = run_main(["ctl", "stats", "--ctl", path])
+    assert (rc, out) == (1, "")
+    assert err == "barenet: error: no barenet serve answers on %s\n" % path
+
+
+def test_default_paths_follow_the_tap_and_the_user():
+    assert ctl.default_path("bn0", euid=0, env={}) == "/run/barenet/bn0.sock"
+    assert ctl.default_path("bn0", euid=1000, env={"XDG_RUNTIME_DIR": "/run/user/1000"}) == \
+        "/run/user/1000/barenet/bn0.sock"
+    assert ctl.default_path("bn0", euid=1000, env={}) == "/tmp/barenet-1000/bn0.sock"
+
+
+class FakeRunner:
+    """Records what the server registers; tests call the callbacks themselves."""
+
+    def __init__(self):
+        self.fds = {}
+        self.tasks = []
+
+    def add_fd(self, fd, fn):
+        self.fds[fd] = fn
+
+    def remove_fd(self, fd):
+        self.fds.pop(fd, None)
+
+    def add_task(self, fn):
+        self.tasks.append(fn)
+
+    def ready(self, now=0):
+        """Call every registered fd's callback once (as a select() that saw all readable)."""
+        for fd, fn in list(self.fds.items()):
+            if select.select([fd], [], [], 0)[0]:
+                fn(now)
+
+
+def server(tmp_path, commands=None):
+    r = FakeRunner()
+    path = str(tmp_path / "sub" / "t.sock")
+    s = ctl.ControlServer(path, r, commands or {"stats": lambda: {"n": 1}})
+    return r, s, path
+
+
+def client(path, send=b""):
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(2)
+    c.connect(path)
+    if send:
+        c.sendall(send)
+    return c
+
+
+def read_all(c):
+    out = b""
+    while True:
+        d = c.recv(65536)
+        if not d:
+            return out
+        out += d
+
+
+def test_a_request_line_gets_one_json_line_then_the_server_closes(tmp_path):
+    r, s, path = server(tmp_path)
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    c = client(path, b"sta")
+    r.ready()
+    r.ready()
+    c.sendall(b"ts\n")
+    r.ready()
+    assert read_all(c) == b'{"n": 1}\n'
+    c.close()
+    r.ready()
+    assert s.clients == {}  # gone once the client closed
+    c = client(path, b"nope\n")
+    r.ready()
+    r.ready()
+    assert json.loads(read_all(c)) == {"error": "unknown command 'nope' (known: stats)"}
+    c.close()
+    assert s.stats == {"requests": 2, "refused_clients": 0, "bad_requests": 1, "timeouts": 0,
+                       "errors": 0}
+    s.close()
+    assert not os.path.exists(path)
+
+
+def test_a_request_longer_than_the_bound_is_refused(tmp_path):
+    r, s, path = server(tmp_path)
+    c = client(path, b"x" * (ctl.MAX_REQUEST + 50))
+    for _ in range(4):
+        r.ready()  # reads at most MAX_REQUEST + 1, then discards the rest
+    assert json.loads(read_all(c)) == {"error": "request too long (at most %d bytes)"
+                                      % ctl.MAX_REQUEST}
+    s.close()
+
+
+def test_clients_are_bounded_and_a_silent_one_times_out(tmp_path):
+    r, s, path = server(tmp_path)
+    held = []
+    for _ in range(ctl.MAX_CLIENTS + 2):
+        held.append(client(path))
+        r.ready()
+    assert len(s.clients) == ctl.MAX_CLIENTS and s.stats["refused_clients"] == 2
+    assert s.poll(ctl.CLIENT_TIMEOUT_MS - 1) == 1
+    s.poll(ctl.CLIENT_TIMEOUT_MS)
+    assert s.clients == {} and s.stats["timeouts"] == ctl.MAX_CLIENTS
+    assert all(read_all(c) == b"" for c in held)
+    assert list(r.fds) == [s.sock.fileno()]  # only the listening socket is watched
+    s.close()
+
+
+def test_a_reply_bigger_than_the_socket_takes_is_sent_from_the_task(tmp_path):
+    big = {"x": "y" * (4 << 20)}
+    r, s, path = server(tmp_path, {"stats": lambda: big})
+    c = client(path, b"stats\n")
+    r.ready()
+    r.ready()
+    (st,) = s.clients.values()
+    assert st.reply is not None and len(st.reply) > 0  # did not block the loop to send it all
+    got = b""
+    while len(st.reply):
+        got += c.recv(1 << 20)
+        assert s.poll(0) in (ctl.CLIENT_TIMEOUT_MS, 10)
+    got += read_all(c)
+    assert json.loads(got) == big
+    c.close()
+    r.ready()
+    assert s.clients == {}
+    s.close()
+
+
+def test_a_stale_socket_is_replaced_and_a_live_one_is_not(tmp_path):
+    path = str(tmp_path / "t.sock")
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(path)
+    dead.close()  # the file stays, nobody listens: a serve that was killed
+    r, s, _ = server(tmp_path)
+    r2 = FakeRunner()
+    s2 = ctl.ControlServer(path, r2, {})
+    with pytest.raises(ctl.InUse):
+        ctl.ControlServer(path, FakeRunner(), {})
+    s2.close()
+    open(path, "w").close()
+    with pytest.raises(ctl.InUse):
+        ctl.ControlServer(path, FakeRunner(), {})
+    s.close()
+
+
+def test_ctl_stats_against_a_running_loop_prints_a_table_and_json(tmp_path):
+    stack = Stack("host", reasm_bytes=123456)
+    runner = Runner(stack)
+    path = str(tmp_path / "s.sock")
+    srv = ctl.ControlServer(path, runner, {"stats": lambda: {
+        "serve": {"tap": "bn0"}, "stats": stack.stats, "limits": stack.limits()}})
+    t = threading.Thread(target=runner.run, kwargs={"timeout_s": 20})
+    t.start()
+    try:
+        rc, out, err = run_main(["ctl", "stats", "--ctl", path, "--json"])
+        assert (rc, err) == (0, "")
+        assert json.loads(out)["limits"]["reasm_bytes"] == {"limit": 123456, "used": 0}
+        rc, out, err = run_main(["ctl", "stats", "--ctl", path])
+        assert (rc, err) == (0, "")
+        lines = out.splitlines()
+        assert lines[0] == "barenet serve: tap bn0" and "counters" in lines
+        assert [ln.split() for ln in lines if "reasm_bytes" in ln] == [
+            ["reasm_bytes", "0", "123456", "0%"]]
+    finally:
+        runner.stop()
+        t.join(10)
+        srv.close()
+        runner.close()
+
+
+def test_a_server_that_cannot_register_leaves_no_socket_behind(tmp_path):
+    class Broken(FakeRunner):
+        def add_task(self, fn):
+            raise RuntimeError("no tasks here")
+    path = str(tmp_path / "b.sock")
+    with pytest.raises(RuntimeError):
+        ctl.ControlServer(path, Broken(), {})
+    assert not os.path.exists(path)
+
+
+def test_a_command_that_fails_is_reported_to_the_client_and_the_server_goes_on(tmp_path):
+    r, s, path = server(tmp_path, {"stats": lambda: 1 // 0})
+    c = client(path, b"stats\n")
+    r.ready()
+    r.ready()
+    assert json.loads(read_all(c)) == {"error": "internal error: ZeroDivisionError: "
+                                                "integer division or modulo by zero"}
+    assert s.stats["errors"] == 1
+    s.close()
