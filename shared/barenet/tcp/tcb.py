@@ -35,6 +35,7 @@ from .state import CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT
     FIN_WAIT_2, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSING, STATE_NAMES, destroy, release, \
     rcv_abs, set_snd_base, snd_abs
 from .timers import arm_keepalive
+from .timewait import live
 from .urgent import Urgent
 
 
@@ -93,7 +94,7 @@ class TCPConnection(Ready):
         self.persist = False
         self.t_delack = None
         self.t_keep = None
-        self.t_close = None          # TIME_WAIT (2 MSL) or the orphaned FIN_WAIT_2 limit
+        self.t_close = None          # the orphaned FIN_WAIT_2 limit (TIME_WAIT: timewait.py)
         self.t_pto = None            # tail loss probe (RFC 8985 7.2)
         self.t_reo = None            # RACK reordering timer (RFC 8985 6.3)
         self.rtx_count = 0           # consecutive timeouts without progress
@@ -114,6 +115,7 @@ class TCPConnection(Ready):
         self.output_due = False      # a user call queued work for the next poll
         self.queued = False          # in the owner's list for its next poll
         self.sched = None            # the owner's timer entry for us (its clock), or None
+        self.tw = None               # our TIME_WAIT record once we entered it (timewait.py)
 
     # -- user calls ----------------------------------------------------------------------
 
@@ -234,8 +236,11 @@ class TCPConnection(Ready):
 
     def info(self):
         rto = self.rto
+        st = self.state
+        if st == TIME_WAIT and self.tw is not None and not live(self.tw):
+            st = CLOSED              # its TIME_WAIT record ended: expired, reused, reset
         d = {
-            "state": STATE_NAMES[self.state],
+            "state": STATE_NAMES[st],
             "local": (self.lip, self.lport), "remote": (self.rip, self.rport),
             # 32-bit sequence numbers, as on the wire
             "mss": self.mss, "iss": snd_abs(self, self.iss), "irs": rcv_abs(self, self.irs),
