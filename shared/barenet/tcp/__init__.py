@@ -22,6 +22,7 @@ unwrapped clock. A thousand idle connections cost a poll nothing.
     conn = tcp.connect(dst_ip, port, src_port=0)
     conn.send(data, oob=False) -> n; conn.recv(n, oob=False) -> bytes | b"" (EOF) | None
     conn.shutdown_write(); conn.close(); conn.abort(); conn.info(); tcp.connections()
+    tcp.time_wait_count(), tcp.time_wait.max    # TIME_WAIT records now, and their bound
 """
 
 import hashlib
