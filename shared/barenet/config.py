@@ -64,8 +64,8 @@ _TUNABLES = {
     # -- TCP: TIME_WAIT (RFC 9293 3.6.1) -----------------------------------------------------
     # Records of connections in TIME_WAIT (tcp/timewait.py), apart from max_connections; when
     # full, the oldest is reused (Linux tcp_max_tw_buckets, 131072 on this 2-core host, which
-    # drops the newest instead). A record is about 0.2 KB on a board, 0.4 KB on a host: 16
-    # on a board; on a host 16384 holds 270 closes a second for 2 MSL (6.5 MB).
+    # drops the newest instead). A record is about 100 B on a 32-bit board and 0.5 KB on
+    # CPython: 16 on a board; on a host 16384 hold 270 closes a second for 2 MSL (8 MB).
     "time_wait_max": (16, 16384),
     # -- TCP: features ----------------------------------------------------------------------
     "wscale": (True, True),             # RFC 7323 window scale

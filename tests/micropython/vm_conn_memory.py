@@ -145,6 +145,9 @@ def steps():
     m5 = HEAP
     out["time_wait"] = (m5 - m4) // n
     out["time_wait_buffers"] = held // n
+    # and after 2 MSL they are gone
+    sim.advance(2 * server.cfg.msl_ms)
+    assert server.tcp.time_wait_count() == 0 and not server.tcp.time_wait._index
     print(json.dumps(out))
 
 
