@@ -150,3 +150,11 @@ def test_churn_keeps_the_table_within_its_bound():
     assert len(s.tcp.time_wait._fifo) - s.tcp.time_wait._head == 100
     s.wait(2000)
     assert s.tcp.time_wait_count() == 0 and s.tcp.stats["time_wait_expired"] == 100
+
+
+def test_records_end_when_our_address_goes():
+    # As the connections on it (RFC 1122 3.2.1.3): the address is no longer ours to answer for
+    s = Script(isn=2000)
+    c = s.time_wait()
+    s.iface.configure(ip="192.0.2.7")
+    assert s.tcp.time_wait_count() == 0 and c.info()["state"] == "CLOSED"

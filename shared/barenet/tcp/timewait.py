@@ -13,8 +13,8 @@ connection has it (`find`, which allocates nothing) and passes it to `segment`.
 Records end in the order they came: a FIFO with a moving head, compacted as the head passes
 half of it, so expiry is O(1) amortised. A retransmitted FIN restarts a record's 2 MSL
 (`restart`); the record keeps its place until its first expiry comes, then goes to the back of
-the line with the new one, so its TIME_WAIT may last up to 2 MSL beyond the restart (RFC 9293
-asks for at least 2 MSL) and never holds up the records behind it.
+the line with the new one. So a restarted record lasts from 2 MSL to twice that after the
+restart (RFC 9293 asks for at least 2 MSL), and never holds up the records behind it.
 
 The application may still hold the TCB: it keeps reading TIME_WAIT (`info()`) while its record
 lives (tcb.tw, `live`), and CLOSED once the record has ended (expired, reused, reset or
