@@ -14,7 +14,8 @@ The protocol's work is in module functions that take the TCB first, one module p
 RFC 9293 (as lwIP's tcp_in.c / tcp_out.c / tcp_timer.c): `input` (segment arrival), `output`
 (segmentation, persist), `recovery` (ACKs, loss recovery), `timers`, `options`, `urgent`, with
 the states in `state`. The owning `TCP` object drives `segment(seg, now)` and `poll(now)`, sends
-what the TCB emits, and drops it from its tables once it is CLOSED.
+what the TCB emits, and drops it from its tables once it is CLOSED, or once it enters TIME_WAIT,
+where a small record (timewait.py) takes over.
 
 Sequence numbers: every field below that holds one (snd_una, snd_nxt, snd_max, snd_wl1,
 snd_wl2, rcv_nxt, rcv_adv, iss, irs, rtt_seq, high_rxt, rcv_fin_seq, and the urgent pointers,
