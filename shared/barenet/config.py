@@ -94,6 +94,12 @@ _TUNABLES = {
     # SYN-ACK retries of a half-open passive open (Linux tcp_synack_retries=5: about 63 s in
     # all). A board gives up after 3 (15 s) so that its few SYN queue slots free sooner.
     "synack_retries": (3, 5),
+    # -- TCP: TIME_WAIT (RFC 9293 3.6.1) -----------------------------------------------------
+    # Records of connections in TIME_WAIT (tcp/timewait.py), apart from max_connections; when
+    # full, the oldest is reused (Linux tcp_max_tw_buckets, 131072 on this 2-core host, which
+    # drops the newest instead). A record is about 100 B on a 32-bit board and 0.5 KB on
+    # CPython: 16 on a board; on a host 16384 hold 270 closes a second for 2 MSL (8 MB).
+    "time_wait_max": (16, 16384),
     # -- TCP: features ----------------------------------------------------------------------
     "wscale": (True, True),             # RFC 7323 window scale
     "sack": (True, True),               # RFC 2018 / RFC 6675

@@ -121,6 +121,7 @@ class Stack:
         tcp = self.tcp
         udp = self.udp
         _limit(out, "tcp_connections", tcp.cfg.max_connections, len(tcp.conns))
+        _limit(out, "tcp_time_wait", tcp.time_wait.max, tcp.time_wait_count())
         _limit(out, "tcp_listeners", tcp.cfg.max_listeners, len(tcp.listeners))
         for port, lst in tcp.listeners.items():
             _limit(out, "tcp_syn_queue:%d" % port, lst.syn_backlog, len(lst.syn_queue))

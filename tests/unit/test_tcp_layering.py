@@ -22,7 +22,7 @@ LAYERS = (
     ("output",),
     ("recovery",),
     ("timers", "input"),
-    ("tcb",),
+    ("tcb", "timewait"),          # timewait: the records TCBs become in TIME_WAIT
     ("__init__",),
 )
 LEVEL = dict((m, i) for i, layer in enumerate(LAYERS) for m in layer)

@@ -90,8 +90,12 @@ def transfer(n, faults=None, start_ms=0, tcp=None, max_ms=600000, both=True):
     assert pumps[1].got_n == n and pumps[1].got.digest() == hashlib.sha256(da).digest()
     assert pumps[0].got_n == len(db) and pumps[0].got.digest() == hashlib.sha256(db).digest()
     # both sides close cleanly: one goes through TIME_WAIT, then everything is gone
-    sim.run(until=lambda: not ta.connections() and not tb.connections(), max_ms=200000)
-    assert not ta.connections() and not tb.connections()
+    def gone():
+        return not (ta.connections() or tb.connections() or ta.time_wait_count() or
+                    tb.time_wait_count())
+
+    sim.run(until=gone, max_ms=200000)
+    assert gone()
     return ta, tb, sim
 
 

@@ -1,15 +1,16 @@
 """TCP (RFC 9293): demultiplexing, listeners, connection setup, resets for closed ports.
 
 `TCP(stack)` is the protocol handler the stack registers for IP protocol 6. It owns
-the connection table and the listeners; each connection's state machine is its TCB (`tcb.py`,
-split into input, output, recovery, timers, options and urgent, as DESIGN.md lists them, plus
-`state` for the states, flag bits and teardown they all share, and `ring` for the storage of
-the send and receive buffers). TCP drives the TCBs and does
-what reaches beyond one: it moves a completed passive open to its listener's accept queue, drops
-connections that reached CLOSED, and tells IP when a connection suspects its next hop. Under a
-SYN flood (RFC 4987) a listener whose SYN queue is full answers with SYN cookies (`syncookie`)
-and makes the connection when the cookie's ACK comes back; with cookies off, or with the
-connection table full, the oldest half-open connection makes room for the new SYN.
+the connection table, the TIME_WAIT table (`timewait.py`) and the listeners; each connection's
+state machine is its TCB (`tcb.py`, split into input, output, recovery, timers, options and
+urgent, as DESIGN.md lists them, plus `state` for the states, flag bits and teardown they all
+share, and `ring` for the storage of the send and receive buffers). TCP drives the TCBs and
+does what reaches beyond one: it moves a completed passive open to its listener's accept
+queue, drops connections that reached CLOSED, moves those that reached TIME_WAIT to a small
+record of their own, and tells IP when a connection suspects its next hop. Under a SYN flood
+(RFC 4987) a listener whose SYN queue is full answers with SYN cookies (`syncookie`) and makes
+the connection when the cookie's ACK comes back; with cookies off, or with the connection
+table full, the oldest half-open connection makes room for the new SYN.
 Sans-I/O like the rest of the core: segments and time come in through `input`/`poll`. User
 calls transmit nothing: they queue the connection, and `poll` sends what they asked for at the
 time it is given (tcb.py). Runners call `stack.poll` after each burst of input frames and after
@@ -24,6 +25,7 @@ unwrapped clock. A thousand idle connections cost a poll nothing.
     conn = tcp.connect(dst_ip, port, src_port=0)
     conn.send(data, oob=False) -> n; conn.recv(n, oob=False) -> bytes | b"" (EOF) | None
     conn.shutdown_write(); conn.close(); conn.abort(); conn.info(); tcp.connections()
+    tcp.time_wait_count(), tcp.time_wait.max    # TIME_WAIT records now, and their bound
 """
 
 import hashlib
@@ -42,6 +44,7 @@ from .state import STATE_NAMES, CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLIS
     FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, \
     ACK, destroy  # noqa: F401
 from .tcb import TCPConnection
+from .timewait import TimeWaitTable
 
 _EPHEMERAL_LO = const(49152)   # RFC 6335 6: the dynamic port range
 _EPHEMERAL_N = const(16384)
@@ -209,6 +212,8 @@ class TCP:
         # and told apart by their addresses as 16-bit halves.
         self._ports = {}
         self.listeners = {}      # port -> Listener
+        # Connections in TIME_WAIT, as records outside the connection table and its limit
+        self.time_wait = TimeWaitTable(self, c.time_wait_max, 2 * c.msl_ms)
         self.hdr = bytearray(wire.MAX_HEADER_LEN)
         # A view of hdr for each header length (20..60, by hlen >> 2), so that sending a
         # segment makes no view of its own
@@ -261,8 +266,7 @@ class TCP:
         iface, src = self.stack.ip.route(dst)
         if src_port == 0:
             src_port = self._ephemeral(src, dst, port)
-        key = (src, src_port, dst, port)
-        if key in self.conns:
+        if self._taken(src, src_port, dst, port):
             raise oserror(EADDRINUSE)
         # The ISN's clock reads the last time the stack was given; the SYN itself leaves at
         # the next poll, with that poll's time.
@@ -273,13 +277,24 @@ class TCP:
         return c
 
     def connections(self):
+        """The connections in the table: every state but LISTEN and TIME_WAIT."""
         return list(self.conns.values())
+
+    def time_wait_count(self):
+        """Connections in TIME_WAIT now (at most cfg.time_wait_max)."""
+        return self.time_wait.n
+
+    def _taken(self, lip, lport, rip, rport):
+        # A 4-tuple in use: by a connection, or by a TIME_WAIT record (RFC 9293 3.6.1: no new
+        # incarnation of ours may start before the old one's 2 MSL is over)
+        return (lip, lport, rip, rport) in self.conns or \
+            (self.time_wait.n and self.time_wait.holds(lip, lport, rip, rport))
 
     def _ephemeral(self, src, dst, port):
         for _ in range(_EPHEMERAL_N):
             p = self._next_port
             self._next_port = _EPHEMERAL_LO + (p + 1 - _EPHEMERAL_LO) % _EPHEMERAL_N
-            if p not in self.listeners and (src, p, dst, port) not in self.conns:
+            if p not in self.listeners and not self._taken(src, p, dst, port):
                 return p
         raise oserror(EADDRNOTAVAIL)
 
@@ -350,18 +365,6 @@ class TCP:
             return
         c = self._find(ip, seg.dport, seg.sport)
         if c is not None:
-            if c.state == TIME_WAIT and seg.flags & (SYN | ACK | RST | FIN) == SYN:
-                lst = self._listener(ip, seg.dport)
-                if lst is not None and state.seg_seq(c, seg) > c.rcv_nxt:
-                    # RFC 1122 4.2.2.13: a SYN above the old incarnation's sequence space may
-                    # reopen a connection in TIME_WAIT, with an ISN above anything the old one
-                    # used (Linux: tcp_timewait_state_process, ISN = old SND.NXT + 65537).
-                    floor = state.snd_abs(c, c.snd_max)
-                    destroy(c, 0)
-                    self.forget(c)
-                    self.count("time_wait_reopen")
-                    lst.segment(iface, ip, seg, now, seq.add(floor, 65537))
-                    return
             ev = c.events
             parent = c.listener
             if parent is None:
@@ -372,8 +375,13 @@ class TCP:
                 c.segment(seg, now, parent.full())
                 if c.state != SYN_RECEIVED and c.state != CLOSED:
                     parent.child_ready(c)
-            self._touched(c, ev)
+            self._touched(c, ev, now)
             return
+        if self.time_wait.n:
+            r = self.time_wait.find(ip, seg.dport, seg.sport)
+            if r is not None:
+                self._time_wait_segment(r, iface, ip, seg, now)
+                return
         lst = self._listener(ip, seg.dport)
         if lst is not None:
             lst.segment(iface, ip, seg, now)
@@ -389,6 +397,22 @@ class TCP:
             n = len(seg.payload) + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
             self.send_rst(ip.dst, ip.src, seg.dport, seg.sport, 0, seq.add(seg.seq, n),
                           RST | ACK)
+
+    def _time_wait_segment(self, r, iface, ip, seg, now):
+        # A segment for a TIME_WAIT record (timewait.py)
+        tw = self.time_wait
+        if seg.flags & (SYN | ACK | RST | FIN) == SYN:
+            lst = self._listener(ip, seg.dport)
+            if lst is not None and tw.reopens(r, seg):
+                # RFC 1122 4.2.2.13: a SYN above the old incarnation's sequence space may
+                # reopen a connection in TIME_WAIT, with an ISN above anything the old one
+                # used (Linux: tcp_timewait_state_process, ISN = old SND.NXT + 65537).
+                floor = tw.floor(r)
+                tw.end(r)
+                self.count("time_wait_reopen")
+                lst.segment(iface, ip, seg, now, seq.add(floor, 65537))
+                return
+        tw.segment(r, seg, now, self._clock(now))
 
     def _listener(self, ip, port):
         lst = self.listeners.get(port)
@@ -442,7 +466,7 @@ class TCP:
         self.count("icmp_error")
         ev = c.events
         c.icmp_error(icmp_type, code, err, mtu, off, now)
-        self._touched(c, ev)
+        self._touched(c, ev, now)
 
     def address_changed(self, old, new):
         """An interface's address changed from old: connections on it are aborted without a
@@ -452,6 +476,7 @@ class TCP:
             if c.lip == old:
                 state.destroy(c, ECONNABORTED)
                 self.forget(c)
+        self.time_wait.drop_address((old[0] << 8) | old[1], (old[2] << 8) | old[3])
         for lst in self.listeners.values():
             if lst.addr == old:
                 lst.addr = None if new == ANY else new
@@ -486,11 +511,16 @@ class TCP:
         user code run between steps must then step again at once)."""
         return bool(self._ready or self._later)
 
-    def _touched(self, c, events):
-        # After a segment or an ICMP error for c: drop it if it closed, else have the next
-        # poll send what it owes (the burst's ACK) and file its timers; tell its waiter.
-        if c.state == CLOSED:
+    def _touched(self, c, events, now):
+        # After a segment or an ICMP error for c: drop it if it closed, move it to the
+        # TIME_WAIT table if it entered TIME_WAIT, else have the next poll send what it owes
+        # (the burst's ACK) and file its timers; tell its waiter.
+        st = c.state
+        if st == CLOSED:
             self.forget(c)
+        elif st == TIME_WAIT:
+            self.forget(c)
+            self.time_wait.enter(c, self._clock(now))
         elif not c.queued:
             c.queued = True
             self._ready.append(c)
@@ -524,12 +554,14 @@ class TCP:
             for c in due:                   # each once: a timer re-armed for now waits
                 self._service(c, now, t)    # for the next poll
             due.clear()
+        wait = self.time_wait.poll(t)
         while heap:
             at, _, c = heap[0]
             if c.sched == at:
-                return at - t if at > t else 0
+                at = at - t if at > t else 0
+                return at if wait is None or at < wait else wait
             heappop(heap)
-        return None
+        return wait
 
     def _service(self, c, now, t):
         ev = c.events
@@ -572,6 +604,10 @@ class TCP:
     def send_rst(self, lip, rip, lport, rport, sq, ak, flags):
         hlen = wire.emit(self.hdr, lport, rport, sq, ak, flags, 0)
         self.count("rst_tx")
+        self.send_header(lip, rip, hlen)
+
+    def send_header(self, lip, rip, hlen):
+        """Send the header emitted into self.hdr (hlen bytes) without payload."""
         self._out(lip, rip, self._hdr_views[hlen >> 2], None)
 
     def _out(self, src, dst, hdr, payload, asum=None):

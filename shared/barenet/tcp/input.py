@@ -16,9 +16,9 @@ from .rack import RACK
 from .recovery import ack_received
 from .sack import Scoreboard
 from .state import CLOSED, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, \
-    CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, ACK, URG, REBASE, arrived, \
-    destroy, in_data_states, rebase, release
-from .timers import arm_close, arm_fin_wait2, arm_keepalive
+    CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, ACK, URG, REBASE, acceptable, \
+    arrived, destroy, in_data_states, rebase, release
+from .timers import arm_fin_wait2, arm_keepalive
 
 
 def segment(tcb, seg, now, backlog_full=False):
@@ -158,15 +158,7 @@ def check_sequence(tcb, flags, s, seglen, off, wnd, now):
     """RFC 9293 3.10.7.4 first: sequence number acceptability (the four cases). False: the
     segment is unacceptable and was dealt with (an ACK owed, our SYN,ACK again, or for a
     RST nothing)."""
-    if seglen == 0:
-        ok = off == 0 if wnd == 0 else 0 <= off < wnd
-    else:
-        ok = wnd > 0 and (0 <= off < wnd or 0 <= off + seglen - 1 < wnd)
-        if not ok and wnd == 0 and off == 0:
-            # A probe into our zero window: its ACK and RST still count (RFC 9293
-            # 3.10.7.4 "special allowance"); data() trims the data away.
-            ok = True
-    if ok:
+    if acceptable(off, seglen, wnd):
         return True
     st = tcb.state
     if st == SYN_RECEIVED and flags & SYN and not flags & ACK and s == tcb.irs:
@@ -174,8 +166,6 @@ def check_sequence(tcb, flags, s, seglen, off, wnd, now):
         return False
     tcb.tcp.count("rx_out_of_window")
     if not flags & RST:
-        if st == TIME_WAIT and flags & FIN:
-            arm_close(tcb, now, 2 * tcb.tcp.cfg.msl_ms)   # RFC 9293 3.10.7.4
         tcb.ack_now = True
     return False
 
@@ -191,7 +181,7 @@ def reset_received(tcb):
     elif st <= CLOSE_WAIT:
         destroy(tcb, ECONNRESET)
     else:
-        destroy(tcb, 0)                 # CLOSING, LAST_ACK, TIME_WAIT
+        destroy(tcb, 0)                 # CLOSING, LAST_ACK
 
 
 def challenge_ack(tcb, now):
@@ -222,16 +212,11 @@ def check_ack(tcb, seg, plen, now, backlog_full):
             if tcb.user_closed:
                 arm_fin_wait2(tcb, now)
         elif st == CLOSING:
-            enter_time_wait(tcb, now)
+            enter_time_wait(tcb)
             return False
         elif st == LAST_ACK:
             destroy(tcb, 0)
             return False
-    if st == TIME_WAIT:
-        if seg.flags & FIN:
-            tcb.ack_now = True
-            arm_close(tcb, now, 2 * tcb.tcp.cfg.msl_ms)
-        return False
     return True
 
 
@@ -337,22 +322,22 @@ def fin_received(tcb, now):
         tcb.state = CLOSE_WAIT
     elif st == FIN_WAIT_1:
         if tcb.fin_acked:
-            enter_time_wait(tcb, now)
+            enter_time_wait(tcb)
         else:
             tcb.state = CLOSING
     elif st == FIN_WAIT_2:
-        enter_time_wait(tcb, now)
+        enter_time_wait(tcb)
 
 
-def enter_time_wait(tcb, now):
+def enter_time_wait(tcb):
+    # The TCB's part ends here, but for the ACK this segment owes: after the segment, TCP
+    # moves the connection to its TIME_WAIT table (timewait.py), whose record runs the 2 MSL
+    # and answers what comes later. Loss recovery's state goes with the send buffer.
     tcb.state = TIME_WAIT
-    tcb.t_rtx = tcb.t_pto = tcb.t_reo = None
+    tcb.t_rtx = tcb.t_pto = tcb.t_reo = tcb.t_keep = tcb.t_close = None
     tcb.persist = False
-    tcb.t_keep = None
-    # Nothing is sent any more but ACKs: loss recovery's state goes with the send buffer
     tcb.sb = tcb.rack = None
     release(tcb)
-    arm_close(tcb, now, 2 * tcb.tcp.cfg.msl_ms)
 
 
 def icmp_error(tcb, icmp_type, code, err, mtu, quoted_seq, now):

@@ -9,7 +9,7 @@ the TCB and sends through output.
 from .. import ticks
 from .options import payload_mss
 from .output import arm_pto, data_seq, output, retransmit
-from .state import TIME_WAIT, FIN, SYN, release, snd_blocks
+from .state import FIN, SYN, release, snd_blocks
 
 
 def ack_received(tcb, seg, plen, now):
@@ -63,10 +63,9 @@ def ack_received(tcb, seg, plen, now):
             tcb.rto.reset_backoff()
             if tcb.snd_max != tcb.snd_una:
                 tcb.t_rtx = ticks.add(now, tcb.rto.value())
-    if tcb.state != TIME_WAIT:
-        if sb is not None and cc.in_recovery:
-            sack_recovery(tcb, now, entered)
-        output(tcb, now)
+    if sb is not None and cc.in_recovery:
+        sack_recovery(tcb, now, entered)
+    output(tcb, now)
 
 
 def new_ack(tcb, ack, now):
@@ -214,8 +213,7 @@ def on_pto(tcb, now):
     """RFC 8985 7.3: send one probe, new data if the window allows, else the last segment
     again, so that its ACK (with SACK) lets RACK find a tail loss before the RTO."""
     rk = tcb.rack
-    if rk is None or tcb.snd_max == tcb.snd_una or tcb.state == TIME_WAIT or \
-            tcb.cc.in_recovery:
+    if rk is None or tcb.snd_max == tcb.snd_una or tcb.cc.in_recovery:
         return
     tcb.tcp.count("tlp")
     before = tcb.snd_max

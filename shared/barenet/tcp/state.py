@@ -39,6 +39,18 @@ def in_data_states(st):
     return st == ESTABLISHED or st == FIN_WAIT_1 or st == FIN_WAIT_2
 
 
+def acceptable(off, seglen, wnd):
+    """RFC 9293 3.10.7.4 first: is a segment of seglen (SYN and FIN counted) that starts off
+    past RCV.NXT acceptable in a receive window of wnd (the four cases)?"""
+    if seglen == 0:
+        return off == 0 if wnd == 0 else 0 <= off < wnd
+    if wnd > 0:
+        return 0 <= off < wnd or 0 <= off + seglen - 1 < wnd
+    # A probe into our zero window: its ACK and RST still count (RFC 9293 3.10.7.4 "special
+    # allowance"); data() trims the data away.
+    return off == 0
+
+
 def destroy(tcb, err):
     """Enter CLOSED: stop every timer and record the error the user will see. The connection
     stays in TCP's tables until its owner (tcp/__init__.py) notices the state."""

@@ -14,7 +14,8 @@ The protocol's work is in module functions that take the TCB first, one module p
 RFC 9293 (as lwIP's tcp_in.c / tcp_out.c / tcp_timer.c): `input` (segment arrival), `output`
 (segmentation, persist), `recovery` (ACKs, loss recovery), `timers`, `options`, `urgent`, with
 the states in `state`. The owning `TCP` object drives `segment(seg, now)` and `poll(now)`, sends
-what the TCB emits, and drops it from its tables once it is CLOSED.
+what the TCB emits, and drops it from its tables once it is CLOSED, or once it enters TIME_WAIT,
+where a small record (timewait.py) takes over.
 
 Sequence numbers: every field below that holds one (snd_una, snd_nxt, snd_max, snd_wl1,
 snd_wl2, rcv_nxt, rcv_adv, iss, irs, rtt_seq, high_rxt, rcv_fin_seq, and the urgent pointers,
@@ -35,6 +36,7 @@ from .state import CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT
     FIN_WAIT_2, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSING, STATE_NAMES, arrived, destroy, \
     release, rcv_abs, set_snd_base, snd_abs
 from .timers import arm_keepalive
+from .timewait import live
 from .urgent import Urgent
 
 
@@ -94,7 +96,7 @@ class TCPConnection(Ready):
         self.persist = False
         self.t_delack = None
         self.t_keep = None
-        self.t_close = None          # TIME_WAIT (2 MSL) or the orphaned FIN_WAIT_2 limit
+        self.t_close = None          # the orphaned FIN_WAIT_2 limit (TIME_WAIT: timewait.py)
         self.t_pto = None            # tail loss probe (RFC 8985 7.2)
         self.t_reo = None            # RACK reordering timer (RFC 8985 6.3)
         self.rtx_count = 0           # consecutive timeouts without progress
@@ -115,6 +117,7 @@ class TCPConnection(Ready):
         self.output_due = False      # a user call queued work for the next poll
         self.queued = False          # in the owner's list for its next poll
         self.sched = None            # the owner's timer entry for us (its clock), or None
+        self.tw = None               # our TIME_WAIT record once we entered it (timewait.py)
 
     # -- user calls ----------------------------------------------------------------------
 
@@ -235,8 +238,11 @@ class TCPConnection(Ready):
 
     def info(self):
         rto = self.rto
+        st = self.state
+        if st == TIME_WAIT and self.tw is not None and not live(self.tw):
+            st = CLOSED              # its TIME_WAIT record ended: expired, reused, reset
         d = {
-            "state": STATE_NAMES[self.state],
+            "state": STATE_NAMES[st],
             "local": (self.lip, self.lport), "remote": (self.rip, self.rport),
             # 32-bit sequence numbers, as on the wire
             "mss": self.mss, "iss": snd_abs(self, self.iss), "irs": rcv_abs(self, self.irs),

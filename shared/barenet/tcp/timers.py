@@ -1,5 +1,5 @@
 """The connection's timers: one poll() runs whichever are due (delayed ACK, RACK reordering,
-tail-loss probe, retransmission or persist, keep-alive, TIME_WAIT / FIN_WAIT_2) and says when
+tail-loss probe, retransmission or persist, keep-alive, the orphaned FIN_WAIT_2) and says when
 the next one is; what the retransmission and keep-alive timers do; arming the others.
 
 Deadlines are fields of the TCB on the wrapping ticks clock (None: stopped), compared only
@@ -10,17 +10,13 @@ from .. import ticks
 from ..compat import ETIMEDOUT
 from .output import output, send_segment, send_syn
 from .recovery import on_pto, on_reo_timer
-from .state import CLOSED, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_2, CLOSE_WAIT, \
-    TIME_WAIT, ACK, destroy
-
-
-def arm_close(tcb, now, ms):
-    tcb.t_close = ticks.add(now, ms)
+from .state import CLOSED, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_2, CLOSE_WAIT, ACK, \
+    destroy
 
 
 def arm_fin_wait2(tcb, now):
     # Linux tcp_fin_timeout: an orphaned FIN_WAIT_2 may otherwise wait forever
-    arm_close(tcb, now, tcb.tcp.cfg.fin_wait2_ms)
+    tcb.t_close = ticks.add(now, tcb.tcp.cfg.fin_wait2_ms)
 
 
 def arm_keepalive(tcb):
@@ -49,7 +45,7 @@ def poll(tcb, now):
         on_keepalive(tcb, now)
     if tcb.t_close is not None and ticks.due(tcb.t_close, now):
         tcb.t_close = None
-        destroy(tcb, 0 if tcb.state == TIME_WAIT else ETIMEDOUT)
+        destroy(tcb, ETIMEDOUT)          # an orphaned FIN_WAIT_2 (TIME_WAIT: timewait.py)
     if tcb.state == CLOSED:
         return None
     # The earliest deadline, one timer at a time (a tuple of them would be an allocation)
