@@ -184,7 +184,7 @@ class Listener(Ready):
         # as Linux's tcp_child_process gives the child the segment that made it.
         ev = c.events
         c.segment(seg, now)
-        tcp._touched(c, ev)
+        tcp._touched(c, ev, now)
         self._event()
         return True
 
