@@ -61,6 +61,11 @@ _TUNABLES = {
     "syn_retries": (6, 6),              # Linux tcp_syn_retries
     "max_retries": (12, 12),            # RFC 1122 4.2.3.5 R2; Linux tcp_retries2 is 15
     "challenge_ack_limit": (100, 1000),  # RFC 5961 7, per second, stack-wide
+    # -- TCP: features ----------------------------------------------------------------------
+    "wscale": (True, True),             # RFC 7323 window scale
+    "sack": (True, True),               # RFC 2018 / RFC 6675
+    "rack": (True, True),               # RFC 8985 RACK-TLP on SACK connections
+    "isn": (None, None),                # tests only: fn(lip, lport, rip, rport, now) -> ISN
     # -- apps: TCP services (apps/server.py, apps/status.py) --------------------------------
     # Connections one app serves at once; past it the idlest is closed for a newcomer, or the
     # newcomer waits in the accept queue (Apache MaxRequestWorkers, nginx worker_connections).
@@ -89,11 +94,6 @@ _TUNABLES = {
     # Waiting for the client's FIN where it may close first (it then holds the TIME_WAIT,
     # RFC 9293 3.6), and draining after our own FIN (RFC 9112 9.6); Apache lingers 2 s
     "http_linger_ms": (2000, 2000),
-    # -- TCP: features ----------------------------------------------------------------------
-    "wscale": (True, True),             # RFC 7323 window scale
-    "sack": (True, True),               # RFC 2018 / RFC 6675
-    "rack": (True, True),               # RFC 8985 RACK-TLP on SACK connections
-    "isn": (None, None),                # tests only: fn(lip, lport, rip, rport, now) -> ISN
 }
 
 PROFILES = ("board", "host")
