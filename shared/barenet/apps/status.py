@@ -62,6 +62,10 @@ class StatusPage(TCPServer):
         self.linger_ms = c.http_linger_ms
 
     def start(self, conn, now_ms):
+        # Each response is written whole: Nagle (RFC 1122 4.2.3.4) would only hold back its
+        # last segment until the client's delayed ACK, on every keep-alive request (as nginx's
+        # tcp_nodelay for keep-alive connections).
+        conn.nodelay = True
         return _Exchange(ticks.add(now_ms, self.head_ms))
 
     def serve(self, conn, st, now_ms):
