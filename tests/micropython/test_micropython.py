@@ -181,3 +181,13 @@ def test_fault_model_decides_the_same_in_the_vm_as_on_cpython():
     here = json.loads(json.dumps(vm_faults.run()))
     assert vm == here
     assert here["stats"]["dropped"] > 0 and here["stats"]["corrupted"] > 0
+
+
+def test_the_apps_limits_and_keep_alive_in_the_vm_across_the_tick_wrap():
+    out = json.loads(run_vm("vm_apps.py").strip().splitlines()[-1])
+    assert out["http"] == ["404 Not Found", "200 OK"]           # pipelined, in order
+    assert out["echo"] == "hi" and out["extra"].startswith("refused")
+    assert out["echo_stats"]["refused_per_peer"] == 1 and out["echo_stats"]["closed_idle"] == 1
+    assert 5000 <= out["echo_closed_after_ms"] < 6000             # idle_ms, across the wrap
+    assert 5000 <= out["http_closed_after_ms"] < 6000             # http_idle_ms after the reply
+    assert out["page_stats"]["requests"] == 2
