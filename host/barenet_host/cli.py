@@ -29,15 +29,23 @@ MTU_MAX = 9000  # jumbo frames; the receive buffer is sized from it
 # (barenet/config.py).
 TCP_BUFFER = Config("host").sndbuf
 MAX_CONNS = Config("host").max_connections
-# Each app's limits (apps/server.py): the host profile's
-APP_MAX_CONNS = Config("host").app_max_conns
-APP_MAX_PER_PEER = Config("host").app_max_per_peer
-APP_IDLE_MS = Config("host").app_idle_ms
-HTTP_IDLE_MS = Config("host").http_idle_ms
-IDLE_MS_MAX = 24 * 3600 * 1000
 MAX_CONNS_MAX = 1 << 20
 TCP_BUFFER_MIN = 2048
 TCP_BUFFER_MAX = 16 << 20
+IDLE_MS_MAX = 24 * 3600 * 1000
+# Each TCP app's limits (apps/server.py): the flag names the tunable (--app-max-conns sets
+# app_max_conns), its default is the host profile's. flag, metavar, range, what it does.
+APP_LIMITS = (
+    ("--app-max-conns", "N", 1, MAX_CONNS_MAX, "connections each TCP app serves at once; past "
+     "it the idlest is closed for a newcomer, or the newcomer waits"),
+    ("--app-max-per-peer", "N", 1, MAX_CONNS_MAX, "connections one remote address may hold in "
+     "each TCP app; the excess is refused with a RST"),
+    ("--app-idle-ms", "MS", 0, IDLE_MS_MAX, "echo, discard and chargen close a connection idle "
+     "this long, nothing received or acknowledged (0: never)"),
+    ("--http-idle-ms", "MS", 1, IDLE_MS_MAX, "the status page closes a keep-alive connection "
+     "idle this long between requests"),
+)
+APP_TUNABLES = [flag[2:].replace("-", "_") for flag, _, _, _, _ in APP_LIMITS]
 # TCP services `--apps` can start: name -> (class, well-known port)
 APPS = {"echo": (TCPEcho, 7), "discard": (Discard, 9), "chargen": (Chargen, 19),
         "http": (StatusPage, 80)}
@@ -147,22 +155,10 @@ def _parser():
                    help="TCP connections held at once, in every state (default %d); a SYN "
                    "beyond them is refused with a RST and counted (tcp refused_conn_limit)"
                    % MAX_CONNS)
-    s.add_argument("--app-max-conns", type=_ranged("app-max-conns", 1, MAX_CONNS_MAX),
-                   default=APP_MAX_CONNS, metavar="N",
-                   help="connections each TCP app serves at once (default %d); past it the "
-                   "idlest is closed for a newcomer, or the newcomer waits" % APP_MAX_CONNS)
-    s.add_argument("--app-max-per-peer", type=_ranged("app-max-per-peer", 1, MAX_CONNS_MAX),
-                   default=APP_MAX_PER_PEER, metavar="N",
-                   help="connections one remote address may hold in each TCP app (default "
-                   "%d); the excess is refused with a RST" % APP_MAX_PER_PEER)
-    s.add_argument("--app-idle-ms", type=_ranged("app-idle-ms", 0, IDLE_MS_MAX),
-                   default=APP_IDLE_MS, metavar="MS",
-                   help="echo, discard and chargen close a connection idle this long, nothing "
-                   "received or acknowledged (default %d; 0: never)" % APP_IDLE_MS)
-    s.add_argument("--http-idle-ms", type=_ranged("http-idle-ms", 1, IDLE_MS_MAX),
-                   default=HTTP_IDLE_MS, metavar="MS",
-                   help="the status page closes a keep-alive connection idle this long "
-                   "between requests (default %d)" % HTTP_IDLE_MS)
+    for (flag, metavar, lo, hi, text), name in zip(APP_LIMITS, APP_TUNABLES):
+        default = getattr(Config("host"), name)
+        s.add_argument(flag, type=_ranged(flag[2:], lo, hi), default=default, metavar=metavar,
+                       help="%s, %d..%d (default %d)" % (text, lo, hi, default))
     s.set_defaults(func=serve)
     return p
 
@@ -190,9 +186,8 @@ def serve(args, out):
         raise UsageError(e.strerror or str(e))
     try:
         stack = Stack("host", sndbuf=args.tcp_buffer, rcvbuf=args.tcp_buffer,
-                      max_connections=args.max_conns, app_max_conns=args.app_max_conns,
-                      app_max_per_peer=args.app_max_per_peer, app_idle_ms=args.app_idle_ms,
-                      http_idle_ms=args.http_idle_ms)
+                      max_connections=args.max_conns,
+                      **dict((t, getattr(args, t)) for t in APP_TUNABLES))
         gateway = None if args.gateway is None else addr.ip_ntoa(args.gateway)
         stack.add_interface(tap, mac=args.mac, ip=cidr, gateway=gateway, mtu=args.mtu,
                             now_ms=now_ms())

@@ -5,6 +5,7 @@ import io
 
 import pytest
 
+from barenet.config import Config
 from barenet_host import cli
 
 GOOD = ["serve", "--tap", "bnx", "--ip", "192.0.2.2/24"]
@@ -97,8 +98,11 @@ def test_max_conns_out_of_range_is_a_usage_error(served, value):
 def test_the_apps_take_the_host_profile_limits_by_default(served):
     assert run_main(GOOD + ["--apps", "echo,http"])[0] == 0
     cfg = served[0].cfg
-    assert (cfg.app_max_conns, cfg.app_max_per_peer, cfg.app_idle_ms, cfg.http_idle_ms) == (
-        cli.APP_MAX_CONNS, cli.APP_MAX_PER_PEER, cli.APP_IDLE_MS, cli.HTTP_IDLE_MS)
+    host = Config("host")
+    assert cli.APP_TUNABLES == ["app_max_conns", "app_max_per_peer", "app_idle_ms",
+                                "http_idle_ms"]
+    for name in cli.APP_TUNABLES:
+        assert getattr(cfg, name) == getattr(host, name)
     assert cfg.app_max_per_peer < cfg.app_max_conns <= cfg.max_connections
 
 
