@@ -73,8 +73,8 @@ _TUNABLES = {
     "app_max_conns": (4, 1024),
     # Connections one remote address may hold in one app (nginx limit_conn, Apache
     # mod_limitipconn): one client cannot take a service over. A board serves mostly the one
-    # host it is wired to, so it has no separate limit; 64 leaves `ab -c 50` room.
-    "app_max_per_peer": (4, 64),
+    # host it is wired to, so it has no separate limit; on a host a quarter of the app's.
+    "app_max_per_peer": (4, 256),
     # No byte received and none acknowledged this long: echo, discard and chargen close the
     # connection (Apache Timeout is 60 s, inetd's services have none; a few minutes lets a
     # person at `nc` pause).
