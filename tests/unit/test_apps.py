@@ -418,3 +418,16 @@ def test_a_slowloris_head_is_cut_at_its_deadline_though_never_idle():
     assert sim.run(until=lambda: c.eof or c.reset, max_ms=20000)
     assert 10000 <= sim.ms - start < 11500    # http_head_ms after the connection
     assert page.stats["timed_out"] == 1 and "closed_idle" not in page.stats
+
+
+def test_a_response_the_client_does_not_take_is_cut_at_the_send_deadline():
+    sim, client, server, _, _ = page_pair()
+    page = serve(sim, server, StatusPage(server, 8080, idle_ms=10 ** 6))  # the send bound alone
+    page.html = lambda: "x" * 100000           # more than both windows hold
+    Client(sim, client, 8080, b"GET / HTTP/1.1\r\n\r\n", read=False, shut=False)
+    assert sim.run(until=lambda: page.conns, max_ms=1000)
+    start = sim.ms
+    assert sim.run(until=lambda: not page.conns, max_ms=40000)
+    assert 30000 <= sim.ms - start < 31000     # http_send_ms
+    assert page.stats["timed_out"] == 1
+    assert not [x for x in server.tcp.connections() if x.info()["local"][1] == 8080]  # reset

@@ -160,14 +160,8 @@ class TCPServer:
                 heappush(self._heap, (t, self._n, c))
 
     def _drop(self, c):
-        """Close a connection the server gives up on: gracefully when nothing waits to be
-        delivered, else with a reset, so that no buffer stays held behind a peer that stopped
-        reading (RFC 9293 3.10.5 ABORT). close() resets by itself if data is unread."""
         self._forget(c)
-        if c.sndbuf.length:
-            c.abort()
-        else:
-            c.close()
+        give_up(c)
 
     def _forget(self, c):
         del self.conns[c]
@@ -203,6 +197,16 @@ class TCPServer:
         self.peers = {}
         self._at = {}
         self._heap = []
+
+
+def give_up(conn):
+    """Close a connection the server gives up on: gracefully when nothing waits to be
+    delivered, else with a reset, so that no buffer stays held behind a peer that stopped
+    reading (RFC 9293 3.10.5 ABORT). close() resets by itself if data is unread."""
+    if conn.sndbuf.length:
+        conn.abort()
+    else:
+        conn.close()
 
 
 def drain(conn, limit=4096):

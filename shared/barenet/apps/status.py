@@ -22,7 +22,7 @@ import json
 
 from .. import ticks
 from ..addr import ip_ntoa
-from .server import TCPServer, drain
+from .server import TCPServer, drain, give_up
 
 _MAX_REQUEST = 4096
 _READ = 0       # waiting for a request head
@@ -71,8 +71,11 @@ class StatusPage(TCPServer):
     def serve(self, conn, st, now_ms):
         if ticks.due(st.deadline, now_ms):
             if st.phase != _WAIT_FIN:
+                # A client that stalls gets the connection closed; reset if data is unread
+                # or waits behind a shut window.
                 self.count("timed_out")
-                return None  # a client that stalls gets the connection closed (reset if unread)
+                give_up(conn)
+                return None
             # The client kept the connection after all: close first.
             conn.shutdown_write()
             st.phase = _DRAIN
