@@ -11,6 +11,7 @@ TCP's TIME_WAIT table. The status page's own part: a client that may close first
 import json
 import re
 import shutil
+import time
 
 import pytest
 
@@ -79,3 +80,28 @@ def test_ab_5000_requests_all_succeed_then_every_service_accepts_at_once(serve, 
     status, summary, err = s.stop()
     assert status == 0 and err == "", (status, err)
     assert "refused_per_peer" not in summary and "evicted_idle" not in summary, summary
+
+
+def test_curl_leaves_the_time_wait_with_itself_unless_it_speaks_http_1_0(serve, kernel):
+    # RFC 9293 3.6: whoever sends the first FIN holds the TIME_WAIT. curl closes first after a
+    # keep-alive response and after `Connection: close` (it has the body by Content-Length);
+    # an HTTP/1.0 client reads until the close, so there barenet closes first.
+    serve("--apps", "http")
+    url = "http://%s/" % kernel.barenet_ip
+    ports = {}
+    for name, args in (("keep-alive", []), ("close", ["-H", "Connection: close"]),
+                       ("http/1.0", ["-0"])):
+        r = kernel.ns.run(["curl", "-s", "-o", "/dev/null", "-m", "10", "-w",
+                           "%{http_code} %{local_port}"] + args + [url], timeout=20)
+        code, port = r.stdout.split()
+        assert code == "200", (name, r.stdout, r.stderr)
+        ports[name] = port
+    deadline = time.monotonic() + 5     # barenet's FIN after the HTTP/1.0 response: at once
+    while True:
+        ss = kernel.ns.run(["ss", "-tan", "state", "time-wait"], timeout=10).stdout
+        held = dict((name, ":%s " % port in ss) for name, port in ports.items())
+        if held == {"keep-alive": True, "close": True, "http/1.0": False} or \
+                time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert held == {"keep-alive": True, "close": True, "http/1.0": False}, (held, ss)
