@@ -29,8 +29,9 @@ PER_PEER = 256                  # the host profile's app_max_per_peer
 ATTACK_S = 25
 
 # argv: host n_idle n_slow seconds idle_from slow_from. Opens the idle and slowloris
-# connections from their addresses, prints {"ready": ...} once every first connect has resolved, keeps the
-# slowloris clients trickling (and reconnecting) until the time is up, then prints the totals.
+# connections from their addresses, prints {"ready": ...} once every first connect has
+# resolved, keeps the slowloris clients trickling (and reconnecting) until the time is up, then
+# prints the totals.
 KERNEL_ATTACK = r"""
 import errno, json, resource, select, socket, sys, time
 host, n_idle, n_slow, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])

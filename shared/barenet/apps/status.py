@@ -54,8 +54,9 @@ class StatusPage(TCPServer):
 
     def __init__(self, stack, port=80, idle_ms=None, **kw):
         c = stack.cfg
-        TCPServer.__init__(self, stack, port, idle_ms=c.http_idle_ms if idle_ms is None else idle_ms,
-                           **kw)
+        if idle_ms is None:
+            idle_ms = c.http_idle_ms
+        TCPServer.__init__(self, stack, port, idle_ms=idle_ms, **kw)
         self.stack = stack
         self.head_ms = c.http_head_ms
         self.send_ms = c.http_send_ms
