@@ -16,7 +16,9 @@ Limits, from the stack's profile (config.py, "apps") unless the constructor is g
 - max_per_peer connections per remote address: the excess from that address is refused
   (reset), the other clients are not affected.
 - idle_ms: a connection with no byte received and none acknowledged by the peer for that long
-  is closed (a chargen client that reads is not idle; one whose window stays shut is).
+  is closed (a chargen client that reads is not idle; one whose window stays shut is). Data
+  the peer's window admits but that is not acknowledged yet does not count as idle: that is
+  the network's delay, which TCP's retransmission bounds.
 Each of these is counted in `stats`, which the stack shows as "app_<name><port>" beside its
 layers' counters (Stack.stats, the status page, `barenet serve`'s summary)."""
 
@@ -122,7 +124,10 @@ class TCPServer:
         return True
 
     def _progress(self, c, seen, now_ms):
-        if c.rcv_nxt != seen[1] or c.snd_una != seen[2]:
+        # Idle means the peer keeps us waiting: nothing arrived, nothing was acknowledged, and
+        # its window is shut on what we have for it. Data it may take but has not acknowledged
+        # yet is TCP's to retransmit and time out (RFC 1122 4.2.3.5), not a reason to close.
+        if c.rcv_nxt != seen[1] or c.snd_una != seen[2] or (c.sndbuf.length and c.snd_wnd):
             seen[0] = now_ms
             seen[1] = c.rcv_nxt
             seen[2] = c.snd_una

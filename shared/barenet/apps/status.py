@@ -39,7 +39,8 @@ def _esc(v):
 
 class _Exchange:
     """One connection's place in its requests: the phase, the bytes read and not yet parsed,
-    the response left to send, the phase after it, and the current phase's deadline."""
+    the response left to send, the phase after it, the current phase's deadline, and whether
+    the last response has been acknowledged whole (the linger starts then)."""
 
     def __init__(self, deadline):
         self.phase = _READ
@@ -47,6 +48,7 @@ class _Exchange:
         self.out = None
         self.then = _READ
         self.deadline = deadline
+        self.delivered = False
 
 
 class StatusPage(TCPServer):
@@ -70,6 +72,10 @@ class StatusPage(TCPServer):
         return _Exchange(ticks.add(now_ms, self.head_ms))
 
     def serve(self, conn, st, now_ms):
+        if st.phase >= _WAIT_FIN and not st.delivered and not conn.sndbuf.length:
+            # The client has the whole response: only now may it be expected to close.
+            st.delivered = True
+            st.deadline = ticks.add(now_ms, self.linger_ms)
         if ticks.due(st.deadline, now_ms):
             if st.phase != _WAIT_FIN:
                 # A client that stalls gets the connection closed; reset if data is unread
@@ -113,7 +119,8 @@ class StatusPage(TCPServer):
             if st.then == _READ:
                 st.deadline = ticks.add(now_ms, self.head_ms)
             else:
-                st.deadline = ticks.add(now_ms, self.linger_ms)
+                # The response is queued, not yet delivered: the send bound holds until it is
+                # acknowledged, then the linger (above).
                 if st.then == _DRAIN:
                     conn.shutdown_write()
         # Unread request bytes would turn our close into a reset that destroys the response in
