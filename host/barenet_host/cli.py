@@ -38,6 +38,20 @@ MAX_CONNS = Config("host").max_connections
 MAX_CONNS_MAX = 1 << 20
 TCP_BUFFER_MIN = 2048
 TCP_BUFFER_MAX = 16 << 20
+IDLE_MS_MAX = 24 * 3600 * 1000
+# Each TCP app's limits (apps/server.py): the flag names the tunable (--app-max-conns sets
+# app_max_conns), its default is the host profile's. flag, metavar, range, what it does.
+APP_LIMITS = (
+    ("--app-max-conns", "N", 1, MAX_CONNS_MAX, "connections each TCP app serves at once; past "
+     "it the idlest is closed for a newcomer, or the newcomer waits"),
+    ("--app-max-per-peer", "N", 1, MAX_CONNS_MAX, "connections one remote address may hold in "
+     "each TCP app; the excess is refused with a RST"),
+    ("--app-idle-ms", "MS", 0, IDLE_MS_MAX, "echo, discard and chargen close a connection idle "
+     "this long, nothing received or acknowledged (0: never)"),
+    ("--http-idle-ms", "MS", 1, IDLE_MS_MAX, "the status page closes a keep-alive connection "
+     "idle this long between requests"),
+)
+APP_TUNABLES = [flag[2:].replace("-", "_") for flag, _, _, _, _ in APP_LIMITS]
 # TCP services `--apps` can start: name -> (class, well-known port)
 APPS = {"echo": (TCPEcho, 7), "discard": (Discard, 9), "chargen": (Chargen, 19),
         "http": (StatusPage, 80)}
@@ -161,6 +175,10 @@ def _parser():
                    "or when none is half-open is refused with a RST and counted (tcp "
                    "refused_conn_limit)"
                    % MAX_CONNS)
+    for (flag, metavar, lo, hi, text), name in zip(APP_LIMITS, APP_TUNABLES):
+        default = getattr(Config("host"), name)
+        s.add_argument(flag, type=_ranged(flag[2:], lo, hi), default=default, metavar=metavar,
+                       help="%s, %d..%d (default %d)" % (text, lo, hi, default))
     s.add_argument("--ctl", metavar="PATH",
                    help="control socket for `barenet ctl` (default %s)"
                    % control.default_path("TAP"))
@@ -201,7 +219,8 @@ def serve(args, out):
         raise UsageError(e.strerror or str(e))
     try:
         stack = Stack("host", sndbuf=args.tcp_buffer, rcvbuf=args.tcp_buffer,
-                      max_connections=args.max_conns)
+                      max_connections=args.max_conns,
+                      **dict((t, getattr(args, t)) for t in APP_TUNABLES))
         gateway = None if args.gateway is None else addr.ip_ntoa(args.gateway)
         stack.add_interface(tap, mac=args.mac, ip=cidr, gateway=gateway, mtu=args.mtu,
                             now_ms=now_ms())
@@ -250,7 +269,8 @@ def summary(stack, tap, echoes):
     st = tap.stats
     parts = ["tap rx %d tx %d dropped %d" % (st["rx"], st["tx"], st["drop_tx"])]
     stats = stack.stats
-    for layer in ("eth", "arp", "ip", "icmp", "udp", "tcp"):
+    apps = sorted(k for k in stats if k.startswith("app_"))
+    for layer in ["eth", "arp", "ip", "icmp", "udp", "tcp"] + apps:
         counters = stats.get(layer) or {}
         nonzero = ["%s=%d" % (k, v) for k, v in sorted(counters.items()) if v]
         if nonzero:

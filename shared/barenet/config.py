@@ -105,6 +105,34 @@ _TUNABLES = {
     "sack": (True, True),               # RFC 2018 / RFC 6675
     "rack": (True, True),               # RFC 8985 RACK-TLP on SACK connections
     "isn": (None, None),                # tests only: fn(lip, lport, rip, rport, now) -> ISN
+    # -- apps: TCP services (apps/server.py, apps/status.py) --------------------------------
+    # Connections one app serves at once; past it the idlest is closed for a newcomer, or the
+    # newcomer waits in the accept queue (Apache MaxRequestWorkers, nginx worker_connections).
+    # A board's 8 connections are shared by its apps; a host's 4096 by four.
+    "app_max_conns": (4, 1024),
+    # Connections one remote address may hold in one app (nginx limit_conn, Apache
+    # mod_limitipconn): one client cannot take a service over. A board serves mostly the one
+    # host it is wired to, so it has no separate limit; on a host a quarter of the app's.
+    "app_max_per_peer": (4, 256),
+    # No byte received and none acknowledged this long: echo, discard and chargen close the
+    # connection (Apache Timeout is 60 s, inetd's services have none; a few minutes lets a
+    # person at `nc` pause).
+    "app_idle_ms": (120000, 300000),
+    # A connection silent this long counts as idle when a full app needs room (below it, a
+    # client may be between two sends of one exchange); nginx reuses idle keep-alive
+    # connections, Apache's event MPM closes them first.
+    "app_evict_idle_ms": (1000, 1000),
+    # Status page: a keep-alive connection idle between requests (Apache KeepAliveTimeout 5 s)
+    "http_idle_ms": (5000, 5000),
+    # The request head must be complete this long after the connection or the previous
+    # response, however slowly it trickles in (slowloris; Apache mod_reqtimeout header=20-40)
+    "http_head_ms": (10000, 10000),
+    # Sending one response (nginx send_timeout and Apache Timeout are 60 s between writes; a
+    # status page is a few KB)
+    "http_send_ms": (30000, 30000),
+    # Waiting for the client's FIN where it may close first (it then holds the TIME_WAIT,
+    # RFC 9293 3.6), and draining after our own FIN (RFC 9112 9.6); Apache lingers 2 s
+    "http_linger_ms": (2000, 2000),
 }
 
 PROFILES = ("board", "host")

@@ -28,6 +28,7 @@ class Stack:
         self.eth_stats = {}          # Ethernet and ARP counters, summed over the interfaces
         self.arp_stats = {}
         self.stack_stats = {}
+        self.app_stats = {}          # name -> counters of a service on the stack (apps/server.py)
         self.last_error = None
         self.ip = IP(self)
         self.icmp = ICMP(self)
@@ -145,13 +146,15 @@ class Stack:
     @property
     def stats(self):
         """Counters per layer and per interface: {"eth": {...}, "arp": {...}, "ip": {...},
-        ..., "if_eth0": {...}} (copies)."""
+        ..., "if_eth0": {...}, "app_echo7": {...}} (copies)."""
         out = {"stack": dict(self.stack_stats), "eth": dict(self.eth_stats),
                "arp": dict(self.arp_stats), "ip": dict(self.ip.stats),
                "icmp": dict(self.icmp.stats), "udp": dict(self.udp.stats),
                "tcp": dict(self.tcp.stats), "loopback": dict(self.ip.loopback.stats)}
         for i in self.interfaces:
             out["if_" + i.name] = dict(i.stats)
+        for name, d in self.app_stats.items():
+            out["app_" + name] = dict(d)
         return out
 
 

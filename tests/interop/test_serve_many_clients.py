@@ -104,7 +104,9 @@ def rss_kb(ns, pid):
 
 
 def test_1000_clients_stay_connected_then_each_exchanges_a_message(serve, kernel):
-    s = serve("--apps", "echo,http")
+    # All from one address: past the host profile's per-peer limit (app_max_per_peer), which
+    # a load generator like this one has to be allowed past.
+    s = serve("--apps", "echo,http", "--app-max-per-peer", str(CLIENTS))
     proc = kernel.ns.popen([sys.executable, "-c", KERNEL_HOLD_CLIENTS, kernel.barenet_ip, "7",
                             str(CLIENTS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)

@@ -189,3 +189,13 @@ def test_syn_cookies_in_the_vm_match_cpythons():
     import vm_syncookie
     got = run_vm("vm_syncookie.py", 64).splitlines()
     assert got == vm_syncookie.lines(64) and not [g for g in got if g.endswith(" None")]
+
+
+def test_the_apps_limits_and_keep_alive_in_the_vm_across_the_tick_wrap():
+    out = json.loads(run_vm("vm_apps.py").strip().splitlines()[-1])
+    assert out["http"] == ["404 Not Found", "200 OK"]           # pipelined, in order
+    assert out["echo"] == "hi" and out["extra"].startswith("refused")
+    assert out["echo_stats"]["refused_per_peer"] == 1 and out["echo_stats"]["closed_idle"] == 1
+    assert 5000 <= out["echo_closed_after_ms"] < 6000             # idle_ms, across the wrap
+    assert 5000 <= out["http_closed_after_ms"] < 6000             # http_idle_ms after the reply
+    assert out["page_stats"]["requests"] == 2

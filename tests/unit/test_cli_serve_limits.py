@@ -5,6 +5,7 @@ import io
 
 import pytest
 
+from barenet.config import Config
 from barenet_host import cli
 
 GOOD = ["serve", "--tap", "bnx", "--ip", "192.0.2.2/24"]
@@ -101,3 +102,43 @@ def test_max_conns_out_of_range_is_a_usage_error(served, value):
     assert rc == 2 and out == "" and not served
     assert err == "barenet: error: argument --max-conns: max-conns must be an integer " \
                   "1..1048576, not %r\n" % value
+
+
+def test_the_apps_take_the_host_profile_limits_by_default(served):
+    assert run_main(GOOD + ["--apps", "echo,http"])[0] == 0
+    cfg = served[0].cfg
+    host = Config("host")
+    assert cli.APP_TUNABLES == ["app_max_conns", "app_max_per_peer", "app_idle_ms",
+                                "http_idle_ms"]
+    for name in cli.APP_TUNABLES:
+        assert getattr(cfg, name) == getattr(host, name)
+    assert cfg.app_max_per_peer < cfg.app_max_conns <= cfg.max_connections
+
+
+def test_app_limits_and_idle_timeouts(served, monkeypatch):
+    made = []
+    real = cli.APPS["echo"][0]
+
+    def echo(stack, port):
+        made.append(real(stack, port))
+        return made[-1]
+    monkeypatch.setitem(cli.APPS, "echo", (echo, 7))
+    assert run_main(GOOD + ["--apps", "echo", "--app-max-conns", "100", "--app-max-per-peer",
+                            "10", "--app-idle-ms", "0", "--http-idle-ms", "2000"])[0] == 0
+    cfg = served[0].cfg
+    assert (cfg.app_max_conns, cfg.app_max_per_peer, cfg.app_idle_ms, cfg.http_idle_ms) == (
+        100, 10, 0, 2000)
+    (app,) = made
+    assert (app.max_conns, app.max_per_peer, app.idle_ms) == (100, 10, 0)  # 0: no idle timeout
+
+
+@pytest.mark.parametrize("flag,value,text", [
+    ("--app-max-conns", "0", "app-max-conns must be an integer 1..1048576"),
+    ("--app-max-per-peer", "many", "app-max-per-peer must be an integer 1..1048576"),
+    ("--app-idle-ms", "-5", "app-idle-ms must be an integer 0..86400000"),
+    ("--http-idle-ms", "0", "http-idle-ms must be an integer 1..86400000"),
+])
+def test_bad_app_limits_are_one_line_usage_errors(served, flag, value, text):
+    rc, out, err = run_main(GOOD + [flag, value])
+    assert rc == 2 and out == "" and not served
+    assert err == "barenet: error: argument %s: %s, not %r\n" % (flag, text, value)

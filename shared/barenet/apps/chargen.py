@@ -10,6 +10,8 @@ _PATTERN = b"".join((_CHARS * 2)[i:i + _LINE] + b"\r\n" for i in range(95))
 
 
 class Chargen(TCPServer):
+    name = "chargen"
+
     def __init__(self, stack, port=19, **kw):
         TCPServer.__init__(self, stack, port, **kw)
         self.bytes = 0

@@ -4,6 +4,8 @@ from .server import TCPServer, drain
 
 
 class Discard(TCPServer):
+    name = "discard"
+
     def __init__(self, stack, port=9, **kw):
         TCPServer.__init__(self, stack, port, **kw)
 

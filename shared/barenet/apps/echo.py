@@ -5,6 +5,8 @@ from .server import TCPServer
 
 
 class TCPEcho(TCPServer):
+    name = "echo"
+
     def __init__(self, stack, port=7, **kw):
         TCPServer.__init__(self, stack, port, **kw)
         self.bytes = 0

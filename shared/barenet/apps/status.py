@@ -1,95 +1,178 @@
 """HTTP status page (HTTP/1.1 subset, RFC 9112): stack counters and TCP connections as HTML at
-`/`, or as JSON at `/?format=json`. One request per connection (Connection: close); requests
-are bounded in size; anything else gets a proper 4xx. MicroPython-compatible."""
+`/`, or as JSON at `/?format=json`. MicroPython-compatible.
+
+Persistent connections (RFC 9112 9.3): an HTTP/1.1 connection stays open for the next request
+unless the client sends `Connection: close`; an HTTP/1.0 one closes unless it sends
+`Connection: keep-alive`. Pipelined requests are answered in order, one response at a time:
+the rest wait in TCP's receive buffer, which pushes back on the client.
+
+Who closes, so that the client keeps the TIME_WAIT where the protocol lets it (RFC 9293 3.6:
+the side that sends the first FIN holds it): after a response to `Connection: close`, which the
+client has whole by its Content-Length, the page waits http_linger_ms for the client's FIN and
+only then closes; a keep-alive client closes when it is done. An HTTP/1.0 client without
+keep-alive and a request refused as malformed read until the close, so the page closes first
+and then reads until the client's FIN (RFC 9112 9.6, bounded by the same linger).
+
+Bounds (config.py, "apps"): the request head must be complete http_head_ms after the connection
+or the previous response (a slowloris client that trickles bytes is closed), a response must be
+sent within http_send_ms, and a connection idle for http_idle_ms is closed (TCPServer). Requests
+are bounded in size; anything else gets a proper 4xx. Counters: requests, timed_out."""
 
 import json
 
 from .. import ticks
 from ..addr import ip_ntoa
-from .server import TCPServer, drain
+from .server import TCPServer, drain, give_up
 
 _MAX_REQUEST = 4096
-_TIMEOUT_MS = 10000  # a whole exchange, request to close, must fit in this
-_READ = 0
-_SEND = 1
-_LINGER = 2
+_READ = 0       # waiting for a request head
+_SEND = 1       # sending a response
+_WAIT_FIN = 2   # response sent: the client closes first
+_DRAIN = 3      # our FIN sent: reading until the client's (RFC 9112 9.6)
+_CLOSE = b"Connection: close\r\n"
+_KEEP_ALIVE = b"Connection: keep-alive\r\n"
 
 
 def _esc(v):
     return str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+class _Exchange:
+    """One connection's place in its requests: the phase, the bytes read and not yet parsed,
+    the response left to send, the phase after it, the current phase's deadline, and whether
+    the last response has been acknowledged whole (the linger starts then)."""
+
+    def __init__(self, deadline):
+        self.phase = _READ
+        self.buf = bytearray()
+        self.out = None
+        self.then = _READ
+        self.deadline = deadline
+        self.delivered = False
+
+
 class StatusPage(TCPServer):
-    def __init__(self, stack, port=80, **kw):
-        TCPServer.__init__(self, stack, port, **kw)
+    name = "http"
+
+    def __init__(self, stack, port=80, idle_ms=None, **kw):
+        c = stack.cfg
+        if idle_ms is None:
+            idle_ms = c.http_idle_ms
+        TCPServer.__init__(self, stack, port, idle_ms=idle_ms, **kw)
         self.stack = stack
-        self.requests = 0
+        self.head_ms = c.http_head_ms
+        self.send_ms = c.http_send_ms
+        self.linger_ms = c.http_linger_ms
 
     def start(self, conn, now_ms):
-        return [_READ, bytearray(), ticks.add(now_ms, _TIMEOUT_MS)]
+        # Each response is written whole: Nagle (RFC 1122 4.2.3.4) would only hold back its
+        # last segment until the client's delayed ACK, on every keep-alive request (as nginx's
+        # tcp_nodelay for keep-alive connections).
+        conn.nodelay = True
+        return _Exchange(ticks.add(now_ms, self.head_ms))
 
     def serve(self, conn, st, now_ms):
-        if ticks.due(st[2], now_ms):
-            return None  # a client that stalls gets the connection closed (reset if unread)
-        if st[0] == _READ:
-            while True:
-                d = conn.recv(_MAX_REQUEST)
-                if d is None:
-                    return st
-                if not d:
-                    return None  # closed before a whole request
-                st[1] += d
-                end = st[1].find(b"\r\n\r\n")
+        if st.phase >= _WAIT_FIN and not st.delivered and not conn.sndbuf.length:
+            # The client has the whole response: only now may it be expected to close.
+            st.delivered = True
+            st.deadline = ticks.add(now_ms, self.linger_ms)
+        if ticks.due(st.deadline, now_ms):
+            if st.phase != _WAIT_FIN:
+                # A client that stalls gets the connection closed; reset if data is unread
+                # or waits behind a shut window.
+                self.count("timed_out")
+                give_up(conn)
+                return None
+            # The client kept the connection after all: close first.
+            conn.shutdown_write()
+            st.phase = _DRAIN
+            st.deadline = ticks.add(now_ms, self.linger_ms)
+        while st.phase == _READ or st.phase == _SEND:
+            if st.phase == _READ:
+                end = st.buf.find(b"\r\n\r\n")
                 if end >= 0:
-                    st[1] = memoryview(self.respond(bytes(st[1][:end])))
-                    break
-                if len(st[1]) > _MAX_REQUEST:
-                    st[1] = memoryview(self._reply(431, "text/plain", b"request too large\n"))
-                    break
-            st[0] = _SEND
-        if st[0] == _SEND:
-            out = st[1]
+                    out, st.then = self.respond(bytes(st.buf[:end]))
+                    st.buf = st.buf[end + 4:]    # a pipelined request's bytes stay for later
+                elif len(st.buf) > _MAX_REQUEST:
+                    out = self._reply(431, "text/plain", b"request too large\n", _CLOSE)
+                    st.then = _DRAIN
+                else:
+                    d = conn.recv(_MAX_REQUEST)
+                    if d is None:
+                        return st
+                    if not d:
+                        return None  # the client closed, between requests or before a whole one
+                    st.buf += d
+                    continue
+                st.out = memoryview(out)
+                st.phase = _SEND
+                st.deadline = ticks.add(now_ms, self.send_ms)
+            out = st.out
             while len(out):
                 n = conn.send(out)
                 if n == 0:
-                    st[1] = out
+                    st.out = out
                     return st
                 out = out[n:]
-            conn.shutdown_write()
-            st[0] = _LINGER
-        # RFC 9112 9.6: half-close, then read until the client closes, so unread request
-        # bytes do not turn our close into a reset that destroys the response in flight.
+            st.out = None
+            st.phase = st.then
+            if st.then == _READ:
+                st.deadline = ticks.add(now_ms, self.head_ms)
+            else:
+                # The response is queued, not yet delivered: the send bound holds until it is
+                # acknowledged, then the linger (above).
+                if st.then == _DRAIN:
+                    conn.shutdown_write()
+        # Unread request bytes would turn our close into a reset that destroys the response in
+        # flight: read (and drop) until the client's FIN.
         return st if drain(conn) else None
 
     def wake(self, st, now_ms):
-        return ticks.until(st[2], now_ms)  # the deadline holds even for a silent client
+        return ticks.until(st.deadline, now_ms)  # the deadline holds even for a silent client
 
     def respond(self, head):
-        self.requests += 1
-        line = head.split(b"\r\n", 1)[0].split(b" ")
+        """-> (response, the phase after sending it): _READ keeps the connection open."""
+        self.count("requests")
+        lines = head.split(b"\r\n")
+        line = lines[0].split(b" ")
         if len(line) != 3 or not line[2].startswith(b"HTTP/1."):
-            return self._reply(400, "text/plain", b"bad request\n")
+            return self._reply(400, "text/plain", b"bad request\n", _CLOSE), _DRAIN
         method, target = line[0], line[1]
         if method != b"GET" and method != b"HEAD":
-            return self._reply(405, "text/plain", b"only GET and HEAD\n", b"Allow: GET, HEAD\r\n")
+            # A body may follow that we cannot frame: the connection ends (RFC 9112 9.6)
+            return self._reply(405, "text/plain", b"only GET and HEAD\n",
+                               _CLOSE + b"Allow: GET, HEAD\r\n"), _DRAIN
+        tokens = []
+        for h in lines[1:]:
+            name, _, value = h.partition(b":")
+            if name.strip().lower() == b"connection":   # RFC 9110 7.6.1: a list of options
+                tokens += [t.strip().lower() for t in value.split(b",")]
+        if b"close" in tokens:
+            conn, then = _CLOSE, _WAIT_FIN
+        elif line[2] != b"HTTP/1.0":
+            conn, then = b"", _READ
+        elif b"keep-alive" in tokens:
+            conn, then = _KEEP_ALIVE, _READ   # RFC 9112 C.2.2
+        else:
+            conn, then = _CLOSE, _DRAIN       # an HTTP/1.0 client reads until the close
         path, _, query = target.partition(b"?")
         if path != b"/":
-            return self._reply(404, "text/plain", b"not found\n")
+            return self._reply(404, "text/plain", b"not found\n", conn), then
         if b"format=json" in query.split(b"&"):
             body = json.dumps(self.snapshot()).encode()
             ctype = "application/json"
         else:
             body = self.html().encode()
             ctype = "text/html; charset=utf-8"
-        r = self._reply(200, ctype, body)
+        r = self._reply(200, ctype, body, conn)
         if method == b"HEAD":
             r = r[:r.find(b"\r\n\r\n") + 4]
-        return r
+        return r, then
 
     def _reply(self, code, ctype, body, extra=b""):
         reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
                   431: "Request Header Fields Too Large"}[code]
-        head = "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n" % (
+        head = "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n" % (
             code, reason, ctype, len(body))
         return head.encode() + extra + b"\r\n" + body
 
