@@ -28,7 +28,7 @@ class Stack:
         self.eth_stats = {}          # Ethernet and ARP counters, summed over the interfaces
         self.arp_stats = {}
         self.stack_stats = {}
-        self.app_stats = {}          # name -> counters of a service on the stack (apps/server.py)
+        self.apps = {}               # name -> a TCP service on the stack (apps/server.py)
         self.last_error = None
         self.ip = IP(self)
         self.icmp = ICMP(self)
@@ -141,6 +141,8 @@ class Stack:
             if a is not None:
                 _limit(out, "arp_cache:" + i.name, a.size, len(a.entries))
                 _limit(out, "arp_pending:" + i.name, a.pending_addrs, len(a.pending))
+        for name, app in self.apps.items():
+            _limit(out, "app_conns:" + name, app.max_conns, len(app.conns))
         return out
 
     @property
@@ -153,8 +155,8 @@ class Stack:
                "tcp": dict(self.tcp.stats), "loopback": dict(self.ip.loopback.stats)}
         for i in self.interfaces:
             out["if_" + i.name] = dict(i.stats)
-        for name, d in self.app_stats.items():
-            out["app_" + name] = dict(d)
+        for name, app in self.apps.items():
+            out["app_" + name] = dict(app.stats)
         return out
 
 

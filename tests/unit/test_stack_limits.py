@@ -44,6 +44,7 @@ def test_the_status_page_shows_the_limits_in_html_and_json():
     snap = json.loads(json.dumps(page.snapshot()))
     assert snap["limits"]["reasm_bytes"] == {"limit": 12000, "used": t.stack.ip.reasm.bytes}
     assert snap["limits"]["tcp_accept_queue:80"]["used"] == 0
+    assert snap["limits"]["app_conns:http80"] == {"limit": page.max_conns, "used": 0}
     html = page.html()
     assert "<h2>Limits</h2>" in html
     assert "<tr><td>reasm_bytes</td><td>%d</td><td>12000</td></tr>" % t.stack.ip.reasm.bytes in html

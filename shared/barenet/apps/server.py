@@ -43,7 +43,7 @@ class TCPServer:
         self.conns = {}      # conn -> app state
         self.peers = {}      # remote address -> connections it holds here
         self.stats = {}
-        stack.app_stats["%s%d" % (self.name, port)] = self.stats
+        stack.apps["%s%d" % (self.name, port)] = self    # its stats and limits show there
         self._seen = {}      # conn -> [last progress (ms), rcv_nxt then, snd_una then]
         self._woken = []     # connections whose readiness signal fired since the last poll
         self._clock = 0      # ms since the first poll, not wrapping: the heap's keys
