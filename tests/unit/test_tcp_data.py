@@ -170,6 +170,20 @@ def test_zero_window_probed_with_backoff_until_it_opens(script):
     assert c.info()["state"] == "ESTABLISHED"
 
 
+def test_abort_against_a_zero_window_resets_inside_it(script):
+    # RFC 9293 3.10.7.4: with RCV.WND = 0 the peer accepts a RST only at RCV.NXT. barenet's
+    # probe octet moved SND.NXT past the window; the RST goes at the window's edge, as Linux's
+    # tcp_acceptable_seq puts it, or the peer drops it and stays ESTABLISHED.
+    s = script(isn=2000)
+    c = s.established_passive(win=0)
+    c.send(b"hello")
+    seq, data = (2000, b"") if s.linux else (2001, b"h")
+    rto = rto_of(s)
+    s.expect("A", seq=seq, data=data, within=(rto, rto + (30 if s.linux else 0)))
+    c.abort()
+    s.expect("RA", seq=2001, ack=1001, within=(0, 0))
+
+
 def test_nagle_holds_small_segments_until_ack(script):
     s = script(isn=2000)
     c = s.established_passive()

@@ -239,7 +239,10 @@ def reset(tcb, now):
     None: from the user's abort(), the RST waits for the owner's next poll."""
     st = tcb.state
     if st == SYN_RECEIVED or (ESTABLISHED <= st <= CLOSE_WAIT):
-        send_segment(tcb, tcb.snd_max, RST | ACK, None, now)
+        # At SND.NXT, or at the window's edge when a zero-window probe went past it: the peer
+        # accepts a RST only inside its window (RFC 9293 3.10.7.4; Linux tcp_acceptable_seq).
+        edge = tcb.snd_una + tcb.snd_wnd
+        send_segment(tcb, tcb.snd_max if tcb.snd_max <= edge else edge, RST | ACK, None, now)
         tcb.tcp.count("rst_tx")
     destroy(tcb, ECONNABORTED if not tcb.error else tcb.error)
 
