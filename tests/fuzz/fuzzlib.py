@@ -295,6 +295,17 @@ def ipv4_header(src, dst, proto, payload_len, ident, df=False, mf=False, frag_of
     return bytes(h)
 
 
+def tcp_datagram(src, dst, sport, dport, sq, ak, flags, wnd, opts=b"", payload=b"", urp=0,
+                 bad_sum=False):
+    """An IPv4 datagram carrying one TCP segment; opts a multiple of 4 bytes long."""
+    hlen = 20 + len(opts)
+    b = bytearray(struct.pack("!HHIIBBHHH", sport, dport, sq, ak, (hlen >> 2) << 4, flags, wnd,
+                              0, urp) + opts + payload)
+    good = finish(csum(b, pseudo(src, dst, 6, len(b))))
+    b[16:18] = struct.pack("!H", good ^ 1 if bad_sum else good)
+    return ipv4_header(src, dst, 6, len(b), 1) + bytes(b)
+
+
 def ipv4_datagram(k):
     src, dst = k.ip(SRC_IPS), k.ip(DST_IPS)
     proto = k.pick([17, 1, 6, 17, 1, 17, 1, k.byte()])
