@@ -8,31 +8,32 @@ test_fuzz_wire.py runs the same contract over every entry of PARSERS:
 3. the same bytes decoded by scapy (an independent codec) give the same fields.
 
 A new parser (SLIP, DHCP, DNS, mDNS) plugs in with one more `Parser(...)` in PARSERS: a
-strategy of (fields, bytes) for well-formed input, the call that parses a memoryview, the
-function that turns its result into the fields, and scapy's reading of the bytes (None where
-scapy has no decoder for it).
+function that builds well-formed input with the emitter from a fuzzlib.Knobs and returns
+(fields, bytes), the call that parses a memoryview, the function that turns its result into
+the fields, and scapy's reading of the bytes. Knobs, not one hypothesis draw per field: the
+draws cost more than the parser and scapy together.
 """
 
 import struct
 
-from hypothesis import strategies as st
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import ARP, Dot3, Ether
 from scapy.utils import checksum as scapy_checksum
 
 from barenet.wire import arp, ethernet, icmp, ipv4, tcp, udp
+from fuzzlib import knobs
 
 SRC = bytes([192, 0, 2, 1])
 DST = bytes([192, 0, 2, 2])
 
 
 class Parser:
-    def __init__(self, name, valid, parse, fields, scapy_fields):
+    def __init__(self, name, build, parse, fields, scapy_fields):
         self.name = name
-        self.valid = valid                # strategy of (fields, bytes)
+        self.valid = knobs.map(build)     # strategy of (fields, bytes)
         self.parse = parse                # memoryview -> result; raises only Malformed
         self.fields = fields              # result -> fields
-        self.scapy_fields = scapy_fields  # bytes -> fields as scapy decodes them, or None
+        self.scapy_fields = scapy_fields  # bytes -> fields as scapy decodes them
 
     def __repr__(self):
         return self.name
@@ -51,12 +52,13 @@ def _pseudo_ok(src, dst, proto, seg):
     return scapy_checksum(src + dst + struct.pack("!BBH", 0, proto, len(seg)) + seg) == 0
 
 
-macs = st.binary(min_size=6, max_size=6)
-addrs = st.binary(min_size=4, max_size=4)
-u8 = st.integers(0, 0xFF)
-u16 = st.integers(0, 0xFFFF)
-u32 = st.integers(0, 0xFFFFFFFF)
-payloads = st.binary(max_size=64) | st.binary(min_size=1400, max_size=1480)
+def _bytes(k, n):
+    return bytes(k.byte() for _ in range(n))
+
+
+def _payload(k):
+    """Short, or about a full Ethernet frame's worth."""
+    return k.blob(k.pick([k.below(65), 1400 + k.below(81)]))
 
 
 # -- Ethernet --------------------------------------------------------------------------------
@@ -79,7 +81,8 @@ def _eth_scapy(raw):
     return _mac(e.dst), _mac(e.src), etype, raw[14:]
 
 
-ETHERNET = Parser("ethernet", st.builds(_eth_build, macs, macs, u16, payloads), ethernet.parse,
+ETHERNET = Parser("ethernet", lambda k: _eth_build(_bytes(k, 6), _bytes(k, 6), k.int(2),
+                                                   _payload(k)), ethernet.parse,
                   _eth_fields, _eth_scapy)
 
 
@@ -96,7 +99,8 @@ def _arp_scapy(raw):
     return a.op, _mac(a.hwsrc), _ip(a.psrc), _mac(a.hwdst), _ip(a.pdst)
 
 
-ARP_ = Parser("arp", st.builds(_arp_build, st.sampled_from([1, 2]), macs, addrs, macs, addrs),
+ARP_ = Parser("arp", lambda k: _arp_build(k.pick([1, 2]), _bytes(k, 6), _bytes(k, 4),
+                                          _bytes(k, 6), _bytes(k, 4)),
               arp.parse, tuple, _arp_scapy)
 
 
@@ -132,9 +136,10 @@ def _ipv4_scapy(raw):
             "MF" in p.flags, p.frag * 8, raw[hlen:p.len])
 
 
-IPV4 = Parser("ipv4", st.builds(_ipv4_build, addrs, addrs, u8, payloads, u16, u8, u8,
-                                st.booleans(), st.booleans(), st.integers(0, 0x1FFF),
-                                st.integers(0, 10), st.binary(max_size=30)),
+IPV4 = Parser("ipv4", lambda k: _ipv4_build(_bytes(k, 4), _bytes(k, 4), k.byte(), _payload(k),
+                                           k.int(2), k.byte(), k.byte(), k.byte() & 1 == 1,
+                                           k.byte() & 1 == 1, k.int(2) & 0x1FFF,
+                                           k.byte() % 11, k.blob(k.byte() % 31)),
               ipv4.parse, _ipv4_fields, _ipv4_scapy)
 
 
@@ -157,7 +162,8 @@ def _icmp_scapy(raw):
     return m.type, m.code, struct.unpack_from("!I", raw, 4)[0], raw[8:]
 
 
-ICMP_ = Parser("icmp", st.builds(_icmp_build, u8, u8, u32, payloads), icmp.parse, _icmp_fields,
+ICMP_ = Parser("icmp", lambda k: _icmp_build(k.byte(), k.byte(), k.int(4), _payload(k)),
+               icmp.parse, _icmp_fields,
                _icmp_scapy)
 
 
@@ -182,15 +188,11 @@ def _udp_scapy(raw):
     return u.sport, u.dport, raw[8:u.len]
 
 
-UDP_ = Parser("udp", st.builds(_udp_build, u16, u16, payloads, st.booleans()),
+UDP_ = Parser("udp", lambda k: _udp_build(k.int(2), k.int(2), _payload(k), k.byte() & 1),
               lambda d: udp.parse(d, SRC, DST), _udp_fields, _udp_scapy)
 
 
 # -- TCP -------------------------------------------------------------------------------------
-
-def _sack_blocks(n):
-    return st.lists(st.tuples(u32, u32), min_size=n, max_size=n)
-
 
 def _tcp_build(sport, dport, sq, ak, flags, wnd, urp, payload, mss, ws, sack_perm, ts, sack):
     # The caller keeps the options within 40 bytes (tcp.options' contract): as many blocks
@@ -225,10 +227,15 @@ def _tcp_scapy(raw):
             tuple(zip(sack[0::2], sack[1::2])), raw[t.dataofs * 4:])
 
 
-TCP_ = Parser("tcp", st.builds(_tcp_build, u16, u16, u32, u32, u8, u16, u16, payloads,
-                               st.none() | u16, st.none() | u8, st.booleans(),
-                               st.none() | st.tuples(u32, u32),
-                               st.integers(0, tcp.MAX_SACK_BLOCKS).flatmap(_sack_blocks)),
+def _maybe(k, v):
+    return None if k.byte() & 1 else v
+
+
+TCP_ = Parser("tcp", lambda k: _tcp_build(
+                  k.int(2), k.int(2), k.int(4), k.int(4), k.byte(), k.int(2), k.int(2),
+                  _payload(k), _maybe(k, k.int(2)), _maybe(k, k.byte()), k.byte() & 1 == 1,
+                  _maybe(k, (k.int(4), k.int(4))),
+                  [(k.int(4), k.int(4)) for _ in range(k.byte() % (tcp.MAX_SACK_BLOCKS + 1))]),
               lambda d: tcp.parse(d, SRC, DST), _tcp_fields, _tcp_scapy)
 
 PARSERS = [ETHERNET, ARP_, IPV4, ICMP_, UDP_, TCP_]
