@@ -88,3 +88,27 @@ def test_shutdown_in_simultaneous_open_keeps_the_handshake():
     assert c.info()["state"] == "FIN_WAIT_1"
     last = nic.frames[-1]
     assert last[20 + 13] & FIN and last[40:] == b"hello", last
+
+
+def test_an_old_ack_does_not_update_the_send_window():
+    # Found by test_fuzz_tcp_state.py. RFC 9293 3.10.7.4 (fifth, ESTABLISHED): the send window
+    # is updated "if SND.UNA =< SEG.ACK =< SND.NXT" (and SND.WL1/WL2 say the segment is newer).
+    # The SYN-ACK offers 1 byte; then an ACK of the ISN itself (below SND.UNA, still within
+    # RFC 5961 5.2's acceptable range) offers 65535 from there. barenet took the 65535 as
+    # counting from SND.UNA and sent 100 bytes past the peer's right edge (ISS + 2).
+    nic = CaptureNIC()
+    stack = Stack("board")
+    iface = stack.add_interface(nic, ip="192.0.2.2/24", link="ip", now_ms=START_MS)
+    c = stack.tcp.connect("192.0.2.1", 9000)
+    stack.poll(START_MS)
+    iss = struct.unpack_from("!I", nic.frames[-1], 24)[0]
+    stack.input(iface, tcp_datagram(PEER_IP, OUR_IP, 9000, c.lport, 5000, iss + 1, SYN | ACK, 1),
+                START_MS)
+    stack.input(iface, tcp_datagram(PEER_IP, OUR_IP, 9000, c.lport, 5001, iss, ACK, 65535),
+                START_MS)
+    stack.poll(START_MS)
+    nic.frames.clear()
+    c.send(bytes(100))
+    stack.poll(START_MS)
+    sent = [len(f) - 40 for f in nic.frames]
+    assert sent and max(sent) <= 1, sent
