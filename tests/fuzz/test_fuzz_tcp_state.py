@@ -336,8 +336,9 @@ class TCPFuzz(RuleBasedStateMachine):
                 "sent %d..%d beyond the peer's right edge %d" % (start, end, f.edge)
         if flags & wire.FIN:
             # The FIN takes the sequence number after the data: within the window, or right
-            # after a zero-window probe's byte (as BSD sends it; Linux holds it back)
-            assert end <= max(f.edge, f.stack_max), "FIN at %d, the peer's right edge %d" % (
+            # after a zero-window probe's byte, in its segment or the next (as BSD sends it;
+            # Linux holds it back)
+            assert end <= max(f.edge + 1, f.stack_max), "FIN at %d, the peer's right edge %d" % (
                 end, f.edge)
             end += 1
         if end < 2**31:
