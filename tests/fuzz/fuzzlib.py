@@ -9,6 +9,14 @@ Field values come from a `Knobs` reader over one hypothesis byte string per fram
 one hypothesis draw per field: per-field draws made the generator 30x slower than the stack it
 feeds. Exhausted knobs read as zero and every choice lists its common case first, so
 hypothesis shrinks a failure towards a plain, valid frame.
+
+The wire parsers are fuzzed one by one as well (test_fuzz_wire.py), from the list in
+parsers.py. A new parser (SLIP, DHCP, DNS, mDNS) plugs in there with one `Parser` entry: a
+function from Knobs to (fields, well-formed bytes built by its emitter), its parse call, the
+fields of its result and scapy's reading of the bytes; every test there then covers it, and
+atheris_stack.py gets a `--target=` for it. A new protocol the stack answers belongs in
+`structured` too (a generator beside udp_segment and icmp_message), so that the stack tests
+and the soak (bench/fuzz_soak.py) send it.
 """
 
 import os
