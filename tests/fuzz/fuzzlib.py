@@ -9,6 +9,14 @@ Field values come from a `Knobs` reader over one hypothesis byte string per fram
 one hypothesis draw per field: per-field draws made the generator 30x slower than the stack it
 feeds. Exhausted knobs read as zero and every choice lists its common case first, so
 hypothesis shrinks a failure towards a plain, valid frame.
+
+The wire parsers are fuzzed one by one as well (test_fuzz_wire.py), from the list in
+parsers.py. A new parser (SLIP, DHCP, DNS, mDNS) plugs in there with one `Parser` entry: a
+function from Knobs to (fields, well-formed bytes built by its emitter), its parse call, the
+fields of its result and scapy's reading of the bytes; every test there then covers it, and
+atheris_stack.py gets a `--target=` for it. A new protocol the stack answers belongs in
+`structured` too (a generator beside udp_segment and icmp_message), so that the stack tests
+and the soak (bench/fuzz_soak.py) send it.
 """
 
 import os
@@ -295,6 +303,17 @@ def ipv4_header(src, dst, proto, payload_len, ident, df=False, mf=False, frag_of
     if fix_sum:
         h[10:12] = struct.pack("!H", checksum(h[:ihl * 4]))
     return bytes(h)
+
+
+def tcp_datagram(src, dst, sport, dport, sq, ak, flags, wnd, opts=b"", payload=b"", urp=0,
+                 bad_sum=False):
+    """An IPv4 datagram carrying one TCP segment; opts a multiple of 4 bytes long."""
+    hlen = 20 + len(opts)
+    b = bytearray(struct.pack("!HHIIBBHHH", sport, dport, sq, ak, (hlen >> 2) << 4, flags, wnd,
+                              0, urp) + opts + payload)
+    good = finish(csum(b, pseudo(src, dst, 6, len(b))))
+    b[16:18] = struct.pack("!H", good ^ 1 if bad_sum else good)
+    return ipv4_header(src, dst, 6, len(b), 1) + bytes(b)
 
 
 def ipv4_datagram(k):

@@ -3,9 +3,12 @@ core; these tests stay as regressions)."""
 
 import struct
 
-from fuzzlib import (OUR_IP, OUR_MAC, PEER_IP, UDP_PORT, Target, eth, fragment_frame,
-                     ipv4_header)
+from fuzzlib import (OUR_IP, OUR_MAC, PEER_IP, START_MS, UDP_PORT, CaptureNIC, Target, eth,
+                     fragment_frame, ipv4_header, tcp_datagram)
+from barenet import ticks
+from barenet.stack import Stack
 from barenet.wire import ethernet
+from barenet.wire.tcp import ACK, FIN, SYN
 from barenet.wire.checksum import checksum, csum, finish, pseudo
 
 
@@ -56,3 +59,56 @@ def test_spoofed_loopback_source_cannot_plant_an_error_on_a_local_socket():
     t.stack.poll(t.now)
     t.stack.poll(t.now)  # deliver what went to the loopback
     assert t.ep.error == 0, t.stack.stats
+
+
+def test_shutdown_in_simultaneous_open_keeps_the_handshake():
+    # Found by test_fuzz_tcp_state.py. connect(), then the peer's SYN without ACK (a
+    # simultaneous open, RFC 9293 3.5 figure 7) puts the connection in SYN_RECEIVED; a
+    # shutdown_write() there moved it to FIN_WAIT_1 at once, so the peer's ACK of our SYN never
+    # completed the handshake (input.complete_handshake runs in SYN_RECEIVED only) and the
+    # connection had no congestion control: the ACK raised inside input() and the next
+    # retransmission timeout out of poll(). RFC 9293 3.10.4 CLOSE in SYN-RECEIVED: with data
+    # to send, "queue for processing after entering ESTABLISHED state".
+    nic = CaptureNIC()
+    stack = Stack("board")
+    iface = stack.add_interface(nic, ip="192.0.2.2/24", link="ip", now_ms=START_MS)
+    c = stack.tcp.connect("192.0.2.1", 9000)
+    c.send(b"hello")
+    stack.poll(START_MS)
+    iss = struct.unpack_from("!I", nic.frames[-1], 24)[0]
+    now = ticks.add(START_MS, 10)
+    stack.input(iface, tcp_datagram(PEER_IP, OUR_IP, 9000, c.lport, 5000, 0, SYN, 65535), now)
+    stack.poll(now)
+    c.shutdown_write()
+    stack.input(iface, tcp_datagram(PEER_IP, OUR_IP, 9000, c.lport, 5001, iss + 1, ACK, 65535),
+                now)
+    stack.poll(now)
+    stack.poll(ticks.add(now, 5000))            # the retransmission timer fires
+    assert stack.stats["stack"].get("drop_internal_error", 0) == 0, stack.last_error
+    assert c.info()["state"] == "FIN_WAIT_1"
+    last = nic.frames[-1]
+    assert last[20 + 13] & FIN and last[40:] == b"hello", last
+
+
+def test_an_old_ack_does_not_update_the_send_window():
+    # Found by test_fuzz_tcp_state.py. RFC 9293 3.10.7.4 (fifth, ESTABLISHED): the send window
+    # is updated "if SND.UNA =< SEG.ACK =< SND.NXT" (and SND.WL1/WL2 say the segment is newer).
+    # The SYN-ACK offers 1 byte; then an ACK of the ISN itself (below SND.UNA, still within
+    # RFC 5961 5.2's acceptable range) offers 65535 from there. barenet took the 65535 as
+    # counting from SND.UNA and sent 100 bytes past the peer's right edge (ISS + 2).
+    nic = CaptureNIC()
+    stack = Stack("board")
+    iface = stack.add_interface(nic, ip="192.0.2.2/24", link="ip", now_ms=START_MS)
+    c = stack.tcp.connect("192.0.2.1", 9000)
+    stack.poll(START_MS)
+    iss = struct.unpack_from("!I", nic.frames[-1], 24)[0]
+    stack.input(iface, tcp_datagram(PEER_IP, OUR_IP, 9000, c.lport, 5000, iss + 1, SYN | ACK, 1),
+                START_MS)
+    stack.input(iface, tcp_datagram(PEER_IP, OUR_IP, 9000, c.lport, 5001, iss, ACK, 65535),
+                START_MS)
+    stack.poll(START_MS)
+    nic.frames.clear()
+    c.send(bytes(100))
+    stack.poll(START_MS)
+    sent = [len(f) - 40 for f in nic.frames]
+    assert sent and max(sent) <= 1, sent

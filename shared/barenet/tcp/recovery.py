@@ -42,9 +42,10 @@ def ack_received(tcb, seg, plen, now):
              (tcb.rack is not None and tcb.rack.lost)):
         # RFC 6675 5 (1)-(4); RFC 8985 6.2: RACK marking a segment lost starts it too
         entered = enter_sack_recovery(tcb)
-    # window update (RFC 9293 3.10.7.4 fifth)
+    # window update (RFC 9293 3.10.7.4 fifth): only "if SND.UNA =< SEG.ACK", since the
+    # window counts from SEG.ACK and we count it from SND.UNA
     s = seg.seq_off
-    if tcb.snd_wl1 < s or (tcb.snd_wl1 == s and tcb.snd_wl2 <= ack):
+    if una <= ack and (tcb.snd_wl1 < s or (tcb.snd_wl1 == s and tcb.snd_wl2 <= ack)):
         if wnd > tcb.max_sndwnd:
             tcb.max_sndwnd = wnd
         opened = wnd and not tcb.snd_wnd

@@ -194,18 +194,19 @@ class TCPConnection(Ready):
             return
         if st == CLOSED or st == LISTEN:
             raise oserror(ENOTCONN)
-        if st == SYN_SENT:
-            self.fin_queued = True       # input enters FIN_WAIT_1 when the SYN is answered
+        if st == SYN_SENT or st == SYN_RECEIVED:
+            # input enters FIN_WAIT_1 when the handshake completes (RFC 9293 3.10.4 CLOSE in
+            # SYN-RECEIVED: queued until ESTABLISHED), so that the handshake still does
+            self.fin_queued = True
             return
-        if st == SYN_RECEIVED or st == ESTABLISHED:
+        if st == ESTABLISHED:
             self.state = FIN_WAIT_1
         elif st == CLOSE_WAIT:
             self.state = LAST_ACK
         else:
             return
         self.fin_queued = True
-        if st != SYN_RECEIVED:
-            self._queue()
+        self._queue()
 
     def close(self):
         """Close both directions. Unread data means the peer's data was lost: reset instead
