@@ -225,8 +225,10 @@ def test_churn_10000_connections(barenet_with, kernel, closer, limits):
     tw_max = b.stack.cfg.time_wait_max
     assert server.peak_time_wait <= tw_max, report
     if closer == "barenet":
-        # barenet held every TIME_WAIT; the table of 256 reused its oldest records
-        assert st["time_wait_entered"] == TOTAL - st.get("time_wait_reopen", 0), report
+        # barenet held every TIME_WAIT; the table of 256 reused its oldest records. A client
+        # port reused while barenet still held its record reopened it (RFC 6191), and that
+        # connection's close entered TIME_WAIT again: every connection entered once.
+        assert st["time_wait_entered"] == TOTAL, report
         assert server.peak_time_wait == tw_max == warm_time_wait == tcp.time_wait_count()
         assert st["time_wait_recycled"] >= TOTAL - tw_max - st.get("time_wait_reopen", 0) - \
             st.get("time_wait_rst", 0), report
