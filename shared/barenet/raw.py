@@ -27,6 +27,7 @@ IPPROTO_RAW = const(255)
 # (protocol and port unreachable, unknown or prohibited net or host, ...), and parameter
 # problems; time exceeded, fragmentation needed and the TOS codes are soft.
 _FATAL_UNREACH = (2, 3, 6, 7, 8, 9, 10, 13, 14, 15)
+_LOOPBACK = b"\x7f\x00\x00\x01"
 
 
 def _addr(addr):
@@ -79,11 +80,12 @@ class RawEndpoint(Datagrams):
 
     def connect(self, addr):
         """Take only datagrams from addr, and send() to it. As Linux's ip4_datagram_connect, an
-        unbound endpoint takes the route's source as its local address."""
+        unbound endpoint takes the route's source as its local address, and 0.0.0.0 means
+        this host (the bound address, else 127.0.0.1, as Linux's ip_route_output_key)."""
         self._check()
         a = _addr(addr)
         if a == ANY:
-            raise oserror(EINVAL)
+            a = self.laddr if self.laddr != ANY else _LOOPBACK
         src = self._raw.stack.ip.route(a)[1]
         self.raddr = a
         if self.laddr == ANY:

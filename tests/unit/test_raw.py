@@ -243,6 +243,13 @@ def test_connected_endpoints_get_hard_icmp_errors_as_linux_raw_err():
     assert stack.stats["icmp"]["rx_error"] == 2  # a raw endpoint owns 253: not "no handler"
     tied.disconnect()
     assert tied.laddr == bytes(4) and tied.raddr == bytes(4)
+    tied.connect(("0.0.0.0", 0))  # this host, as on Linux
+    assert tied.laddr == tied.raddr == bytes([127, 0, 0, 1])
+    tied.disconnect()
+    tied.bind(STACK_IP)
+    tied.connect("0.0.0.0")
+    tied.disconnect()  # a bound address stays
+    assert tied.laddr == bytes([192, 0, 2, 2]) and tied.raddr == bytes(4)
 
 
 def test_misuse_raises_the_runtimes_errors_and_the_table_is_bounded():
