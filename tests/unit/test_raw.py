@@ -8,13 +8,13 @@ import struct
 
 import pytest
 from hypothesis import given, settings, strategies as st
-from scapy.layers.inet import ICMP, IP, UDP, defragment, fragment
+from scapy.layers.inet import ICMP, IP, TCP, UDP, defragment, fragment
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw as Payload
 from scapy.utils import checksum as inet_sum  # RFC 1071, an independent implementation
 
 from barenet.compat import (EADDRNOTAVAIL, EBADF, EDESTADDRREQ, EINVAL, EMSGSIZE, ENOBUFS,
-                            ENOPROTOOPT, EPROTONOSUPPORT)
+                            ENOPROTOOPT, EPROTO, EPROTONOSUPPORT)
 from barenet.raw import IPPROTO_RAW, matches
 from barenet.wire import ipv4
 from peer import PEER_IP, PEER_MAC, STACK_IP, STACK_MAC, setup
@@ -374,3 +374,24 @@ def test_payload_view_is_copied_not_kept():
     peer.send(eth(IP(src=PEER_IP, dst=STACK_IP, proto=253) / Payload(b"again")))
     sim.run(max_ms=1)
     assert [bytes(IP(d).payload) for d, _ in drain(ep)] == [b"first", b"again"]
+
+
+def test_readiness_counts_datagrams_and_errors_and_tcp_still_answers():
+    sim, stack, iface, peer = setup()
+    ep = stack.raw.open(6)
+    woken = []
+    ep.on_event = woken.append
+    peer.send(eth(IP(src=PEER_IP, dst=STACK_IP) / TCP(sport=4000, dport=81, flags="S", seq=1)))
+    frames = sent(sim, peer)
+    assert [f[TCP].flags for f in frames if TCP in f] == ["RA"]  # TCP's reset for a closed port
+    assert ep.events == 1 and woken == [ep]
+    ep.connect(PEER_IP)
+    quoted = bytes(IP(src=STACK_IP, dst=PEER_IP, proto=6) / bytes(8))
+    peer.send(eth(IP(src=PEER_IP, dst=STACK_IP) / ICMP(type=12, code=0) / quoted))
+    sim.run(max_ms=1)
+    assert ep.events == 2 and ep.pending() == 1  # the SYN's copy still waits, the error first
+    with pytest.raises(OSError) as e:
+        ep.recvfrom()
+    assert e.value.errno == EPROTO
+    (d, _), = drain(ep)
+    assert IP(d)[TCP].flags == "S"
