@@ -33,12 +33,7 @@ def echo_request(ident, seq, data):
 
 
 def drain(ep):
-    out = []
-    while True:
-        d = ep.recvfrom()
-        if d is None:
-            return out
-        out.append(d)
+    return [ep.recvfrom() for _ in range(ep.pending())]
 
 
 def sent(sim, peer):
