@@ -270,7 +270,7 @@ def summary(stack, tap, echoes):
     parts = ["tap rx %d tx %d dropped %d" % (st["rx"], st["tx"], st["drop_tx"])]
     stats = stack.stats
     apps = sorted(k for k in stats if k.startswith("app_"))
-    for layer in ["eth", "arp", "ip", "icmp", "udp", "tcp"] + apps:
+    for layer in ["eth", "arp", "ip", "icmp", "udp", "tcp", "raw"] + apps:
         counters = stats.get(layer) or {}
         nonzero = ["%s=%d" % (k, v) for k, v in sorted(counters.items()) if v]
         if nonzero:

@@ -65,6 +65,13 @@ _TUNABLES = {
     # -- UDP --------------------------------------------------------------------------------
     "udp_endpoints": (8, 1024),
     "udp_queue": (4, 64),               # datagrams waiting per endpoint
+    # -- raw IP endpoints (SOCK_RAW, barenet/raw.py) ------------------------------------------
+    # Endpoints open at once (Linux has no own bound: each is a file descriptor). A board
+    # pings or speaks one experimental protocol; a host's tools open a few per process.
+    "raw_endpoints": (4, 256),
+    # Datagrams waiting per endpoint, as udp_queue: every copy holds a whole datagram with its
+    # header (up to 64 KB reassembled), where Linux bounds the queue by SO_RCVBUF bytes.
+    "raw_queue": (4, 64),
     # -- TCP: memory ------------------------------------------------------------------------
     # Send and receive buffer per connection: 4 MSS on a board. On a host, a 16 KB window
     # stalls a kernel peer every 11 segments; 256 KB fills a TAP at tens of MB/s with a

@@ -5,7 +5,7 @@ barenet is a host, not a router (RFC 1122 3.3.1): datagrams for other addresses 
 """
 
 from .addr import LIMITED_BROADCAST
-from .compat import oserror, EHOSTUNREACH, EMSGSIZE, ENETUNREACH, ENOBUFS, const
+from .compat import oserror, EHOSTUNREACH, EINVAL, EMSGSIZE, ENETUNREACH, ENOBUFS, const
 from .iface import Loopback
 from .reasm import Reassembler
 from .stats import inc
@@ -129,16 +129,13 @@ class IP:
             raise oserror(EMSGSIZE)
         ident = self.next_ident()
         if iface is self.loopback:
-            if len(self._loop) >= self.loop_queue:
-                inc(self.stats, "drop_loop_full")
-                raise oserror(ENOBUFS)
+            self._loop_room()
             d = bytearray(_IP_HLEN + plen)
             ipv4.emit(d, 0, src, dst, proto, plen, ident, ttl, tos, df)
             if hl:
                 d[_IP_HLEN:_IP_HLEN + hl] = hdr
             d[_IP_HLEN + hl:] = payload
-            self._loop.append(d)
-            inc(self.stats, "tx_loopback")
+            self._loop_put(d)
             return
         if plen + _IP_HLEN <= iface.mtu:
             buf = iface.txbuf
@@ -154,6 +151,47 @@ class IP:
         if df:
             raise oserror(EMSGSIZE)
         self._fragment(iface, next_hop, src, dst, proto, hdr, payload, ident, ttl, tos, now)
+
+    def output_datagram(self, dst, datagram, src=None, now=None):
+        """IP_HDRINCL (raw(7)): send the caller's datagram, its own header first, to dst.
+        Filled in as Linux's raw_send_hdrinc does (wire.ipv4.complete): total length, a zero
+        source (with src, or the route's), a zero ident, the checksum. Never fragmented:
+        Linux refuses a datagram larger than the MTU with EMSGSIZE. A header length under 20
+        bytes is EINVAL here; Linux sends such a header unmodified, which nobody can parse."""
+        n = len(datagram)
+        if n < _IP_HLEN or datagram[0] & 0x0F < 5 or (datagram[0] & 0x0F) * 4 > n:
+            raise oserror(EINVAL)
+        if n > _MAX_DATAGRAM:
+            raise oserror(EMSGSIZE)
+        iface = self._route(dst)
+        next_hop = self._hop
+        if src is None:
+            src = self._rsrc
+        if now is None:
+            now = self.stack.now
+        if iface is self.loopback:
+            self._loop_room()
+            d = bytearray(datagram)
+            ipv4.complete(d, 0, n, src, self.next_ident)
+            self._loop_put(d)
+            return
+        if n > iface.mtu:
+            raise oserror(EMSGSIZE)
+        buf = iface.txbuf
+        h = iface.hlen
+        buf[h:h + n] = datagram
+        ipv4.complete(buf, h, n, src, self.next_ident)
+        inc(self.stats, "tx")
+        iface.output(n, next_hop, now)
+
+    def _loop_room(self):
+        if len(self._loop) >= self.loop_queue:
+            inc(self.stats, "drop_loop_full")
+            raise oserror(ENOBUFS)
+
+    def _loop_put(self, d):
+        self._loop.append(d)
+        inc(self.stats, "tx_loopback")
 
     def _fragment(self, iface, next_hop, src, dst, proto, hdr, payload, ident, ttl, tos, now):
         # RFC 791 3.2: every fragment but the last carries a multiple of 8 data bytes.
@@ -188,8 +226,14 @@ class IP:
         if len(quoted) < _IP_HLEN or len(quoted) < (quoted[0] & 0x0F) * 4 + 8:
             inc(self.stats, "icmp_error_short_quote")
             return False
+        # Linux's icmp_socket_deliver: raw endpoints of the protocol hear of it as well as
+        # its handler (raw_icmp_error, then the protocol's err_handler).
+        raw = self.stack.raw
+        taken = raw.by_proto and raw.icmp_error(typ, code, quoted)
         handler = self.handlers.get(quoted[9])
         if handler is None:
+            if taken:
+                return True
             inc(self.stats, "icmp_error_no_handler")
             return False
         handler.icmp_error(typ, code, info, quoted, now)
@@ -231,8 +275,14 @@ class IP:
             if done is None:
                 return
             h, payload = done
+        # Linux's ip_protocol_deliver_rcu: raw endpoints get their copy first (of the whole
+        # datagram, reassembled), then the protocol's handler runs as if they were not there.
+        raw = self.stack.raw
+        taken = raw.by_proto and raw.input(h)
         handler = self.handlers.get(h.proto)
         if handler is None:
+            if taken:
+                return  # a raw endpoint speaks the protocol: no protocol unreachable (Linux)
             inc(self.stats, "drop_proto")
             self.stack.icmp.send_error(icmpw.DEST_UNREACH, icmpw.PROTO_UNREACH, h.datagram,
                                        h.bcast, now)

@@ -1,5 +1,5 @@
-"""The readiness signal every endpoint gives (TCP connections and listeners, UDP endpoints,
-ICMP echo endpoints, and interfaces for their carrier and address), so that the socket layer, asyncio and the apps wake only the waiters
+"""The readiness signal every endpoint gives (TCP connections and listeners, UDP and raw
+endpoints, ICMP echo endpoints, and interfaces for their carrier and address), so that the socket layer, asyncio and the apps wake only the waiters
 whose endpoint changed instead of polling every endpoint on every pass.
 
     ep.events      a count of the changes a waiter cares about: something to read (data, end
@@ -11,6 +11,8 @@ whose endpoint changed instead of polling every endpoint on every pass.
                    waiter runnable, add ep to a set), never call back into the stack.
 """
 
+from .compat import oserror
+
 
 class Ready:
     events = 0
@@ -20,3 +22,34 @@ class Ready:
         self.events += 1
         if self.on_event is not None:
             self.on_event(self)
+
+
+class Datagrams(Ready):
+    """An endpoint that queues received datagrams, at most queue_len of them, and keeps the
+    errno of the last ICMP error for the next recvfrom() (UDP and raw endpoints)."""
+
+    def __init__(self, queue):
+        self.queue_len = queue
+        self.error = 0
+        self._q = []
+
+    def full(self):
+        return len(self._q) >= self.queue_len
+
+    def _put(self, item):
+        self._q.append(item)
+        self._event()
+
+    def recvfrom(self):
+        """-> the oldest queued datagram, or None if none is queued; a pending ICMP error is
+        raised first, once."""
+        if self.error:
+            e = self.error
+            self.error = 0
+            raise oserror(e)
+        if self._q:
+            return self._q.pop(0)
+        return None
+
+    def pending(self):
+        return len(self._q)

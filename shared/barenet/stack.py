@@ -15,6 +15,7 @@ from .iface import EthernetInterface, IPInterface
 from .icmp import ICMP
 from .ip import IP
 from .nic import ETHERNET, IP as IP_LINK
+from .raw import Raw
 from .stats import inc
 from .tcp import TCP
 from .udp import UDP
@@ -34,6 +35,7 @@ class Stack:
         self.icmp = ICMP(self)
         self.udp = UDP(self)
         self.tcp = TCP(self)
+        self.raw = Raw(self)
         self.ip.register(1, self.icmp)
         self.ip.register(6, self.tcp)
         self.ip.register(17, self.udp)
@@ -72,6 +74,7 @@ class Stack:
         if new != old:
             self.udp.address_changed(old, new)
             self.tcp.address_changed(old, new)
+            self.raw.address_changed(old, new)
         iface.announce()
 
     def set_link(self, iface, up, now_ms):
@@ -132,6 +135,10 @@ class Stack:
             _limit(out, "udp_queue:%d" % port, ep.queue_len, len(ep._q))
         for ident, ep in self.icmp.echo.items():
             _limit(out, "icmp_echo_queue:%d" % ident, ep.queue_len, len(ep._q))
+        raw = self.raw
+        _limit(out, "raw_endpoints", raw.max_endpoints, raw.count)
+        for n, ep in enumerate(raw.endpoints()):
+            _limit(out, "raw_queue:%d.%d" % (ep.proto, n), ep.queue_len, len(ep._q))
         _limit(out, "icmp_error_dests", self.icmp.dest_table, len(self.icmp.dests))
         _limit(out, "reasm_datagrams", r.max_datagrams, len(r.pending))
         _limit(out, "reasm_bytes", r.max_bytes, r.bytes)
@@ -152,7 +159,8 @@ class Stack:
         out = {"stack": dict(self.stack_stats), "eth": dict(self.eth_stats),
                "arp": dict(self.arp_stats), "ip": dict(self.ip.stats),
                "icmp": dict(self.icmp.stats), "udp": dict(self.udp.stats),
-               "tcp": dict(self.tcp.stats), "loopback": dict(self.ip.loopback.stats)}
+               "tcp": dict(self.tcp.stats), "raw": dict(self.raw.stats),
+               "loopback": dict(self.ip.loopback.stats)}
         for i in self.interfaces:
             out["if_" + i.name] = dict(i.stats)
         for name, app in self.apps.items():

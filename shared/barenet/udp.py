@@ -4,7 +4,7 @@ queue, broadcast, port unreachable for closed ports, ICMP errors reported to the
 from .addr import ANY, ip_aton, ip_ntoa
 from .compat import oserror, EADDRINUSE, EADDRNOTAVAIL, EINVAL, EMSGSIZE, ENOBUFS, const
 from .icmp import error_errno
-from .readiness import Ready
+from .readiness import Datagrams
 from .stats import inc
 from .wire import Malformed, icmp as icmpw, udp as w
 
@@ -14,17 +14,16 @@ EPHEMERAL_LOW = const(49152)  # RFC 6335 6: the dynamic port range
 EPHEMERAL_HIGH = const(65535)
 
 
-class UDPEndpoint(Ready):
-    """A bound port. Readiness (readiness.py): a datagram or an ICMP error arrived."""
+class UDPEndpoint(Datagrams):
+    """A bound port. Readiness (readiness.py): a datagram or an ICMP error arrived.
+    recvfrom() -> (data, (ip, port)), or None."""
 
     def __init__(self, udp, addr, port, queue):
+        Datagrams.__init__(self, queue)
         self._udp = udp
         self.addr = addr  # 4 bytes; ANY accepts datagrams for every local address
         self.port = port
-        self.queue_len = queue
-        self._q = []
         self._hdr = bytearray(w.HEADER_LEN)
-        self.error = 0  # errno of the last ICMP error, raised by the next recvfrom()
 
     def sendto(self, data, addr):
         """Send one datagram to (ip, port); raises OSError like a BSD socket would."""
@@ -46,19 +45,6 @@ class UDPEndpoint(Ready):
             raise
         inc(self._udp.stats, "tx")
         return len(data)
-
-    def recvfrom(self):
-        """-> (data, (ip, port)) for the oldest queued datagram, or None if none is queued."""
-        if self.error:
-            e = self.error
-            self.error = 0
-            raise oserror(e)
-        if self._q:
-            return self._q.pop(0)
-        return None
-
-    def pending(self):
-        return len(self._q)
 
     def close(self):
         self._udp.endpoints.pop(self.port, None)
@@ -115,13 +101,12 @@ class UDP:
             self.stack.icmp.send_error(icmpw.DEST_UNREACH, icmpw.PORT_UNREACH, h.datagram,
                                        h.bcast, now)
             return
-        if len(ep._q) >= ep.queue_len:
+        if ep.full():
             # RFC 768 has no flow control: a reader that falls behind loses what does not fit,
             # counted (Linux UDP_MIB_RCVBUFERRORS); what is queued stays untouched.
             inc(self.stats, "drop_queue_full")
             return
-        ep._q.append((bytes(data), (ip_ntoa(h.src), sport)))
-        ep._event()
+        ep._put((bytes(data), (ip_ntoa(h.src), sport)))
 
     def icmp_error(self, typ, code, info, quoted, now):
         ihl = (quoted[0] & 0x0F) * 4

@@ -58,7 +58,7 @@ ECHO_IDENT = 0x4242
 # per-source share has a property test of its own (tests/unit/test_reasm.py).
 LIMITS = dict(arp_size=3, arp_pending=2, arp_queue_bytes=3000, reasm_datagrams=3, reasm_bytes=3000,
               reasm_timeout_ms=5000, reasm_share_pct=100, icmp_error_burst=3, udp_queue=2,
-              echo_queue=2)
+              echo_queue=2, raw_queue=2)
 # Start just before the tick counter wraps, so timers run across it.
 START_MS = ticks.PERIOD - 3000
 
@@ -86,6 +86,10 @@ class Target:
         self.ep = self.stack.udp.bind(UDP_PORT)
         self.echo = self.stack.icmp.echo_endpoint(ECHO_IDENT)
         self.ep.sendto(b"waiting for ARP", ("192.0.2.1", 9))
+        # Raw copies of what the layers see, and of a protocol none speaks; one connected, so
+        # that ICMP errors quoting it are reported to it.
+        self.raws = [self.stack.raw.open(p) for p in (1, 6, 17, 253)]
+        self.raws[3].connect("192.0.2.1")
         self.received = []
 
     def feed(self, frame):
@@ -118,6 +122,15 @@ class Target:
             self.received.append(d)
         while self.echo.recv() is not None:
             pass
+        for ep in self.raws:
+            assert ep.pending() <= ep.queue_len
+            while ep.pending():
+                try:
+                    d, _ = ep.recvfrom()
+                except OSError:
+                    continue  # a reported ICMP error, raised once
+                h, _ = ipv4.parse(memoryview(d))  # a whole, valid datagram with its header
+                assert h.proto == ep.proto and h.total_len == len(d)
 
     def check(self):
         st_ = self.stack.stats

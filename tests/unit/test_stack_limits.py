@@ -11,11 +11,12 @@ from peer import setup
 def test_limits_name_every_table_with_the_configured_bound_and_the_use():
     t = IPLink(max_connections=5, udp_endpoints=6, udp_queue=3, reasm_datagrams=2,
                reasm_bytes=12000, icmp_dest_table=7, loop_queue=4, max_listeners=3,
-               syn_backlog=2, listen_backlog=1, time_wait_max=9)
+               syn_backlog=2, listen_backlog=1, time_wait_max=9, raw_endpoints=2, raw_queue=5)
     s = t.stack
     s.tcp.listen(80)
     s.udp.bind(53)
     s.icmp.echo_endpoint(9)
+    s.raw.open(253)
     s.tcp.connect("192.0.2.1", 7)
     t.frag(src(0), 1, 0, bytes(16), True)
     t.feed(frame(src(1), 2, 0, bytes([0, 1, 0, 99, 0, 9, 0, 0, 1]), False))  # port unreachable
@@ -23,6 +24,7 @@ def test_limits_name_every_table_with_the_configured_bound_and_the_use():
     want = {"tcp_connections": (5, 1), "tcp_time_wait": (9, 0), "tcp_listeners": (3, 1), "tcp_syn_queue:80": (2, 0),
             "tcp_accept_queue:80": (1, 0), "udp_endpoints": (6, 2), "udp_queue:53": (3, 0),
             "udp_queue:9": (1000, 0), "icmp_echo_queue:9": (s.cfg.echo_queue, 0),
+            "raw_endpoints": (2, 1), "raw_queue:253.0": (5, 0),
             "icmp_error_dests": (7, 1), "reasm_datagrams": (2, 1),
             "reasm_bytes": (12000, s.ip.reasm.bytes), "loop_queue": (4, 0)}
     assert {k: (v["limit"], v["used"]) for k, v in lim.items()} == want

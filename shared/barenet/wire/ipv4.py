@@ -116,3 +116,19 @@ def emit(buf, off, src, dst, proto, payload_len, ident, ttl=64, tos=0, df=False,
     buf[off + 10] = c >> 8
     buf[off + 11] = c & 0xFF
     return HEADER_LEN
+
+
+def complete(buf, off, n, src, ident):
+    """Fill in a caller-built header at buf[off:] for an n-byte datagram, as Linux does for
+    IP_HDRINCL (raw(7), raw_send_hdrinc): the total length always, the source when it is
+    0.0.0.0, the ident (from ident(), called only then) when it is 0, then the checksum. The
+    caller's other fields (TTL, TOS, flags, options) go out as given."""
+    struct.pack_into("!H", buf, off + 2, n)
+    if buf[off + 12] == 0 and buf[off + 13] == 0 and buf[off + 14] == 0 and buf[off + 15] == 0:
+        buf[off + 12:off + 16] = src
+    if buf[off + 4] == 0 and buf[off + 5] == 0:
+        struct.pack_into("!H", buf, off + 4, ident())
+    buf[off + 10] = buf[off + 11] = 0
+    c = finish(csum_at(buf, off, off + (buf[off] & 0x0F) * 4))
+    buf[off + 10] = c >> 8
+    buf[off + 11] = c & 0xFF
