@@ -14,6 +14,7 @@ from .config import Config
 from .iface import EthernetInterface, IPInterface
 from .icmp import ICMP
 from .ip import IP
+from .local import Local
 from .nic import ETHERNET, IP as IP_LINK
 from .stats import inc
 from .tcp import TCP
@@ -34,6 +35,7 @@ class Stack:
         self.icmp = ICMP(self)
         self.udp = UDP(self)
         self.tcp = TCP(self)
+        self.local = Local(self)     # AF_UNIX: never registered with IP, no timers
         self.ip.register(1, self.icmp)
         self.ip.register(6, self.tcp)
         self.ip.register(17, self.udp)
@@ -130,6 +132,8 @@ class Stack:
         _limit(out, "udp_endpoints", udp.max_endpoints, len(udp.endpoints))
         for port, ep in udp.endpoints.items():
             _limit(out, "udp_queue:%d" % port, ep.queue_len, len(ep._q))
+        for name, limit, used in self.local.tables():
+            _limit(out, name, limit, used)
         for ident, ep in self.icmp.echo.items():
             _limit(out, "icmp_echo_queue:%d" % ident, ep.queue_len, len(ep._q))
         _limit(out, "icmp_error_dests", self.icmp.dest_table, len(self.icmp.dests))
@@ -152,7 +156,8 @@ class Stack:
         out = {"stack": dict(self.stack_stats), "eth": dict(self.eth_stats),
                "arp": dict(self.arp_stats), "ip": dict(self.ip.stats),
                "icmp": dict(self.icmp.stats), "udp": dict(self.udp.stats),
-               "tcp": dict(self.tcp.stats), "loopback": dict(self.ip.loopback.stats)}
+               "tcp": dict(self.tcp.stats), "loopback": dict(self.ip.loopback.stats),
+               "local": dict(self.local.stats)}
         for i in self.interfaces:
             out["if_" + i.name] = dict(i.stats)
         for name, app in self.apps.items():
