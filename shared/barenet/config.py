@@ -72,6 +72,20 @@ _TUNABLES = {
     # Datagrams waiting per endpoint, as udp_queue: every copy holds a whole datagram with its
     # header (up to 64 KB reassembled), where Linux bounds the queue by SO_RCVBUF bytes.
     "raw_queue": (4, 64),
+    # -- AF_UNIX in the stack's own namespace (local.py, unix(7)) ---------------------------
+    # Endpoints open at once, listeners, accepted and socketpair halves included; beyond,
+    # ENOBUFS as for every stack table. A board's IPC is a few tasks talking.
+    "local_endpoints": (8, 1024),
+    # Bytes one direction of a stream connection holds unread (the receiver's buffer); the
+    # writer is pushed back beyond. Linux fits 180 KB (wmem_default 212992 less overhead); a
+    # board's messages between two tasks are small. Host buffers grow from buf_start.
+    "local_buf": (2048, 212992),
+    # Datagrams one endpoint holds unread; a full one makes senders wait (EAGAIN). Linux's
+    # net.unix.max_dgram_qlen is 10 and it refuses only when more than that wait: 11 fit.
+    "local_dgram_queue": (4, 11),
+    # The largest datagram (EMSGSIZE beyond). Linux allows wmem_default - 32 = 212960; 64 KB
+    # keeps a host's full queue near 700 KB, and a board's queue at 8 KB.
+    "local_dgram_max": (2048, 65536),
     # -- TCP: memory ------------------------------------------------------------------------
     # Send and receive buffer per connection: 4 MSS on a board. On a host, a 16 KB window
     # stalls a kernel peer every 11 segments; 256 KB fills a TAP at tens of MB/s with a

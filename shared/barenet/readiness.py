@@ -9,6 +9,8 @@ whose endpoint changed instead of polling every endpoint on every pass.
     ep.on_event    None, or fn(ep), called after the input or timer pass that made changes.
                    It runs inside the stack's input()/poll(): it must only take note (mark a
                    waiter runnable, add ep to a set), never call back into the stack.
+                   AF_UNIX endpoints (local.py) have no input pass: theirs is called from
+                   the other endpoint's user call (send, recv, close...), under the same rule.
 """
 
 from .compat import oserror

@@ -14,6 +14,7 @@ from .config import Config
 from .iface import EthernetInterface, IPInterface
 from .icmp import ICMP
 from .ip import IP
+from .local import Local
 from .nic import ETHERNET, IP as IP_LINK
 from .raw import Raw
 from .stats import inc
@@ -36,6 +37,7 @@ class Stack:
         self.udp = UDP(self)
         self.tcp = TCP(self)
         self.raw = Raw(self)
+        self.local = Local(self)     # AF_UNIX: never registered with IP, no timers
         self.ip.register(1, self.icmp)
         self.ip.register(6, self.tcp)
         self.ip.register(17, self.udp)
@@ -133,6 +135,8 @@ class Stack:
         _limit(out, "udp_endpoints", udp.max_endpoints, len(udp.endpoints))
         for port, ep in udp.endpoints.items():
             _limit(out, "udp_queue:%d" % port, ep.queue_len, len(ep._q))
+        for name, limit, used in self.local.tables():
+            _limit(out, name, limit, used)
         for ident, ep in self.icmp.echo.items():
             _limit(out, "icmp_echo_queue:%d" % ident, ep.queue_len, len(ep._q))
         raw = self.raw
@@ -160,7 +164,7 @@ class Stack:
                "arp": dict(self.arp_stats), "ip": dict(self.ip.stats),
                "icmp": dict(self.icmp.stats), "udp": dict(self.udp.stats),
                "tcp": dict(self.tcp.stats), "raw": dict(self.raw.stats),
-               "loopback": dict(self.ip.loopback.stats)}
+               "loopback": dict(self.ip.loopback.stats), "local": dict(self.local.stats)}
         for i in self.interfaces:
             out["if_" + i.name] = dict(i.stats)
         for name, app in self.apps.items():

@@ -199,3 +199,16 @@ def test_the_apps_limits_and_keep_alive_in_the_vm_across_the_tick_wrap():
     assert 5000 <= out["echo_closed_after_ms"] < 6000             # idle_ms, across the wrap
     assert 5000 <= out["http_closed_after_ms"] < 6000             # http_idle_ms after the reply
     assert out["page_stats"]["requests"] == 2
+
+
+def test_two_tasks_talk_over_af_unix_in_one_stack():
+    # vm_local.py: asyncio tasks in one board-profile stack, a 20000-byte stream through a
+    # 2 KB buffer and 12 datagrams through a 4-slot queue, both pushing the writer back.
+    r = json.loads(run_vm("vm_local.py"))
+    n = 20000
+    assert r["stream"] == ["%d %s" % (n, sha(payload(1, n))), sha(payload(1, n)), "/echo"]
+    sizes = (0, 1, 100, 2048, 7, 1500, 300, 2000, 64, 1, 999, 5)
+    assert r["dgram"] == [[s, sha(payload(10 + i, s)), "/dg"] for i, s in enumerate(sizes)]
+    assert r["stalls"]["send"] > 0 and r["stalls"]["sendto"] > 0  # backpressure happened
+    assert r["local"]["dgrams"] == 2 * len(sizes)
+    assert r["others_unchanged"]                  # no IP, ICMP, UDP, TCP or NIC counter moved

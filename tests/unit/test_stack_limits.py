@@ -26,7 +26,8 @@ def test_limits_name_every_table_with_the_configured_bound_and_the_use():
             "udp_queue:9": (1000, 0), "icmp_echo_queue:9": (s.cfg.echo_queue, 0),
             "raw_endpoints": (2, 1), "raw_queue:253.0": (5, 0),
             "icmp_error_dests": (7, 1), "reasm_datagrams": (2, 1),
-            "reasm_bytes": (12000, s.ip.reasm.bytes), "loop_queue": (4, 0)}
+            "reasm_bytes": (12000, s.ip.reasm.bytes), "loop_queue": (4, 0),
+            "local_endpoints": (s.cfg.local_endpoints, 0)}
     assert {k: (v["limit"], v["used"]) for k, v in lim.items()} == want
     assert s.ip.reasm.bytes > 16
 
