@@ -40,6 +40,9 @@ EPROTO = _e("EPROTO", 71)
 ENOPROTOOPT = _e("ENOPROTOOPT", 92)
 EDESTADDRREQ = _e("EDESTADDRREQ", 89)
 EBADF = _e("EBADF", 9)
+EACCES = _e("EACCES", 13)
+EAFNOSUPPORT = _e("EAFNOSUPPORT", 97)
+EPROTONOSUPPORT = _e("EPROTONOSUPPORT", 93)
 EWOULDBLOCK = EAGAIN
 
 
@@ -53,3 +56,17 @@ else:
     def oserror(n):
         """The OSError for errno n, with .errno set, as the runtime's own sockets raise it."""
         return OSError(n)
+
+
+try:
+    timeout = TimeoutError
+except NameError:  # MicroPython: a socket timeout is OSError(ETIMEDOUT)
+    timeout = OSError
+
+
+def timeout_error():
+    """What a socket call raises when its timeout passes: CPython's TimeoutError("timed
+    out") (socket.timeout, errno None), MicroPython's OSError(ETIMEDOUT)."""
+    if timeout is OSError:
+        return oserror(ETIMEDOUT)
+    return timeout("timed out")

@@ -25,6 +25,7 @@ class UDPEndpoint(Ready):
         self._q = []
         self._hdr = bytearray(w.HEADER_LEN)
         self.error = 0  # errno of the last ICMP error, raised by the next recvfrom()
+        self.ttl = None  # IP_TTL of what sendto() sends; None: the stack's (cfg.ttl)
 
     def sendto(self, data, addr):
         """Send one datagram to (ip, port); raises OSError like a BSD socket would."""
@@ -38,7 +39,7 @@ class UDPEndpoint(Ready):
         src = self.addr if self.addr != ANY else ip.route(dst)[1]
         w.emit_header(self._hdr, src, dst, self.port, port, data)
         try:
-            ip.output(dst, _PROTO, data, src=src, hdr=self._hdr)
+            ip.output(dst, _PROTO, data, src=src, hdr=self._hdr, ttl=self.ttl)
         except OSError:
             # Not queued anywhere (no route, ARP's queue full, loopback full): the caller hears
             # of it, as a full buffer must push back rather than lose the datagram in silence.
@@ -56,6 +57,10 @@ class UDPEndpoint(Ready):
         if self._q:
             return self._q.pop(0)
         return None
+
+    def peek(self):
+        """The oldest queued datagram as recvfrom() would return it, left queued (MSG_PEEK)."""
+        return self._q[0] if self._q else None
 
     def pending(self):
         return len(self._q)
