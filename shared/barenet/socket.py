@@ -23,7 +23,9 @@ Implementations: `barenet_host.vwire.SimDriver` (the simulator: waiting is a jum
 virtual clock), `barenet_host.runner.RunnerDriver` (the host: the Runner's select); a board
 waits with time.ticks_ms / machine.idle (firmware, later). A non-blocking call (timeout 0, or
 MSG_DONTWAIT) runs one step without waiting before it reports EAGAIN, so a polling loop on a
-single-threaded board still moves the stack.
+single-threaded board still moves the stack. Between calls nothing steps the stack but its
+runner: data a sendall() queued goes out while some call waits, or while the program's loop
+runs (Runner.run, the firmware's loop), as with any sans-I/O core.
 
 Threads (CPython, later): the stack will run in its own thread behind a lock; a blocking call
 then waits on a condition signalled from the endpoints' `on_event` (readiness.py) instead of
