@@ -43,7 +43,7 @@ from .compat import oserror, timeout_error, EADDRINUSE, EADDRNOTAVAIL, EAGAIN, \
     EALREADY, EBADF, EDESTADDRREQ, EINPROGRESS, EINVAL, EISCONN, ENOTCONN, ENOPROTOOPT, \
     ECONNABORTED, EMSGSIZE, EOPNOTSUPP, EPIPE, EACCES, EAFNOSUPPORT, EPROTONOSUPPORT
 from .compat import timeout as _timeout
-from .tcp.state import SYN_SENT, SYN_RECEIVED, ESTABLISHED, CLOSE_WAIT
+from .tcp.state import SYN_SENT, SYN_RECEIVED, ESTABLISHED
 
 error = OSError
 timeout = _timeout
@@ -588,8 +588,8 @@ class StreamSocket(Socket):
 
     def getpeername(self):
         c = self._conn()
-        if c is None or c.state < ESTABLISHED and not c.state == SYN_RECEIVED:
-            raise oserror(ENOTCONN)
+        if c is None or c.state <= SYN_SENT:
+            raise oserror(ENOTCONN)      # Linux inet_getname: CLOSE or SYN_SENT
         return (ip_ntoa(c.rip), c.rport)
 
     def getsockopt(self, level, name, buflen=0):
@@ -630,16 +630,14 @@ class StreamSocket(Socket):
             return POLLOUT | POLLHUP    # Linux: an unconnected stream polls as hung up
         if self._listening:
             return POLLIN if ep.readable() else 0
-        m = 0
         if ep.error:
-            m |= POLLERR
-            m |= POLLIN | POLLHUP if ep.state >= ESTABLISHED else POLLOUT | POLLHUP
-            return m
-        st = ep.state
-        if ep.readable() or self._rd_shut or st > ESTABLISHED and st != CLOSE_WAIT and \
-                ep.fin_rcvd or st == CLOSE_WAIT or ep.urg.oob_byte is not None:
+            # Linux tcp_poll after tcp_done (reset, refused, timed out): both directions
+            # are shut, so every flag is up
+            return POLLIN | POLLOUT | POLLERR | POLLHUP
+        m = 0
+        if ep.readable() or ep.fin_rcvd or self._rd_shut or ep.urg.oob_byte is not None:
             m |= POLLIN
-        if ep.writable() and st >= ESTABLISHED:
+        if ep.writable() and ep.state >= ESTABLISHED:
             m |= POLLOUT
         return m
 
