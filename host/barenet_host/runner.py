@@ -81,24 +81,29 @@ class Runner:
                 if left <= 0:
                     return False
                 timeout = left if timeout is None else min(timeout, left)
-            # Rebuilt each time: fds come and go (a serial port replugged, a client closed).
-            fds = [i.nic.fileno() for i in self.stack.interfaces]
-            fds.extend(self._fds)
-            fds.append(self._wake_r)
-            ready, _, _ = select.select(fds, [], [], timeout)
-            if self._wake_r in ready:
-                self._drain_wake()
-            if self._fds:
-                now = None
-                for fd in ready:
-                    on_ready = self._fds.get(fd)
-                    if on_ready is not None:
-                        if now is None:
-                            now = self.clock()
-                        on_ready(now)
+            self.wait(timeout)
         self._stopping = False
         self._drain_wake()
         return True
+
+    def wait(self, timeout):
+        """Sleep until a frame arrives on any NIC, a registered fd is readable (its on_ready
+        runs), stop() is called, or timeout seconds pass (None: no limit)."""
+        # Rebuilt each time: fds come and go (a serial port replugged, a client closed).
+        fds = [i.nic.fileno() for i in self.stack.interfaces]
+        fds.extend(self._fds)
+        fds.append(self._wake_r)
+        ready, _, _ = select.select(fds, [], [], timeout)
+        if self._wake_r in ready:
+            self._drain_wake()
+        if self._fds:
+            now = None
+            for fd in ready:
+                on_ready = self._fds.get(fd)
+                if on_ready is not None:
+                    if now is None:
+                        now = self.clock()
+                    on_ready(now)
 
     def _drain_wake(self):
         try:
@@ -106,3 +111,21 @@ class Runner:
                 pass
         except BlockingIOError:
             pass
+
+
+class RunnerDriver:
+    """The socket layer's driver (barenet/socket.py) on the host, for a program whose
+    blocking socket calls run the stack in their own thread: each wait is one loop step and
+    one select() until a frame, the step's deadline or the call's timeout."""
+
+    def __init__(self, runner):
+        self.runner = runner
+
+    def now(self):
+        return self.runner.clock()
+
+    def step(self, timeout_ms):
+        r = self.runner
+        wait = ticks.earliest(r.step(), timeout_ms)
+        r.wait(None if wait is None else max(wait, 0) / 1000)
+        r.step()     # what arrived is input before the caller looks again

@@ -171,35 +171,13 @@ class Sim:
         world's tasks. The clock then jumps to the earliest deadline they or the wire report.
         Running into max_ms leaves the clock at the limit.
         """
-        events = self._events
         end = self._abs + max_ms
         steps = 0
         while True:
-            now = self._abs % ticks.PERIOD
-            # Frames sent during this delivery phase wait for the next step, as on a real link.
-            cut = events.mark()
-            while True:
-                item = events.pop(self._abs, cut)
-                if item is None:
-                    break
-                item[0]._deliver(item[1], now)
-            wait = None
-            for loop in self._loops.values():
-                wait = ticks.earliest(wait, loop.step(now))
-            for task in self._tasks:
-                wait = ticks.earliest(wait, task(now))
-            if self._tasks:
-                # What the world's tasks asked of the stacks waits for their next poll.
-                for loop in self._loops.values():
-                    if loop.stack.pending():
-                        wait = 0
-                        break
+            wait = self._step()
             if until is not None and until():
                 return True
             steps += 1
-            at = events.next_at()
-            if at is not None:
-                wait = ticks.earliest(wait, at - self._abs if at > self._abs else 0)
             if wait is None or steps >= max_steps:
                 return False
             if wait < 0:
@@ -208,6 +186,50 @@ class Sim:
                 self._abs = end
                 return False
             self._abs += wait
+
+    def _step(self):
+        """Deliver the frames due now, step every stack's Loop, then the world's tasks:
+        -> ms until the next step is due, or None when nothing is scheduled."""
+        events = self._events
+        now = self._abs % ticks.PERIOD
+        # Frames sent during this delivery phase wait for the next step, as on a real link.
+        cut = events.mark()
+        while True:
+            item = events.pop(self._abs, cut)
+            if item is None:
+                break
+            item[0]._deliver(item[1], now)
+        wait = None
+        for loop in self._loops.values():
+            wait = ticks.earliest(wait, loop.step(now))
+        for task in self._tasks:
+            wait = ticks.earliest(wait, task(now))
+        if self._tasks:
+            # What the world's tasks asked of the stacks waits for their next poll.
+            for loop in self._loops.values():
+                if loop.stack.pending():
+                    wait = 0
+                    break
+        at = events.next_at()
+        if at is not None:
+            wait = ticks.earliest(wait, at - self._abs if at > self._abs else 0)
+        return wait
+
+    def step(self, max_ms=None):
+        """One step, a jump of the clock to the next deadline (by at most max_ms), and the
+        step at that instant: how a blocking socket call waits here (SimDriver). -> False,
+        with the clock unmoved, when nothing is scheduled and max_ms is None."""
+        wait = self._step()
+        if wait is None:
+            if max_ms is None:
+                return False
+            wait = max_ms
+        elif max_ms is not None and wait > max_ms:
+            wait = max_ms
+        if wait > 0:
+            self._abs += wait
+        self._step()
+        return True
 
     def _quiet(self):
         at = self._events.next_at()
@@ -231,3 +253,20 @@ class Sim:
         self.run(until=lambda: self._abs >= end and self._quiet(), max_ms=ms)
         self._abs = end
         self.settle()
+
+
+class SimDriver:
+    """The socket layer's driver (barenet/socket.py) on the simulator: a blocking call waits
+    by stepping the whole world (every stack on every wire) and jumping the virtual clock, so
+    a client and a server in one test thread both make progress while either one waits."""
+
+    def __init__(self, sim):
+        self.sim = sim
+
+    def now(self):
+        return self.sim.now
+
+    def step(self, timeout_ms):
+        if not self.sim.step(timeout_ms):
+            # A real runtime would block for ever: in a simulation that is a test's bug
+            raise RuntimeError("a blocking call without a timeout waits, but nothing is scheduled")

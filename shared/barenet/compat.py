@@ -44,6 +44,8 @@ EBADF = _e("EBADF", 9)
 EPERM = _e("EPERM", 1)
 ENOENT = _e("ENOENT", 2)
 EPROTOTYPE = _e("EPROTOTYPE", 91)
+EACCES = _e("EACCES", 13)
+EAFNOSUPPORT = _e("EAFNOSUPPORT", 97)
 EWOULDBLOCK = EAGAIN
 
 
@@ -57,3 +59,17 @@ else:
     def oserror(n):
         """The OSError for errno n, with .errno set, as the runtime's own sockets raise it."""
         return OSError(n)
+
+
+try:
+    timeout = TimeoutError
+except NameError:  # MicroPython: a socket timeout is OSError(ETIMEDOUT)
+    timeout = OSError
+
+
+def timeout_error():
+    """What a socket call raises when its timeout passes: CPython's TimeoutError("timed
+    out") (socket.timeout, errno None), MicroPython's OSError(ETIMEDOUT)."""
+    if timeout is OSError:
+        return oserror(ETIMEDOUT)
+    return timeout("timed out")

@@ -53,5 +53,9 @@ class Datagrams(Ready):
             return self._q.pop(0)
         return None
 
+    def peek(self):
+        """The oldest queued datagram as recvfrom() would return it, left queued (MSG_PEEK)."""
+        return self._q[0] if self._q else None
+
     def pending(self):
         return len(self._q)

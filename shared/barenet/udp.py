@@ -24,6 +24,7 @@ class UDPEndpoint(Datagrams):
         self.addr = addr  # 4 bytes; ANY accepts datagrams for every local address
         self.port = port
         self._hdr = bytearray(w.HEADER_LEN)
+        self.ttl = None  # IP_TTL of what sendto() sends; None: the stack's (cfg.ttl)
 
     def sendto(self, data, addr):
         """Send one datagram to (ip, port); raises OSError like a BSD socket would."""
@@ -37,7 +38,7 @@ class UDPEndpoint(Datagrams):
         src = self.addr if self.addr != ANY else ip.route(dst)[1]
         w.emit_header(self._hdr, src, dst, self.port, port, data)
         try:
-            ip.output(dst, _PROTO, data, src=src, hdr=self._hdr)
+            ip.output(dst, _PROTO, data, src=src, hdr=self._hdr, ttl=self.ttl)
         except OSError:
             # Not queued anywhere (no route, ARP's queue full, loopback full): the caller hears
             # of it, as a full buffer must push back rather than lose the datagram in silence.

@@ -212,3 +212,18 @@ def test_two_tasks_talk_over_af_unix_in_one_stack():
     assert r["stalls"]["send"] > 0 and r["stalls"]["sendto"] > 0  # backpressure happened
     assert r["local"]["dgrams"] == 2 * len(sizes)
     assert r["others_unchanged"]                  # no IP, ICMP, UDP, TCP or NIC counter moved
+
+
+def test_the_socket_api_blocks_by_driving_the_simulator_in_the_vm():
+    # barenet/socket.py in the VM, one thread: a blocking TCP echo and a UDP exchange between
+    # two stacks on a virtual wire, then a timeout, a refused connect and EAGAIN, across the
+    # tick wrap (the timeout's 500 ms are measured on the unwrapped virtual clock).
+    out = json.loads(run_vm("vm_sockets.py", 3000).strip().splitlines()[-1])
+    assert out["ok"] and out["echo"] == [65536, True]
+    assert out["start"] > out["end"]                       # the clock wrapped
+    assert out["peer"][0] == "192.0.2.2"
+    assert out["lines"] == ["line one\n", "line two\n"] and out["eof"] is True
+    assert out["udp"][0] == "ping" and out["udp"][1][0] == "192.0.2.2" and \
+        out["udp"][2] == "pong:ping"
+    assert out["timeout"] == [110, 500]                    # OSError(ETIMEDOUT), as MicroPython
+    assert out["refused"] == 111 and out["eagain"] == 11

@@ -593,7 +593,7 @@ class TCP:
             return
         if conn.neighbor_suspect:
             self._neighbor_suspect(conn)     # before the retransmission it asked for
-        self._out(conn.lip, conn.rip, hdr, payload, conn.asum)
+        self._out(conn.lip, conn.rip, hdr, payload, conn.asum, conn.ttl)
 
     def _neighbor_suspect(self, conn):
         # A connection's timer found no answer through the next hop (RFC 1122 2.3.2.1):
@@ -610,12 +610,12 @@ class TCP:
         """Send the header emitted into self.hdr (hlen bytes) without payload."""
         self._out(lip, rip, self._hdr_views[hlen >> 2], None)
 
-    def _out(self, src, dst, hdr, payload, asum=None):
+    def _out(self, src, dst, hdr, payload, asum=None, ttl=None):
         wire.finish_checksum(hdr, payload, src, dst, asum)
         self.count("tx")
         try:
             self.stack.ip.output(dst, wire.PROTO, payload if payload is not None else b"",
-                                 src=src, hdr=hdr, df=True)
+                                 src=src, hdr=hdr, ttl=ttl, df=True)
         except OSError:
             self.count("tx_error")  # lost like any segment; retransmission recovers
 

@@ -75,6 +75,12 @@ class RecvBuffer(Ring):
 
     def read(self, n):
         """Up to n in-order bytes as bytes."""
+        out = self.peek(n)
+        self.discard(len(out))
+        return out
+
+    def peek(self, n):
+        """Up to n in-order bytes as bytes, left in the buffer (MSG_PEEK)."""
         n = min(n, self.length)
         h = self.head
         cap = self.cap
@@ -84,7 +90,6 @@ class RecvBuffer(Ring):
             # Across the ring's end: the first part and the result (bytes + a view, no
             # temporary for the second part)
             out = bytes(self._mv[h:cap]) + self._mv[0:n - (cap - h)]
-        self.discard(n)
         return out
 
     def discard(self, n):

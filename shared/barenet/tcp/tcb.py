@@ -87,6 +87,7 @@ class TCPConnection(Ready):
         self.soft_error = 0          # last ICMP soft error, reported if we then time out
         self.neighbor_suspect = False  # a wrong next-hop MAC? TCP tells IP (RFC 1122 2.3.2.1)
         self.nodelay = False
+        self.ttl = None              # IP_TTL for our segments; None: the stack's (cfg.ttl)
         self.oobinline = False
         self.urg = Urgent()          # urgent data both ways (RFC 9293 3.8.5, RFC 6093)
         self.rcv_fin_seq = None      # where the peer's FIN sits, if it came out of order
@@ -137,15 +138,23 @@ class TCPConnection(Ready):
             self._queue()
         return n
 
-    def recv(self, n, oob=False):
-        """Up to n bytes; b"" at end of stream, None when nothing has arrived yet."""
+    def recv(self, n, oob=False, peek=False):
+        """Up to n bytes; b"" at end of stream, None when nothing has arrived yet. peek
+        (MSG_PEEK) leaves them in the buffer; it still stops at the urgent mark."""
         if oob:
             return self.urg.recv_oob(self.oobinline, self.error)
         rb = self.rcvbuf
         if rb.length:
             urg = self.urg
             if urg.urg_mark is not None:
-                n = urg.read_size(rb, n, self.rcv_nxt, self.oobinline)
+                if peek:
+                    d = urg.urg_mark - (self.rcv_nxt - rb.length)
+                    if d:
+                        n = min(n, d)
+                else:
+                    n = urg.read_size(rb, n, self.rcv_nxt, self.oobinline)
+            if peek:
+                return rb.peek(n)
             if rb.length:
                 out = rb.read(n)
                 if window_update(self):

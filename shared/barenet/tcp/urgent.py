@@ -80,6 +80,9 @@ class Urgent:
             if not inline:
                 rb.discard(1)   # the urgent byte was taken out of the stream
             self.urg_mark = None
+            # Linux: a read past the mark ends the urgent data (tcp_recvmsg clears urg_data
+            # once copied_seq passes urg_seq): recv(MSG_OOB) is EINVAL from then on
+            self.oob_byte = None
         elif d < n:
             n = d               # BSD: a read stops at the urgent mark
         return n

@@ -1,0 +1,938 @@
+"""BSD sockets over barenet's endpoints, mirroring CPython's `socket` and MicroPython's.
+
+    net = Sockets(stack, driver)           # or install(stack, driver): module-level socket()
+    s = net.socket(net.AF_INET, net.SOCK_STREAM)
+    s.settimeout(5); s.connect(("192.0.2.1", 7)); s.sendall(b"hi"); s.recv(100); s.close()
+
+One class per endpoint kind (`_KINDS`, keyed by (family, type)): `StreamSocket` over a TCP
+connection or listener, `DatagramSocket` over a UDP endpoint. `Socket` holds what they share
+(timeouts, blocking, closing, options common to every socket); SOCK_RAW (raw.py) and AF_UNIX
+(local.py) plug in as further subclasses registered in `_KINDS`.
+
+Blocking (issue 9 item 4). The core is sans-I/O, so a blocking call cannot sleep: it drives
+the stack. A call first tries its operation; if that cannot complete it asks the *driver* to
+run the stack and wait for the next event, then tries again, until it completes or its
+timeout passes. The driver interface, which every runtime implements once:
+
+    driver.now() -> ms        the runtime's clock, on the wrapping ticks scale (ticks.py)
+    driver.step(timeout_ms)   run one loop step (barenet/loop.py Loop.step) and wait for the
+                              next event (a frame, the next timer) or timeout_ms, whichever
+                              is first; timeout_ms None: no limit but the stack's own timers
+
+Implementations: `barenet_host.vwire.SimDriver` (the simulator: waiting is a jump of the
+virtual clock), `barenet_host.runner.RunnerDriver` (the host: the Runner's select); a board
+waits with time.ticks_ms / machine.idle (firmware, later). A non-blocking call (timeout 0, or
+MSG_DONTWAIT) runs one step without waiting before it reports EAGAIN, so a polling loop on a
+single-threaded board still moves the stack. Between calls nothing steps the stack but its
+runner: data a sendall() queued goes out while some call waits, or while the program's loop
+runs (Runner.run, the firmware's loop), as with any sans-I/O core.
+
+Threads (CPython, later): the stack will run in its own thread behind a lock; a blocking call
+then waits on a condition signalled from the endpoints' `on_event` (readiness.py) instead of
+stepping, and every call into the core takes the lock. The driver seam is where that goes: a
+threaded driver's step(timeout) is that wait.
+
+Errors are the runtime's: OSError with Linux errno values (compat.py), which CPython turns into
+its subclasses (ConnectionRefusedError, BrokenPipeError, BlockingIOError...); a timeout raises
+`timeout` (TimeoutError on CPython, OSError(ETIMEDOUT) on MicroPython, as each runtime does).
+"""
+
+from . import ticks
+from .addr import ANY, LIMITED_BROADCAST, ip_aton, ip_ntoa
+from .compat import oserror, timeout_error, EADDRINUSE, EADDRNOTAVAIL, EAGAIN, \
+    EALREADY, EBADF, EDESTADDRREQ, EINPROGRESS, EINVAL, EISCONN, ENOTCONN, ENOPROTOOPT, \
+    ECONNABORTED, EMSGSIZE, EOPNOTSUPP, EPIPE, EACCES, EAFNOSUPPORT, EPROTONOSUPPORT
+from .compat import timeout as _timeout
+from .tcp.state import SYN_SENT, SYN_RECEIVED, ESTABLISHED
+
+error = OSError
+timeout = _timeout
+
+# Linux's values, which CPython's socket module has on Linux
+AF_INET = 2
+SOCK_STREAM = 1
+SOCK_DGRAM = 2
+IPPROTO_IP = 0
+IPPROTO_TCP = 6
+IPPROTO_UDP = 17
+SOL_SOCKET = 1
+SO_REUSEADDR = 2
+SO_ERROR = 4
+SO_BROADCAST = 6
+SO_SNDBUF = 7
+SO_RCVBUF = 8
+SO_KEEPALIVE = 9
+SO_OOBINLINE = 10
+TCP_NODELAY = 1
+TCP_KEEPIDLE = 4
+TCP_KEEPINTVL = 5
+TCP_KEEPCNT = 6
+IP_TTL = 2
+MSG_OOB = 1
+MSG_PEEK = 2
+MSG_DONTWAIT = 0x40
+MSG_WAITALL = 0x100
+SHUT_RD = 0
+SHUT_WR = 1
+SHUT_RDWR = 2
+INADDR_ANY = 0
+SOMAXCONN = 4096  # Linux's net.core.somaxconn; the stack clamps to cfg.somaxconn
+# MicroPython stream ioctl (py/stream.h) and poll flags (the Linux values)
+_MP_STREAM_POLL = 3
+_MP_STREAM_CLOSE = 4
+POLLIN = 0x1
+POLLOUT = 0x4
+POLLERR = 0x8
+POLLHUP = 0x10
+
+_UDP_MAX = 65535 - 20 - 8     # the largest UDP payload IPv4 can carry (EMSGSIZE beyond)
+# Linux's defaults: a keep-alive switched on with SO_KEEPALIVE alone probes after 2 h idle,
+# every 75 s, 9 times (net.ipv4.tcp_keepalive_*; RFC 1122 4.2.3.6 asks for >= 2 h)
+_KEEP_DEFAULTS = (7200, 75, 9)
+_ONCE = 0      # a timeout of 0: try once, without waiting
+
+
+def inet_aton(s):
+    try:
+        return ip_aton(s)
+    except (ValueError, AttributeError):
+        raise oserror(EINVAL)
+
+
+def inet_ntoa(b):
+    if len(b) != 4:
+        raise oserror(EINVAL)
+    return ip_ntoa(b)
+
+
+def inet_pton(family, s):
+    if family != AF_INET:
+        raise oserror(EAFNOSUPPORT)
+    return inet_aton(s)
+
+
+def inet_ntop(family, b):
+    if family != AF_INET:
+        raise oserror(EAFNOSUPPORT)
+    if len(b) != 4:
+        raise ValueError("invalid length of packed IP address string")
+    return ip_ntoa(b)
+
+
+def _addr(address):
+    """(host, port) -> (4 bytes, port); "" and "0.0.0.0" are any address."""
+    if not isinstance(address, tuple) or len(address) != 2:
+        raise TypeError("AF_INET address must be a tuple (host, port)")
+    host, port = address
+    if not isinstance(port, int):
+        raise TypeError("port must be an int")
+    if not 0 <= port < 65536:
+        # CPython checks the range itself, before the kernel sees it
+        raise OverflowError("port must be 0-65535.")
+    if host == "":
+        return ANY, port
+    try:
+        return ip_aton(host), port
+    except (ValueError, AttributeError):
+        # a name: numeric only until the DNS client lands (getaddrinfo's EAI_NONAME)
+        raise oserror(EINVAL)
+
+
+def _or_none(fn, *args):
+    # MicroPython's stream methods (read, readinto, write) say "not now" with None, which its
+    # C stream layer turns into EAGAIN for callers that want the error (mcu-facts.md 2(b))
+    try:
+        return fn(*args)
+    except OSError as e:
+        if e.errno == EAGAIN:
+            return None
+        raise
+
+
+class Socket:
+    """What every kind of socket shares: timeout and blocking, closing, the options that are
+    the socket's own. Subclasses provide `_poll()` (POLLIN/OUT/ERR/HUP now) and `_close()`."""
+
+    def __init__(self, net, family, type, proto):
+        self._net = net
+        self.family = family
+        self.type = type
+        self.proto = proto
+        self._timeout = net.default_timeout
+        self._ep = None
+        self._closed = False
+        self._err = 0             # SO_ERROR: an error not yet reported by a call
+        self._opts = {}           # (level, name) -> value of the options kept here
+
+    # -- modes ---------------------------------------------------------------------------
+
+    def settimeout(self, t):
+        if t is not None:
+            t = float(t)
+            if t < 0:
+                raise ValueError("Timeout value out of range")
+        self._timeout = t
+
+    def gettimeout(self):
+        return self._timeout
+
+    def setblocking(self, flag):
+        self._timeout = None if flag else 0.0
+
+    def getblocking(self):
+        return self._timeout != 0.0
+
+    def _wait(self, attempt, flags=0):
+        """Run attempt() (-> a result, or None: not yet) until it gives a result, driving the
+        stack in between; EAGAIN for a non-blocking call, timeout when the timeout passes."""
+        r = attempt()
+        if r is not None:
+            return r
+        drv = self._net.driver
+        t = self._timeout
+        if t == 0.0 or flags & MSG_DONTWAIT:
+            drv.step(_ONCE)       # the stack moves even for a caller that only polls
+            r = attempt()
+            if r is None:
+                raise oserror(EAGAIN)
+            return r
+        start = drv.now()
+        limit = None if t is None else int(t * 1000)
+        while True:
+            left = None
+            if limit is not None:
+                left = limit - ticks.diff(drv.now(), start)
+                if left <= 0:
+                    raise timeout_error()
+            drv.step(left)
+            r = attempt()
+            if r is not None:
+                return r
+
+    # -- ending --------------------------------------------------------------------------
+
+    def close(self):
+        if not self._closed:
+            self._closed = True
+            self._close()
+            self._ep = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _check(self):
+        if self._closed:
+            raise oserror(EBADF)
+
+    # -- options -------------------------------------------------------------------------
+
+    def setsockopt(self, level, name, value):
+        self._check()
+        if not isinstance(value, int):
+            raise oserror(EINVAL)    # the struct forms (SO_LINGER...) come later
+        key = (level, name)
+        if key not in self._optnames():
+            raise oserror(ENOPROTOOPT)
+        if key == (SOL_SOCKET, SO_ERROR):
+            raise oserror(ENOPROTOOPT)
+        if key in ((SOL_SOCKET, SO_RCVBUF), (SOL_SOCKET, SO_SNDBUF)):
+            return   # the buffers are the profile's (config.py); see getsockopt
+        if key == (IPPROTO_IP, IP_TTL):
+            if value == -1:
+                value = self._net.stack.cfg.ttl    # Linux: -1 restores the default
+            elif not 1 <= value <= 255:
+                raise oserror(EINVAL)
+        elif key[0] == IPPROTO_TCP and key != (IPPROTO_TCP, TCP_NODELAY):
+            if value < 1 or value > (127 if name == TCP_KEEPCNT else 32767):
+                raise oserror(EINVAL)   # Linux's limits (MAX_TCP_KEEP*)
+        else:
+            value = 1 if value else 0
+        self._opts[key] = value
+        self._apply()
+
+    def getsockopt(self, level, name, buflen=0):
+        self._check()
+        key = (level, name)
+        if buflen or key not in self._optnames():
+            raise oserror(ENOPROTOOPT)
+        if key == (SOL_SOCKET, SO_ERROR):
+            e = self._err
+            self._err = 0
+            return e
+        if key == (SOL_SOCKET, SO_RCVBUF) or key == (SOL_SOCKET, SO_SNDBUF):
+            return self._bufsize(name)
+        if key == (IPPROTO_IP, IP_TTL):
+            return self._opts.get(key, self._net.stack.cfg.ttl)
+        if key[0] == IPPROTO_TCP and key != (IPPROTO_TCP, TCP_NODELAY):
+            return self._opts.get(key, _KEEP_DEFAULTS[name - TCP_KEEPIDLE])
+        return self._opts.get(key, 0)
+
+    def _optnames(self):
+        return _SOCKET_OPTS
+
+    def _apply(self):
+        """Push the options kept here to the endpoint, once there is one."""
+
+    def _bufsize(self, name):
+        cfg = self._net.stack.cfg
+        return cfg.rcvbuf if name == SO_RCVBUF else cfg.sndbuf
+
+    def _ttl(self):
+        return self._opts.get((IPPROTO_IP, IP_TTL))
+
+    # -- MicroPython's stream protocol ---------------------------------------------------
+
+    def ioctl(self, op, arg):
+        if op == _MP_STREAM_POLL:
+            return self._poll() & (arg | POLLERR | POLLHUP)
+        if op == _MP_STREAM_CLOSE:
+            self.close()
+            return 0
+        return -1
+
+    def __repr__(self):
+        return "<barenet.socket family=%d type=%d%s>" % (
+            self.family, self.type, " [closed]" if self._closed else "")
+
+
+_SOCKET_OPTS = ((SOL_SOCKET, SO_REUSEADDR), (SOL_SOCKET, SO_ERROR), (SOL_SOCKET, SO_BROADCAST),
+                (SOL_SOCKET, SO_SNDBUF), (SOL_SOCKET, SO_RCVBUF), (SOL_SOCKET, SO_KEEPALIVE),
+                (SOL_SOCKET, SO_OOBINLINE), (IPPROTO_IP, IP_TTL))
+_TCP_OPTS = _SOCKET_OPTS + ((IPPROTO_TCP, TCP_NODELAY), (IPPROTO_TCP, TCP_KEEPIDLE),
+                            (IPPROTO_TCP, TCP_KEEPINTVL), (IPPROTO_TCP, TCP_KEEPCNT))
+
+
+class StreamSocket(Socket):
+    """SOCK_STREAM over TCP: _ep is None, a tcp.Listener, or a TCPConnection."""
+
+    def __init__(self, net, family, type, proto, conn=None):
+        Socket.__init__(self, net, family, type, proto)
+        self._bound = None            # (4-byte address, port) once bound
+        self._listening = False
+        self._rd_shut = False
+        # Linux's sock->state SS_CONNECTING: left by a connect() that returned before the
+        # outcome (non-blocking, or CPython's timeout mode, which is non-blocking inside). The
+        # next connect() only reports the outcome: 0, or ECONNABORTED after a failure whose
+        # errno SO_ERROR (CPython reads it) already took.
+        self._connecting = False
+        if conn is not None:
+            self._ep = conn
+            self._bound = (conn.lip, conn.lport)
+
+    def _optnames(self):
+        return _TCP_OPTS
+
+    def _conn(self):
+        self._check()
+        if self._listening:
+            return None
+        return self._ep
+
+    # -- setting up ----------------------------------------------------------------------
+
+    def bind(self, address):
+        self._check()
+        a, port = _addr(address)
+        if self._bound is not None:
+            raise oserror(EINVAL)
+        net = self._net
+        if a != ANY and not net.stack.ip.is_local(a):
+            raise oserror(EADDRNOTAVAIL)
+        tcp = net.stack.tcp
+        if port == 0:
+            port = net._tcp_port(tcp)
+        elif port in net._tcp_bound or port in tcp.listeners:
+            # One socket per port: SO_REUSEADDR would only let a listener reuse a port whose
+            # old connections linger in TIME_WAIT (Linux), which bind never checks here.
+            raise oserror(EADDRINUSE)
+        net._tcp_bound[port] = self
+        self._bound = (a, port)
+
+    def listen(self, backlog=SOMAXCONN):
+        self._check()
+        if self._listening:
+            return
+        if self._ep is not None:
+            raise oserror(EINVAL)     # Linux: a connected socket cannot listen
+        if self._bound is None:
+            self.bind(("", 0))
+        a, port = self._bound
+        tcp = self._net.stack.tcp
+        self._ep = tcp.listen(port, max(backlog, 1), None if a == ANY else a)
+        self._listening = True
+
+    def accept(self):
+        self._check()
+        if not self._listening:
+            raise oserror(EINVAL)
+        conn = self._wait(self._ep.accept)
+        s = StreamSocket(self._net, self.family, self.type, self.proto, conn)
+        # Linux: an accepted socket inherits the listener's options; CPython makes it
+        # blocking whatever the listener's timeout (socket.accept, default timeout None)
+        s._opts = dict(self._opts)
+        s._apply()
+        return s, (ip_ntoa(conn.rip), conn.rport)
+
+    def connect(self, address):
+        e = self._connect(address)
+        if e:
+            raise oserror(e)
+
+    def connect_ex(self, address):
+        try:
+            return self._connect(address)
+        except OSError as e:
+            # CPython returns every errno of the connect itself; a timeout is EWOULDBLOCK
+            return EAGAIN if e.errno is None else e.errno
+
+    def _connect(self, address):
+        """-> 0 or the errno of a failed connection; raises for misuse and non-blocking."""
+        self._check()
+        a, port = _addr(address)
+        if self._listening:
+            raise oserror(EISCONN)
+        c = self._ep
+        if self._connecting and (c is None or c.error or c.state >= ESTABLISHED):
+            self._connecting = False
+            if c is None:
+                return ECONNABORTED
+            return self._failed() if c.error else 0
+        if c is None:
+            if a == ANY:
+                a = ip_aton("127.0.0.1")   # Linux: connecting to any address means loopback
+            stack = self._net.stack
+            src_port = 0 if self._bound is None else self._bound[1]
+            c = stack.tcp.connect(a, port, src_port)
+            self._ep = c
+            self._err = 0
+            self._apply()
+            if self._bound is None or self._bound[0] == ANY:
+                self._bound = (c.lip, c.lport)
+            self._connecting = self._timeout is not None
+            if self._timeout == 0.0:
+                raise oserror(EINPROGRESS)
+        elif c.state >= ESTABLISHED or c.error:
+            if c.error and c.state < ESTABLISHED:
+                return self._failed()
+            raise oserror(EISCONN)
+        elif self._timeout == 0.0:
+            raise oserror(EALREADY)
+        self._wait(self._connected)
+        if c.error and c.state < ESTABLISHED:
+            return self._failed()
+        return 0
+
+    def _connected(self):
+        c = self._ep
+        if c.error or c.state >= ESTABLISHED:
+            return True
+        return None
+
+    def _failed(self):
+        # A failed connection attempt is reported once, and the socket may connect again
+        # (Linux); its port stays bound if bind() chose it.
+        e = self._ep.error
+        self._ep = None
+        self._err = 0
+        return e
+
+    # -- moving data ---------------------------------------------------------------------
+
+    def send(self, data, flags=0):
+        c = self._conn()
+        if c is None:
+            # Linux: sending on a stream that never connected is EPIPE (sk_stream_wait_connect)
+            raise oserror(EPIPE)
+        if c.state == SYN_SENT or c.state == SYN_RECEIVED:
+            self._wait(self._connected, flags)
+        if not len(data):
+            return 0
+        oob = bool(flags & MSG_OOB)
+        return self._wait(lambda: c.send(data, oob) or None, flags)
+
+    def sendall(self, data, flags=0):
+        mv = memoryview(data)
+        while len(mv):
+            n = self.send(mv, flags)
+            mv = mv[n:]
+
+    def write(self, data):
+        """MicroPython's stream write: None instead of EAGAIN on a non-blocking socket."""
+        return _or_none(self.send, data)
+
+    def recv(self, n, flags=0):
+        c = self._conn()
+        if c is None:
+            raise oserror(ENOTCONN)
+        if n < 0:
+            raise ValueError("negative buffersize in recv")
+        if self._rd_shut or n == 0:
+            return b""
+        if flags & MSG_OOB:
+            b = c.recv(1, oob=True)
+            if b is None:
+                # Linux never waits for urgent data (tcp_recv_urg): EAGAIN while the byte
+                # the peer announced has not arrived, EINVAL when there is none
+                raise oserror(EAGAIN if c.urg.urg_seq is not None else EINVAL)
+            return b
+        peek = bool(flags & MSG_PEEK)
+        if c.state == SYN_SENT or c.state == SYN_RECEIVED:
+            self._wait(self._connected, flags)
+        out = self._wait(lambda: c.recv(n, peek=peek), flags)
+        if flags & MSG_WAITALL and not peek:
+            # MSG_WAITALL: until n bytes, the end of the stream, an error or the timeout
+            while 0 < len(out) < n:
+                try:
+                    more = self._wait(lambda: c.recv(n - len(out)), flags)
+                except OSError:
+                    return out
+                if not more:
+                    break
+                out += more
+        return out
+
+    def recv_into(self, buf, nbytes=0, flags=0):
+        n = nbytes or len(buf)
+        data = self.recv(n, flags)
+        buf[:len(data)] = data
+        return len(data)
+
+    def read(self, n=-1):
+        """MicroPython's stream read: n < 0 reads to the end of the stream."""
+        if n is None or n < 0:
+            out = b""
+            while True:
+                d = self.recv(4096)
+                if not d:
+                    return out
+                out += d
+        return _or_none(self.recv, n)
+
+    def readinto(self, buf, nbytes=0):
+        return _or_none(self.recv_into, buf, nbytes)
+
+    def readline(self):
+        out = b""
+        while not out.endswith(b"\n"):
+            d = self.recv(1)
+            if not d:
+                break
+            out += d
+        return out
+
+    def sendto(self, data, flags_or_addr, addr=None):
+        # Linux ignores the address on a stream (EPIPE if it is not connected, as send)
+        return self.send(data, 0 if addr is None else flags_or_addr)
+
+    def recvfrom(self, n, flags=0):
+        return self.recv(n, flags), None
+
+    def recvfrom_into(self, buf, nbytes=0, flags=0):
+        return self.recv_into(buf, nbytes, flags), None
+
+    def makefile(self, mode="r", buffering=None, encoding=None, errors=None, newline=None):
+        """CPython's socket.makefile: SocketIO under io's buffered and text layers. Not on
+        MicroPython, whose io has no RawIOBase: there the socket is the stream itself."""
+        if _RawIOBase is None:
+            raise oserror(EOPNOTSUPP)
+        import io
+        rw = "r" in mode, "w" in mode
+        raw = SocketIO(self, ("r" if rw[0] else "") + ("w" if rw[1] else ""))
+        if buffering == 0:
+            if "b" not in mode:
+                raise ValueError("unbuffered streams must be binary")
+            return raw
+        size = io.DEFAULT_BUFFER_SIZE if buffering is None or buffering < 0 else buffering
+        if rw[0] and rw[1]:
+            buf = io.BufferedRWPair(raw, raw, size)
+        elif rw[0]:
+            buf = io.BufferedReader(raw, size)
+        else:
+            buf = io.BufferedWriter(raw, size)
+        if "b" in mode:
+            return buf
+        t = io.TextIOWrapper(buf, encoding, errors, newline)
+        t.mode = mode
+        return t
+
+    # -- ending --------------------------------------------------------------------------
+
+    def shutdown(self, how):
+        c = self._conn()
+        if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
+            raise oserror(EINVAL)
+        if c is None:
+            raise oserror(ENOTCONN)
+        if how != SHUT_WR:
+            self._rd_shut = True
+        if how != SHUT_RD:
+            c.shutdown_write()
+
+    def _close(self):
+        ep = self._ep
+        if ep is not None:
+            ep.close()
+        if self._bound is not None and self._net._tcp_bound.get(self._bound[1]) is self:
+            del self._net._tcp_bound[self._bound[1]]
+
+    # -- names and options ---------------------------------------------------------------
+
+    def getsockname(self):
+        self._check()
+        if self._bound is None:
+            return ("0.0.0.0", 0)
+        return (ip_ntoa(self._bound[0]), self._bound[1])
+
+    def getpeername(self):
+        c = self._conn()
+        if c is None or c.state <= SYN_SENT:
+            raise oserror(ENOTCONN)      # Linux inet_getname: CLOSE or SYN_SENT
+        return (ip_ntoa(c.rip), c.rport)
+
+    def getsockopt(self, level, name, buflen=0):
+        if (level, name) == (SOL_SOCKET, SO_ERROR) and not self._err:
+            c = self._conn()
+            if c is not None and c.error and c.state < ESTABLISHED:
+                return self._failed()    # a non-blocking connect's outcome
+        return Socket.getsockopt(self, level, name, buflen)
+
+    def _bufsize(self, name):
+        c = self._conn()
+        if c is not None and c.state >= ESTABLISHED:
+            return c.rcvbuf.size if name == SO_RCVBUF else c.sndbuf.size
+        return Socket._bufsize(self, name)
+
+    def _apply(self):
+        c = self._conn()
+        if c is None:
+            return
+        o = self._opts
+        c.nodelay = bool(o.get((IPPROTO_TCP, TCP_NODELAY)))
+        c.oobinline = bool(o.get((SOL_SOCKET, SO_OOBINLINE)))
+        c.ttl = self._ttl()
+        if o.get((SOL_SOCKET, SO_KEEPALIVE)):
+            idle = self.getsockopt(IPPROTO_TCP, TCP_KEEPIDLE)
+            intvl = self.getsockopt(IPPROTO_TCP, TCP_KEEPINTVL)
+            cnt = self.getsockopt(IPPROTO_TCP, TCP_KEEPCNT)
+            if (c.keep_idle, c.keep_intvl, c.keep_cnt) != (idle * 1000, intvl * 1000, cnt):
+                c.keepalive(idle * 1000, intvl * 1000, cnt)
+        elif c.keep_idle:
+            c.keepalive(0, 0, 0)
+
+    def _poll(self):
+        if self._closed:
+            return 0
+        ep = self._ep
+        if ep is None:
+            return POLLOUT | POLLHUP    # Linux: an unconnected stream polls as hung up
+        if self._listening:
+            return POLLIN if ep.readable() else 0
+        if ep.error:
+            # Linux tcp_poll after tcp_done (reset, refused, timed out): both directions
+            # are shut, so every flag is up
+            return POLLIN | POLLOUT | POLLERR | POLLHUP
+        m = 0
+        if ep.readable() or ep.fin_rcvd or self._rd_shut or ep.urg.oob_byte is not None:
+            m |= POLLIN
+        if ep.writable() and ep.state >= ESTABLISHED:
+            m |= POLLOUT
+        return m
+
+
+class DatagramSocket(Socket):
+    """SOCK_DGRAM over UDP: _ep is None until bound (bind, or at the first send/connect)."""
+
+    def __init__(self, net, family, type, proto):
+        Socket.__init__(self, net, family, type, proto)
+        self._peer = None             # (4 bytes, port) after connect()
+
+    def _endpoint(self):
+        self._check()
+        if self._ep is None:
+            self._bind(ANY, 0)        # Linux binds an ephemeral port at the first send
+        return self._ep
+
+    def _bind(self, a, port):
+        self._ep = self._net.stack.udp.bind(port, None if a == ANY else a)
+        self._apply()
+
+    def bind(self, address):
+        self._check()
+        a, port = _addr(address)
+        if self._ep is not None:
+            raise oserror(EINVAL)
+        self._bind(a, port)
+
+    def connect(self, address):
+        a, port = _addr(address)
+        ep = self._endpoint()
+        if a == ANY:
+            a = ip_aton("127.0.0.1")
+        self._peer = (a, port)
+        ep.error = 0
+
+    def connect_ex(self, address):
+        try:
+            self.connect(address)
+        except OSError as e:
+            return e.errno
+        return 0
+
+    def sendto(self, data, flags_or_addr, addr=None):
+        if addr is None:
+            addr, flags = flags_or_addr, 0
+        else:
+            flags = flags_or_addr
+        a, port = _addr(addr)
+        return self._sendto(data, a, port, flags)
+
+    def send(self, data, flags=0):
+        self._check()
+        if self._peer is None:
+            raise oserror(EDESTADDRREQ)
+        return self._sendto(data, self._peer[0], self._peer[1], flags)
+
+    def sendall(self, data, flags=0):
+        self.send(data, flags)
+
+    def _sendto(self, data, a, port, flags):
+        ep = self._endpoint()     # Linux binds first (inet_autobind), even if sending fails
+        if port == 0:
+            raise oserror(EINVAL)
+        if len(data) > _UDP_MAX:
+            raise oserror(EMSGSIZE)
+        if a == ANY:
+            a = ip_aton("127.0.0.1")
+        if not self._opts.get((SOL_SOCKET, SO_BROADCAST)) and self._broadcast(a):
+            raise oserror(EACCES)     # Linux: broadcasting needs SO_BROADCAST
+        return ep.sendto(data, (ip_ntoa(a), port))
+
+    def _broadcast(self, a):
+        if a == LIMITED_BROADCAST:
+            return True
+        for iface in self._net.stack.interfaces:
+            if a == getattr(iface, "broadcast", None):
+                return True
+        return False
+
+    def _take(self, peek):
+        """The next datagram for us, or None; a connected socket drops others' (Linux)."""
+        ep = self._ep
+        if self._peer is None:
+            # Linux reports ICMP errors only on connected UDP sockets (without IP_RECVERR)
+            ep.error = 0
+        while True:
+            d = ep.peek() if peek and not ep.error else ep.recvfrom()
+            if d is None or self._peer is None:
+                return d
+            src = d[1]
+            if (ip_aton(src[0]), src[1]) == self._peer:
+                return d
+            if peek:
+                ep.recvfrom()
+
+    def recvfrom(self, n, flags=0):
+        self._check()
+        if n < 0:
+            raise ValueError("negative buffersize in recvfrom")
+        ep = self._endpoint()
+        peek = bool(flags & MSG_PEEK)
+        data, src = self._wait(lambda: self._take(peek), flags)
+        if ep is not self._ep:
+            raise oserror(EBADF)
+        return data[:n], src
+
+    def recv(self, n, flags=0):
+        return self.recvfrom(n, flags)[0]
+
+    def recvfrom_into(self, buf, nbytes=0, flags=0):
+        data, src = self.recvfrom(nbytes or len(buf), flags)
+        buf[:len(data)] = data
+        return len(data), src
+
+    def recv_into(self, buf, nbytes=0, flags=0):
+        return self.recvfrom_into(buf, nbytes, flags)[0]
+
+    def shutdown(self, how):
+        self._check()
+        if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
+            raise oserror(EINVAL)
+        if self._peer is None:
+            raise oserror(ENOTCONN)
+
+    def _close(self):
+        if self._ep is not None:
+            self._ep.close()
+
+    def getsockname(self):
+        self._check()
+        ep = self._ep
+        if ep is None:
+            return ("0.0.0.0", 0)
+        a = ep.addr
+        if a == ANY and self._peer is not None:
+            # Linux: connect() fixes the source address the route gives (ip4_datagram_connect)
+            a = self._net.stack.ip.route(self._peer[0])[1]
+        return (ip_ntoa(a), ep.port)
+
+    def getpeername(self):
+        self._check()
+        if self._peer is None:
+            raise oserror(ENOTCONN)
+        return (ip_ntoa(self._peer[0]), self._peer[1])
+
+    def getsockopt(self, level, name, buflen=0):
+        if level == IPPROTO_TCP:
+            raise oserror(EOPNOTSUPP)   # Linux: udp_getsockopt passes TCP's level on
+        return Socket.getsockopt(self, level, name, buflen)
+
+    def _apply(self):
+        if self._ep is not None:
+            self._ep.ttl = self._ttl()
+
+    def _poll(self):
+        if self._closed:
+            return 0
+        ep = self._ep
+        m = POLLOUT
+        if ep is not None and (ep.pending() or ep.error):
+            m |= POLLIN
+            if ep.error:
+                m |= POLLERR
+        return m
+
+
+try:
+    from io import RawIOBase as _RawIOBase
+except ImportError:  # MicroPython
+    _RawIOBase = None
+
+if _RawIOBase is not None:
+    class SocketIO(_RawIOBase):
+        """CPython's socket.SocketIO: a raw stream over a stream socket (for makefile).
+        Closing it leaves the socket open, as CPython's does."""
+
+        def __init__(self, sock, mode):
+            _RawIOBase.__init__(self)
+            self._sock = sock
+            self.mode = mode
+
+        def readable(self):
+            return "r" in self.mode
+
+        def writable(self):
+            return "w" in self.mode
+
+        def readinto(self, b):
+            return self._sock.recv_into(b)
+
+        def write(self, b):
+            return self._sock.send(b)
+
+
+# (family, type) -> the class of its sockets: raw.py and local.py add theirs
+_KINDS = {(AF_INET, SOCK_STREAM): StreamSocket, (AF_INET, SOCK_DGRAM): DatagramSocket}
+_PROTOS = {SOCK_STREAM: IPPROTO_TCP, SOCK_DGRAM: IPPROTO_UDP}
+
+
+class Sockets:
+    """The socket module of one stack: socket(), create_connection(), getaddrinfo(), the
+    constants, errors and address helpers, as CPython's `socket` module has them."""
+
+    def __init__(self, stack, driver):
+        self.stack = stack
+        self.driver = driver
+        self.default_timeout = None
+        self._tcp_bound = {}     # port -> the StreamSocket bound to it (bind before listen)
+
+    def socket(self, family=AF_INET, type=SOCK_STREAM, proto=0):
+        cls = _KINDS.get((family, type))
+        if cls is None:
+            raise oserror(EAFNOSUPPORT if family != AF_INET else EPROTONOSUPPORT)
+        want = _PROTOS.get(type)
+        if proto and want is not None and proto != want:
+            raise oserror(EPROTONOSUPPORT)
+        return cls(self, family, type, proto or want or 0)
+
+    def _tcp_port(self, tcp):
+        for _ in range(16384):
+            p = tcp._ephemeral(None, None, 0)
+            if p not in self._tcp_bound:
+                return p
+        raise oserror(EADDRINUSE)
+
+    def create_connection(self, address, timeout=-1, source_address=None):
+        """CPython's socket.create_connection for a numeric address; timeout -1: the default."""
+        s = self.socket(AF_INET, SOCK_STREAM)
+        try:
+            if timeout != -1:
+                s.settimeout(timeout)
+            if source_address is not None:
+                s.bind(source_address)
+            s.connect(address)
+        except BaseException:
+            s.close()
+            raise
+        return s
+
+    def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):
+        """Numeric addresses only (names when the DNS client lands): CPython's tuples."""
+        if family not in (0, AF_INET):
+            raise oserror(EAFNOSUPPORT)
+        if host is None:
+            host = "127.0.0.1"
+        a = inet_aton(host)
+        if isinstance(port, str):
+            port = int(port)
+        types = (type,) if type else (SOCK_STREAM, SOCK_DGRAM)
+        return [(AF_INET, t, proto or _PROTOS[t], "", (ip_ntoa(a), port or 0))
+                for t in types if t in _PROTOS]
+
+    def gethostbyname(self, host):
+        return ip_ntoa(inet_aton(host))
+
+    def getdefaulttimeout(self):
+        return self.default_timeout
+
+    def setdefaulttimeout(self, t):
+        self.default_timeout = None if t is None else float(t)
+
+
+for _n in ("AF_INET", "SOCK_STREAM", "SOCK_DGRAM", "IPPROTO_IP", "IPPROTO_TCP", "IPPROTO_UDP",
+           "SOL_SOCKET", "SO_REUSEADDR", "SO_ERROR", "SO_BROADCAST", "SO_SNDBUF", "SO_RCVBUF",
+           "SO_KEEPALIVE", "SO_OOBINLINE", "TCP_NODELAY", "TCP_KEEPIDLE", "TCP_KEEPINTVL",
+           "TCP_KEEPCNT", "IP_TTL", "MSG_OOB", "MSG_PEEK", "MSG_DONTWAIT", "MSG_WAITALL",
+           "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "INADDR_ANY", "SOMAXCONN", "error", "timeout"):
+    setattr(Sockets, _n, globals()[_n])
+for _f in (inet_aton, inet_ntoa, inet_pton, inet_ntop):
+    setattr(Sockets, _f.__name__, staticmethod(_f))
+
+_default = None
+
+
+def install(stack, driver):
+    """Make this module's socket(), create_connection() and getaddrinfo() use stack."""
+    global _default
+    _default = Sockets(stack, driver)
+    return _default
+
+
+def _net():
+    if _default is None:
+        raise OSError("barenet.socket: call install(stack, driver) first")
+    return _default
+
+
+def socket(family=AF_INET, type=SOCK_STREAM, proto=0):
+    return _net().socket(family, type, proto)
+
+
+def create_connection(address, timeout=-1, source_address=None):
+    return _net().create_connection(address, timeout, source_address)
+
+
+def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+    return _net().getaddrinfo(host, port, family, type, proto, flags)
