@@ -8,7 +8,7 @@ from fuzzlib import (OUR_IP, OUR_MAC, PEER_IP, START_MS, UDP_PORT, CaptureNIC, T
 from barenet import ticks
 from barenet.stack import Stack
 from barenet.wire import ethernet
-from barenet.wire.tcp import ACK, FIN, SYN
+from barenet.wire.tcp import ACK, FIN, SYN, URG
 from barenet.wire.checksum import checksum, csum, finish, pseudo
 
 
@@ -112,3 +112,25 @@ def test_an_old_ack_does_not_update_the_send_window():
     stack.poll(START_MS)
     sent = [len(f) - 40 for f in nic.frames]
     assert sent and max(sent) <= 1, sent
+
+
+def test_an_urgent_mark_before_the_peers_fin_reads_right():
+    # Found by test_fuzz_tcp_state.py in CI. A read finds the urgent mark relative to the next
+    # byte to read, which was taken as RCV.NXT - unread: once the peer's FIN is in, RCV.NXT
+    # counts it too, so the mark looked one behind the read point, the read size went negative
+    # and recv(1) returned 2999 bytes of a 1-byte buffer, leaving its length at -2998.
+    nic = CaptureNIC()
+    stack = Stack("board")
+    iface = stack.add_interface(nic, ip="192.0.2.2/24", link="ip", now_ms=START_MS)
+    c = stack.tcp.connect("192.0.2.1", 9000)
+    stack.poll(START_MS)
+    iss = struct.unpack_from("!I", nic.frames[-1], 24)[0]
+    stack.input(iface, tcp_datagram(PEER_IP, OUR_IP, 9000, c.lport, 5000, iss + 1, SYN | ACK,
+                                    65535), START_MS)
+    # "ab", the urgent pointer 1 past "a" (RFC 6093), and the FIN
+    stack.input(iface, tcp_datagram(PEER_IP, OUR_IP, 9000, c.lport, 5001, iss + 1,
+                                    ACK | FIN | URG, 65535, b"", b"ab", 1), START_MS)
+    assert c.recv(1000, oob=True) == b"a"
+    assert c.recv(1000) == b"b"         # the urgent byte is out of line (no SO_OOBINLINE)
+    assert c.rcvbuf is None or c.rcvbuf.length == 0
+    assert c.recv(1000) == b""

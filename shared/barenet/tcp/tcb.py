@@ -147,12 +147,15 @@ class TCPConnection(Ready):
         if rb.length:
             urg = self.urg
             if urg.urg_mark is not None:
+                # The sequence offset of the next byte to read: RCV.NXT counts the peer's
+                # FIN once it is in, and the FIN is no byte of the buffer.
+                head = self.rcv_nxt - rb.length - (1 if self.fin_rcvd else 0)
                 if peek:
-                    d = urg.urg_mark - (self.rcv_nxt - rb.length)
+                    d = urg.urg_mark - head
                     if d:
                         n = min(n, d)
                 else:
-                    n = urg.read_size(rb, n, self.rcv_nxt, self.oobinline)
+                    n = urg.read_size(rb, n, head, self.oobinline)
             if peek:
                 return rb.peek(n)
             if rb.length:

@@ -72,10 +72,11 @@ class Urgent:
             self.urg_mark = self.urg_seq
             self.urg_seq = None
 
-    def read_size(self, rb, n, rcv_nxt, inline):
-        """How much of n a read may take (urg_mark is set): a read stops at the mark, and
-        the urgent byte itself is skipped unless it stays in line."""
-        d = self.urg_mark - (rcv_nxt - rb.length)
+    def read_size(self, rb, n, head, inline):
+        """How much of n a read may take (urg_mark is set; head: the sequence offset of the
+        next byte to read): a read stops at the mark, and the urgent byte itself is skipped
+        unless it stays in line."""
+        d = self.urg_mark - head
         if d == 0:
             if not inline:
                 rb.discard(1)   # the urgent byte was taken out of the stream
