@@ -90,20 +90,27 @@ def test_shutdown_in_simultaneous_open_keeps_the_handshake():
     assert last[20 + 13] & FIN and last[40:] == b"hello", last
 
 
-def test_an_old_ack_does_not_update_the_send_window():
-    # Found by test_fuzz_tcp_state.py. RFC 9293 3.10.7.4 (fifth, ESTABLISHED): the send window
-    # is updated "if SND.UNA =< SEG.ACK =< SND.NXT" (and SND.WL1/WL2 say the segment is newer).
-    # The SYN-ACK offers 1 byte; then an ACK of the ISN itself (below SND.UNA, still within
-    # RFC 5961 5.2's acceptable range) offers 65535 from there. barenet took the 65535 as
-    # counting from SND.UNA and sent 100 bytes past the peer's right edge (ISS + 2).
+def _connected(win):
+    """A board stack on an ip link that connected out to 192.0.2.1:9000, whose SYN-ACK
+    (peer ISN 5000) offered win: -> (nic, stack, iface, conn, our ISS)."""
     nic = CaptureNIC()
     stack = Stack("board")
     iface = stack.add_interface(nic, ip="192.0.2.2/24", link="ip", now_ms=START_MS)
     c = stack.tcp.connect("192.0.2.1", 9000)
     stack.poll(START_MS)
     iss = struct.unpack_from("!I", nic.frames[-1], 24)[0]
-    stack.input(iface, tcp_datagram(PEER_IP, OUR_IP, 9000, c.lport, 5000, iss + 1, SYN | ACK, 1),
-                START_MS)
+    stack.input(iface, tcp_datagram(PEER_IP, OUR_IP, 9000, c.lport, 5000, iss + 1, SYN | ACK,
+                                    win), START_MS)
+    return nic, stack, iface, c, iss
+
+
+def test_an_old_ack_does_not_update_the_send_window():
+    # Found by test_fuzz_tcp_state.py. RFC 9293 3.10.7.4 (fifth, ESTABLISHED): the send window
+    # is updated "if SND.UNA =< SEG.ACK =< SND.NXT" (and SND.WL1/WL2 say the segment is newer).
+    # The SYN-ACK offers 1 byte; then an ACK of the ISN itself (below SND.UNA, still within
+    # RFC 5961 5.2's acceptable range) offers 65535 from there. barenet took the 65535 as
+    # counting from SND.UNA and sent 100 bytes past the peer's right edge (ISS + 2).
+    nic, stack, iface, c, iss = _connected(1)
     stack.input(iface, tcp_datagram(PEER_IP, OUR_IP, 9000, c.lport, 5001, iss, ACK, 65535),
                 START_MS)
     stack.poll(START_MS)
@@ -119,14 +126,7 @@ def test_an_urgent_mark_before_the_peers_fin_reads_right():
     # byte to read, which was taken as RCV.NXT - unread: once the peer's FIN is in, RCV.NXT
     # counts it too, so the mark looked one behind the read point, the read size went negative
     # and recv(1) returned 2999 bytes of a 1-byte buffer, leaving its length at -2998.
-    nic = CaptureNIC()
-    stack = Stack("board")
-    iface = stack.add_interface(nic, ip="192.0.2.2/24", link="ip", now_ms=START_MS)
-    c = stack.tcp.connect("192.0.2.1", 9000)
-    stack.poll(START_MS)
-    iss = struct.unpack_from("!I", nic.frames[-1], 24)[0]
-    stack.input(iface, tcp_datagram(PEER_IP, OUR_IP, 9000, c.lport, 5000, iss + 1, SYN | ACK,
-                                    65535), START_MS)
+    nic, stack, iface, c, iss = _connected(65535)
     # "ab", the urgent pointer 1 past "a" (RFC 6093), and the FIN
     stack.input(iface, tcp_datagram(PEER_IP, OUR_IP, 9000, c.lport, 5001, iss + 1,
                                     ACK | FIN | URG, 65535, b"", b"ab", 1), START_MS)
