@@ -911,13 +911,36 @@ for _f in (inet_aton, inet_ntoa, inet_pton, inet_ntop):
     setattr(Sockets, _f.__name__, staticmethod(_f))
 
 _default = None
+_replaced = {}   # module name -> what sys.modules held before install()
 
 
 def install(stack, driver):
-    """Make this module's socket(), create_connection() and getaddrinfo() use stack."""
+    """Make barenet this program's socket module (issue 9 item 7): the module-level calls here
+    (socket(), create_connection(), getaddrinfo()...) use stack, and from now on `import
+    socket` and `import usocket` give this module, so unmodified code that imports them later
+    runs over barenet. Code that imported the runtime's socket before keeps it."""
     global _default
+    import sys
     _default = Sockets(stack, driver)
+    me = sys.modules[__name__]
+    for name in ("socket", "usocket"):
+        if name not in _replaced:
+            _replaced[name] = sys.modules.get(name)
+        sys.modules[name] = me
     return _default
+
+
+def uninstall():
+    """Undo install(): `import socket` gives the runtime's own module again."""
+    global _default
+    import sys
+    for name, old in _replaced.items():
+        if old is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = old
+    _replaced.clear()
+    _default = None
 
 
 def _net():
@@ -936,3 +959,15 @@ def create_connection(address, timeout=-1, source_address=None):
 
 def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
     return _net().getaddrinfo(host, port, family, type, proto, flags)
+
+
+def gethostbyname(host):
+    return _net().gethostbyname(host)
+
+
+def getdefaulttimeout():
+    return _net().getdefaulttimeout()
+
+
+def setdefaulttimeout(t):
+    _net().setdefaulttimeout(t)

@@ -227,3 +227,4 @@ def test_the_socket_api_blocks_by_driving_the_simulator_in_the_vm():
         out["udp"][2] == "pong:ping"
     assert out["timeout"] == [110, 500]                    # OSError(ETIMEDOUT), as MicroPython
     assert out["refused"] == 111 and out["eagain"] == 11
+    assert out["install"] == [True, True, "192.0.2.1"]

@@ -55,7 +55,6 @@ c.shutdown(cli.SHUT_WR)
 out["eof"] = conn.read() == b""
 conn.close()
 c.close()
-lst.close()
 
 # UDP: both ways
 u = srv.socket(srv.AF_INET, srv.SOCK_DGRAM)
@@ -82,6 +81,16 @@ try:
     v.recv(10)
 except OSError as e:
     out["eagain"] = e.errno
+
+# install(): `import socket` / `import usocket` resolve to barenet from then on
+from barenet import socket as bsock
+bsock.install(b, drv)
+import socket
+import usocket
+out["install"] = [socket is bsock, usocket is bsock,
+                  socket.create_connection(("192.0.2.1", 7), 5).getpeername()[0]]
+bsock.uninstall()
+lst.close()
 out["end"] = sim.now
 out["ok"] = out["echo"] == [65536, True]
 print(json.dumps(out))
