@@ -345,11 +345,15 @@ class StreamSocket(Socket):
         if port == 0:
             port = net._tcp_port(tcp)
         elif port in net._tcp_bound or port in tcp.listeners:
-            # One socket per port: SO_REUSEADDR would only let a listener reuse a port whose
-            # old connections linger in TIME_WAIT (Linux), which bind never checks here.
+            raise oserror(EADDRINUSE)     # one bound socket per port
+        elif tcp.port_in_use(port) and not (self._reuse() and port in net._reuse_ports):
+            # Linux (inet_csk_bind_conflict): the connections left on a port (accepted ones,
+            # TIME_WAIT) keep the SO_REUSEADDR of the socket they came from, and a new
+            # socket may share the port with them only if both set it
             raise oserror(EADDRINUSE)
         net._tcp_bound[port] = self
         self._bound = (a, port)
+        self._apply()
 
     def listen(self, backlog=SOMAXCONN):
         self._check()
@@ -605,7 +609,17 @@ class StreamSocket(Socket):
             return c.rcvbuf.size if name == SO_RCVBUF else c.sndbuf.size
         return Socket._bufsize(self, name)
 
+    def _reuse(self):
+        return bool(self._opts.get((SOL_SOCKET, SO_REUSEADDR)))
+
     def _apply(self):
+        b = self._bound
+        if b is not None:
+            # the port's connections take this socket's SO_REUSEADDR with them (see bind)
+            if self._reuse():
+                self._net._reuse_ports.add(b[1])
+            else:
+                self._net._reuse_ports.discard(b[1])
         c = self._conn()
         if c is None:
             return
@@ -847,6 +861,7 @@ class Sockets:
         self.driver = driver
         self.default_timeout = None
         self._tcp_bound = {}     # port -> the StreamSocket bound to it (bind before listen)
+        self._reuse_ports = set()    # ports last bound by a socket with SO_REUSEADDR
 
     def socket(self, family=AF_INET, type=SOCK_STREAM, proto=0):
         cls = _KINDS.get((family, type))
