@@ -92,11 +92,38 @@ _KEEP_DEFAULTS = (7200, 75, 9)
 _ONCE = 0      # a timeout of 0: try once, without waiting
 
 
+def _part(p):
+    # one part of an inet_aton(3) address: decimal, octal after a 0, hex after 0x
+    if p[:2] in ("0x", "0X"):
+        digits, base = p[2:], 16
+    elif len(p) > 1 and p[0] == "0":
+        digits, base = p[1:], 8
+    else:
+        digits, base = p, 10
+    if not digits or (base != 16 and not digits.isdigit()):
+        raise ValueError(p)
+    return int(digits, base)
+
+
 def inet_aton(s):
+    """The C library's inet_aton(3), as CPython calls it: a, a.b, a.b.c or a.b.c.d, each part
+    decimal, octal or hex, the last filling the bytes left ("127.1" is 127.0.0.1); what follows
+    a space is ignored."""
+    if not isinstance(s, str):
+        raise TypeError("inet_aton() argument 1 must be str")
+    for sp in " \t\n":
+        s = s.split(sp, 1)[0]
     try:
-        return ip_aton(s)
-    except (ValueError, AttributeError):
+        parts = [_part(p) for p in s.split(".")]
+    except ValueError:
         raise oserror(EINVAL)
+    n = len(parts)
+    if not 1 <= n <= 4 or parts[-1] >= 1 << (8 * (5 - n)) or max(parts[:-1] or [0]) > 255:
+        raise oserror(EINVAL)
+    v = parts[-1]
+    for i in range(n - 1):
+        v |= parts[i] << (8 * (3 - i))
+    return v.to_bytes(4, "big")
 
 
 def inet_ntoa(b):
@@ -106,9 +133,17 @@ def inet_ntoa(b):
 
 
 def inet_pton(family, s):
+    """Strict dotted quad, as inet_pton(3): four decimal parts, no leading zeros."""
     if family != AF_INET:
         raise oserror(EAFNOSUPPORT)
-    return inet_aton(s)
+    parts = s.split(".") if isinstance(s, str) else ()
+    for p in parts:
+        if not p.isdigit() or (len(p) > 1 and p[0] == "0"):
+            raise oserror(EINVAL)
+    try:
+        return ip_aton(s)
+    except (ValueError, AttributeError):
+        raise oserror(EINVAL)
 
 
 def inet_ntop(family, b):
@@ -131,11 +166,8 @@ def _addr(address):
         raise OverflowError("port must be 0-65535.")
     if host == "":
         return ANY, port
-    try:
-        return ip_aton(host), port
-    except (ValueError, AttributeError):
-        # a name: numeric only until the DNS client lands (getaddrinfo's EAI_NONAME)
-        raise oserror(EINVAL)
+    # numeric as getaddrinfo reads it (inet_aton's forms); names when the DNS client lands
+    return inet_aton(host), port
 
 
 def _or_none(fn, *args):

@@ -515,3 +515,13 @@ def test_makefile_reads_lines_and_writes(net):
         t.write("three\n")
         t.flush()
         assert a.makefile("r", encoding="ascii").readline() == "three\n"
+
+
+def test_a_numeric_host_in_inet_aton_form_is_accepted(net):
+    # getaddrinfo reads "a.b.c" as inet_aton(3) does: 192.0.513 is 192.0.2.1, 127.1 is 127.0.0.1
+    with listener(net) as lst:
+        a, b, c, d = (int(x) for x in net.srv_ip.split("."))
+        short = "%d.%d" % (a, (b << 16) | (c << 8) | d) if a == 127 else \
+            "%d.%d.%d" % (a, b, (c << 8) | d)
+        with net.cli.create_connection((short, lst.getsockname()[1]), 5) as s:
+            assert s.getpeername() == lst.getsockname()
