@@ -214,9 +214,10 @@ class Socket:
     def getblocking(self):
         return self._timeout != 0.0
 
-    def _wait(self, attempt, flags=0):
+    def _wait(self, attempt, flags=0, start=None):
         """Run attempt() (-> a result, or None: not yet) until it gives a result, driving the
-        stack in between; EAGAIN for a non-blocking call, timeout when the timeout passes."""
+        stack in between; EAGAIN for a non-blocking call, timeout when the timeout passes
+        (counted from start, the driver's time when the whole call began, if given)."""
         r = attempt()
         if r is not None:
             return r
@@ -228,7 +229,8 @@ class Socket:
             if r is None:
                 raise oserror(EAGAIN)
             return r
-        start = drv.now()
+        if start is None:
+            start = drv.now()
         limit = None if t is None else int(t * 1000)
         while True:
             left = None
@@ -478,21 +480,26 @@ class StreamSocket(Socket):
     # -- moving data ---------------------------------------------------------------------
 
     def send(self, data, flags=0):
+        return self._send(data, flags, None)
+
+    def _send(self, data, flags, start):
         c = self._conn()
         if c is None:
             # Linux: sending on a stream that never connected is EPIPE (sk_stream_wait_connect)
             raise oserror(EPIPE)
         if c.state == SYN_SENT or c.state == SYN_RECEIVED:
-            self._wait(self._connected, flags)
+            self._wait(self._connected, flags, start)
         if not len(data):
             return 0
         oob = bool(flags & MSG_OOB)
-        return self._wait(lambda: c.send(data, oob) or None, flags)
+        return self._wait(lambda: c.send(data, oob) or None, flags, start)
 
     def sendall(self, data, flags=0):
+        # CPython (3.5+): the timeout bounds the whole call, not each send within it
+        start = self._net.driver.now()
         mv = memoryview(data)
         while len(mv):
-            n = self.send(mv, flags)
+            n = self._send(mv, flags, start)
             mv = mv[n:]
 
     def write(self, data):
