@@ -6,8 +6,8 @@
 
 One class per endpoint kind (`_KINDS`, keyed by (family, type)): `StreamSocket` over a TCP
 connection or listener, `DatagramSocket` over a UDP endpoint. `Socket` holds what they share
-(timeouts, blocking, closing, options common to every socket); SOCK_RAW (raw.py) and AF_UNIX
-(local.py) plug in as further subclasses registered in `_KINDS`.
+(timeouts, blocking, closing, options common to every socket); `RawSocket` (rawsock.py, over
+raw.py) and the AF_UNIX sockets (unixsock.py, over local.py) are further subclasses there.
 
 Blocking (issue 9 item 4). The core is sans-I/O, so a blocking call cannot sleep: it drives
 the stack. A call first tries its operation; if that cannot complete it asks the *driver* to
@@ -49,10 +49,14 @@ error = OSError
 timeout = _timeout
 
 # Linux's values, which CPython's socket module has on Linux
+AF_UNIX = 1
 AF_INET = 2
 SOCK_STREAM = 1
 SOCK_DGRAM = 2
+SOCK_RAW = 3
 IPPROTO_IP = 0
+IPPROTO_ICMP = 1
+IPPROTO_RAW = 255
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 SOL_SOCKET = 1
@@ -63,11 +67,13 @@ SO_SNDBUF = 7
 SO_RCVBUF = 8
 SO_KEEPALIVE = 9
 SO_OOBINLINE = 10
+SO_LINGER = 13
 TCP_NODELAY = 1
 TCP_KEEPIDLE = 4
 TCP_KEEPINTVL = 5
 TCP_KEEPCNT = 6
 IP_TTL = 2
+IP_HDRINCL = 3
 MSG_OOB = 1
 MSG_PEEK = 2
 MSG_DONTWAIT = 0x40
@@ -521,9 +527,13 @@ class StreamSocket(Socket):
                 # the peer announced has not arrived, EINVAL when there is none
                 raise oserror(EAGAIN if c.urg.urg_seq is not None else EINVAL)
             return b
-        peek = bool(flags & MSG_PEEK)
         if c.state == SYN_SENT or c.state == SYN_RECEIVED:
             self._wait(self._connected, flags)
+        return self._read(c, n, flags)
+
+    def _read(self, c, n, flags):
+        # c.recv(n, peek) -> bytes, b"" at the end, None for not yet (TCP and AF_UNIX alike)
+        peek = bool(flags & MSG_PEEK)
         out = self._wait(lambda: c.recv(n, peek=peek), flags)
         if flags & MSG_WAITALL and not peek:
             # MSG_WAITALL: until n bytes, the end of the stream, an error or the timeout
@@ -886,8 +896,13 @@ if _RawIOBase is not None:
             return self._sock.send(b)
 
 
-# (family, type) -> the class of its sockets: raw.py and local.py add theirs
-_KINDS = {(AF_INET, SOCK_STREAM): StreamSocket, (AF_INET, SOCK_DGRAM): DatagramSocket}
+from . import unixsock as _unix   # noqa: E402  (they subclass the classes above)
+from .rawsock import RawSocket    # noqa: E402
+
+# (family, type) -> the class of its sockets
+_KINDS = {(AF_INET, SOCK_STREAM): StreamSocket, (AF_INET, SOCK_DGRAM): DatagramSocket,
+          (AF_INET, SOCK_RAW): RawSocket, (AF_UNIX, SOCK_STREAM): _unix.UnixStreamSocket,
+          (AF_UNIX, SOCK_DGRAM): _unix.UnixDatagramSocket}
 _PROTOS = {SOCK_STREAM: IPPROTO_TCP, SOCK_DGRAM: IPPROTO_UDP}
 
 
@@ -906,10 +921,14 @@ class Sockets:
         cls = _KINDS.get((family, type))
         if cls is None:
             raise oserror(EAFNOSUPPORT if family != AF_INET else EPROTONOSUPPORT)
-        want = _PROTOS.get(type)
+        want = _PROTOS.get(type) if family == AF_INET else None
         if proto and want is not None and proto != want:
             raise oserror(EPROTONOSUPPORT)
         return cls(self, family, type, proto or want or 0)
+
+    def socketpair(self, family=AF_UNIX, type=SOCK_STREAM, proto=0):
+        """Two connected AF_UNIX sockets, unnamed (socketpair(2); unixsock.py)."""
+        return _unix.socketpair(self, family, type, proto)
 
     def _tcp_port(self, tcp):
         for _ in range(16384):
@@ -955,10 +974,11 @@ class Sockets:
         self.default_timeout = None if t is None else float(t)
 
 
-for _n in ("AF_INET", "SOCK_STREAM", "SOCK_DGRAM", "IPPROTO_IP", "IPPROTO_TCP", "IPPROTO_UDP",
+for _n in ("AF_INET", "AF_UNIX", "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "IPPROTO_IP",
+           "IPPROTO_ICMP", "IPPROTO_RAW", "IPPROTO_TCP", "IPPROTO_UDP",
            "SOL_SOCKET", "SO_REUSEADDR", "SO_ERROR", "SO_BROADCAST", "SO_SNDBUF", "SO_RCVBUF",
-           "SO_KEEPALIVE", "SO_OOBINLINE", "TCP_NODELAY", "TCP_KEEPIDLE", "TCP_KEEPINTVL",
-           "TCP_KEEPCNT", "IP_TTL", "MSG_OOB", "MSG_PEEK", "MSG_DONTWAIT", "MSG_WAITALL",
+           "SO_KEEPALIVE", "SO_OOBINLINE", "SO_LINGER", "TCP_NODELAY", "TCP_KEEPIDLE",
+           "TCP_KEEPINTVL", "TCP_KEEPCNT", "IP_TTL", "IP_HDRINCL", "MSG_OOB", "MSG_PEEK", "MSG_DONTWAIT", "MSG_WAITALL",
            "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "INADDR_ANY", "SOMAXCONN", "error", "timeout"):
     setattr(Sockets, _n, globals()[_n])
 for _f in (inet_aton, inet_ntoa, inet_pton, inet_ntop):
@@ -1005,6 +1025,10 @@ def _net():
 
 def socket(family=AF_INET, type=SOCK_STREAM, proto=0):
     return _net().socket(family, type, proto)
+
+
+def socketpair(family=AF_UNIX, type=SOCK_STREAM, proto=0):
+    return _net().socketpair(family, type, proto)
 
 
 def create_connection(address, timeout=-1, source_address=None):
