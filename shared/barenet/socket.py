@@ -43,7 +43,8 @@ from .compat import oserror, timeout_error, EADDRINUSE, EADDRNOTAVAIL, EAGAIN, \
     EALREADY, EBADF, EDESTADDRREQ, EINPROGRESS, EINVAL, EISCONN, ENOTCONN, ENOPROTOOPT, \
     ECONNABORTED, EMSGSIZE, EOPNOTSUPP, EPIPE, EACCES, EAFNOSUPPORT, EPROTONOSUPPORT
 from .compat import timeout as _timeout
-from .tcp.state import SYN_SENT, SYN_RECEIVED, ESTABLISHED
+from .tcp.state import SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, CLOSING, LAST_ACK
+import struct as _struct
 
 error = OSError
 timeout = _timeout
@@ -96,6 +97,7 @@ _UDP_MAX = 65535 - 20 - 8     # the largest UDP payload IPv4 can carry (EMSGSIZE
 # every 75 s, 9 times (net.ipv4.tcp_keepalive_*; RFC 1122 4.2.3.6 asks for >= 2 h)
 _KEEP_DEFAULTS = (7200, 75, 9)
 _ONCE = 0      # a timeout of 0: try once, without waiting
+_CLOSING = (FIN_WAIT_1, CLOSING, LAST_ACK)   # our FIN not yet acknowledged (Linux closing())
 
 
 def _part(p):
@@ -271,16 +273,22 @@ class Socket:
 
     def setsockopt(self, level, name, value):
         self._check()
-        if not isinstance(value, int):
-            raise oserror(EINVAL)    # the struct forms (SO_LINGER...) come later
         key = (level, name)
+        if key == (SOL_SOCKET, SO_LINGER) and key in self._optnames():
+            self._opts[key] = _linger(value)
+            return
+        if not isinstance(value, int):
+            raise oserror(EINVAL)
         if key not in self._optnames():
             raise oserror(ENOPROTOOPT)
         if key == (SOL_SOCKET, SO_ERROR):
             raise oserror(ENOPROTOOPT)
         if key in ((SOL_SOCKET, SO_RCVBUF), (SOL_SOCKET, SO_SNDBUF)):
-            return   # the buffers are the profile's (config.py); see getsockopt
-        if key == (IPPROTO_IP, IP_TTL):
+            # Set before connect() or listen(), they size the connection's buffers (see
+            # _buffers); Linux doubles the value for its bookkeeping, barenet's buffers hold
+            # data only, so the value is kept as given, within [_BUF_MIN, the profile's]
+            value = min(max(value, _BUF_MIN), self._bufsize_max(name))
+        elif key == (IPPROTO_IP, IP_TTL):
             if value == -1:
                 value = self._net.stack.cfg.ttl    # Linux: -1 restores the default
             elif not 1 <= value <= 255:
@@ -296,6 +304,12 @@ class Socket:
     def getsockopt(self, level, name, buflen=0):
         self._check()
         key = (level, name)
+        if key == (SOL_SOCKET, SO_LINGER) and key in self._optnames():
+            # Linux copies as much of struct linger as asked for: an int is l_onoff
+            onoff, secs = self._opts.get(key, (0, 0))
+            if not buflen:
+                return onoff
+            return _struct.pack("ii", onoff, secs)[:buflen]
         if buflen or key not in self._optnames():
             raise oserror(ENOPROTOOPT)
         if key == (SOL_SOCKET, SO_ERROR):
@@ -317,8 +331,18 @@ class Socket:
         """Push the options kept here to the endpoint, once there is one."""
 
     def _bufsize(self, name):
+        return self._opts.get((SOL_SOCKET, name), self._bufsize_max(name))
+
+    def _bufsize_max(self, name):
         cfg = self._net.stack.cfg
         return cfg.rcvbuf if name == SO_RCVBUF else cfg.sndbuf
+
+    def _buffers(self):
+        """(rcvbuf, sndbuf) for a new connection, None when neither option was set."""
+        o = self._opts
+        if (SOL_SOCKET, SO_RCVBUF) in o or (SOL_SOCKET, SO_SNDBUF) in o:
+            return self._bufsize(SO_RCVBUF), self._bufsize(SO_SNDBUF)
+        return None
 
     def _ttl(self):
         return self._opts.get((IPPROTO_IP, IP_TTL))
@@ -340,7 +364,17 @@ class Socket:
 
 _SOCKET_OPTS = ((SOL_SOCKET, SO_REUSEADDR), (SOL_SOCKET, SO_ERROR), (SOL_SOCKET, SO_BROADCAST),
                 (SOL_SOCKET, SO_SNDBUF), (SOL_SOCKET, SO_RCVBUF), (SOL_SOCKET, SO_KEEPALIVE),
-                (SOL_SOCKET, SO_OOBINLINE), (IPPROTO_IP, IP_TTL))
+                (SOL_SOCKET, SO_OOBINLINE), (SOL_SOCKET, SO_LINGER), (IPPROTO_IP, IP_TTL))
+_BUF_MIN = 2048     # the least SO_RCVBUF/SO_SNDBUF gives (Linux: SOCK_MIN_RCVBUF, 2048 + overhead)
+
+
+def _linger(value):
+    # struct linger {int l_onoff; int l_linger;}: Linux wants all of it (EINVAL otherwise);
+    # a negative time is Linux's "for ever" (MAX_SCHEDULE_TIMEOUT)
+    if isinstance(value, int) or len(value) < 8:
+        raise oserror(EINVAL)
+    onoff, secs = _struct.unpack("ii", bytes(value[:8]))
+    return (1 if onoff else 0), secs
 _TCP_OPTS = _SOCKET_OPTS + ((IPPROTO_TCP, TCP_NODELAY), (IPPROTO_TCP, TCP_KEEPIDLE),
                             (IPPROTO_TCP, TCP_KEEPINTVL), (IPPROTO_TCP, TCP_KEEPCNT))
 
@@ -406,6 +440,7 @@ class StreamSocket(Socket):
         a, port = self._bound
         tcp = self._net.stack.tcp
         self._ep = tcp.listen(port, max(backlog, 1), None if a == ANY else a)
+        self._ep.buffers = self._buffers()
         self._listening = True
 
     def accept(self):
@@ -450,6 +485,9 @@ class StreamSocket(Socket):
             stack = self._net.stack
             src_port = 0 if self._bound is None else self._bound[1]
             c = stack.tcp.connect(a, port, src_port)
+            b = self._buffers()
+            if b is not None:
+                c.set_buffers(*b)       # the SYN leaves at the next poll, with this window
             self._ep = c
             self._err = 0
             self._apply()
@@ -626,10 +664,27 @@ class StreamSocket(Socket):
 
     def _close(self):
         ep = self._ep
-        if ep is not None:
+        onoff, secs = self._opts.get((SOL_SOCKET, SO_LINGER), (0, 0))
+        if ep is None:
+            pass
+        elif onoff and not self._listening and secs == 0:
+            ep.abort()    # Linux tcp_close: zero linger is an abortive close, a RST
+        else:
             ep.close()
+            if onoff and not self._listening:
+                self._linger(ep, secs)
         if self._bound is not None and self._net._tcp_bound.get(self._bound[1]) is self:
             del self._net._tcp_bound[self._bound[1]]
+
+    def _linger(self, c, secs):
+        # Linux sk_stream_wait_close: wait while our FIN (and the data before it) is not
+        # acknowledged, up to the linger time, whether or not the socket is blocking; then
+        # close returns and the connection goes on by itself
+        self._timeout = None if secs < 0 else float(secs)
+        try:
+            self._wait(lambda: None if c.state in _CLOSING else True)
+        except _timeout:
+            pass
 
     # -- names and options ---------------------------------------------------------------
 
