@@ -439,8 +439,9 @@ class StreamSocket(Socket):
             self.bind(("", 0))
         a, port = self._bound
         tcp = self._net.stack.tcp
+        b = self._buffers()
         self._ep = tcp.listen(port, max(backlog, 1), None if a == ANY else a)
-        self._ep.buffers = self._buffers()
+        self._ep.buffers = b
         self._listening = True
 
     def accept(self):
