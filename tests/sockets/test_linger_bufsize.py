@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from test_stream import listener, pair
+from test_stream import pair
 
 
 def clock(net):
