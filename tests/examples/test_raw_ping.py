@@ -1,7 +1,7 @@
 """examples/raw_ping.py: against CPython's own raw socket to 127.0.0.1 (the reference; we are
 root here and in CI) and, unchanged, over barenet on a virtual wire after install(). The
 MicroPython VM run is in tests/micropython/test_sockets_raw_unix_vm.py, the kernel over a TAP
-in tests/interop/test_raw_unix_socket_kernel.py."""
+in tests/interop/test_raw_socket_kernel.py."""
 
 import importlib.util
 import os
