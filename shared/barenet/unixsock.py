@@ -114,7 +114,8 @@ class UnixStreamSocket(_Unix, StreamSocket):
         self._wait(lambda: _or_none(lambda: ep.connect(address) or True))
         return 0
 
-    def send(self, data, flags=0):
+    def _send(self, data, flags, start):
+        # under StreamSocket's send and sendall (start: when sendall began, for its timeout)
         c = self._conn()
         if flags & MSG_OOB:
             raise oserror(EOPNOTSUPP)
@@ -122,7 +123,7 @@ class UnixStreamSocket(_Unix, StreamSocket):
             raise oserror(ENOTCONN)
         if not len(data):
             return 0
-        return self._wait(lambda: c.send(data) or None, flags)
+        return self._wait(lambda: c.send(data) or None, flags, start)
 
     def recv(self, n, flags=0):
         c = self._conn()
