@@ -87,13 +87,7 @@ def test_linger_close_waits_until_the_fin_is_acknowledged(net):
         if net.barenet:
             # everything acknowledged, our FIN too: no FIN_WAIT_1 left behind
             assert "FIN_WAIT_1" not in states(net) and states(net)
-        got = b""
-        while True:
-            d = a.recv(65536)
-            if not d:
-                break
-            got += d
-        assert got == data
+        assert b"".join(iter(lambda: a.recv(65536), b"")) == data     # then the end
 
 
 def test_linger_close_gives_up_when_the_time_passes(net):
