@@ -23,6 +23,7 @@ def test_raw_and_unix_sockets_in_the_vm():
     assert r["unix_dgram"] == ["datagram", "/vm/cli", 11]
     assert r["pair"] == "pair"
     assert r["counters_unchanged"] is True
+    assert r["polls"] == [4, 5, 4 | 0x10, 1]     # the ioctl masks MicroPython's poll reads
 
 
 def run_example(*args):

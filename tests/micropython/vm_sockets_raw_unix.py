@@ -47,7 +47,10 @@ r.bind(("192.0.2.1", 0))
 r.settimeout(5)
 c = cli.socket(S.AF_INET, S.SOCK_RAW, 253)
 c.settimeout(5)
+polls = [r.ioctl(3, 1 | 4)]      # MP_STREAM_POLL, as select.poll asks it: POLLOUT only
 c.sendto(b"vm raw 253", ("192.0.2.1", 0))
+sim.settle()
+polls.append(r.ioctl(3, 1 | 4))  # and now POLLIN too
 d, src = r.recvfrom(1500)
 out["raw_in"] = [d[0], d[9], d[20:].decode(), list(src)]
 r.sendto(b"and back", src)
@@ -90,7 +93,9 @@ lst.bind("/vm/srv")
 lst.listen(2)
 u = srv.socket(S.AF_UNIX, S.SOCK_STREAM)
 u.settimeout(5)
+polls.append(u.ioctl(3, 1 | 4))  # unconnected: POLLOUT | POLLHUP
 u.connect("/vm/srv")
+polls.append(lst.ioctl(3, 1))    # a connection to accept
 conn, addr = lst.accept()
 conn.settimeout(5)
 u.sendall(b"x" * 1500)   # the board profile: local_buf 2048, and no one reads meanwhile
@@ -116,4 +121,5 @@ p, q = srv.socketpair()
 p.send(b"pair")
 out["pair"] = q.recv(10).decode()
 out["counters_unchanged"] = others(a) == before
+out["polls"] = polls
 print(json.dumps(out))
