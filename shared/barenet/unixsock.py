@@ -111,7 +111,13 @@ class UnixStreamSocket(_Unix, StreamSocket):
     def _connect(self, address):
         self._check()
         ep = self._ep
-        self._wait(lambda: _or_none(lambda: ep.connect(address) or True))
+        if self._timeout is None:
+            # blocking: wait for room in a full listener's queue (Linux unix_wait_for_peer)
+            self._wait(lambda: _or_none(lambda: ep.connect(address) or True))
+        else:
+            # CPython's timeout mode is non-blocking underneath and waits only on EINPROGRESS,
+            # which AF_UNIX never gives: a full queue is EAGAIN at once, as when non-blocking
+            ep.connect(address)
         return 0
 
     def _send(self, data, flags, start):

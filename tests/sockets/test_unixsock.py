@@ -148,6 +148,26 @@ def test_stream_nonblocking_accept_and_poll_masks(net, path):
             assert net.wait(a, 0x1 | 0x4, 1) == 0x1 | 0x4 | 0x10
 
 
+def test_a_full_listen_queue_is_eagain_in_timeout_mode_too(net, path):
+    with stream(net) as srv, stream(net) as c1, stream(net) as c2:
+        srv.bind(path("q"))
+        srv.listen(0)                 # Linux: backlog 0 still takes one connection
+        c1.connect(path("q"))
+        c2.settimeout(0.5)
+        with pytest.raises(BlockingIOError):
+            c2.connect(path("q"))     # CPython waits only for EINPROGRESS
+        c2.setblocking(False)
+        assert c2.connect_ex(path("q")) == errno.EAGAIN
+        a, _ = srv.accept()
+        with a:
+            c2.connect(path("q"))     # room again
+            c2.send(b"in")
+            b, _ = srv.accept()
+            with b:
+                b.settimeout(5)
+                assert b.recv(10) == b"in"
+
+
 def test_stream_timeout_on_recv(net, path):
     srv, c, a, _ = connected(net, path)
     with srv, c, a:
