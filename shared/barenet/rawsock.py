@@ -14,7 +14,8 @@ datagrams (config.py), where Linux counts bytes.
 
 from .addr import ip_ntoa
 from .compat import oserror, EINVAL, ENOTCONN
-from .socket import IPPROTO_IP, IP_HDRINCL, DatagramSocket, _SOCKET_OPTS, _addr
+from .socket import AF_INET, IPPROTO_IP, IP_HDRINCL, SOCK_RAW, DatagramSocket, _KINDS, \
+    _SOCKET_OPTS, _addr
 
 _RAW_OPTS = _SOCKET_OPTS + ((IPPROTO_IP, IP_HDRINCL),)
 
@@ -79,3 +80,5 @@ class RawSocket(DatagramSocket):
             return int(self._ep.hdrincl)
         return DatagramSocket.getsockopt(self, level, name, buflen)
 
+
+_KINDS[(AF_INET, SOCK_RAW)] = RawSocket

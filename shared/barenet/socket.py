@@ -952,14 +952,12 @@ if _RawIOBase is not None:
             return self._sock.send(b)
 
 
-from . import unixsock as _unix   # noqa: E402  (they subclass the classes above)
-from .rawsock import RawSocket    # noqa: E402
-
-# (family, type) -> the class of its sockets
-_KINDS = {(AF_INET, SOCK_STREAM): StreamSocket, (AF_INET, SOCK_DGRAM): DatagramSocket,
-          (AF_INET, SOCK_RAW): RawSocket, (AF_UNIX, SOCK_STREAM): _unix.UnixStreamSocket,
-          (AF_UNIX, SOCK_DGRAM): _unix.UnixDatagramSocket}
+# (family, type) -> the class of its sockets; rawsock.py (SOCK_RAW) and unixsock.py (AF_UNIX)
+# add theirs when imported, here below or first (they import this module: either order works)
+_KINDS = {(AF_INET, SOCK_STREAM): StreamSocket, (AF_INET, SOCK_DGRAM): DatagramSocket}
 _PROTOS = {SOCK_STREAM: IPPROTO_TCP, SOCK_DGRAM: IPPROTO_UDP}
+from . import rawsock as _raw, unixsock as _unix   # noqa: E402
+_FAMILIES = (_raw, _unix)
 
 
 class Sockets:

@@ -21,7 +21,7 @@ from .compat import oserror, EINVAL, ENOTCONN, EOPNOTSUPP, EPIPE, EPROTONOSUPPOR
 from .local import DGRAM, STREAM
 from .socket import AF_UNIX, MSG_OOB, POLLHUP, POLLIN, POLLOUT, SHUT_RD, SHUT_RDWR, SHUT_WR, \
     SOCK_DGRAM, SOCK_STREAM, SOMAXCONN, SOL_SOCKET, SO_BROADCAST, SO_ERROR, SO_KEEPALIVE, \
-    SO_LINGER, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, _or_none, DatagramSocket, Socket, \
+    SO_LINGER, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, _KINDS, _or_none, DatagramSocket, Socket, \
     StreamSocket
 
 _UNIX_OPTS = tuple((SOL_SOCKET, n) for n in (SO_REUSEADDR, SO_ERROR, SO_BROADCAST, SO_SNDBUF,
@@ -244,3 +244,6 @@ def socketpair(net, family, type, proto):
     a, b = net.stack.local.socketpair(kind)
     return cls(net, family, type, proto, a), cls(net, family, type, proto, b)
 
+
+_KINDS[(AF_UNIX, SOCK_STREAM)] = UnixStreamSocket
+_KINDS[(AF_UNIX, SOCK_DGRAM)] = UnixDatagramSocket
