@@ -365,6 +365,8 @@ class Socket:
 _SOCKET_OPTS = ((SOL_SOCKET, SO_REUSEADDR), (SOL_SOCKET, SO_ERROR), (SOL_SOCKET, SO_BROADCAST),
                 (SOL_SOCKET, SO_SNDBUF), (SOL_SOCKET, SO_RCVBUF), (SOL_SOCKET, SO_KEEPALIVE),
                 (SOL_SOCKET, SO_OOBINLINE), (SOL_SOCKET, SO_LINGER), (IPPROTO_IP, IP_TTL))
+_TCP_OPTS = _SOCKET_OPTS + ((IPPROTO_TCP, TCP_NODELAY), (IPPROTO_TCP, TCP_KEEPIDLE),
+                            (IPPROTO_TCP, TCP_KEEPINTVL), (IPPROTO_TCP, TCP_KEEPCNT))
 _BUF_MIN = 2048     # the least SO_RCVBUF/SO_SNDBUF gives (Linux: SOCK_MIN_RCVBUF, 2048 + overhead)
 
 
@@ -375,8 +377,6 @@ def _linger(value):
         raise oserror(EINVAL)
     onoff, secs = _struct.unpack("ii", bytes(value[:8]))
     return (1 if onoff else 0), secs
-_TCP_OPTS = _SOCKET_OPTS + ((IPPROTO_TCP, TCP_NODELAY), (IPPROTO_TCP, TCP_KEEPIDLE),
-                            (IPPROTO_TCP, TCP_KEEPINTVL), (IPPROTO_TCP, TCP_KEEPCNT))
 
 
 class StreamSocket(Socket):
@@ -665,15 +665,15 @@ class StreamSocket(Socket):
 
     def _close(self):
         ep = self._ep
-        onoff, secs = self._opts.get((SOL_SOCKET, SO_LINGER), (0, 0))
-        if ep is None:
-            pass
-        elif onoff and not self._listening and secs == 0:
-            ep.abort()    # Linux tcp_close: zero linger is an abortive close, a RST
-        else:
-            ep.close()
-            if onoff and not self._listening:
-                self._linger(ep, secs)
+        if ep is not None:
+            onoff, secs = self._opts.get((SOL_SOCKET, SO_LINGER), (0, 0))
+            lingering = onoff and not self._listening
+            if lingering and secs == 0:
+                ep.abort()    # Linux tcp_close: zero linger is an abortive close, a RST
+            else:
+                ep.close()
+                if lingering:
+                    self._linger(ep, secs)
         if self._bound is not None and self._net._tcp_bound.get(self._bound[1]) is self:
             del self._net._tcp_bound[self._bound[1]]
 
@@ -957,7 +957,7 @@ if _RawIOBase is not None:
 _KINDS = {(AF_INET, SOCK_STREAM): StreamSocket, (AF_INET, SOCK_DGRAM): DatagramSocket}
 _PROTOS = {SOCK_STREAM: IPPROTO_TCP, SOCK_DGRAM: IPPROTO_UDP}
 from . import rawsock as _raw, unixsock as _unix   # noqa: E402
-_FAMILIES = (_raw, _unix)
+_FAMILIES = (_raw, _unix)    # imported for what they add to _KINDS
 
 
 class Sockets:
@@ -1032,7 +1032,8 @@ for _n in ("AF_INET", "AF_UNIX", "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "IPPRO
            "IPPROTO_ICMP", "IPPROTO_RAW", "IPPROTO_TCP", "IPPROTO_UDP",
            "SOL_SOCKET", "SO_REUSEADDR", "SO_ERROR", "SO_BROADCAST", "SO_SNDBUF", "SO_RCVBUF",
            "SO_KEEPALIVE", "SO_OOBINLINE", "SO_LINGER", "TCP_NODELAY", "TCP_KEEPIDLE",
-           "TCP_KEEPINTVL", "TCP_KEEPCNT", "IP_TTL", "IP_HDRINCL", "MSG_OOB", "MSG_PEEK", "MSG_DONTWAIT", "MSG_WAITALL",
+           "TCP_KEEPINTVL", "TCP_KEEPCNT", "IP_TTL", "IP_HDRINCL", "MSG_OOB", "MSG_PEEK",
+           "MSG_DONTWAIT", "MSG_WAITALL",
            "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "INADDR_ANY", "SOMAXCONN", "error", "timeout"):
     setattr(Sockets, _n, globals()[_n])
 for _f in (inet_aton, inet_ntoa, inet_pton, inet_ntop):
