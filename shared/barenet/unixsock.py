@@ -10,10 +10,12 @@ abstract names), shown back as CPython shows them: a path as str, an abstract na
 is free again once its socket closes. Nothing here touches IP or a NIC.
 
 The calls and their errnos are Linux's for AF_UNIX (local.py): connect to a missing name is
-ENOENT, to a socket not listening ECONNREFUSED; recv on an unconnected stream EINVAL; a full
-listener queue or datagram queue makes a blocking connect or send wait, a non-blocking one
-EAGAIN. Single-threaded, only the program's other sockets can make that room, so a blocking
-call on a full peer waits out its timeout. SO_RCVBUF/SO_SNDBUF report local_buf (config.py)
+ENOENT, to a socket not listening ECONNREFUSED; recv on an unconnected stream EINVAL. A full
+listener queue makes a blocking connect wait, and is EAGAIN at once for a non-blocking socket
+or one with a timeout (as on CPython); a full peer (buffer or datagram queue) makes a send
+wait up to its timeout, or EAGAIN when non-blocking. Single-threaded, only the program's other
+sockets can make that room, so a blocking call on a full peer in the same thread waits out
+its timeout. SO_RCVBUF/SO_SNDBUF report local_buf (config.py)
 and do not resize it. No MSG_OOB, SO_PEERCRED or descriptor passing.
 """
 
