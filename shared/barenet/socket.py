@@ -6,8 +6,8 @@
 
 One class per endpoint kind (`_KINDS`, keyed by (family, type)): `StreamSocket` over a TCP
 connection or listener, `DatagramSocket` over a UDP endpoint. `Socket` holds what they share
-(timeouts, blocking, closing, options common to every socket); SOCK_RAW (raw.py) and AF_UNIX
-(local.py) plug in as further subclasses registered in `_KINDS`.
+(timeouts, blocking, closing, options common to every socket); `RawSocket` (rawsock.py, over
+raw.py) and the AF_UNIX sockets (unixsock.py, over local.py) are further subclasses there.
 
 Blocking (issue 9 item 4). The core is sans-I/O, so a blocking call cannot sleep: it drives
 the stack. A call first tries its operation; if that cannot complete it asks the *driver* to
@@ -43,16 +43,21 @@ from .compat import oserror, timeout_error, EADDRINUSE, EADDRNOTAVAIL, EAGAIN, \
     EALREADY, EBADF, EDESTADDRREQ, EINPROGRESS, EINVAL, EISCONN, ENOTCONN, ENOPROTOOPT, \
     ECONNABORTED, EMSGSIZE, EOPNOTSUPP, EPIPE, EACCES, EAFNOSUPPORT, EPROTONOSUPPORT
 from .compat import timeout as _timeout
-from .tcp.state import SYN_SENT, SYN_RECEIVED, ESTABLISHED
+from .tcp.state import SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, CLOSING, LAST_ACK
+import struct as _struct
 
 error = OSError
 timeout = _timeout
 
 # Linux's values, which CPython's socket module has on Linux
+AF_UNIX = 1
 AF_INET = 2
 SOCK_STREAM = 1
 SOCK_DGRAM = 2
+SOCK_RAW = 3
 IPPROTO_IP = 0
+IPPROTO_ICMP = 1
+IPPROTO_RAW = 255
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 SOL_SOCKET = 1
@@ -63,11 +68,13 @@ SO_SNDBUF = 7
 SO_RCVBUF = 8
 SO_KEEPALIVE = 9
 SO_OOBINLINE = 10
+SO_LINGER = 13
 TCP_NODELAY = 1
 TCP_KEEPIDLE = 4
 TCP_KEEPINTVL = 5
 TCP_KEEPCNT = 6
 IP_TTL = 2
+IP_HDRINCL = 3
 MSG_OOB = 1
 MSG_PEEK = 2
 MSG_DONTWAIT = 0x40
@@ -90,6 +97,7 @@ _UDP_MAX = 65535 - 20 - 8     # the largest UDP payload IPv4 can carry (EMSGSIZE
 # every 75 s, 9 times (net.ipv4.tcp_keepalive_*; RFC 1122 4.2.3.6 asks for >= 2 h)
 _KEEP_DEFAULTS = (7200, 75, 9)
 _ONCE = 0      # a timeout of 0: try once, without waiting
+_CLOSING = (FIN_WAIT_1, CLOSING, LAST_ACK)   # our FIN not yet acknowledged (Linux closing())
 
 
 def _part(p):
@@ -265,16 +273,22 @@ class Socket:
 
     def setsockopt(self, level, name, value):
         self._check()
-        if not isinstance(value, int):
-            raise oserror(EINVAL)    # the struct forms (SO_LINGER...) come later
         key = (level, name)
+        if key == (SOL_SOCKET, SO_LINGER) and key in self._optnames():
+            self._opts[key] = _linger(value)
+            return
+        if not isinstance(value, int):
+            raise oserror(EINVAL)
         if key not in self._optnames():
             raise oserror(ENOPROTOOPT)
         if key == (SOL_SOCKET, SO_ERROR):
             raise oserror(ENOPROTOOPT)
         if key in ((SOL_SOCKET, SO_RCVBUF), (SOL_SOCKET, SO_SNDBUF)):
-            return   # the buffers are the profile's (config.py); see getsockopt
-        if key == (IPPROTO_IP, IP_TTL):
+            # Set before connect() or listen(), they size the connection's buffers (see
+            # _buffers); Linux doubles the value for its bookkeeping, barenet's buffers hold
+            # data only, so the value is kept as given, within [_BUF_MIN, the profile's]
+            value = min(max(value, _BUF_MIN), self._bufsize_max(name))
+        elif key == (IPPROTO_IP, IP_TTL):
             if value == -1:
                 value = self._net.stack.cfg.ttl    # Linux: -1 restores the default
             elif not 1 <= value <= 255:
@@ -290,6 +304,12 @@ class Socket:
     def getsockopt(self, level, name, buflen=0):
         self._check()
         key = (level, name)
+        if key == (SOL_SOCKET, SO_LINGER) and key in self._optnames():
+            # Linux copies as much of struct linger as asked for: an int is l_onoff
+            onoff, secs = self._opts.get(key, (0, 0))
+            if not buflen:
+                return onoff
+            return _struct.pack("ii", onoff, secs)[:buflen]
         if buflen or key not in self._optnames():
             raise oserror(ENOPROTOOPT)
         if key == (SOL_SOCKET, SO_ERROR):
@@ -311,8 +331,18 @@ class Socket:
         """Push the options kept here to the endpoint, once there is one."""
 
     def _bufsize(self, name):
+        return self._opts.get((SOL_SOCKET, name), self._bufsize_max(name))
+
+    def _bufsize_max(self, name):
         cfg = self._net.stack.cfg
         return cfg.rcvbuf if name == SO_RCVBUF else cfg.sndbuf
+
+    def _buffers(self):
+        """(rcvbuf, sndbuf) for a new connection, None when neither option was set."""
+        o = self._opts
+        if (SOL_SOCKET, SO_RCVBUF) in o or (SOL_SOCKET, SO_SNDBUF) in o:
+            return self._bufsize(SO_RCVBUF), self._bufsize(SO_SNDBUF)
+        return None
 
     def _ttl(self):
         return self._opts.get((IPPROTO_IP, IP_TTL))
@@ -334,9 +364,19 @@ class Socket:
 
 _SOCKET_OPTS = ((SOL_SOCKET, SO_REUSEADDR), (SOL_SOCKET, SO_ERROR), (SOL_SOCKET, SO_BROADCAST),
                 (SOL_SOCKET, SO_SNDBUF), (SOL_SOCKET, SO_RCVBUF), (SOL_SOCKET, SO_KEEPALIVE),
-                (SOL_SOCKET, SO_OOBINLINE), (IPPROTO_IP, IP_TTL))
+                (SOL_SOCKET, SO_OOBINLINE), (SOL_SOCKET, SO_LINGER), (IPPROTO_IP, IP_TTL))
 _TCP_OPTS = _SOCKET_OPTS + ((IPPROTO_TCP, TCP_NODELAY), (IPPROTO_TCP, TCP_KEEPIDLE),
                             (IPPROTO_TCP, TCP_KEEPINTVL), (IPPROTO_TCP, TCP_KEEPCNT))
+_BUF_MIN = 2048     # the least SO_RCVBUF/SO_SNDBUF gives (Linux: SOCK_MIN_RCVBUF, 2048 + overhead)
+
+
+def _linger(value):
+    # struct linger {int l_onoff; int l_linger;}: Linux wants all of it (EINVAL otherwise);
+    # a negative time is Linux's "for ever" (MAX_SCHEDULE_TIMEOUT)
+    if isinstance(value, int) or len(value) < 8:
+        raise oserror(EINVAL)
+    onoff, secs = _struct.unpack("ii", bytes(value[:8]))
+    return (1 if onoff else 0), secs
 
 
 class StreamSocket(Socket):
@@ -399,7 +439,9 @@ class StreamSocket(Socket):
             self.bind(("", 0))
         a, port = self._bound
         tcp = self._net.stack.tcp
+        b = self._buffers()
         self._ep = tcp.listen(port, max(backlog, 1), None if a == ANY else a)
+        self._ep.buffers = b
         self._listening = True
 
     def accept(self):
@@ -444,6 +486,9 @@ class StreamSocket(Socket):
             stack = self._net.stack
             src_port = 0 if self._bound is None else self._bound[1]
             c = stack.tcp.connect(a, port, src_port)
+            b = self._buffers()
+            if b is not None:
+                c.set_buffers(*b)       # the SYN leaves at the next poll, with this window
             self._ep = c
             self._err = 0
             self._apply()
@@ -521,9 +566,13 @@ class StreamSocket(Socket):
                 # the peer announced has not arrived, EINVAL when there is none
                 raise oserror(EAGAIN if c.urg.urg_seq is not None else EINVAL)
             return b
-        peek = bool(flags & MSG_PEEK)
         if c.state == SYN_SENT or c.state == SYN_RECEIVED:
             self._wait(self._connected, flags)
+        return self._read(c, n, flags)
+
+    def _read(self, c, n, flags):
+        # c.recv(n, peek) -> bytes, b"" at the end, None for not yet (TCP and AF_UNIX alike)
+        peek = bool(flags & MSG_PEEK)
         out = self._wait(lambda: c.recv(n, peek=peek), flags)
         if flags & MSG_WAITALL and not peek:
             # MSG_WAITALL: until n bytes, the end of the stream, an error or the timeout
@@ -617,9 +666,26 @@ class StreamSocket(Socket):
     def _close(self):
         ep = self._ep
         if ep is not None:
-            ep.close()
+            onoff, secs = self._opts.get((SOL_SOCKET, SO_LINGER), (0, 0))
+            lingering = onoff and not self._listening
+            if lingering and secs == 0:
+                ep.abort()    # Linux tcp_close: zero linger is an abortive close, a RST
+            else:
+                ep.close()
+                if lingering:
+                    self._linger(ep, secs)
         if self._bound is not None and self._net._tcp_bound.get(self._bound[1]) is self:
             del self._net._tcp_bound[self._bound[1]]
+
+    def _linger(self, c, secs):
+        # Linux sk_stream_wait_close: wait while our FIN (and the data before it) is not
+        # acknowledged, up to the linger time, whether or not the socket is blocking; then
+        # close returns and the connection goes on by itself
+        self._timeout = None if secs < 0 else float(secs)
+        try:
+            self._wait(lambda: None if c.state in _CLOSING else True)
+        except _timeout:
+            pass
 
     # -- names and options ---------------------------------------------------------------
 
@@ -886,9 +952,12 @@ if _RawIOBase is not None:
             return self._sock.send(b)
 
 
-# (family, type) -> the class of its sockets: raw.py and local.py add theirs
+# (family, type) -> the class of its sockets; rawsock.py (SOCK_RAW) and unixsock.py (AF_UNIX)
+# add theirs when imported, here below or first (they import this module: either order works)
 _KINDS = {(AF_INET, SOCK_STREAM): StreamSocket, (AF_INET, SOCK_DGRAM): DatagramSocket}
 _PROTOS = {SOCK_STREAM: IPPROTO_TCP, SOCK_DGRAM: IPPROTO_UDP}
+from . import rawsock as _raw, unixsock as _unix   # noqa: E402
+_FAMILIES = (_raw, _unix)    # imported for what they add to _KINDS
 
 
 class Sockets:
@@ -906,10 +975,14 @@ class Sockets:
         cls = _KINDS.get((family, type))
         if cls is None:
             raise oserror(EAFNOSUPPORT if family != AF_INET else EPROTONOSUPPORT)
-        want = _PROTOS.get(type)
+        want = _PROTOS.get(type) if family == AF_INET else None
         if proto and want is not None and proto != want:
             raise oserror(EPROTONOSUPPORT)
         return cls(self, family, type, proto or want or 0)
+
+    def socketpair(self, family=AF_UNIX, type=SOCK_STREAM, proto=0):
+        """Two connected AF_UNIX sockets, unnamed (socketpair(2); unixsock.py)."""
+        return _unix.socketpair(self, family, type, proto)
 
     def _tcp_port(self, tcp):
         for _ in range(16384):
@@ -955,10 +1028,12 @@ class Sockets:
         self.default_timeout = None if t is None else float(t)
 
 
-for _n in ("AF_INET", "SOCK_STREAM", "SOCK_DGRAM", "IPPROTO_IP", "IPPROTO_TCP", "IPPROTO_UDP",
+for _n in ("AF_INET", "AF_UNIX", "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "IPPROTO_IP",
+           "IPPROTO_ICMP", "IPPROTO_RAW", "IPPROTO_TCP", "IPPROTO_UDP",
            "SOL_SOCKET", "SO_REUSEADDR", "SO_ERROR", "SO_BROADCAST", "SO_SNDBUF", "SO_RCVBUF",
-           "SO_KEEPALIVE", "SO_OOBINLINE", "TCP_NODELAY", "TCP_KEEPIDLE", "TCP_KEEPINTVL",
-           "TCP_KEEPCNT", "IP_TTL", "MSG_OOB", "MSG_PEEK", "MSG_DONTWAIT", "MSG_WAITALL",
+           "SO_KEEPALIVE", "SO_OOBINLINE", "SO_LINGER", "TCP_NODELAY", "TCP_KEEPIDLE",
+           "TCP_KEEPINTVL", "TCP_KEEPCNT", "IP_TTL", "IP_HDRINCL", "MSG_OOB", "MSG_PEEK",
+           "MSG_DONTWAIT", "MSG_WAITALL",
            "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "INADDR_ANY", "SOMAXCONN", "error", "timeout"):
     setattr(Sockets, _n, globals()[_n])
 for _f in (inet_aton, inet_ntoa, inet_pton, inet_ntop):
@@ -1005,6 +1080,10 @@ def _net():
 
 def socket(family=AF_INET, type=SOCK_STREAM, proto=0):
     return _net().socket(family, type, proto)
+
+
+def socketpair(family=AF_UNIX, type=SOCK_STREAM, proto=0):
+    return _net().socketpair(family, type, proto)
 
 
 def create_connection(address, timeout=-1, source_address=None):

@@ -64,6 +64,10 @@ class Listener(Ready):
         self.syn_queue = []
         self.queue = []
         self.cookie_sent = None  # the cookie clock (TCP.cookie_tick) at the last cookie sent
+        # (rcvbuf, sndbuf) for its connections (TCPConnection.set_buffers), None: the
+        # profile's. A connection made from a SYN cookie has the profile's: the cookie's
+        # SYN,ACK already offered their window scale.
+        self.buffers = None
 
     def accept(self):
         """The oldest established connection, or None."""
@@ -122,6 +126,8 @@ class Listener(Ready):
         lip = ip.dst
         rip = ip.src
         c = TCPConnection(tcp, lip, seg.dport, rip, seg.sport, iface.mtu - 40, now, self)
+        if self.buffers is not None:
+            c.set_buffers(*self.buffers)
         tcp.add(c)
         self.syn_queue.append(c)
         isn = tcp.isn(lip, seg.dport, rip, seg.sport, now)

@@ -23,6 +23,13 @@ class Ring:
     def free(self):
         return self.size - self.length
 
+    def resize(self, size):
+        """Hold at most size bytes, no more than the ring was made for (SO_RCVBUF/SO_SNDBUF,
+        set before the connection is established, while there is no storage yet)."""
+        self.size = size
+        if self.start > size:
+            self.start = size
+
     def reserve(self):
         """Allocate the first storage (the connection is established)."""
         if not self.cap and self.size:

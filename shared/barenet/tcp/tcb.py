@@ -188,6 +188,14 @@ class TCPConnection(Ready):
             return 0
         return self.sndbuf.free()
 
+    def set_buffers(self, rcv, snd):
+        """Smaller buffers than the profile's (SO_RCVBUF/SO_SNDBUF), before our SYN or
+        SYN,ACK offers a window and a window scale: the scale fits the new size, as Linux's
+        tcp_select_initial_window picks it from the socket's rcvbuf."""
+        self.rcvbuf.resize(rcv)
+        self.sndbuf.resize(snd)
+        self.rcv_wscale = rcv_wscale(rcv)
+
     def keepalive(self, idle_ms, interval_ms, count):
         """Probe an idle connection (RFC 9293 3.8.4); idle_ms 0 turns keep-alive off."""
         self.keep_idle = idle_ms
