@@ -48,6 +48,10 @@ class Runner:
 
     def stop(self):
         self._stopping = True
+        self.wake()
+
+    def wake(self):
+        """End the current or next wait() at once; from any thread or a signal handler."""
         try:
             os.write(self._wake_w, b"\0")
         except BlockingIOError:
