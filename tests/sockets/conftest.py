@@ -89,3 +89,15 @@ def pytest_collection_modifyitems(config, items):
 def net(request):
     t = CPythonTarget() if request.param == "cpython" else BarenetTarget()
     yield t
+
+
+@pytest.fixture(params=["cpython", "barenet-threaded"])
+def tnet(request):
+    """`net` with barenet's stack in a thread of its own (threaded_target.py): its sockets are
+    thread-safe and have fds, so tests use select/poll/selectors and threads on both."""
+    from threaded_target import ThreadedTarget
+    ref = CPythonTarget()
+    t = ref if request.param == "cpython" else ThreadedTarget(ref.wait)
+    yield t
+    if t is not ref:
+        t.close()
