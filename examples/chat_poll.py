@@ -47,7 +47,8 @@ class ChatServer:
 
     def poll(self, timeout_ms=-1):
         """Serve what is ready, waiting at most timeout_ms (-1: until something is)."""
-        for key, ev in self.poller.poll(timeout_ms):
+        for r in self.poller.poll(timeout_ms):
+            key, ev = r[0], r[1]     # MicroPython may add fields
             if key == self._key(self.listener):
                 self._accept()
                 continue

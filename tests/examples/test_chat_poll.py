@@ -1,0 +1,48 @@
+"""examples/chat_poll.py, the select.poll chat server, unchanged on three socket layers: the
+kernel's (127.0.0.1), barenet with its stack in a thread of its own on a virtual wire, and (tests/interop/test_chat_poll_tap.py, as root) barenet on a TAP in a netns with the kernel's
+Python sockets as clients. 50 clients each
+send 100 lines; every client must get every other client's lines, none lost, in order per
+sender (chat_clients.py). The MicroPython VM run is tests/micropython/test_poll_vm.py."""
+
+import os
+import select
+import socket
+import sys
+
+
+from barenet import socket as bsocket
+from barenet.socket import Sockets
+from barenet_host.threaded import RealTimeSim, StackThread
+from barenet_host.vwire import Sim
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import chat_clients  # noqa: E402
+from chat_serving import Serving, installed, load_example  # noqa: E402
+
+from chat_serving import ALL, CLIENTS, LINES, TIMEOUT_S  # noqa: E402
+
+
+def test_chat_on_kernel_sockets():
+    mod = load_example("chat_poll_kernel")
+    assert mod.socket is socket
+    srv = Serving(mod.ChatServer(0, "127.0.0.1"))
+    port = srv.server.listener.getsockname()[1]
+    r = chat_clients.run(socket, select, "127.0.0.1", port, CLIENTS, LINES, TIMEOUT_S)
+    srv.stop()
+    assert r == ALL
+
+
+def test_chat_on_barenet_with_a_stack_thread():
+    sim = Sim(start_ms=(1 << 30) - 5000)
+    wire = sim.wire()
+    a, _ = sim.host(wire, "02:00:00:00:00:01", "192.0.2.1/24", profile="host")
+    b, _ = sim.host(wire, "02:00:00:00:00:02", "192.0.2.2/24", profile="host")
+    with StackThread(RealTimeSim(sim)) as drv, installed(a, drv):
+        mod = load_example("chat_poll_barenet")
+        assert mod.socket is bsocket
+        srv = Serving(mod.ChatServer(7000))
+        r = chat_clients.run(Sockets(b, drv), select, "192.0.2.1", 7000, CLIENTS, LINES,
+                             TIMEOUT_S)
+        srv.stop()
+    assert r == ALL
