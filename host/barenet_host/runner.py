@@ -63,6 +63,10 @@ class Runner:
                 os.close(fd)
         self._wake_r = self._wake_w = -1
 
+    def pending(self):
+        """Stack.pending(): what user calls between steps queued wants a step at once."""
+        return self.stack.pending()
+
     def step(self):
         """One loop step now; returns ms until the next wanted step (None: only a frame)."""
         return self.loop.step(self.clock())

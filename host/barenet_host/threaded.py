@@ -32,10 +32,12 @@ next call reports the error, as on Linux. Cost (this machine): 2 fds per watched
 5 us to make and free the pair, about 1 us per readiness change.
 """
 
+import inspect
 import socket as _kernel
 import threading
+import weakref
 
-from barenet.socket import POLLIN, POLLOUT, POLLERR, POLLHUP
+from barenet.socket import POLLIN, POLLOUT, POLLERR, POLLHUP, Socket
 from barenet_host.runner import now_ms
 from barenet_host.vwire import RealTimeDriver
 
@@ -74,18 +76,21 @@ class _Watch:
         m = self.sock._poll()
         r = bool(m & _READABLE)
         w = bool(m & _WRITABLE)
-        if r != self.readable:
-            if r:
-                self.mine.send(b"r")
-            else:
-                self.user.recv(1)
-            self.readable = r
-        if w != self.writable:
-            if w:
-                self.mine.recv(len(_PLUG))
-            else:
-                self.user.send(_PLUG)
-            self.writable = w
+        try:
+            if r != self.readable:
+                self.readable = r
+                if r:
+                    self.mine.send(b"r")
+                else:
+                    self.user.recv(1)
+            if w != self.writable:
+                self.writable = w
+                if w:
+                    self.mine.recv(len(_PLUG))
+                else:
+                    self.user.send(_PLUG)
+        except BlockingIOError:
+            pass    # someone read or wrote the user's fd: it is as wanted already
 
     def close(self):
         if self.user is not None:
@@ -98,15 +103,17 @@ class StackThread:
     """The socket layer's driver (barenet/socket.py) for a stack stepped in its own thread.
 
     world: what the thread steps, with `step() -> ms until the next step (None: only on a
-    frame)`, `wait(timeout_s)` (until a frame, wake() or the timeout), `wake()` (from any
-    thread) and `clock() -> ms` on the ticks scale: a Runner, or a RealTimeSim."""
+    frame)`, `pending()` (work for the next step at once: Stack.pending), `wait(timeout_s)`
+    (until a frame, wake() or the timeout), `wake()` (from any thread) and `clock() -> ms` on
+    the ticks scale: a Runner, or a RealTimeSim."""
 
     def __init__(self, world):
         self.world = world
         self.lock = threading.RLock()     # re-entrant: sendall() calls send(), and so on
         self._idle = threading.Condition(self.lock)
         self._dirty = set()               # _Watch of sockets whose endpoint noted a change
-        self._watches = set()             # those with an fd: freed at stop()
+        self._watches = weakref.WeakSet()   # those with an fd: freed at stop()
+        self._waiting = set()             # _Watch of the calls blocked in step()
         self._cur = None                  # the socket whose call holds the lock
         self._kicked = False
         self._stopping = False
@@ -131,7 +138,7 @@ class StackThread:
         with self.lock:
             for w in list(self._watches):
                 w.close()
-            self._watches.clear()
+            self._wake_all()     # a call still blocked learns that nothing runs the stack
 
     def __enter__(self):
         return self.start()
@@ -148,16 +155,21 @@ class StackThread:
                         return
                     self._kicked = False
                     wait = world.step()
+                    if world.pending():
+                        wait = 0    # datagrams to ourselves (loopback) wait for a poll
                     self._flush()
                 world.wait(None if wait is None else max(wait, 0) / 1000)
         except BaseException as e:    # reported to every caller, never silently lost
             with self.lock:
                 self.error = e
                 self._stopping = True
-                for w in self._watches:
-                    w.cond.notify_all()
-                self._idle.notify_all()
+                self._wake_all()
             raise
+
+    def _wake_all(self):
+        for w in self._waiting:
+            w.cond.notify_all()
+        self._idle.notify_all()
 
     def _flush(self):
         """Tell the sockets whose endpoint changed: their fds, then their waiters."""
@@ -187,27 +199,38 @@ class StackThread:
         if self.error is not None:
             raise RuntimeError("the barenet stack thread died") from self.error
         if self._thread is None:
-            raise RuntimeError("StackThread.start() first: nothing runs the stack")
+            raise RuntimeError("no StackThread runs the stack (not started, or stopped)")
         if timeout_ms == 0:
             return
         sock = self._cur
-        w = self._after(sock) if sock is not None else None
-        cond = w.cond if w is not None else self._idle
-        cond.wait(None if timeout_ms is None else timeout_ms / 1000)
-        self._cur = sock    # another thread's call ran while this one waited
+        if sock is None:      # a Sockets call (a future DNS lookup): any change may be it
+            self._flush()
+            self._kick()
+            self._idle.wait(None if timeout_ms is None else timeout_ms / 1000)
+            return
+        w = self._after(sock)
+        self._waiting.add(w)
+        try:
+            w.cond.wait(None if timeout_ms is None else timeout_ms / 1000)
+        finally:
+            self._waiting.discard(w)
+            self._cur = sock    # other threads' calls ran while this one waited
 
     def guard(self, cls):
-        """cls with every public method taking the lock (Socket.__init__ calls this)."""
+        """cls with every public method taking the lock: Socket.__init__ calls this for
+        every socket class, Sockets.__init__ for the module's own calls (socket(), and
+        those that reach the core: socketpair, a DNS lookup)."""
         g = self._guards.get(cls)
         if g is not None:
             return g
         if cls in self._guards.values():
             return cls
         ns = {"_watch": None}
+        sock = issubclass(cls, Socket)
         for name in dir(cls):
-            fn = getattr(cls, name)
-            if not name.startswith("_") and callable(fn) and not isinstance(fn, type):
-                ns[name] = self._locked(fn)
+            fn = inspect.getattr_static(cls, name)
+            if not name.startswith("_") and inspect.isfunction(fn):
+                ns[name] = self._locked(fn) if sock else self._locked_module(fn)
         g = type(cls.__name__, (cls,), ns)
         g.__qualname__ = cls.__qualname__
         g.__module__ = cls.__module__
@@ -234,6 +257,18 @@ class StackThread:
                 finally:
                     self._cur = prev
                     self._after(sock)
+        call.__name__ = fn.__name__
+        call.__doc__ = fn.__doc__
+        return call
+
+    def _locked_module(self, fn):
+        def call(net, *args, **kw):
+            with self.lock:
+                try:
+                    return fn(net, *args, **kw)
+                finally:
+                    self._flush()
+                    self._kick()
         call.__name__ = fn.__name__
         call.__doc__ = fn.__doc__
         return call
@@ -273,7 +308,9 @@ class RealTimeSim:
         self._rt = RealTimeDriver(sim, now_ms, None)
         self.clock = self._rt.now
         self.step = self._rt.catch_up
+        self.pending = sim.pending
         self._woken = threading.Event()
+
 
     def wait(self, timeout):
         self._woken.wait(timeout)

@@ -231,6 +231,13 @@ class Sim:
         self._step()
         return True
 
+    def pending(self):
+        """True when a stack has work for its next step at once (Stack.pending)."""
+        for stack in self._loops:
+            if stack.pending():
+                return True
+        return False
+
     def step_to(self, ms):
         """Move the clock forward to ms (unwrapped, as `ms`; never back) and step there: how
         a runner that follows a real clock drives the world (RealTimeDriver). -> ms until the

@@ -29,8 +29,8 @@ runs (Runner.run, the firmware's loop), as with any sans-I/O core.
 
 Threads (CPython): `barenet_host.threaded.StackThread` runs the stack in its own thread. A
 driver with a `guard(cls)` method makes every socket's class a subclass whose public methods
-take its lock (Socket.__init__, so every kind and every accepted socket has it; other drivers
-pay nothing); its step(timeout) waits on a condition signalled from the endpoints' `on_event`
+take its lock (Socket.__init__, so every kind and every accepted socket has it; Sockets'
+own calls too; other drivers pay nothing); its step(timeout) waits on a condition signalled from the endpoints' `on_event`
 (readiness.py). A driver with `fileno(sock)` gives sockets a real fd for select/poll/selectors;
 without one fileno() raises io.UnsupportedOperation, as an io object without an fd does.
 
@@ -877,6 +877,8 @@ class Sockets:
         self._tcp_bound = {}     # port -> the StreamSocket bound to it (bind before listen)
         self._guard = getattr(driver, "guard", None)
         self._moved_at = None     # driver.now() of the last step a poll ioctl made
+        if self._guard is not None:
+            self.__class__ = self._guard(self.__class__)   # a threaded driver's lock
 
     def socket(self, family=AF_INET, type=SOCK_STREAM, proto=0):
         cls = _KINDS.get((family, type))

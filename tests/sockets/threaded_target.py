@@ -33,7 +33,7 @@ class ThreadedTarget:
         end = time.monotonic() + SETTLE_S
         while time.monotonic() < end:
             with self.driver.lock:
-                if self.sim._quiet() and not any(s.pending() for s in self.stacks):
+                if self.sim._quiet() and not self.sim.pending():
                     return
             time.sleep(0.001)
 
