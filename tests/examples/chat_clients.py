@@ -1,10 +1,10 @@
 """Chat clients for examples/chat_poll.py, as a test drives them: N clients join (each waits
-for the server's "welcome"), then each sends M lines "<client> <seq>" while all read; done
-when every client has every other client's M lines. Runs on any `socket`/`select` pair (kernel
+for the server's "welcome"), then each of the first S (all by default) sends M lines
+"<client> <seq>" while all read; done when every client has every other sender's M lines. Runs on any `socket`/`select` pair (kernel
 sockets, barenet with fds, barenet in the MicroPython VM, where `between()` runs the server in
 the same thread). As a script (inside a netns, against barenet on a TAP), prints the result:
 
-    python3 chat_clients.py HOST PORT CLIENTS MESSAGES TIMEOUT_S
+    python3 chat_clients.py HOST PORT CLIENTS MESSAGES TIMEOUT_S [SENDERS]
 """
 
 import json
@@ -24,7 +24,7 @@ except AttributeError:    # CPython
 _BY_FD = sys.implementation.name != "micropython"
 
 
-def run(socket, select, host, port, clients, messages, timeout_s, between=None):
+def run(socket, select, host, port, clients, messages, timeout_s, between=None, senders=None):
     """-> {"joined", "lines", "missing", "errors"}; errors lists the first wrong lines."""
     start = _ms()
     left = lambda: timeout_s * 1000 - _diff(_ms(), start)
@@ -40,15 +40,17 @@ def run(socket, select, host, port, clients, messages, timeout_s, between=None):
         socks.append(s)
         state[s.fileno() if _BY_FD else s] = [i, b"", {}, False]
     errors = []
-    want = (clients - 1) * messages
+    senders = clients if senders is None else senders
+    total = senders * (clients - 1) * messages
     lines = joined = 0
     sent = [0] * clients
-    while left() > 0 and (joined < clients or lines < clients * want):
+    while left() > 0 and (joined < clients or lines < total):
         if between is not None:
             between()
         if joined == clients:
             # every client has joined: each sends its next line (small: a send takes it all)
-            for i, s in enumerate(socks):
+            for i in range(senders):
+                s = socks[i]
                 if sent[i] < messages:
                     s.send(b"%d %d\n" % (i, sent[i]))
                     sent[i] += 1
@@ -79,12 +81,17 @@ def run(socket, select, host, port, clients, messages, timeout_s, between=None):
                 lines += 1
     for s in socks:
         s.close()
-    return {"joined": joined, "lines": lines, "missing": clients * want - lines,
+    return {"joined": joined, "lines": lines, "missing": total - lines,
             "errors": errors}
 
 
 if __name__ == "__main__":
     import select as _select
     import socket as _socket
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))   # a thousand clients need fds
     host, port, n, m, t = sys.argv[1:6]
-    print(json.dumps(run(_socket, _select, host, int(port), int(n), int(m), float(t))))
+    senders = int(sys.argv[6]) if len(sys.argv) > 6 else None
+    print(json.dumps(run(_socket, _select, host, int(port), int(n), int(m), float(t),
+                         senders=senders)))

@@ -20,7 +20,7 @@ sys.path.insert(0, HERE)
 import chat_clients  # noqa: E402
 from chat_serving import Serving, installed, load_example  # noqa: E402
 
-from chat_serving import ALL, CLIENTS, LINES, TIMEOUT_S  # noqa: E402
+from chat_serving import ALL, CLIENTS, LINES, TIMEOUT_S, MANY, MANY_ALL, MANY_LINES, MANY_SENDERS, fds_for  # noqa: E402,E501
 
 
 def test_chat_on_kernel_sockets():
@@ -33,7 +33,7 @@ def test_chat_on_kernel_sockets():
     assert r == ALL
 
 
-def test_chat_on_barenet_with_a_stack_thread():
+def _on_barenet(clients, lines, senders=None):
     sim = Sim(start_ms=(1 << 30) - 5000)
     wire = sim.wire()
     a, _ = sim.host(wire, "02:00:00:00:00:01", "192.0.2.1/24", profile="host")
@@ -42,7 +42,16 @@ def test_chat_on_barenet_with_a_stack_thread():
         mod = load_example("chat_poll_barenet")
         assert mod.socket is bsocket
         srv = Serving(mod.ChatServer(7000))
-        r = chat_clients.run(Sockets(b, drv), select, "192.0.2.1", 7000, CLIENTS, LINES,
-                             TIMEOUT_S)
+        r = chat_clients.run(Sockets(b, drv), select, "192.0.2.1", 7000, clients, lines,
+                             TIMEOUT_S, senders=senders)
         srv.stop()
-    assert r == ALL
+    return r
+
+
+def test_chat_on_barenet_with_a_stack_thread():
+    assert _on_barenet(CLIENTS, LINES) == ALL
+
+
+def test_a_thousand_chat_clients_on_barenet_with_a_stack_thread():
+    fds_for(4 * MANY)     # both ends of every connection are barenet sockets with fds here
+    assert _on_barenet(MANY, MANY_LINES, MANY_SENDERS) == MANY_ALL

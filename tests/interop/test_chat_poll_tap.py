@@ -1,6 +1,6 @@
 """examples/chat_poll.py on barenet over a TAP, its stack in a thread of its own (the Runner
-as a StackThread's world), with 50 kernel clients of 100 lines each in the netns: Python's own
-sockets, run there by tests/examples/chat_clients.py as a script."""
+as a StackThread's world), with kernel clients in the netns (50 of 100 lines each, then 1 000
+of which 5 talk): Python's own sockets, run there by tests/examples/chat_clients.py."""
 
 import json
 import os
@@ -14,15 +14,15 @@ EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examp
 sys.path.insert(0, EXAMPLES)
 import chat_clients  # noqa: E402
 from chat_serving import ALL, CLIENTS, LINES, TIMEOUT_S, Serving, installed, load_example  # noqa: E402,E501
+from chat_serving import MANY, MANY_ALL, MANY_LINES, MANY_SENDERS, fds_for  # noqa: E402
 
 
-@pytest.mark.root
-def test_chat_on_barenet_over_a_tap_with_kernel_clients(barenet, kernel):
+def _chat(barenet, kernel, clients, lines, senders):
     with StackThread(barenet.runner) as drv, installed(barenet.stack, drv):
         srv = Serving(load_example("chat_poll_tap").ChatServer(7000))
         with open(chat_clients.__file__) as f:
-            p = kernel.popen_py(f.read(), kernel.barenet_ip, "7000", str(CLIENTS), str(LINES),
-                                str(TIMEOUT_S))
+            p = kernel.popen_py(f.read(), kernel.barenet_ip, "7000", str(clients), str(lines),
+                                str(TIMEOUT_S), str(senders))
         try:
             out, err = p.communicate(timeout=TIMEOUT_S + 30)
         finally:
@@ -31,4 +31,15 @@ def test_chat_on_barenet_over_a_tap_with_kernel_clients(barenet, kernel):
                 p.communicate()
         srv.stop()
     assert p.returncode == 0, err
-    assert json.loads(out) == ALL
+    return json.loads(out)
+
+
+@pytest.mark.root
+def test_chat_on_barenet_over_a_tap_with_kernel_clients(barenet, kernel):
+    assert _chat(barenet, kernel, CLIENTS, LINES, CLIENTS) == ALL
+
+
+@pytest.mark.root
+def test_a_thousand_kernel_chat_clients_on_barenet_over_a_tap(barenet, kernel):
+    fds_for(2 * MANY)     # the server's side of each connection has an fd pair here
+    assert _chat(barenet, kernel, MANY, MANY_LINES, MANY_SENDERS) == MANY_ALL
