@@ -29,10 +29,11 @@ runs (Runner.run, the firmware's loop), as with any sans-I/O core.
 
 Threads (CPython): `barenet_host.threaded.StackThread` runs the stack in its own thread. A
 driver with a `guard(cls)` method makes every socket's class a subclass whose public methods
-take its lock (Socket.__init__, so every kind and every accepted socket has it; Sockets'
-own calls too; other drivers pay nothing); its step(timeout) waits on a condition signalled from the endpoints' `on_event`
-(readiness.py). A driver with `fileno(sock)` gives sockets a real fd for select/poll/selectors;
-without one fileno() raises io.UnsupportedOperation, as an io object without an fd does.
+take its lock (in Socket.__init__, so every kind and every accepted socket has it, and in
+Sockets.__init__; other drivers pay nothing); its step(timeout) waits on a condition that the
+endpoints' `on_event` (readiness.py) signals. A driver with `fileno(sock)` gives sockets a
+real fd for select/poll/selectors; without one fileno() raises io.UnsupportedOperation, as an
+io object without an fd does (MicroPython: OSError(EOPNOTSUPP); its poll uses ioctl).
 
 Errors are the runtime's: OSError with Linux errno values (compat.py), which CPython turns into
 its subclasses (ConnectionRefusedError, BrokenPipeError, BlockingIOError...); a timeout raises

@@ -1,8 +1,9 @@
 """Chat clients for examples/chat_poll.py, as a test drives them: N clients join (each waits
 for the server's "welcome"), then each of the first S (all by default) sends M lines
-"<client> <seq>" while all read; done when every client has every other sender's M lines. Runs on any `socket`/`select` pair (kernel
-sockets, barenet with fds, barenet in the MicroPython VM, where `between()` runs the server in
-the same thread). As a script (inside a netns, against barenet on a TAP), prints the result:
+"<client> <seq>" while all read; done when every client has every other sender's M lines.
+Runs on any `socket`/`select` pair (kernel sockets, barenet with fds, barenet in the
+MicroPython VM, where `between()` runs the server in the same thread). As a script (inside a
+netns, against barenet on a TAP), prints the result:
 
     python3 chat_clients.py HOST PORT CLIENTS MESSAGES TIMEOUT_S [SENDERS]
 """

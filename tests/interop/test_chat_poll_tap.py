@@ -13,7 +13,8 @@ from barenet_host.threaded import StackThread
 EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples")
 sys.path.insert(0, EXAMPLES)
 import chat_clients  # noqa: E402
-from chat_serving import ALL, CLIENTS, LINES, TIMEOUT_S, Serving, installed, load_example  # noqa: E402,E501
+from chat_serving import ALL, CLIENTS, LINES, TIMEOUT_S  # noqa: E402
+from chat_serving import Serving, installed, load_example  # noqa: E402
 from chat_serving import MANY, MANY_ALL, MANY_LINES, MANY_SENDERS, fds_for  # noqa: E402
 
 
