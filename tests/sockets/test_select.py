@@ -249,9 +249,11 @@ def _fds():
 def test_fileno_fds_are_freed_on_close(tnet):
     before = _fds()
     socks = [tnet.cli.socket(tnet.cli.AF_INET, t)
-             for t in (tnet.cli.SOCK_STREAM, tnet.cli.SOCK_DGRAM) for _ in range(10)]
+             for t in (tnet.cli.SOCK_STREAM, tnet.cli.SOCK_DGRAM) for _ in range(8)]
+    socks.extend(_pair(tnet))     # a listener, a connected socket, an accepted one
+    socks.extend(_pair(tnet))
     fds = {s.fileno() for s in socks}
-    assert len(fds) == 20 and all(fd >= 0 for fd in fds)
+    assert len(fds) == 22 and all(fd >= 0 for fd in fds)
     assert {s.fileno() for s in socks} == fds          # one fd for the socket's life
     for s in socks:
         s.close()

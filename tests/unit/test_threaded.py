@@ -3,6 +3,7 @@ test_threads.py) cannot show from outside: every socket class is guarded, includ
 added later, the module's calls too, single-threaded drivers are left alone, and stop()
 releases a call that would otherwise block for ever."""
 
+import os
 import threading
 
 import pytest
@@ -97,3 +98,14 @@ def test_stop_releases_a_call_blocked_without_a_timeout():
     t.join(JOIN_S)
     assert not t.is_alive()
     assert got == ["no StackThread runs the stack (not started, or stopped)"]
+
+
+def test_stop_frees_the_fds_of_sockets_left_open():
+    before = len(os.listdir("/proc/self/fd"))
+    sim, stack = _world()
+    drv = StackThread(RealTimeSim(sim)).start()
+    net = Sockets(stack, drv)
+    socks = [net.socket() for _ in range(5)]
+    assert len({s.fileno() for s in socks}) == 5
+    drv.stop()
+    assert len(os.listdir("/proc/self/fd")) == before
