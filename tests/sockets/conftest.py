@@ -81,7 +81,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         m = item.get_closest_marker("barenet_xfail")
         cs = getattr(item, "callspec", None)
-        if m is not None and cs is not None and cs.params.get("net") == "barenet":
+        if m is not None and cs is not None and (cs.params.get("net") == "barenet" or
+                                                 cs.params.get("tnet") == "barenet-threaded"):
             item.add_marker(pytest.mark.xfail(strict=True, reason=m.args[0]))
 
 
