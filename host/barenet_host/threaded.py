@@ -9,8 +9,8 @@ as they watch kernel ones (issue 9 items 4 and 5).
 
 The stack thread steps the world (the Runner's or the Sim's loop step) under one lock, then
 waits with the lock released until a frame, the next timer or a kick. Every public method of
-every socket (any `Socket` subclass: `guard()` below, called from Socket.__init__) runs under
-the same lock, so the core only ever sees one thread. A blocking call waits on its socket's
+every socket (any `Socket` subclass: `guard()` below, called from Socket.__init__) and of the
+Sockets module object runs under the same lock, so the core only ever sees one thread. A blocking call waits on its socket's
 condition (the driver's `step()`, socket.py's seam), which is signalled when its endpoint's
 readiness changes: the endpoint's `on_event` (readiness.py), called inside the stack's input
 or poll, only notes the socket; after the step the thread notifies the noted sockets and
