@@ -459,9 +459,19 @@ class StreamSocket(Socket):
             n = self.send(mv, flags)
             mv = mv[n:]
 
-    def write(self, data):
-        """MicroPython's stream write: None instead of EAGAIN on a non-blocking socket."""
-        return _or_none(self.send, data)
+    def write(self, data, off_or_len=None, n=None):
+        """MicroPython's stream write(buf[, len]) or write(buf, off, len): all of it on a
+        blocking socket (py/stream.c mp_stream_rw loops), what fits on a non-blocking one,
+        None instead of EAGAIN when nothing did."""
+        mv = memoryview(data)
+        if n is not None:
+            mv = mv[off_or_len:off_or_len + n]
+        elif off_or_len is not None:
+            mv = mv[:off_or_len]
+        if self._timeout != 0.0:
+            self.sendall(mv)
+            return len(mv)
+        return _or_none(self.send, mv)
 
     def recv(self, n, flags=0):
         c = self._conn()
@@ -501,7 +511,9 @@ class StreamSocket(Socket):
         return len(data)
 
     def read(self, n=-1):
-        """MicroPython's stream read: n < 0 reads to the end of the stream."""
+        """MicroPython's stream read: n bytes, fewer only at the end of the stream or, when
+        non-blocking, what had arrived (py/stream.c mp_stream_rw); None when nothing had.
+        n < 0 reads to the end of the stream."""
         if n is None or n < 0:
             out = b""
             while True:
@@ -509,10 +521,26 @@ class StreamSocket(Socket):
                 if not d:
                     return out
                 out += d
-        return _or_none(self.recv, n)
+        buf = bytearray(n)
+        got = self.readinto(buf)
+        return None if got is None else bytes(buf[:got])
 
     def readinto(self, buf, nbytes=0):
-        return _or_none(self.recv_into, buf, nbytes)
+        mv = memoryview(buf)[:nbytes or len(buf)]
+        got = 0
+        while got < len(mv):
+            try:
+                k = _or_none(self.recv_into, mv[got:])
+            except OSError:
+                if not got:
+                    raise
+                return got     # what arrived before the error or timeout is not lost
+            if k is None:
+                return got or None
+            if not k:
+                break
+            got += k
+        return got
 
     def readline(self):
         out = b""
