@@ -15,7 +15,8 @@ import pytest
 from barenet_host.devices.udp import UDPDevice
 from barenet_host.relay import Relay
 
-from conftest import readline
+from conftest import KERNEL_IP, readline
+from thirdparty import UMQTT, UREQUESTS, Server, fetch, mosquitto
 
 pytestmark = pytest.mark.root
 
@@ -101,3 +102,50 @@ def test_vm_pings_and_tcp_echoes_a_kernel_peer_through_the_udp_tunnel(tunnel, ke
     # (frames the kernel sent before the VM's first one, IPv6 router solicitations, dropped)
     assert tunnel.udp.peer[0] == "127.0.0.1"
     assert tunnel.relay.frames["a_to_b"] > 100 and tunnel.relay.frames["b_to_a"] > 100
+
+
+@pytest.fixture(scope="session")
+def sdists(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sdist")
+    return {spec: fetch(spec, str(d)) for spec in (UMQTT, UREQUESTS)}
+
+
+def test_unmodified_umqtt_in_the_vm_publishes_and_subscribes_through_kernel_mosquitto(
+        tunnel, kernel, sdists, tmp_path):
+    sizes = [11, 3000, 20000]
+    retained = os.urandom(5000)
+    (tmp_path / "retained").write_bytes(retained)
+    broker = mosquitto(kernel.ns, tmp_path)
+    watcher = None
+    try:
+        p = kernel.ns.run(["mosquitto_pub", "-h", KERNEL_IP, "-t", "barenet/kernel", "-r",
+                           "-f", str(tmp_path / "retained")], timeout=10)
+        assert p.returncode == 0, p.stderr
+        # a kernel subscriber, hex per message, once its SUBACK is in (-d says so; stdbuf:
+        # line by line, as into a terminal)
+        watcher = Server(kernel.ns, ["stdbuf", "-oL", "mosquitto_sub", "-d", "-h", KERNEL_IP, "-t", "barenet/vm",
+                                     "-C", str(len(sizes)), "-F", "%x"], "SUBACK")
+        r = run_board("vm_kernel_umqtt.py", tunnel.port, *sizes, path=[sdists[UMQTT]])
+        out, _ = watcher.proc.communicate(timeout=20)
+    finally:
+        if watcher is not None:
+            watcher.stop()
+        _, log = broker.stop()
+    assert r["sub_session"] == 0 and r["internal"] == {}
+    sent = [sha(payload(i, n)) for i, n in enumerate(sizes)]
+    assert r["sent"] == sent
+    # the retained message first (sent on subscribe), then the VM's own, in order
+    assert r["got"] == [["barenet/kernel", len(retained), sha(retained)]] + \
+        [["barenet/vm", n, h] for n, h in zip(sizes, sent)]
+    # (the lines of -d are words; the payloads are hex)
+    hexes = [ln for ln in out.splitlines() if ln and " " not in ln]
+    assert [sha(bytes.fromhex(h)) for h in hexes] == sent
+    assert "New client connected from 192.0.2.2" in log and "vm-pub" in log
+
+
+def payload(i, n):
+    return bytes((i * 13 + j * 7) & 0xFF for j in range(n))
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
