@@ -16,7 +16,7 @@ from barenet_host.devices.udp import UDPDevice
 from barenet_host.relay import Relay
 
 from conftest import KERNEL_IP, readline
-from thirdparty import UMQTT, UREQUESTS, Server, fetch, mosquitto
+from thirdparty import HTTP_PORT, UMQTT, UREQUESTS, Server, fetch, http_server, mosquitto
 
 pytestmark = pytest.mark.root
 
@@ -149,3 +149,23 @@ def payload(i, n):
 
 def sha(data):
     return hashlib.sha256(data).hexdigest()
+
+
+def test_unmodified_urequests_in_the_vm_fetches_from_a_kernel_http_server(
+        tunnel, kernel, sdists, tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    files = {"small.txt": b"hello from the kernel\n", "blob.bin": os.urandom(300000)}
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+    server = http_server(kernel.ns, root)
+    try:
+        urls = ["http://%s:%d/%s" % (KERNEL_IP, HTTP_PORT, n) for n in files]
+        r = run_board("vm_kernel_urequests.py", tunnel.port, *urls + [urls[0] + "-missing"],
+                      path=[sdists[UREQUESTS]])
+    finally:
+        _, log = server.stop()
+    assert r["get"][:2] == [[200, len(d), sha(d)] for d in files.values()]
+    assert r["get"][2][0] == 404
+    assert r["internal"] == {}
+    assert log.count('"GET /') == 3 and "192.0.2.2" in log
