@@ -90,6 +90,8 @@ _UDP_MAX = 65535 - 20 - 8     # the largest UDP payload IPv4 can carry (EMSGSIZE
 # every 75 s, 9 times (net.ipv4.tcp_keepalive_*; RFC 1122 4.2.3.6 asks for >= 2 h)
 _KEEP_DEFAULTS = (7200, 75, 9)
 _ONCE = 0      # a timeout of 0: try once, without waiting
+# CPython's "no timeout given" marker: http.client and others pass it on to create_connection
+_GLOBAL_DEFAULT_TIMEOUT = object()
 
 
 def inet_aton(s):
@@ -161,6 +163,8 @@ class Socket:
         self._timeout = net.default_timeout
         self._ep = None
         self._closed = False
+        self._io_refs = 0         # makefile() streams open (CPython's _io_refs)
+        self._close_asked = False
         self._err = 0             # SO_ERROR: an error not yet reported by a call
         self._opts = {}           # (level, name) -> value of the options kept here
 
@@ -212,10 +216,20 @@ class Socket:
     # -- ending --------------------------------------------------------------------------
 
     def close(self):
-        if not self._closed:
+        # CPython: while makefile() streams are open the socket closes only with the last of
+        # them (socket.py _io_refs), so http.client can close its socket and go on reading
+        # the response through the stream
+        self._close_asked = True
+        if not self._closed and self._io_refs <= 0:
             self._closed = True
             self._close()
             self._ep = None
+
+    def _decref_socketios(self):
+        if self._io_refs > 0:
+            self._io_refs -= 1
+        if self._close_asked:
+            self.close()
 
     def __enter__(self):
         return self
@@ -569,6 +583,7 @@ class StreamSocket(Socket):
         import io
         rw = "r" in mode, "w" in mode
         raw = SocketIO(self, ("r" if rw[0] else "") + ("w" if rw[1] else ""))
+        self._io_refs += 1
         if buffering == 0:
             if "b" not in mode:
                 raise ValueError("unbuffered streams must be binary")
@@ -841,7 +856,8 @@ except ImportError:  # MicroPython
 if _RawIOBase is not None:
     class SocketIO(_RawIOBase):
         """CPython's socket.SocketIO: a raw stream over a stream socket (for makefile).
-        Closing it leaves the socket open, as CPython's does."""
+        Closing it leaves the socket open, as CPython's does, unless the socket's close()
+        came first and this was its last stream."""
 
         def __init__(self, sock, mode):
             _RawIOBase.__init__(self)
@@ -859,6 +875,12 @@ if _RawIOBase is not None:
 
         def write(self, b):
             return self._sock.send(b)
+
+        def close(self):
+            if self.closed:
+                return
+            _RawIOBase.close(self)
+            self._sock._decref_socketios()
 
 
 # (family, type) -> the class of its sockets: raw.py and local.py add theirs
@@ -892,11 +914,11 @@ class Sockets:
                 return p
         raise oserror(EADDRINUSE)
 
-    def create_connection(self, address, timeout=-1, source_address=None):
-        """CPython's socket.create_connection for a numeric address; timeout -1: the default."""
+    def create_connection(self, address, timeout=_GLOBAL_DEFAULT_TIMEOUT, source_address=None):
+        """CPython's socket.create_connection for a numeric address."""
         s = self.socket(AF_INET, SOCK_STREAM)
         try:
-            if timeout != -1:
+            if timeout is not _GLOBAL_DEFAULT_TIMEOUT:
                 s.settimeout(timeout)
             if source_address is not None:
                 s.bind(source_address)
@@ -981,7 +1003,7 @@ def socket(family=AF_INET, type=SOCK_STREAM, proto=0):
     return _net().socket(family, type, proto)
 
 
-def create_connection(address, timeout=-1, source_address=None):
+def create_connection(address, timeout=_GLOBAL_DEFAULT_TIMEOUT, source_address=None):
     return _net().create_connection(address, timeout, source_address)
 
 
