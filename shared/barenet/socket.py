@@ -57,6 +57,7 @@ IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 SOL_SOCKET = 1
 SO_REUSEADDR = 2
+SO_TYPE = 3       # ssl imports it
 SO_ERROR = 4
 SO_BROADCAST = 6
 SO_SNDBUF = 7
@@ -953,7 +954,7 @@ class Sockets:
 
 for _n in ("AF_INET", "SOCK_STREAM", "SOCK_DGRAM", "IPPROTO_IP", "IPPROTO_TCP", "IPPROTO_UDP",
            "SOL_SOCKET", "SO_REUSEADDR", "SO_ERROR", "SO_BROADCAST", "SO_SNDBUF", "SO_RCVBUF",
-           "SO_KEEPALIVE", "SO_OOBINLINE", "TCP_NODELAY", "TCP_KEEPIDLE", "TCP_KEEPINTVL",
+           "SO_TYPE", "SO_KEEPALIVE", "SO_OOBINLINE", "TCP_NODELAY", "TCP_KEEPIDLE", "TCP_KEEPINTVL",
            "TCP_KEEPCNT", "IP_TTL", "MSG_OOB", "MSG_PEEK", "MSG_DONTWAIT", "MSG_WAITALL",
            "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "INADDR_ANY", "SOMAXCONN", "error", "timeout"):
     setattr(Sockets, _n, globals()[_n])
@@ -999,8 +1000,13 @@ def _net():
     return _default
 
 
-def socket(family=AF_INET, type=SOCK_STREAM, proto=0):
-    return _net().socket(family, type, proto)
+class socket:
+    """socket(family, type, proto): a socket of the kind asked for, on the installed stack.
+    A class, as CPython's socket.socket is, because ssl subclasses it when imported (urllib
+    and paho-mqtt import ssl); what it makes is one of the classes in _KINDS."""
+
+    def __new__(cls, family=AF_INET, type=SOCK_STREAM, proto=0):
+        return _net().socket(family, type, proto)
 
 
 def create_connection(address, timeout=_GLOBAL_DEFAULT_TIMEOUT, source_address=None):
