@@ -14,7 +14,8 @@ import pytest
 from barenet_host.netns import unique_name
 
 from conftest import KERNEL_CIDR, KERNEL_IP
-from thirdparty import HTTP_PORT, http_server
+from thirdparty import HTTP_PORT, http_server, kernel_subscriber, mosquitto, payloads, \
+    publish_retained
 
 pytestmark = pytest.mark.root
 
@@ -60,3 +61,35 @@ def test_urllib_request_fetches_from_a_kernel_http_server_over_barenet(netns, cl
     gets = [ln for ln in log.splitlines() if '"GET /' in ln]
     assert len(gets) == 3 and all(ln.startswith("192.0.2.2 - - ") for ln in gets)
     assert r["tap"]["rx"] > (1 << 20) // 1460    # the megabyte came in on the TAP
+
+
+def test_paho_mqtt_publishes_and_subscribes_through_kernel_mosquitto_over_barenet(
+        netns, client, tmp_path):
+    sizes = [7, 2000, 50000]
+    retained = os.urandom(4000)
+    (tmp_path / "retained").write_bytes(retained)
+    broker = mosquitto(netns, tmp_path)
+    watcher = None
+    try:
+        publish_retained(netns, "barenet/kernel", tmp_path / "retained")
+        watcher = kernel_subscriber(netns, "barenet/py", len(sizes))
+        r = client("paho", KERNEL_IP, *sizes)
+        seen = payloads(watcher)
+    finally:
+        if watcher is not None:
+            watcher.stop()
+        _, log = broker.stop()
+    assert r["patched"] and r["internal"] == {}
+    assert r["subscribed"] == [[1]]
+    sent = [sha(payload(i, n)) for i, n in enumerate(sizes)]
+    assert r["sent"] == sent
+    # the qos 1 publication acknowledged (a qos 0 one counts as published once written)
+    assert r["acked"] == sorted(r["mids"])
+    assert r["got"] == [["barenet/kernel", len(retained), sha(retained)]] + \
+        [["barenet/py", n, h] for n, h in zip(sizes, sent)]
+    assert [sha(p) for p in seen] == sent
+    assert log.count("New client connected from 192.0.2.2") == 2
+
+
+def payload(i, n):
+    return bytes((i * 13 + j * 7) & 0xFF for j in range(n))

@@ -16,7 +16,8 @@ from barenet_host.devices.udp import UDPDevice
 from barenet_host.relay import Relay
 
 from conftest import KERNEL_IP, readline
-from thirdparty import HTTP_PORT, UMQTT, UREQUESTS, Server, fetch, http_server, mosquitto
+from thirdparty import HTTP_PORT, UMQTT, UREQUESTS, fetch, http_server, kernel_subscriber, \
+    mosquitto, payloads, publish_retained
 
 pytestmark = pytest.mark.root
 
@@ -118,15 +119,10 @@ def test_unmodified_umqtt_in_the_vm_publishes_and_subscribes_through_kernel_mosq
     broker = mosquitto(kernel.ns, tmp_path)
     watcher = None
     try:
-        p = kernel.ns.run(["mosquitto_pub", "-h", KERNEL_IP, "-t", "barenet/kernel", "-r",
-                           "-f", str(tmp_path / "retained")], timeout=10)
-        assert p.returncode == 0, p.stderr
-        # a kernel subscriber, hex per message, once its SUBACK is in (-d says so; stdbuf:
-        # line by line, as into a terminal)
-        watcher = Server(kernel.ns, ["stdbuf", "-oL", "mosquitto_sub", "-d", "-h", KERNEL_IP, "-t", "barenet/vm",
-                                     "-C", str(len(sizes)), "-F", "%x"], "SUBACK")
+        publish_retained(kernel.ns, "barenet/kernel", tmp_path / "retained")
+        watcher = kernel_subscriber(kernel.ns, "barenet/vm", len(sizes))
         r = run_board("vm_kernel_umqtt.py", tunnel.port, *sizes, path=[sdists[UMQTT]])
-        out, _ = watcher.proc.communicate(timeout=20)
+        seen = payloads(watcher)
     finally:
         if watcher is not None:
             watcher.stop()
@@ -137,9 +133,7 @@ def test_unmodified_umqtt_in_the_vm_publishes_and_subscribes_through_kernel_mosq
     # the retained message first (sent on subscribe), then the VM's own, in order
     assert r["got"] == [["barenet/kernel", len(retained), sha(retained)]] + \
         [["barenet/vm", n, h] for n, h in zip(sizes, sent)]
-    # (the lines of -d are words; the payloads are hex)
-    hexes = [ln for ln in out.splitlines() if ln and " " not in ln]
-    assert [sha(bytes.fromhex(h)) for h in hexes] == sent
+    assert [sha(p) for p in seen] == sent     # and so did a kernel subscriber
     assert "New client connected from 192.0.2.2" in log and "vm-pub" in log
 
 
