@@ -6,11 +6,14 @@ network namespace: the board side of `barenet bridge`'s `udp:` device (issue 10)
 
     relay = Relay(tap, UDPDevice(5555))
     relay.run(timeout_s=30)           # or in a thread; relay.stop() from anywhere
+
+The waiting is the host runner's (runner.py: select over the registered fds, a self-pipe for
+stop()), around a stack with no interface: the relay moves frames, it is no host on the link.
 """
 
-import os
-import select
-import time
+from barenet.stack import Stack
+
+from .runner import Runner
 
 
 class Relay:
@@ -20,8 +23,9 @@ class Relay:
         self.burst = burst      # frames moved per device per wakeup, so neither side starves
         self.frames = {"a_to_b": 0, "b_to_a": 0}
         self._buf = bytearray(max(self._frame_max(a), self._frame_max(b)))
-        self._stopping = False
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._runner = Runner(Stack())
+        self._runner.add_fd(a.fileno(), lambda now: self._move(a, b, "a_to_b"))
+        self._runner.add_fd(b.fileno(), lambda now: self._move(b, a, "b_to_a"))
 
     @staticmethod
     def _frame_max(nic):
@@ -38,39 +42,10 @@ class Relay:
 
     def run(self, timeout_s=None):
         """Relay until stop() or timeout_s seconds pass; -> False only on timeout."""
-        end = None if timeout_s is None else time.monotonic() + timeout_s
-        fa, fb = self.a.fileno(), self.b.fileno()
-        try:
-            while not self._stopping:
-                wait = None
-                if end is not None:
-                    wait = end - time.monotonic()
-                    if wait <= 0:
-                        return False
-                ready, _, _ = select.select([fa, fb, self._wake_r], [], [], wait)
-                if fa in ready:
-                    self._move(self.a, self.b, "a_to_b")
-                if fb in ready:
-                    self._move(self.b, self.a, "b_to_a")
-            return True
-        finally:
-            self._stopping = False
-            self._drain_wake()
-
-    def _drain_wake(self):
-        try:
-            while os.read(self._wake_r, 64):
-                pass
-        except BlockingIOError:
-            pass
+        return self._runner.run(timeout_s=timeout_s)
 
     def stop(self):
-        self._stopping = True
-        try:
-            os.write(self._wake_w, b"\0")
-        except BlockingIOError:
-            pass    # a wakeup is already pending
+        self._runner.stop()
 
     def close(self):
-        for fd in (self._wake_r, self._wake_w):
-            os.close(fd)
+        self._runner.close()
