@@ -7,6 +7,7 @@ netns, and the VM's blocking sockets wait on the link (firmware/poll_driver.py).
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import threading
 
@@ -25,7 +26,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 FIRMWARE = os.path.join(REPO, "firmware")
 sys.path.insert(0, os.path.join(REPO, "tests", "micropython"))
-from test_micropython import run_vm  # noqa: E402
+from test_micropython import MICROPYTHON, run_vm, vm_env  # noqa: E402
+
+VM_DIR = os.path.join(REPO, "tests", "micropython")
 
 ECHO_SERVER = r"""
 import hashlib, socket, sys
@@ -163,3 +166,28 @@ def test_unmodified_urequests_in_the_vm_fetches_from_a_kernel_http_server(
     assert r["get"][2][0] == 404
     assert r["internal"] == {}
     assert log.count('"GET /') == 3 and "192.0.2.2" in log
+
+
+def test_kernel_curl_and_ping_reach_a_server_in_the_vm(tunnel, kernel):
+    n = 3
+    vm = subprocess.Popen([MICROPYTHON, os.path.join(VM_DIR, "vm_kernel_server.py"),
+                           str(tunnel.port), str(n)], cwd=REPO, env=vm_env([FIRMWARE]),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert readline(vm.stdout, 20) == "listening\n", vm.stderr.read()
+        ping = kernel.ping("-c", "3", "-i", "0.2", "-W", "5")
+        pages = [kernel.ns.run(["curl", "-sS", "--max-time", "10", "http://192.0.2.2/p%d" % i],
+                               text=False, timeout=20) for i in range(n)]
+        out, err = vm.communicate(timeout=30)
+    finally:
+        if vm.poll() is None:
+            vm.kill()
+            vm.communicate(timeout=10)
+    assert vm.returncode == 0, err
+    assert ping.returncode == 0 and " 0% packet loss" in ping.stdout, ping.stdout
+    for i, p in enumerate(pages):
+        assert p.returncode == 0, p.stderr
+        assert p.stdout == b"page %d from the VM\n" % i + bytes(range(256)) * 40
+    r = json.loads(out.splitlines()[-1])
+    assert r["served"] == [["192.0.2.1", "GET /p%d HTTP/1.1" % i] for i in range(n)]
+    assert r["left"] == 0 and r["internal"] == {} and r["echo_replies"] >= 3
