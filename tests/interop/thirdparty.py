@@ -1,8 +1,8 @@
 """Unmodified third-party code for the tests, and the kernel servers it talks to in a netns.
 
 Libraries are fetched from the package index at test time, pinned, with the team's
-`shared/tools/fetch-sdist` (next to the repo, or next to the folder of clones): never copied
-into the repo. The servers run inside the test's namespace on 192.0.2.1 and are stopped by pid.
+`shared/tools/fetch-sdist` (next to the repo, next to the folder of clones, or where
+BARENET_FETCH_SDIST says): never copied into the repo. The servers run inside the test's namespace on 192.0.2.1 and are stopped by pid.
 """
 
 import os
@@ -24,14 +24,17 @@ HTTP_PORT = 8000
 
 
 def fetch_tool():
+    tool = os.environ.get("BARENET_FETCH_SDIST")     # elsewhere: say where it is
+    if tool:
+        return tool
     d = REPO
     for _ in range(3):
         d = os.path.dirname(d)
         tool = os.path.join(d, "shared", "tools", "fetch-sdist")
         if os.path.exists(tool):
             return tool
-    pytest.fail("no shared/tools/fetch-sdist next to the repo (or its parent folder)",
-                pytrace=False)
+    pytest.fail("no shared/tools/fetch-sdist next to the repo (or its parent folder); set "
+                "BARENET_FETCH_SDIST to its path", pytrace=False)
 
 
 def fetch(spec, dest):
