@@ -47,6 +47,8 @@ from .tcp.state import SYN_SENT, SYN_RECEIVED, ESTABLISHED
 
 error = OSError
 timeout = _timeout
+# CPython's "no timeout given" marker: http.client and others pass it on to create_connection
+_GLOBAL_DEFAULT_TIMEOUT = object()
 
 # Linux's values, which CPython's socket module has on Linux
 AF_INET = 2
@@ -57,7 +59,7 @@ IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 SOL_SOCKET = 1
 SO_REUSEADDR = 2
-SO_TYPE = 3       # ssl imports it
+SO_TYPE = 3       # ssl imports it (getsockopt does not know it yet)
 SO_ERROR = 4
 SO_BROADCAST = 6
 SO_SNDBUF = 7
@@ -91,8 +93,6 @@ _UDP_MAX = 65535 - 20 - 8     # the largest UDP payload IPv4 can carry (EMSGSIZE
 # every 75 s, 9 times (net.ipv4.tcp_keepalive_*; RFC 1122 4.2.3.6 asks for >= 2 h)
 _KEEP_DEFAULTS = (7200, 75, 9)
 _ONCE = 0      # a timeout of 0: try once, without waiting
-# CPython's "no timeout given" marker: http.client and others pass it on to create_connection
-_GLOBAL_DEFAULT_TIMEOUT = object()
 
 
 def inet_aton(s):
@@ -954,7 +954,7 @@ class Sockets:
 
 for _n in ("AF_INET", "SOCK_STREAM", "SOCK_DGRAM", "IPPROTO_IP", "IPPROTO_TCP", "IPPROTO_UDP",
            "SOL_SOCKET", "SO_REUSEADDR", "SO_ERROR", "SO_BROADCAST", "SO_SNDBUF", "SO_RCVBUF",
-           "SO_TYPE", "SO_KEEPALIVE", "SO_OOBINLINE", "TCP_NODELAY", "TCP_KEEPIDLE", "TCP_KEEPINTVL",
+           "SO_KEEPALIVE", "SO_OOBINLINE", "TCP_NODELAY", "TCP_KEEPIDLE", "TCP_KEEPINTVL",
            "TCP_KEEPCNT", "IP_TTL", "MSG_OOB", "MSG_PEEK", "MSG_DONTWAIT", "MSG_WAITALL",
            "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "INADDR_ANY", "SOMAXCONN", "error", "timeout"):
     setattr(Sockets, _n, globals()[_n])

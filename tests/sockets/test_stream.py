@@ -454,21 +454,6 @@ def test_recv_into_and_recvfrom_on_a_stream(net):
         assert data == b"789" and addr is None
 
 
-def test_makefile_reads_lines_and_writes(net):
-    lst, c, a = pair(net)
-    with lst, c, a:
-        w = c.makefile("wb")
-        w.write(b"one\ntwo\n")
-        w.flush()
-        r = a.makefile("rb")
-        assert r.readline() == b"one\n"
-        assert r.readline() == b"two\n"
-        t = c.makefile("w", encoding="ascii")
-        t.write("three\n")
-        t.flush()
-        assert a.makefile("r", encoding="ascii").readline() == "three\n"
-
-
 def test_close_with_a_makefile_stream_open_closes_with_the_stream(net):
     # http.client closes its socket and reads the response through makefile("rb"): the
     # socket stays open until its last stream closes (CPython's _io_refs)
@@ -482,3 +467,18 @@ def test_close_with_a_makefile_stream_open_closes_with_the_stream(net):
         with pytest.raises(OSError) as e:
             a.recv(1)
         assert e.value.errno == errno.EBADF
+
+
+def test_makefile_reads_lines_and_writes(net):
+    lst, c, a = pair(net)
+    with lst, c, a:
+        w = c.makefile("wb")
+        w.write(b"one\ntwo\n")
+        w.flush()
+        r = a.makefile("rb")
+        assert r.readline() == b"one\n"
+        assert r.readline() == b"two\n"
+        t = c.makefile("w", encoding="ascii")
+        t.write("three\n")
+        t.flush()
+        assert a.makefile("r", encoding="ascii").readline() == "three\n"
