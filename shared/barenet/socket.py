@@ -95,11 +95,38 @@ _KEEP_DEFAULTS = (7200, 75, 9)
 _ONCE = 0      # a timeout of 0: try once, without waiting
 
 
+def _part(p):
+    # one part of an inet_aton(3) address: decimal, octal after a 0, hex after 0x
+    if p[:2] in ("0x", "0X"):
+        digits, base = p[2:], 16
+    elif len(p) > 1 and p[0] == "0":
+        digits, base = p[1:], 8
+    else:
+        digits, base = p, 10
+    if not digits or (base != 16 and not digits.isdigit()):
+        raise ValueError(p)
+    return int(digits, base)
+
+
 def inet_aton(s):
+    """The C library's inet_aton(3), as CPython calls it: a, a.b, a.b.c or a.b.c.d, each part
+    decimal, octal or hex, the last filling the bytes left ("127.1" is 127.0.0.1); what follows
+    a space is ignored."""
+    if not isinstance(s, str):
+        raise TypeError("inet_aton() argument 1 must be str")
+    for sp in " \t\n":
+        s = s.split(sp, 1)[0]
     try:
-        return ip_aton(s)
-    except (ValueError, AttributeError):
+        parts = [_part(p) for p in s.split(".")]
+    except ValueError:
         raise oserror(EINVAL)
+    n = len(parts)
+    if not 1 <= n <= 4 or parts[-1] >= 1 << (8 * (5 - n)) or max(parts[:-1] or [0]) > 255:
+        raise oserror(EINVAL)
+    v = parts[-1]
+    for i in range(n - 1):
+        v |= parts[i] << (8 * (3 - i))
+    return v.to_bytes(4, "big")
 
 
 def inet_ntoa(b):
@@ -109,9 +136,17 @@ def inet_ntoa(b):
 
 
 def inet_pton(family, s):
+    """Strict dotted quad, as inet_pton(3): four decimal parts, no leading zeros."""
     if family != AF_INET:
         raise oserror(EAFNOSUPPORT)
-    return inet_aton(s)
+    parts = s.split(".") if isinstance(s, str) else ()
+    for p in parts:
+        if not p.isdigit() or (len(p) > 1 and p[0] == "0"):
+            raise oserror(EINVAL)
+    try:
+        return ip_aton(s)
+    except (ValueError, AttributeError):
+        raise oserror(EINVAL)
 
 
 def inet_ntop(family, b):
@@ -134,11 +169,8 @@ def _addr(address):
         raise OverflowError("port must be 0-65535.")
     if host == "":
         return ANY, port
-    try:
-        return ip_aton(host), port
-    except (ValueError, AttributeError):
-        # a name: numeric only until the DNS client lands (getaddrinfo's EAI_NONAME)
-        raise oserror(EINVAL)
+    # numeric as getaddrinfo reads it (inet_aton's forms); names when the DNS client lands
+    return inet_aton(host), port
 
 
 def _or_none(fn, *args):
@@ -187,9 +219,10 @@ class Socket:
     def getblocking(self):
         return self._timeout != 0.0
 
-    def _wait(self, attempt, flags=0):
+    def _wait(self, attempt, flags=0, start=None):
         """Run attempt() (-> a result, or None: not yet) until it gives a result, driving the
-        stack in between; EAGAIN for a non-blocking call, timeout when the timeout passes."""
+        stack in between; EAGAIN for a non-blocking call, timeout when the timeout passes
+        (counted from start, the driver's time when the whole call began, if given)."""
         r = attempt()
         if r is not None:
             return r
@@ -201,7 +234,8 @@ class Socket:
             if r is None:
                 raise oserror(EAGAIN)
             return r
-        start = drv.now()
+        if start is None:
+            start = drv.now()
         limit = None if t is None else int(t * 1000)
         while True:
             left = None
@@ -360,11 +394,15 @@ class StreamSocket(Socket):
         if port == 0:
             port = net._tcp_port(tcp)
         elif port in net._tcp_bound or port in tcp.listeners:
-            # One socket per port: SO_REUSEADDR would only let a listener reuse a port whose
-            # old connections linger in TIME_WAIT (Linux), which bind never checks here.
+            raise oserror(EADDRINUSE)     # one bound socket per port
+        elif tcp.port_in_use(port) and not (self._reuse() and port in net._reuse_ports):
+            # Linux (inet_csk_bind_conflict): the connections left on a port (accepted ones,
+            # TIME_WAIT) keep the SO_REUSEADDR of the socket they came from, and a new
+            # socket may share the port with them only if both set it
             raise oserror(EADDRINUSE)
         net._tcp_bound[port] = self
         self._bound = (a, port)
+        self._apply()
 
     def listen(self, backlog=SOMAXCONN):
         self._check()
@@ -457,21 +495,26 @@ class StreamSocket(Socket):
     # -- moving data ---------------------------------------------------------------------
 
     def send(self, data, flags=0):
+        return self._send(data, flags, None)
+
+    def _send(self, data, flags, start):
         c = self._conn()
         if c is None:
             # Linux: sending on a stream that never connected is EPIPE (sk_stream_wait_connect)
             raise oserror(EPIPE)
         if c.state == SYN_SENT or c.state == SYN_RECEIVED:
-            self._wait(self._connected, flags)
+            self._wait(self._connected, flags, start)
         if not len(data):
             return 0
         oob = bool(flags & MSG_OOB)
-        return self._wait(lambda: c.send(data, oob) or None, flags)
+        return self._wait(lambda: c.send(data, oob) or None, flags, start)
 
     def sendall(self, data, flags=0):
+        # CPython (3.5+): the timeout bounds the whole call, not each send within it
+        start = self._net.driver.now()
         mv = memoryview(data)
         while len(mv):
-            n = self.send(mv, flags)
+            n = self._send(mv, flags, start)
             mv = mv[n:]
 
     def write(self, data, off_or_len=None, n=None):
@@ -649,7 +692,17 @@ class StreamSocket(Socket):
             return c.rcvbuf.size if name == SO_RCVBUF else c.sndbuf.size
         return Socket._bufsize(self, name)
 
+    def _reuse(self):
+        return bool(self._opts.get((SOL_SOCKET, SO_REUSEADDR)))
+
     def _apply(self):
+        b = self._bound
+        if b is not None:
+            # the port's connections take this socket's SO_REUSEADDR with them (see bind)
+            if self._reuse():
+                self._net._reuse_ports.add(b[1])
+            else:
+                self._net._reuse_ports.discard(b[1])
         c = self._conn()
         if c is None:
             return
@@ -898,6 +951,7 @@ class Sockets:
         self.driver = driver
         self.default_timeout = None
         self._tcp_bound = {}     # port -> the StreamSocket bound to it (bind before listen)
+        self._reuse_ports = set()    # ports last bound by a socket with SO_REUSEADDR
 
     def socket(self, family=AF_INET, type=SOCK_STREAM, proto=0):
         cls = _KINDS.get((family, type))

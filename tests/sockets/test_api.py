@@ -35,6 +35,19 @@ def test_inet_helpers(net):
             m.inet_aton(bad)
         with pytest.raises(OSError):
             m.inet_pton(m.AF_INET, bad)
+    # inet_aton(3)'s older forms, which CPython passes to the C library; inet_pton is strict
+    for legacy, packed in (("127.1", b"\x7f\0\0\x01"), ("1", b"\0\0\0\x01"),
+                           ("0x7f.1", b"\x7f\0\0\x01"), ("0177.0.0.1", b"\x7f\0\0\x01"),
+                           ("1.2.65535", b"\x01\x02\xff\xff"), ("4294967295", b"\xff" * 4),
+                           ("1.2.3.4 junk", b"\x01\x02\x03\x04")):
+        assert m.inet_aton(legacy) == packed
+        with pytest.raises(OSError):
+            m.inet_pton(m.AF_INET, legacy)
+    for bad in ("1.2.3.4x", "4294967296", "1..2", "0x", "08", "1.2.3.4.5", "256.1"):
+        with pytest.raises(OSError):
+            m.inet_aton(bad)
+    with pytest.raises(OSError):
+        m.inet_pton(m.AF_INET, "01.2.3.4")
     with pytest.raises(OSError):
         m.inet_ntoa(b"123")
     with pytest.raises(ValueError):

@@ -98,6 +98,54 @@ def test_double_bind_is_eaddrinuse_and_rebinding_one_socket_einval(net):
             assert e.value.errno == errno.EINVAL
 
 
+def _port_left_in_time_wait(net, reuse):
+    """A server port whose listener is closed while the server's side of a connection on it
+    holds TIME_WAIT (the server closed first); reuse: the listener's SO_REUSEADDR."""
+    lst = net.srv.socket(net.srv.AF_INET, net.srv.SOCK_STREAM)
+    lst.setsockopt(net.srv.SOL_SOCKET, net.srv.SO_REUSEADDR, reuse)
+    lst.bind((net.srv_ip, 0))
+    lst.listen(1)
+    c = net.cli.create_connection(lst.getsockname(), 5)
+    a, _ = lst.accept()
+    port = lst.getsockname()[1]
+    a.close()
+    assert c.recv(10) == b""
+    c.close()
+    lst.close()
+    net.settle()
+    return port
+
+
+def _bind_errno(net, port, reuse):
+    with net.srv.socket() as s:
+        s.setsockopt(net.srv.SOL_SOCKET, net.srv.SO_REUSEADDR, reuse)
+        try:
+            s.bind((net.srv_ip, port))
+            s.listen(1)
+        except OSError as e:
+            return e.errno
+        return 0
+
+
+@pytest.mark.parametrize("old", [0, 1])
+def test_rebinding_a_port_in_time_wait_needs_so_reuseaddr_on_both_sockets(net, old):
+    # Linux (inet_csk_bind_conflict): a TIME_WAIT socket keeps the SO_REUSEADDR of the
+    # socket it came from, and only two sockets that both set it may share the port
+    port = _port_left_in_time_wait(net, old)
+    assert _bind_errno(net, port, 0) == errno.EADDRINUSE
+    assert _bind_errno(net, port, 1) == (0 if old else errno.EADDRINUSE)
+
+
+def test_so_reuseaddr_never_shares_a_port_with_a_listener(net):
+    with listener(net) as lst:
+        lst.setsockopt(net.srv.SOL_SOCKET, net.srv.SO_REUSEADDR, 1)
+        with net.srv.socket() as s:
+            s.setsockopt(net.srv.SOL_SOCKET, net.srv.SO_REUSEADDR, 1)
+            with pytest.raises(OSError) as e:
+                s.bind((net.srv_ip, lst.getsockname()[1]))
+            assert e.value.errno == errno.EADDRINUSE
+
+
 def test_bind_to_an_address_not_ours_is_eaddrnotavail(net):
     with net.srv.socket() as s:
         with pytest.raises(OSError) as e:
@@ -482,3 +530,13 @@ def test_makefile_reads_lines_and_writes(net):
         t.write("three\n")
         t.flush()
         assert a.makefile("r", encoding="ascii").readline() == "three\n"
+
+
+def test_a_numeric_host_in_inet_aton_form_is_accepted(net):
+    # getaddrinfo reads "a.b.c" as inet_aton(3) does: 192.0.513 is 192.0.2.1, 127.1 is 127.0.0.1
+    with listener(net) as lst:
+        a, b, c, d = (int(x) for x in net.srv_ip.split("."))
+        short = "%d.%d" % (a, (b << 16) | (c << 8) | d) if a == 127 else \
+            "%d.%d.%d" % (a, b, (c << 8) | d)
+        with net.cli.create_connection((short, lst.getsockname()[1]), 5) as s:
+            assert s.getpeername() == lst.getsockname()

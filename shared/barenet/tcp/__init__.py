@@ -284,6 +284,10 @@ class TCP:
         """Connections in TIME_WAIT now (at most cfg.time_wait_max)."""
         return self.time_wait.n
 
+    def port_in_use(self, port):
+        """A connection or a TIME_WAIT record has this local port (listeners aside)."""
+        return port in self._ports or self.time_wait.uses_port(port)
+
     def _taken(self, lip, lport, rip, rport):
         # A 4-tuple in use: by a connection, or by a TIME_WAIT record (RFC 9293 3.6.1: no new
         # incarnation of ours may start before the old one's 2 MSL is over)

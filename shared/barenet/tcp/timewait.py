@@ -109,6 +109,17 @@ class TimeWaitTable:
             r = r[_CHAIN]
         return False
 
+    def uses_port(self, lport):
+        """A live record has this local port (a bind() without SO_REUSEADDR must not take
+        it); a scan, as bind is rare and the table bounded."""
+        if self.n:
+            fifo = self._fifo
+            for i in range(self._head, len(fifo)):
+                r = fifo[i]
+                if r is not None and r[_LPORT] == lport and r[_EXPIRY] is not None:
+                    return True
+        return False
+
     def enter(self, tcb, t):
         """The TCB (already out of the connection table) enters TIME_WAIT at t (TCP's clock):
         its record joins the table, the oldest making room when it is full (Linux drops the
