@@ -51,6 +51,8 @@ import struct as _struct
 
 error = OSError
 timeout = _timeout
+# CPython's "no timeout given" marker: http.client and others pass it on to create_connection
+_GLOBAL_DEFAULT_TIMEOUT = object()
 
 # Linux's values, which CPython's socket module has on Linux
 AF_UNIX = 1
@@ -65,6 +67,7 @@ IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 SOL_SOCKET = 1
 SO_REUSEADDR = 2
+SO_TYPE = 3       # ssl imports it (getsockopt does not know it yet)
 SO_ERROR = 4
 SO_BROADCAST = 6
 SO_SNDBUF = 7
@@ -224,6 +227,8 @@ class Socket(_Stream):
         self._timeout = net.default_timeout
         self._ep = None
         self._closed = False
+        self._io_refs = 0         # makefile() streams open (CPython's _io_refs)
+        self._close_asked = False
         self._err = 0             # SO_ERROR: an error not yet reported by a call
         self._opts = {}           # (level, name) -> value of the options kept here
         if net._guard is not None:
@@ -279,10 +284,20 @@ class Socket(_Stream):
     # -- ending --------------------------------------------------------------------------
 
     def close(self):
-        if not self._closed:
+        # CPython: while makefile() streams are open the socket closes only with the last of
+        # them (socket.py _io_refs), so http.client can close its socket and go on reading
+        # the response through the stream
+        self._close_asked = True
+        if not self._closed and self._io_refs <= 0:
             self._closed = True
             self._close()
             self._ep = None
+
+    def _decref_socketios(self):
+        if self._io_refs > 0:
+            self._io_refs -= 1
+        if self._close_asked:
+            self.close()
 
     def __enter__(self):
         return self
@@ -581,9 +596,19 @@ class StreamSocket(Socket):
             n = self._send(mv, flags, start)
             mv = mv[n:]
 
-    def write(self, data):
-        """MicroPython's stream write: None instead of EAGAIN on a non-blocking socket."""
-        return _or_none(self.send, data)
+    def write(self, data, off_or_len=None, n=None):
+        """MicroPython's stream write(buf[, len]) or write(buf, off, len): all of it on a
+        blocking socket (py/stream.c mp_stream_rw loops), what fits on a non-blocking one,
+        None instead of EAGAIN when nothing did."""
+        mv = memoryview(data)
+        if n is not None:
+            mv = mv[off_or_len:off_or_len + n]
+        elif off_or_len is not None:
+            mv = mv[:off_or_len]
+        if self._timeout != 0.0:
+            self.sendall(mv)
+            return len(mv)
+        return _or_none(self.send, mv)
 
     def recv(self, n, flags=0):
         c = self._conn()
@@ -627,7 +652,9 @@ class StreamSocket(Socket):
         return len(data)
 
     def read(self, n=-1):
-        """MicroPython's stream read: n < 0 reads to the end of the stream."""
+        """MicroPython's stream read: n bytes, fewer only at the end of the stream or, when
+        non-blocking, what had arrived (py/stream.c mp_stream_rw); None when nothing had.
+        n < 0 reads to the end of the stream."""
         if n is None or n < 0:
             out = b""
             while True:
@@ -635,10 +662,26 @@ class StreamSocket(Socket):
                 if not d:
                     return out
                 out += d
-        return _or_none(self.recv, n)
+        buf = bytearray(n)
+        got = self.readinto(buf)
+        return None if got is None else bytes(buf[:got])
 
     def readinto(self, buf, nbytes=0):
-        return _or_none(self.recv_into, buf, nbytes)
+        mv = memoryview(buf)[:nbytes or len(buf)]
+        got = 0
+        while got < len(mv):
+            try:
+                k = _or_none(self.recv_into, mv[got:])
+            except OSError:
+                if not got:
+                    raise
+                return got     # what arrived before the error or timeout is not lost
+            if k is None:
+                return got or None
+            if not k:
+                break
+            got += k
+        return got
 
     def readline(self):
         out = b""
@@ -667,6 +710,7 @@ class StreamSocket(Socket):
         import io
         rw = "r" in mode, "w" in mode
         raw = SocketIO(self, ("r" if rw[0] else "") + ("w" if rw[1] else ""))
+        self._io_refs += 1
         if buffering == 0:
             if "b" not in mode:
                 raise ValueError("unbuffered streams must be binary")
@@ -961,7 +1005,8 @@ class DatagramSocket(Socket):
 if _RawIOBase is not None:
     class SocketIO(_RawIOBase):
         """CPython's socket.SocketIO: a raw stream over a stream socket (for makefile).
-        Closing it leaves the socket open, as CPython's does."""
+        Closing it leaves the socket open, as CPython's does, unless the socket's close()
+        came first and this was its last stream."""
 
         def __init__(self, sock, mode):
             _RawIOBase.__init__(self)
@@ -979,6 +1024,12 @@ if _RawIOBase is not None:
 
         def write(self, b):
             return self._sock.send(b)
+
+        def close(self):
+            if self.closed:
+                return
+            _RawIOBase.close(self)
+            self._sock._decref_socketios()
 
 
 # (family, type) -> the class of its sockets; rawsock.py (SOCK_RAW) and unixsock.py (AF_UNIX)
@@ -1034,11 +1085,11 @@ class Sockets:
                 return p
         raise oserror(EADDRINUSE)
 
-    def create_connection(self, address, timeout=-1, source_address=None):
-        """CPython's socket.create_connection for a numeric address; timeout -1: the default."""
+    def create_connection(self, address, timeout=_GLOBAL_DEFAULT_TIMEOUT, source_address=None):
+        """CPython's socket.create_connection for a numeric address."""
         s = self.socket(AF_INET, SOCK_STREAM)
         try:
-            if timeout != -1:
+            if timeout is not _GLOBAL_DEFAULT_TIMEOUT:
                 s.settimeout(timeout)
             if source_address is not None:
                 s.bind(source_address)
@@ -1121,15 +1172,20 @@ def _net():
     return _default
 
 
-def socket(family=AF_INET, type=SOCK_STREAM, proto=0):
-    return _net().socket(family, type, proto)
+class socket:
+    """socket(family, type, proto): a socket of the kind asked for, on the installed stack.
+    A class, as CPython's socket.socket is, because ssl subclasses it when imported (urllib
+    and paho-mqtt import ssl); what it makes is one of the classes in _KINDS."""
+
+    def __new__(cls, family=AF_INET, type=SOCK_STREAM, proto=0):
+        return _net().socket(family, type, proto)
 
 
 def socketpair(family=AF_UNIX, type=SOCK_STREAM, proto=0):
     return _net().socketpair(family, type, proto)
 
 
-def create_connection(address, timeout=-1, source_address=None):
+def create_connection(address, timeout=_GLOBAL_DEFAULT_TIMEOUT, source_address=None):
     return _net().create_connection(address, timeout, source_address)
 
 

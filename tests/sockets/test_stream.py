@@ -502,6 +502,21 @@ def test_recv_into_and_recvfrom_on_a_stream(net):
         assert data == b"789" and addr is None
 
 
+def test_close_with_a_makefile_stream_open_closes_with_the_stream(net):
+    # http.client closes its socket and reads the response through makefile("rb"): the
+    # socket stays open until its last stream closes (CPython's _io_refs)
+    lst, c, a = pair(net)
+    with lst, c:
+        r = a.makefile("rb")
+        a.close()
+        c.sendall(b"after close\n")
+        assert r.readline() == b"after close\n"
+        r.close()
+        with pytest.raises(OSError) as e:
+            a.recv(1)
+        assert e.value.errno == errno.EBADF
+
+
 def test_makefile_reads_lines_and_writes(net):
     lst, c, a = pair(net)
     with lst, c, a:
