@@ -48,6 +48,10 @@ class Runner:
 
     def stop(self):
         self._stopping = True
+        self.wake()
+
+    def wake(self):
+        """End the current or next wait() at once; from any thread or a signal handler."""
         try:
             os.write(self._wake_w, b"\0")
         except BlockingIOError:
@@ -58,6 +62,10 @@ class Runner:
             if fd >= 0:
                 os.close(fd)
         self._wake_r = self._wake_w = -1
+
+    def pending(self):
+        """Stack.pending(): what user calls between steps queued wants a step at once."""
+        return self.stack.pending()
 
     def step(self):
         """One loop step now; returns ms until the next wanted step (None: only a frame)."""

@@ -231,6 +231,21 @@ class Sim:
         self._step()
         return True
 
+    def pending(self):
+        """True when a stack has work for its next step at once (Stack.pending)."""
+        for stack in self._loops:
+            if stack.pending():
+                return True
+        return False
+
+    def step_to(self, ms):
+        """Move the clock forward to ms (unwrapped, as `ms`; never back) and step there: how
+        a runner that follows a real clock drives the world (RealTimeDriver). -> ms until the
+        next step is due, or None."""
+        if ms > self._abs:
+            self._abs = ms
+        return self._step()
+
     def _quiet(self):
         at = self._events.next_at()
         if at is not None and at <= self._abs:
@@ -270,3 +285,35 @@ class SimDriver:
         if not self.sim.step(timeout_ms):
             # A real runtime would block for ever: in a simulation that is a test's bug
             raise RuntimeError("a blocking call without a timeout waits, but nothing is scheduled")
+
+
+class RealTimeDriver(SimDriver):
+    """A SimDriver whose virtual clock follows a real one from the instant it is made: for
+    programs that wait in the runtime rather than in the driver (select.poll in the
+    MicroPython VM, the stack thread of barenet_host.threaded), where time must pass as it
+    does on a board. clock() -> ms on a wrapping ticks scale (time.ticks_ms), sleep_ms(ms)."""
+
+    def __init__(self, sim, clock, sleep_ms):
+        SimDriver.__init__(self, sim)
+        self.clock = clock
+        self.sleep_ms = sleep_ms
+        self._base = sim.ms
+        self._t0 = clock()
+
+    def _ms(self):
+        return self._base + ticks.diff(self.clock(), self._t0)
+
+    def now(self):
+        return self._ms() % ticks.PERIOD
+
+    def catch_up(self):
+        """Step the world at the real clock's instant: -> ms until its next step is due."""
+        return self.sim.step_to(self._ms())
+
+    def step(self, timeout_ms):
+        wait = ticks.earliest(self.catch_up(), timeout_ms)
+        if wait is None:
+            raise RuntimeError("a blocking call without a timeout waits, but nothing is scheduled")
+        if wait > 0:
+            self.sleep_ms(wait)
+        self.catch_up()

@@ -27,10 +27,13 @@ single-threaded board still moves the stack. Between calls nothing steps the sta
 runner: data a sendall() queued goes out while some call waits, or while the program's loop
 runs (Runner.run, the firmware's loop), as with any sans-I/O core.
 
-Threads (CPython, later): the stack will run in its own thread behind a lock; a blocking call
-then waits on a condition signalled from the endpoints' `on_event` (readiness.py) instead of
-stepping, and every call into the core takes the lock. The driver seam is where that goes: a
-threaded driver's step(timeout) is that wait.
+Threads (CPython): `barenet_host.threaded.StackThread` runs the stack in its own thread. A
+driver with a `guard(cls)` method makes every socket's class a subclass whose public methods
+take its lock (in Socket.__init__, so every kind and every accepted socket has it, and in
+Sockets.__init__; other drivers pay nothing); its step(timeout) waits on a condition that the
+endpoints' `on_event` (readiness.py) signals. A driver with `fileno(sock)` gives sockets a
+real fd for select/poll/selectors; without one fileno() raises io.UnsupportedOperation, as an
+io object without an fd does (MicroPython: OSError(EOPNOTSUPP); its poll uses ioctl).
 
 Errors are the runtime's: OSError with Linux errno values (compat.py), which CPython turns into
 its subclasses (ConnectionRefusedError, BrokenPipeError, BlockingIOError...); a timeout raises
@@ -173,6 +176,15 @@ def _addr(address):
     return inet_aton(host), port
 
 
+def _no_fd():
+    try:
+        from io import UnsupportedOperation
+    except ImportError:   # MicroPython: its sockets are polled through ioctl, not an fd
+        return oserror(EOPNOTSUPP)
+    return UnsupportedOperation("fileno: a barenet socket has an fd only with a threaded "
+                                "driver (barenet_host.threaded.StackThread)")
+
+
 def _or_none(fn, *args):
     # MicroPython's stream methods (read, readinto, write) say "not now" with None, which its
     # C stream layer turns into EAGAIN for callers that want the error (mcu-facts.md 2(b))
@@ -184,7 +196,18 @@ def _or_none(fn, *args):
         raise
 
 
-class Socket:
+try:
+    from io import RawIOBase as _RawIOBase
+    _Stream = object
+except ImportError:  # MicroPython: its select.poll and asyncio take only io.IOBase streams
+    _RawIOBase = None
+    try:
+        from io import IOBase as _Stream
+    except ImportError:   # a port built without MICROPY_PY_IO_IOBASE
+        _Stream = object
+
+
+class Socket(_Stream):
     """What every kind of socket shares: timeout and blocking, closing, the options that are
     the socket's own. Subclasses provide `_poll()` (POLLIN/OUT/ERR/HUP now) and `_close()`."""
 
@@ -200,6 +223,8 @@ class Socket:
         self._close_asked = False
         self._err = 0             # SO_ERROR: an error not yet reported by a call
         self._opts = {}           # (level, name) -> value of the options kept here
+        if net._guard is not None:
+            self.__class__ = net._guard(self.__class__)   # a threaded driver's lock (see above)
 
     # -- modes ---------------------------------------------------------------------------
 
@@ -332,10 +357,19 @@ class Socket:
     def _ttl(self):
         return self._opts.get((IPPROTO_IP, IP_TTL))
 
+    def fileno(self):
+        if self._closed:
+            return -1
+        fileno = getattr(self._net.driver, "fileno", None)
+        if fileno is None:
+            raise _no_fd()
+        return fileno(self)
+
     # -- MicroPython's stream protocol ---------------------------------------------------
 
     def ioctl(self, op, arg):
         if op == _MP_STREAM_POLL:
+            self._net._move()
             return self._poll() & (arg | POLLERR | POLLHUP)
         if op == _MP_STREAM_CLOSE:
             self.close()
@@ -902,11 +936,6 @@ class DatagramSocket(Socket):
         return m
 
 
-try:
-    from io import RawIOBase as _RawIOBase
-except ImportError:  # MicroPython
-    _RawIOBase = None
-
 if _RawIOBase is not None:
     class SocketIO(_RawIOBase):
         """CPython's socket.SocketIO: a raw stream over a stream socket (for makefile).
@@ -952,6 +981,10 @@ class Sockets:
         self.default_timeout = None
         self._tcp_bound = {}     # port -> the StreamSocket bound to it (bind before listen)
         self._reuse_ports = set()    # ports last bound by a socket with SO_REUSEADDR
+        self._guard = getattr(driver, "guard", None)
+        self._moved_at = None     # driver.now() of the last step a poll ioctl made
+        if self._guard is not None:
+            self.__class__ = self._guard(self.__class__)   # a threaded driver's lock
 
     def socket(self, family=AF_INET, type=SOCK_STREAM, proto=0):
         cls = _KINDS.get((family, type))
@@ -961,6 +994,16 @@ class Sockets:
         if proto and want is not None and proto != want:
             raise oserror(EPROTONOSUPPORT)
         return cls(self, family, type, proto or want or 0)
+
+    def _move(self):
+        # MicroPython's select.poll asks each registered object's ioctl, then sleeps; in one
+        # thread nothing else runs the stack meanwhile, so the poll moves it: one
+        # non-blocking step per ms of the driver's clock, shared by all the sockets polled
+        # (the unix port re-polls every 1 ms, mcu-facts.md 2(b)).
+        now = self.driver.now()
+        if now != self._moved_at:
+            self._moved_at = now
+            self.driver.step(_ONCE)
 
     def _tcp_port(self, tcp):
         for _ in range(16384):

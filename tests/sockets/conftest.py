@@ -81,7 +81,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         m = item.get_closest_marker("barenet_xfail")
         cs = getattr(item, "callspec", None)
-        if m is not None and cs is not None and cs.params.get("net") == "barenet":
+        if m is not None and cs is not None and (cs.params.get("net") == "barenet" or
+                                                 cs.params.get("tnet") == "barenet-threaded"):
             item.add_marker(pytest.mark.xfail(strict=True, reason=m.args[0]))
 
 
@@ -89,3 +90,15 @@ def pytest_collection_modifyitems(config, items):
 def net(request):
     t = CPythonTarget() if request.param == "cpython" else BarenetTarget()
     yield t
+
+
+@pytest.fixture(params=["cpython", "barenet-threaded"])
+def tnet(request):
+    """`net` with barenet's stack in a thread of its own (threaded_target.py): its sockets are
+    thread-safe and have fds, so tests use select/poll/selectors and threads on both."""
+    from threaded_target import ThreadedTarget
+    ref = CPythonTarget()
+    t = ref if request.param == "cpython" else ThreadedTarget(ref.wait)
+    yield t
+    if t is not ref:
+        t.close()
