@@ -83,17 +83,62 @@ def paho_pubsub(driver, args):
             "patched": mqtt.socket is barenet.socket}
 
 
+def paho_threaded(args):
+    """The same through paho's own network thread (loop_start: select over the socket's
+    fileno and a socketpair), barenet's stack in its thread (barenet_host.threaded)."""
+    import threading
+    import paho.mqtt.client as mqtt
+    host, sizes = args[0], [int(a) for a in args[1:]]
+    got, subscribed = [], threading.Event()
+    done = threading.Event()
+
+    def on_message(c, u, m):
+        got.append([m.topic, len(m.payload), sha(m.payload)])
+        if len(got) == len(sizes) + 1:
+            done.set()
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="py-sub")
+    sub.on_message = on_message
+    sub.on_subscribe = lambda c, u, mid, codes, props: subscribed.set()
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="py-pub")
+    for c in (sub, pub):
+        c.connect(host, 1883, keepalive=30)
+        c.loop_start()
+    sub.subscribe("barenet/#", qos=1)
+    if not subscribed.wait(20):
+        raise TimeoutError("paho: no SUBACK in 20 s")
+    infos = [pub.publish("barenet/py", payload(i, n), qos=i % 2) for i, n in enumerate(sizes)]
+    for i in infos:
+        i.wait_for_publish(20)
+    if not done.wait(20):
+        raise TimeoutError("paho: %d of %d messages in 20 s" % (len(got), len(sizes) + 1))
+    for c in (sub, pub):
+        c.disconnect()
+        c.loop_stop()
+    return {"got": got, "subscribed": [[1]], "acked": [i.mid for i in infos if i.is_published()],
+            "mids": [i.mid for i in infos], "sent": [sha(payload(i, n)) for i, n in
+                                                     enumerate(sizes)],
+            "patched": mqtt.socket is barenet.socket}
+
+
 def main():
     tap = TapDevice(sys.argv[1], create=False)
     stack = Stack("host")
     stack.add_interface(tap, mac=MAC, ip="192.0.2.2/24", now_ms=now_ms())
     runner = Runner(stack)
-    driver = RunnerDriver(runner)
+    if sys.argv[2] == "paho_threaded":
+        from barenet_host.threaded import StackThread
+        driver = StackThread(runner)
+        driver.start()
+    else:
+        driver = RunnerDriver(runner)
     barenet.socket.install(stack, driver)
     barenet.socket.setdefaulttimeout(20)   # every blocking call the library makes is bounded
     mode, args = sys.argv[2], sys.argv[3:]
     if mode == "urllib":
         out = urllib_get(args)
+    elif mode == "paho_threaded":
+        out = paho_threaded(args)
+        driver.stop()
     else:
         out = paho_pubsub(driver, args)
     out["tap"] = tap.stats

@@ -63,8 +63,9 @@ def test_urllib_request_fetches_from_a_kernel_http_server_over_barenet(netns, cl
     assert r["tap"]["rx"] > (1 << 20) // 1460    # the megabyte came in on the TAP
 
 
+@pytest.mark.parametrize("mode", ["paho", "paho_threaded"])
 def test_paho_mqtt_publishes_and_subscribes_through_kernel_mosquitto_over_barenet(
-        netns, client, tmp_path):
+        netns, client, tmp_path, mode):
     sizes = [7, 2000, 50000]
     retained = os.urandom(4000)
     (tmp_path / "retained").write_bytes(retained)
@@ -73,7 +74,7 @@ def test_paho_mqtt_publishes_and_subscribes_through_kernel_mosquitto_over_barene
     try:
         publish_retained(netns, "barenet/kernel", tmp_path / "retained")
         watcher = kernel_subscriber(netns, "barenet/py", len(sizes))
-        r = client("paho", KERNEL_IP, *sizes)
+        r = client(mode, KERNEL_IP, *sizes)
         seen = payloads(watcher)
     finally:
         if watcher is not None:
