@@ -33,7 +33,7 @@ class _Program:
         self.args = args
         self.lock = _thread.allocate_lock()
         self.lock.acquire()          # released when it is this program's turn
-        self.deadline = None         # unwrapped ms the current wait ends at (None: none)
+        self.deadline = None         # unwrapped ms its latest wait ends at (None: never)
         self.done = False
         self.result = None
         self.error = None
@@ -62,6 +62,7 @@ class Turns:
         self._finished.acquire()
         self._end = None
         self._idle = 0    # steps in a row that found nothing scheduled
+        self._calm = 0    # turns in a row that found nothing due now
 
     def spawn(self, stack, fn, *args):
         """Run fn(*args) as a program on stack once run() starts; -> its Sockets."""
@@ -118,8 +119,9 @@ class Turns:
             me.lock.acquire()
 
     def _wait(self, timeout_ms):
-        """A blocking call of the current program waits: the others run until they wait, then
-        the world takes one step (by at most the earliest program deadline)."""
+        """A blocking call of the current program waits: the others run until they wait. The
+        clock jumps only once every program has looked at a world where nothing is due now,
+        and only as far as the earliest deadline of any program or the world."""
         me = self._current
         sim = self.sim
         me.deadline = None if timeout_ms is None else sim.ms + timeout_ms
@@ -128,9 +130,18 @@ class Turns:
             self._switch(me, nxt)    # back when every other program waits again
         if sim.ms >= self._end:
             raise RuntimeError("programs still running after %d virtual ms" % self._end)
+        if sim.busy():
+            sim.settle()
+            self._calm = 0
+            return
+        self._calm += 1
+        live = [p for p in self._programs if not p.done]
+        if self._calm < len(live):
+            return
+        self._calm = 0
         limit = None
-        for p in self._programs:
-            if not p.done and p.deadline is not None:
+        for p in live:
+            if p.deadline is not None:
                 left = max(p.deadline - sim.ms, 0)
                 limit = left if limit is None else min(limit, left)
         if sim.step(limit):
@@ -139,6 +150,5 @@ class Turns:
             # Nothing scheduled and no deadline: once every program has looked again after
             # such a step, none can ever go on.
             self._idle += 1
-            if self._idle > len(self._programs):
+            if self._idle > len(live):
                 raise Deadlock("every program waits without a timeout and nothing is scheduled")
-        me.deadline = None

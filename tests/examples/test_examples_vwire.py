@@ -1,0 +1,116 @@
+"""The examples (examples/*.py) over barenet on a virtual wire: the same scenarios
+(scenarios.py) in CPython and in the MicroPython VM, checked by the same assertions here.
+Each program is the example's own code on its own stack, run in turns (barenet_host/turns.py).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+EXAMPLES = os.path.join(REPO, "examples")
+sys.path.insert(0, HERE)
+sys.path.insert(0, EXAMPLES)
+import scenarios  # noqa: E402
+
+MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
+
+
+def in_vm(name, *args):
+    """Run scenarios.NAME(*args) in the MicroPython VM; -> its result (through JSON)."""
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join(
+        [os.path.join(REPO, "shared"), os.path.join(REPO, "host"), EXAMPLES, HERE]))
+    p = subprocess.run([MICROPYTHON, os.path.join(HERE, "vm_examples.py"), name,
+                        json.dumps(list(args))], cwd=REPO, env=env, capture_output=True,
+                       text=True, timeout=240)
+    assert p.returncode == 0, "VM exited %d\nstdout:\n%s\nstderr:\n%s" % (
+        p.returncode, p.stdout[-3000:], p.stderr[-3000:])
+    return json.loads(p.stdout.splitlines()[-1])
+
+
+def in_cpython(name, *args):
+    # through JSON as well, so both runtimes' results compare the same way
+    return json.loads(json.dumps(getattr(scenarios, name)(*args)))
+
+
+RUNTIMES = [pytest.param(in_cpython, id="cpython"), pytest.param(in_vm, id="micropython")]
+
+
+@pytest.mark.parametrize("run", RUNTIMES)
+def test_http_server_and_client(run):
+    r = run("http")
+    # keep-alive: three answers on one connection, each with its Content-Length
+    p = r["pipelined"]
+    assert p.count("HTTP/1.1 ") == 3
+    assert p.startswith("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 51\r\n")
+    assert "HTTP/1.1 404 Not Found\r\n" in p
+    assert p.endswith("Content-Length: 5\r\nConnection: close\r\n\r\nab\r\nc")
+    assert r["bad"].startswith("HTTP/1.1 400 Bad Request\r\n") and "Connection: close" in r["bad"]
+    assert r["http10"].endswith("Connection: close\r\n\r\nhello, ten\n")
+    assert r["get"][:2] == [200, "OK"] and r["get"][3] == "hello, vm\n"
+    assert ["Content-Length", "10"] in r["get"][2]
+    assert r["main"] == 0
+    status, _, headers, body = r["chunked"]
+    assert status == 200 and body == "hello, world\n"
+    assert r["chunked_request"] == "GET /c HTTP/1.1"
+    assert r["log"][:5] == ["connection from 192.0.2.2:%s" % r["log"][0].split(":")[-1],
+                            "GET / 200", "GET /nope 404", "POST /echo 200",
+                            "connection from 192.0.2.2:%s" % r["log"][4].split(":")[-1]]
+    assert "bad request: 400" in r["log"] and "GET /hello?name=vm 200" in r["log"]
+
+
+@pytest.mark.parametrize("run", RUNTIMES)
+def test_udp_discovery_finds_every_device_by_broadcast(run):
+    r = run("discovery")
+    want = [["dev-a", "192.0.2.1"], ["dev-c", "192.0.2.3"], ["dev-d", "192.0.2.4"]]
+    limited, directed = r["found"]
+    assert sorted(limited) == want
+    assert sorted(directed) == want
+    assert r["answered"] == [2, 2, 2]
+
+
+def check_oob(r, inline, before=20, after=3):
+    lines = r["lines"]
+    assert lines[-1] == "bye"
+    marks = [i for i, x in enumerate(lines) if x.startswith("interrupt: dropped ")]
+    assert len(marks) == 1, lines
+    k = marks[0]
+    # processed before the mark: a prefix of what was sent; the rest of it is what was dropped
+    assert lines[:k] == ["ok before %d" % i for i in range(k)]
+    dropped = sum(len("before %d\n" % i) for i in range(k, before))
+    assert lines[k] == "interrupt: dropped %d bytes" % dropped
+    # after the mark nothing is lost, and the urgent byte never shows in band
+    assert lines[k + 1:-1] == ["ok after %d" % i for i in range(after)]
+    assert ("urgent byte 0xf2" in r["log"]) == (not inline)
+    return k
+
+
+@pytest.mark.parametrize("run", RUNTIMES)
+@pytest.mark.parametrize("inline", [False, True], ids=["oob", "oobinline"])
+def test_oob_interrupt_drops_what_is_pending_before_the_mark(run, inline):
+    # The client pauses before the interrupt: the server (50 ms a line) has processed a few
+    # lines and has the rest pending when the urgent byte comes.
+    k = check_oob(run("oob", inline, 0.12), inline)
+    assert 1 <= k < 20
+    # Without the pause everything is pending: all of it goes.
+    assert check_oob(run("oob", inline, 0.0), inline) == 0
+
+
+@pytest.mark.parametrize("run", RUNTIMES)
+def test_reconnect_client_resumes_after_the_server_restarts(run):
+    r = run("reconnect")
+    assert r["acked"] == list(range(8))
+    assert r["got"] == list(range(8))       # nothing lost, nothing twice here
+    assert r["reconnections"] == 1
+    log = r["log"]
+    assert "lost: the server closed the connection" in log
+    refused = [x for x in log if x.startswith("connect failed")]
+    assert refused and all("111" in x or "ECONNREFUSED" in x for x in refused), refused
+    # the backoff doubles between attempts
+    waits = [float(x.split("retry in ")[1].split()[0]) for x in refused]
+    assert waits[:3] == [0.1, 0.2, 0.4]
+    assert "connected (2), resuming at 3" in log
