@@ -159,28 +159,29 @@ def handle(conn, inline=False, think=0.0, timeout=30.0, log=print):
     return lines, s.interrupts
 
 
-def serve(host="", port=2323, inline=False, count=0, think=0.0, log=print):
+def listen(host="", port=2323, inline=False):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if inline:
-            # set before accept(): an accepted socket inherits it, and it must hold when the
-            # urgent byte arrives
-            ls.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
-        ls.bind((host, port))
-        ls.listen(2)
-        log("listening on %s:%d%s" % (ls.getsockname() + (" (inline)" if inline else "",)))
-        n = 0
-        while count == 0 or n < count:
-            conn, peer = ls.accept()
-            try:
-                lines, interrupts = handle(conn, inline, think, 30.0, log)
-                log("%s:%d: %d lines, %d interrupts" % (peer + (lines, interrupts)))
-            finally:
-                conn.close()
-            n += 1
-    finally:
-        ls.close()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if inline:
+        # set before accept(): an accepted socket inherits it, and it must hold when the
+        # urgent byte arrives
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
+    ls.bind((host, port))
+    ls.listen(2)
+    return ls
+
+
+def serve(ls, inline=False, count=0, think=0.0, log=print):
+    """Serve connections on the listening socket ls one by one: count of them (0: for ever)."""
+    n = 0
+    while count == 0 or n < count:
+        conn, peer = ls.accept()
+        try:
+            lines, interrupts = handle(conn, inline, think, 30.0, log)
+            log("%s:%d: %d lines, %d interrupts" % (peer + (lines, interrupts)))
+        finally:
+            conn.close()
+        n += 1
 
 
 def client(host, port=2323, before=20, after=3, pause=0.0, timeout=30.0):
@@ -213,7 +214,12 @@ def main(argv):
                            "think": 0.0, "before": 20, "after": 3, "pause": 0.0,
                            "timeout": 30.0})
     if rest == ["server"]:
-        serve(o["host"], o["port"], o["inline"], o["count"], o["think"])
+        ls = listen(o["host"], o["port"], o["inline"])
+        print("listening on %s:%d%s" % (ls.getsockname() + (" (inline)" if o["inline"] else "",)))
+        try:
+            serve(ls, o["inline"], o["count"], o["think"])
+        finally:
+            ls.close()
         return 0
     if len(rest) == 2 and rest[0] == "client":
         for line in client(rest[1], o["port"], o["before"], o["after"], o["pause"],

@@ -4,14 +4,15 @@ broadcasts the query and collects the answers (name and IP address) for a while.
     python3 udp_discovery.py answer --name NAME [--port 30303] [--bind ADDR] [--count N]
                                     [--idle SECONDS]
     python3 udp_discovery.py find [--port 30303] [--to 255.255.255.255] [--bind ADDR]
-                                  [--wait SECONDS] [--max N]
+                                  [--wait SECONDS] [--max N] [--tries N]
 
 A query is `DISCOVER barenet-example`; the answer, sent back to the querier, is
 `HERE barenet-example NAME`. The device's address is the answer's source address, which the
 client reads from recvfrom(): no device has to know which of its addresses the query reached.
-Sending to a broadcast address needs SO_BROADCAST (Linux: EACCES without it). `find` gives up
-after --wait seconds without a new answer, or after --max answers; `answer` exits after N
-queries (0: for ever) or --idle seconds without one (0: no limit).
+Sending to a broadcast address needs SO_BROADCAST (Linux: EACCES without it). `find` sends the
+query --tries times, each time waiting until --wait seconds pass without a new answer, and stops
+early at --max answers; `answer` exits after N queries (0: for ever) or --idle seconds without
+one (0: no limit).
 """
 
 import socket
@@ -49,26 +50,30 @@ def answer(name, port=PORT, bind="", count=0, idle=0.0, log=print):
         s.close()
 
 
-def find(port=PORT, to="255.255.255.255", bind="", wait=1.0, most=0):
-    """Broadcast one query; -> [(name, ip)] in the order the answers came, one per address."""
+def find(port=PORT, to="255.255.255.255", bind="", wait=1.0, most=0, tries=1):
+    """Broadcast the query `tries` times (UDP may lose one; a device may not be up yet),
+    each followed by `wait` quiet seconds at most; -> [(name, ip)], one per address, in the
+    order the answers came."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
         if bind:
             s.bind((bind, 0))
-        s.sendto(QUERY, (to, port))
         s.settimeout(wait)
         found = []
         seen = set()
-        while most == 0 or len(found) < most:
-            try:
-                data, src = s.recvfrom(512)
-            except OSError:    # quiet for `wait` seconds: everyone who answers has answered
+        for _ in range(tries):
+            s.sendto(QUERY, (to, port))
+            while most == 0 or len(found) < most:
+                try:
+                    data, src = s.recvfrom(512)
+                except OSError:  # quiet for `wait` seconds: all who answer have answered
+                    break
+                if data.startswith(ANSWER) and src[0] not in seen:
+                    seen.add(src[0])
+                    found.append((data[len(ANSWER):].decode(), src[0]))
+            if most and len(found) >= most:
                 break
-            if not data.startswith(ANSWER) or src[0] in seen:
-                continue
-            seen.add(src[0])
-            found.append((data[len(ANSWER):].decode(), src[0]))
         return found
     finally:
         s.close()
@@ -76,14 +81,14 @@ def find(port=PORT, to="255.255.255.255", bind="", wait=1.0, most=0):
 
 def main(argv):
     o, rest = parse(argv, {"name": "", "port": PORT, "bind": "", "count": 0, "idle": 0.0,
-                           "to": "255.255.255.255", "wait": 1.0, "max": 0})
+                           "to": "255.255.255.255", "wait": 1.0, "max": 0, "tries": 1})
     if rest == ["answer"]:
         if not o["name"]:
             usage_error("answer needs --name NAME")
         answer(o["name"], o["port"], o["bind"], o["count"], o["idle"])
         return 0
     if rest == ["find"]:
-        found = find(o["port"], o["to"], o["bind"], o["wait"], o["max"])
+        found = find(o["port"], o["to"], o["bind"], o["wait"], o["max"], o["tries"])
         for name, ip in found:
             print("%s %s" % (name, ip))
         print("%d found" % len(found))

@@ -9,8 +9,10 @@ next event. Each program has its own stack's socket module (barenet.socket.Socke
 module-level one (install()) whenever the program holds the turn.
 
     turns = Turns(sim)
-    turns.spawn(server_stack, server.main, ["--port", "8080", "--count", "1"])
-    turns.spawn(client_stack, client.main, ["http://192.0.2.1:8080/"])
+    turns.install(server_stack)             # before importing the programs' modules
+    import http_server, http_client
+    turns.spawn(server_stack, http_server.main, ["--port", "8080", "--count", "1"])
+    turns.spawn(client_stack, http_client.main, ["http://192.0.2.1:8080/"])
     results = turns.run(max_ms=60000)      # each program's return value, in spawn order
 
 Runs on CPython and in the MicroPython VM (only `_thread` locks).
@@ -57,6 +59,7 @@ class Turns:
         self.sim = sim
         self.driver = TurnDriver(self)
         self._programs = []
+        self._nets = {}
         self._current = None
         self._finished = _thread.allocate_lock()
         self._finished.acquire()
@@ -64,18 +67,29 @@ class Turns:
         self._idle = 0    # steps in a row that found nothing scheduled
         self._calm = 0    # turns in a row that found nothing due now
 
-    def spawn(self, stack, fn, *args):
-        """Run fn(*args) as a program on stack once run() starts; -> its Sockets."""
-        net = bsock.Sockets(stack, self.driver)
-        self._programs.append(_Program(self, net, fn, args))
+    def net(self, stack):
+        """The socket module (Sockets) of stack's programs: one per stack, as one kernel's."""
+        net = self._nets.get(stack)
+        if net is None:
+            net = self._nets[stack] = bsock.Sockets(stack, self.driver)
         return net
+
+    def install(self, stack):
+        """install() stack's socket module now: for setting up before run() (a listening
+        socket made before the client starts), and for importing the programs' modules."""
+        bsock.install(stack, self.driver)
+        bsock._default = self.net(stack)
+
+    def spawn(self, stack, fn, *args):
+        """Run fn(*args) as a program on stack once run() starts."""
+        self._programs.append(_Program(self, self.net(stack), fn, args))
 
     def run(self, max_ms=600000):
         """Run every program to its end; -> their return values. A program's exception is
         raised here (the first, in spawn order); so is Deadlock, and RuntimeError when the
         virtual clock passes max_ms."""
         self._end = self.sim.ms + max_ms
-        bsock.install(self._programs[0].net.stack, self.driver)
+        self.install(self._programs[0].net.stack)
         try:
             for p in self._programs:
                 _thread.start_new_thread(self._body, (p,))

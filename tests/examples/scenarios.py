@@ -1,9 +1,16 @@
-"""The examples over barenet on a virtual wire, each program on its own stack, taking turns
-(barenet_host/turns.py). Shared by the CPython test (test_examples_vwire.py) and the MicroPython
-VM (vm_examples.py): each scenario returns plain data (JSON in the VM) that the test checks.
+"""The examples as programs on hosts of a world, shared by every target:
 
-Addresses: the server (or the first device) is 192.0.2.1, the client 192.0.2.2, more devices
-192.0.2.3 and up. The clock starts just before the tick counter wraps.
+- BarenetWorld: barenet on a virtual wire, each program on its own stack, taking turns
+  (barenet_host/turns.py); in CPython and in the MicroPython VM (vm_examples.py). Hosts
+  192.0.2.1 (the server, the first device), .2 (the client), .3 and up (more devices); the
+  clock starts just before the tick counter wraps.
+- KernelWorld (kernel_world.py): CPython's own sockets on 127.0.0.1, programs in threads: the
+  reference.
+
+A scenario returns plain data (JSON from the VM) that test_examples.py checks the same way for
+every world. A world has: load(name) (the example module, its `import socket` the world's),
+spawn(host, fn), run() (each program's return value, in spawn order), ip(host), port(name),
+and for discovery `devices`, `device_bind`, `finder_bind`, `broadcasts`.
 """
 
 import sys
@@ -12,12 +19,11 @@ from barenet import ticks
 from barenet_host.turns import Turns
 from barenet_host.vwire import Sim
 
-SERVER = "192.0.2.1"
 EXAMPLES = ("bufread", "exargs", "netsleep", "http_server", "http_client", "udp_discovery",
             "oob_interrupt", "reconnect_client")
 
 
-def example(name):
+def fresh(name):
     """The example module imported afresh, so its `import socket` is whatever is installed."""
     for m in EXAMPLES:
         if m in sys.modules:
@@ -25,22 +31,49 @@ def example(name):
     return __import__(name)
 
 
-def world(hosts, profile):
-    sim = Sim(ticks.PERIOD - 3000)
-    wire = sim.wire()
-    stacks = []
-    for i in range(1, hosts + 1):
-        s, _ = sim.host(wire, "02:00:00:00:00:%02x" % i, "192.0.2.%d/24" % i, profile=profile)
-        stacks.append(s)
-    return Turns(sim), stacks
+class BarenetWorld:
+    devices = 3
+    device_bind = finder_bind = ""
+    broadcasts = ("255.255.255.255", "192.0.2.255")   # limited, and the subnet's directed
+    PORTS = {"http": 80, "chunked": 81, "oob": 23, "session": 7070, "discovery": 30303}
+
+    def __init__(self, profile="host"):
+        self.profile = profile
+        self.sim = Sim(ticks.PERIOD - 3000)
+        self.wire = self.sim.wire()
+        self.turns = Turns(self.sim)
+        self.stacks = {}
+
+    def ip(self, host):
+        return "192.0.2.%d" % (host + 1)
+
+    def port(self, name):
+        return self.PORTS[name]
+
+    def _stack(self, host):
+        if host not in self.stacks:
+            s, _ = self.sim.host(self.wire, "02:00:00:00:00:%02x" % (host + 1),
+                                 self.ip(host) + "/24", profile=self.profile)
+            self.stacks[host] = s
+        return self.stacks[host]
+
+    def load(self, name):
+        self.turns.install(self._stack(0))    # set-up code acts on the server's host
+        return fresh(name)
+
+    def spawn(self, host, fn):
+        self.turns.spawn(self._stack(host), fn)
+
+    def run(self):
+        return self.turns.run()
 
 
-def _raw_exchange(request, port=80):
+def _raw_exchange(addr, request):
     """One connection: send request, read to the end of the stream."""
     import socket
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(10)
-    s.connect((SERVER, port))
+    s.connect(addr)
     s.sendall(request)
     out = b""
     while True:
@@ -52,11 +85,12 @@ def _raw_exchange(request, port=80):
     return out.decode()
 
 
-def _chunked_server(port):
+def _chunked_server(addr):
     """A server that answers one request with a chunked body (the example server never does)."""
     import socket
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.bind(("", port))
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(addr)
     ls.listen(1)
     conn, _ = ls.accept()
     conn.settimeout(10)
@@ -75,101 +109,109 @@ def _get(hc, url):
     return [code, reason, [list(h) for h in headers], body.decode()]
 
 
-def http(profile="host"):
-    turns, (srv, cli) = world(2, profile)
+def http(w):
+    hs = w.load("http_server")
+    hc = w.load("http_client")
+    srv = (w.ip(0), w.port("http"))
+    chunked = (w.ip(0), w.port("chunked"))
     log = []
+    ls = hs.listen(*srv)
 
     def server():
-        hs = example("http_server")
-        ls = hs.listen("", 80)
         try:
             hs.serve(ls, 5, 2.0, log.append)
         finally:
             ls.close()
-        return _chunked_server(81)
+
+    def chunked_server():
+        return _chunked_server(chunked)
 
     def client():
-        hc = example("http_client")
         r = {}
         # keep-alive: three requests on one connection, the last one asks to close
-        r["pipelined"] = _raw_exchange(
+        r["pipelined"] = _raw_exchange(srv,
             b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
             b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n"
             b"\r\nab\r\nc")
-        r["bad"] = _raw_exchange(b"NONSENSE\r\n\r\n")
-        r["http10"] = _raw_exchange(b"GET /hello?name=ten HTTP/1.0\r\n\r\n")
-        r["get"] = _get(hc, "http://%s/hello?name=vm" % SERVER)
-        r["main"] = hc.main(["http://%s/" % SERVER, "--timeout", "5"])
-        r["chunked"] = _get(hc, "http://%s:81/c" % SERVER)
+        r["bad"] = _raw_exchange(srv, b"NONSENSE\r\n\r\n")
+        r["http10"] = _raw_exchange(srv, b"GET /hello?name=ten HTTP/1.0\r\n\r\n")
+        r["get"] = _get(hc, "http://%s:%d/hello?name=vm" % srv)
+        r["main"] = hc.main(["http://%s:%d/" % srv, "--timeout", "5"])
+        r["chunked"] = _get(hc, "http://%s:%d/c" % chunked)
         return r
 
-    turns.spawn(srv, server)
-    turns.spawn(cli, client)
-    chunked_req, r = turns.run()
+    w.spawn(0, server)
+    w.spawn(0, chunked_server)   # a second program on the server's host
+    w.spawn(1, client)
+    _, chunked_req, r = w.run()
     r["log"] = log
     r["chunked_request"] = chunked_req
+    r["client_ip"] = w.ip(1)
     return r
 
 
-def discovery(profile="host"):
-    turns, stacks = world(4, profile)
+def discovery(w):
+    ud = w.load("udp_discovery")
+    port = w.port("discovery")
     logs = {}
+    names = ["dev-%d" % (i + 1) for i in range(w.devices)]
+    hosts = [0] + list(range(2, w.devices + 1))
 
     def device(name):
         def run():
-            ud = example("udp_discovery")
             logs[name] = []
-            # two queries: the limited broadcast, then the subnet's directed broadcast
-            return ud.answer(name, 30303, "", 2, 5.0, logs[name].append)
+            # until 3 s without a query
+            return ud.answer(name, port, w.device_bind, 0, 3.0, logs[name].append)
         return run
 
     def finder():
-        ud = example("udp_discovery")
-        limited = ud.find(30303, "255.255.255.255", "", 1.0)
-        directed = ud.find(30303, "192.0.2.255", "", 1.0)
-        return [limited, directed]
+        # twice each: a device not bound yet (kernel threads) answers the second query
+        return [ud.find(port, to, w.finder_bind, 0.5, 0, 2) for to in w.broadcasts]
 
-    turns.spawn(stacks[0], device("dev-a"))
-    turns.spawn(stacks[1], finder)
-    turns.spawn(stacks[2], device("dev-c"))
-    turns.spawn(stacks[3], device("dev-d"))
-    answered_a, found, answered_c, answered_d = turns.run()
-    return {"found": found, "answered": [answered_a, answered_c, answered_d], "logs": logs}
+    for name, host in zip(names, hosts):
+        w.spawn(host, device(name))
+    w.spawn(1, finder)
+    r = w.run()
+    return {"found": r[-1], "answered": r[:-1], "logs": logs, "broadcasts": list(w.broadcasts),
+            "want": [[n, w.ip(h)] for n, h in zip(names, hosts)]}
 
 
-def oob(inline, pause, profile="host"):
-    turns, (srv, cli) = world(2, profile)
+def oob(w, inline, pause):
+    ob = w.load("oob_interrupt")
+    port = w.port("oob")
     log = []
+    ls = ob.listen(w.ip(0), port, inline)
 
     def server():
-        ob = example("oob_interrupt")
-        ob.serve("", 23, inline, 1, 0.05, log.append)
+        try:
+            ob.serve(ls, inline, 1, 0.2, log.append)
+        finally:
+            ls.close()
 
     def client():
-        ob = example("oob_interrupt")
-        return ob.client(SERVER, 23, 20, 3, pause, 10.0)
+        return ob.client(w.ip(0), port, 20, 3, pause, 10.0)
 
-    turns.spawn(srv, server)
-    turns.spawn(cli, client)
-    lines = turns.run()[1]
+    w.spawn(0, server)
+    w.spawn(1, client)
+    lines = w.run()[1]
     return {"lines": lines, "log": log}
 
 
-def reconnect(profile="host", count=8, first=3):
-    turns, (srv, cli) = world(2, profile)
+def reconnect(w, count=8, first=3):
+    rc = w.load("reconnect_client")
+    ns = w.load("netsleep")
+    port = w.port("session")
     log = []
 
     def server():
-        rc = example("reconnect_client")
-        got = rc.serve("", 7070, first, log.append)
-        example("netsleep").sleep(1.5)        # the server is down for a while
-        return got + rc.serve("", 7070, count - first, log.append)
+        got = rc.serve(w.ip(0), port, first, log.append)
+        ns.sleep(1.5)        # the server is down for a while
+        return got + rc.serve(w.ip(0), port, count - first, log.append)
 
     def client():
-        rc = example("reconnect_client")
-        return list(rc.run(SERVER, 7070, count, 0.2, 2.0, 0.1, 2.0, 30, "s1", log.append))
+        return list(rc.run(w.ip(0), port, count, 0.2, 2.0, 0.1, 2.0, 30, "s1", log.append))
 
-    turns.spawn(srv, server)
-    turns.spawn(cli, client)
-    got, (acked, reconnections) = turns.run()
+    w.spawn(0, server)
+    w.spawn(1, client)
+    got, (acked, reconnections) = w.run()
     return {"got": got, "acked": acked, "reconnections": reconnections, "log": log}

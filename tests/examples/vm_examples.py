@@ -1,9 +1,10 @@
-# Runs inside the MicroPython VM: one scenario of scenarios.py (argv: its name and a JSON list
-# of arguments); prints its result as one JSON line for test_examples_vwire.py to check.
+# Runs inside the MicroPython VM: one scenario of scenarios.py in a BarenetWorld (argv: its name,
+# a JSON list of arguments, the stacks' profile); prints its result as one JSON line for
+# test_examples.py to check.
 import json
 import sys
 
 import scenarios
 
-r = getattr(scenarios, sys.argv[1])(*json.loads(sys.argv[2]))
+r = getattr(scenarios, sys.argv[1])(scenarios.BarenetWorld(sys.argv[3]), *json.loads(sys.argv[2]))
 print(json.dumps(r))

@@ -1,6 +1,8 @@
-"""The examples (examples/*.py) over barenet on a virtual wire: the same scenarios
-(scenarios.py) in CPython and in the MicroPython VM, checked by the same assertions here.
-Each program is the example's own code on its own stack, run in turns (barenet_host/turns.py).
+"""The examples (examples/*.py), the same scenarios (scenarios.py) checked by the same
+assertions on three targets: CPython's own sockets on 127.0.0.1 (the reference, the Linux
+kernel), and barenet on a virtual wire in CPython (host profile) and in the MicroPython VM
+(board profile), where each program is the example's own code on its own stack, run in turns
+(barenet_host/turns.py).
 """
 
 import json
@@ -16,16 +18,18 @@ EXAMPLES = os.path.join(REPO, "examples")
 sys.path.insert(0, HERE)
 sys.path.insert(0, EXAMPLES)
 import scenarios  # noqa: E402
+from kernel_world import KernelWorld  # noqa: E402
 
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 
 
 def in_vm(name, *args):
-    """Run scenarios.NAME(*args) in the MicroPython VM; -> its result (through JSON)."""
+    """Run scenarios.NAME(*args) in the MicroPython VM, with the board profile (config.py) as
+    on a board; -> its result (through JSON)."""
     env = dict(os.environ, MICROPYPATH=os.pathsep.join(
         [os.path.join(REPO, "shared"), os.path.join(REPO, "host"), EXAMPLES, HERE]))
     p = subprocess.run([MICROPYTHON, os.path.join(HERE, "vm_examples.py"), name,
-                        json.dumps(list(args))], cwd=REPO, env=env, capture_output=True,
+                        json.dumps(list(args)), "board"], cwd=REPO, env=env, capture_output=True,
                        text=True, timeout=240)
     assert p.returncode == 0, "VM exited %d\nstdout:\n%s\nstderr:\n%s" % (
         p.returncode, p.stdout[-3000:], p.stderr[-3000:])
@@ -33,11 +37,16 @@ def in_vm(name, *args):
 
 
 def in_cpython(name, *args):
-    # through JSON as well, so both runtimes' results compare the same way
-    return json.loads(json.dumps(getattr(scenarios, name)(*args)))
+    # through JSON as well, so every target's results compare the same way
+    return json.loads(json.dumps(getattr(scenarios, name)(scenarios.BarenetWorld(), *args)))
 
 
-RUNTIMES = [pytest.param(in_cpython, id="cpython"), pytest.param(in_vm, id="micropython")]
+def on_kernel(name, *args):
+    return json.loads(json.dumps(getattr(scenarios, name)(KernelWorld(), *args)))
+
+
+RUNTIMES = [pytest.param(on_kernel, id="kernel"), pytest.param(in_cpython, id="cpython"),
+            pytest.param(in_vm, id="micropython")]
 
 
 @pytest.mark.parametrize("run", RUNTIMES)
@@ -57,20 +66,25 @@ def test_http_server_and_client(run):
     status, _, headers, body = r["chunked"]
     assert status == 200 and body == "hello, world\n"
     assert r["chunked_request"] == "GET /c HTTP/1.1"
-    assert r["log"][:5] == ["connection from 192.0.2.2:%s" % r["log"][0].split(":")[-1],
-                            "GET / 200", "GET /nope 404", "POST /echo 200",
-                            "connection from 192.0.2.2:%s" % r["log"][4].split(":")[-1]]
-    assert "bad request: 400" in r["log"] and "GET /hello?name=vm 200" in r["log"]
+    frm = "connection from %s:" % r["client_ip"]
+    log = r["log"]
+    assert log[0].startswith(frm) and log[4].startswith(frm)
+    assert log[1:4] == ["GET / 200", "GET /nope 404", "POST /echo 200"]
+    assert "bad request: 400" in log and "GET /hello?name=vm 200" in log
 
 
 @pytest.mark.parametrize("run", RUNTIMES)
 def test_udp_discovery_finds_every_device_by_broadcast(run):
     r = run("discovery")
-    want = [["dev-a", "192.0.2.1"], ["dev-c", "192.0.2.3"], ["dev-d", "192.0.2.4"]]
-    limited, directed = r["found"]
-    assert sorted(limited) == want
-    assert sorted(directed) == want
-    assert r["answered"] == [2, 2, 2]
+    # barenet: the limited broadcast and the subnet's directed one, three devices; the kernel
+    # on loopback: 127.255.255.255, one device
+    assert len(r["found"]) == len(r["broadcasts"])
+    for found in r["found"]:
+        assert sorted(found) == r["want"]
+    # each query is sent twice; on the kernel the device may not be bound for the first one
+    n = 2 * len(r["broadcasts"])
+    lowest = n - 1 if run is on_kernel else n
+    assert all(lowest <= a <= n for a in r["answered"]), r["answered"]
 
 
 def check_oob(r, inline, before=20, after=3):
@@ -92,12 +106,14 @@ def check_oob(r, inline, before=20, after=3):
 @pytest.mark.parametrize("run", RUNTIMES)
 @pytest.mark.parametrize("inline", [False, True], ids=["oob", "oobinline"])
 def test_oob_interrupt_drops_what_is_pending_before_the_mark(run, inline):
-    # The client pauses before the interrupt: the server (50 ms a line) has processed a few
+    # The client pauses before the interrupt: the server (200 ms a line) has processed a few
     # lines and has the rest pending when the urgent byte comes.
-    k = check_oob(run("oob", inline, 0.12), inline)
+    k = check_oob(run("oob", inline, 0.5), inline)
     assert 1 <= k < 20
-    # Without the pause everything is pending: all of it goes.
-    assert check_oob(run("oob", inline, 0.0), inline) == 0
+    # Without the pause everything is pending: all of it goes. The kernel's threads may have
+    # the server take its first line (200 ms of work) before the rest arrives.
+    k = check_oob(run("oob", inline, 0.0), inline)
+    assert k == 0 or (run is on_kernel and k <= 2)
 
 
 @pytest.mark.parametrize("run", RUNTIMES)
@@ -108,9 +124,10 @@ def test_reconnect_client_resumes_after_the_server_restarts(run):
     assert r["reconnections"] == 1
     log = r["log"]
     assert "lost: the server closed the connection" in log
-    refused = [x for x in log if x.startswith("connect failed")]
-    assert refused and all("111" in x or "ECONNREFUSED" in x for x in refused), refused
-    # the backoff doubles between attempts
+    # while the server is down: refused, and the backoff doubles between attempts
+    refused = [x for x in log[log.index("lost: the server closed the connection"):]
+               if x.startswith("connect failed")]
+    assert refused and all("[Errno 111]" in x for x in refused), refused
     waits = [float(x.split("retry in ")[1].split()[0]) for x in refused]
     assert waits[:3] == [0.1, 0.2, 0.4]
     assert "connected (2), resuming at 3" in log
