@@ -197,6 +197,24 @@ def oob(w, inline, pause):
     return {"lines": lines, "log": log}
 
 
+def check_oob(lines, before=20, after=3):
+    """What an oob_interrupt client prints must be: `ok` for a prefix of the lines before the
+    mark, one interrupt that dropped exactly the rest of them, every line after it, `bye`.
+    -> how many lines before the mark were processed."""
+    assert lines[-1] == "bye", lines
+    marks = [i for i, x in enumerate(lines) if x.startswith("interrupt: dropped ")]
+    assert len(marks) == 1, lines
+    k = marks[0]
+    assert lines[:k] == ["ok before %d" % i for i in range(k)], lines
+    dropped = 0
+    for i in range(k, before):
+        dropped += len("before %d\n" % i)
+    assert lines[k] == "interrupt: dropped %d bytes" % dropped, lines
+    # after the mark nothing is lost, and the urgent byte never shows in band
+    assert lines[k + 1:-1] == ["ok after %d" % i for i in range(after)], lines
+    return k
+
+
 def reconnect(w, count=8, first=3):
     rc = w.load("reconnect_client")
     ns = w.load("netsleep")

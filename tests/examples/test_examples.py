@@ -87,32 +87,18 @@ def test_udp_discovery_finds_every_device_by_broadcast(run):
     assert all(lowest <= a <= n for a in r["answered"]), r["answered"]
 
 
-def check_oob(r, inline, before=20, after=3):
-    lines = r["lines"]
-    assert lines[-1] == "bye"
-    marks = [i for i, x in enumerate(lines) if x.startswith("interrupt: dropped ")]
-    assert len(marks) == 1, lines
-    k = marks[0]
-    # processed before the mark: a prefix of what was sent; the rest of it is what was dropped
-    assert lines[:k] == ["ok before %d" % i for i in range(k)]
-    dropped = sum(len("before %d\n" % i) for i in range(k, before))
-    assert lines[k] == "interrupt: dropped %d bytes" % dropped
-    # after the mark nothing is lost, and the urgent byte never shows in band
-    assert lines[k + 1:-1] == ["ok after %d" % i for i in range(after)]
-    assert ("urgent byte 0xf2" in r["log"]) == (not inline)
-    return k
-
-
 @pytest.mark.parametrize("run", RUNTIMES)
 @pytest.mark.parametrize("inline", [False, True], ids=["oob", "oobinline"])
 def test_oob_interrupt_drops_what_is_pending_before_the_mark(run, inline):
     # The client pauses before the interrupt: the server (200 ms a line) has processed a few
     # lines and has the rest pending when the urgent byte comes.
-    k = check_oob(run("oob", inline, 0.5), inline)
+    r = run("oob", inline, 0.5)
+    k = scenarios.check_oob(r["lines"])
+    assert ("urgent byte 0xf2" in r["log"]) == (not inline)
     assert 1 <= k < 20
     # Without the pause everything is pending: all of it goes. The kernel's threads may have
     # the server take its first line (200 ms of work) before the rest arrives.
-    k = check_oob(run("oob", inline, 0.0), inline)
+    k = scenarios.check_oob(run("oob", inline, 0.0)["lines"])
     assert k == 0 or (run is on_kernel and k <= 2)
 
 
