@@ -29,8 +29,26 @@ class Lost(Exception):
     """The session's connection is gone; the argument says how."""
 
 
+def answer(conn, peer, got, count=0, log=print):
+    """Answer one connection's HELLO and MSG lines until it ends or `got` (the message
+    numbers received, appended to) holds count of them (0: no limit). The caller closes conn."""
+    rd = Reader(conn)
+    while count == 0 or len(got) < count:
+        words = rd.line().split()
+        if not words:
+            return
+        if words[0] == b"HELLO" and len(words) == 3:
+            log("hello from %s, session %s at %s" % (
+                peer[0], words[1].decode(), words[2].decode()))
+            conn.sendall(b"WELCOME " + words[1] + b"\n")
+        elif words[0] == b"MSG" and len(words) == 2:
+            got.append(int(words[1]))
+            log("msg %d" % got[-1])
+            conn.sendall(b"ACK " + words[1] + b"\n")
+
+
 def serve(host="", port=7070, count=0, log=print):
-    """Answer HELLO and MSG lines; -> the message numbers received, in order."""
+    """Serve connections one by one until count messages came; -> their numbers, in order."""
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     got = []
     try:
@@ -42,19 +60,7 @@ def serve(host="", port=7070, count=0, log=print):
             conn, peer = ls.accept()
             try:
                 conn.settimeout(30)
-                rd = Reader(conn)
-                while count == 0 or len(got) < count:
-                    words = rd.line().split()
-                    if not words:
-                        break
-                    if words[0] == b"HELLO" and len(words) == 3:
-                        log("hello from %s, session %s at %s" % (
-                            peer[0], words[1].decode(), words[2].decode()))
-                        conn.sendall(b"WELCOME " + words[1] + b"\n")
-                    elif words[0] == b"MSG" and len(words) == 2:
-                        got.append(int(words[1]))
-                        log("msg %d" % got[-1])
-                        conn.sendall(b"ACK " + words[1] + b"\n")
+                answer(conn, peer, got, count, log)
             except OSError as e:
                 log("client gone: %s" % (e,))
             finally:

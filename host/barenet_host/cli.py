@@ -236,14 +236,19 @@ def _check_serve(args):
         raise UsageError("--udp-echo ports must differ")
 
 
-def serve(args, out):
-    _check_serve(args)
+def _open_tap(args):
+    """-> (ADDR/PREFIX text, the TapDevice): attached to, or created."""
     ip, prefix = args.ip
     cidr = "%s/%d" % (addr.ip_ntoa(ip), prefix)
     try:
-        tap = TapDevice(args.tap)
+        return cidr, TapDevice(args.tap)
     except OSError as e:
         raise UsageError(e.strerror or str(e))
+
+
+def serve(args, out):
+    _check_serve(args)
+    cidr, tap = _open_tap(args)
     try:
         stack = Stack("host", sndbuf=args.tcp_buffer, rcvbuf=args.tcp_buffer,
                       max_connections=args.max_conns,
@@ -306,12 +311,7 @@ def run(args, out):
         where = "loopback only"
         return _run(stack, runner, args, where)
     _check_link(args)
-    ip, prefix = args.ip
-    cidr = "%s/%d" % (addr.ip_ntoa(ip), prefix)
-    try:
-        tap = TapDevice(args.tap)
-    except OSError as e:
-        raise UsageError(e.strerror or str(e))
+    cidr, tap = _open_tap(args)
     try:
         gateway = None if args.gateway is None else addr.ip_ntoa(args.gateway)
         stack, runner = runscript.make_stack(tap, args.mac, cidr, gateway, args.mtu)

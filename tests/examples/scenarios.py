@@ -75,12 +75,8 @@ def _raw_exchange(addr, request):
     s.settimeout(10)
     s.connect(addr)
     s.sendall(request)
-    out = b""
-    while True:
-        d = s.recv(4096)
-        if not d:
-            break
-        out += d
+    from bufread import Reader     # the examples' own reader
+    out = Reader(s).rest()
     s.close()
     return out.decode()
 
@@ -226,10 +222,43 @@ def reconnect(w, count=8, first=3):
         ns.sleep(1.5)        # the server is down for a while
         return got + rc.serve(w.ip(0), port, count - first, log.append)
 
+    return _session(w, rc, server, count, 2.0, log)
+
+
+def _session(w, rc, server, count, timeout, log):
+    """Run server() on the server's host and the example's client on the client's."""
     def client():
-        return list(rc.run(w.ip(0), port, count, 0.2, 2.0, 0.1, 2.0, 30, "s1", log.append))
+        return list(rc.run(w.ip(0), w.port("session"), count, 0.2, timeout, 0.1, 2.0, 30,
+                           "s1", log.append))
 
     w.spawn(0, server)
     w.spawn(1, client)
     got, (acked, reconnections) = w.run()
     return {"got": got, "acked": acked, "reconnections": reconnections, "log": log}
+
+
+def reconnect_silent(w, count=4):
+    """The server answers HELLO and MSG 0, then says nothing more on that connection (it
+    stays open): the client must give up on it after its timeout and come back."""
+    rc = w.load("reconnect_client")
+    port = w.port("session")
+    log = []
+    import socket
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((w.ip(0), port))
+    ls.listen(2)
+
+    def server():
+        got = []
+        c1, p1 = ls.accept()
+        c1.settimeout(30)
+        rc.answer(c1, p1, got, 1, log.append)     # then silence
+        c2, p2 = ls.accept()
+        c2.settimeout(30)
+        rc.answer(c2, p2, got, count, log.append)
+        for s in (c1, c2, ls):
+            s.close()
+        return got
+
+    return _session(w, rc, server, count, 1.0, log)

@@ -117,3 +117,15 @@ def test_reconnect_client_resumes_after_the_server_restarts(run):
     waits = [float(x.split("retry in ")[1].split()[0]) for x in refused]
     assert waits[:3] == [0.1, 0.2, 0.4]
     assert "connected (2), resuming at 3" in log
+
+
+@pytest.mark.parametrize("run", RUNTIMES)
+def test_reconnect_client_gives_up_on_a_silent_server_and_resumes(run):
+    r = run("reconnect_silent")
+    assert r["acked"] == [0, 1, 2, 3]
+    assert r["got"] == [0, 1, 2, 3]      # MSG 1 went unread on the silent connection
+    assert r["reconnections"] == 1
+    lost = [x for x in r["log"] if x.startswith("lost: ")]
+    # CPython says "timed out"; MicroPython's OSError(ETIMEDOUT) "[Errno 110] ETIMEDOUT"
+    assert len(lost) == 1 and ("timed out" in lost[0] or "[Errno 110]" in lost[0]), lost
+    assert "connected (2), resuming at 1" in r["log"]
