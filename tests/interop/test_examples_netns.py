@@ -214,6 +214,20 @@ def test_oob_interrupt_with_the_kernel(world, inline, server_on):
     assert log[-1].endswith(": %d lines, 1 interrupts" % (k + 3))
 
 
+def test_session_server_on_barenet_answers_nc(world, netns):
+    barenet, _ = world
+    srv = barenet("reconnect_client", "serve", "--count", 2)
+    srv.expect("listening on ")
+    # OpenBSD nc: -N shuts the sending side down at the end of stdin; the server ends the
+    # connection after its second message, which ends nc
+    r = netns.run(["nc", "-N", "-w", "20", BARENET_IP, "7070"],
+                  input="HELLO nc 0\nMSG 0\nMSG 1\n", timeout=60)
+    assert (r.returncode, r.stdout) == (0, "WELCOME nc\nACK 0\nACK 1\n"), r
+    rc, lines, err = srv.finish()
+    assert rc == 0, err
+    assert lines[1:] == ["hello from %s, session nc at 0" % KERNEL_IP, "msg 0", "msg 1"]
+
+
 def test_reconnect_client_on_barenet_survives_a_killed_kernel_server(world, netns):
     barenet, kernel = world
     args = ("serve", "--host", KERNEL_IP, "--port", 7070)
