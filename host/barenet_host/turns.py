@@ -4,8 +4,8 @@ each written against `import socket` as for a kernel, run over barenet on a virt
 Each program runs in a thread of its own, but only one runs at a time: a program hands over at
 every wait of a blocking call (the socket driver's step), so the world stays single-threaded
 and deterministic, as the sans-I/O core needs. While program A waits, B runs until it waits
-too; the virtual clock then jumps to the earliest of every program's deadlines and the wire's
-next event. Each program has its own stack's socket module (barenet.socket.Sockets), made the
+too; once every program has looked at a world where nothing is due now, the virtual clock
+jumps to the earliest of every program's deadlines and the world's next event. Each program has its own stack's socket module (barenet.socket.Sockets), made the
 module-level one (install()) whenever the program holds the turn.
 
     turns = Turns(sim)
@@ -29,7 +29,7 @@ class Deadlock(RuntimeError):
 
 
 class _Program:
-    def __init__(self, turns, net, fn, args):
+    def __init__(self, net, fn, args):
         self.net = net
         self.fn = fn
         self.args = args
@@ -38,7 +38,6 @@ class _Program:
         self.deadline = None         # unwrapped ms its latest wait ends at (None: never)
         self.done = False
         self.result = None
-        self.error = None
 
 
 class TurnDriver:
@@ -63,7 +62,8 @@ class Turns:
         self._current = None
         self._finished = _thread.allocate_lock()
         self._finished.acquire()
-        self._end = None
+        self._max_ms = self._end = None
+        self._errors = []   # the programs' exceptions, in the order they happened
         self._idle = 0    # steps in a row that found nothing scheduled
         self._calm = 0    # turns in a row that found nothing due now
 
@@ -82,12 +82,13 @@ class Turns:
 
     def spawn(self, stack, fn, *args):
         """Run fn(*args) as a program on stack once run() starts."""
-        self._programs.append(_Program(self, self.net(stack), fn, args))
+        self._programs.append(_Program(self.net(stack), fn, args))
 
     def run(self, max_ms=600000):
-        """Run every program to its end; -> their return values. A program's exception is
-        raised here (the first, in spawn order); so is Deadlock, and RuntimeError when the
-        virtual clock passes max_ms."""
+        """Run every program to its end; -> their return values. The first exception of a
+        program is raised here (Deadlock among them, or RuntimeError when the virtual clock
+        passes max_ms), once every program has ended."""
+        self._max_ms = max_ms
         self._end = self.sim.ms + max_ms
         self.install(self._programs[0].net.stack)
         try:
@@ -97,9 +98,8 @@ class Turns:
             self._finished.acquire()     # the last program to end releases it
         finally:
             bsock.uninstall()
-        for p in self._programs:
-            if p.error is not None:
-                raise p.error
+        if self._errors:
+            raise self._errors[0]
         return [p.result for p in self._programs]
 
     def _body(self, p):
@@ -107,7 +107,7 @@ class Turns:
         try:
             p.result = p.fn(*p.args)
         except BaseException as e:  # reported by run()
-            p.error = e
+            self._errors.append(e)
         p.done = True
         nxt = self._next(p)
         if nxt is None:
@@ -143,7 +143,7 @@ class Turns:
         if nxt is not me:
             self._switch(me, nxt)    # back when every other program waits again
         if sim.ms >= self._end:
-            raise RuntimeError("programs still running after %d virtual ms" % self._end)
+            raise RuntimeError("programs still running after %d virtual ms" % self._max_ms)
         if sim.busy():
             sim.settle()
             self._calm = 0

@@ -92,3 +92,23 @@ def test_programs_that_all_wait_for_ever_are_a_deadlock():
     turns.spawn(b, waiter)
     with pytest.raises(Deadlock):
         turns.run()
+
+
+def test_the_first_error_in_time_is_the_one_raised():
+    # the client dies first; the server, left waiting without a timeout, deadlocks later
+    sim, turns, a, b = world()
+    import barenet.socket as socket
+
+    def server():
+        ls = socket.socket()
+        ls.bind(("", 7))
+        ls.listen(1)
+        ls.accept()
+
+    def client():
+        raise ValueError("the client's bug")
+
+    turns.spawn(a, server)
+    turns.spawn(b, client)
+    with pytest.raises(ValueError, match="the client's bug"):
+        turns.run()
