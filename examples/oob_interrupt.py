@@ -37,8 +37,9 @@ IAC = 0xFF
 DM = 0xF2
 
 
-# The session's socket is non-blocking except in wait_more(): MSG_DONTWAIT alone would not do,
-# as CPython polls a socket that has a timeout for up to that timeout before any recv().
+# The session's socket is non-blocking except while it waits (wait_more, send): MSG_DONTWAIT
+# alone would not do, as CPython polls a socket that has a timeout, for up to that timeout,
+# before any recv().
 
 
 def urgent_byte(conn):
