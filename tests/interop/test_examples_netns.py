@@ -71,8 +71,8 @@ class Program:
 
 @pytest.fixture
 def world(netns):
-    """-> (barenet(script, *args), kernel(script, *args)): Programs in the namespace, on one
-    TAP made there; each is stopped by pid at teardown."""
+    """-> (barenet(script, *args), kernel(script, *args), the TAP's name): Programs in the
+    namespace, barenet's on one TAP made there; each is stopped by pid at teardown."""
     tap = unique_name("x")
     netns.tuntap_add(tap)
     netns.addr(tap, KERNEL_CIDR)
@@ -90,7 +90,7 @@ def world(netns):
         started.append(p)
         return p
 
-    yield barenet, kernel
+    yield barenet, kernel, tap
     for p in started:
         p.kill(signal.SIGTERM)
         try:
@@ -107,7 +107,7 @@ def curl(netns, *args):
 
 
 def test_http_server_on_barenet_serves_curl(world, netns):
-    barenet, _ = world
+    barenet = world[0]
     srv = barenet("http_server", "--port", 80, "--count", 3)
     assert srv.expect("listening on ") == "listening on 0.0.0.0:80"
     base = "http://%s" % BARENET_IP
@@ -156,7 +156,7 @@ for _ in range(2):
 
 
 def test_http_client_on_barenet_gets_from_a_kernel_server(world, netns):
-    barenet, _ = world
+    barenet = world[0]
     srv = Program(netns, [sys.executable, "-c", CHUNKED_SERVER, KERNEL_IP])
     try:
         srv.expect("listening")
@@ -171,7 +171,7 @@ def test_http_client_on_barenet_gets_from_a_kernel_server(world, netns):
 
 
 def test_kernel_broadcast_discovery_is_answered_by_barenet(world, netns):
-    barenet, kernel = world
+    barenet, kernel, _ = world
     dev = barenet("udp_discovery", "answer", "--name", "board-1", "--count", 4, "--idle", 30)
     dev.expect("answering as board-1")
     # Linux sends a limited broadcast out of the interface that owns the bound source address
@@ -186,7 +186,7 @@ def test_kernel_broadcast_discovery_is_answered_by_barenet(world, netns):
 
 
 def test_barenet_broadcast_discovery_is_answered_by_the_kernel(world, netns):
-    barenet, kernel = world
+    barenet, kernel, _ = world
     dev = kernel("udp_discovery", "answer", "--name", "linux", "--count", 2, "--idle", 30)
     dev.expect("answering as linux")
     rc, lines, err = barenet("udp_discovery", "find", "--tries", 2, "--wait", 1).finish()
@@ -198,7 +198,7 @@ def test_barenet_broadcast_discovery_is_answered_by_the_kernel(world, netns):
 @pytest.mark.parametrize("inline", [False, True], ids=["oob", "oobinline"])
 @pytest.mark.parametrize("server_on", ["barenet", "kernel"])
 def test_oob_interrupt_with_the_kernel(world, inline, server_on):
-    barenet, kernel = world
+    barenet, kernel, _ = world
     run_server, run_client = (barenet, kernel) if server_on == "barenet" else (kernel, barenet)
     srv_ip = BARENET_IP if server_on == "barenet" else KERNEL_IP
     srv = run_server("oob_interrupt", "server", "--count", 1, "--think", 0.2,
@@ -214,8 +214,49 @@ def test_oob_interrupt_with_the_kernel(world, inline, server_on):
     assert log[-1].endswith(": %d lines, 1 interrupts" % (k + 3))
 
 
+QUICK_EXIT = """
+import socket
+ls = socket.socket()
+ls.bind(("", 9000))
+ls.listen(1)
+print("listening", flush=True)
+conn, _ = ls.accept()
+conn.sendall(bytes(range(256)) * 1024)   # 256 kB: most of it still queued when we return
+"""
+
+KERNEL_READER = """
+import hashlib, socket, sys
+s = socket.create_connection((sys.argv[1], 9000), timeout=20)
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+print(len(data), hashlib.sha256(data).hexdigest())
+"""
+
+
+def test_barenet_run_delivers_what_a_script_left_queued_and_open(world, netns, tmp_path):
+    # The script returns right after sendall(), its sockets open: barenet run closes them as
+    # a process exit would, and runs the stack until the data and the FIN are acknowledged.
+    import hashlib
+    prog = tmp_path / "quick_exit.py"
+    prog.write_text(QUICK_EXIT)
+    p = Program(netns, _barenet_cmd() + ["run", "--tap", world[2], "--ip", BARENET_CIDR,
+                                         str(prog)])
+    try:
+        p.expect("listening")
+        r = netns.run([sys.executable, "-c", KERNEL_READER, BARENET_IP], timeout=60)
+        want = bytes(range(256)) * 1024
+        assert r.stdout.split() == [str(len(want)), hashlib.sha256(want).hexdigest()], r
+        assert p.finish()[0] == 0
+    finally:
+        p.kill()
+
+
 def test_session_server_on_barenet_answers_nc(world, netns):
-    barenet, _ = world
+    barenet = world[0]
     srv = barenet("reconnect_client", "serve", "--count", 2)
     srv.expect("listening on ")
     # OpenBSD nc: -N shuts the sending side down at the end of stdin; the server ends the
@@ -229,7 +270,7 @@ def test_session_server_on_barenet_answers_nc(world, netns):
 
 
 def test_reconnect_client_on_barenet_survives_a_killed_kernel_server(world, netns):
-    barenet, kernel = world
+    barenet, kernel, _ = world
     args = ("serve", "--host", KERNEL_IP, "--port", 7070)
     srv = kernel("reconnect_client", *args)
     srv.expect("listening on ")
