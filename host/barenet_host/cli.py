@@ -2,7 +2,8 @@
 
 `barenet serve --tap NAME --ip 192.0.2.2/24` runs a barenet stack on a TAP device until SIGINT
 or SIGTERM; `barenet ctl stats --tap NAME` asks it for its counters and limits over its control
-socket (barenet_host/ctl.py). Every user error is one line on stderr (`barenet: error: ...`) and
+socket (barenet_host/ctl.py); `barenet run [--tap NAME --ip A/N] SCRIPT [ARGS...]` runs a
+program's `import socket` over barenet (barenet_host/run.py). Every user error is one line on stderr (`barenet: error: ...`) and
 exit status 2; a failure of the environment (the device went away, no serve answers) is one
 line and exit status 1.
 """
@@ -23,6 +24,7 @@ from barenet.config import Config
 from barenet.stack import Stack
 
 from barenet_host import ctl as control
+from barenet_host import run as runscript
 from barenet_host.runner import Runner, now_ms
 from barenet_host.devices.tap import TapDevice, check_name
 
@@ -193,30 +195,60 @@ def _parser():
     where.add_argument("--ctl", metavar="PATH", help="its control socket (serve --ctl)")
     c.add_argument("--json", action="store_true", help="print the reply as JSON")
     c.set_defaults(func=ctl)
+    r = sub.add_parser("run", help="run a Python program with barenet as its socket module",
+                       description="Run SCRIPT as __main__ with `import socket` giving "
+                       "barenet's sockets, on a TAP device (--tap, --ip) or on barenet's "
+                       "loopback only. The exit status is the script's.")
+    r.add_argument("--tap", type=_tap_name, metavar="NAME",
+                   help="TAP interface name (needs --ip)")
+    r.add_argument("--ip", type=_cidr, metavar="ADDR/PREFIX",
+                   help="barenet's own IPv4 address on the TAP, e.g. 192.0.2.2/24")
+    r.add_argument("--gw", "--gateway", dest="gateway", type=_ip, metavar="ADDR",
+                   help="default gateway (on-link)")
+    r.add_argument("--mac", type=_mac, metavar="MAC",
+                   help="Ethernet address (default 02:00 followed by the IPv4 address bytes)")
+    r.add_argument("--mtu", type=_ranged("MTU", MTU_MIN, MTU_MAX), default=1500,
+                   help="interface MTU, %d..%d (default 1500)" % (MTU_MIN, MTU_MAX))
+    # optional for argparse only: a REMAINDER after a required positional makes argparse call
+    # both required when the first is missing; run() says SCRIPT is
+    r.add_argument("script", nargs="?", metavar="SCRIPT", help="the Python program to run")
+    r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
+                   help="its arguments (everything after SCRIPT)")
+    r.set_defaults(func=run)
     return p
 
 
-def _check_serve(args):
+def _check_link(args):
+    """serve's and run's interface options: the gateway on the subnet, the default MAC."""
     ip, prefix = args.ip
     if args.gateway is not None:
         mask = addr.prefix_mask(prefix)
         if addr.and4(args.gateway, mask) != addr.and4(ip, mask) or args.gateway == ip:
             raise UsageError("gateway %s is not another host on %s/%d"
                              % (addr.ip_ntoa(args.gateway), addr.ip_ntoa(ip), prefix))
-    if len(set(args.udp_echo)) != len(args.udp_echo):
-        raise UsageError("--udp-echo ports must differ")
     if args.mac is None:
         args.mac = default_mac(ip)
 
 
-def serve(args, out):
-    _check_serve(args)
+def _check_serve(args):
+    _check_link(args)
+    if len(set(args.udp_echo)) != len(args.udp_echo):
+        raise UsageError("--udp-echo ports must differ")
+
+
+def _open_tap(args):
+    """-> (ADDR/PREFIX text, the TapDevice): attached to, or created."""
     ip, prefix = args.ip
     cidr = "%s/%d" % (addr.ip_ntoa(ip), prefix)
     try:
-        tap = TapDevice(args.tap)
+        return cidr, TapDevice(args.tap)
     except OSError as e:
         raise UsageError(e.strerror or str(e))
+
+
+def serve(args, out):
+    _check_serve(args)
+    cidr, tap = _open_tap(args)
     try:
         stack = Stack("host", sndbuf=args.tcp_buffer, rcvbuf=args.tcp_buffer,
                       max_connections=args.max_conns,
@@ -263,6 +295,42 @@ def serve(args, out):
         tap.close()
     print("barenet: stopped: " + summary(stack, tap, echoes), file=out, flush=True)
     return 0
+
+
+def run(args, out):
+    if args.script is None:
+        raise UsageError("run needs a SCRIPT (try `%s run --help`)" % PROG)
+    if (args.tap is None) != (args.ip is None):
+        raise UsageError("--tap and --ip go together")
+    if args.tap is None and (args.gateway is not None or args.mac is not None):
+        raise UsageError("--gw and --mac need --tap")
+    if not os.path.isfile(args.script):
+        raise UsageError("no such script: %s" % args.script)
+    if args.tap is None:
+        stack, runner = runscript.make_stack()
+        where = "loopback only"
+        return _run(stack, runner, args, where)
+    _check_link(args)
+    cidr, tap = _open_tap(args)
+    try:
+        gateway = None if args.gateway is None else addr.ip_ntoa(args.gateway)
+        stack, runner = runscript.make_stack(tap, args.mac, cidr, gateway, args.mtu)
+        where = "%s on %s TAP %s" % (cidr, "new" if tap.created else "existing", tap.name)
+        if gateway:
+            where += ", gateway " + gateway
+        return _run(stack, runner, args, where)
+    finally:
+        tap.close()
+
+
+def _run(stack, runner, args, where):
+    # On stderr: the script's stdout stays its own.
+    print("barenet: running %s (%s)" % (args.script, where), file=sys.stderr, flush=True)
+    try:
+        # the script's own exceptions propagate: a traceback and status 1, as `python SCRIPT`
+        return runscript.run_script(stack, runner, args.script, args.args)
+    finally:
+        runner.close()
 
 
 def summary(stack, tap, echoes):
@@ -323,6 +391,8 @@ def main(argv=None, out=None, err=None):
     except UsageError as e:
         print("%s: error: %s" % (PROG, e), file=err, flush=True)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
     except RuntimeFailure as e:
         print("%s: error: %s" % (PROG, e), file=err, flush=True)
         return EXIT_FAILURE

@@ -255,6 +255,16 @@ class Sim:
                 return False
         return True
 
+    def busy(self):
+        """Something is due at this instant: a frame to deliver, or output a stack queued
+        (a user's call between steps); settle() runs it."""
+        if not self._quiet():
+            return True
+        for loop in self._loops.values():
+            if loop.stack.pending():
+                return True
+        return False
+
     def settle(self, max_steps=10000):
         """Run the steps of the current instant: until no frame is due now. The clock stays."""
         return self.run(until=self._quiet, max_ms=0, max_steps=max_steps)
