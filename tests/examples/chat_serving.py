@@ -19,6 +19,9 @@ ALL = {"joined": CLIENTS, "lines": CLIENTS * (CLIENTS - 1) * LINES, "missing": 0
 MANY, MANY_SENDERS, MANY_LINES = 1000, 5, 10
 MANY_ALL = {"joined": MANY, "lines": MANY_SENDERS * (MANY - 1) * MANY_LINES, "missing": 0,
             "errors": []}
+# ... and over a TAP with kernel clients (the acceptance test): every one of them sends a line
+# that all the others get, 999 000 deliveries
+EVERYONE = {"joined": MANY, "lines": MANY * (MANY - 1), "missing": 0, "errors": []}
 
 
 def fds_for(n):
