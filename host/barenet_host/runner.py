@@ -146,11 +146,13 @@ class RunnerDriver:
         fds = [i.nic.fileno() for i in r.stack.interfaces]
         for fd in fds:
             loop.add_reader(fd, wake.set)
+        woken = asyncio.ensure_future(wake.wait())
         try:
-            await asyncio.wait_for(wake.wait(), None if wait is None else wait / 1000)
-        except asyncio.TimeoutError:
-            pass
+            # asyncio.wait, not wait_for: Python 3.11's wait_for swallows a cancellation that
+            # comes as the wait ends (bpo-42130), and the pump would outlive asyncio.run
+            await asyncio.wait((woken,), timeout=None if wait is None else wait / 1000)
         finally:
+            woken.cancel()
             for fd in fds:
                 loop.remove_reader(fd)
         wake.clear()

@@ -133,13 +133,13 @@ class _Pump:
                     s._flush()
 
     async def _poll_step(self, wake, busy):
-        # A driver with only step(): one step without waiting, then POLL_MS or a wake
+        # A driver with only step(): one step without waiting, then sleep POLL_MS unless a
+        # call gave the stack work meanwhile (a frame waits for the next step: the price of
+        # having no wakeup from the NIC)
         self.driver.step(0)
+        await asyncio.sleep(0)
         if not wake.is_set():
-            try:
-                await asyncio.wait_for(wake.wait(), POLL_MS / 1000)
-            except asyncio.TimeoutError:
-                pass
+            await asyncio.sleep(POLL_MS / 1000)
         wake.clear()
 
 
