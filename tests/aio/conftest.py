@@ -113,6 +113,22 @@ class BarenetTarget:
         raise AssertionError("the virtual clock did not move")
 
 
+class StepOnlyDriver:
+    """A driver with the socket layer's interface only (now, step), as a board's may be:
+    aio's pump then steps it every POLL_MS, or at once when a call gives it work."""
+
+    def __init__(self, sim):
+        d = SimDriver(sim)
+        self.now = d.now
+        self.step = d.step
+
+
+@pytest.fixture
+def anet_polled():
+    """The barenet target with a StepOnlyDriver."""
+    return BarenetTarget(StepOnlyDriver)
+
+
 @pytest.fixture(params=["cpython", "barenet"])
 def anet(request):
     yield CPythonTarget() if request.param == "cpython" else BarenetTarget()

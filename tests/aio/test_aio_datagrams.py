@@ -8,8 +8,6 @@ import errno
 
 import pytest
 
-from conftest import BarenetTarget
-
 
 async def udp_echo(ep, count):
     for _ in range(count):
@@ -67,19 +65,8 @@ def test_recvfrom_timeout_leaves_no_waiter_and_loses_no_datagram(anet):
     assert anet.waiting() in (None, 0)
 
 
-class StepOnlyDriver:
-    """A driver with the socket layer's interface only (now, step), as a board's may be:
-    aio's pump then steps it every POLL_MS, or at once when a call gives it work."""
-
-    def __init__(self, sim):
-        from barenet_host.vwire import SimDriver
-        self._d = SimDriver(sim)
-        self.now = self._d.now
-        self.step = self._d.step
-
-
-def test_a_driver_without_astep_is_polled():
-    net = BarenetTarget(StepOnlyDriver)
+def test_a_driver_without_astep_is_polled(anet_polled):
+    net = anet_polled
 
     async def echo(reader, writer):
         writer.write(await reader.readexactly(5))
