@@ -12,7 +12,6 @@ import pytest
 from barenet import aio
 from barenet.socket import Sockets
 from barenet_host.runner import RunnerDriver
-from conftest import BARENET_IP
 
 pytestmark = pytest.mark.root
 
@@ -27,13 +26,14 @@ def test_fifty_kernel_clients_chat_through_barenet_aio(barenet, kernel, monkeypa
         import chat_asyncio
     finally:
         sys.path.pop(0)
+    ip = kernel.barenet_ip
     net = aio.Net(Sockets(barenet.stack, RunnerDriver(barenet.runner)))
     monkeypatch.setattr(asyncio, "start_server", net.start_server)
 
     async def main():
-        server, room = await chat_asyncio.serve(BARENET_IP, 7000)
+        server, room = await chat_asyncio.serve(ip, 7000)
         proc = await asyncio.create_subprocess_exec(
-            *kernel.ns.argv([sys.executable, EXAMPLE, "clients", BARENET_IP, "7000",
+            *kernel.ns.argv([sys.executable, EXAMPLE, "clients", ip, "7000",
                              str(CLIENTS), str(LINES)]),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         try:
