@@ -21,6 +21,13 @@ async def echo(reader, writer):
     await writer.wait_closed()
 
 
+async def close(writer, server):
+    writer.close()
+    await writer.wait_closed()
+    server.close()
+    await server.wait_closed()
+
+
 def test_echo_lines_and_names(anet):
     async def main():
         server = await anet.srv.start_server(echo, anet.srv_ip, 0)
@@ -70,10 +77,7 @@ def test_end_of_stream_and_incomplete_reads(anet):
         with pytest.raises(asyncio.IncompleteReadError) as e:
             await r.readuntil(b"\n")
         assert e.value.partial == b""
-        w.close()
-        await w.wait_closed()
-        server.close()
-        await server.wait_closed()
+        await close(w, server)
     anet.run(main())
 
 
@@ -206,10 +210,7 @@ def test_read_timeout_leaves_no_waiter_and_loses_no_data(anet):
             assert anet.cli.waiting == 0     # the server's accept task is the one waiter
         later["send"].set()
         assert await r.readexactly(4) == b"late"
-        w.close()
-        await w.wait_closed()
-        server.close()
-        await server.wait_closed()
+        await close(w, server)
     anet.run(main())
     assert anet.waiting() in (None, 0)
 
@@ -255,9 +256,6 @@ def test_cancelled_connect_leaves_nothing_behind(anet):
         r, w = await anet.cli.open_connection(anet.srv_ip, port)
         w.write(b"still works")
         assert await r.readexactly(11) == b"still works"
-        w.close()
-        await w.wait_closed()
-        server.close()
-        await server.wait_closed()
+        await close(w, server)
     anet.run(main())
     assert anet.waiting() in (None, 0)
