@@ -36,12 +36,17 @@ class ChatServer:
                 if not line:
                     break
                 msg = name + b": " + line
-                # No drain per recipient: one slow client must not hold up the room; each
-                # stream buffers what its client has not taken yet
-                for w in self.clients:
-                    if w is not writer:
-                        w.write(msg)
-                        self.relayed += 1
+                others = [w for w in self.clients if w is not writer]
+                for w in others:
+                    w.write(msg)
+                    self.relayed += 1
+                # Backpressure: the sender's next line waits while a recipient has much
+                # unsent, so a slow client slows its senders instead of filling the memory
+                for w in others:
+                    try:
+                        await w.drain()
+                    except OSError:
+                        pass       # that recipient is gone; its own handler ends it
         except OSError:
             pass               # the client went away abruptly: it just leaves the room
         finally:

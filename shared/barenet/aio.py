@@ -281,7 +281,12 @@ class Stream(_Waitable):
         self._limit = limit
         self._rbuf = b""
         self._eof = False
-        self._out = b""        # written, not yet taken by the TCP send buffer
+        # Written, not yet taken by the TCP send buffer: the chunks as written (joining them
+        # would copy the backlog at every write, and fragment a MicroPython heap), the bytes
+        # of the first already taken, and their total
+        self._out = []
+        self._off = 0
+        self._outlen = 0
         self._after = 0        # _DONE / _EOF once close() / write_eof() wait for _out
         self._closing = False
         self._exc = None       # the error that ended the connection while writing
@@ -374,8 +379,10 @@ class Stream(_Waitable):
     def write(self, data):
         if self._closing or self._after:
             return    # CPython's transport drops writes after close (it warns, then drops)
-        self._out += data
-        self._flush()
+        if len(data):
+            self._out.append(bytes(data))    # the caller may reuse its buffer
+            self._outlen += len(data)
+            self._flush()
 
     def writelines(self, lines):
         for line in lines:
@@ -388,12 +395,18 @@ class Stream(_Waitable):
         moved = False
         try:
             while self._out and not s._closed and s._poll() & POLLOUT:
-                n = s.send(self._out)
-                self._out = self._out[n:]
+                c = self._out[0]
+                n = s.send(memoryview(c)[self._off:] if self._off else c)
+                self._outlen -= n
+                self._off += n
+                if self._off == len(c):
+                    self._out.pop(0)
+                    self._off = 0
                 moved = True
         except OSError as e:
             self._exc = e
-            self._out = b""
+            self._out = []
+            self._off = self._outlen = 0
         if not self._out and self._after and not s._closed:
             if self._after == _DONE:
                 s.close()
@@ -406,8 +419,8 @@ class Stream(_Waitable):
         self._net.kick()
 
     async def drain(self):
-        if len(self._out) > _HIGH:
-            await self._until(lambda: len(self._out) <= _LOW or self._exc is not None
+        if self._outlen > _HIGH:
+            await self._until(lambda: self._outlen <= _LOW or self._exc is not None
                               or self._sock._closed)
         if self._exc is not None:
             raise self._exc

