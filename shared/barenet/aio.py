@@ -49,14 +49,14 @@ and a cancelled open_connection closes its half-open connection.
 """
 
 import asyncio
-import sys
 
 from . import socket as _bsock
 from .compat import oserror, EINPROGRESS, EOPNOTSUPP
 from .socket import AF_INET, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_ERROR, SHUT_WR, \
     POLLIN, POLLOUT, POLLERR, POLLHUP
 
-_MP = sys.implementation.name == "micropython"
+# MicroPython's asyncio: no IncompleteReadError (its streams raise EOFError), drain() flushes all
+_MP = not hasattr(asyncio, "IncompleteReadError")
 _LIMIT = 65536                 # CPython's asyncio.streams._DEFAULT_LIMIT: readline's bound
 # CPython's transport watermarks (FlowControlMixin: high 64 KiB, low = high / 4); MicroPython's
 # Stream.drain writes out everything it holds
