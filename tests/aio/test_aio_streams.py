@@ -259,3 +259,18 @@ def test_cancelled_connect_leaves_nothing_behind(anet):
         await close(w, server)
     anet.run(main())
     assert anet.waiting() in (None, 0)
+
+
+def test_a_second_event_loop_gets_its_own_pump(anet):
+    # asyncio.run twice over the same stacks: the first loop's pump died with it
+    async def main():
+        async with await anet.srv.start_server(echo, anet.srv_ip, 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            r, w = await anet.cli.open_connection(anet.srv_ip, port)
+            w.write(b"ping")
+            got = await r.readexactly(4)
+            w.close()
+            await w.wait_closed()
+        return got
+    assert anet.run(main()) == b"ping"
+    assert anet.run(main()) == b"ping"
