@@ -129,3 +129,28 @@ class RunnerDriver:
         wait = ticks.earliest(r.step(), timeout_ms)
         r.wait(None if wait is None else max(wait, 0) / 1000)
         r.step()     # what arrived is input before the caller looks again
+
+    async def astep(self, wake, busy):
+        """barenet.aio's seam: one loop step, then wait in the event loop (add_reader on the
+        NICs' fds) for a frame, the step's deadline or wake. The Runner's own fds
+        (add_fd) are not watched here: a program on asyncio registers its own."""
+        import asyncio
+
+        r = self.runner
+        wait = r.step()
+        await asyncio.sleep(0)        # the tasks the step woke run before we sleep
+        if wake.is_set() or wait == 0:
+            wake.clear()
+            return
+        loop = asyncio.get_running_loop()
+        fds = [i.nic.fileno() for i in r.stack.interfaces]
+        for fd in fds:
+            loop.add_reader(fd, wake.set)
+        try:
+            await asyncio.wait_for(wake.wait(), None if wait is None else wait / 1000)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            for fd in fds:
+                loop.remove_reader(fd)
+        wake.clear()

@@ -255,6 +255,11 @@ class Sim:
         self.settle()
 
 
+# Event-loop rounds SimDriver.astep lets the woken tasks run before it moves the clock: a
+# woken task may wake another (a chat server relaying a line) before it calls into barenet
+_SETTLE = 3
+
+
 class SimDriver:
     """The socket layer's driver (barenet/socket.py) on the simulator: a blocking call waits
     by stepping the whole world (every stack on every wire) and jumping the virtual clock, so
@@ -270,3 +275,22 @@ class SimDriver:
         if not self.sim.step(timeout_ms):
             # A real runtime would block for ever: in a simulation that is a test's bug
             raise RuntimeError("a blocking call without a timeout waits, but nothing is scheduled")
+
+    async def astep(self, wake, busy):
+        """barenet.aio's seam: one step of the world, then the tasks it woke run; the virtual
+        clock jumps to the next deadline only once they are all blocked again (no wake) and
+        some task waits on barenet (busy()): a program that only sleeps in real time does
+        not make virtual time pass. With nothing scheduled, it waits for wake."""
+        import asyncio
+
+        sim = self.sim
+        wait = sim._step()
+        for _ in range(_SETTLE):
+            await asyncio.sleep(0)
+        if wake.is_set() or wait == 0:
+            wake.clear()
+        elif wait is not None and busy():
+            sim._abs += wait
+        else:
+            await wake.wait()
+            wake.clear()

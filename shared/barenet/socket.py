@@ -1023,7 +1023,9 @@ def install(stack, driver):
     """Make barenet this program's socket module (issue 9 item 7): the module-level calls here
     (socket(), create_connection(), getaddrinfo()...) use stack, and from now on `import
     socket` and `import usocket` give this module, so unmodified code that imports them later
-    runs over barenet. Code that imported the runtime's socket before keeps it."""
+    runs over barenet. Code that imported the runtime's socket before keeps it. On MicroPython
+    asyncio's open_connection/start_server become barenet's too (aio.install; on CPython,
+    call barenet.aio.install() for that)."""
     global _default
     import sys
     _default = Sockets(stack, driver)
@@ -1032,6 +1034,13 @@ def install(stack, driver):
         if name not in _replaced:
             _replaced[name] = sys.modules.get(name)
         sys.modules[name] = me
+    if sys.implementation.name == "micropython":
+        try:
+            from . import aio     # asyncio.open_connection / start_server too
+        except ImportError:
+            pass                  # a build without asyncio
+        else:
+            aio.install(_default)
     return _default
 
 
@@ -1046,6 +1055,9 @@ def uninstall():
             sys.modules[name] = old
     _replaced.clear()
     _default = None
+    aio = sys.modules.get("barenet.aio")
+    if aio is not None:
+        aio.uninstall()
 
 
 def _net():
