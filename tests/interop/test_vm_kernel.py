@@ -17,7 +17,7 @@ from barenet_host.devices.udp import UDPDevice
 from barenet_host.relay import Relay
 
 from conftest import KERNEL_IP, readline
-from thirdparty import HTTP_PORT, UMQTT, UREQUESTS, fetch, http_server, kernel_subscriber, \
+from thirdparty import HTTP_PORT, MICRODOT, UMQTT, UREQUESTS, fetch, http_server, kernel_subscriber, \
     mosquitto, payloads, publish_retained
 
 pytestmark = pytest.mark.root
@@ -111,7 +111,7 @@ def test_vm_pings_and_tcp_echoes_a_kernel_peer_through_the_udp_tunnel(tunnel, ke
 @pytest.fixture(scope="session")
 def sdists(tmp_path_factory):
     d = tmp_path_factory.mktemp("sdist")
-    return {spec: fetch(spec, str(d)) for spec in (UMQTT, UREQUESTS)}
+    return {spec: fetch(spec, str(d)) for spec in (UMQTT, UREQUESTS, MICRODOT)}
 
 
 def test_unmodified_umqtt_in_the_vm_publishes_and_subscribes_through_kernel_mosquitto(
@@ -191,3 +191,28 @@ def test_kernel_curl_and_ping_reach_a_server_in_the_vm(tunnel, kernel):
     r = json.loads(out.splitlines()[-1])
     assert r["served"] == [["192.0.2.1", "GET /p%d HTTP/1.1" % i] for i in range(n)]
     assert r["left"] == 0 and r["internal"] == {} and r["echo_replies"] >= 3
+
+
+def test_unmodified_microdot_in_the_vm_serves_kernel_curl_over_barenet_aio(tunnel, kernel,
+                                                                             sdists):
+    n = 3
+    src = os.path.join(sdists[MICRODOT], "src")
+    vm = subprocess.Popen([MICROPYTHON, os.path.join(VM_DIR, "vm_kernel_microdot.py"),
+                           str(tunnel.port), str(n)], cwd=REPO, env=vm_env([FIRMWARE, src]),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert readline(vm.stdout, 20) == "listening\n", vm.stderr.read()
+        pages = [kernel.ns.run(["curl", "-sS", "--max-time", "10",
+                                "http://192.0.2.2/page/%d" % i], timeout=20) for i in range(n)]
+        out, err = vm.communicate(timeout=30)
+    finally:
+        if vm.poll() is None:
+            vm.kill()
+            vm.communicate(timeout=10)
+    assert vm.returncode == 0, err
+    for i, p in enumerate(pages):
+        assert p.returncode == 0, p.stderr
+        assert p.stdout == "page %d from microdot in the VM\n" % i + "x" * (i * 1000)
+    r = json.loads(out.splitlines()[-1])
+    assert r["served"] == [["192.0.2.1", i] for i in range(n)]
+    assert r["left"] == 0 and r["internal"] == {}

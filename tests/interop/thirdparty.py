@@ -19,6 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 UMQTT = "micropython-umqtt.simple==1.3.4"
 UREQUESTS = "micropython-urequests==0.6"
+MICRODOT = "microdot==2.7.0"
 MQTT_PORT = 1883
 HTTP_PORT = 8000
 
