@@ -260,6 +260,11 @@ def data(tcb, seg, off, wnd, plen, now):
     if off + (end - start) > wnd:
         end = start + wnd - off          # beyond the window: cut, and the FIN with it
         fin = 0
+        # What lies beyond the window is unacceptable and owes an ACK (RFC 9293 3.10.7.4):
+        # this is how a zero-window probe learns the window is still shut (3.8.6.1), and a
+        # sender whose probes go unanswered gives up on a live peer
+        tcb.ack_now = True
+        tcb.tcp.count("rx_past_window")
     n = end - start
     rb = tcb.rcvbuf
     if n > 0:

@@ -182,12 +182,21 @@ def window_update(tcb):
     return False
 
 
+def acceptable_seq(tcb):
+    """The SEQ of a segment without data (an ACK, a RST): SND.MAX, not a SND.NXT rewound for
+    go-back-N, as the peer may already have everything up to SND.MAX and would find an older
+    SEQ unacceptable (BSD tcp_output does the same); but at most the window's edge, when a
+    zero-window probe went past it. The peer accepts a segment without data only inside its
+    window (RFC 9293 3.10.7.4), and an ACK it finds unacceptable is answered by one, which two
+    peers probing each other's zero windows would trade for ever (Linux tcp_acceptable_seq)."""
+    edge = tcb.snd_una + tcb.snd_wnd
+    return tcb.snd_max if tcb.snd_max <= edge else edge
+
+
 def flush_ack(tcb, now):
-    """Send the ACK a segment's processing asked for (ack_now). Segments without data or FIN
-    carry SND.MAX, not a SND.NXT rewound for go-back-N: the peer may already have everything
-    up to SND.MAX and would find an older SEQ unacceptable (BSD tcp_output does the same)."""
+    """Send the ACK a segment's processing asked for (ack_now)."""
     if tcb.ack_now:
-        send_segment(tcb, tcb.snd_max, ACK, None, now)
+        send_segment(tcb, acceptable_seq(tcb), ACK, None, now)
 
 
 def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=False):
@@ -239,10 +248,7 @@ def reset(tcb, now):
     None: from the user's abort(), the RST waits for the owner's next poll."""
     st = tcb.state
     if st == SYN_RECEIVED or (ESTABLISHED <= st <= CLOSE_WAIT):
-        # At SND.NXT, or at the window's edge when a zero-window probe went past it: the peer
-        # accepts a RST only inside its window (RFC 9293 3.10.7.4; Linux tcp_acceptable_seq).
-        edge = tcb.snd_una + tcb.snd_wnd
-        send_segment(tcb, tcb.snd_max if tcb.snd_max <= edge else edge, RST | ACK, None, now)
+        send_segment(tcb, acceptable_seq(tcb), RST | ACK, None, now)
         tcb.tcp.count("rst_tx")
     destroy(tcb, ECONNABORTED if not tcb.error else tcb.error)
 

@@ -8,7 +8,7 @@ through `ticks`. Output arms the retransmission, persist and probe timers itself
 
 from .. import ticks
 from ..compat import ETIMEDOUT
-from .output import output, send_segment, send_syn
+from .output import acceptable_seq, output, send_segment, send_syn
 from .recovery import on_pto, on_reo_timer
 from .state import CLOSED, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_2, CLOSE_WAIT, ACK, \
     destroy
@@ -31,7 +31,7 @@ def poll(tcb, now):
     if tcb.output_due:
         user_work(tcb, now)
     if tcb.ack_due or (tcb.t_delack is not None and ticks.due(tcb.t_delack, now)):
-        send_segment(tcb, tcb.snd_max, ACK, None, now)
+        send_segment(tcb, acceptable_seq(tcb), ACK, None, now)   # a delayed ACK
     if tcb.t_reo is not None and ticks.due(tcb.t_reo, now):
         tcb.t_reo = None
         on_reo_timer(tcb, now)
@@ -114,8 +114,10 @@ def on_rtx_timer(tcb, now):
     if tcb.snd_max == tcb.snd_una:
         return
     # A peer that keeps answering with a zero window is alive: its probes do not count
-    # toward giving up (RFC 9293 3.8.6.1), as long as it answered within the RTO limit.
-    if not (tcb.snd_wnd == 0 and ticks.diff(now, tcb.last_rcv) < c.rto_max_ms):
+    # toward giving up (RFC 9293 3.8.6.1), as long as it answered the last one, which went
+    # out at most one (backed off) RTO ago, rto_max at most: "<=", as the answer may come
+    # at once (Linux's tcp_retransmit_timer lets rcv_tstamp age up to TCP_RTO_MAX too).
+    if not (tcb.snd_wnd == 0 and ticks.diff(now, tcb.last_rcv) <= c.rto_max_ms):
         tcb.rtx_count += 1
     if tcb.rtx_count > c.max_retries:
         destroy(tcb, tcb.soft_error or ETIMEDOUT)
