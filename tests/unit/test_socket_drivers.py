@@ -113,3 +113,33 @@ def test_runner_driver_carries_blocking_calls_between_two_real_runners():
             r.close()
         x.close()
         y.close()
+
+
+def test_runner_driver_does_not_wait_when_its_first_step_took_in_what_the_call_awaits():
+    # The datagram is already in the cable when recvfrom() starts: the driver's first loop
+    # step takes it in. Waiting after that would sleep until the next frame, and none comes
+    # (here a timeout later; with no timeout, for ever).
+    x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    a, ra = host(x, "02:00:00:00:00:01", "192.0.2.1/24")
+    b, rb = host(y, "02:00:00:00:00:02", "192.0.2.2/24")
+    try:
+        ra.step()
+        rb.step()                       # the gratuitous ARPs are in; the cable is empty
+        b.stack.interfaces[0].arp.learn(a.inet_aton("192.0.2.1"), b"\x02\0\0\0\0\x01",
+                                        rb.clock())
+        ua = a.socket(a.AF_INET, a.SOCK_DGRAM)
+        ua.bind(("192.0.2.1", 9))
+        ua.settimeout(5)
+        ub = b.socket(b.AF_INET, b.SOCK_DGRAM)
+        ub.sendto(b"hi", ("192.0.2.1", 9))
+        rb.step()                       # b sends it
+        waits = []
+        wait = ra.wait
+        ra.wait = lambda timeout: (waits.append(timeout), wait(timeout))
+        assert ua.recvfrom(100) == (b"hi", ("192.0.2.2", ub.getsockname()[1]))
+        assert waits == []
+    finally:
+        for r in (ra, rb):
+            r.close()
+        x.close()
+        y.close()
