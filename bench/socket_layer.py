@@ -5,7 +5,8 @@ TAP, both paths in the same run (issue 9, "Not a timed test, but measured"; goal
 layer at most 10 % below the core API).
 
 Run as root: `.venv/bin/python bench/socket_layer.py [--mb 20] [--seconds 2] [--runs 5]`
-(`--quick`: a smoke run of a few seconds). barenet runs in this process on a TAP moved into a
+(`--quick`: a smoke run of a few seconds; `--instructions`: the echo round trip of each path
+in CPU instructions, by callgrind, steady where timing is not). barenet runs in this process on a TAP moved into a
 network namespace made here (as tests/interop/conftest.py's `tap_ns`), 192.0.2.2; the kernel
 peer (PEER below, 192.0.2.1) runs in the namespace, which is deleted at the end
 (../shared/NETWORK-RULES.md). Every figure is measured for both paths, interleaved run by run:
@@ -25,6 +26,7 @@ import argparse
 import gc
 import json
 import os
+import re
 import select
 import subprocess
 import sys
@@ -577,6 +579,21 @@ def median(xs):
     return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
+def instructions(path, rounds=(200, 1200)):
+    """Instructions per echo round trip of path, by callgrind: the difference between two
+    runs of different lengths, so that start-up (the namespace, the peer) cancels out."""
+    got = []
+    for n in rounds:
+        p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                            sys.executable, os.path.abspath(__file__), "--only", "echo",
+                            "--path", path, "--rounds", str(n), "--seconds", "1000"],
+                           capture_output=True, text=True, timeout=600, check=True)
+        if "%s echo: %d units" % (path, n) not in p.stdout:
+            raise SystemExit("callgrind run: %r %r" % (p.stdout, p.stderr[-2000:]))
+        got.append(int(re.search(r"Collected : (\d+)", p.stderr).group(1)))
+    return (got[1] - got[0]) / (rounds[1] - rounds[0])
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--mb", type=float, default=20, help="MB per throughput direction")
@@ -589,7 +606,16 @@ def main():
                    help="comma-separated phases (default: all)")
     p.add_argument("--quick", action="store_true",
                    help="a smoke run: 2 MB, 0.3 s, 100 accepts, 10 connections, 1 run")
+    p.add_argument("--instructions", action="store_true",
+                   help="count instructions per echo round trip of each path under callgrind")
+    p.add_argument("--path", choices=PATHS, help=argparse.SUPPRESS)   # one path alone
     args = p.parse_args()
+    if args.instructions:
+        r = dict((pth, instructions(pth)) for pth in PATHS)
+        print("instructions per echo round trip (callgrind, this process): core %.0f, "
+              "socket %.0f, socket/core %.3f" % (r["core"], r["socket"],
+                                                 r["socket"] / r["core"]))
+        return
     if args.quick:
         args.mb, args.seconds, args.accepts, args.conns, args.runs = 2, 0.3, 100, 10, 1
     args.bytes = int(args.mb * 1e6)
@@ -615,6 +641,12 @@ def main():
 
 def report(b, args, only):
     res = dict((k, {"core": [], "socket": []}) for k in PHASES)
+    if args.path:
+        # one path alone, for --instructions: the units done, nothing else
+        for k in PHASES:
+            if k in only:
+                print("%s %s: %d units" % (args.path, k, b.phase(args.path, k)[0]))
+        return
     for run in range(args.runs):
         # Interleaved, each path first in every other run, so load changes hit both alike.
         order = PATHS if run % 2 == 0 else PATHS[::-1]
