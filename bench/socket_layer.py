@@ -9,7 +9,8 @@ Run as root: `.venv/bin/python bench/socket_layer.py [--mb 20] [--seconds 2] [--
 CPU instructions, by callgrind, steady where timing is not). barenet runs in this process on a
 TAP moved into a network namespace made here (as tests/interop/conftest.py's `tap_ns`),
 192.0.2.2; the kernel peer (PEER below, 192.0.2.1) runs in the namespace, which is deleted at
-the end (../shared/NETWORK-RULES.md). Every figure is measured for both paths, interleaved run by run:
+the end (../shared/NETWORK-RULES.md). Every figure is measured for both paths, interleaved
+run by run:
 - throughput both ways: barenet sends the pattern to the kernel's sink, which checks every
   byte; the kernel's source sends it to barenet, which checks every byte;
 - 64-byte echo round trips to the kernel's echo server, every reply checked;
