@@ -1,5 +1,6 @@
 """What barenet's socket layer costs: the same work through the BSD socket API (a blocking
-socket, one thread, `Sockets(stack, RunnerDriver(runner))`) and through the core API
+socket with a 60 s timeout, so that every call is bounded; one thread;
+`Sockets(stack, RunnerDriver(runner))`) and through the core API
 (`stack.tcp` connections served by a task the Runner drives), against the Linux kernel over a
 TAP, both paths in the same run (issue 9, "Not a timed test, but measured"; goal: the socket
 layer at most 10 % below the core API).
