@@ -6,8 +6,8 @@ TAP, both paths in the same run (issue 9, "Not a timed test, but measured"; goal
 layer at most 10 % below the core API).
 
 Run as root: `.venv/bin/python bench/socket_layer.py [--mb 20] [--seconds 2] [--runs 5]`
-(`--quick`: a smoke run of a few seconds; `--instructions`: each path's echo round trip in
-CPU instructions, by callgrind, steady where timing is not). barenet runs in this process on a
+(`--quick`: a smoke run of a few seconds; `--instructions`: each path's echo round trip and
+accepted connection in CPU instructions, by callgrind, steady where timing is not). barenet runs in this process on a
 TAP moved into a network namespace made here (as tests/interop/conftest.py's `tap_ns`),
 192.0.2.2; the kernel peer (PEER below, 192.0.2.1) runs in the namespace, which is deleted at
 the end (../shared/NETWORK-RULES.md). Every figure is measured for both paths, interleaved
@@ -581,19 +581,21 @@ def median(xs):
     return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
-def instructions(path, rounds=(200, 1200)):
-    """Instructions per echo round trip of path, by callgrind: the difference between two
-    runs of different lengths, so that start-up (the namespace, the peer) cancels out."""
+def instructions(path, phase, counts=(200, 1200)):
+    """Instructions per unit of phase ("echo": a round trip, "accept": a connection) on
+    path, by callgrind: the difference between two runs of different lengths, so that
+    start-up (the namespace, the peer) cancels out."""
     got = []
-    for n in rounds:
+    for n in counts:
         p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                            sys.executable, os.path.abspath(__file__), "--only", "echo",
-                            "--path", path, "--rounds", str(n), "--seconds", "1000"],
+                            sys.executable, os.path.abspath(__file__), "--only", phase,
+                            "--path", path, "--rounds", str(n), "--accepts", str(n),
+                            "--seconds", "1000"],
                            capture_output=True, text=True, timeout=600, check=True)
-        if "%s echo: %d units" % (path, n) not in p.stdout:
+        if "%s %s: %d units" % (path, phase, n) not in p.stdout:
             raise SystemExit("callgrind run: %r %r" % (p.stdout, p.stderr[-2000:]))
         got.append(int(re.search(r"Collected : (\d+)", p.stderr).group(1)))
-    return (got[1] - got[0]) / (rounds[1] - rounds[0])
+    return (got[1] - got[0]) / (counts[1] - counts[0])
 
 
 def main():
@@ -609,14 +611,17 @@ def main():
     p.add_argument("--quick", action="store_true",
                    help="a smoke run: 2 MB, 0.3 s, 100 accepts, 10 connections, 1 run")
     p.add_argument("--instructions", action="store_true",
-                   help="count instructions per echo round trip of each path under callgrind")
+                   help="count each path's instructions per echo round trip and per accepted "
+                   "connection under callgrind")
     p.add_argument("--path", choices=PATHS, help=argparse.SUPPRESS)   # one path alone
     args = p.parse_args()
     if args.instructions:
-        r = dict((pth, instructions(pth)) for pth in PATHS)
-        print("instructions per echo round trip (callgrind, this process): core %.0f, "
-              "socket %.0f, socket/core %.3f" % (r["core"], r["socket"],
-                                                 r["socket"] / r["core"]))
+        for k in ("echo", "accept"):
+            r = dict((pth, instructions(pth, k)) for pth in PATHS)
+            print("instructions per %s (callgrind, this process): core %.0f, socket %.0f, "
+                  "socket/core %.3f" % ("echo round trip" if k == "echo" else
+                                        "accepted connection", r["core"], r["socket"],
+                                        r["socket"] / r["core"]), flush=True)
         return
     if args.quick:
         args.mb, args.seconds, args.accepts, args.conns, args.runs = 2, 0.3, 100, 10, 1
