@@ -298,6 +298,32 @@ def sock_echo(net, seconds, max_rounds):
     return n
 
 
+def driver_echo(stack, runner, max_rounds):
+    """The echo as the socket layer runs it, without the socket objects: the core
+    connection's calls, and RunnerDriver.step where a blocking call waits (--instructions
+    tells the driver's share of the socket path's cost from the socket layer's own)."""
+    drv = RunnerDriver(runner)
+    c = stack.tcp.connect(KERNEL, ECHO)
+    c.nodelay = True
+    while c.state < ESTABLISHED and not c.error:
+        drv.step(TIMEOUT_S * 1000)
+    for _ in range(max_rounds):
+        c.send(MSG)
+        got = b""
+        while len(got) < 64:
+            d = c.recv(64 - len(got))
+            if d is None:
+                drv.step(TIMEOUT_S * 1000)
+            elif not d:
+                raise SystemExit("echo closed")
+            else:
+                got += d
+        if got != MSG:
+            raise SystemExit("echo returned wrong bytes")
+    c.close()
+    return max_rounds
+
+
 def sock_accept(net, peer, port, n):
     lst = net.socket()
     lst.settimeout(TIMEOUT_S)
@@ -518,6 +544,8 @@ class Bench:
             if name == "echo":
                 if path == "core":
                     return timed(lambda: CoreEcho(stack, a.seconds, a.rounds).run(runner))
+                if path == "driver":
+                    return timed(lambda: driver_echo(stack, runner, a.rounds))
                 return timed(lambda: sock_echo(net, a.seconds, a.rounds))
             port = self.next_port()
             if path == "core":
@@ -613,7 +641,8 @@ def main():
     p.add_argument("--instructions", action="store_true",
                    help="count each path's instructions per echo round trip and per accepted "
                    "connection under callgrind")
-    p.add_argument("--path", choices=PATHS, help=argparse.SUPPRESS)   # one path alone
+    # one path alone (--instructions); "driver": driver_echo
+    p.add_argument("--path", choices=PATHS + ("driver",), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.instructions:
         for k in ("echo", "accept"):
@@ -622,6 +651,11 @@ def main():
                   "socket/core %.3f" % ("echo round trip" if k == "echo" else
                                         "accepted connection", r["core"], r["socket"],
                                         r["socket"] / r["core"]), flush=True)
+            if k == "echo":
+                d = instructions("driver", k)
+                print("  of the difference: the driver's steps %.0f (the core connection's "
+                      "calls with RunnerDriver.step, %.0f a round trip), the socket objects "
+                      "%.0f" % (d - r["core"], d, r["socket"] - d), flush=True)
         return
     if args.quick:
         args.mb, args.seconds, args.accepts, args.conns, args.runs = 2, 0.3, 100, 10, 1
