@@ -242,11 +242,24 @@ def checked(got, data):
 
 # -- the socket path: what a program using barenet's sockets writes -------------------------
 
-def sock_send(net, total):
+def sock_client(net, port):
     s = net.socket()
     s.settimeout(TIMEOUT_S)
     s.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1)
-    s.connect((KERNEL, SINK))
+    s.connect((KERNEL, port))
+    return s
+
+
+def sock_listener(net, port, backlog):
+    lst = net.socket()
+    lst.settimeout(TIMEOUT_S)
+    lst.bind(("", port))
+    lst.listen(backlog)
+    return lst
+
+
+def sock_send(net, total):
+    s = sock_client(net, SINK)
     sent = 0
     while sent < total:
         o = sent % PERIOD
@@ -261,10 +274,7 @@ def sock_send(net, total):
 
 
 def sock_recv(net, total):
-    s = net.socket()
-    s.settimeout(TIMEOUT_S)
-    s.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1)
-    s.connect((KERNEL, SOURCE))
+    s = sock_client(net, SOURCE)
     s.sendall(b"%d\n" % total)
     got = 0
     while True:
@@ -277,10 +287,7 @@ def sock_recv(net, total):
 
 
 def sock_echo(net, seconds, max_rounds):
-    s = net.socket()
-    s.settimeout(TIMEOUT_S)
-    s.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1)
-    s.connect((KERNEL, ECHO))
+    s = sock_client(net, ECHO)
     n = 0
     end = time.perf_counter() + seconds
     while n < max_rounds and time.perf_counter() < end:
@@ -325,10 +332,7 @@ def driver_echo(stack, runner, max_rounds):
 
 
 def sock_accept(net, peer, port, n):
-    lst = net.socket()
-    lst.settimeout(TIMEOUT_S)
-    lst.bind(("", port))
-    lst.listen(BACKLOG)
+    lst = sock_listener(net, port, BACKLOG)
     peer.send("connect %d %d %d" % (port, n, WINDOW))
     for _ in range(n):
         c, _ = lst.accept()
@@ -338,10 +342,7 @@ def sock_accept(net, peer, port, n):
 
 
 def sock_hold(net, peer, port, n):
-    lst = net.socket()
-    lst.settimeout(TIMEOUT_S)
-    lst.bind(("", port))
-    lst.listen(n)
+    lst = sock_listener(net, port, n)
     peer.send("hold %d %d" % (port, n))
     held = [lst.accept()[0] for _ in range(n)]
     lst.close()
