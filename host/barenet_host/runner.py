@@ -134,22 +134,12 @@ class RunnerDriver:
 
     def step(self, timeout_ms):
         r = self.runner
-        rx = self._rx()
-        wait = ticks.earliest(r.step(), timeout_ms)
-        if self._rx() != rx:
-            # That step took in frames (what the caller waits for may be among them): the
-            # caller looks again first. Waiting now would sleep until the frame after them,
-            # which may never come (the peer's FIN, then silence).
-            return
+        # What the caller queued goes out, and frames stay for select() to see: a step that
+        # took them in would then sleep until the frame after them, which may never come
+        # (the peer's FIN, then silence), while the caller's answer was among them
+        wait = ticks.earliest(r.loop.step(r.clock(), read=False), timeout_ms)
         r.wait(None if wait is None else max(wait, 0) / 1000)
         r.step()     # what arrived is input before the caller looks again
-
-    def _rx(self):
-        # frames the interfaces took in so far (iface.py counts every one)
-        n = 0
-        for i in self.runner.stack.interfaces:
-            n += i.stats.get("rx", 0)
-        return n
 
     async def astep(self, wake, busy):
         """barenet.aio's seam: one loop step, then wait in the event loop (add_reader on the
