@@ -123,8 +123,9 @@ class Runner:
 
 class RunnerDriver:
     """The socket layer's driver (barenet/socket.py) on the host, for a program whose
-    blocking socket calls run the stack in their own thread: each wait is one loop step and
-    one select() until a frame, the step's deadline or the call's timeout."""
+    blocking socket calls run the stack in their own thread: each wait is a loop step that
+    reads no frames, one select() until a frame, the step's deadline or the call's timeout,
+    and a whole loop step."""
 
     def __init__(self, runner):
         self.runner = runner
