@@ -266,7 +266,7 @@ def sock_send(net, total):
         k = min(CHUNK, total - sent)
         s.sendall(PATV[o:o + k])
         sent += k
-    s.shutdown(1)
+    s.shutdown(net.SHUT_WR)
     if s.recv(1) != b"":       # the sink closes once it has read everything
         raise SystemExit("sink sent data")
     s.close()
@@ -310,9 +310,10 @@ def driver_echo(stack, runner, max_rounds):
     connection's calls, and RunnerDriver.step where a blocking call waits (--instructions
     tells the driver's share of the socket path's cost from the socket layer's own)."""
     drv = RunnerDriver(runner)
+    end = time.monotonic() + TIMEOUT_S
     c = stack.tcp.connect(KERNEL, ECHO)
     c.nodelay = True
-    while c.state < ESTABLISHED and not c.error:
+    while c.state < ESTABLISHED and not c.error and time.monotonic() < end:
         drv.step(TIMEOUT_S * 1000)
     for _ in range(max_rounds):
         c.send(MSG)
@@ -320,6 +321,8 @@ def driver_echo(stack, runner, max_rounds):
         while len(got) < 64:
             d = c.recv(64 - len(got))
             if d is None:
+                if time.monotonic() > end:
+                    raise SystemExit("driver echo timed out")
                 drv.step(TIMEOUT_S * 1000)
             elif not d:
                 raise SystemExit("echo closed")
