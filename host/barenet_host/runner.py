@@ -135,9 +135,13 @@ class RunnerDriver:
 
     def step(self, timeout_ms):
         r = self.runner
-        # What the caller queued goes out, and frames stay for select() to see: a step that
-        # took them in would then sleep until the frame after them, which may never come
-        # (the peer's FIN, then silence), while the caller's answer was among them
+        fds = [i.nic.fileno() for i in r.stack.interfaces]
+        if select.select(fds, [], [], 0)[0]:
+            r.step()     # frames are waiting: take them in, and the caller looks again
+            return
+        # Nothing waiting: what the caller queued goes out, then sleep. That step reads no
+        # frames: one taken in there would be slept past until the frame after it, which
+        # may never come (the peer's FIN, then silence), and it may be the caller's answer
         wait = ticks.earliest(r.loop.step(r.clock(), read=False), timeout_ms)
         r.wait(None if wait is None else max(wait, 0) / 1000)
         r.step()     # what arrived is input before the caller looks again
