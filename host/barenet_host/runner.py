@@ -123,7 +123,8 @@ class Runner:
 
 class RunnerDriver:
     """The socket layer's driver (barenet/socket.py) on the host, for a program whose
-    blocking socket calls run the stack in their own thread: each wait is a loop step that
+    blocking socket calls run the stack in their own thread: frames already waiting are taken
+    in with one loop step, and the call looks again; otherwise each wait is a loop step that
     reads no frames, one select() until a frame, the step's deadline or the call's timeout,
     and a whole loop step."""
 
