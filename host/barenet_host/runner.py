@@ -123,8 +123,10 @@ class Runner:
 
 class RunnerDriver:
     """The socket layer's driver (barenet/socket.py) on the host, for a program whose
-    blocking socket calls run the stack in their own thread: each wait is one loop step and
-    one select() until a frame, the step's deadline or the call's timeout."""
+    blocking socket calls run the stack in their own thread: frames already waiting are taken
+    in with one loop step, and the call looks again; otherwise each wait is a loop step that
+    reads no frames, one select() until a frame, the step's deadline or the call's timeout,
+    and a whole loop step."""
 
     def __init__(self, runner):
         self.runner = runner
@@ -134,7 +136,14 @@ class RunnerDriver:
 
     def step(self, timeout_ms):
         r = self.runner
-        wait = ticks.earliest(r.step(), timeout_ms)
+        fds = [i.nic.fileno() for i in r.stack.interfaces]
+        if select.select(fds, [], [], 0)[0]:
+            r.step()     # frames are waiting: take them in, and the caller looks again
+            return
+        # Nothing waiting: what the caller queued goes out, then sleep. That step reads no
+        # frames: one taken in there would be slept past until the frame after it, which
+        # may never come (the peer's FIN, then silence), and it may be the caller's answer
+        wait = ticks.earliest(r.loop.step(r.clock(), read=False), timeout_ms)
         r.wait(None if wait is None else max(wait, 0) / 1000)
         r.step()     # what arrived is input before the caller looks again
 

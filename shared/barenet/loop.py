@@ -39,8 +39,10 @@ class Loop:
         self._buf = bytearray(size)
         self._mv = memoryview(self._buf)
 
-    def step(self, now):
-        """One pass at time now (ms, ticks clock); -> ms until the next step is due, or None."""
+    def step(self, now, read=True):
+        """One pass at time now (ms, ticks clock); -> ms until the next step is due, or None.
+        read False leaves the NICs' frames where they are (step 3): a runner about to sleep
+        until a frame sends what user calls queued first, and its wait then sees the frames."""
         stack = self.stack
         ifaces = stack.interfaces
         wait = None
@@ -54,7 +56,7 @@ class Loop:
                 stack.set_link(iface, up, now)
         more = False
         burst = self.burst
-        for iface in ifaces:
+        for iface in (ifaces if read else ()):
             size = iface.hlen + iface.mtu
             if size > len(self._buf):
                 self._buffer(size)

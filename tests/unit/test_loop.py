@@ -97,6 +97,21 @@ def test_the_runner_and_the_simulator_run_the_same_step_in_the_same_order():
     assert one_step_with_a_frame(sim_world) == want
 
 
+def test_a_step_without_reading_leaves_the_frames_and_does_the_rest():
+    # RunnerDriver's step before it sleeps (host/barenet_host/runner.py): what user calls
+    # queued goes out, the frames stay for select() to see.
+    log = []
+    stack = SpyStack(log)
+    step, inject = runner_world(stack, log)
+    inject(b"\x00" * 60)
+    del log[:]
+    step.__self__.loop.step(5, read=False)          # the runner's own loop
+    assert log == ["nic.poll", "task", "stack.poll", "nic.poll"]
+    del log[:]
+    step()
+    assert log[:3] == ["nic.poll", "recv 60", "input"]
+
+
 def test_both_drive_a_barenet_loop():
     stack = Stack()
     assert type(Runner(stack).loop) is Loop

@@ -113,3 +113,34 @@ def test_runner_driver_carries_blocking_calls_between_two_real_runners():
             r.close()
         x.close()
         y.close()
+
+
+def test_runner_driver_never_sleeps_on_what_it_has_taken_in():
+    # The datagram is already in the cable when recvfrom() starts. Had the driver's step
+    # before its wait taken it in, select() would sleep until the next frame, and none comes
+    # (here a timeout later; with no timeout, for ever): every wait must find it still in
+    # the cable, where select() sees it.
+    x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    a, ra = host(x, "02:00:00:00:00:01", "192.0.2.1/24")
+    b, rb = host(y, "02:00:00:00:00:02", "192.0.2.2/24")
+    try:
+        ra.step()
+        rb.step()                       # the gratuitous ARPs are in; the cable is empty
+        b.stack.interfaces[0].arp.learn(a.inet_aton("192.0.2.1"), b"\x02\0\0\0\0\x01",
+                                        rb.clock())
+        ua = a.socket(a.AF_INET, a.SOCK_DGRAM)
+        ua.bind(("192.0.2.1", 9))
+        ua.settimeout(5)
+        ub = b.socket(b.AF_INET, b.SOCK_DGRAM)
+        ub.sendto(b"hi", ("192.0.2.1", 9))
+        rb.step()                       # b sends it
+        taken_in = []
+        wait = ra.wait
+        ra.wait = lambda timeout: (taken_in.append(ua._ep.pending()), wait(timeout))
+        assert ua.recvfrom(100) == (b"hi", ("192.0.2.2", ub.getsockname()[1]))
+        assert taken_in in ([], [0])
+    finally:
+        for r in (ra, rb):
+            r.close()
+        x.close()
+        y.close()
