@@ -25,8 +25,10 @@ except AttributeError:    # CPython
 _BY_FD = sys.implementation.name != "micropython"
 
 
-def run(socket, select, host, port, clients, messages, timeout_s, between=None, senders=None):
-    """-> {"joined", "lines", "missing", "errors"}; errors lists the first wrong lines."""
+def run(socket, select, host, port, clients, messages, timeout_s, between=None, senders=None,
+        joined_all=None):
+    """-> {"joined", "lines", "missing", "errors"}; errors lists the first wrong lines.
+    joined_all(): called once every client has joined, before the first line is sent."""
     start = _ms()
     left = lambda: timeout_s * 1000 - _diff(_ms(), start)
     poller = select.poll()
@@ -48,6 +50,9 @@ def run(socket, select, host, port, clients, messages, timeout_s, between=None, 
     while left() > 0 and (joined < clients or lines < total):
         if between is not None:
             between()
+        if joined == clients and joined_all is not None:
+            joined_all()
+            joined_all = None
         if joined == clients:
             # every client has joined: each sends its next line (small: a send takes it all)
             for i in range(senders):
