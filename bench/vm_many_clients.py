@@ -28,13 +28,18 @@ LINES = 3
 BUDGET_S = 110
 
 
-def _broke(vm, rc, err, clients):
+def _broke(n, vm, rc, err, clients, c_err):
     if rc != 0 or vm is None:
         lines = [ln.strip() for ln in err.strip().splitlines() if ln.strip()]
         where = [ln for ln in lines if ln.startswith("File")]
-        return "VM exit %s: %s (at %s)" % (rc, lines[-1] if lines else "?",
-                                           where[-1] if where else "?")
-    return "clients: %s" % clients
+        return "VM exit %s: %s (%s)" % (rc, lines[-1] if lines else "?",
+                                        where[-1].replace(REPO + "/", "") if where else "?")
+    if clients is None:
+        last = c_err.strip().splitlines()
+        return "VM alive (refused_nomem %d), the clients failed: %s" % (
+            vm["tcp"].get("refused_nomem", 0), last[-1] if last else "no output")
+    return "%d of %d joined, %d reset for want of heap (refused_nomem), heap free %s" % (
+        clients["joined"], n, vm["tcp"].get("refused_nomem", 0), vm["free_at_peak"])
 
 
 def main():
@@ -53,13 +58,13 @@ def main():
             for kb in [int(x) for x in args.heaps.split(",")]:
                 best, broke, n = None, None, 8
                 while time.monotonic() - start < BUDGET_S:
-                    vm, rc, err, clients, _ = serve_many(ns, tap, kb * 1024, n, n, LINES,
+                    vm, rc, err, clients, c_err = serve_many(ns, tap, kb * 1024, n, n, LINES,
                                                          timeout_s=25)
                     ok = (rc == 0 and vm is not None and clients is not None
                           and clients["missing"] == 0 and not clients["errors"]
                           and clients["joined"] == n and clients["extra"] == "ECONNREFUSED")
                     if not ok:
-                        broke = "%d: %s" % (n, _broke(vm, rc, err, clients))
+                        broke = "%d: %s" % (n, _broke(n, vm, rc, err, clients, c_err))
                         break
                     best = (n, vm["free_at_peak"], vm["heap"])
                     n += args.step

@@ -34,15 +34,20 @@ def run(socket, select, host, port, clients, messages, timeout_s, between=None, 
     poller = select.poll()
     socks = []
     state = {}     # poll key -> [index, partial line, {sender: [seqs]}, joined]
+    errors = []
     for i in range(clients):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.settimeout(max(left(), 1) / 1000)
-        s.connect((host, port))
+        try:
+            s.connect((host, port))
+        except OSError as e:    # refused, reset or timed out: a server out of room
+            errors.append("client %d: connect: %r" % (i, e))
+            s.close()
+            continue
         s.setblocking(False)
         poller.register(s, select.POLLIN)
+        state[s.fileno() if _BY_FD else s] = [len(socks), b"", {}, False]
         socks.append(s)
-        state[s.fileno() if _BY_FD else s] = [i, b"", {}, False]
-    errors = []
     senders = clients if senders is None else senders
     total = senders * (clients - 1) * messages
     lines = joined = 0
