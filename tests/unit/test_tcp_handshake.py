@@ -204,10 +204,10 @@ def _no_heap(monkeypatch):
 
 def test_a_handshake_with_no_heap_for_its_buffers_is_reset_and_the_next_one_works(
         monkeypatch):
-    # The MicroPython VM with a fragmented 640 KB heap (BENCHMARKS.md "Many clients on a board
-    # heap"): the ACK that completes the handshake finds no room for the buffers. The peer
-    # gets a RST at once (it sees ECONNRESET), the stack does not raise out of input(), and
-    # nothing is left half-made in the table for poll() to trip over.
+    # The MicroPython VM with a fragmented heap (BENCHMARKS.md "Many clients on a 192 KB
+    # board heap"): the ACK that completes the handshake finds no room for the buffers. The
+    # peer gets a RST at once (it sees ECONNRESET), the stack does not raise out of input(),
+    # and nothing is left half-made in the table for poll() to trip over.
     s = Script(isn=2000)
     lst = s.tcp.listen(80)
     s.inject("S", seq=1000, mss=1460, sack_perm=True)
