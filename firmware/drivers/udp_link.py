@@ -29,9 +29,11 @@ class UDPLink:
         s.connect(_socket.getaddrinfo(host, port)[0][-1])
         s.setblocking(False)
         self.sock = s      # what a driver's select.poll waits on (firmware/poll_driver.py)
-        # CPython's sockets have recv_into; MicroPython's have the stream readinto, which on a
-        # datagram socket reads one datagram (None when none is waiting)
-        self._readinto = getattr(s, "recv_into", None) or s.readinto
+        # CPython's sockets have recv_into; MicroPython's have none, and their stream readinto
+        # reads until the buffer is full (py/stream.c, mp_stream_read_exactly): on a datagram
+        # socket it joins every datagram waiting into one "frame", of which the stack then
+        # parses the first and loses the rest (a burst of ACKs, say). recv reads one datagram.
+        self._readinto = getattr(s, "recv_into", None) or self._recv_copy
 
     def send(self, frame):
         try:
@@ -55,6 +57,12 @@ class UDPLink:
                 return 0
             self.stats["rx"] += 1
             return n
+
+    def _recv_copy(self, buf):
+        d = self.sock.recv(len(buf))     # OSError(EAGAIN) when none is waiting
+        n = len(d)
+        buf[:n] = d
+        return n
 
     def fileno(self):
         return self.sock.fileno()

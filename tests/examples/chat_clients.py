@@ -25,22 +25,29 @@ except AttributeError:    # CPython
 _BY_FD = sys.implementation.name != "micropython"
 
 
-def run(socket, select, host, port, clients, messages, timeout_s, between=None, senders=None):
-    """-> {"joined", "lines", "missing", "errors"}; errors lists the first wrong lines."""
+def run(socket, select, host, port, clients, messages, timeout_s, between=None, senders=None,
+        joined_all=None):
+    """-> {"joined", "lines", "missing", "errors"}; errors lists the first wrong lines.
+    joined_all(): called once every client has joined, before the first line is sent."""
     start = _ms()
     left = lambda: timeout_s * 1000 - _diff(_ms(), start)
     poller = select.poll()
     socks = []
     state = {}     # poll key -> [index, partial line, {sender: [seqs]}, joined]
+    errors = []
     for i in range(clients):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.settimeout(max(left(), 1) / 1000)
-        s.connect((host, port))
+        try:
+            s.connect((host, port))
+        except OSError as e:    # refused, reset or timed out: a server out of room
+            errors.append("client %d: connect: %r" % (i, e))
+            s.close()
+            continue
         s.setblocking(False)
         poller.register(s, select.POLLIN)
+        state[s.fileno() if _BY_FD else s] = [len(socks), b"", {}, False]
         socks.append(s)
-        state[s.fileno() if _BY_FD else s] = [i, b"", {}, False]
-    errors = []
     senders = clients if senders is None else senders
     total = senders * (clients - 1) * messages
     lines = joined = 0
@@ -48,6 +55,9 @@ def run(socket, select, host, port, clients, messages, timeout_s, between=None, 
     while left() > 0 and (joined < clients or lines < total):
         if between is not None:
             between()
+        if joined == clients and joined_all is not None:
+            joined_all()
+            joined_all = None
         if joined == clients:
             # every client has joined: each sends its next line (small: a send takes it all)
             for i in range(senders):

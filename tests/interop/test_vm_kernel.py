@@ -9,16 +9,13 @@ import json
 import os
 import subprocess
 import sys
-import threading
 
 import pytest
-
-from barenet_host.devices.udp import UDPDevice
-from barenet_host.relay import Relay
 
 from conftest import KERNEL_IP, readline
 from thirdparty import HTTP_PORT, MICRODOT, UMQTT, UREQUESTS, fetch, http_server, kernel_subscriber, \
     mosquitto, payloads, publish_retained
+from vm_tunnel import Tunnel
 
 pytestmark = pytest.mark.root
 
@@ -51,24 +48,6 @@ while True:
 c.close()
 print(n, h.hexdigest(), flush=True)
 """
-
-
-class Tunnel:
-    """A relay thread between the test's TAP and a UDP device on 127.0.0.1 (any free port)."""
-
-    def __init__(self, tap):
-        self.udp = UDPDevice(0)
-        self.port = self.udp.addr[1]
-        self.relay = Relay(tap, self.udp)
-        self.thread = threading.Thread(target=self.relay.run, kwargs={"timeout_s": 300},
-                                       daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.relay.stop()
-        self.thread.join(10)
-        self.relay.close()
-        self.udp.close()
 
 
 @pytest.fixture

@@ -13,11 +13,12 @@ IP = "192.0.2.2/24"
 KERNEL = "192.0.2.1"
 
 
-def board(relay_port, profile="board"):
-    """-> (stack, driver): a stack on a tunnel link to 127.0.0.1:relay_port, and the blocking
-    sockets' driver, which waits in select.poll on the link's UDP socket."""
+def board(relay_port, profile="board", **limits):
+    """-> (stack, driver): a stack (the profile, with limits as Stack overrides) on a tunnel
+    link to 127.0.0.1:relay_port, and the blocking sockets' driver, which waits in
+    select.poll on the link's UDP socket."""
     link = UDPLink("127.0.0.1", relay_port)
-    stack = Stack(profile)
+    stack = Stack(profile, **limits)
     stack.add_interface(link, mac=MAC, ip=IP, now_ms=time.ticks_ms())
     return stack, PollDriver(Loop(stack), [link.sock])
 

@@ -6,7 +6,8 @@ Tests taking the `script` fixture run twice: against barenet and against the Lin
 
 import pytest
 
-from barenet.compat import ECONNREFUSED, ETIMEDOUT
+from barenet.compat import ECONNREFUSED, ENOBUFS, ETIMEDOUT
+from barenet.tcp.ring import Ring
 from tcp_script import LINUX_EARLY_MS, PEER_PORT, US_PORT, Script, on_both, script  # noqa: F401
 from test_tcp_data import expect_error, wheel_late
 
@@ -191,3 +192,44 @@ def test_a_syn_beyond_the_connection_limit_is_refused_and_counted():
     s.expect("RA", seq=0, ack=5001)
     assert s.stack.stats["tcp"]["refused_conn_limit"] == 1
     assert c.info()["state"] == "ESTABLISHED" and len(s.tcp.connections()) == 1
+
+
+def _no_heap(monkeypatch):
+    # A board's heap with no block left for a connection's buffers (a 5 840-byte bytearray,
+    # allocated when the handshake completes: tcp/ring.py)
+    def reserve(ring):
+        raise MemoryError("memory allocation failed, allocating 5840 bytes")
+    monkeypatch.setattr(Ring, "reserve", reserve)
+
+
+def test_a_handshake_with_no_heap_for_its_buffers_is_reset_and_the_next_one_works(
+        monkeypatch):
+    # The MicroPython VM with a fragmented heap (BENCHMARKS.md "Many clients on a 192 KB
+    # board heap"): the ACK that completes the handshake finds no room for the buffers. The
+    # peer gets a RST at once (it sees ECONNRESET), the stack does not raise out of input(),
+    # and nothing is left half-made in the table for poll() to trip over.
+    s = Script(isn=2000)
+    lst = s.tcp.listen(80)
+    s.inject("S", seq=1000, mss=1460, sack_perm=True)
+    s.expect("SA", seq=2000, ack=1001)
+    with monkeypatch.context() as m:
+        _no_heap(m)
+        s.inject("A", seq=1001, ack=2001)
+        s.expect("RA", seq=2001)
+    assert lst.accept() is None and s.tcp.connections() == [] and lst.syn_queue == []
+    assert s.stack.stats["tcp"]["refused_nomem"] == 1
+    s.expect_nothing(ms=5000)              # no timer of it left running
+    s.inject("S", seq=3000, sport=PEER_PORT + 1, mss=1460)
+    s.expect("SA", ack=3001)
+    s.inject("A", seq=3001, ack=2001, sport=PEER_PORT + 1)
+    assert lst.accept().info()["state"] == "ESTABLISHED"
+
+
+def test_an_active_open_with_no_heap_for_its_buffers_fails_with_enobufs(monkeypatch):
+    s = Script(isn=5000)
+    c = s.tcp.connect("192.0.2.1", PEER_PORT, src_port=US_PORT)
+    s.expect("S", seq=5000)
+    _no_heap(monkeypatch)
+    s.inject("SA", seq=7000, ack=5001, mss=1460)
+    assert c.info()["state"] == "CLOSED" and c.error == ENOBUFS
+    assert s.tcp.connections() == [] and s.stack.stats["tcp"]["refused_nomem"] == 1

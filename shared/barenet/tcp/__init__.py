@@ -183,7 +183,8 @@ class Listener(Ready):
             return False
         tcp.count("syncookie_recv")
         c = TCPConnection(tcp, ip.dst, seg.dport, ip.src, seg.sport, iface.mtu - 40, now)
-        c.open_cookie(seg, cookie, opts[0], opts[1], opts[2], now)
+        if not c.open_cookie(seg, cookie, opts[0], opts[1], opts[2], now):
+            return True          # no heap for it: reset (input.established)
         tcp.add(c)
         self.queue.append(c)
         # The ACK may carry data (and a FIN): it is the new connection's first segment,

@@ -8,7 +8,7 @@ that reached CLOSED.
 """
 
 from .. import ticks
-from ..compat import ECONNREFUSED, ECONNRESET
+from ..compat import ECONNREFUSED, ECONNRESET, ENOBUFS
 from .congestion import NewReno
 from .options import MIN_MSS, take_syn
 from .output import flush_ack, output, reset, send_syn
@@ -63,7 +63,8 @@ def syn_sent(tcb, seg, now):
         tcb.snd_wl1 = seg.seq_off
         tcb.snd_wl2 = seg.ack_off
         rtt_from_syn(tcb, now)
-        established(tcb, now)
+        if not established(tcb, now):
+            return
         if tcb.fin_queued:
             tcb.state = FIN_WAIT_1       # shutdown_write() came before the answer
         tcb.t_rtx = None
@@ -85,23 +86,39 @@ def rtt_from_syn(tcb, now):
 
 
 def established(tcb, now):
-    # Congestion control starts, and where both sides agreed to SACK, the scoreboard
-    # (RFC 6675) with RACK-TLP (RFC 8985) beside it.
+    """The handshake is done: the buffers, congestion control and, where both sides agreed
+    to SACK, the scoreboard (RFC 6675) with RACK-TLP (RFC 8985) beside it. -> False when the
+    heap cannot hold them (a board's MemoryError): the connection is reset instead and
+    closes with ENOBUFS, counted as refused_nomem, as lwIP's tcp_alloc fails with ERR_MEM,
+    rather than stay ESTABLISHED with nothing to send or receive with."""
+    try:
+        tcb.sndbuf.reserve()
+        tcb.rcvbuf.reserve()
+        cc = NewReno(tcb.mss, sack=tcb.sack_ok)
+        sb = rack = None
+        if tcb.sack_ok:
+            sb = Scoreboard(tcb.mss)
+            if tcb.tcp.cfg.rack:
+                rack = RACK(tcb.snd_una, tcb.tcp.cfg.rack_segs)
+    except MemoryError:
+        tcb.sndbuf.release()
+        tcb.rcvbuf.release()
+        tcb.tcp.count("refused_nomem")
+        tcb.error = ENOBUFS
+        reset(tcb, now)
+        return False
     tcb.state = ESTABLISHED
-    tcb.sndbuf.reserve()
-    tcb.rcvbuf.reserve()
-    tcb.cc = NewReno(tcb.mss, sack=tcb.sack_ok)
-    if tcb.sack_ok:
-        tcb.sb = Scoreboard(tcb.mss)
-        if tcb.tcp.cfg.rack:
-            tcb.rack = RACK(tcb.snd_una, tcb.tcp.cfg.rack_segs)
-            if tcb.rto.srtt8:
-                tcb.rack.rtt_sample(tcb.rto.srtt())    # the handshake's round trip
+    tcb.cc = cc
+    tcb.sb = sb
+    tcb.rack = rack
+    if rack is not None and tcb.rto.srtt8:
+        rack.rtt_sample(tcb.rto.srtt())    # the handshake's round trip
     tcb.rtx_count = 0
     tcb.rto.reset_backoff()
     arm_keepalive(tcb)
     tcb.events += 1                     # writable
     tcb.tcp.count("established")
+    return True
 
 
 def synchronized(tcb, seg, now, backlog_full):
@@ -228,8 +245,7 @@ def complete_handshake(tcb, seg, now, backlog_full):
             tcb.tcp.count("accept_queue_full")
             return False      # accept queue full: stay half-open, the peer retries
         rtt_from_syn(tcb, now)
-        handshake_acked(tcb, seg, now)
-        return True
+        return handshake_acked(tcb, seg, now)
     tcb.tcp.send_rst(tcb.lip, tcb.rip, tcb.lport, tcb.rport, seg.ack, 0, RST)
     return False
 
@@ -237,15 +253,17 @@ def complete_handshake(tcb, seg, now, backlog_full):
 def handshake_acked(tcb, seg, now):
     """Our SYN,ACK is acknowledged by seg (an ACK in SYN_RECEIVED, or a valid SYN cookie's,
     tcb.open_cookie): enter ESTABLISHED with the peer's window from that ACK, scaled now
-    (RFC 7323 2.2: only a SYN's window is unscaled)."""
+    (RFC 7323 2.2: only a SYN's window is unscaled). False: no heap for it (established())."""
     tcb.snd_una = tcb.iss + 1
     tcb.t_rtx = None
     tcb.snd_wnd = seg.wnd << tcb.snd_wscale
     tcb.snd_wl1 = seg.seq_off
     tcb.snd_wl2 = seg.ack_off
-    established(tcb, now)
+    if not established(tcb, now):
+        return False
     if tcb.fin_queued:
         tcb.state = FIN_WAIT_1
+    return True
 
 
 def data(tcb, seg, off, wnd, plen, now):

@@ -307,7 +307,8 @@ class TCPConnection(Ready):
     def open_cookie(self, seg, iss, mss, wscale, sack, now):
         """RFC 4987 3.6: seg, an ACK that reached a listener, acknowledges a SYN cookie (iss,
         tcp/syncookie.py). The connection is made from what the cookie kept of the SYN and
-        is ESTABLISHED at once; the owner then gives it seg for its data (segment())."""
+        is ESTABLISHED at once; the owner then gives it seg for its data (segment()).
+        False: no heap for its buffers, and it is CLOSED (input.established)."""
         self._set_iss(iss)
         # The ACK's SEQ is IRS + 1: the receive side's base (offset 0) is one below it
         self.rcv_bh = seq.hi(seg.seq_hi, seg.seq_lo, -1)
@@ -317,7 +318,7 @@ class TCPConnection(Ready):
         agree(self, mss, wscale, sack)
         self.state = SYN_RECEIVED
         arrived(self, seg)
-        input.handshake_acked(self, seg, now)
+        return input.handshake_acked(self, seg, now)
 
     def _set_iss(self, iss):
         set_snd_base(self, iss)         # ISS is send offset 0; SND.NXT = ISS + 1
