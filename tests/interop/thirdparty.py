@@ -1,15 +1,18 @@
 """Unmodified third-party code for the tests, and the kernel servers it talks to in a netns.
 
-Libraries are fetched from the package index at test time, pinned, with the team's
-`shared/tools/fetch-sdist` (next to the repo, next to the folder of clones, or where
-BARENET_FETCH_SDIST says): never copied into the repo. The servers run inside the test's namespace on 192.0.2.1 and are stopped by pid.
+Libraries are fetched from the package index at test time, pinned, as sdists unpacked without
+building them (`fetch`): never copied into the repo. The servers run inside the test's
+namespace on 192.0.2.1 and are stopped by pid.
 """
 
+import json
 import os
 import select
 import subprocess
 import sys
+import tarfile
 import time
+import urllib.request
 
 import pytest
 
@@ -24,27 +27,37 @@ MQTT_PORT = 1883
 HTTP_PORT = 8000
 
 
-def fetch_tool():
-    tool = os.environ.get("BARENET_FETCH_SDIST")     # elsewhere: say where it is
-    if tool:
-        return tool
-    d = REPO
-    for _ in range(3):
-        d = os.path.dirname(d)
-        tool = os.path.join(d, "shared", "tools", "fetch-sdist")
-        if os.path.exists(tool):
-            return tool
-    pytest.fail("no shared/tools/fetch-sdist next to the repo (or its parent folder); set "
-                "BARENET_FETCH_SDIST to its path", pytrace=False)
+def _index_url():
+    # pip's own index, where the machine's pip config or environment says (the default PyPI)
+    url = os.environ.get("PIP_INDEX_URL")
+    if not url:
+        p = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.index-url"],
+                           capture_output=True, text=True, timeout=60)
+        url = p.stdout.strip() if p.returncode == 0 else ""
+    return (url or "https://pypi.org/simple").rstrip("/")
 
 
 def fetch(spec, dest):
-    """Unpack the sdist NAME==VERSION into dest; -> the path of its top folder."""
+    """Download and unpack the sdist NAME==VERSION into dest, without building it (pip refuses
+    to install these old MicroPython packages); -> the path of its top folder. The index's
+    JSON simple API (PEP 691) lists the files."""
+    name, version = spec.split("==")
     os.makedirs(dest, exist_ok=True)
-    p = subprocess.run([sys.executable, fetch_tool(), spec, dest], capture_output=True,
-                       text=True, timeout=120)
-    assert p.returncode == 0, "fetch-sdist %s: %s" % (spec, p.stderr)
-    return p.stdout.strip().splitlines()[-1]
+    norm = name.lower().replace("_", "-").replace(".", "-")
+    req = urllib.request.Request("%s/%s/" % (_index_url(), norm),
+                                 headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        files = json.load(r)["files"]
+    sdists = [f for f in files if f["filename"].endswith((".tar.gz", ".tgz")) and
+              "-%s.t" % version in f["filename"]]
+    assert sdists, "no sdist of %s on the index" % spec
+    path = os.path.join(dest, sdists[0]["filename"])
+    with urllib.request.urlopen(sdists[0]["url"], timeout=120) as r, open(path, "wb") as f:
+        f.write(r.read())
+    with tarfile.open(path) as t:
+        t.extractall(dest, filter="data")
+        top = t.getnames()[0].split("/")[0]
+    return os.path.join(dest, top)
 
 
 class Server:
