@@ -39,6 +39,30 @@ class Loop:
         self._buf = bytearray(size)
         self._mv = memoryview(self._buf)
 
+    def take_in(self, now):
+        """Step 3 alone: up to `burst` frames per NIC into the stack; -> True when a NIC has
+        more waiting. A blocking socket call that a frame woke takes it in with this and looks
+        again; what the frame owes (its ACK) goes with the call's next step, with the answer
+        the program sends meanwhile (barenet_host.runner.RunnerDriver)."""
+        stack = self.stack
+        more = False
+        burst = self.burst
+        for iface in stack.interfaces:
+            size = iface.hlen + iface.mtu
+            if size > len(self._buf):
+                self._buffer(size)
+            buf = self._buf
+            mv = self._mv
+            recv_into = iface.nic.recv_into
+            for _ in range(burst):
+                n = recv_into(buf)
+                if not n:
+                    break
+                stack.input(iface, mv[:n], now)
+            else:
+                more = True
+        return more
+
     def step(self, now, read=True):
         """One pass at time now (ms, ticks clock); -> ms until the next step is due, or None.
         read False leaves the NICs' frames where they are (step 3): a runner about to sleep
@@ -54,22 +78,7 @@ class Loop:
             up = getattr(nic, "link_up", True)
             if up != iface.link_up:
                 stack.set_link(iface, up, now)
-        more = False
-        burst = self.burst
-        for iface in (ifaces if read else ()):
-            size = iface.hlen + iface.mtu
-            if size > len(self._buf):
-                self._buffer(size)
-            buf = self._buf
-            mv = self._mv
-            recv_into = iface.nic.recv_into
-            for _ in range(burst):
-                n = recv_into(buf)
-                if not n:
-                    break
-                stack.input(iface, mv[:n], now)
-            else:
-                more = True
+        more = self.take_in(now) if read else False
         for task in self.tasks:
             wait = ticks.earliest(wait, task(now))
         # After the tasks, so that what they queued (and timers they started) counts.
