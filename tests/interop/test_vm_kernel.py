@@ -4,6 +4,7 @@ through its tunnel NIC (firmware/drivers/udp_link.py: one frame per UDP datagram
 netns, and the VM's blocking sockets wait on the link (firmware/poll_driver.py).
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -13,8 +14,8 @@ import sys
 import pytest
 
 from conftest import KERNEL_IP, readline
-from thirdparty import HTTP_PORT, MICRODOT, UMQTT, UREQUESTS, fetch, http_server, kernel_subscriber, \
-    mosquitto, payloads, publish_retained
+from thirdparty import HTTP_PORT, MICRODOT, UMQTT, UREQUESTS, fetch, http_server, \
+    kernel_subscriber, mosquitto, payloads, publish_retained
 from vm_tunnel import Tunnel
 
 pytestmark = pytest.mark.root
@@ -57,6 +58,24 @@ def tunnel(tap_ns):
     t.close()
 
 
+@contextlib.contextmanager
+def reaped(proc):
+    """proc, killed and reaped if the block leaves it running (a step of the test failed)."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+
+
+def start_vm(script, *args, path=()):
+    """The VM as a board running script (firmware/ and path on its path), in the background."""
+    return subprocess.Popen([MICROPYTHON, os.path.join(VM_DIR, script)] + [str(a) for a in args],
+                            cwd=REPO, env=vm_env([FIRMWARE] + list(path)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def run_board(script, *args, path=(), timeout=120):
     return json.loads(run_vm(script, *args, path=[FIRMWARE] + list(path), timeout=timeout)
                       .splitlines()[-1])
@@ -64,15 +83,10 @@ def run_board(script, *args, path=(), timeout=120):
 
 def test_vm_pings_and_tcp_echoes_a_kernel_peer_through_the_udp_tunnel(tunnel, kernel):
     n = 200000
-    srv = kernel.popen_py(ECHO_SERVER)
-    try:
+    with reaped(kernel.popen_py(ECHO_SERVER)) as srv:
         assert readline(srv.stdout, 15) == "ready\n"
         r = run_board("vm_kernel_link.py", tunnel.port, 7, n)
         out, err = srv.communicate(timeout=30)
-    finally:
-        if srv.poll() is None:
-            srv.kill()
-            srv.communicate(timeout=10)
     assert srv.returncode == 0, err
     assert r["ping"] == [["192.0.2.1", seq, "vm ping %d" % seq] for seq in (1, 2, 3)]
     assert r["peer"] == ["192.0.2.1", 7]
@@ -149,19 +163,12 @@ def test_unmodified_urequests_in_the_vm_fetches_from_a_kernel_http_server(
 
 def test_kernel_curl_and_ping_reach_a_server_in_the_vm(tunnel, kernel):
     n = 3
-    vm = subprocess.Popen([MICROPYTHON, os.path.join(VM_DIR, "vm_kernel_server.py"),
-                           str(tunnel.port), str(n)], cwd=REPO, env=vm_env([FIRMWARE]),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with reaped(start_vm("vm_kernel_server.py", tunnel.port, n)) as vm:
         assert readline(vm.stdout, 20) == "listening\n", vm.stderr.read()
         ping = kernel.ping("-c", "3", "-i", "0.2", "-W", "5")
         pages = [kernel.ns.run(["curl", "-sS", "--max-time", "10", "http://192.0.2.2/p%d" % i],
                                text=False, timeout=20) for i in range(n)]
         out, err = vm.communicate(timeout=30)
-    finally:
-        if vm.poll() is None:
-            vm.kill()
-            vm.communicate(timeout=10)
     assert vm.returncode == 0, err
     assert ping.returncode == 0 and " 0% packet loss" in ping.stdout, ping.stdout
     for i, p in enumerate(pages):
@@ -176,18 +183,11 @@ def test_unmodified_microdot_in_the_vm_serves_kernel_curl_over_barenet_aio(tunne
                                                                              sdists):
     n = 3
     src = os.path.join(sdists[MICRODOT], "src")
-    vm = subprocess.Popen([MICROPYTHON, os.path.join(VM_DIR, "vm_kernel_microdot.py"),
-                           str(tunnel.port), str(n)], cwd=REPO, env=vm_env([FIRMWARE, src]),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with reaped(start_vm("vm_kernel_microdot.py", tunnel.port, n, path=[src])) as vm:
         assert readline(vm.stdout, 20) == "listening\n", vm.stderr.read()
         pages = [kernel.ns.run(["curl", "-sS", "--max-time", "10",
                                 "http://192.0.2.2/page/%d" % i], timeout=20) for i in range(n)]
         out, err = vm.communicate(timeout=30)
-    finally:
-        if vm.poll() is None:
-            vm.kill()
-            vm.communicate(timeout=10)
     assert vm.returncode == 0, err
     for i, p in enumerate(pages):
         assert p.returncode == 0, p.stderr
