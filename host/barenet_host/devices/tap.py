@@ -121,3 +121,8 @@ class TapDevice:
 
     def __repr__(self):
         return "<TapDevice %s fd=%d>" % (self.name, self._fd)
+
+
+def open_spec(spec, create=True):
+    """`tap:NAME` (devices/spec.py) -> a TapDevice."""
+    return TapDevice(spec.target, create=create)

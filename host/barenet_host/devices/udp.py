@@ -94,3 +94,9 @@ class UDPDevice:
 
     def __repr__(self):
         return "<UDPDevice %s:%d peer=%s>" % (self.addr + (self.peer,))
+
+
+def open_spec(spec):
+    """`udp:[ADDR:]PORT[,ip][,mtu=N]` (devices/spec.py) -> a UDPDevice bound there."""
+    addr, port = parse_spec(spec.target)
+    return UDPDevice(port, addr, link=spec.link, mtu=spec.mtu or 1500)
