@@ -23,16 +23,13 @@ from barenet.apps.udp_echo import UDPEcho
 from barenet.config import Config
 from barenet.stack import Stack
 
+from barenet_host import cliargs
 from barenet_host import ctl as control
 from barenet_host import run as runscript
 from barenet_host.runner import Runner, now_ms
-from barenet_host.devices.tap import TapDevice, check_name
+from barenet_host.devices.tap import TapDevice
 
-PROG = "barenet"
-EXIT_USAGE = 2
-EXIT_FAILURE = 1
-MTU_MIN = 576  # RFC 791: every host must accept 576-byte datagrams
-MTU_MAX = 9000  # jumbo frames; the receive buffer is sized from it
+from barenet_host.cliargs import PROG, EXIT_USAGE, EXIT_FAILURE, MTU_MIN, MTU_MAX
 # TCP send and receive buffer per connection, and connections held: the host profile's
 # (barenet/config.py).
 TCP_BUFFER = Config("host").sndbuf
@@ -61,64 +58,6 @@ APPS = {"echo": (TCPEcho, 7), "discard": (Discard, 9), "chargen": (Chargen, 19),
 CTL_COMMANDS = ("stats",)
 
 
-class UsageError(Exception):
-    """A mistake in the command line: reported as one line, exit status 2."""
-
-
-class RuntimeFailure(Exception):
-    """The environment failed while serving: reported as one line, exit status 1."""
-
-
-class _Parser(argparse.ArgumentParser):
-    # argparse prints the whole usage before its error line; one line says enough.
-    def error(self, message):
-        raise UsageError(message)
-
-
-def _cidr(text):
-    try:
-        ip, prefix = addr.parse_cidr(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("invalid address %r (want a.b.c.d/prefix)" % text)
-    if "/" not in text or not 1 <= prefix <= 32:
-        raise argparse.ArgumentTypeError("invalid address %r (want a.b.c.d/prefix, prefix 1..32)"
-                                         % text)
-    host = int.from_bytes(ip, "big") & ~int.from_bytes(addr.prefix_mask(prefix), "big")
-    if prefix <= 30 and host in (0, (1 << (32 - prefix)) - 1):
-        raise argparse.ArgumentTypeError("%s is a network or broadcast address, not a host" % text)
-    return ip, prefix
-
-
-def _ip(text):
-    try:
-        return addr.ip_aton(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("invalid IPv4 address %r" % text)
-
-
-def _mac(text):
-    try:
-        mac = addr.mac_aton(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("invalid MAC address %r (want xx:xx:xx:xx:xx:xx)" % text)
-    if mac[0] & 1 or mac == addr.ZERO_MAC:
-        raise argparse.ArgumentTypeError("%s is not a unicast MAC address" % text)
-    return mac
-
-
-def _ranged(name, lo, hi):
-    def parse(text):
-        try:
-            n = int(text, 10)
-        except ValueError:
-            n = None
-        if n is None or not lo <= n <= hi:
-            raise argparse.ArgumentTypeError("%s must be an integer %d..%d, not %r"
-                                             % (name, lo, hi, text))
-        return n
-    return parse
-
-
 def _apps(text):
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in APPS]
@@ -130,47 +69,31 @@ def _apps(text):
     return names
 
 
-def _tap_name(text):
-    # The control socket's path is made from it: the kernel's own name rules keep it one
-    # path component.
-    try:
-        check_name(text)
-    except OSError as e:
-        raise argparse.ArgumentTypeError(e.strerror)
-    return text
-
-
-def default_mac(ip):
-    """02:00 and the four address bytes: locally administered (IEEE 802 U/L bit), unicast, and
-    the same on every run, so a peer's ARP cache stays valid across restarts."""
-    return b"\x02\x00" + bytes(ip)
-
-
 def _parser():
-    p = _Parser(prog=PROG, description="barenet: a TCP/IP stack in plain Python.")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    p = cliargs.Parser(prog=PROG, description="barenet: a TCP/IP stack in plain Python.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=cliargs.Parser)
     s = sub.add_parser("serve", help="run the stack on a TAP device until SIGINT/SIGTERM",
                        description="Run barenet on a Linux TAP device. An existing TAP (from "
                        "`ip tuntap add dev NAME mode tap`) is attached to; otherwise one is "
                        "created and removed again on exit.")
     s.add_argument("--tap", required=True, metavar="NAME", help="TAP interface name")
-    s.add_argument("--ip", required=True, type=_cidr, metavar="ADDR/PREFIX",
+    s.add_argument("--ip", required=True, type=cliargs.cidr, metavar="ADDR/PREFIX",
                    help="barenet's own IPv4 address, e.g. 192.0.2.2/24")
-    s.add_argument("--gateway", type=_ip, metavar="ADDR", help="default gateway (on-link)")
-    s.add_argument("--mac", type=_mac, metavar="MAC",
+    s.add_argument("--gateway", type=cliargs.ip, metavar="ADDR", help="default gateway (on-link)")
+    s.add_argument("--mac", type=cliargs.mac, metavar="MAC",
                    help="Ethernet address (default 02:00 followed by the IPv4 address bytes)")
-    s.add_argument("--mtu", type=_ranged("MTU", MTU_MIN, MTU_MAX), default=1500,
+    s.add_argument("--mtu", type=cliargs.ranged("MTU", MTU_MIN, MTU_MAX), default=1500,
                    help="interface MTU, %d..%d (default 1500)" % (MTU_MIN, MTU_MAX))
-    s.add_argument("--udp-echo", type=_ranged("port", 1, 65535), action="append", default=[],
+    s.add_argument("--udp-echo", type=cliargs.ranged("port", 1, 65535), action="append", default=[],
                    metavar="PORT", help="answer UDP echo (RFC 862) on PORT; may be repeated")
     s.add_argument("--apps", type=_apps, default=[], metavar="LIST",
                    help="TCP services to run, comma-separated: %s (echo 7, discard 9, "
                    "chargen 19, http status page 80)" % ",".join(sorted(APPS)))
-    s.add_argument("--tcp-buffer", type=_ranged("TCP buffer", TCP_BUFFER_MIN, TCP_BUFFER_MAX),
+    s.add_argument("--tcp-buffer", type=cliargs.ranged("TCP buffer", TCP_BUFFER_MIN, TCP_BUFFER_MAX),
                    default=TCP_BUFFER, metavar="BYTES",
                    help="TCP send and receive buffer per connection, %d..%d (default %d)"
                    % (TCP_BUFFER_MIN, TCP_BUFFER_MAX, TCP_BUFFER))
-    s.add_argument("--max-conns", type=_ranged("max-conns", 1, MAX_CONNS_MAX),
+    s.add_argument("--max-conns", type=cliargs.ranged("max-conns", 1, MAX_CONNS_MAX),
                    default=MAX_CONNS, metavar="N",
                    help="TCP connections held at once, in every state (default %d); a SYN "
                    "beyond them makes the oldest half-open one give way (tcp syn_evicted), "
@@ -179,7 +102,7 @@ def _parser():
                    % MAX_CONNS)
     for (flag, metavar, lo, hi, text), name in zip(APP_LIMITS, APP_TUNABLES):
         default = getattr(Config("host"), name)
-        s.add_argument(flag, type=_ranged(flag[2:], lo, hi), default=default, metavar=metavar,
+        s.add_argument(flag, type=cliargs.ranged(flag[2:], lo, hi), default=default, metavar=metavar,
                        help="%s, %d..%d (default %d)" % (text, lo, hi, default))
     s.add_argument("--ctl", metavar="PATH",
                    help="control socket for `barenet ctl` (default %s)"
@@ -189,7 +112,7 @@ def _parser():
                        description="Talk to a running `barenet serve` over its control socket.")
     c.add_argument("what", choices=sorted(CTL_COMMANDS), help="stats: counters and limits")
     where = c.add_mutually_exclusive_group(required=True)
-    where.add_argument("--tap", type=_tap_name, metavar="NAME",
+    where.add_argument("--tap", type=cliargs.tap_name, metavar="NAME",
                        help="the TAP the serve runs on (its socket at the default path, run "
                        "as the same user)")
     where.add_argument("--ctl", metavar="PATH", help="its control socket (serve --ctl)")
@@ -199,15 +122,15 @@ def _parser():
                        description="Run SCRIPT as __main__ with `import socket` giving "
                        "barenet's sockets, on a TAP device (--tap, --ip) or on barenet's "
                        "loopback only. The exit status is the script's.")
-    r.add_argument("--tap", type=_tap_name, metavar="NAME",
+    r.add_argument("--tap", type=cliargs.tap_name, metavar="NAME",
                    help="TAP interface name (needs --ip)")
-    r.add_argument("--ip", type=_cidr, metavar="ADDR/PREFIX",
+    r.add_argument("--ip", type=cliargs.cidr, metavar="ADDR/PREFIX",
                    help="barenet's own IPv4 address on the TAP, e.g. 192.0.2.2/24")
-    r.add_argument("--gw", "--gateway", dest="gateway", type=_ip, metavar="ADDR",
+    r.add_argument("--gw", "--gateway", dest="gateway", type=cliargs.ip, metavar="ADDR",
                    help="default gateway (on-link)")
-    r.add_argument("--mac", type=_mac, metavar="MAC",
+    r.add_argument("--mac", type=cliargs.mac, metavar="MAC",
                    help="Ethernet address (default 02:00 followed by the IPv4 address bytes)")
-    r.add_argument("--mtu", type=_ranged("MTU", MTU_MIN, MTU_MAX), default=1500,
+    r.add_argument("--mtu", type=cliargs.ranged("MTU", MTU_MIN, MTU_MAX), default=1500,
                    help="interface MTU, %d..%d (default 1500)" % (MTU_MIN, MTU_MAX))
     # optional for argparse only: a REMAINDER after a required positional makes argparse call
     # both required when the first is missing; run() says SCRIPT is
@@ -224,16 +147,16 @@ def _check_link(args):
     if args.gateway is not None:
         mask = addr.prefix_mask(prefix)
         if addr.and4(args.gateway, mask) != addr.and4(ip, mask) or args.gateway == ip:
-            raise UsageError("gateway %s is not another host on %s/%d"
+            raise cliargs.UsageError("gateway %s is not another host on %s/%d"
                              % (addr.ip_ntoa(args.gateway), addr.ip_ntoa(ip), prefix))
     if args.mac is None:
-        args.mac = default_mac(ip)
+        args.mac = cliargs.default_mac(ip)
 
 
 def _check_serve(args):
     _check_link(args)
     if len(set(args.udp_echo)) != len(args.udp_echo):
-        raise UsageError("--udp-echo ports must differ")
+        raise cliargs.UsageError("--udp-echo ports must differ")
 
 
 def _open_tap(args):
@@ -243,7 +166,7 @@ def _open_tap(args):
     try:
         return cidr, TapDevice(args.tap)
     except OSError as e:
-        raise UsageError(e.strerror or str(e))
+        raise cliargs.UsageError(e.strerror or str(e))
 
 
 def serve(args, out):
@@ -263,7 +186,7 @@ def serve(args, out):
                 "stats": lambda: serve_stats(stack, tap, cidr, server)})
         except (control.InUse, OSError) as e:
             runner.close()
-            raise UsageError("control socket %s: %s" % (
+            raise cliargs.UsageError("control socket %s: %s" % (
                 ctl_path, e.strerror if isinstance(e, OSError) and e.strerror else e))
         echoes = [UDPEcho(stack, port) for port in args.udp_echo]
         for echo in echoes:
@@ -287,7 +210,7 @@ def serve(args, out):
             runner.run()
         except OSError as e:
             # The device failed under us (deleted, say): not a usage error, exit status 1.
-            raise RuntimeFailure(e.strerror or str(e))
+            raise cliargs.RuntimeFailure(e.strerror or str(e))
         finally:
             server.close()
             runner.close()
@@ -299,13 +222,13 @@ def serve(args, out):
 
 def run(args, out):
     if args.script is None:
-        raise UsageError("run needs a SCRIPT (try `%s run --help`)" % PROG)
+        raise cliargs.UsageError("run needs a SCRIPT (try `%s run --help`)" % PROG)
     if (args.tap is None) != (args.ip is None):
-        raise UsageError("--tap and --ip go together")
+        raise cliargs.UsageError("--tap and --ip go together")
     if args.tap is None and (args.gateway is not None or args.mac is not None):
-        raise UsageError("--gw and --mac need --tap")
+        raise cliargs.UsageError("--gw and --mac need --tap")
     if not os.path.isfile(args.script):
-        raise UsageError("no such script: %s" % args.script)
+        raise cliargs.UsageError("no such script: %s" % args.script)
     if args.tap is None:
         stack, runner = runscript.make_stack()
         where = "loopback only"
@@ -364,13 +287,13 @@ def ctl(args, out):
         reply = control.request(path, args.what)
     except control.NotRunning:
         # Well-formed, but the environment lacks the serve: exit status 1, as a failed device.
-        raise RuntimeFailure("no barenet serve answers on %s%s" % (
+        raise cliargs.RuntimeFailure("no barenet serve answers on %s%s" % (
             path, "" if args.ctl else " (is `barenet serve --tap %s` running?)" % args.tap))
     except (OSError, ValueError) as e:
-        raise RuntimeFailure("control socket %s: %s" % (
+        raise cliargs.RuntimeFailure("control socket %s: %s" % (
             path, e.strerror if isinstance(e, OSError) and e.strerror else e))
     if "error" in reply:
-        raise RuntimeFailure("serve on %s: %s" % (path, reply["error"]))
+        raise cliargs.RuntimeFailure("serve on %s: %s" % (path, reply["error"]))
     if args.json:
         out.write(json.dumps(reply, indent=1, sort_keys=True) + "\n")
     else:
@@ -386,14 +309,14 @@ def main(argv=None, out=None, err=None):
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("a command is required (try `%s --help`)" % PROG)
+            raise cliargs.UsageError("a command is required (try `%s --help`)" % PROG)
         return args.func(args, out)
-    except UsageError as e:
+    except cliargs.UsageError as e:
         print("%s: error: %s" % (PROG, e), file=err, flush=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
-    except RuntimeFailure as e:
+    except cliargs.RuntimeFailure as e:
         print("%s: error: %s" % (PROG, e), file=err, flush=True)
         return EXIT_FAILURE
 

@@ -15,6 +15,7 @@ import tempfile
 import pytest
 
 from barenet_host import cli
+from barenet_host import cliargs
 from barenet_host.devices.tap import check_name
 
 GOOD = ["serve", "--tap", "bnx", "--ip", "192.0.2.2/24"]
@@ -167,6 +168,6 @@ def test_help(argv, capsys):
 
 
 def test_default_mac_is_local_unicast_from_the_address():
-    mac = cli.default_mac(b"\xc0\x00\x02\x02")
+    mac = cliargs.default_mac(b"\xc0\x00\x02\x02")
     assert mac == b"\x02\x00\xc0\x00\x02\x02"
     assert mac[0] & 0x02 and not mac[0] & 0x01  # IEEE 802: locally administered, unicast
