@@ -16,6 +16,7 @@ from .icmp import ICMP
 from .ip import IP
 from .local import Local
 from .nic import ETHERNET, IP as IP_LINK
+from .rand import Rand
 from .raw import Raw
 from .stats import inc
 from .tcp import TCP
@@ -32,6 +33,7 @@ class Stack:
         self.stack_stats = {}
         self.apps = {}               # name -> a TCP service on the stack (apps/server.py)
         self.last_error = None
+        self.rng = Rand(self.cfg.seed)   # jitter and ids (DHCP, DNS): repeatable per seed
         self.ip = IP(self)
         self.icmp = ICMP(self)
         self.udp = UDP(self)
