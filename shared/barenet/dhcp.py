@@ -240,7 +240,9 @@ class DHCPClient:
             self.lease = None
             if self.iface.configured:
                 self.iface.configure()
-            self._init(now, 0)
+            # A NAK to a fresh REQUEST may come again for the next: not at once, so that a
+            # confused server and this client cannot keep the link busy between them
+            self._init(now, self._backoff() if st == REQUESTING else 0)
         else:
             inc(self.stats, "drop_unexpected")
 

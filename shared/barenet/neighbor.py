@@ -387,7 +387,12 @@ class ARPCache:
             inc(self.stats, "conflict")
             return
         if spa == ANY:
-            return  # an ARP probe (RFC 5227 2.1.1): nothing to learn
+            # An ARP probe (RFC 5227 2.1.1): nothing to learn, but a probe for our address
+            # is answered, so that its sender sees the conflict (Linux arp_process, sip == 0)
+            if tpa == iface.ip and iface.configured and op == arp.OP_REQUEST:
+                self._send(sha, arp.OP_REPLY, iface.ip, sha, ANY)
+                inc(self.stats, "tx_reply")
+            return
         for_us = tpa == iface.ip and iface.configured
         # Only a reply sent to us confirms reachability; a request or a broadcast reply says
         # only that the sender exists (Linux arp_process: NUD_STALE).

@@ -10,6 +10,7 @@ Every tunable comes from a `config.Config`: `Stack("board")`, `Stack("host", snd
 """
 
 from . import ticks
+from .addr import ANY
 from .config import Config
 from .iface import EthernetInterface, IPInterface
 from .icmp import ICMP
@@ -75,7 +76,9 @@ class Stack:
     def address_changed(self, iface, old):
         """Interface.configure changed iface's address from old: tell the layers."""
         new = iface.ip
-        if new != old:
+        # From unconfigured (0.0.0.0, before DHCP) nothing was bound to the old address:
+        # endpoints bound to any address (the DHCP client's own) stay so
+        if new != old and old != ANY:
             self.udp.address_changed(old, new)
             self.tcp.address_changed(old, new)
             self.raw.address_changed(old, new)

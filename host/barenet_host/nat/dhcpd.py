@@ -100,7 +100,7 @@ class DHCPServer:
         """The client's own address, else the one it asks for, else the first free one
         (RFC 2131 4.3.1's order)."""
         e = self.by_client.get(key)
-        if e is not None and self._free(e[0], key, now):
+        if e is not None and e[0] in self.pool and self._free(e[0], key, now):
             return e[0]
         want = m.addr(w.OPT_REQUESTED_IP)
         if want in self.pool and self._free(want, key, now):
@@ -134,7 +134,7 @@ class DHCPServer:
                 inc(self.stats, "pool_exhausted")
                 return
             e = self.by_client.get(key)
-            if e is None or not e[2]:
+            if e is None or not e[2] or e[0] != addr:   # a bound lease stays bound
                 self._hold(key, addr, _OFFER_HOLD_MS, False, now)
             self._reply(m, w.OFFER, addr)
         elif t == w.REQUEST:
