@@ -33,6 +33,8 @@ class Stack:
         self.arp_stats = {}
         self.stack_stats = {}
         self.apps = {}               # name -> a TCP service on the stack (apps/server.py)
+        self.services = []           # what the stack polls besides its layers (dns.Resolver)
+        self.resolver = None         # the stack's DNS resolver (dns.py), once made
         self.last_error = None
         self.rng = Rand(self.cfg.seed)   # jitter and ids (DHCP, DNS): repeatable per seed
         self.ip = IP(self)
@@ -114,6 +116,8 @@ class Stack:
             wait = ticks.earliest(wait, i.poll(now_ms))
         for h in self.ip.handler_list:
             wait = ticks.earliest(wait, h.poll(now_ms))
+        for s in self.services:
+            wait = ticks.earliest(wait, s.poll(now_ms))
         return wait
 
     def pending(self):
