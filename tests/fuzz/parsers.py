@@ -16,11 +16,13 @@ draws cost more than the parser and scapy together.
 
 import struct
 
+from scapy.layers.dhcp import BOOTP, DHCP
+from scapy.layers.dns import DNS
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import ARP, Dot3, Ether
 from scapy.utils import checksum as scapy_checksum
 
-from barenet.wire import arp, ethernet, icmp, ipv4, tcp, udp
+from barenet.wire import arp, dhcp, dns, ethernet, icmp, ipv4, tcp, udp
 from fuzzlib import knobs
 
 SRC = bytes([192, 0, 2, 1])
@@ -238,7 +240,72 @@ TCP_ = Parser("tcp", lambda k: _tcp_build(
                   [(k.int(4), k.int(4)) for _ in range(k.byte() % (tcp.MAX_SACK_BLOCKS + 1))]),
               lambda d: tcp.parse(d, SRC, DST), _tcp_fields, _tcp_scapy)
 
-PARSERS = [ETHERNET, ARP_, IPV4, ICMP_, UDP_, TCP_]
+
+
+# -- DHCP ------------------------------------------------------------------------------------
+
+def _dhcp_build(k):
+    op = k.pick([dhcp.BOOTREQUEST, dhcp.BOOTREPLY])
+    fields = (op, k.int(4), _bytes(k, 6), _bytes(k, 4), _bytes(k, 4), k.pick([0, 0x8000]),
+              1 + k.below(8), _maybe(k, _bytes(k, 4)), _maybe(k, k.int(4)))
+    opts = {dhcp.OPT_MSG_TYPE: bytes([fields[6]])}
+    if fields[7] is not None:
+        opts[dhcp.OPT_SERVER_ID] = fields[7]
+    if fields[8] is not None:
+        opts[dhcp.OPT_LEASE_TIME] = dhcp.u32(fields[8])
+    m = dhcp.Message(op, fields[1], fields[2], opts, ciaddr=fields[3], yiaddr=fields[4],
+                     flags=fields[5])
+    return fields, dhcp.build(m)
+
+
+def _dhcp_fields(m):
+    return (m.op, m.xid, m.chaddr, m.ciaddr, m.yiaddr, m.flags, m.type, m.addr(dhcp.OPT_SERVER_ID),
+            m.u32(dhcp.OPT_LEASE_TIME))
+
+
+def _dhcp_scapy(raw):
+    b = BOOTP(raw)
+    o = dict(x for x in b[DHCP].options if isinstance(x, tuple))
+    sid = o.get("server_id")
+    return (b.op, b.xid, b.chaddr[:b.hlen], _ip(b.ciaddr), _ip(b.yiaddr), b.flags,
+            o["message-type"], None if sid is None else _ip(sid), o.get("lease_time"))
+
+
+DHCP_ = Parser("dhcp", _dhcp_build, dhcp.parse, _dhcp_fields, _dhcp_scapy)
+
+
+# -- DNS -------------------------------------------------------------------------------------
+
+_LDH = "abcdefghijklmnopqrstuvwxyz0123456789-"
+
+
+def _dns_build(k):
+    name = ".".join("".join(k.pick(_LDH) for _ in range(1 + k.below(12)))
+                    for _ in range(1 + k.below(4)))
+    flags = dns.QR | (k.byte() & 1) * dns.AA | (k.byte() & 1) * dns.TC | dns.RD | dns.RA | \
+        k.below(6)
+    answers = [(k.int(4) & 0x7FFFFFFF, _bytes(k, 4)) for _ in range(k.below(5))]
+    fields = (k.int(2), flags, name, answers)
+    raw = dns.build(fields[0], flags, [(name, dns.TYPE_A, dns.CLASS_IN)],
+                    [(name, dns.TYPE_A, dns.CLASS_IN, t, a) for t, a in answers])
+    return fields, raw
+
+
+def _dns_fields(m):
+    return (m.id, m.flags, m.questions[0][0], [(r[3], r[4]) for r in m.answers])
+
+
+def _dns_scapy(raw):
+    d = DNS(raw)
+    flags = d.qr << 15 | d.opcode << 11 | d.aa << 10 | d.tc << 9 | d.rd << 8 | d.ra << 7 | \
+        d.z << 6 | d.ad << 5 | d.cd << 4 | d.rcode
+    return (d.id, flags, d.qd[0].qname.decode().rstrip(".").lower(),
+            [(r.ttl, _ip(r.rdata)) for r in d.an])
+
+
+DNS_ = Parser("dns", _dns_build, dns.parse, _dns_fields, _dns_scapy)
+
+PARSERS = [ETHERNET, ARP_, IPV4, ICMP_, UDP_, TCP_, DHCP_, DNS_]
 
 
 # -- TCP options corner cases ----------------------------------------------------------------
