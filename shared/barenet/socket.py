@@ -1131,7 +1131,12 @@ class Sockets:
         r = self.stack.resolver or _dns.Resolver(self.stack)
         drv = self.driver
         q = r.lookup(host, drv.now())
-        while not q.done:
+        while True:
+            # The resolver's step is this call's try: a driver's step may take in the
+            # answer and then sleep before the stack polls again
+            r.poll(drv.now())
+            if q.done:
+                break
             drv.step(None)      # the resolver's own deadlines bound the wait
         if q.error:
             raise _gaierror(q.error)

@@ -114,10 +114,12 @@ class Stack:
         wait = self.ip.poll(now_ms)
         for i in self.interfaces:
             wait = ticks.earliest(wait, i.poll(now_ms))
-        for h in self.ip.handler_list:
-            wait = ticks.earliest(wait, h.poll(now_ms))
+        # Services before the protocols: what they start (the resolver's TCP connection, its
+        # FIN) goes out with this poll, not the next
         for s in self.services:
             wait = ticks.earliest(wait, s.poll(now_ms))
+        for h in self.ip.handler_list:
+            wait = ticks.earliest(wait, h.poll(now_ms))
         return wait
 
     def pending(self):

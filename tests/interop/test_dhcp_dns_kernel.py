@@ -77,6 +77,24 @@ def stop(p):
         p.communicate(timeout=STOP_S)
 
 
+def run_until_exit(runner, proc, timeout_s):
+    """Run the stack until proc (started with stdout=PIPE) exits: its pipe's end of file
+    wakes the runner, which otherwise sleeps until the next frame."""
+    fd = proc.stdout.fileno()
+    runner.add_fd(fd, lambda now: None)
+    try:
+        runner.run(until=lambda: proc.poll() is not None, timeout_s=timeout_s)
+    finally:
+        runner.remove_fd(fd)
+    out, err = proc.communicate(timeout=STOP_S)
+    return proc.returncode, out, err
+
+
+def ping(ns, runner, addr):
+    p = ns.popen(["ping", "-c", "1", "-W", "3", addr], stdout=subprocess.PIPE)
+    return run_until_exit(runner, p, 10)[0]
+
+
 @pytest.fixture
 def bare_tap(netns):
     """A TAP whose kernel side is up in the namespace, with no address yet."""
@@ -144,9 +162,7 @@ def test_client_gets_a_lease_from_dnsmasq_and_resolves_like_glibc(netns, bare_ta
         leases = (tmp_path / "leases").read_text()
         assert "02:00:c0:00:02:02 %s board" % addr in leases
         # the kernel reaches the leased address
-        ping = netns.popen(["ping", "-c", "1", "-W", "3", addr], stdout=subprocess.DEVNULL)
-        runner.run(until=lambda: ping.poll() is not None, timeout_s=10)
-        assert ping.wait(timeout=STOP_S) == 0
+        assert ping(netns, runner, addr) == 0
 
         net = Sockets(stack, RunnerDriver(runner))
         names = ["board.test", "many.test", "nowhere.test", "v6only.test"]
@@ -166,8 +182,7 @@ def test_client_gets_a_lease_from_dnsmasq_and_resolves_like_glibc(netns, bare_ta
         # (the barenet stack keeps answering ARP for it meanwhile, not that glibc needs it)
         p = netns.popen([sys.executable, "-c", _CPYTHON_LOOKUP] + names,
                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        runner.run(until=lambda: p.poll() is not None, timeout_s=20)
-        out, err = p.communicate(timeout=STOP_S)
+        _, out, err = run_until_exit(runner, p, 20)
         assert json.loads(out) == ours, err
         client.release(runner.clock())
         runner.run(until=lambda: False, timeout_s=0.3)
@@ -199,18 +214,15 @@ def test_server_gives_busybox_udhcpc_a_lease(netns, bare_tap, tmp_path):
                      "-i", bare_tap.name, "-s", str(script), "-x", "hostname:kernel"],
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        runner.run(until=lambda: p.poll() is not None, timeout_s=30)
-        out, _ = p.communicate(timeout=STOP_S)
-        assert p.returncode == 0, out
+        rc, out, _ = run_until_exit(runner, p, 30)
+        assert rc == 0, out
         events = log.read_text()
         assert ("bound ip=192.0.2.100 subnet=255.255.255.0 router=192.0.2.1 dns=192.0.2.1 "
                 "lease=300 serverid=192.0.2.1") in events, (events, out)
         assert srv.leases()[0][1:] == ("192.0.2.100", True)
         assert "192.0.2.100/24" in netns.ip("addr", "show", "dev", bare_tap.name).stdout
         # from the leased address, the kernel pings the gateway
-        ping = netns.popen(["ping", "-c", "1", "-W", "3", "192.0.2.1"], stdout=subprocess.DEVNULL)
-        runner.run(until=lambda: ping.poll() is not None, timeout_s=10)
-        assert ping.wait(timeout=STOP_S) == 0
+        assert ping(netns, runner, "192.0.2.1") == 0
     finally:
         if p.poll() is None:
             p.kill()
