@@ -64,6 +64,23 @@ def test_getaddrinfo_numeric(net):
     assert m.gethostbyname("198.51.100.3") == "198.51.100.3"
 
 
+def test_getaddrinfo_localhost_and_errors(net):
+    # No name server is involved: localhost never leaves the host (RFC 6761 6.3), and
+    # these errors come before any query, as gaierror with glibc's EAI codes
+    m = net.cli
+    r = m.getaddrinfo("localhost", 80, m.AF_INET, m.SOCK_STREAM)
+    assert [(int(f), int(t), p, c, a) for f, t, p, c, a in r] == \
+        [(2, 1, 6, "", ("127.0.0.1", 80))]
+    assert m.gethostbyname("localhost") == "127.0.0.1"
+    with pytest.raises(m.gaierror) as e:
+        m.getaddrinfo("board.test", 80, 0, 0, 0, m.AI_NUMERICHOST)
+    assert (e.value.errno, e.value.strerror) == (-2, "Name or service not known")
+    with pytest.raises(m.gaierror) as e:
+        m.getaddrinfo("127.0.0.1", 80, 99)
+    assert (e.value.errno, e.value.strerror) == (-6, "ai_family not supported")
+    assert issubclass(m.gaierror, OSError)
+
+
 def test_socket_arguments(net):
     m = net.cli
     with m.socket() as s:
