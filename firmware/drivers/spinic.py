@@ -1,0 +1,101 @@
+"""What the SPI Ethernet drivers (w5500.py, enc28j60.py) share: the pull-NIC face of
+barenet/nic.py, the INT pin, and the link check on a clock.
+
+A driver is given its `machine.SPI` bus and `machine.Pin` objects (chip select, and the
+chip's interrupt output if it is wired), so host tests hand it fakes and the chip models.
+
+The INT pin (active low on both chips) is wired to `Pin.irq`: the handler only sets a flag,
+and recv_into talks to the chip only while the flag is up, so an idle chip costs no SPI
+traffic. Without an INT pin, recv_into asks the chip every time. Either way poll() keeps a
+periodic step due (mcu-facts.md 2(b): on bare-metal ports select.poll re-checks a pure-Python
+NIC only on an event or a timeout, so the loop must never wait on the pin alone).
+"""
+
+import time
+
+from barenet import ticks
+
+try:
+    sleep_ms = time.sleep_ms
+except AttributeError:  # CPython, where the drivers run against the chip models
+    def sleep_ms(ms):
+        time.sleep(ms / 1000)
+
+LINK_CHECK_MS = 250   # PHY link status is read this often
+IDLE_POLL_MS = 5      # step period without an INT pin: the chip is asked for frames
+IRQ_POLL_MS = 50      # with an INT pin: a safety net for an edge the loop slept through
+SPINS = 100           # bounded register polls (command accepted, PHY not busy, TX done)
+FRAME_MAX = 1514      # Ethernet II header + 1500 bytes, without the FCS
+
+
+class SPINIC:
+    link = "ethernet"
+    mtu = 1500
+
+    def __init__(self, spi, cs, mac, intn=None):
+        self.spi = spi
+        self.cs = cs
+        self.mac = bytes(mac)
+        self.stats = {"rx": 0, "tx": 0, "drop_rx_size": 0, "drop_rx_bad": 0,
+                      "drop_tx_size": 0, "drop_tx_full": 0, "drop_tx_link": 0,
+                      "chip_timeout": 0, "rx_reset": 0, "link_changes": 0}
+        self.link_up = False
+        self._link_at = None
+        self._irq = intn is not None
+        self._flag = True     # look once, whatever happened before the handler was set
+        cs.value(1)
+        if intn is not None:
+            intn.irq(handler=self._isr, trigger=intn.IRQ_FALLING)
+
+    def _isr(self, pin):
+        self._flag = True
+
+    def _idle(self):
+        """recv_into found nothing: lower the flag, then look again (-> True: something
+        came meanwhile), so an edge between the chip's last answer and here is not lost."""
+        if not self._irq:
+            return False
+        self._flag = False
+        self._ack_rx()
+        if self._rx_waiting():
+            self._flag = True
+            return True
+        return False
+
+    def poll(self, now):
+        if self._link_at is None or ticks.due(self._link_at, now):
+            up = self._read_link()
+            if up != self.link_up:
+                self.link_up = up
+                self.stats["link_changes"] += 1
+            self._link_at = ticks.add(now, LINK_CHECK_MS)
+        if self._irq and self._flag:
+            return 0
+        return min(ticks.until(self._link_at, now), IRQ_POLL_MS if self._irq else IDLE_POLL_MS)
+
+    def send(self, frame):
+        n = len(frame)
+        if n < 14 or n > FRAME_MAX:
+            self.stats["drop_tx_size"] += 1
+            return
+        if not self.link_up:
+            self.stats["drop_tx_link"] += 1
+            return
+        if self._transmit(frame, n):
+            self.stats["tx"] += 1
+
+    def recv_into(self, buf):
+        while self._flag or not self._irq:
+            if not self._rx_waiting():
+                if not self._idle():
+                    return 0
+                continue
+            n = self._receive(buf)
+            if n:
+                self.stats["rx"] += 1
+                return n
+        return 0
+
+    # A driver provides: _read_link() -> bool, _rx_waiting() -> bool, _ack_rx() (clear the
+    # chip's receive interrupt), _receive(buf) -> n (0: that frame was dropped and counted),
+    # _transmit(frame, n) -> bool.
