@@ -414,6 +414,8 @@ class ENC28J60Model(SPIChip):
         status = 0x80
         flags = (0x01 if dst[0] & 1 else 0) | (0x02 if bcast else 0)
         head = bytes([head_next & 0xFF, head_next >> 8, count & 0xFF, count >> 8, status, flags])
+        if self.wp + need > nd + 1:
+            self.stats["rx_wrapped"] += 1
         p = self.wp
         for b in head + data:
             self.mem[p] = b

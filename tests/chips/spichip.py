@@ -19,8 +19,9 @@ class SPIChip:
         self.link = True
         self.port = None
         self.intn = None
-        self.stats = {"rx": 0, "tx": 0, "rx_overflow": 0, "rx_filtered": 0,
-                      "rx_no_link": 0, "tx_no_link": 0}
+        # rx_wrapped: frames stored across the end of the RX ring; spi: transactions
+        self.stats = {"rx": 0, "tx": 0, "rx_overflow": 0, "rx_filtered": 0, "rx_wrapped": 0,
+                      "rx_no_link": 0, "tx_no_link": 0, "spi": 0}
 
     def connect(self, spi, cs, intn=None):
         """Take the bus and pins the driver is given: CS edges frame transactions."""
@@ -62,6 +63,7 @@ class SPIChip:
     def _cs(self, level):
         self.selected = not level
         if self.selected:
+            self.stats["spi"] += 1
             self._begin()
         else:
             self._end()

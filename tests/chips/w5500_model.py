@@ -352,6 +352,8 @@ class W5500Model(SPIChip):
         if rec > size - ((s.rx_wr - s.rx_rd) & 0xFFFF):
             self.stats["rx_overflow"] += 1
             return
+        if s.rx_wr % size + rec > size:
+            self.stats["rx_wrapped"] += 1
         _ring(self.rxmem, start, size, s.rx_wr, bytes([rec >> 8, rec & 0xFF]) + frame, True)
         s.rx_wr = (s.rx_wr + rec) & 0xFFFF
         s.r[0x02] |= RECV
