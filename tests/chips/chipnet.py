@@ -72,6 +72,12 @@ def ping(sim, stack, dst, sizes, ident=0x4242, wait_ms=3000):
     return got
 
 
+def frame_to_board(i, n):
+    """An Ethernet II frame for the board's MAC, n bytes, its payload numbered i."""
+    body = bytes((i * 11 + j) & 0xFF for j in range(n - 14))
+    return BOARD_MAC + PEER_MAC + b"\x88\xb5" + body     # IEEE 802 local experimental type
+
+
 def pattern(off, n, k):
     b = bytearray(n)
     for j in range(n):

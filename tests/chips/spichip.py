@@ -64,15 +64,20 @@ class SPIChip:
         self.selected = not level
         if self.selected:
             self.stats["spi"] += 1
+            self._failed = False
             self._begin()
-        else:
+        elif not self._failed:      # the error already raised is the one to see
             self._end()
 
     def clock(self, out, inbuf, fill=0):
         """One burst of SPI clocks: out (or `fill` bytes) to the chip, inbuf from it."""
         if not self.selected:
             raise ModelError("SPI clocked while chip select is high")
-        self._shift(out, inbuf, fill)
+        try:
+            self._shift(out, inbuf, fill)
+        except ModelError:
+            self._failed = True
+            raise
 
     def _set_int(self, active):
         if self.intn is not None:

@@ -10,7 +10,7 @@ from barenet.addr import ip_aton
 from barenet_host.vwire import Sim
 
 import chipnet
-from chipnet import BOARD_IP, BOARD_MAC, PEER_IP, PEER_MAC
+from chipnet import BOARD_IP, BOARD_MAC, PEER_IP, frame_to_board
 
 CHIPS = ("w5500", "enc28j60")
 RING = {"w5500": 16384, "enc28j60": 0x1A00}
@@ -24,12 +24,6 @@ def world(chip, irq=True, **kw):
     model, drv, board = chipnet.board(sim, wire, chip, irq=irq, **kw)
     peer = chipnet.peer(sim, wire)
     return sim, wire, model, drv, board, peer
-
-
-def frame_to_board(i, n):
-    """An Ethernet II frame for the board's MAC, n bytes, its payload numbered i."""
-    body = bytes((i * 11 + j) & 0xFF for j in range(n - 14))
-    return BOARD_MAC + PEER_MAC + b"\x88\xb5" + body     # 802 local experimental type
 
 
 @pytest.mark.parametrize("irq", [True, False], ids=["int-pin", "polled"])
