@@ -190,13 +190,7 @@ class ENC28J60(SPINIC):
     # -- bring-up (6, 7.2.1)
 
     def reset(self):
-        b = self._op1
-        b[0] = _SRC
-        self.cs.value(0)
-        try:
-            self.spi.write(b)
-        finally:
-            self.cs.value(1)
+        self._buffer(_SRC, b"", True)
         self._bank = 0              # the reset clears ECON1.BSEL
         self._wait_after_reset()
         for _ in range(SPINS):

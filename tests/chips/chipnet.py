@@ -86,14 +86,44 @@ def pattern(off, n, k):
     return b
 
 
+class Sink:
+    """The receiving end of a TCP transfer, as a loop task (poll): accepts one connection on
+    listener and counts and hashes what arrives until the sender closes (eof)."""
+
+    def __init__(self, listener):
+        import hashlib
+        self.listener = listener
+        self.conn = None
+        self.n = 0
+        self.eof = False
+        self.sha = hashlib.sha256()
+
+    def poll(self, now):
+        if self.conn is None:
+            self.conn = self.listener.accept()
+        c = self.conn
+        while c is not None and not self.eof:
+            d = c.recv(4096)
+            if d is None:
+                break
+            if not d:
+                self.eof = True
+                break
+            self.sha.update(d)
+            self.n += len(d)
+        return None
+
+    def hexdigest(self):
+        return _hex(self.sha.digest())
+
+
 def tcp_transfer(sim, sender, receiver, dst, size, port=5001, max_ms=120000):
     """size bytes from sender to receiver over one TCP connection: -> (bytes received,
     sha256 hex of them, sha256 hex of what was sent)."""
     import hashlib
-    listener = receiver.tcp.listen(port)
+    sink = Sink(receiver.tcp.listen(port))
     client = sender.tcp.connect(dst, port)
-    st = {"conn": None, "sent": 0, "got": 0, "eof": False}
-    h_in = hashlib.sha256()
+    st = {"sent": 0}
     h_out = hashlib.sha256()
 
     def app(now):
@@ -108,23 +138,11 @@ def tcp_transfer(sim, sender, receiver, dst, size, port=5001, max_ms=120000):
             if n == size:
                 client.shutdown_write()
         st["sent"] = n
-        if st["conn"] is None:
-            st["conn"] = listener.accept()
-        c = st["conn"]
-        while c is not None and not st["eof"]:
-            d = c.recv(4096)
-            if d is None:
-                break
-            if not d:
-                st["eof"] = True
-                break
-            h_in.update(d)
-            st["got"] += len(d)
-        return None
+        return sink.poll(now)
 
     sim.add_task(app)
-    sim.run(until=lambda: st["eof"], max_ms=max_ms)
-    return st["got"], _hex(h_in.digest()), _hex(h_out.digest())
+    sim.run(until=lambda: sink.eof, max_ms=max_ms)
+    return sink.n, sink.hexdigest(), _hex(h_out.digest())
 
 
 def _hex(b):

@@ -232,7 +232,7 @@ class ENC28J60Model(SPIChip):
     def _shift(self, out, inbuf, fill):
         n = len(out) if out is not None else len(inbuf)
         i = 0
-        if self._op is None:
+        if n and self._op is None:
             b = out[0] if out is not None else fill
             if inbuf is not None:
                 inbuf[0] = 0

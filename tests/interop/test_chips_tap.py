@@ -3,7 +3,6 @@ kernel pings barenet through the unchanged W5500 / ENC28J60 driver and sends it 
 TCP, checked byte-exact. Frames the model transmits go to the TAP; what the kernel sends is
 handed to the model as its wire's frames."""
 
-import hashlib
 import os
 import select
 import sys
@@ -77,32 +76,15 @@ def test_kernel_pings_and_sends_tcp_through_the_driver_and_model(tap_ns, kernel,
         out = ping.communicate(timeout=10)[0]
     assert ping.returncode == 0 and "3 received" in out, out
 
-    listener = b.stack.tcp.listen(5001)
-    st = {"conn": None, "n": 0, "eof": False, "sha": hashlib.sha256()}
-
-    def app(now):
-        if st["conn"] is None:
-            st["conn"] = listener.accept()
-        c = st["conn"]
-        while c is not None and not st["eof"]:
-            d = c.recv(4096)
-            if d is None:
-                break
-            if not d:
-                st["eof"] = True
-                break
-            st["sha"].update(d)
-            st["n"] += len(d)
-        return None
-
-    b.loop.add_task(app)
+    sink = chipnet.Sink(b.stack.tcp.listen(5001))
+    b.loop.add_task(sink.poll)
     client = kernel.popen_py(CLIENT, str(SIZE))
     try:
-        assert b.run(lambda: st["eof"] and client.poll() is not None, 60)
+        assert b.run(lambda: sink.eof and client.poll() is not None, 60)
     finally:
         if client.poll() is None:
             client.kill()
         sent_sha, err = client.communicate(timeout=10)
     assert client.returncode == 0, err
-    assert st["n"] == SIZE and st["sha"].hexdigest() == sent_sha.strip()
+    assert sink.n == SIZE and sink.hexdigest() == sent_sha.strip()
     assert b.model.stats["rx_wrapped"] >= 1 and b.drv.stats["drop_rx_bad"] == 0
