@@ -8,17 +8,14 @@ DS80349 workarounds, each in a method of its own named for the erratum (facts in
 ../shared/reference/mcu-facts.md 3.2). The PHY has no auto-negotiation: half duplex (the
 default, as a switch port detects it) or full_duplex=True when the partner is forced to it.
 
-Memory (3.2): the receive FIFO is 0x0000-0x19FF, at address 0 as the errata require; one
-transmit frame at 0x1A00: control byte, frame, 7-byte status vector (<= 1522 bytes).
+Memory (3.2): the receive FIFO is RX_START..RX_END, 0x0000-0x19FF, at address 0 as the errata
+require; one transmit frame at TX_START, 0x1A00: control byte, frame, 7-byte status vector
+(<= 1522 bytes).
 """
 
 from barenet.compat import const
 
 from drivers.spinic import SPINIC, SPINS, FRAME_MAX, sleep_ms
-
-_RX_START = const(0x0000)
-_RX_END = const(0x19FF)
-_TX_START = const(0x1A00)
 
 # 4.2 Table 4-1 SPI instructions: opcode in bits 7-5, register address in bits 4-0
 _RCR = const(0x00)
@@ -91,6 +88,10 @@ _FCS = const(4)
 
 
 class ENC28J60(SPINIC):
+    RX_START = 0x0000       # at 0: the errata's workaround for the RX write pointer
+    RX_END = 0x19FF
+    TX_START = 0x1A00
+
     def __init__(self, spi, cs, mac, intn=None, full_duplex=False):
         self.full_duplex = full_duplex
         self._op2 = bytearray(2)
@@ -200,12 +201,12 @@ class ENC28J60(SPINIC):
         if rev in (0, 0xFF):
             raise OSError(19, "no ENC28J60 on this SPI bus (EREVID reads 0x%02x)" % rev)
         self.revision = rev
-        # 6.1 buffers, receive FIFO at 0 (erratum: the RX write pointer may reset to 0)
-        self._wcr16(_ERXSTL, _RX_START)
-        self._wcr16(_ERXNDL, _RX_END)
-        self._next = _RX_START
-        self._free_rx(_RX_START)
-        self._wcr16(_ETXSTL, _TX_START)
+        # 6.1 buffers
+        self._wcr16(_ERXSTL, self.RX_START)
+        self._wcr16(_ERXNDL, self.RX_END)
+        self._next = self.RX_START
+        self._free_rx(self.RX_START)
+        self._wcr16(_ETXSTL, self.TX_START)
         self._bfs(_ECON2, _ECON2_AUTOINC)      # 4.2.2 RBM/WBM step the pointers
         # 8 receive filters: our MAC, multicast, broadcast, and drop frames with a bad CRC
         self._wcr(_ERXFCON, 0x80 | 0x20 | 0x02 | 0x01)
@@ -246,8 +247,8 @@ class ENC28J60(SPINIC):
         # Erratum: an even ERXRDPT may corrupt the receive FIFO; free up to the byte before
         # the next packet instead, which is odd since packets start on even addresses (7.2.2)
         v = next_ptr - 1
-        if v < _RX_START or v > _RX_END:
-            v = _RX_END
+        if v < self.RX_START or v > self.RX_END:
+            v = self.RX_END
         self._wcr16(_ERXRDPTL, v)
 
     def _tx_reset(self):
@@ -277,7 +278,7 @@ class ENC28J60(SPINIC):
         self._buffer(_RBM, h, False)
         nxt = h[0] | (h[1] << 8)
         count = h[2] | (h[3] << 8)
-        if nxt & 1 or nxt > _RX_END or count > FRAME_MAX + _FCS:
+        if nxt & 1 or nxt < self.RX_START or nxt > self.RX_END or count > FRAME_MAX + _FCS:
             # The FIFO is no longer what the header says: start the chip afresh
             self.stats["drop_rx_bad"] += 1
             self.stats["rx_reset"] += 1
@@ -300,7 +301,7 @@ class ENC28J60(SPINIC):
     def _transmit(self, frame, n):
         self._tx_wait()
         self._tx_reset()
-        self._wcr16(_EWRPTL, _TX_START)
+        self._wcr16(_EWRPTL, self.TX_START)
         b = self._op1
         b[0] = _WBM
         self.cs.value(0)
@@ -311,7 +312,7 @@ class ENC28J60(SPINIC):
         finally:
             self.cs.value(1)
         # 7.1: ETXND is the frame's last byte; the control byte is at ETXST
-        self._wcr16(_ETXNDL, _TX_START + n)
+        self._wcr16(_ETXNDL, self.TX_START + n)
         self._bfs(_ECON1, _ECON1_TXRTS)
         return True
 

@@ -129,3 +129,27 @@ def test_without_an_int_pin_the_loop_keeps_a_step_due(chip):
     model.receive(frame_to_board(4, 300))
     buf = bytearray(1514)
     assert drv.recv_into(buf) == 300
+
+
+def corrupt_next_record(chip, model):
+    """Make the header of the next frame the driver will read impossible (as a chip that lost
+    its pointers would show it): a length past what was received / an odd next pointer."""
+    if chip == "w5500":
+        s = model.sockets[0]
+        at = s.rx_rd % 16384
+        model.rxmem[at] = 0x7F
+    else:
+        nxt = model.banks[0][0x0C] + 1      # the driver freed up to the byte before it
+        model.mem[nxt % 0x1A00] ^= 0x01
+
+
+@pytest.mark.parametrize("chip", CHIPS)
+def test_an_impossible_rx_header_restarts_the_chip_and_traffic_recovers(chip):
+    sim, _, model, drv, board, peer = world(chip)
+    assert chipnet.ping(sim, peer, BOARD_IP, [56]) == [56]
+    model.receive(frame_to_board(5, 300))
+    corrupt_next_record(chip, model)
+    buf = bytearray(1514)
+    assert drv.recv_into(buf) == 0
+    assert drv.stats["drop_rx_bad"] == 1 and drv.stats["rx_reset"] == 1
+    assert chipnet.ping(sim, peer, BOARD_IP, [56, 1472]) == [56, 1472]

@@ -34,6 +34,13 @@ class NoTXReset(ENC28J60):
         self._bfc(0x1C, 0x0A)
 
 
+class FIFOAbove0(ENC28J60):
+    """Puts the receive FIFO at the top of the buffer, the transmit frame at 0."""
+    RX_START = 0x0600
+    RX_END = 0x1FFF
+    TX_START = 0x0000
+
+
 def world(driver=None):
     sim = Sim()
     wire = sim.wire()
@@ -98,3 +105,16 @@ def test_without_tx_reset_the_transmit_logic_stays_stalled():
     model.collide(1)
     assert chipnet.ping(sim, peer, BOARD_IP, [56] * 4, wait_ms=1500) == []
     assert model.tx_stalled and drv.stats["chip_timeout"] > 0
+
+
+def test_a_fifo_at_0_is_where_the_chip_writes():
+    sim, model, drv, peer = world()
+    assert chipnet.ping(sim, peer, BOARD_IP, [56]) == [56]
+    assert drv.RX_START == 0 and drv.stats["rx_reset"] == 0
+
+
+def test_a_fifo_elsewhere_is_not_where_the_chip_writes():
+    sim, model, drv, peer = world(FIFOAbove0)
+    # the first packet went to 0000h, not ERXST: every header the driver reads is nonsense
+    assert chipnet.ping(sim, peer, BOARD_IP, [56, 56], wait_ms=1000) == []
+    assert drv.stats["rx_reset"] >= 1
