@@ -165,13 +165,14 @@ class W5500(SPINIC):
         return bool(self._rd8(_PHYCFGR, _COMMON) & _PHY_LNK)
 
     def _rx_waiting(self):
-        return self._rd16_stable(_Sn_RX_RSR) > 0
+        self._rsr = self._rd16_stable(_Sn_RX_RSR)
+        return self._rsr > 0
 
     def _ack_rx(self):
         self._wr8(_Sn_IR, _IR_RECV)    # 4.2 Sn_IR: write 1 to clear
 
     def _receive(self, buf):
-        rsr = self._rd16_stable(_Sn_RX_RSR)
+        rsr = self._rsr         # read by _rx_waiting just before
         ptr = self._rd16(_Sn_RX_RD)
         b = self._b2
         self._xfer(ptr, _S0_RX, b, False)

@@ -91,7 +91,13 @@ class W5500Model(SPIChip):
         self._hdr = bytearray(3)
         self._nhdr = 0
 
+    def arrive_during_rsr_read(self, frame):
+        """frame arrives between the two bytes of the next Sn_RX_RSR read, as the chip
+        receives while the host reads: why 4.2 says to read it until two reads agree."""
+        self._arrival = bytes(frame)
+
     def _reset(self):
+        self._arrival = None
         c = bytearray(0x3A)
         c[0x19] = 0x07          # RTR 0x07D0
         c[0x1A] = 0xD0
@@ -252,7 +258,13 @@ class W5500Model(SPIChip):
             return (s.tx_rd >> 8) & 0xFF if off == 0x22 else s.tx_rd & 0xFF
         if off in (0x26, 0x27):
             v = (s.rx_wr - s.rx_rd) & 0xFFFF
-            return (v >> 8) if off == 0x26 else v & 0xFF
+            if off == 0x27:
+                return v & 0xFF
+            if self._arrival is not None:
+                f = self._arrival
+                self._arrival = None
+                self._store(f)      # after the high byte has gone out
+            return v >> 8
         if off in (0x2A, 0x2B):
             return (s.rx_wr >> 8) & 0xFF if off == 0x2A else s.rx_wr & 0xFF
         return s.r[off]
