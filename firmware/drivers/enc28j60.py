@@ -69,6 +69,7 @@ _EIE_INTIE = const(0x80)
 _EIE_PKTIE = const(0x40)
 _EIR_TXIF = const(0x08)
 _EIR_TXERIF = const(0x02)
+_EIR_RXERIF = const(0x01)
 _ESTAT_CLKRDY = const(0x01)
 _ESTAT_TXABRT = const(0x02)
 _MISTAT_BUSY = const(0x01)
@@ -102,6 +103,7 @@ class ENC28J60(SPINIC):
         self._bank = 0
         SPINIC.__init__(self, spi, cs, mac, intn)
         self.stats["tx_abort"] = 0
+        self.stats["rx_overflow"] = 0    # times the chip dropped packets for lack of room
         self.reset()
 
     # -- SPI instructions (4.2)
@@ -230,7 +232,7 @@ class ENC28J60(SPINIC):
         if self._irq:
             self._bfs(_EIE, _EIE_INTIE | _EIE_PKTIE)      # 12: INT low on PKTIF
         self._bfs(_ECON1, _ECON1_RXEN)                    # 7.2.1: last
-        self.link_up = self._read_link()
+        self.link_up = self._check()
 
     def _wait_after_reset(self):
         # The oscillator restarts after the SPI reset; drivers wait 1 ms before the
@@ -261,7 +263,11 @@ class ENC28J60(SPINIC):
 
     # -- the SPINIC hooks
 
-    def _read_link(self):
+    def _check(self):
+        # 7.2.4: a packet that found no room was dropped and EIR.RXERIF set: count it
+        if self._rcr(_EIR) & _EIR_RXERIF:
+            self.stats["rx_overflow"] += 1
+            self._bfc(_EIR, _EIR_RXERIF)
         return bool(self._phy_read(_PHSTAT2) & _PHSTAT2_LSTAT)
 
     def _rx_waiting(self):

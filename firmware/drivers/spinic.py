@@ -38,7 +38,7 @@ class SPINIC:
         self.mac = bytes(mac)
         self.stats = {"rx": 0, "tx": 0, "drop_rx_size": 0, "drop_rx_bad": 0,
                       "drop_tx_size": 0, "drop_tx_full": 0, "drop_tx_link": 0,
-                      "chip_timeout": 0, "rx_reset": 0, "link_changes": 0}
+                      "drop_tx_busy": 0, "chip_timeout": 0, "rx_reset": 0, "link_changes": 0}
         self.link_up = False
         self._link_at = None
         self._irq = intn is not None
@@ -64,7 +64,7 @@ class SPINIC:
 
     def poll(self, now):
         if self._link_at is None or ticks.due(self._link_at, now):
-            up = self._read_link()
+            up = self._check()
             if up != self.link_up:
                 self.link_up = up
                 self.stats["link_changes"] += 1
@@ -96,6 +96,7 @@ class SPINIC:
                 return n
         return 0
 
-    # A driver provides: _read_link() -> bool, _rx_waiting() -> bool, _ack_rx() (clear the
+    # A driver provides: _check() -> link up (the periodic look at the chip: its PHY's link
+    # status, and what else it reports only when asked), _rx_waiting() -> bool, _ack_rx() (clear the
     # chip's receive interrupt), _receive(buf) -> n (0: that frame was dropped and counted),
     # _transmit(frame, n) -> bool.

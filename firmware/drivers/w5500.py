@@ -137,7 +137,7 @@ class W5500(SPINIC):
             self._wr8(_Sn_TXBUF_SIZE, kb, 4 * n + 1)
         self._open()
         self._sending = False
-        self.link_up = bool(self._rd8(_PHYCFGR, _COMMON) & _PHY_LNK)
+        self.link_up = self._check()
 
     def _open(self):
         # 4.2 Sn_MR P[3:0] MACRAW (socket 0 only), then OPEN; Sn_SR says SOCK_MACRAW
@@ -161,7 +161,7 @@ class W5500(SPINIC):
 
     # -- the SPINIC hooks
 
-    def _read_link(self):
+    def _check(self):
         return bool(self._rd8(_PHYCFGR, _COMMON) & _PHY_LNK)
 
     def _rx_waiting(self):
@@ -197,6 +197,7 @@ class W5500(SPINIC):
 
     def _transmit(self, frame, n):
         if self._sending and not self._send_done():
+            self.stats["drop_tx_busy"] += 1
             return False
         if self._rd16_stable(_Sn_TX_FSR) < n:
             self.stats["drop_tx_full"] += 1
