@@ -3,35 +3,38 @@ the Rev. B7 silicon errata DS80349, for the driver firmware/drivers/enc28j60.py.
 implements what a MAC+PHY driver uses and raises ModelError for the rest and for what the
 datasheet forbids. Errata behaviour is reproduced, so a driver without the workaround fails.
 
-Every fact the model (and the driver) relies on, with its section; each was checked against
-the datasheet text (stored pages 17, 43-45, 52) or mcu-facts.md 3.2 (Linux enc28j60_hw.h):
+Every fact the model (and the driver) relies on, with its section. Checked against: [p] the
+datasheet text (stored copy of DS39662E: pages 17, 43-45, 52 and Table 3-2, the register
+summary); [f] mcu-facts.md 3.2; [h] the register and bit definitions of several drivers'
+headers (Linux enc28j60_hw.h and others, seen through the code index), which agree; [e] the
+errata as quoted by those drivers and mcu-facts (the DS80349 text itself was not seen).
 
 | fact | section |
 |---|---|
-| SPI instructions: RCR 000aaaaa, RBM 0x3A, WCR 010aaaaa, WBM 0x7A, BFS 100aaaaa, BFC 101aaaaa, SRC 0xFF; framed by CS | 4.2 Table 4-1 |
-| RCR of a MAC or MII register shifts out a dummy byte before the value | 4.2.1 |
-| BFS/BFC work on ETH registers only | 4.2.5, 4.2.6 |
-| EIE 0x1B, EIR 0x1C, ESTAT 0x1D, ECON2 0x1E, ECON1 0x1F in every bank; ECON1.BSEL1:0 picks the bank of 0x00-0x1A | 3.1 Table 3-1 |
-| bank 0: ERDPT 00, EWRPT 02, ETXST 04, ETXND 06, ERXST 08, ERXND 0A, ERXRDPT 0C, ERXWRPT 0E (R), EDMA* 10-17; pairs low byte first | 3.1 |
-| bank 1: EHT 00-07, EPMM 08-0F, EPMCS 10, EPMO 14, ERXFCON 18, EPKTCNT 19 (R) | 3.1 |
-| bank 2 (MAC/MII): MACON1 00, MACON3 02, MACON4 03, MABBIPG 04, MAIPG 06, MACLCON 08, MAMXFL 0A, MICMD 12, MIREGADR 14, MIWR 16, MIRD 18 (R) | 3.1 |
-| bank 3: MAADR5 00, MAADR6 01, MAADR3 02, MAADR4 03, MAADR1 04, MAADR2 05 (MAC), MISTAT 0A (MII, R), EREVID 12 (R) = 0x06 on B7 | 3.1; errata |
-| ECON1 TXRST 0x80, RXRST 0x40, DMAST 0x20, CSUMEN 0x10, TXRTS 0x08, RXEN 0x04; ECON2 AUTOINC 0x80 (reset 1), PKTDEC 0x40 | 3.1 Registers 3-1, 3-2 |
-| EIE INTIE 0x80, PKTIE 0x40; EIR PKTIF 0x40 (R), TXIF 0x08, TXERIF 0x02, RXERIF 0x01; ESTAT TXABRT 0x02, CLKRDY 0x01 | 12.1 Registers 12-1..12-3 |
-| INT pin low while INTIE and a flag both enabled (EIE) and set (EIR) | 12.1 |
-| 8 KB buffer; receive FIFO circular over ERXST..ERXND, both included; the chip writes up to, not including, ERXRDPT; a packet that does not fit is dropped, RXERIF set | 3.2.1, 7.2.4 |
-| ERXST/ERXND must not change while RXEN is set | 3.2.1, 7.2.1 |
-| RBM with AUTOINC steps ERDPT and wraps from ERXND to ERXST; WBM steps EWRPT, 0x1FFF wraps to 0 | 3.2.1, 4.2.2, 4.2.4 |
-| each packet: next packet pointer (LE16), byte count with FCS (LE16), status bits 16-31 (bit 23 Received OK, 24 multicast, 25 broadcast), the frame and its CRC; packets start on even addresses | 7.2.2 Figure 7-3, Table 7-3 |
-| EPKTCNT counts packets; PKTDEC decrements it; PKTIF set on a packet, cleared when EPKTCNT reaches 0 | 7.2.1, 7.2.4 |
-| ERXRDPTL is buffered until ERXRDPTH is written | 7.2.4 |
-| ERXFCON UCEN 0x80, ANDOR 0x40, CRCEN 0x20, PMEN 0x10, MPEN 0x08, HTEN 0x04, MCEN 0x02, BCEN 0x01; multicast = LSB of the first destination byte | 8, 8.5, 8.6 |
-| transmit: control byte at ETXST (POVERRIDE 0x01, PCRCEN 0x02, PPADEN 0x04), frame up to ETXND; TXRTS starts, clears when done, TXIF set; 7-byte status vector at ETXND+1; abort: TXABRT, TXERIF | 7.1 Figures 7-1, 7-2 |
-| MACON1 MARXEN 0x01; MACON3 PADCFG0 0x20, TXCRCEN 0x10, FULDPX 0x01; FULDPX must match PHCON1.PDPXMD | 6.5, 6.6 |
-| PHY through MIREGADR: MICMD.MIIRD 0x01 loads MIRD, MISTAT.BUSY 0x01; a write to MIWRH writes MIWR | 3.3.1, 3.3.2 |
-| PHY registers PHCON1 00 (PDPXMD 0x0100), PHSTAT1 01, PHID1 02, PHID2 03, PHCON2 10 (HDLDIS 0x0100), PHSTAT2 11 (LSTAT 0x0400), PHIE 12, PHIR 13, PHLCON 14 | 3.3 Table 3-3 |
+| SPI instructions: RCR 000aaaaa, RBM 0x3A, WCR 010aaaaa, WBM 0x7A, BFS 100aaaaa, BFC 101aaaaa, SRC 0xFF; framed by CS | 4.2 Table 4-1 [f] [h] |
+| RCR of a MAC or MII register shifts out a dummy byte before the value | 4.2.1 [f] |
+| BFS/BFC work on ETH registers only | 4.2.5, 4.2.6 [f] |
+| EIE 0x1B, EIR 0x1C, ESTAT 0x1D, ECON2 0x1E, ECON1 0x1F in every bank; ECON1.BSEL1:0 picks the bank of 0x00-0x1A | 3.1 Table 3-1 [f] [h] |
+| bank 0: ERDPT 00, EWRPT 02, ETXST 04, ETXND 06, ERXST 08, ERXND 0A, ERXRDPT 0C, ERXWRPT 0E (R), EDMA* 10-17; pairs low byte first | 3.1 [f] [h] |
+| bank 1: EHT 00-07, EPMM 08-0F, EPMCS 10, EPMO 14, ERXFCON 18, EPKTCNT 19 (R) | 3.1 [p] [h] |
+| bank 2 (MAC/MII): MACON1 00, MACON3 02, MACON4 03, MABBIPG 04, MAIPG 06, MACLCON 08, MAMXFL 0A, MICMD 12, MIREGADR 14, MIWR 16, MIRD 18 (R) | 3.1 [p] [h] |
+| bank 3: MAADR5 00, MAADR6 01, MAADR3 02, MAADR4 03, MAADR1 04, MAADR2 05 (MAC), MISTAT 0A (MII, R), EREVID 12 (R) = 0x06 on B7 | 3.1; errata [p] [h] [e] |
+| ECON1 TXRST 0x80, RXRST 0x40, DMAST 0x20, CSUMEN 0x10, TXRTS 0x08, RXEN 0x04; ECON2 AUTOINC 0x80 (reset 1), PKTDEC 0x40 | 3.1 Registers 3-1, 3-2 [h] |
+| EIE INTIE 0x80, PKTIE 0x40; EIR PKTIF 0x40 (R), TXIF 0x08, TXERIF 0x02, RXERIF 0x01; ESTAT TXABRT 0x02, CLKRDY 0x01 | 12.1 Registers 12-1..12-3 [h] |
+| INT pin low while INTIE and a flag both enabled (EIE) and set (EIR) | 12.1 [-] |
+| 8 KB buffer; receive FIFO circular over ERXST..ERXND, both included; the chip writes up to, not including, ERXRDPT; a packet that does not fit is dropped, RXERIF set | 3.2.1, 7.2.4 [p] |
+| ERXST/ERXND must not change while RXEN is set | 3.2.1, 7.2.1 [p] |
+| RBM with AUTOINC steps ERDPT and wraps from ERXND to ERXST; WBM steps EWRPT, 0x1FFF wraps to 0 | 3.2.1, 4.2.2, 4.2.4 [p] [f] |
+| each packet: next packet pointer (LE16), byte count with FCS (LE16), status bits 16-31 (bit 23 Received OK, 24 multicast, 25 broadcast), the frame and its CRC; packets start on even addresses | 7.2.2 Figure 7-3, Table 7-3 [p] |
+| EPKTCNT counts packets; PKTDEC decrements it; PKTIF set on a packet, cleared when EPKTCNT reaches 0 | 7.2.1, 7.2.4 [p] |
+| ERXRDPTL is buffered until ERXRDPTH is written | 7.2.4 [p] |
+| ERXFCON UCEN 0x80, ANDOR 0x40, CRCEN 0x20, PMEN 0x10, MPEN 0x08, HTEN 0x04, MCEN 0x02, BCEN 0x01; multicast = LSB of the first destination byte | 8, 8.5, 8.6 [p] [h] |
+| transmit: control byte at ETXST (POVERRIDE 0x01, PCRCEN 0x02, PPADEN 0x04), frame up to ETXND; TXRTS starts, clears when done, TXIF set; 7-byte status vector at ETXND+1; abort: TXABRT, TXERIF | 7.1 Figures 7-1, 7-2 [f] [h]; TSV bits [h] |
+| MACON1 MARXEN 0x01; MACON3 PADCFG0 0x20, TXCRCEN 0x10, FULDPX 0x01; FULDPX must match PHCON1.PDPXMD | 6.5, 6.6 [p] [h]; the match rule [-] |
+| PHY through MIREGADR: MICMD.MIIRD 0x01 loads MIRD, MISTAT.BUSY 0x01; a write to MIWRH writes MIWR | 3.3.1, 3.3.2 [f] [h] |
+| PHY registers PHCON1 00 (PDPXMD 0x0100), PHSTAT1 01, PHID1 02, PHID2 03, PHCON2 10 (HDLDIS 0x0100), PHSTAT2 11 (LSTAT 0x0400), PHIE 12, PHIR 13, PHLCON 14 | 3.3 Table 3-3 [h] |
 
-Errata DS80349 behaviour reproduced (each with the driver's workaround):
+Errata DS80349 behaviour reproduced [e] (each with the driver's workaround):
 - an even ERXRDPT corrupts the receive FIFO: here the next packet pointer of each packet
   written while ERXRDPT is even gets its low bit flipped (driver: write next - 1, odd);
 - PKTIF does not reliably report pending packets: here every PKTDEC clears it, even with

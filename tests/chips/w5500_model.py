@@ -2,27 +2,30 @@
 driver firmware/drivers/w5500.py. It implements what MACRAW mode on socket 0 uses and
 raises ModelError for the rest, and for what the datasheet forbids.
 
-Every fact the model (and the driver) relies on, with its datasheet section; each was
-checked against the datasheet text (stored copy, pages 46 and 55, and mcu-facts.md 3.1):
+Every fact the model (and the driver) relies on, with its datasheet section. Checked against:
+[p] the datasheet text (stored copy of v1.0.9, pages 46 and 55); [f] mcu-facts.md 3.1 (from
+the datasheet and WIZnet's ioLibrary); [h] the register map in ioLibrary's w5500.h, seen
+through the code index. Facts marked [-] were not re-checked; no driver behaviour rests on
+them (reset values, and which addresses the model refuses as reserved).
 
 | fact | section |
 |---|---|
-| SPI frame: 16-bit address, control byte BSB[4:0]<<3 RWB<<2 OM[1:0], then data; OM 00 = variable length, framed by SCSn; the address increments per data byte | 2.2, 2.2.1-2.2.3 |
-| BSB 0 common registers; socket n: 4n+1 registers, 4n+2 TX memory, 4n+3 RX memory; others reserved | 2.2.2 Table |
-| common map: MR 0x00, GAR 0x01, SUBR 0x05, SHAR 0x09, SIPR 0x0F, INTLEVEL 0x13, IR 0x15, IMR 0x16, SIR 0x17, SIMR 0x18, RTR 0x19, RCR 0x1B, PTIMER 0x1C, PMAGIC 0x1D, PHAR 0x1E, PSID 0x24, PMRU 0x26, UIPR 0x28 (R), UPORTR 0x2C (R), PHYCFGR 0x2E, VERSIONR 0x39 (R) = 0x04; 0x2F-0x38 reserved | 4.1 |
-| MR.RST 0x80 resets every register and clears itself; MR bits 0x40, 0x04, 0x01 reserved | 4.1 MR |
-| PHYCFGR bit 0 LNK (1 = link up), bit 1 SPD, bit 2 DPX, read-only status | 4.1 PHYCFGR |
-| socket map: Sn_MR 0x00, Sn_CR 0x01, Sn_IR 0x02, Sn_SR 0x03 (R), Sn_PORT 0x04, Sn_DHAR 0x06, Sn_DIPR 0x0C, Sn_DPORT 0x10, Sn_MSSR 0x12, Sn_TOS 0x15, Sn_TTL 0x16, Sn_RXBUF_SIZE 0x1E, Sn_TXBUF_SIZE 0x1F, Sn_TX_FSR 0x20 (R), Sn_TX_RD 0x22 (R), Sn_TX_WR 0x24, Sn_RX_RSR 0x26 (R), Sn_RX_RD 0x28, Sn_RX_WR 0x2A (R), Sn_IMR 0x2C, Sn_FRAG 0x2D, Sn_KPALVTR 0x2F; 16-bit registers big-endian | 4.2 |
-| Sn_MR P[3:0] 0100 = MACRAW, socket 0 only; MFEN 0x80: only frames to SHAR and broadcast; BCASTB 0x40 blocks broadcast; MMB 0x20 blocks multicast; MIP6B 0x10 blocks IPv6 | 4.2 Sn_MR |
-| Sn_CR OPEN 0x01, CLOSE 0x10, SEND 0x20, RECV 0x40; cleared to 0 once accepted | 4.2 Sn_CR (p. 46) |
-| OPEN in MACRAW: Sn_SR = SOCK_MACRAW 0x42; OPEN initialises Sn_TX_WR, Sn_RX_RD | 4.2 Sn_CR, Sn_SR, Sn_TX_WR, Sn_RX_RD |
-| Sn_IR SENDOK 0x10, RECV 0x04; a 1 written clears the bit | 4.2 Sn_IR |
-| SIR bit n: Sn_IR of socket n is not 0; INTn low while an unmasked (IMR/SIMR, Sn_IMR) bit is set | 4.1 SIR, SIMR; 4.2 Sn_IMR |
-| Sn_RXBUF_SIZE/Sn_TXBUF_SIZE in KB: 0, 1, 2 (default), 4, 8, 16; 16 KB each in all | 4.2; 5 Memory |
-| buffer offsets are 16 bits and map into the socket's memory modulo its size | 4.2 Sn_TX_WR/Sn_RX_RD (p. 55) |
-| Sn_RX_RSR = Sn_RX_WR - Sn_RX_RD, at most Sn_RXBUF_SIZE; RECV makes a new Sn_RX_RD count | 4.2 Sn_RX_RSR, Sn_RX_RD (p. 55) |
-| SEND sends Sn_TX_RD..Sn_TX_WR, then Sn_TX_RD = Sn_TX_WR; Sn_TX_FSR = size - (WR - RD) | 4.2 Sn_TX_FSR, Sn_TX_WR |
-| MACRAW receive record: 2-byte big-endian length counting itself, then the frame without FCS | 5.2 (W5200 MACRAW flow); mcu-facts 3.1 |
+| SPI frame: 16-bit address, control byte BSB[4:0]<<3 RWB<<2 OM[1:0], then data; OM 00 = variable length, framed by SCSn; the address increments per data byte | 2.2, 2.2.1-2.2.3 [f] |
+| BSB 0 common registers; socket n: 4n+1 registers, 4n+2 TX memory, 4n+3 RX memory; others reserved | 2.2.2 Table [f] |
+| common map: MR 0x00, GAR 0x01, SUBR 0x05, SHAR 0x09, SIPR 0x0F, INTLEVEL 0x13, IR 0x15, IMR 0x16, SIR 0x17, SIMR 0x18, RTR 0x19, RCR 0x1B, PTIMER 0x1C, PMAGIC 0x1D, PHAR 0x1E, PSID 0x24, PMRU 0x26, UIPR 0x28 (R), UPORTR 0x2C (R), PHYCFGR 0x2E, VERSIONR 0x39 (R) = 0x04; 0x2F-0x38 reserved | 4.1 [h]; reserved [-] |
+| MR.RST 0x80 resets every register and clears itself; MR bits 0x40, 0x04, 0x01 reserved | 4.1 MR [f] [h] |
+| PHYCFGR bit 0 LNK (1 = link up), bit 1 SPD, bit 2 DPX, read-only status | 4.1 PHYCFGR [f] |
+| socket map: Sn_MR 0x00, Sn_CR 0x01, Sn_IR 0x02, Sn_SR 0x03 (R), Sn_PORT 0x04, Sn_DHAR 0x06, Sn_DIPR 0x0C, Sn_DPORT 0x10, Sn_MSSR 0x12, Sn_TOS 0x15, Sn_TTL 0x16, Sn_RXBUF_SIZE 0x1E, Sn_TXBUF_SIZE 0x1F, Sn_TX_FSR 0x20 (R), Sn_TX_RD 0x22 (R), Sn_TX_WR 0x24, Sn_RX_RSR 0x26 (R), Sn_RX_RD 0x28, Sn_RX_WR 0x2A (R), Sn_IMR 0x2C, Sn_FRAG 0x2D, Sn_KPALVTR 0x2F; 16-bit registers big-endian | 4.2 [f] [h] |
+| Sn_MR P[3:0] 0100 = MACRAW, socket 0 only; MFEN 0x80: only frames to SHAR and broadcast; BCASTB 0x40 blocks broadcast; MMB 0x20 blocks multicast; MIP6B 0x10 blocks IPv6 | 4.2 Sn_MR [f] |
+| Sn_CR OPEN 0x01, CLOSE 0x10, SEND 0x20, RECV 0x40; cleared to 0 once accepted | 4.2 Sn_CR (p. 46) [p] [f] |
+| OPEN in MACRAW: Sn_SR = SOCK_MACRAW 0x42; OPEN initialises Sn_TX_WR, Sn_RX_RD | 4.2 Sn_CR, Sn_SR, Sn_TX_WR, Sn_RX_RD [p] [f] |
+| Sn_IR SENDOK 0x10, RECV 0x04; a 1 written clears the bit | 4.2 Sn_IR [f] |
+| SIR bit n: Sn_IR of socket n is not 0; INTn low while an unmasked (IMR/SIMR, Sn_IMR) bit is set | 4.1 SIR, SIMR; 4.2 Sn_IMR [f]; SIR read-only here [-] |
+| Sn_RXBUF_SIZE/Sn_TXBUF_SIZE in KB: 0, 1, 2 (default), 4, 8, 16; 16 KB each in all | 4.2; 5 Memory [f] |
+| buffer offsets are 16 bits and map into the socket's memory modulo its size | 4.2 Sn_TX_WR/Sn_RX_RD (p. 55) [p] [f] |
+| Sn_RX_RSR = Sn_RX_WR - Sn_RX_RD, at most Sn_RXBUF_SIZE; RECV makes a new Sn_RX_RD count | 4.2 Sn_RX_RSR, Sn_RX_RD (p. 55) [p] |
+| SEND sends Sn_TX_RD..Sn_TX_WR, then Sn_TX_RD = Sn_TX_WR; Sn_TX_FSR = size - (WR - RD) | 4.2 Sn_TX_FSR, Sn_TX_WR [f] |
+| MACRAW receive record: 2-byte big-endian length counting itself, then the frame without FCS | 5.2 (W5200 MACRAW flow); mcu-facts 3.1 [f] |
 
 Model choices (not datasheet facts, so no driver may rely on them): SEND completes at once;
 Sn_CR still reads back the command once before it reads 0, so a driver that does not wait
