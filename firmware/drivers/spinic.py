@@ -6,14 +6,21 @@ chip's interrupt output if it is wired), so host tests hand it fakes and the chi
 
 The INT pin (active low on both chips) is wired to `Pin.irq`: the handler only sets a flag,
 and recv_into talks to the chip only while the flag is up, so an idle chip costs no SPI
-traffic. Without an INT pin, recv_into asks the chip every time. Either way poll() keeps a
-periodic step due (mcu-facts.md 2(b): on bare-metal ports select.poll re-checks a pure-Python
-NIC only on an event or a timeout, so the loop must never wait on the pin alone).
+traffic. Without an INT pin, recv_into asks the chip every time. On bare-metal ports
+select.poll re-checks a pure-Python object only on an event or a timeout (mcu-facts.md 2(b)):
+with an INT pin, register `nic.waitable` with the runner's select.poll (PollDriver's
+waitables), which is readable while the flag is up, so an edge ends the wait at once; and
+poll() keeps a periodic step due anyway, so the loop never waits on the pin alone.
 """
 
 import time
 
 from barenet import ticks
+
+try:
+    from io import IOBase as _Stream     # MicroPython's select.poll takes io.IOBase streams
+except ImportError:
+    _Stream = object
 
 try:
     sleep_ms = time.sleep_ms
@@ -23,9 +30,25 @@ except AttributeError:  # CPython, where the drivers run against the chip models
 
 LINK_CHECK_MS = 250   # PHY link status is read this often
 IDLE_POLL_MS = 5      # step period without an INT pin: the chip is asked for frames
-IRQ_POLL_MS = 50      # with an INT pin: a safety net for an edge the loop slept through
+IRQ_POLL_MS = 50      # with an INT pin: the step period for a runner not waiting on `waitable`
 SPINS = 100           # bounded register polls (command accepted, PHY not busy, TX done)
 FRAME_MAX = 1514      # Ethernet II header + 1500 bytes, without the FCS
+
+
+_MP_STREAM_POLL = 3
+_POLLIN = 1
+
+
+class Ready(_Stream):
+    """What select.poll waits on for a NIC with an INT pin: readable while its flag is up."""
+
+    def __init__(self, nic):
+        self.nic = nic
+
+    def ioctl(self, op, arg):
+        if op == _MP_STREAM_POLL:
+            return arg & _POLLIN if self.nic._flag else 0
+        return -1
 
 
 class SPINIC:
@@ -42,7 +65,9 @@ class SPINIC:
         self.link_up = False
         self._link_at = None
         self._irq = intn is not None
+        self._intn = intn
         self._flag = True     # look once, whatever happened before the handler was set
+        self.waitable = Ready(self) if self._irq else None
         cs.value(1)
         if intn is not None:
             intn.irq(handler=self._isr, trigger=intn.IRQ_FALLING)
@@ -63,6 +88,8 @@ class SPINIC:
         return False
 
     def poll(self, now):
+        if self._irq and not self._intn.value():
+            self._flag = True     # INT is still low: no new edge will come for it
         if self._link_at is None or ticks.due(self._link_at, now):
             up = self._check()
             if up != self.link_up:

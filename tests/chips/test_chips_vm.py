@@ -23,5 +23,7 @@ def test_drivers_on_the_models_in_the_vm():
         assert r[chip]["ping"] == [56, 1472], r
         assert r[chip]["down"] == [SIZE, True] and r[chip]["up"] == [SIZE, True], r
         assert r[chip]["drop_rx_bad"] == 0
+        # select.poll on drv.waitable: idle, then readable after the INT edge, idle once read
+        assert r[chip]["poll"] == [0, 1, 100, 0], r
     assert r["enc28j60"]["wrapped"] >= 1
     assert r["w5500"]["wrapped"] >= 1

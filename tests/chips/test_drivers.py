@@ -8,6 +8,7 @@ import pytest
 
 from barenet.addr import ip_aton
 from barenet_host.vwire import Sim
+from drivers.w5500 import W5500
 
 import chipnet
 from chipnet import BOARD_IP, BOARD_MAC, PEER_IP, frame_to_board
@@ -156,3 +157,23 @@ def test_an_impossible_rx_header_restarts_the_chip_and_traffic_recovers(chip):
     assert drv.recv_into(buf) == 0
     assert drv.stats["drop_rx_bad"] == 1 and drv.stats["rx_reset"] == 1
     assert chipnet.ping(sim, peer, BOARD_IP, [56, 1472]) == [56, 1472]
+
+
+class NoAckW5500(W5500):
+    """Leaves Sn_IR.RECV set, so INTn stays low and the next frames make no edge."""
+
+    def _ack_rx(self):
+        pass
+
+
+def test_an_int_pin_left_low_is_seen_at_the_next_poll():
+    sim = Sim()
+    model, drv, board = chipnet.board(sim, sim.wire(), "w5500", driver=NoAckW5500)
+    sim.run(max_ms=100)
+    buf = bytearray(1514)
+    model.receive(frame_to_board(1, 100))
+    assert drv.recv_into(buf) == 100 and drv.recv_into(buf) == 0
+    model.receive(frame_to_board(2, 120))       # INTn was low already: no edge
+    assert drv.recv_into(buf) == 0
+    drv.poll(sim.now)                           # the pin's level raises the flag
+    assert drv.recv_into(buf) == 120

@@ -3,6 +3,7 @@
 # transfer each way; prints JSON results. argv: transfer size in bytes.
 import sys
 import json
+import select
 
 from barenet_host.vwire import Sim
 
@@ -22,5 +23,17 @@ for chip in ("w5500", "enc28j60"):
     r["up"] = [got, sha_in == sha_out]
     r["wrapped"] = model.stats["rx_wrapped"]
     r["drop_rx_bad"] = drv.stats["drop_rx_bad"]
+    # the runtime's own select.poll wakes on the INT pin through drv.waitable
+    p = select.poll()
+    p.register(drv.waitable, select.POLLIN)
+    buf = bytearray(1514)
+    while drv.recv_into(buf):
+        pass
+    idle = p.poll(0)
+    model.receive(chipnet.frame_to_board(7, 100))
+    ready = p.poll(0)
+    n = drv.recv_into(buf)
+    drv.recv_into(buf)
+    r["poll"] = [len(idle), len(ready), n, len(p.poll(0))]
     out[chip] = r
 print(json.dumps(out))
