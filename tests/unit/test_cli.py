@@ -16,7 +16,7 @@ import pytest
 
 from barenet_host import cli
 from barenet_host import cliargs
-from barenet_host.devices.tap import check_name
+from barenet_host.devices.tuntap import check_name
 
 GOOD = ["serve", "--tap", "bnx", "--ip", "192.0.2.2/24"]
 
@@ -26,7 +26,7 @@ def no_tap(monkeypatch):
     """In-process runs must fail before a device is touched: a test that got past the checks
     would otherwise create a TAP in this namespace and serve until killed."""
     def fake(name, create=True):
-        check_name(name)
+        check_name(name, "TAP")
         raise AssertionError("argument checks let %r through to the TAP" % name)
     monkeypatch.setattr(cli, "TapDevice", fake)
 
