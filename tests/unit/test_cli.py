@@ -16,7 +16,6 @@ import pytest
 
 from barenet_host import cli
 from barenet_host import cliargs
-from barenet_host.devices.tuntap import check_name
 
 GOOD = ["serve", "--tap", "bnx", "--ip", "192.0.2.2/24"]
 
@@ -25,10 +24,9 @@ GOOD = ["serve", "--tap", "bnx", "--ip", "192.0.2.2/24"]
 def no_tap(monkeypatch):
     """In-process runs must fail before a device is touched: a test that got past the checks
     would otherwise create a TAP in this namespace and serve until killed."""
-    def fake(name, create=True):
-        check_name(name, "TAP")
-        raise AssertionError("argument checks let %r through to the TAP" % name)
-    monkeypatch.setattr(cli, "TapDevice", fake)
+    def fake(spec, create=True):
+        raise AssertionError("argument checks let %r through to the device" % spec)
+    monkeypatch.setattr(cli, "open_device", fake)
 
 
 def run_main(argv):
@@ -40,8 +38,8 @@ def run_main(argv):
 @pytest.mark.parametrize("argv, message", [
     ([], "a command is required"),
     (["bogus"], "invalid choice: 'bogus'"),
-    (["serve"], "the following arguments are required: --tap, --ip"),
-    (["serve", "--ip", "192.0.2.2/24"], "the following arguments are required: --tap"),
+    (["serve"], "the following arguments are required: --ip"),
+    (["serve", "--ip", "192.0.2.2/24"], "one of the arguments --tap --tun --dev is required"),
     (["serve", "--tap", "bnx"], "the following arguments are required: --ip"),
     (GOOD[:4] + ["1.2.3/24"], "argument --ip: invalid address '1.2.3/24'"),
     (GOOD[:4] + ["192.0.2.2"], "argument --ip: invalid address '192.0.2.2' (want a.b.c.d/prefix"),

@@ -24,7 +24,7 @@ def run_main(argv):
 
 @pytest.mark.parametrize("argv, message", [
     (["ctl"], "the following arguments are required: what"),
-    (["ctl", "stats"], "one of the arguments --tap --ctl is required"),
+    (["ctl", "stats"], "one of the arguments --tap --tun --dev --ctl is required"),
     (["ctl", "reboot", "--tap", "bn0"], "argument what: invalid choice: 'reboot'"),
     (["ctl", "stats", "--tap", "bn0", "--ctl", "/x"],
      "argument --ctl: not allowed with argument --tap"),
