@@ -229,8 +229,7 @@ def serve(args, out):
                       max_connections=args.max_conns,
                       **dict((t, getattr(args, t)) for t in APP_TUNABLES))
         gateway = None if args.gateway is None else addr.ip_ntoa(args.gateway)
-        iface = stack.add_interface(nic, mac=args.mac, ip=cidr, gateway=gateway, mtu=args.mtu,
-                                    now_ms=now_ms())
+        mtu = args.mtu or getattr(nic, "mtu", 1500)   # nic.py: a NIC may state its MTU
         runner = Runner(stack)
         ctl_path = args.ctl or control.default_path(control.device_name(args.spec))
         try:
@@ -251,7 +250,7 @@ def serve(args, out):
         what = "%s on %s" % (cidr, _device_words(args.spec, dev))
         if args.mac is not None:
             what += ", mac " + addr.mac_ntoa(args.mac)
-        what += ", mtu %d" % iface.mtu
+        what += ", mtu %d" % mtu
         if gateway:
             what += ", gateway " + gateway
         if args.udp_echo:
@@ -261,6 +260,9 @@ def serve(args, out):
         what += linkopts.describe(args) + ", control " + ctl_path
         print("barenet: serving " + what, file=out, flush=True)
         try:
+            # after the banner: the interface's first frame (a gratuitous ARP) may be logged
+            stack.add_interface(nic, mac=args.mac, ip=cidr, gateway=gateway, mtu=mtu,
+                                now_ms=now_ms())
             runner.run()
         except OSError as e:
             # The device failed under us (deleted, say): not a usage error, exit status 1.
