@@ -51,6 +51,10 @@ def device_name(spec, pid=None):
     if spec.kind == "pty":
         return "pty-%d" % (os.getpid() if pid is None else pid)
     target = spec.target.strip("/")
+    if spec.kind == "udp":
+        # udp:5555 and udp:127.0.0.1:5555 are the same socket
+        from barenet_host.devices.udp import parse_spec
+        target = "%s:%d" % parse_spec(target)
     return spec.kind + "-" + "".join(c if c.isalnum() or c in "._" else "-" for c in target)
 
 
