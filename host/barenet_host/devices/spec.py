@@ -30,7 +30,7 @@ MTU_MAX = 9000
 _FLAGS = {"crc": ("serial", "pty", "unix"), "rtscts": ("serial",), "xonxoff": ("serial",),
           "ip": ("udp",)}
 # kind -> (module under barenet_host.devices, the function that opens a Spec)
-_OPENERS = {"tap": ("tap", "open_spec"), "udp": ("udp", "open_spec"),
+_OPENERS = {"tap": ("tap", "open_spec"), "tun": ("tun", "open_spec"), "udp": ("udp", "open_spec"),
             "serial": ("serial", "open_spec"), "pty": ("pty", "open_spec"),
             "unix": ("unix", "open_spec")}
 USAGE = ("expected tap:NAME, tun:NAME, serial:PORT[@BAUD][,crc], pty, unix:PATH or "
