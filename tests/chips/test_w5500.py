@@ -8,6 +8,7 @@ from barenet_host.vwire import Sim
 
 import chipnet
 from chipnet import frame_to_board
+from drivers.spinic import SPINS
 from drivers.w5500 import W5500
 
 pytestmark = pytest.mark.timeout(60)
@@ -46,3 +47,19 @@ def test_rsr_read_once_is_torn():
     drv, sent, out = torn_read(ReadsRSROnce)
     # 0x003A is less than the first record's 252 bytes: taken as a broken header
     assert out == [] and drv.stats["drop_rx_bad"] == 1 and drv.stats["rx_reset"] == 1
+
+
+def test_a_chip_still_sending_costs_a_bounded_wait_and_the_frame_is_counted():
+    sim = Sim()
+    model, drv, board = chipnet.board(sim, sim.wire(), "w5500")
+    sim.run(max_ms=100)
+    model.slow_send(SPINS + 10)         # longer than the driver waits for SENDOK
+    drv.send(bytes(60))
+    spi = model.stats["spi"]
+    drv.send(bytes(61))                 # SENDOK of the first has not come
+    assert drv.stats["drop_tx_busy"] == 1 and drv.stats["chip_timeout"] == 1
+    assert model.stats["spi"] - spi <= SPINS + 5
+    model.slow_send(3)                  # a chip that finishes while the driver waits
+    for _ in range(20):
+        drv.send(bytes(62))
+    assert drv.stats["drop_tx_busy"] == 1 and drv.stats["tx"] >= 20

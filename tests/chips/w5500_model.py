@@ -27,7 +27,8 @@ them (reset values, and which addresses the model refuses as reserved).
 | SEND sends Sn_TX_RD..Sn_TX_WR, then Sn_TX_RD = Sn_TX_WR; Sn_TX_FSR = size - (WR - RD) | 4.2 Sn_TX_FSR, Sn_TX_WR [f] |
 | MACRAW receive record: 2-byte big-endian length counting itself, then the frame without FCS | 5.2 (W5200 MACRAW flow); mcu-facts 3.1 [f] |
 
-Model choices (not datasheet facts, so no driver may rely on them): SEND completes at once;
+Model choices (not datasheet facts, so no driver may rely on them): SEND completes at once
+unless `slow_send(reads)`;
 Sn_CR still reads back the command once before it reads 0, so a driver that does not wait
 for 0 writes the next command too early and the model says so; a frame that does not fit
 the RX memory is dropped and counted (stats["rx_overflow"]).
@@ -76,6 +77,7 @@ class Socket:
         self.rx_rd = 0      # the Sn_RX_RD the chip counts from (the last RECV's)
         self.tx_rd = 0
         self.cr_shows = 0   # reads of Sn_CR still showing the command
+        self.sending = None     # (frame, its Sn_TX_WR, Sn_IR reads until SENDOK)
 
     def get16(self, off):
         return (self.r[off] << 8) | self.r[off + 1]
@@ -94,6 +96,11 @@ class W5500Model(SPIChip):
         self._hdr = bytearray(3)
         self._nhdr = 0
 
+    def slow_send(self, reads):
+        """From now on a SEND completes (SENDOK, the frame on the wire) only after the host
+        has read Sn_IR `reads` times: a chip still busy sending."""
+        self.send_reads = reads
+
     def arrive_during_rsr_read(self, frame):
         """frame arrives between the two bytes of the next Sn_RX_RSR read, as the chip
         receives while the host reads: why 4.2 says to read it until two reads agree."""
@@ -101,6 +108,7 @@ class W5500Model(SPIChip):
 
     def _reset(self):
         self._arrival = None
+        self.send_reads = 0
         c = bytearray(0x3A)
         c[0x19] = 0x07          # RTR 0x07D0
         c[0x1A] = 0xD0
@@ -249,6 +257,8 @@ class W5500Model(SPIChip):
     def _socket_read(self, n, off):
         self._check_socket(off, "read of")
         s = self.sockets[n]
+        if off == 0x02 and s.sending is not None:
+            self._send_progress(s)
         if off == 0x01 and s.cr_shows:
             s.cr_shows -= 1
             return s.r[0x01]
@@ -334,12 +344,24 @@ class W5500Model(SPIChip):
             raise ModelError("SEND of %d bytes (Sn_TX_WR - Sn_TX_RD)" % length)
         if length > 1514:
             raise ModelError("SEND of a %d-byte frame: longer than Ethernet allows" % length)
+        if s.sending is not None:
+            raise ModelError("SEND before the last one's SENDOK")
         frame = bytearray(length)
         _ring(self.txmem, start, size, s.tx_rd, frame, False)
+        s.sending = (bytes(frame), wr, self.send_reads)
+        self._send_progress(s)
+
+    def _send_progress(self, s):
+        """A transmission ends once the host has read Sn_IR send_reads times."""
+        frame, wr, left = s.sending
+        if left > 0:
+            s.sending = (frame, wr, left - 1)
+            return
+        s.sending = None
         s.tx_rd = wr
         s.r[0x02] |= SENDOK
         self._update_int()
-        self._emit(bytes(frame))
+        self._emit(frame)
 
     def _recv(self, s):
         rd = s.get16(0x28)
