@@ -78,6 +78,18 @@ def frame_to_board(i, n):
     return BOARD_MAC + PEER_MAC + b"\x88\xb5" + body     # IEEE 802 local experimental type
 
 
+def read_frames(drv, calls):
+    """What `calls` calls of drv.recv_into return, the frames only (a 0 does not stop it:
+    a driver that missed a frame may still find the next)."""
+    buf = bytearray(1514)
+    out = []
+    for _ in range(calls):
+        n = drv.recv_into(buf)
+        if n:
+            out.append(bytes(buf[:n]))
+    return out
+
+
 def pattern(off, n, k):
     b = bytearray(n)
     for j in range(n):

@@ -63,13 +63,7 @@ def test_full_rx_memory_drops_are_counted_and_stored_frames_come_out_intact(chip
     stored = model.stats["rx"] - (drv.stats["rx"])
     dropped = model.stats["rx_overflow"]
     assert dropped > 0 and stored + dropped >= 40
-    buf = bytearray(1514)
-    out = []
-    for _ in range(60):
-        n = drv.recv_into(buf)
-        if not n:
-            break
-        out.append(bytes(buf[:n]))
+    out = chipnet.read_frames(drv, 60)
     assert out == sent[:len(out)] and len(out) == 40 - dropped
     if chip == "enc28j60":      # EIR.RXERIF says so; the W5500 has no such flag
         sim.run(max_ms=300)
