@@ -213,9 +213,11 @@ def _open_link(args, out):
 
 
 def _device_words(spec, dev):
-    """'new TAP bn0', 'existing TUN bt0', or the spec for other devices."""
+    """'new TAP bn0', 'existing TUN bt0', 'pty at /dev/pts/3', or the spec for other devices."""
     if spec.kind in ("tap", "tun"):
         return "%s %s %s" % ("new" if dev.created else "existing", spec.kind.upper(), dev.name)
+    if spec.kind == "pty":
+        return "%s at %s" % (spec.text, dev.path)    # where the peer opens it
     return spec.text
 
 
@@ -320,7 +322,8 @@ def _run(stack, runner, args, where):
 
 def summary(stack, dev, spec, echoes):
     st = dev.stats
-    parts = ["%s rx %d tx %d dropped %d" % (spec.kind, st["rx"], st["tx"], st["drop_tx"])]
+    dropped = sum(v for k, v in st.items() if k.startswith("drop"))   # nic.py: drop_<reason>
+    parts = ["%s rx %d tx %d dropped %d" % (spec.kind, st["rx"], st["tx"], dropped)]
     stats = stack.stats
     apps = sorted(k for k in stats if k.startswith("app_"))
     for layer in ["eth", "arp", "ip", "icmp", "udp", "tcp", "raw"] + apps:
