@@ -80,6 +80,20 @@ def describe(args):
     return "".join(", " + p for p in parts)
 
 
+def stats(nic):
+    """The middleware's counters, by layer name: faults_out and faults_in (FaultModel.stats)
+    with --faults, pcap (frames written) with --pcap."""
+    out = {}
+    while nic is not None:
+        if isinstance(nic, FaultyNIC):
+            out["faults_out"] = dict(nic.tx_faults.stats)
+            out["faults_in"] = dict(nic.rx_faults.stats)
+        elif isinstance(nic, PcapNIC):
+            out["pcap"] = {"frames": nic.writer.frames}
+        nic = getattr(nic, "nic", None)
+    return out
+
+
 def close(nic):
     """Close the capture files of the middleware wrap() stacked on nic (not the device)."""
     while nic is not None:
