@@ -122,14 +122,8 @@ class DHCPClient:
 
     def poll(self, now):
         ep = self.ep
-        for _ in range(4):
-            try:
-                got = ep.recvfrom()
-            except OSError:
-                continue    # an ICMP error about one of our broadcasts: nothing to learn
-            if got is None:
-                break
-            self._input(got[0], now)
+        for data, _ in ep.datagrams(4):
+            self._input(data, now)
         st = self.state
         if st == STOPPED:
             return None

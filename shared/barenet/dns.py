@@ -227,14 +227,8 @@ class Resolver:
     def poll(self, now):
         ep = self.ep
         if ep is not None:
-            for _ in range(_MAX_INFLIGHT):
-                try:
-                    got = ep.recvfrom()
-                except OSError:
-                    continue    # port unreachable from a server: its try times out
-                if got is None:
-                    break
-                data, (src, sport) = got
+            # a port unreachable from a server is cleared: its try times out
+            for data, (src, sport) in ep.datagrams(_MAX_INFLIGHT):
                 for q in list(self.inflight.values()):
                     if q.conn is None and ip_ntoa(q.server) == src and sport == self.port:
                         if self._answer(q, data, now, False):

@@ -53,6 +53,17 @@ class Datagrams(Ready):
             return self._q.pop(0)
         return None
 
+    def datagrams(self, most):
+        """Up to `most` queued datagrams, oldest first, for a service that answers whoever
+        asks (DHCP, DNS): a pending ICMP error is cleared, as it belongs to an earlier
+        reply and there is no caller to report it to."""
+        self.error = 0
+        q = self._q
+        n = len(q) if len(q) < most else most
+        out = q[:n]
+        del q[:n]
+        return out
+
     def peek(self):
         """The oldest queued datagram as recvfrom() would return it, left queued (MSG_PEEK)."""
         return self._q[0] if self._q else None

@@ -49,16 +49,9 @@ class DHCPServer:
         return [(k.hex(), ip_ntoa(v[0]), v[2]) for k, v in self.by_client.items()]
 
     def poll(self, now):
-        ep = self.ep
-        for _ in range(16):
+        for data, _ in self.ep.datagrams(16):
             try:
-                got = ep.recvfrom()
-            except OSError:
-                continue    # an ICMP error about an earlier reply
-            if got is None:
-                break
-            try:
-                m = w.parse(got[0])
+                m = w.parse(data)
             except Malformed as e:
                 inc(self.stats, "drop_" + e.args[0])
                 continue
@@ -66,9 +59,7 @@ class DHCPServer:
                 inc(self.stats, "drop_op")
                 continue
             self._handle(m, now)
-        else:
-            return 0
-        return None
+        return 0 if self.ep.pending() else None
 
     # -- the table ---------------------------------------------------------------------------
 

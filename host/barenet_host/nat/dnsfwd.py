@@ -74,16 +74,9 @@ class DNSForwarder:
 
     def poll(self, now):
         """Forward the board's queries; answer those that timed out. -> ms to the next deadline."""
-        ep = self.ep
-        for _ in range(16):
-            try:
-                got = ep.recvfrom()
-            except OSError:
-                continue
-            if got is None:
-                break
-            self._from_board(got[0], got[1], now)
-        wait = None
+        for data, peer in self.ep.datagrams(16):
+            self._from_board(data, peer, now)
+        wait = 0 if self.ep.pending() else None
         for i in list(self.pending):
             p = self.pending[i]
             if ticks.due(p[3], now):
