@@ -18,8 +18,8 @@ Until BOUND the interface is unconfigured: IP sends the limited broadcast from 0
 takes in broadcasts only, so every message asks the server to broadcast its answer (the
 BROADCAST flag, RFC 2131 4.1). Retransmission: 4 s doubling to 64 s, each +-1 s from the
 stack's seeded RNG (RFC 2131 4.1); in RENEWING and REBINDING half the time left, at least 60 s
-(4.4.5). One client per stack (it owns UDP port 68), and it sends through the first running
-interface for the limited broadcast: the interface it is given should be the stack's only one.
+(4.4.5). One client per stack: it owns UDP port 68, bound to its interface (as dhclient
+binds to its device), so it speaks and hears only there.
 """
 
 from . import ticks
@@ -82,6 +82,7 @@ class DHCPClient:
         self.client_id = bytes(client_id) if client_id else b"\x01" + chaddr  # RFC 2132 9.14
         self.hostname = hostname
         self.ep = stack.udp.bind(w.CLIENT_PORT, queue=4)
+        self.ep.device = iface
         self.stats = {}
         self.state = INIT
         self.xid = 0

@@ -87,6 +87,22 @@ class IP:
                 return i
         raise oserror(ENETUNREACH if ifaces else EHOSTUNREACH)
 
+    def _route_via(self, iface, dst):
+        """_route restricted to iface (SO_BINDTODEVICE): the DHCP client and server speak on
+        their own link whatever else the stack has."""
+        if not iface.running:
+            raise oserror(ENETUNREACH)
+        if dst == LIMITED_BROADCAST or dst == iface.broadcast:
+            self._hop = None
+        elif iface.configured and iface.on_link(dst):
+            self._hop = dst
+        elif iface.gateway is not None:
+            self._hop = iface.gateway
+        else:
+            raise oserror(ENETUNREACH)
+        self._rsrc = iface.ip
+        return iface
+
     def route(self, dst):
         """-> (iface, source address) for dst; raises OSError(ENETUNREACH) without a route."""
         iface = self._route(dst)
@@ -112,10 +128,11 @@ class IP:
         return self._ident
 
     def output(self, dst, proto, payload, src=None, hdr=None, ttl=None, df=False, tos=0,
-               now=None):
+               now=None, via=None):
         """Send one datagram: hdr (optional transport header) then payload. now: the time
-        (for ARP); user sends without one act at the stack's last input or poll."""
-        iface = self._route(dst)
+        (for ARP); user sends without one act at the stack's last input or poll. via: only
+        through that interface."""
+        iface = self._route(dst) if via is None else self._route_via(via, dst)
         next_hop = self._hop
         if src is None:
             src = self._rsrc

@@ -25,6 +25,9 @@ class UDPEndpoint(Datagrams):
         self.port = port
         self._hdr = bytearray(w.HEADER_LEN)
         self.ttl = None  # IP_TTL of what sendto() sends; None: the stack's (cfg.ttl)
+        # An interface the endpoint is bound to (SO_BINDTODEVICE): it sends only through it
+        # and hears only what arrives on it; None: every interface
+        self.device = None
 
     def sendto(self, data, addr):
         """Send one datagram to (ip, port); raises OSError like a BSD socket would."""
@@ -35,10 +38,16 @@ class UDPEndpoint(Datagrams):
         if len(data) > _MAX_PAYLOAD:
             raise oserror(EMSGSIZE)
         ip = self._udp.stack.ip
-        src = self.addr if self.addr != ANY else ip.route(dst)[1]
+        dev = self.device
+        if self.addr != ANY:
+            src = self.addr
+        elif dev is None:
+            src = ip.route(dst)[1]
+        else:
+            src = dev.ip
         w.emit_header(self._hdr, src, dst, self.port, port, data)
         try:
-            ip.output(dst, _PROTO, data, src=src, hdr=self._hdr, ttl=self.ttl)
+            ip.output(dst, _PROTO, data, src=src, hdr=self._hdr, ttl=self.ttl, via=dev)
         except OSError:
             # Not queued anywhere (no route, ARP's queue full, loopback full): the caller hears
             # of it, as a full buffer must push back rather than lose the datagram in silence.
@@ -97,7 +106,8 @@ class UDP:
             return
         inc(self.stats, "rx")
         ep = self.endpoints.get(dport)
-        if ep is None or (ep.addr != ANY and ep.addr != h.dst):
+        if ep is None or (ep.addr != ANY and ep.addr != h.dst) or \
+                (ep.device is not None and ep.device is not iface):
             inc(self.stats, "drop_no_port")
             self.stack.icmp.send_error(icmpw.DEST_UNREACH, icmpw.PORT_UNREACH, h.datagram,
                                        h.bcast, now)

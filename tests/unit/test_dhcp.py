@@ -228,3 +228,25 @@ def test_a_long_lease_is_kept_inside_the_tick_clock():
     info = wd.client.info()
     assert info["lease_s"] == (1 << 28) // 1000
     assert 0 < info["renew_in_s"] < info["rebind_in_s"] < info["expires_in_s"]
+
+
+def test_client_and_server_speak_only_on_their_own_interface():
+    # Both stacks have a first interface on another wire: the broadcasts must not go there
+    sim = Sim(start_ms=START)
+    other, board_link = sim.wire(), sim.wire()
+    gw = Stack("board")
+    gw.add_interface(other.nic(), mac="02:00:00:00:01:01", ip="198.51.100.1/24", now_ms=sim.now)
+    gif = gw.add_interface(board_link.nic(), mac=GW_MAC, ip="192.0.2.1/24", now_ms=sim.now)
+    sim.add_stack(gw)
+    srv = DHCPServer(gw, "192.0.2.100", "192.0.2.110", iface=gif)
+    sim.add_task(srv.poll, gw)
+    st = Stack("board")
+    st.add_interface(other.nic(), mac="02:00:00:00:01:02", ip="198.51.100.2/24", now_ms=sim.now)
+    iface = st.add_interface(board_link.nic(), mac=MAC, now_ms=sim.now)
+    sim.add_stack(st)
+    c = dhcp.DHCPClient(st, iface)
+    sim.add_task(c.poll, st)
+    sniff = other.nic()
+    assert sim.run(until=lambda: c.state == dhcp.BOUND, max_ms=30000)
+    assert iface.ip == bytes([192, 0, 2, 100])
+    assert not any(dhcp_type(f) for f in sniff.received)

@@ -23,9 +23,11 @@ class DHCPServer:
     (RFC 2131 4.2). `leases()` lists the bound ones."""
 
     def __init__(self, stack, pool_start, pool_end, lease_s=3600, router=None, dns=None,
-                 server_ip=None, prefix=None, max_leases=256):
+                 server_ip=None, prefix=None, max_leases=256, iface=None):
+        """iface: the link the board is on (default: the stack's first interface); the server
+        speaks and hears only there."""
         self.stack = stack
-        iface = stack.interfaces[0]
+        iface = stack.interfaces[0] if iface is None else iface
         self.server_ip = ip_aton(server_ip) if server_ip else iface.ip
         if self.server_ip == ANY:
             raise ValueError("the DHCP server needs a configured address")
@@ -43,6 +45,7 @@ class DHCPServer:
         self.declined = {}      # address -> until ms
         self.stats = {}
         self.ep = stack.udp.bind(w.SERVER_PORT, queue=16)
+        self.ep.device = iface
 
     def leases(self):
         """[(client key hex, address, bound)] for the status and the tests."""
