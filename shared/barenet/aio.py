@@ -171,11 +171,46 @@ class Net:
         s.setblocking(False)
         return s
 
+    async def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):
+        """The socket layer's getaddrinfo, waiting for a name's answer in the event loop
+        instead of blocking it (asyncio's loop.getaddrinfo)."""
+        s = self.sockets
+        port = s._info_port(family, port)
+        if host is None:
+            return s.getaddrinfo(None, port, family, type, proto)
+        q = s._query(host, flags)
+        if not isinstance(q, list):
+            await self._resolved(q)
+            q = _bsock.answer(q)
+        return s._addrinfo(q, port, type, proto)
+
+    async def _resolved(self, q):
+        """Wait for a dns.Lookup to finish: the pump steps the stack, which polls the
+        resolver, whose Lookup signals when it is done."""
+        ev = asyncio.Event()
+        q.on_event = lambda _: ev.set()
+        pump = self.pump
+        pump.start()
+        self.waiting += 1
+        pump.waiting += 1
+        try:
+            while not q.done:
+                pump.kick()
+                await ev.wait()
+                ev.clear()
+        finally:
+            q.on_event = None
+            self.waiting -= 1
+            pump.waiting -= 1
+
     async def open_connection(self, host=None, port=None, limit=_LIMIT, ssl=None):
-        """-> (reader, writer), one Stream; OSError (ConnectionRefusedError...) on failure."""
+        """-> (reader, writer), one Stream; OSError (ConnectionRefusedError...) on failure,
+        gaierror for a name that does not resolve."""
         if ssl:
             raise oserror(EOPNOTSUPP)
         self.start()
+        if host:
+            host = (await self.getaddrinfo(host, port, AF_INET, SOCK_STREAM))[0][4][0]
         sock = self._socket(SOCK_STREAM)
         try:
             try:

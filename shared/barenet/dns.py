@@ -17,6 +17,7 @@ from any server (or only SERVFAIL/REFUSED) EAI_AGAIN.
 from . import ticks
 from .addr import ip_aton, ip_ntoa
 from .compat import const
+from .readiness import Ready
 from .stats import inc
 from .wire import Malformed, dns as w
 
@@ -35,12 +36,12 @@ MESSAGES = {EAI_NONAME: "Name or service not known",
             EAI_SERVICE: "Servname not supported for ai_socktype"}
 
 _MAX_INFLIGHT = const(8)        # lookups waiting for a server at once; beyond, EAI_AGAIN
-_LOCALHOST = b"\x7f\x00\x00\x01"  # RFC 6761 6.3: never sent to a server
+LOCALHOST = b"\x7f\x00\x00\x01"  # RFC 6761 6.3: never sent to a server
 
 
-class Lookup:
+class Lookup(Ready):
     """One name being resolved. done: finished; addresses: [4-byte address] when found;
-    error: 0 or an EAI_* code."""
+    error: 0 or an EAI_* code. Its readiness signal (readiness.py) fires when it is done."""
 
     def __init__(self, name):
         self.name = name
@@ -61,6 +62,7 @@ class Lookup:
         self.error = error
         self.addresses = list(addresses)
         self.deadline = None
+        self._event()
 
 
 def valid_name(name):
@@ -114,7 +116,7 @@ class Resolver:
             return q
         q = Lookup(name)
         if name == "localhost" or name.endswith(".localhost"):
-            q._finish(0, [_LOCALHOST])
+            q._finish(0, [LOCALHOST])
             return q
         if not valid_name(name):
             q._finish(EAI_NONAME)

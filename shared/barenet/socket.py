@@ -60,6 +60,14 @@ class gaierror(OSError):
 
 def _gaierror(code):
     return gaierror(code, _dns.MESSAGES.get(code, "Unknown error"))
+
+
+def answer(q):
+    """A finished dns.Lookup's addresses, or its gaierror."""
+    if q.error:
+        raise _gaierror(q.error)
+    return q.addresses
+
 # CPython's "no timeout given" marker: http.client and others pass it on to create_connection
 _GLOBAL_DEFAULT_TIMEOUT = object()
 
@@ -1118,19 +1126,27 @@ class Sockets:
             raise
         return s
 
-    def _lookup(self, host, flags=0):
-        """A host name or numeric address -> [4-byte address]. A name is looked up by the
-        stack's resolver (barenet/dns.py, made on first use), the call driving the stack
-        until the answer or the resolver's last timeout; a failure is gaierror, as CPython
-        raises it. Numeric addresses never query."""
+    def _query(self, host, flags=0):
+        """-> [4-byte address] for a numeric host (never queried), else the resolver's
+        dns.Lookup for the name (the stack's resolver, made on first use; maybe done at once,
+        from its cache)."""
         try:
             return [inet_aton(host)]
         except OSError:
             if flags & AI_NUMERICHOST:
                 raise _gaierror(_dns.EAI_NONAME)
         r = self.stack.resolver or _dns.Resolver(self.stack)
+        return r.lookup(host, self.driver.now())
+
+    def _lookup(self, host, flags=0):
+        """A host name or numeric address -> [4-byte address], the call driving the stack
+        until the resolver's answer or its last timeout; gaierror when it does not resolve,
+        as CPython raises it."""
+        q = self._query(host, flags)
+        if isinstance(q, list):
+            return q
+        r = self.stack.resolver
         drv = self.driver
-        q = r.lookup(host, drv.now())
         while True:
             # The resolver's step is this call's try: a driver's step may take in the
             # answer and then sleep before the stack polls again
@@ -1138,25 +1154,31 @@ class Sockets:
             if q.done:
                 break
             drv.step(None)      # the resolver's own deadlines bound the wait
-        if q.error:
-            raise _gaierror(q.error)
-        return q.addresses
+        return answer(q)
 
     def _resolve(self, host):
         return self._lookup(host)[0]
 
-    def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):
-        """CPython's tuples, one per address and socket type; names through the resolver."""
+    def _info_port(self, family, port):
+        """getaddrinfo's checks before any lookup: -> the port as a number."""
         if family not in (0, AF_INET):
             raise _gaierror(_dns.EAI_FAMILY)
         if isinstance(port, str):
             if not port.isdigit():
                 raise _gaierror(_dns.EAI_SERVICE)   # no services database on a board
             port = int(port)
-        addrs = [b"\x7f\x00\x00\x01"] if host is None else self._lookup(host, flags)
+        return port or 0
+
+    def _addrinfo(self, addrs, port, type, proto):
         types = (type,) if type else (SOCK_STREAM, SOCK_DGRAM)
-        return [(AF_INET, t, proto or _PROTOS[t], "", (ip_ntoa(a), port or 0))
+        return [(AF_INET, t, proto or _PROTOS[t], "", (ip_ntoa(a), port))
                 for a in addrs for t in types if t in _PROTOS]
+
+    def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):
+        """CPython's tuples, one per address and socket type; names through the resolver."""
+        port = self._info_port(family, port)
+        addrs = [_dns.LOCALHOST] if host is None else self._lookup(host, flags)
+        return self._addrinfo(addrs, port, type, proto)
 
     def gethostbyname(self, host):
         return ip_ntoa(self._resolve(host))

@@ -164,3 +164,39 @@ def test_servers_come_from_dhcp():
         net.gethostbyname("board.test")                    # no lease, no server yet
     assert sim.run(until=lambda: c.state == BOUND, max_ms=30000)
     assert net.gethostbyname("board.test") == "192.0.2.9"
+
+
+def test_aio_resolves_without_blocking_the_event_loop():
+    import asyncio
+    from barenet import aio
+    w = World(zone=dict(ZONE, **{"ns.test": ["192.0.2.53"], "lossy.test": ("drop", 1)}),
+              profile="board")
+    net = aio.Net(w.net)
+    ticks = []
+
+    async def ticker():
+        # runs while the lookup waits: the event loop is not blocked
+        while True:
+            ticks.append(1)
+            await asyncio.sleep(0)
+
+    async def main():
+        t = asyncio.create_task(ticker())
+        try:
+            r = await net.getaddrinfo("two.test", 80, 0, w.net.SOCK_STREAM)
+            lossy = await net.getaddrinfo("lossy.test", 53)     # a timeout on the way
+            with pytest.raises(gaierror) as e:
+                await net.getaddrinfo("nowhere.test", 80)
+            reader, writer = await net.open_connection("ns.test", 53)
+            peer = writer.get_extra_info("peername")
+            writer.close()
+            return r, lossy, e.value.errno, peer
+        finally:
+            t.cancel()
+            net.stop()
+
+    r, lossy, err, peer = asyncio.run(asyncio.wait_for(main(), 30))
+    assert [a[4] for a in r] == [("192.0.2.10", 80), ("192.0.2.11", 80)]
+    assert {a[4] for a in lossy} == {("192.0.2.77", 53)}
+    assert err == dns.EAI_NONAME and peer == ("192.0.2.53", 53)
+    assert len(ticks) > 3 and net.waiting == 0
