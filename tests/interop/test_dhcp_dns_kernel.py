@@ -7,7 +7,7 @@
 - the gateway's DHCP server (barenet_host.nat.dhcpd) gives a lease to busybox udhcpc on the
   kernel side, which then pings the gateway from the leased address;
 - the gateway's DNS forwarder (barenet_host.nat.dnsfwd) carries a barenet query to a dnsmasq on
-  127.0.0.1 and the answer back.
+  127.0.0.1 and the answer back, a truncated one again over TCP (upstream with EDNS0).
 """
 
 import json
@@ -261,13 +261,18 @@ def test_forwarder_relays_a_barenet_query_to_dnsmasq_and_back(tmp_path):
         runner.add_fd(bdev.fileno(), lambda now: None)    # a board frame wakes the runner
         r = dns.Resolver(board, servers=["192.0.2.1"])
         got = {}
-        for name in ("board.test", "nowhere.test"):
+        for name in ("board.test", "nowhere.test", "many.test"):
             q = r.lookup(name, now_ms())
             assert runner.run(until=lambda: q.done, timeout_s=10)
             got[name] = (q.error, q.addresses)
         assert got["board.test"] == (0, [bytes([192, 0, 2, 9])])
         assert got["nowhere.test"] == (dns.EAI_NONAME, [])
-        assert fwd.stats == {"forwarded": 2, "answered": 2} and fwd.pending == {}
+        # truncated over UDP, then over TCP to the gateway, which asks with EDNS0
+        assert got["many.test"][0] == 0
+        assert sorted(got["many.test"][1]) == sorted(socket.inet_aton(a) for a in MANY)
+        assert r.stats["truncated"] == 1 and r.stats["rx_tcp"] == 1
+        assert fwd.stats == {"forwarded": 4, "answered": 4, "tcp_queries": 1}
+        assert fwd.pending == {} and fwd.tcp == []
         fwd.close()
         runner.close()
     finally:

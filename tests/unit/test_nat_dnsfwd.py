@@ -120,3 +120,37 @@ def test_upstream_from_resolv_conf(tmp_path):
         upstream_from_resolv_conf(str(p))
     with pytest.raises(ValueError, match="cannot read"):
         upstream_from_resolv_conf(str(tmp_path / "missing"))
+
+
+def test_a_tcp_query_goes_up_with_edns0_and_comes_back_over_tcp(world):
+    w = world
+    c = w.board.tcp.connect("192.0.2.1", 53)
+    q = dns.query(0x0101, "many.test")
+    c.send(struct.pack("!H", len(q)) + q)
+    m, raw, addr = w.upstream_query()
+    # RFC 6891: one OPT record in the additional section, 4096 bytes offered
+    assert m.additional == [("", 41, 4096, 0, b"")] and raw[:2] != q[:2]
+    answers = [("many.test", 1, 1, 60, bytes([198, 51, 100, i])) for i in range(1, 61)]
+    w.up.sendto(dns.build(m.id, dns.QR | dns.RD | dns.RA, m.questions, answers), addr)
+    buf = []
+
+    def whole():
+        d = c.recv(65535)
+        if d:
+            buf.append(d)
+        b = b"".join(buf)
+        return len(b) >= 2 and len(b) >= 2 + struct.unpack("!H", b[:2])[0]
+    assert w.runner.run(until=whole, timeout_s=3)
+    b = b"".join(buf)
+    a = dns.parse(b[2:])
+    assert a.id == 0x0101 and len(a.a_records("many.test")) == 60 and len(b) > 512
+    assert w.runner.run(until=lambda: c.recv(1) == b"", timeout_s=3)    # the server closes
+    assert w.fwd.tcp == [] and w.fwd.stats["tcp_queries"] == 1
+
+
+def test_a_tcp_connection_that_never_asks_is_dropped(world):
+    w = world
+    c = w.board.tcp.connect("192.0.2.1", 53)
+    assert w.runner.run(until=lambda: w.fwd.stats.get("tcp_idle"), timeout_s=3)
+    assert w.fwd.tcp == []
+    c.abort()

@@ -1,6 +1,10 @@
-"""The NAT gateway's DNS forwarder (issue 10 item 5): queries to UDP port 53 of the gateway's
-stack go to the host's resolver through one host UDP socket, and the answers come back to the
-board.
+"""The NAT gateway's DNS forwarder (issue 10 item 5): queries to port 53 of the gateway's stack
+go to the host's resolver through one host UDP socket, and the answers come back to the board.
+
+A query over TCP (the board's retry of a truncated answer, RFC 7766 5) goes upstream over the
+same UDP socket with an EDNS0 OPT record offering 4096 bytes (RFC 6891 6.2.3), which the host's
+resolver fills with the whole answer; it returns over the board's TCP connection. So the
+gateway needs no host TCP connection per query, and its loop never waits on one.
 
 Every query gets an id of our own upstream (the board's ids could collide with each other and
 a spoofed answer should be hard to guess), is matched by it on the way back, and waits in a
@@ -20,6 +24,9 @@ from barenet.stats import inc
 from barenet.wire import dns
 
 RESOLV_CONF = "/etc/resolv.conf"
+# An OPT pseudo-record: root name, type 41, UDP payload 4096, no extended flags (RFC 6891 6.1.2)
+_OPT_4096 = b"\x00\x00\x29\x10\x00\x00\x00\x00\x00\x00\x00"
+_MAX_TCP = 8            # board connections served at once; more are refused (closed)
 
 
 def upstream_from_resolv_conf(path=RESOLV_CONF):
@@ -40,7 +47,8 @@ def upstream_from_resolv_conf(path=RESOLV_CONF):
 
 
 class DNSForwarder:
-    """pending: our id -> (board address, board's id, question bytes, deadline ms)."""
+    """pending: our id -> (board: a UDP (address, port) or a _TCPQuery, board's id,
+    question bytes, deadline ms)."""
 
     def __init__(self, stack, runner, upstream, timeout_ms=5000, max_pending=64, port=dns.PORT,
                  addr=None):
@@ -51,6 +59,8 @@ class DNSForwarder:
         self.pending = {}
         self.stats = {}
         self.ep = stack.udp.bind(port, addr=addr, queue=16)
+        self.listener = stack.tcp.listen(port, addr=addr)
+        self.tcp = []           # _TCPQuery: board connections
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
         self.sock.connect(self.upstream)    # the kernel then drops datagrams from anyone else
@@ -62,6 +72,10 @@ class DNSForwarder:
         self._runner.remove_fd(self.sock.fileno())
         self.sock.close()
         self.ep.close()
+        self.listener.close()
+        for t in self.tcp:
+            t.conn.abort()
+        self.tcp = []
 
     def _new_id(self):
         for _ in range(4):
@@ -76,7 +90,11 @@ class DNSForwarder:
         """Forward the board's queries; answer those that timed out. -> ms to the next deadline."""
         for data, peer in self.ep.datagrams(16):
             self._from_board(data, peer, now)
+        self._poll_tcp(now)
         wait = 0 if self.ep.pending() else None
+        for t in self.tcp:
+            if not t.asked:
+                wait = ticks.earliest(wait, ticks.until(t.deadline, now))
         for i in list(self.pending):
             p = self.pending[i]
             if ticks.due(p[3], now):
@@ -87,9 +105,36 @@ class DNSForwarder:
                 wait = ticks.earliest(wait, ticks.until(p[3], now))
         return wait
 
+    def _poll_tcp(self, now):
+        c = self.listener.accept()
+        while c is not None:
+            if len(self.tcp) >= _MAX_TCP:
+                inc(self.stats, "drop_tcp_full")
+                c.abort()
+            else:
+                self.tcp.append(_TCPQuery(c, ticks.add(now, self.timeout_ms)))
+            c = self.listener.accept()
+        for t in list(self.tcp):
+            if not t.asked and ticks.due(t.deadline, now):
+                inc(self.stats, "tcp_idle")     # a connection that never asks
+                t.conn.abort()
+                self.tcp.remove(t)
+                continue
+            q = t.read()
+            if q is not None:
+                # RFC 6891 6.2.3: ask for the whole answer in one datagram
+                if q[10:12] == b"\x00\x00":
+                    q = q[:10] + b"\x00\x01" + q[12:] + _OPT_4096
+                inc(self.stats, "tcp_queries")
+                self._from_board(q, t, now)
+            if t.done():
+                self.tcp.remove(t)
+
     def _from_board(self, data, peer, now):
         if len(data) < dns.HEADER_LEN or data[2] & 0x80:
             inc(self.stats, "drop_malformed")   # too short for a header, or not a query
+            if isinstance(peer, _TCPQuery):
+                peer.conn.abort()
             return
         ident = (data[0] << 8) | data[1]
         question = _question(data)
@@ -133,10 +178,64 @@ class DNSForwarder:
         self._to_board(peer, hdr + question)
 
     def _to_board(self, peer, data):
+        if isinstance(peer, _TCPQuery):
+            peer.answer(data)
+            return
         try:
             self.ep.sendto(data, peer)
         except OSError:
             inc(self.stats, "tx_error")
+
+
+class _TCPQuery:
+    """A board's TCP connection to port 53: one length-prefixed query in (RFC 1035 4.2.2),
+    its answer out, then the connection closed (RFC 7766 6.2.3 lets the server close)."""
+
+    def __init__(self, conn, deadline):
+        self.conn = conn
+        self.deadline = deadline    # for the query to arrive
+        self.buf = b""
+        self.asked = False
+        self.out = b""
+        self.answered = False
+
+    def read(self):
+        """-> the query once it is whole, else None."""
+        try:
+            d = self.conn.recv(4096)
+        except OSError:
+            self.answered = True
+            return None
+        if d:
+            self.buf += d
+        elif d == b"" and not self.asked:
+            self.answered = True            # closed before asking
+            self.conn.close()
+        b = self.buf
+        if self.asked or len(b) < 2 or len(b) < 2 + ((b[0] << 8) | b[1]):
+            self._flush()
+            return None
+        self.asked = True
+        return b[2:2 + ((b[0] << 8) | b[1])]
+
+    def answer(self, data):
+        self.out = struct.pack("!H", len(data)) + data
+        self.answered = True
+        self._flush()
+
+    def _flush(self):
+        if self.out:
+            try:
+                n = self.conn.send(self.out)
+            except OSError:
+                self.out = b""
+                return
+            self.out = self.out[n:]
+            if not self.out:
+                self.conn.close()
+
+    def done(self):
+        return self.answered and not self.out
 
 
 def _question(data):
