@@ -19,6 +19,7 @@ from .addr import ip_aton, ip_ntoa
 from .compat import const
 from .readiness import Ready
 from .stats import inc
+from .udp import EPHEMERAL_HIGH, EPHEMERAL_LOW
 from .wire import Malformed, dns as w
 
 # glibc's netdb.h values, which CPython's socket module exposes on Linux
@@ -150,12 +151,22 @@ class Resolver:
         q.query = w.query(q.id, q.name)
         q.deadline = ticks.add(now, self.timeout_ms)
         if self.ep is None:
-            self.ep = self.stack.udp.bind(0, queue=_MAX_INFLIGHT)
+            self.ep = self._bind()
         try:
             self.ep.sendto(q.query, (ip_ntoa(q.server), self.port))
             inc(self.stats, "tx_udp")
         except OSError:
             inc(self.stats, "tx_error")     # no route yet: the try times out like a loss
+
+    def _bind(self):
+        """The queries' UDP endpoint, on a random port of the dynamic range (RFC 5452 4.5:
+        with the random id, what a blind spoofer must guess)."""
+        udp = self.stack.udp
+        for _ in range(8):
+            port = EPHEMERAL_LOW + self.stack.rng.below(EPHEMERAL_HIGH - EPHEMERAL_LOW + 1)
+            if port not in udp.endpoints:
+                return udp.bind(port, queue=_MAX_INFLIGHT)
+        return udp.bind(0, queue=_MAX_INFLIGHT)
 
     def _tcp(self, q, now):
         """RFC 7766 5: the truncated answer's question again, over TCP, length-prefixed."""
