@@ -6,6 +6,7 @@ RFC 2131 4.1 (retransmission 4 s doubling to 64 s, +-1 s), 4.4.5 (T1/T2, half th
 at least 60 s), 3.1.5 (DECLINE, then 10 s); RFC 5227 2.1.1 (probes from 0.0.0.0)."""
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import ARP, Ether
@@ -250,3 +251,53 @@ def test_client_and_server_speak_only_on_their_own_interface():
     assert sim.run(until=lambda: c.state == dhcp.BOUND, max_ms=30000)
     assert iface.ip == bytes([192, 0, 2, 100])
     assert not any(dhcp_type(f) for f in sniff.received)
+
+
+def _reply_frame(payload):
+    """Ethernet + IPv4 + UDP 67 -> 68 broadcast around payload, UDP checksum 0 (none)."""
+    import struct
+    from barenet.wire import ipv4
+    udp = struct.pack("!HHHH", 67, 68, 8 + len(payload), 0) + payload
+    ip = bytearray(20)
+    ipv4.emit(ip, 0, bytes([192, 0, 2, 1]), b"\xff\xff\xff\xff", 17, len(udp), 1)
+    return b"\xff" * 6 + bytes.fromhex("020000000001") + b"\x08\x00" + bytes(ip) + udp
+
+
+_CODES = [w.OPT_SUBNET_MASK, w.OPT_ROUTER, w.OPT_DNS, w.OPT_LEASE_TIME, w.OPT_T1, w.OPT_T2,
+          w.OPT_SERVER_ID, w.OPT_MSG_TYPE]
+
+
+@given(st.lists(st.tuples(st.sampled_from(_CODES), st.binary(max_size=9)), max_size=10),
+       st.sampled_from([w.OFFER, w.ACK, w.NAK, 9]), st.binary(min_size=4, max_size=4))
+@settings(max_examples=300, deadline=None)
+def test_any_reply_options_leave_the_client_sound(opts, typ, yiaddr):
+    # Replies with our xid and MAC but any option values (short, long, contradictory T1/T2,
+    # a zero lease, a non-contiguous mask): the client never raises, and a lease it takes is
+    # one it can keep (T1 <= T2 <= lease)
+    st_ = Stack("board", seed=5)
+    iface = st_.add_interface(_Sink(), mac=MAC, now_ms=0)
+    c = dhcp.DHCPClient(st_, iface, probe=False, now_ms=0)
+    c.poll(c.next_at)                                # DISCOVER sent: SELECTING
+    for state in (dhcp.SELECTING, dhcp.REQUESTING):
+        o = {w.OPT_MSG_TYPE: bytes([w.OFFER if state == dhcp.SELECTING else typ]),
+             w.OPT_SERVER_ID: bytes([192, 0, 2, 1])}
+        o.update(dict(opts))
+        m = w.Message(w.BOOTREPLY, c.xid, bytes.fromhex(MAC.replace(":", "")), o,
+                      yiaddr=yiaddr)
+        st_.input(iface, _reply_frame(w.build(m)), 10)
+        c.poll(10)
+    assert st_.stats["stack"].get("drop_internal_error") is None, st_.last_error
+    if c.lease is not None:
+        lease, t1, t2 = c.lease[4:]
+        assert 0 <= t1 <= t2 <= lease and c.bound == (c.state == dhcp.BOUND)
+
+
+class _Sink:
+    link = "ethernet"
+    mtu = 1500
+
+    def send(self, frame):
+        pass
+
+    def recv_into(self, buf):
+        return 0
