@@ -23,11 +23,13 @@ def run_main(argv):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["ctl"], "the following arguments are required: what"),
-    (["ctl", "stats"], "one of the arguments --tap --ctl is required"),
-    (["ctl", "reboot", "--tap", "bn0"], "argument what: invalid choice: 'reboot'"),
+    (["ctl"], "the following arguments are required: COMMAND"),
+    (["ctl", "stats"], "one of the arguments --tap --socket/--ctl is required"),
+    (["ctl", "reboot", "--tap", "bn0"], "argument COMMAND: invalid choice: 'reboot'"),
     (["ctl", "stats", "--tap", "bn0", "--ctl", "/x"],
-     "argument --ctl: not allowed with argument --tap"),
+     "argument --socket/--ctl: not allowed with argument --tap"),
+    (["ctl", "arp", "--tap", "bn0", "--socket", "/x"],
+     "argument --socket/--ctl: not allowed with argument --tap"),
     (["ctl", "stats", "--tap", "../etc"], "argument --tap: invalid TAP name '../etc'"),
     (["ctl", "stats", "--tap", "a" * 16], "must be 1..15 bytes"),
 ])
