@@ -25,6 +25,7 @@ from barenet.config import Config
 from barenet.stack import Stack
 
 from barenet_host import cliargs
+from barenet_host import client as clientcmd
 from barenet_host import ctl as control
 from barenet_host import ctltables
 from barenet_host import run as runscript
@@ -147,6 +148,7 @@ def _parser():
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                    help="its arguments (everything after SCRIPT)")
     r.set_defaults(func=run)
+    clientcmd.add_parser(sub)
     return p
 
 
