@@ -246,6 +246,8 @@ def discover(net, args, out):
                 found[(dev["ip"], dev["mac"])] = dev
     finally:
         sock.close()
+    if not found:
+        raise cliargs.RuntimeFailure("no device answered within %g s" % args.wait)
     devices = sorted(found.values(), key=lambda d: addr.ip_aton(d["ip"].split("/")[0]))
     if args.json:
         out.write(json.dumps(devices, indent=1, sort_keys=True) + "\n")
@@ -254,8 +256,6 @@ def discover(net, args, out):
         term.print_table(out, "devices", ["name", "mac", "ip", "board", "firmware", "uptime"],
                          [[d["name"], d["mac"] or "-", d["ip"], d["board"], d["firmware"],
                            _duration(d["uptime_s"])] for d in devices])
-    if not devices:
-        raise cliargs.RuntimeFailure("no device answered within %g s" % args.wait)
     return 0
 
 
