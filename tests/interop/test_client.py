@@ -12,7 +12,6 @@ import subprocess
 
 import pytest
 
-from barenet.apps.discovery import PORT as DISCOVERY_PORT
 from barenet_host.ctl import default_path
 from conftest import BARENET_CIDR, BARENET_IP, KERNEL_IP, STARTUP_TIMEOUT_S, _barenet_cmd, \
     readline
