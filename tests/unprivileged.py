@@ -2,6 +2,7 @@
 read, and an interpreter it can start. The checkout itself may be out of nobody's reach (a
 clone under /root, or under a private `mktemp -d`), and so may its .venv."""
 
+import contextlib
 import importlib
 import os
 import shutil
@@ -69,3 +70,27 @@ def unprivileged_python(setpriv, cwd):
         if probe.returncode == 0:
             return exe
     return None
+
+
+# what barenet_host imports from outside the standard library (pyproject.toml's dependencies
+# and theirs), for nobody's copy
+DEPENDENCIES = ("rich", "pygments", "markdown_it", "mdurl", "serial", "crcmod")
+
+
+@contextlib.contextmanager
+def barenet_as_nobody():
+    """-> (argv that runs the `barenet` command as nobody, the directory it runs in, which
+    nobody can read). Not root: the command as this user, who has no privileges to drop."""
+    d = scratch_dir("bnnobody")
+    try:
+        if os.geteuid() != 0:
+            yield [sys.executable, "-m", "barenet_host.cli"], d
+            return
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to drop root"
+        readable_copy(d, DEPENDENCIES)
+        exe = unprivileged_python(setpriv, d)
+        assert exe, "no Python interpreter that the user nobody can run"
+        yield [setpriv] + NOBODY + [exe, "-E", "-S", "-B", "-m", "barenet_host.cli"], d
+    finally:
+        shutil.rmtree(d)

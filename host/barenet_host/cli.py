@@ -224,9 +224,12 @@ def _open_link(args, out):
 
 
 def _device_words(spec, dev):
-    """'new TAP bn0', 'existing TUN bt0', or the spec for other devices."""
+    """'new TAP bn0', 'existing TUN bt0', 'pty /dev/pts/3' (the path a peer opens), or the
+    spec for other devices."""
     if spec.kind in ("tap", "tun"):
         return "%s %s %s" % ("new" if dev.created else "existing", spec.kind.upper(), dev.name)
+    if spec.kind == "pty":
+        return "%s %s" % (spec.text, dev.path)
     return spec.text
 
 

@@ -205,6 +205,8 @@ def _connect(net, host, port, timeout):
 def _why(e):
     if isinstance(e, TimeoutError):
         return "timed out"
+    if isinstance(e.errno, int):
+        return os.strerror(e.errno)   # barenet's OSError has the errno, not the C library's text
     return e.strerror or str(e) or type(e).__name__
 
 

@@ -6,7 +6,6 @@ included; errors are one line with exit status 1 (runtime) or 2 (usage)."""
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 
@@ -15,29 +14,18 @@ import pytest
 from barenet_host.ctl import default_path
 from conftest import BARENET_CIDR, BARENET_IP, KERNEL_IP, STARTUP_TIMEOUT_S, _barenet_cmd, \
     readline
-from unprivileged import NOBODY, readable_copy, scratch_dir, unprivileged_python
+from unprivileged import barenet_as_nobody
 
 pytestmark = pytest.mark.root
 
 APPS = "echo,discard,chargen,http,discovery"
-# what barenet_host imports from outside the standard library, for nobody's copy
-DEPENDENCIES = ("rich", "pygments", "markdown_it", "mdurl", "serial")
 TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
 def nobody_python():
-    """argv prefix that runs `barenet` as nobody, from a copy nobody can read; its cwd."""
-    setpriv = shutil.which("setpriv")
-    assert setpriv, "setpriv (util-linux) is needed to drop root"
-    d = scratch_dir("bnclient")
-    try:
-        readable_copy(d, DEPENDENCIES)
-        exe = unprivileged_python(setpriv, d)
-        assert exe, "no Python interpreter that the user nobody can run"
-        yield [setpriv] + NOBODY + [exe, "-E", "-S", "-B", "-m", "barenet_host.cli"], d
-    finally:
-        shutil.rmtree(d)
+    with barenet_as_nobody() as found:
+        yield found
 
 
 @pytest.fixture
