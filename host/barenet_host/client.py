@@ -182,19 +182,6 @@ def _host(text):
     return text
 
 
-def _seconds(name, lo, hi):
-    def parse(text):
-        try:
-            v = float(text)
-        except ValueError:
-            v = None
-        if v is None or not lo <= v <= hi:
-            raise argparse.ArgumentTypeError("%s must be a number of seconds %g..%g, not %r"
-                                             % (name, lo, hi, text))
-        return v
-    return parse
-
-
 def _connect(net, host, port, timeout):
     try:
         return net.sockets.create_connection((host, port), timeout=timeout)
@@ -590,16 +577,16 @@ def add_parser(sub):
                    help="send the request only to ADDR (a broadcast or a device's address)")
     d.add_argument("--port", type=cliargs.ranged("port", 1, 65535), default=discovery.PORT,
                    help="the discovery port (default %d)" % discovery.PORT)
-    d.add_argument("--wait", type=_seconds("--wait", 0.1, 60), default=1.0, metavar="S",
-                   help="how long to collect answers (default 1 s)")
+    d.add_argument("--wait", type=cliargs.ranged("--wait", 0.1, 60, float), default=1.0,
+                   metavar="S", help="how long to collect answers (default 1 s)")
     d.add_argument("--json", action="store_true", help="print the devices as JSON")
     d.set_defaults(run=discover)
     p = cs.add_parser("ping", parents=[common], help="send ICMP echo requests",
                       description="Ping HOST; exit status 1 if no reply came.")
     p.add_argument("host", type=_host, metavar="HOST")
     p.add_argument("-c", "--count", type=cliargs.ranged("count", 1, 100000), default=4)
-    p.add_argument("-i", "--interval", type=_seconds("interval", 0.01, 60), default=1.0,
-                   metavar="S", help="seconds between requests (default 1)")
+    p.add_argument("-i", "--interval", type=cliargs.ranged("interval", 0.01, 60, float),
+                   default=1.0, metavar="S", help="seconds between requests (default 1)")
     p.add_argument("-s", "--size", type=cliargs.ranged("size", 0, 65507), default=56,
                    help="data bytes per request (default 56)")
     p.set_defaults(run=ping)
@@ -648,7 +635,7 @@ def _link_options(p, default):
                    help="with --via: this end's address (default %s)" % VIA_CIDR)
     p.add_argument("--gateway", type=cliargs.ip, metavar="ADDR", default=default,
                    help="with --via: the default gateway (on-link)")
-    p.add_argument("--timeout", type=_seconds("--timeout", 0.1, 3600), metavar="S",
+    p.add_argument("--timeout", type=cliargs.ranged("--timeout", 0.1, 3600, float), metavar="S",
                    default=default if default is not None else 5.0,
                    help="seconds to wait for a connection or a reply (default 5)")
 

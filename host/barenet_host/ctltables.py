@@ -49,8 +49,8 @@ def arp(stack, now):
             continue            # an ip link resolves nothing
         for ip, e in sorted(cache.entries.items()):
             rows.append({"iface": i.name, "ip": ip_ntoa(ip), "mac": mac_ntoa(e.mac),
-                         "state": _ARP_STATES[e.state], "age_ms": max(0, ticks.diff(now, e.updated)),
-                         "queued_bytes": 0})
+                         "state": _ARP_STATES[e.state],
+                         "age_ms": max(0, ticks.diff(now, e.updated)), "queued_bytes": 0})
         for ip, p in sorted(cache.pending.items()):
             rows.append({"iface": i.name, "ip": ip_ntoa(ip), "mac": None, "state": "INCOMPLETE",
                          "age_ms": max(0, ticks.diff(now, p.born)), "queued_bytes": p.bytes})
