@@ -435,7 +435,7 @@ def _stdin_chunks(stdin):
 def echo(net, args, out):
     host, port, _ = _target(args.host, ECHO_PORT)
     sock = _connect(net, host, port, args.timeout)
-    sock.settimeout(None)
+    sock.settimeout(None)      # interactive: the user may type nothing for a while
     stdin = getattr(sys.stdin, "buffer", sys.stdin)
     sink = getattr(out, "buffer", None)
 
@@ -470,8 +470,9 @@ def send(net, args, out):
                 return
             sent.update(d)
             yield d
+    # the socket's timeout stays: a peer that stops reading (or echoing) for that long, with
+    # a chunk left to send or bytes still to come, fails the send
     sock = _connect(net, host, port, args.timeout)
-    sock.settimeout(None)
     started = time.monotonic()
     try:
         with term.Transfer(sys.stderr, "send", size) as bar:
