@@ -18,9 +18,15 @@ that owns the stack adds `stats` (its own counters beside the stack's) and, for 
     ifaces  {"ifaces": [{"name": str, "link": "ethernet"|"ip", "mac": str or null,
              "ip": "a.b.c.d/n" or null, "gateway": str or null, "mtu": int, "up": bool,
              "running": bool, "stats": {counter: int}}]}
-    nat     {"nat": [{"proto": "tcp"|"udp"|"icmp", "board": "a.b.c.d:port",
-             "remote": "a.b.c.d:port", "state": str, "idle_ms": int, "bytes": int}]}
-             (a bridge's NAT table; `bytes` both ways)
+             (a bridge's rows name their "side" and "device" instead, and "address" for ip:
+             every key but "link" and "mtu" may be missing, and prints as "-")
+    nat     a bridge's NAT gateway (nat/gateway.py info()): {"nat": {its settings},
+             "table": {"used": int, "limit": int, "tcp": int, "udp": int, "icmp": int,
+             "buffered": int}, "stats": {counter: int},
+             "flows": [{"proto": "tcp"|"udp"|"icmp", "dir": "out"|"in",
+             "board": "a.b.c.d:port" ("a.b.c.d id N" for icmp), "remote": str, "state": str,
+             "bytes_up": int, "bytes_down": int, "buffered": int, "idle_ms": int,
+             "timeout_ms": int}]}
 
 `render(command, reply, out)` prints a reply as a table (rich), plain text when out is no
 terminal.
@@ -100,6 +106,12 @@ def _ms(v):
     return "" if v is None else str(v)
 
 
+def _iface_state(r):
+    if "running" not in r:
+        return "-"
+    return "running" if r["running"] else ("up" if r["up"] else "down")
+
+
 # command -> (title, the reply's key, [(column, fn(row) -> text)])
 _TABLES = {
     "conns": ("TCP connections", "conns", [
@@ -116,17 +128,22 @@ _TABLES = {
         ("destination", lambda r: r["dest"]), ("gateway", lambda r: r["gateway"] or "-"),
         ("iface", lambda r: r["iface"]), ("source", lambda r: r["src"])]),
     "ifaces": ("interfaces", "ifaces", [
-        ("name", lambda r: r["name"]), ("link", lambda r: r["link"]),
-        ("mac", lambda r: r["mac"] or "-"), ("ip", lambda r: r["ip"] or "(unconfigured)"),
-        ("gateway", lambda r: r["gateway"] or "-"), ("mtu", lambda r: str(r["mtu"])),
-        ("state", lambda r: "running" if r["running"] else ("up" if r["up"] else "down")),
-        ("rx", lambda r: str(r["stats"].get("rx", 0))),
-        ("tx", lambda r: str(r["stats"].get("tx", 0)))]),
-    "nat": ("NAT flows", "nat", [
-        ("proto", lambda r: r["proto"]), ("board", lambda r: r["board"]),
-        ("remote", lambda r: r["remote"]), ("state", lambda r: r["state"]),
-        ("idle ms", lambda r: str(r["idle_ms"])), ("bytes", lambda r: str(r["bytes"]))]),
+        ("name", lambda r: r.get("name") or " ".join(
+            r[k] for k in ("side", "device") if r.get(k)) or "-"),
+        ("link", lambda r: r["link"]), ("mac", lambda r: r.get("mac") or "-"),
+        ("ip", lambda r: r.get("ip") or r.get("address") or "-"),
+        ("gateway", lambda r: r.get("gateway") or "-"), ("mtu", lambda r: _ms(r["mtu"])),
+        ("state", _iface_state),
+        ("rx", lambda r: str(r.get("stats", {}).get("rx", 0))),
+        ("tx", lambda r: str(r.get("stats", {}).get("tx", 0)))]),
+    "nat": ("NAT flows", "flows", [
+        ("proto", lambda r: r["proto"]), ("dir", lambda r: r["dir"]),
+        ("board", lambda r: r["board"]), ("remote", lambda r: r["remote"]),
+        ("state", lambda r: r["state"]), ("idle ms", lambda r: str(r["idle_ms"])),
+        ("up", lambda r: str(r["bytes_up"])), ("down", lambda r: str(r["bytes_down"])),
+        ("buffered", lambda r: str(r["buffered"]))]),
 }
+
 
 
 def render(command, reply, out):
@@ -139,5 +156,9 @@ def render(command, reply, out):
     rows = reply.get(key)
     if not isinstance(rows, list):
         raise ValueError("reply has no %r list" % key)
+    if command == "nat":
+        t = reply["table"]
+        out.write("NAT table: %d of %d flows (tcp %d, udp %d, icmp %d), %d bytes buffered\n"
+                  % (t["used"], t["limit"], t["tcp"], t["udp"], t["icmp"], t["buffered"]))
     term.print_table(out, title, [c for c, _ in cols],
                        [[fn(r) for _, fn in cols] for r in rows])

@@ -85,18 +85,49 @@ def test_tables_print_as_plain_aligned_text_on_a_pipe():
 
 
 def test_the_nat_table_prints_a_bridges_flows():
-    reply = {"nat": [{"proto": "tcp", "board": "10.0.2.15:40000", "remote": "198.51.100.10:80",
-                      "state": "ESTABLISHED", "idle_ms": 120, "bytes": 5120},
-                     {"proto": "udp", "board": "10.0.2.15:5353", "remote": "198.51.100.1:53",
-                      "state": "open", "idle_ms": 7, "bytes": 80}]}
+    # the shape of nat/gateway.py's info(), what `barenet bridge --nat` answers
+    reply = {"nat": {"board": "10.0.2.15", "allow": "any destination", "forwards": []},
+             "table": {"used": 2, "limit": 1024, "tcp": 1, "udp": 1, "icmp": 0,
+                       "buffered": 512},
+             "stats": {"tcp_out": 1},
+             "flows": [{"proto": "tcp", "dir": "out", "board": "10.0.2.15:40000",
+                        "remote": "198.51.100.10:80", "state": "ESTABLISHED",
+                        "bytes_up": 120, "bytes_down": 5120, "buffered": 512,
+                        "idle_ms": 120, "timeout_ms": 7440000},
+                       {"proto": "udp", "dir": "out", "board": "10.0.2.15:5353",
+                        "remote": "198.51.100.1:53", "state": "open", "bytes_up": 40,
+                        "bytes_down": 80, "buffered": 0, "idle_ms": 7, "timeout_ms": 120000}]}
     lines = printed("nat", reply).splitlines()
-    assert lines[0] == "NAT flows:"
-    assert lines[1].split() == ["proto", "board", "remote", "state", "idle", "ms", "bytes"]
-    assert lines[2].split() == ["tcp", "10.0.2.15:40000", "198.51.100.10:80", "ESTABLISHED",
-                                "120", "5120"]
-    assert printed("nat", {"nat": []}) == "NAT flows: none\n"
+    assert lines[0] == "NAT table: 2 of 1024 flows (tcp 1, udp 1, icmp 0), 512 bytes buffered"
+    assert lines[1] == "NAT flows:"
+    assert lines[2].split() == ["proto", "dir", "board", "remote", "state", "idle", "ms", "up",
+                                "down", "buffered"]
+    assert lines[3].split() == ["tcp", "out", "10.0.2.15:40000", "198.51.100.10:80",
+                                "ESTABLISHED", "120", "120", "5120", "512"]
+    reply["flows"] = []
+    assert printed("nat", reply).splitlines()[1] == "NAT flows: none"
+
+
+def test_a_bridges_interface_rows_print_with_what_they_have():
+    reply = {"ifaces": [{"side": "board", "device": "pty", "link": "ip", "mtu": 1006,
+                         "stats": {"rx": 3, "tx": 4}, "address": "10.0.2.2/24"}]}
+    lines = printed("ifaces", reply).splitlines()
+    assert lines[2].split() == ["board", "pty", "ip", "-", "10.0.2.2/24", "-", "1006", "-",
+                                "3", "4"]
 
 
 def test_a_reply_without_its_table_is_an_error():
     with pytest.raises(ValueError):
         printed("arp", {"stats": {}})
+
+
+def test_stats_name_who_answers():
+    limits = {"tcp_connections": {"limit": 4096, "used": 1}}
+    served = printed("stats", {"serve": {"pid": 7, "ip": "192.0.2.2/24"},
+                               "stats": {"ip": {"rx": 3}}, "limits": limits}).splitlines()
+    assert served[0] == "barenet serve: ip 192.0.2.2/24, pid 7" and served[1] == "counters"
+    assert served[2].split() == ["ip.rx", "3"] and served[4].split() == [
+        "tcp_connections", "1", "4096", "0%"]
+    bridged = printed("stats", {"bridge": {"mode": "nat", "pid": 8}, "stats": {},
+                                "limits": {}}).splitlines()
+    assert bridged[0] == "barenet bridge: mode nat, pid 8"
