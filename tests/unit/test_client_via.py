@@ -54,6 +54,8 @@ def via(board):
                                   [str(a) for a in args], cwd=cwd, input=input,
                                   capture_output=True, text=True, timeout=TIMEOUT)
         run.cwd = cwd
+        run.argv = argv
+        run.pty = board[0]
         yield run
 
 
@@ -132,3 +134,87 @@ def test_ctl_tables_of_a_serve_on_an_ip_link(board, via):
     t = subprocess.run(_barenet() + ["ctl", "arp", "--socket", board[1]], capture_output=True,
                        text=True, timeout=20)
     assert (t.returncode, t.stdout) == (0, "ARP cache: none\n")
+
+
+class Terminal:
+    """`barenet client --via ... ARGS` with stdin, stdout and stderr on a new pty, as a user's
+    terminal: canonical input (a line at a time, Ctrl-D ends it) without echo, so what comes
+    out is only what the client prints."""
+
+    def __init__(self, via, args):
+        import pty
+        import termios
+        self.master, slave = pty.openpty()
+        attrs = termios.tcgetattr(slave)
+        attrs[3] &= ~termios.ECHO
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        if os.geteuid() == 0:
+            os.fchmod(slave, 0o666)
+        env = dict(os.environ, COLUMNS="100", TERM="xterm")
+        argv = via.argv + ["client", "--via", "serial:" + via.pty] + [str(a) for a in args]
+        self.proc = subprocess.Popen(argv, cwd=via.cwd, stdin=slave, stdout=slave,
+                                     stderr=slave, env=env)
+        os.close(slave)
+        self.out = ""
+
+    def type(self, data):
+        os.write(self.master, data)
+
+    def read_until(self, text=None, timeout=TIMEOUT):
+        """Read what it prints until text appears (None: until it exits); -> all so far."""
+        import select
+        import time
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and (text is None or text not in self.out):
+            r, _, _ = select.select([self.master], [], [], 0.2)
+            if r:
+                try:
+                    d = os.read(self.master, 65536)
+                except OSError:           # EIO: the client closed the terminal
+                    break
+                if not d:
+                    break
+                self.out += d.decode("utf-8", "replace")
+            elif self.proc.poll() is not None:
+                break
+        return self.out
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        rc = self.proc.wait(timeout=10)
+        os.close(self.master)
+        return rc
+
+
+def test_on_a_terminal_bench_draws_a_progress_bar_and_discover_a_table(via):
+    t = Terminal(via, ["bench", BOARD, "--bytes", 2000000])
+    try:
+        out = t.read_until()
+    finally:
+        rc = t.close()
+    assert rc == 0, out
+    assert "\u2501" in out and "2.0/2.0 MB" in out        # rich's bar, not plain lines
+    assert "of 2000000 bytes" not in out
+    assert "to %s (discard)" % BOARD in out and "MB/s" in out
+    t = Terminal(via, ["discover"])
+    try:
+        out = t.read_until()
+    finally:
+        rc = t.close()
+    assert rc == 0, out
+    assert "\u2500" in out and BOARD + "/24" in out and "devices:" not in out   # rules
+
+
+def test_echo_is_interactive_on_a_terminal(via):
+    t = Terminal(via, ["echo", BOARD])
+    try:
+        t.type(b"first line\n")
+        assert "first line" in t.read_until("first line", timeout=10)   # before input ends
+        t.type(b"second\n")
+        assert "second" in t.read_until("second", timeout=10)
+        t.type(b"\x04")                     # Ctrl-D: end of input
+        t.read_until()
+    finally:
+        rc = t.close()
+    assert rc == 0, t.out
