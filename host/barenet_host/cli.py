@@ -1,12 +1,13 @@
 """The `barenet` command.
 
 `barenet serve --tap NAME --ip 192.0.2.2/24` (or --tun NAME, --dev SPEC) runs a barenet stack
-on a device until SIGINT or SIGTERM, with the link options of linkopts.py; `barenet ctl stats
---tap NAME` asks it for its counters and limits over its control socket (barenet_host/ctl.py);
-`barenet run [--tap NAME --ip A/N] SCRIPT [ARGS...]` runs a
-program's `import socket` over barenet (barenet_host/run.py). Every user error is one line on stderr (`barenet: error: ...`) and
-exit status 2; a failure of the environment (the device went away, no serve answers) is one
-line and exit status 1.
+on a device until SIGINT or SIGTERM, with the link options of linkopts.py; `barenet ctl
+stats|conns|arp|routes|nat|ifaces --tap NAME` asks it for a table over its control socket
+(barenet_host/ctl.py, ctltables.py); `barenet run [--tap NAME --ip A/N] SCRIPT [ARGS...]` runs
+a program's `import socket` over barenet (barenet_host/run.py); `barenet client` talks to
+barenet devices (barenet_host/client.py). Every user error is one line on stderr (`barenet:
+error: ...`) and exit status 2; a failure of the environment (the device went away, no serve
+answers) is one line and exit status 1.
 """
 
 import argparse
