@@ -90,6 +90,18 @@ class Net:
     def barenet(self):
         return self.stack is not None
 
+    def wait_link(self, timeout):
+        """True once the link is up (a unix: listener's board has connected, a serial port
+        has come back), False after timeout seconds."""
+        end = time.monotonic() + timeout
+        while True:
+            with self._drv.lock:
+                if self.stack.interfaces[0].running:
+                    return True
+            if time.monotonic() >= end:
+                return False
+            time.sleep(0.02)
+
     def broadcast_targets(self):
         """Where `discover` sends: the limited broadcast, and on the kernel each interface's
         own subnet's broadcast address too (with no default route Linux refuses
@@ -666,11 +678,16 @@ def _open_net(args):
     except (OSError, ValueError) as e:
         raise cliargs.RuntimeFailure("cannot open %s: %s" % (
             args.via.text, e.strerror if isinstance(e, OSError) and e.strerror else e))
-    path = getattr(nic, "path", None)
-    if path:
-        print("barenet: %s is %s" % (args.via.text, path), file=sys.stderr, flush=True)
+    if args.via.kind == "pty":
+        print("barenet: %s is %s (the board opens it)" % (args.via.text, nic.path),
+              file=sys.stderr, flush=True)
     try:
-        return Net.via(nic, cidr, gateway)
+        net = Net.via(nic, cidr, gateway)
     except (OSError, ValueError) as e:
         nic.close()
         raise cliargs.UsageError("--via %s: %s" % (args.via.text, e))
+    if not net.wait_link(args.timeout):
+        net.close()
+        raise cliargs.RuntimeFailure("%s: the link is down (no board connected) after %g s"
+                                     % (args.via.text, args.timeout))
+    return net

@@ -115,6 +115,21 @@ def test_a_link_that_cannot_be_opened_is_one_line(via):
     assert r.stderr.count("\n") == 1
 
 
+def test_a_link_no_board_comes_to_is_one_line(via):
+    # unix:PATH listens for the board (devices/unix.py); none connects within the timeout
+    with barenet_as_nobody() as (argv, cwd):
+        d = os.path.join(cwd, "socks")
+        os.mkdir(d)
+        os.chmod(d, 0o777)           # nobody makes its socket there
+        path = os.path.join(d, "board.sock")
+        r = subprocess.run(argv + ["client", "--via", "unix:" + path, "--timeout", "0.5",
+                                   "ping", BOARD], cwd=cwd, capture_output=True, text=True,
+                           timeout=TIMEOUT)
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr == "barenet: error: unix:%s: the link is down (no board connected) after " \
+        "0.5 s\n" % path
+
+
 def test_ctl_tables_of_a_serve_on_an_ip_link(board, via):
     assert via("ping", "-c", "1", BOARD).returncode == 0
     replies = {}
