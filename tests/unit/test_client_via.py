@@ -34,8 +34,8 @@ def board(tmp_path_factory):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         banner = proc.stdout.readline()
-        assert banner.startswith("barenet: serving %s/24 on pty /dev/pts/" % BOARD), banner
-        path = banner.split(" on pty ")[1].split(",")[0]
+        assert banner.startswith("barenet: serving %s/24 on pty at /dev/pts/" % BOARD), banner
+        path = banner.split(" on pty at ")[1].split(",")[0]
         if os.geteuid() == 0:
             os.chmod(path, 0o666)   # our own pty: nobody may open it, as a dialout user would
         yield path, ctl
