@@ -89,6 +89,7 @@ class Resolver:
         self.timeout_ms = cfg.dns_timeout_ms
         self.attempts = cfg.dns_attempts
         self.cache_size = cfg.dns_cache
+        self.max_inflight = _MAX_INFLIGHT
         self.max_ttl_ms = cfg.dns_max_ttl_s * 1000
         self.cache = {}         # name -> [addresses, expires at]
         self.inflight = {}      # name -> Lookup
@@ -129,8 +130,9 @@ class Resolver:
                 q._finish(0, c[0])
                 return q
             del self.cache[name]
-        if len(self.inflight) >= _MAX_INFLIGHT or not self.servers():
-            inc(self.stats, "no_server" if len(self.inflight) < _MAX_INFLIGHT else "busy")
+        full = len(self.inflight) >= self.max_inflight
+        if full or not self.servers():
+            inc(self.stats, "busy" if full else "no_server")
             q._finish(EAI_AGAIN)
             return q
         self.inflight[name] = q

@@ -163,6 +163,10 @@ class Stack:
             if a is not None:
                 _limit(out, "arp_cache:" + i.name, a.size, len(a.entries))
                 _limit(out, "arp_pending:" + i.name, a.pending_addrs, len(a.pending))
+        r = self.resolver
+        if r is not None:
+            _limit(out, "dns_cache", r.cache_size, len(r.cache))
+            _limit(out, "dns_inflight", r.max_inflight, len(r.inflight))
         for name, app in self.apps.items():
             if hasattr(app, "conns"):    # TCP apps; a UDP one (discovery) holds no connections
                 _limit(out, "app_conns:" + name, app.max_conns, len(app.conns))

@@ -133,6 +133,9 @@ def test_the_cache_is_bounded():
     for i in range(12):
         assert w.net.gethostbyname("n%d.test" % i) == "192.0.2.%d" % (100 + i)
     assert len(w.stack.resolver.cache) == 8
+    lim = w.stack.limits()
+    assert lim["dns_cache"] == {"limit": 8, "used": 8}
+    assert lim["dns_inflight"] == {"limit": 8, "used": 0}
 
 
 def test_connect_and_sendto_take_a_name():
@@ -200,3 +203,12 @@ def test_aio_resolves_without_blocking_the_event_loop():
     assert {a[4] for a in lossy} == {("192.0.2.77", 53)}
     assert err == dns.EAI_NONAME and peer == ("192.0.2.53", 53)
     assert len(ticks) > 3 and net.waiting == 0
+
+
+def test_lookups_in_flight_are_bounded():
+    w = World(servers=("192.0.2.54",))      # nobody there: every lookup waits
+    r = dns.Resolver(w.stack)
+    qs = [r.lookup("n%d.test" % i, w.sim.now) for i in range(9)]
+    assert [q.done for q in qs] == [False] * 8 + [True]
+    assert qs[8].error == dns.EAI_AGAIN and r.stats["busy"] == 1
+    assert r.lookup("n0.test", w.sim.now) is qs[0]          # the same name joins its lookup
