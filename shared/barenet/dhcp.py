@@ -11,8 +11,10 @@ the first OFFER) -> PROBING (the ACK's address checked with ARP, RFC 5227 2.1.1,
 -> BOUND (the interface configured: address, prefix, router, name servers) -> RENEWING at T1
 (unicast to the server) -> REBINDING at T2 (broadcast) -> back to BOUND on an ACK, or, at the
 lease's end, the address is removed and INIT starts again. A NAK anywhere goes to INIT; a
-conflict found by the probe sends DECLINE and waits 10 s (RFC 2131 3.1.5). STOPPED after
-release() or stop().
+conflict found by the probe sends DECLINE and waits 10 s (RFC 2131 3.1.5). When the carrier
+comes back while bound (a cable replugged, perhaps into another network), REBOOTING asks to
+keep the address (INIT-REBOOT, RFC 2131 3.2 and 4.4.2); with no answer the lease is used on
+(3.2 allows it). STOPPED after release() or stop().
 
 Until BOUND the interface is unconfigured: IP sends the limited broadcast from 0.0.0.0 and
 takes in broadcasts only, so every message asks the server to broadcast its answer (the
@@ -36,6 +38,7 @@ PROBING = "PROBING"
 BOUND = "BOUND"
 RENEWING = "RENEWING"
 REBINDING = "REBINDING"
+REBOOTING = "REBOOTING"
 STOPPED = "STOPPED"
 
 # Deadlines are kept within the tick clock's half period (ticks.py): a longer lease is taken
@@ -95,6 +98,7 @@ class DHCPClient:
         self.lease = None       # (address, prefix, router, dns, lease ms, t1 ms, t2 ms)
         self.t1_at = self.t2_at = self.expires_at = None
         self.probes_sent = 0
+        self._links = iface.link_changes    # carrier changes seen (REBOOTING)
         now = stack.now if now_ms is None else now_ms
         self._init(now, self.rng.below(cfg.dhcp_init_delay_ms + 1))
 
@@ -128,6 +132,11 @@ class DHCPClient:
         st = self.state
         if st == STOPPED:
             return None
+        iface = self.iface
+        if iface.link_changes != self._links:
+            self._links = iface.link_changes
+            if iface.link_up and self.bound:
+                self._reboot(now)
         if self.next_at is not None and ticks.due(self.next_at, now):
             self._timer(now)
         wait = None if self.next_at is None else ticks.until(self.next_at, now)
@@ -146,11 +155,14 @@ class DHCPClient:
                 inc(self.stats, "retransmit")
             self._send(w.DISCOVER, now)
             self.next_at = ticks.add(now, self._backoff())
-        elif st == REQUESTING:
+        elif st == REQUESTING or st == REBOOTING:
             self.tries += 1
             if self.tries >= self.request_tries:
                 inc(self.stats, "request_timeout")
-                self._init(now, 0)
+                if st == REBOOTING:
+                    self._resume(now)
+                else:
+                    self._init(now, 0)
                 return
             inc(self.stats, "retransmit")
             self._send(w.REQUEST, now)
@@ -210,7 +222,7 @@ class DHCPClient:
             self.sent_at = now
             self._send(w.REQUEST, now)
             self.next_at = ticks.add(now, self._backoff())
-        elif t == w.ACK and st in (REQUESTING, RENEWING, REBINDING):
+        elif t == w.ACK and st in (REQUESTING, RENEWING, REBINDING, REBOOTING):
             lease = self._lease(m)
             if lease is None:
                 inc(self.stats, "drop_bad_ack")
@@ -225,9 +237,9 @@ class DHCPClient:
                 self._probe(now)
             else:
                 if st != REQUESTING:
-                    inc(self.stats, "renewed" if st == RENEWING else "rebound")
+                    inc(self.stats, _DONE[st])
                 self._bind(now)
-        elif t == w.NAK and st in (REQUESTING, RENEWING, REBINDING):
+        elif t == w.NAK and st in (REQUESTING, RENEWING, REBINDING, REBOOTING):
             if st == REQUESTING and sid is not None and sid != self.server:
                 inc(self.stats, "drop_not_ours")
                 return
@@ -240,6 +252,20 @@ class DHCPClient:
             self._init(now, self._backoff() if st == REQUESTING else 0)
         else:
             inc(self.stats, "drop_unexpected")
+
+    def _reboot(self, now):
+        inc(self.stats, "reboot")
+        self.state = REBOOTING
+        self.xid = self.rng.u32()
+        self.tries = 0
+        self.started = self.sent_at = now
+        self._send(w.REQUEST, now)
+        self.next_at = ticks.add(now, self._backoff())
+
+    def _resume(self, now):
+        """REBOOTING unanswered: on with the lease as it was, its timers unchanged."""
+        self.state = BOUND
+        self.next_at = self.t1_at       # a T1 that passed meanwhile is due at once
 
     def _lease(self, m):
         """The ACK's lease: (address, prefix, router, dns, lease ms, t1 ms, t2 ms) or None."""
@@ -306,6 +332,9 @@ class DHCPClient:
             # RFC 2131 4.3.2 SELECTING: the offered address and the chosen server
             opts[w.OPT_REQUESTED_IP] = self.offered
             opts[w.OPT_SERVER_ID] = self.server
+        elif typ == w.REQUEST and st == REBOOTING:
+            # RFC 2131 4.3.2 INIT-REBOOT: the address in option 50, no server, no ciaddr
+            opts[w.OPT_REQUESTED_IP] = self.lease[0]
         elif typ == w.REQUEST:
             # RENEWING (unicast to the server) and REBINDING (broadcast): ciaddr only
             ciaddr = self.iface.ip
@@ -337,7 +366,7 @@ class DHCPClient:
 
     def release(self, now):
         """Give the lease back (RFC 2131 4.4.6), unconfigure the interface, stop."""
-        if self.lease is not None and self.state in (BOUND, RENEWING, REBINDING):
+        if self.lease is not None and self.bound:
             self._send(w.RELEASE, now)
             self.iface.configure()
         self.stop()
@@ -356,7 +385,8 @@ class DHCPClient:
 
     @property
     def bound(self):
-        return self.state in (BOUND, RENEWING, REBINDING)
+        """The interface holds the lease's address."""
+        return self.state in (BOUND, RENEWING, REBINDING, REBOOTING)
 
     def info(self):
         """The state and the lease, for `barenet ctl`, the status page and the tests."""
@@ -376,5 +406,6 @@ class DHCPClient:
         return out
 
 
+_DONE = {RENEWING: "renewed", REBINDING: "rebound", REBOOTING: "rebooted"}
 _NAMES = {w.DISCOVER: "discover", w.REQUEST: "request", w.DECLINE: "decline",
           w.RELEASE: "release"}

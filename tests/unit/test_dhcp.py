@@ -301,3 +301,48 @@ class _Sink:
 
     def recv_into(self, buf):
         return 0
+
+
+def _replug(wd):
+    nic = wd.iface.nic
+    nic.link_up = False
+    wd.sim.advance(2000)
+    nic.link_up = True
+
+
+def test_carrier_back_asks_to_keep_the_address():
+    # RFC 2131 3.2 / 4.4.2 INIT-REBOOT: the address in option 50, no server id, no ciaddr
+    wd = World()
+    wd.run_until(dhcp.BOUND)
+    _replug(wd)
+    wd.run_until(dhcp.REBOOTING, max_ms=5000)
+    wd.run_until(dhcp.BOUND, max_ms=10000)
+    e = [Ether(f) for t, f in wd.sent if dhcp_type(f) == 3][-1]
+    o = dict(x for x in e[DHCP].options if isinstance(x, tuple))
+    assert o["requested_addr"] == "192.0.2.100" and "server_id" not in o
+    assert e[BOOTP].ciaddr == "0.0.0.0" and e[IP].dst == "255.255.255.255"
+    assert wd.client.stats["rebooted"] == 1 and wd.iface.ip == bytes([192, 0, 2, 100])
+
+
+def test_carrier_back_on_another_network_is_nak_then_a_new_lease():
+    wd = World()
+    wd.run_until(dhcp.BOUND)
+    wd.srv.pool = [bytes([192, 0, 2, 120])]     # as if plugged into another network
+    _replug(wd)
+    wd.run_until(dhcp.BOUND, max_ms=60000)
+    while wd.iface.ip != bytes([192, 0, 2, 120]):
+        wd.run_until(dhcp.BOUND, max_ms=60000)
+    assert wd.client.stats["rx_nak"] == 1
+
+
+def test_carrier_back_with_no_server_keeps_the_lease():
+    # RFC 2131 3.2: no answer to the INIT-REBOOT REQUESTs: the lease is used on
+    wd = World()
+    wd.run_until(dhcp.BOUND)
+    t1 = wd.client.t1_at
+    wd.srv.ep.close()
+    _replug(wd)
+    wd.run_until(dhcp.REBOOTING, max_ms=5000)
+    wd.run_until(dhcp.BOUND, max_ms=90000)         # four REQUESTs, 4 + 8 + 16 + 32 s
+    assert wd.client.stats["request_timeout"] == 1 and wd.iface.ip == bytes([192, 0, 2, 100])
+    assert wd.client.t1_at == t1
