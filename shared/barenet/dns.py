@@ -56,7 +56,6 @@ class Lookup(Ready):
         self.deadline = None
         self.conn = None        # the TCP connection of a truncated answer's retry
         self.tcp_buf = b""
-        self.soft = False       # a server answered SERVFAIL/REFUSED: EAI_AGAIN at the end
 
     def _finish(self, error, addresses=()):
         self.done = True
