@@ -158,6 +158,9 @@ class StackThread:
                     if world.pending():
                         wait = 0    # datagrams to ourselves (loopback) wait for a poll
                     self._flush()
+                    # A Sockets call waits for any change (a DNS lookup's answer is no
+                    # socket's event): it looks again after every step
+                    self._idle.notify_all()
                 world.wait(None if wait is None else max(wait, 0) / 1000)
         except BaseException as e:    # reported to every caller, never silently lost
             with self.lock:

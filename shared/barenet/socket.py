@@ -1113,7 +1113,11 @@ class Sockets:
         raise oserror(EADDRINUSE)
 
     def create_connection(self, address, timeout=_GLOBAL_DEFAULT_TIMEOUT, source_address=None):
-        """CPython's socket.create_connection for a numeric address."""
+        """CPython's socket.create_connection; a name is resolved first, by this module
+        (not inside the socket's connect, where a threaded driver would wait on the socket)."""
+        if isinstance(address, tuple) and len(address) == 2 and isinstance(address[0], str) \
+                and address[0]:
+            address = (ip_ntoa(self._resolve(address[0])), address[1])
         s = self.socket(AF_INET, SOCK_STREAM)
         try:
             if timeout is not _GLOBAL_DEFAULT_TIMEOUT:
@@ -1150,10 +1154,12 @@ class Sockets:
         while True:
             # The resolver's step is this call's try: a driver's step may take in the
             # answer and then sleep before the stack polls again
-            r.poll(drv.now())
+            wait = r.poll(drv.now())
             if q.done:
                 break
-            drv.step(None)      # the resolver's own deadlines bound the wait
+            # Up to the resolver's next deadline: a driver that wakes a call only for its own
+            # socket's events (threaded.py) still comes back to look
+            drv.step(wait)
         return answer(q)
 
     def _resolve(self, host):

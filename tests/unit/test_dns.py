@@ -212,3 +212,19 @@ def test_lookups_in_flight_are_bounded():
     assert [q.done for q in qs] == [False] * 8 + [True]
     assert qs[8].error == dns.EAI_AGAIN and r.stats["busy"] == 1
     assert r.lookup("n0.test", w.sim.now) is qs[0]          # the same name joins its lookup
+
+
+def test_lookups_through_the_stack_thread():
+    # threaded.py wakes a module-level call after every step: the answer is seen at once
+    import time
+    from barenet_host.threaded import RealTimeSim, StackThread
+    w = World(zone=dict(ZONE, **{"ns.test": ["192.0.2.53"]}))
+    drv = StackThread(RealTimeSim(w.sim))
+    net = Sockets(w.stack, drv)
+    with drv:
+        t = time.monotonic()
+        assert net.gethostbyname("board.test") == "192.0.2.9"
+        c = net.create_connection(("ns.test", 53), timeout=5)
+        assert c.getpeername() == ("192.0.2.53", 53)
+        c.close()
+        assert time.monotonic() - t < w.stack.cfg.dns_timeout_ms / 1000    # no timeout waited
