@@ -19,4 +19,5 @@ def test_board_gets_a_lease_renews_and_resolves_in_the_vm():
     assert 3000 <= r["bound_after_ms"] <= 4100 and r["bound_after_ms"] > before_wrap
     assert r["renewed"] == 1 and r["state"] == "BOUND"
     assert r["resolved"] == ["192.0.2.9"]
+    assert r["by_socket"] == ["192.0.2.9", 80] and r["gaierror"] == [-2, True]
     assert r["leases"] == [["01020000000002", "192.0.2.100", True]]

@@ -46,7 +46,18 @@ sim.run(until=lambda: client.stats.get("renewed"), max_ms=120000)
 r = Resolver(board)
 q = r.lookup("board.test", sim.now)
 sim.run(until=lambda: q.done, max_ms=10000)
-print(json.dumps({"configured_before": configured_before, "info": first,
+# The socket layer over the same resolver: names and its error
+from barenet.socket import Sockets, gaierror
+from barenet_host.vwire import SimDriver
+net = Sockets(board, SimDriver(sim))
+by_socket = net.getaddrinfo("other.test", 80, 0, net.SOCK_STREAM)[0][4]
+try:
+    net.gethostbyname("bad..name")
+    err = None
+except gaierror as e:
+    err = [e.errno, isinstance(e, OSError)]
+print(json.dumps({"by_socket": list(by_socket), "gaierror": err,
+"configured_before": configured_before, "info": first,
                   "bound_after_ms": bound_ms - (ticks.PERIOD - int(sys.argv[1])),
                   "renewed": client.stats.get("renewed", 0), "state": client.state,
                   "resolved": [ "%d.%d.%d.%d" % tuple(a) for a in q.addresses],
