@@ -14,7 +14,7 @@ import pytest
 
 from barenet.wire import slip
 from barenet_host.devices import spec as devspec
-from barenet_host.devices.slipnic import TX_LIMIT
+from barenet.slipline import TX_LIMIT
 from slipstacks import Stacks, Transfer, megabyte
 
 A, B = "192.0.2.1", "192.0.2.2"
@@ -141,7 +141,7 @@ def test_output_the_port_does_not_take_is_bounded_and_counted(lines):
             board.send(frame)
             sent += 1
             assert sent < 10000
-        assert len(board._out) <= TX_LIMIT
+        assert len(board.line.out) <= TX_LIMIT
         assert board.stats["tx"] == sent - 1
         assert board.poll(0) == 1         # output waiting: the runner comes back soon
     finally:
