@@ -333,3 +333,19 @@ def test_serve_on_a_missing_or_busy_port_is_one_line_and_status_2(tmp_path, why)
             "busy": "in use by another program (a terminal or another barenet has it open)"}
     assert (p.returncode, p.stdout) == (2, "")
     assert p.stderr == "barenet: error: cannot open serial port %r: %s\n" % (port, want[why])
+
+
+@pytest.mark.parametrize("opts, baud", [(",rtscts", 115200), ("@57600,xonxoff", 57600),
+                                        ("@9600", 9600)])
+def test_baud_and_flow_control_reach_the_port(opts, baud):
+    import termios
+    board = devspec.open_device("pty")
+    nic = devspec.open_device("serial:" + board.path + opts)
+    try:
+        iflag, _, cflag, _, ispeed, ospeed, _ = termios.tcgetattr(nic.transport.fd)
+        assert ispeed == ospeed == getattr(termios, "B%d" % baud)
+        assert bool(cflag & termios.CRTSCTS) == ("rtscts" in opts)
+        assert bool(iflag & termios.IXON) == bool(iflag & termios.IXOFF) == ("xonxoff" in opts)
+    finally:
+        nic.close()
+        board.close()
