@@ -50,8 +50,8 @@ class SlipNIC:
 
     def __init__(self, transport, mtu=slip.DEFAULT_MTU, crc=False, log=log_stderr,
                  connect=True):
-        if not 1 <= mtu <= slip.MAX_MTU:
-            raise ValueError("a SLIP link's mtu is at most %d" % slip.MAX_MTU)
+        if not 0 < mtu <= slip.MAX_MTU:
+            raise ValueError("a SLIP link's mtu is 1-%d" % slip.MAX_MTU)
         self.transport = transport
         self.mtu = mtu
         self.log = log
@@ -120,7 +120,7 @@ class SlipNIC:
         self.link_up = False
         self._retry_at = None
         self.log("%s lost (%s); waiting for it to come back" % (self.transport.name,
-                                                                 _reason(e)))
+                                                                 e.strerror or e))
 
     def _reconnect(self, now):
         retry = self.transport.retry_ms
@@ -156,6 +156,3 @@ class SlipNIC:
     def __repr__(self):
         return "<SlipNIC %s %s>" % (self.transport.name, "up" if self.link_up else "down")
 
-
-def _reason(e):
-    return (e.strerror or str(e)) if isinstance(e, OSError) else str(e)
