@@ -15,6 +15,7 @@ import pytest
 from barenet.wire import slip
 from barenet_host.devices import spec as devspec
 from barenet.slipline import TX_LIMIT
+from barenet_host.devices.slipnic import TX_RETRY_MAX_MS
 from slipstacks import Stacks, Transfer, megabyte
 
 A, B = "192.0.2.1", "192.0.2.2"
@@ -143,7 +144,24 @@ def test_output_the_port_does_not_take_is_bounded_and_counted(lines):
             assert sent < 10000
         assert len(board.line.out) <= TX_LIMIT
         assert board.stats["tx"] == sent - 1
-        assert board.poll(0) == 1         # output waiting: the runner comes back soon
+        # output waiting: the runner comes back, less often while the port takes nothing (a
+        # pty nobody reads does not keep it busy), soon again once a reader takes some
+        assert board.poll(0) == TX_RETRY_MAX_MS
+        reader = os.open(board.path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            waits = []
+            for _ in range(100):
+                if select.select([reader], [], [], 0)[0]:
+                    os.read(reader, 65536)
+                waits.append(board.poll(0))
+                if waits[-1] is None:
+                    break
+            # (the pty moves bytes to the reader's side a moment later: a try may find it
+            # still full, and wait a little longer)
+            assert waits[-1] is None and not board.line.out
+            assert set(waits[:-1]) <= {1, 2, 4, 8, 16, 32, 64}
+        finally:
+            os.close(reader)
     finally:
         board.close()
 

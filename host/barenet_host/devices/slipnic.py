@@ -31,7 +31,10 @@ from barenet.slipline import SlipLine
 from barenet.wire import slip
 
 READ_MAX = 16384     # bytes per read: bounds the datagrams one read queues (READ_MAX / 20)
-TX_RETRY_MS = 1      # output is waiting: poll again this soon
+# Output is waiting: poll again this soon, twice as late after each try the transport took
+# nothing from, up to TX_RETRY_MAX_MS (a pty nobody reads would otherwise wake us every ms).
+TX_RETRY_MS = 1
+TX_RETRY_MAX_MS = 64
 NO_FD_POLL_MS = 2    # a transport without an fd (loop://) is read on this clock instead
 
 
@@ -60,6 +63,7 @@ class SlipNIC:
         self.stats["drop_link_down"] = 0
         self.link_up = False
         self._retry_at = None
+        self._tx_wait = TX_RETRY_MS
         # what fileno() gives while the transport has no fd: never readable, so the runner's
         # select sleeps on the other fds and on poll()'s wait
         self._idle_r, self._idle_w = os.pipe2(os.O_CLOEXEC)
@@ -105,14 +109,17 @@ class SlipNIC:
         if line.rx:
             return 0
         if line.out:
-            return TX_RETRY_MS
+            return self._tx_wait
         return NO_FD_POLL_MS if self.transport.fileno() is None else None
 
     def _flush(self):
         try:
-            self.line.sent(self.transport.write(self.line.out))
+            n = self.transport.write(self.line.out)
         except OSError as e:
             self._lost(e)
+            return
+        self.line.sent(n)
+        self._tx_wait = TX_RETRY_MS if n else min(2 * self._tx_wait, TX_RETRY_MAX_MS)
 
     def _lost(self, e):
         self.stats["drop_link_down"] += self.line.cut()
