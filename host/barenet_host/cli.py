@@ -25,6 +25,7 @@ from barenet.stack import Stack
 
 from barenet_host import cliargs
 from barenet_host import ctl as control
+from barenet_host import plot
 from barenet_host import run as runscript
 from barenet_host.runner import Runner, now_ms
 from barenet_host.devices.tap import TapDevice
@@ -138,6 +139,7 @@ def _parser():
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                    help="its arguments (everything after SCRIPT)")
     r.set_defaults(func=run)
+    plot.add_parser(sub)
     return p
 
 

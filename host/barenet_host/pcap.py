@@ -89,3 +89,42 @@ class PcapNIC(Wrapper):
         if n:
             self.writer.write(memoryview(buf)[:n], self._now)
         return n
+
+
+# Classic pcap as other tools write it: magic as read -> byte order, stamp fraction units per µs
+# (microsecond files 1; nanosecond ones, magic 0xa1b23c4d, 1000).
+_MAGICS = {b"\xd4\xc3\xb2\xa1": ("<", 1), b"\xa1\xb2\xc3\xd4": (">", 1),
+           b"\x4d\x3c\xb2\xa1": ("<", 1000), b"\xa1\xb2\x3c\x4d": (">", 1000)}
+_PCAPNG = b"\x0a\x0d\x0d\x0a"
+
+
+def read(f):
+    """A classic pcap file object -> (linktype, iterator of (time in µs, frame bytes, its length
+    on the wire)): the bytes are fewer than that where the capture's snaplen cut the frame.
+
+    Raises ValueError with a one-line reason for what is not such a file; the iterator raises
+    it for a record cut short.
+    """
+    head = f.read(_GLOBAL.size)
+    if head[:4] == _PCAPNG:
+        raise ValueError("a pcapng file; convert it with `editcap -F pcap IN OUT`")
+    if len(head) < _GLOBAL.size or head[:4] not in _MAGICS:
+        raise ValueError("not a pcap file")
+    order, per_us = _MAGICS[head[:4]]
+    linktype = struct.unpack(order + "I", head[20:24])[0] & 0x0FFFFFFF  # high bits: FCS info
+    record = struct.Struct(order + "IIII")
+
+    def frames():
+        while True:
+            rec = f.read(record.size)
+            if not rec:
+                return
+            if len(rec) < record.size:
+                raise ValueError("a record header is cut short")
+            sec, frac, kept, orig = record.unpack(rec)
+            data = f.read(kept)
+            if len(data) < kept:
+                raise ValueError("a frame is cut short")
+            yield sec * 1000000 + frac // per_us, data, orig
+
+    return linktype, frames()

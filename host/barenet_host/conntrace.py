@@ -1,0 +1,96 @@
+"""barenet's own connection trace: JSON lines, one each time a TCP connection's congestion
+state changes, written by `barenet serve --trace FILE` and drawn by `barenet plot`.
+
+A line is {"t_ms": ms since the trace began, "conn": 1, 2, ... in order of appearance, and
+FIELDS from TCPConnection.info() (tcp/tcb.py, tcp/congestion.py)}; a connection's first line
+also has "local" and "remote" ("a.b.c.d:port"). The core is not asked for anything new: the
+writer is a runner task that reads info() once a loop step, so a trace costs nothing when off.
+CPython only.
+"""
+
+import json
+
+from barenet import ticks
+from barenet.addr import ip_ntoa
+
+FIELDS = ("state", "cwnd", "ssthresh", "in_recovery", "srtt_ms", "rttvar_ms", "rto_ms",
+          "snd_una", "snd_nxt", "snd_max", "snd_wnd", "unacked", "retransmits", "timeouts")
+
+
+def _endpoint(a):
+    return "%s:%d" % (ip_ntoa(a[0]), a[1])
+
+
+class TraceWriter:
+    """`poll(now_ms)` is a runner task: a line for every connection whose FIELDS differ from
+    its last line, and one for a connection's state as it leaves the table (TIME_WAIT or
+    CLOSED)."""
+
+    def __init__(self, stack, f):
+        self.stack = stack
+        self.f = f
+        self.lines = 0
+        self._conns = {}     # connection -> (its number, its last row)
+        self._n = 0
+        self._t = 0          # ms since the first poll, not wrapping
+        self._last = None
+
+    def poll(self, now_ms):
+        if self._last is not None:
+            self._t += ticks.diff(now_ms, self._last)
+        self._last = now_ms
+        old = self._conns
+        now = {}
+        wrote = self.lines
+        for c in self.stack.tcp.connections():
+            now[c] = self._sample(c, old.pop(c, None))
+        for c, last in old.items():
+            self._sample(c, last)
+        self._conns = now
+        if self.lines != wrote:
+            self.f.flush()     # a reader following the file sees whole lines as they come
+        return None
+
+    def _sample(self, c, last):
+        i = c.info()
+        row = tuple(i.get(k) for k in FIELDS)   # no cwnd before the handshake ends: null
+        if last is None:
+            self._n += 1
+            n = self._n
+        else:
+            n = last[0]
+            if last[1] == row:
+                return last
+        rec = {"t_ms": self._t, "conn": n}
+        if last is None:
+            rec["local"] = _endpoint(i["local"])
+            rec["remote"] = _endpoint(i["remote"])
+        rec.update(zip(FIELDS, row))
+        self.f.write(json.dumps(rec) + "\n")
+        self.lines += 1
+        return n, row
+
+    def close(self):
+        self.f.close()
+
+
+def load(f):
+    """A trace file object -> {conn number: {"local", "remote", "rows": [line dict, ...]}}.
+    Raises ValueError naming the first line that is not a trace line."""
+    conns = {}
+    for lineno, line in enumerate(f, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            n = rec["conn"]
+            if not isinstance(rec["t_ms"], int) or not all(k in rec for k in FIELDS):
+                raise KeyError
+        except (ValueError, KeyError, TypeError):
+            raise ValueError("line %d is not a barenet trace line" % lineno)
+        conn = conns.get(n)
+        if conn is None:
+            conn = conns[n] = {"local": rec.get("local", "?"), "remote": rec.get("remote", "?"),
+                               "rows": []}
+        conn["rows"].append(rec)
+    return conns
