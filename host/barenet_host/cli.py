@@ -23,7 +23,7 @@ from barenet.apps.udp_echo import UDPEcho
 from barenet.config import Config
 from barenet.stack import Stack
 
-from barenet_host import cliargs
+from barenet_host import cliargs, conntrace
 from barenet_host import ctl as control
 from barenet_host import plot
 from barenet_host import run as runscript
@@ -108,6 +108,9 @@ def _parser():
     s.add_argument("--ctl", metavar="PATH",
                    help="control socket for `barenet ctl` (default %s)"
                    % control.default_path("TAP"))
+    s.add_argument("--trace", metavar="FILE", help="write each TCP connection's cwnd, "
+                   "ssthresh, RTT and sequence numbers to FILE as they change (JSON lines, "
+                   "for `barenet plot`)")
     s.set_defaults(func=serve)
     c = sub.add_parser("ctl", help="ask a running `barenet serve` for its counters and limits",
                        description="Talk to a running `barenet serve` over its control socket.")
@@ -174,10 +177,13 @@ def _open_tap(args):
 def serve(args, out):
     _check_serve(args)
     cidr, tap = _open_tap(args)
+    tracer = None
     try:
         stack = Stack("host", sndbuf=args.tcp_buffer, rcvbuf=args.tcp_buffer,
                       max_connections=args.max_conns,
                       **dict((t, getattr(args, t)) for t in APP_TUNABLES))
+        if args.trace:
+            tracer = conntrace.TraceWriter(stack, conntrace.create(args.trace))
         gateway = None if args.gateway is None else addr.ip_ntoa(args.gateway)
         stack.add_interface(tap, mac=args.mac, ip=cidr, gateway=gateway, mtu=args.mtu,
                             now_ms=now_ms())
@@ -190,6 +196,8 @@ def serve(args, out):
             runner.close()
             raise cliargs.UsageError("control socket %s: %s" % (
                 ctl_path, e.strerror if isinstance(e, OSError) and e.strerror else e))
+        if tracer is not None:
+            runner.add_task(tracer.poll)
         echoes = [UDPEcho(stack, port) for port in args.udp_echo]
         for echo in echoes:
             runner.add_task(echo.poll)
@@ -218,6 +226,8 @@ def serve(args, out):
             runner.close()
     finally:
         tap.close()
+        if tracer is not None:
+            tracer.close()
     print("barenet: stopped: " + summary(stack, tap, echoes), file=out, flush=True)
     return 0
 

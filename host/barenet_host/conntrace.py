@@ -13,6 +13,8 @@ import json
 from barenet import ticks
 from barenet.addr import ip_ntoa
 
+from barenet_host import cliargs
+
 FIELDS = ("state", "cwnd", "ssthresh", "in_recovery", "srtt_ms", "rttvar_ms", "rto_ms",
           "snd_una", "snd_nxt", "snd_max", "snd_wnd", "unacked", "retransmits", "timeouts")
 
@@ -72,6 +74,14 @@ class TraceWriter:
 
     def close(self):
         self.f.close()
+
+
+def create(path):
+    """The trace file, opened for writing; a path that cannot be is the user's one-line error."""
+    try:
+        return open(path, "w")
+    except OSError as e:
+        raise cliargs.UsageError("--trace %s: %s" % (path, e.strerror or e))
 
 
 def load(f):

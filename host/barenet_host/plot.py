@@ -58,7 +58,7 @@ def main(args, out):
                                          "from a pcap (a trace gives --kind cwnd)" % args.input)
             if is_trace:
                 conns = conntrace.load(_text(f))
-                picked, what = _pick(args, sorted(conns), lambda n: conns[n]["rows"][-1]["snd_max"])
+                picked, what = _pick(args, sorted(conns), lambda n: _sent(conns[n]["rows"]))
                 conn = conns[picked]
                 # cwnd exists from the end of the handshake on (tcb.py info())
                 conn["rows"] = [r for r in conn["rows"] if r["cwnd"] is not None]
@@ -105,6 +105,11 @@ def _pick(args, numbers, size):
     if args.conn not in numbers:
         raise ValueError("no connection %d (it has %d)" % (args.conn, len(numbers)))
     return args.conn, len(numbers)
+
+
+def _sent(rows):
+    """Bytes a traced connection sent: its sequence numbers are 32-bit, as on the wire."""
+    return (rows[-1]["snd_max"] - rows[0]["snd_una"]) % _SEQ
 
 
 def _pyplot():
@@ -166,11 +171,14 @@ def _tsg(fig, flow, title):
         bars = ser[key]
         if bars:
             ax.vlines([b[0] for b in bars], [b[1] for b in bars], [b[2] for b in bars],
-                      colors=COLOURS[key], linewidth=2, label=label)
-    retx = ser["retx"]
-    if retx:
-        ax.plot([b[0] for b in retx], [b[2] for b in retx], "x", color=COLOURS["retx"],
-                markersize=4)
+                      colors=COLOURS[key], linewidth=2, label=label, zorder=3)
+    # A mark at each segment's end, as tcptrace's arrowheads: on a long transfer a segment is
+    # less than a pixel tall, and only the marks show where data went out.
+    for key, mark in (("data", "."), ("retx", "x")):
+        bars = ser[key]
+        if bars:
+            ax.plot([b[0] for b in bars], [b[2] for b in bars], mark, color=COLOURS[key],
+                    markersize=3 if mark == "." else 4, zorder=3)
     for key, label in (("ack", "ACK"), ("wnd", "window edge")):
         pts = ser[key]
         if pts:
@@ -182,8 +190,9 @@ def _tsg(fig, flow, title):
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    n = len(ser["data"]) + len(retx)
-    return "%d data segments, %d retransmitted, %d SACK blocks" % (n, len(retx), len(ser["sack"]))
+    retx = len(ser["retx"])
+    return "%d data segments, %d retransmitted, %d SACK blocks" % (
+        len(ser["data"]) + retx, retx, len(ser["sack"]))
 
 
 def _cwnd(fig, conn, title):
