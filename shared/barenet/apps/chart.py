@@ -13,33 +13,36 @@ HTML = """<h2>cwnd and RTT</h2><div id="charts" data-updates="0"></div>
   var box = document.getElementById("charts"), updates = 0;
   var W = 720, H = 220, M = 40;
   function line(g, pts, k, lo, hi, y0, h, colour, dash) {
-    var i, t0 = pts[0][0], t1 = pts[pts.length - 1][0], started = false;
+    // A step line, as `barenet plot` draws: each value holds until the next sample, the last
+    // to the right edge (one sample alone spans the chart).
+    var i, t0 = pts[0][0], t1 = pts[pts.length - 1][0], y = null;
     g.strokeStyle = colour; g.lineWidth = 2; g.setLineDash(dash ? [6, 4] : []);
     g.beginPath();
     for (i = 0; i < pts.length; i++) {
       if (pts[i][k] === null) { continue; }
-      var x = M + (W - 2 * M) * (t1 > t0 ? (pts[i][0] - t0) / (t1 - t0) : 1);
-      var y = y0 + h - h * (pts[i][k] - lo) / (hi - lo || 1);
-      if (started) { g.lineTo(x, y); } else { g.moveTo(x, y); started = true; }
+      var x = M + (W - 2 * M) * (t1 > t0 ? (pts[i][0] - t0) / (t1 - t0) : 0);
+      var ny = y0 + h - h * (pts[i][k] - lo) / (hi - lo || 1);
+      if (y === null) { g.moveTo(x, ny); } else { g.lineTo(x, y); g.lineTo(x, ny); }
+      y = ny;
     }
-    g.stroke();
+    if (y !== null) { g.lineTo(W - M, y); g.stroke(); }
   }
-  function top(pts, keys) {
+  function top(pts, keys) {   // the scale: the largest value with a tenth of headroom
     var m = 1, i, j;
     for (i = 0; i < pts.length; i++) {
       for (j = 0; j < keys.length; j++) {
         if (pts[i][keys[j]] !== null && pts[i][keys[j]] > m) { m = pts[i][keys[j]]; }
       }
     }
-    return m;
+    return Math.ceil(m * 1.1);
   }
   function draw(cv, pts) {
     var g = cv.getContext("2d"), half = (H - 30) / 2;
     g.clearRect(0, 0, W, H);
     g.fillStyle = "#000"; g.font = "11px sans-serif";
     var bytes = top(pts, [1, 2]), ms = top(pts, [3, 4]);
-    g.fillText("cwnd (blue), ssthresh (orange): up to " + bytes + " bytes", M, 12);
-    g.fillText("srtt (green), rto (grey): up to " + ms + " ms", M, half + 27);
+    g.fillText("cwnd (blue), ssthresh (orange): 0 to " + bytes + " bytes", M, 12);
+    g.fillText("srtt (green), rto (grey): 0 to " + ms + " ms", M, half + 27);
     g.strokeStyle = "#ccc"; g.lineWidth = 1; g.setLineDash([]);
     g.strokeRect(M, 15, W - 2 * M, half); g.strokeRect(M, half + 30, W - 2 * M, half - 15);
     line(g, pts, 1, 0, bytes, 15, half, "#1f4fd0", false);
