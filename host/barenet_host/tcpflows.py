@@ -11,8 +11,7 @@ from barenet.wire import Malformed, ethernet, ipv4, tcp
 
 from barenet_host import pcap
 
-LINKTYPE_RAW = 101  # bare IPv4/IPv6 datagrams, as a TUN or SLIP link carries them
-_LINKTYPES = (pcap.LINKTYPE_ETHERNET, LINKTYPE_RAW)
+_LINKTYPES = (pcap.LINKTYPE_ETHERNET, pcap.LINKTYPE_RAW)
 
 
 class Seg:

@@ -7,11 +7,13 @@ inside the namespace on a TAP made there with `ip tuntap add` (`serve`). Teardow
 started by pid and deletes the namespace, also after a failure.
 """
 
+import json
 import os
 import select
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -94,6 +96,22 @@ def readline(stream, timeout_s):
     return stream.readline() if ready else ""
 
 
+def first_line(stream, timeout_s):
+    """The first line of a subprocess's text pipe, or '' if none arrives in time. Read from
+    the fd a byte at a time: a buffered readline() would keep what follows the line (a
+    --verbose log) where a later communicate(), which reads the fd, never sees it."""
+    fd, line, end = stream.fileno(), b"", time.monotonic() + timeout_s
+    while not line.endswith(b"\n"):
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return ""
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        line += byte
+    return line.decode()
+
+
 class Served:
     """A `barenet serve` subprocess inside the namespace."""
 
@@ -113,21 +131,22 @@ class Served:
 
 @pytest.fixture
 def serve(netns):
-    """serve(*args, tap=None, make_tap=True): start `barenet serve --tap T --ip 192.0.2.2/24 ...`
-    inside the namespace. With make_tap the TAP is made first with `ip tuntap add` and its
-    kernel side configured (attach mode, as QEMU users work); without it barenet creates it."""
+    """serve(*args, tap=None, make_tap=True, mode="tap"): start `barenet serve --tap T --ip
+    192.0.2.2/24 ...` (mode "tun": --tun T) inside the namespace. With make_tap the device is
+    made first with `ip tuntap add` and its kernel side configured (attach mode, as QEMU users
+    work); without it barenet creates it."""
     started = []
 
-    def start(*args, tap=None, make_tap=True):
+    def start(*args, tap=None, make_tap=True, mode="tap"):
         tap = tap or unique_name("s")
         if make_tap:
-            netns.tuntap_add(tap)
+            netns.tuntap_add(tap, mode)
             netns.addr(tap, KERNEL_CIDR)
             netns.up(tap)
-        cmd = _barenet_cmd() + ["serve", "--tap", tap, "--ip", BARENET_CIDR] + list(args)
+        cmd = _barenet_cmd() + ["serve", "--" + mode, tap, "--ip", BARENET_CIDR] + list(args)
         proc = netns.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         started.append(proc)
-        banner = readline(proc.stdout, STARTUP_TIMEOUT_S)
+        banner = first_line(proc.stdout, STARTUP_TIMEOUT_S)
         if not banner.startswith("barenet: serving"):
             proc.kill()
             out, err = proc.communicate(timeout=STOP_TIMEOUT_S)
@@ -143,6 +162,30 @@ def serve(netns):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.communicate(timeout=STOP_TIMEOUT_S)
+
+
+# argv: host, port, nbytes, seconds. Sends nbytes of seeded random data to an echo service
+# while reading the echo back, then reports both digests as JSON.
+ECHO_CLIENT = r"""
+import hashlib, json, random, select, socket, sys, time
+host, port, n, limit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+data = random.Random(n).randbytes(n)
+s = socket.create_connection((host, port), timeout=10)
+s.setblocking(False)
+got, sent, end = bytearray(), 0, time.monotonic() + limit
+while len(got) < n and time.monotonic() < end:
+    r, w, _ = select.select([s], [s] if sent < n else [], [], 1)
+    if w:
+        sent += s.send(data[sent:sent + 65536])
+    if r:
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+s.close()
+print(json.dumps({"sent": sent, "got": len(got), "ok": bytes(got) == data,
+                  "sha": hashlib.sha256(data).hexdigest(), "got_sha": hashlib.sha256(got).hexdigest()}))
+"""
 
 
 class Kernel:
@@ -163,6 +206,13 @@ class Kernel:
         """Start a Python snippet inside the namespace; the caller waits with a timeout."""
         return self.ns.popen([sys.executable, "-c", source] + list(argv), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
+
+    def echo(self, nbytes, port=7, limit_s=60):
+        """nbytes through barenet's TCP echo and back; -> the ECHO_CLIENT report (a dict)."""
+        r = self.py(ECHO_CLIENT, self.barenet_ip, str(port), str(nbytes), str(limit_s),
+                    timeout=limit_s + 20)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
 
     def ping(self, *args, timeout=30):
         return self.ns.run(["ping"] + [str(a) for a in args] + [BARENET_IP], timeout=timeout)
