@@ -167,7 +167,7 @@ def tsg_series(flow):
 def _tsg(fig, flow, title):
     ser = tsg_series(flow)
     ax = fig.add_subplot(1, 1, 1)
-    for key, label in (("data", "data"), ("retx", "retransmitted"), ("sack", "SACK blocks")):
+    for key, label in (("data", "data"), ("sack", "SACK blocks"), ("retx", "retransmitted")):
         bars = ser[key]
         if bars:
             ax.vlines([b[0] for b in bars], [b[1] for b in bars], [b[2] for b in bars],
@@ -184,6 +184,12 @@ def _tsg(fig, flow, title):
         if pts:
             ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", color=COLOURS[key],
                     linewidth=1.0, label=label)
+    # The peer's window edge may run far ahead of the data: the axis follows the data, and
+    # the edge shows where it comes near.
+    sent = [b[2] for b in ser["data"] + ser["retx"]] + [p[1] for p in ser["ack"]]
+    if sent:
+        lo, hi = min(0, min(sent)), max(sent)
+        ax.set_ylim(lo - 0.02 * (hi - lo), hi + 0.1 * (hi - lo) + 1)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("sequence number (bytes into the stream)")
     ax.set_title(title, fontsize=10)
