@@ -1,4 +1,5 @@
-"""Classic libpcap capture files, and a NIC wrapper that records the frames passing through it.
+"""Classic libpcap capture files, and a NIC wrapper that records the frames passing through it;
+read() takes such files back, as barenet and other tools write them (`barenet plot`).
 
 Format: https://wiki.wireshark.org/Development/LibpcapFileFormat (the "classic" format, magic
 0xa1b2c3d4, microsecond timestamps, written little-endian). Like smoltcp's PcapWriter

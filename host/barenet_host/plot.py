@@ -209,7 +209,9 @@ def _cwnd(fig, conn, title):
     # ssthresh starts "infinite" (RFC 5681 3.1: arbitrarily high): not drawn until it is set.
     ss = [r["ssthresh"] if r["ssthresh"] < INFINITE else float("nan") for r in rows]
     top.step(t, [r["cwnd"] for r in rows], where="post", color=COLOURS["cwnd"], label="cwnd")
-    top.step(t, ss, where="post", color=COLOURS["ssthresh"], linestyle="--", label="ssthresh")
+    if any(v == v for v in ss):     # NaN != NaN: a connection that never lost has none
+        top.step(t, ss, where="post", color=COLOURS["ssthresh"], linestyle="--",
+                 label="ssthresh")
     start = None
     for x, r in zip(t + [t[-1]], rows + [{"in_recovery": False}]):
         if r["in_recovery"] and start is None:

@@ -10,6 +10,8 @@ import pytest
 import pngcheck
 from barenet.wire import tcp
 from barenet_host import cli, conntrace, plot
+from barenet_host.netns import unique_name
+from conftest import BARENET_CIDR, _barenet_cmd
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(120)]
 
@@ -86,3 +88,13 @@ def test_plots_of_a_kernel_transfer(serve, kernel, capture, tmp_path):
     img = pngcheck.load(png)
     for key in ("cwnd", "rto_ms"):
         assert pngcheck.near(img, plot.COLOURS[key]) >= 100, key
+
+
+def test_serve_trace_to_a_path_it_cannot_write_is_one_line(netns, tmp_path):
+    tap = unique_name("s")
+    netns.tuntap_add(tap)
+    bad = str(tmp_path / "no-such-dir" / "t.jsonl")
+    r = netns.run(_barenet_cmd() + ["serve", "--tap", tap, "--ip", BARENET_CIDR, "--trace", bad],
+                  timeout=30)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr == "barenet: error: --trace %s: No such file or directory\n" % bad
