@@ -474,3 +474,25 @@ def test_status_page_without_sampling_has_no_chart():
     assert b"<script" not in body and b"charts" not in body
     _, body = fetch(sim, client, b"GET /?format=samples HTTP/1.1\r\nConnection: close\r\n\r\n")
     assert json.loads(body) == {"every_ms": 0, "connections": []}
+
+
+def test_status_page_charts_at_most_status_chart_conns_connections():
+    sim, client, server = pair(status_samples=4, status_sample_ms=100, status_chart_conns=2)
+    for stack in (client, server):
+        stack.interfaces[0].nic.faults = FaultModel(delay_ms=5, bandwidth_bps=10000000,
+                                                    queue_limit=30000)
+    page = serve(sim, server, StatusPage(server, 80))
+    serve(sim, server, Chargen(server, 19))
+    first = Client(sim, client, 19, shut=False)
+    sim.run(max_ms=300)
+    others = [Client(sim, client, 19, shut=False) for _ in range(2)]
+    sim.run(max_ms=500)
+    charted = [r[0] for r in page.samples.rings.values()]
+    assert len(charted) == 2 and "192.0.2.1:%d" % first.conn.lport in charted[0]
+    first.conn.abort()
+    sim.run(max_ms=500)
+    # The freed place goes to a newcomer; the one charted before keeps its ring.
+    assert len(page.samples.rings) == 2 and charted[1] in [r[0] for r in page.samples.rings.values()]
+    assert all(r[0] != charted[0] for r in page.samples.rings.values())
+    for c in others:
+        c.conn.close()

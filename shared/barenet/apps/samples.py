@@ -3,8 +3,8 @@ srtt, rto) samples, taken every `every_ms` by the page's poll and served as JSON
 (`/?format=samples`). MicroPython-compatible; sans-I/O like the rest (time comes in).
 
 Rings are for connections in the table (tcp.connections()) that have a congestion state (past
-the handshake); a connection's ring goes when it leaves the table. Bounded: `size` samples a
-connection, so the page costs at most size * max_connections tuples."""
+the handshake), at most `max_conns` of them; a connection's ring goes when it leaves the
+table. Bounded: `size` samples of `max_conns` connections."""
 
 from .. import ticks
 from ..addr import ip_ntoa
@@ -17,35 +17,44 @@ def _name(i):
 
 
 class Samples:
-    def __init__(self, stack, size, every_ms):
+    def __init__(self, stack, size, every_ms, max_conns):
         self.stack = stack
         self.size = size
         self.every_ms = every_ms
+        self.max_conns = max_conns
         self.rings = {}      # connection -> [its name, [(t, cwnd, ssthresh, srtt, rto), ...]]
         self._t = 0          # ms since the first poll, not wrapping: the samples' time axis
         self._last = None
         self._due = 0
 
     def poll(self, now_ms):
-        """Sample when due; -> ms until the next sample, or None with no connection to watch."""
+        """Sample when due; -> ms until the next sample, or None with no connection charted
+        (a new one is found at the first poll after it arrives: its frames make loop steps)."""
         if self._last is not None:
             self._t += ticks.diff(now_ms, self._last)
         self._last = now_ms
-        conns = self.stack.tcp.connections()
         if self._t >= self._due:
             self._due = self._t + self.every_ms
-            self._sample(conns)
-        if not conns:
-            return None
-        return self._due - self._t
+            self._sample()
+        return self._due - self._t if self.rings else None
 
-    def _sample(self, conns):
+    def _sample(self):
+        # Charted connections keep their place while they last; newcomers fill what is free,
+        # in table order. Only those are asked for info(): a host's page with thousands of
+        # connections samples max_conns of them.
         old = self.rings
+        live = self.stack.tcp.connections()
+        keep = [c for c in live if c in old]
+        room = self.max_conns - len(keep)
+        for c in live:
+            if room <= 0:
+                break
+            if c not in old and c.cc is not None:    # past the handshake: it has a cwnd
+                keep.append(c)
+                room -= 1
         rings = {}
-        for c in conns:
+        for c in keep:
             i = c.info()
-            if i.get("cwnd") is None:
-                continue
             ring = old.get(c)
             if ring is None:
                 ring = [_name(i), []]

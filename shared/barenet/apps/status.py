@@ -70,7 +70,8 @@ class StatusPage(TCPServer):
         self.samples = None
         if c.status_samples:
             from .samples import Samples   # a board's page (no samples) leaves it unloaded
-            self.samples = Samples(stack, c.status_samples, c.status_sample_ms)
+            self.samples = Samples(stack, c.status_samples, c.status_sample_ms,
+                                   c.status_chart_conns)
 
     def poll(self, now_ms):
         wait = TCPServer.poll(self, now_ms)
