@@ -59,6 +59,10 @@ def lossy_transfer(pcap_path, trace_path, loss=0.02):
     sim.add_task(app)
     assert sim.run(until=lambda: len(got) == len(data), max_ms=60000)
     assert sim.run(until=lambda: not conn.info()["unacked"], max_ms=1000)   # the last ACK
+    # Lines reach the file within FLUSH_MS, before the close: the trace's poll woke for it.
+    sim.run(max_ms=2 * conntrace.FLUSH_MS)
+    with open(trace_path) as f:
+        assert len(f.readlines()) == trace.lines
     writer.close()
     trace.close()
     assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
