@@ -283,9 +283,11 @@ def request(path, command, timeout_s=5.0):
 def format_stats(reply):
     """The readable form of a `stats` reply: counters per layer, then limits with their use."""
     out = []
-    serve = reply.get("serve") or {}
-    if serve:
-        out.append("barenet serve: " + ", ".join("%s %s" % (k, serve[k]) for k in sorted(serve)))
+    for command in ("serve", "bridge"):    # who answers: its own facts first
+        who = reply.get(command) or {}
+        if who:
+            out.append("barenet %s: " % command +
+                       ", ".join("%s %s" % (k, who[k]) for k in sorted(who)))
     out.append("counters")
     stats = reply.get("stats") or {}
     rows = [(layer, k, v) for layer in sorted(stats) for k, v in sorted(stats[layer].items())]
