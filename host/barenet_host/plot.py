@@ -84,7 +84,8 @@ def main(args, out):
         try:
             fig.savefig(args.output, dpi=DPI, format="png")
         except OSError as e:
-            raise cliargs.RuntimeFailure("%s: %s" % (args.output, e.strerror or e))
+            # the path named by -o, as a bad --trace path for serve: the user's to fix
+            raise cliargs.UsageError("-o %s: %s" % (args.output, e.strerror or e))
     finally:
         plt.close(fig)
     print("barenet: wrote %s: %s, %s" % (args.output, title, summary), file=out, flush=True)

@@ -164,6 +164,8 @@ def test_missing_and_corrupt_inputs_are_one_line(lossy, tmp_path):
     assert _error("plot", str(bad), "-o", png) == (2, "%s: line 2 is not a barenet trace line"
                                                   % bad)
     assert not os.path.exists(png)
+    nodir = str(tmp_path / "no-such-dir" / "x.png")
+    assert _error("plot", pcap, "-o", nodir) == (2, "-o %s: No such file or directory" % nodir)
 
 
 def test_unknown_connection_and_wrong_kind(lossy, tmp_path):
