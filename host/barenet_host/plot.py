@@ -44,43 +44,12 @@ def add_parser(sub):
 
 
 def main(args, out):
-    try:
-        with open(args.input, "rb") as f:
-            first = f.read(4)
-            f.seek(0)
-            is_trace = first[:1] == b"{"
-            kind = args.kind or ("cwnd" if is_trace else "tsg")
-            if kind == "cwnd" and not is_trace:
-                raise cliargs.UsageError("%s is not a barenet trace: cwnd comes from `barenet "
-                                         "serve --trace FILE` (a pcap gives --kind tsg)" % args.input)
-            if kind == "tsg" and is_trace:
-                raise cliargs.UsageError("%s is a barenet trace: a time-sequence graph comes "
-                                         "from a pcap (a trace gives --kind cwnd)" % args.input)
-            if is_trace:
-                conns = conntrace.load(_text(f))
-                picked, what = _pick(args, sorted(conns), lambda n: _sent(conns[n]["rows"]))
-                conn = conns[picked]
-                # cwnd exists from the end of the handshake on (tcb.py info())
-                conn["rows"] = [r for r in conn["rows"] if r["cwnd"] is not None]
-                if not conn["rows"]:
-                    raise ValueError("connection %d has no cwnd: it never finished its "
-                                     "handshake" % picked)
-                draw, title = _cwnd, "%s -> %s" % (conn["local"], conn["remote"])
-            else:
-                flows, _ = tcpflows.flows(f)
-                picked, what = _pick(args, range(1, len(flows) + 1),
-                                     lambda n: flows[n - 1].payload(True) + flows[n - 1].payload(False))
-                conn = flows[picked - 1]
-                draw, title = _tsg, str(conn)
-    except OSError as e:
-        raise cliargs.UsageError("%s: %s" % (args.input, e.strerror or e))
-    except ValueError as e:
-        raise cliargs.UsageError("%s: %s" % (args.input, e))
+    draw, conn, title, picked, count = _load(args)
     plt = _pyplot()
     fig = plt.figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
     try:
-        summary = draw(fig, conn, "connection %d of %d%s: %s" % (picked, what, "" if args.conn
-                                                                  else " (most data)", title))
+        summary = draw(fig, conn, "connection %d of %d%s: %s" % (
+            picked, count, "" if args.conn else " (most data)", title))
         try:
             fig.savefig(args.output, dpi=DPI, format="png")
         except OSError as e:
@@ -92,8 +61,45 @@ def main(args, out):
     return 0
 
 
-def _text(f):
-    return io.TextIOWrapper(f, encoding="utf-8", errors="replace")
+def _load(args):
+    """The input, read: -> (its graph's draw function, the connection picked, its title, its
+    number, how many the input has). What is wrong with the input is a UsageError."""
+    try:
+        with open(args.input, "rb") as f:
+            is_trace = f.read(1) == b"{"
+            f.seek(0)
+            kind = args.kind or ("cwnd" if is_trace else "tsg")
+            if kind == "cwnd" and not is_trace:
+                raise cliargs.UsageError("%s is not a barenet trace: cwnd comes from `barenet "
+                                         "serve --trace FILE` (a pcap gives --kind tsg)"
+                                         % args.input)
+            if kind == "tsg" and is_trace:
+                raise cliargs.UsageError("%s is a barenet trace: a time-sequence graph comes "
+                                         "from a pcap (a trace gives --kind cwnd)" % args.input)
+            return _traced(args, f) if is_trace else _captured(args, f)
+    except OSError as e:
+        raise cliargs.UsageError("%s: %s" % (args.input, e.strerror or e))
+    except ValueError as e:
+        raise cliargs.UsageError("%s: %s" % (args.input, e))
+
+
+def _traced(args, f):
+    conns = conntrace.load(io.TextIOWrapper(f, encoding="utf-8", errors="replace"))
+    picked, count = _pick(args, sorted(conns), lambda n: _sent(conns[n]["rows"]))
+    conn = conns[picked]
+    # cwnd exists from the end of the handshake on (tcb.py info())
+    conn["rows"] = [r for r in conn["rows"] if r["cwnd"] is not None]
+    if not conn["rows"]:
+        raise ValueError("connection %d has no cwnd: it never finished its handshake" % picked)
+    return _cwnd, conn, "%s -> %s" % (conn["local"], conn["remote"]), picked, count
+
+
+def _captured(args, f):
+    flows, _ = tcpflows.flows(f)
+    picked, count = _pick(args, range(1, len(flows) + 1),
+                          lambda n: flows[n - 1].payload(True) + flows[n - 1].payload(False))
+    flow = flows[picked - 1]
+    return _tsg, flow, str(flow), picked, count
 
 
 def _pick(args, numbers, size):
