@@ -1,5 +1,5 @@
 """`barenet plot` on a real capture and a real trace: a lossy bulk transfer between two barenet
-stacks on the virtual wire, recorded with the pcap writer (vwire's Wire(pcap=...)) and the
+stacks on the virtual wire, recorded on the sender with the pcap wrapper (PcapNIC) and the
 connection trace (conntrace.TraceWriter, as `serve --trace` runs it). The PNGs are read back
 and must have the expected size and the graph's colours actually drawn; bad input is one line.
 """
@@ -16,7 +16,8 @@ import pytest
 import pngcheck
 from barenet_host import cli, conntrace, plot, tcpflows
 from barenet_host.faults import FaultModel
-from barenet_host.pcap import PcapWriter
+from barenet.stack import Stack
+from barenet_host.pcap import PcapNIC, PcapWriter
 from barenet_host.vwire import Sim
 
 pytestmark = pytest.mark.timeout(120)
@@ -27,12 +28,18 @@ SIZE = (plot.WIDTH * plot.DPI, plot.HEIGHT * plot.DPI)
 
 def lossy_transfer(pcap_path, trace_path, loss=0.02):
     """NBYTES from 192.0.2.1 to 192.0.2.2's port 9 over 10 Mbit/s links with 10 ms delay, a
-    30 kB tail-drop queue and random loss each way -> the sender's final info()."""
+    30 kB tail-drop queue and random loss each way -> the sender's final info(); its frames
+    in pcap_path and its trace in trace_path."""
     sim = Sim()
-    writer = PcapWriter(pcap_path)
-    wire = sim.wire(pcap=writer)
+    wire = sim.wire()
     big = {"sndbuf": 1 << 18, "rcvbuf": 1 << 18}
-    a, _ = sim.host(wire, "02:00:00:00:00:01", "192.0.2.1/24", profile="host", seed=1, **big)
+    # The sender's NIC wrapped in the pcap recorder, as tcpdump on the sending host: what it
+    # sent, and what reached it.
+    writer = PcapWriter(pcap_path)
+    a = Stack("host", seed=1, **big)
+    a.add_interface(PcapNIC(wire.nic(), writer), mac=b"\x02\x00\x00\x00\x00\x01",
+                    ip="192.0.2.1/24", now_ms=sim.now)
+    sim.add_stack(a)
     b, _ = sim.host(wire, "02:00:00:00:00:02", "192.0.2.2/24", profile="host", seed=2, **big)
     for i, nic in enumerate(wire.nics):
         nic.faults = FaultModel(seed=3 + i, loss=loss, delay_ms=10, bandwidth_bps=10000000,
@@ -95,8 +102,8 @@ def test_flows_of_the_capture_match_the_transfer(lossy):
     # Every byte was sent, and the last ACK covers them all.
     assert max(hi for _, _, hi in ser["data"] + ser["retx"]) == NBYTES
     assert ser["ack"][-1][1] == NBYTES
-    # The wire's capture sees each frame as sent, before the faults: every retransmitted data
-    # segment is there (the sender's count may also hold a retransmitted SYN or FIN).
+    # The sender's capture has every segment it sent: every retransmitted data segment is
+    # there (the sender's count may also hold a retransmitted SYN).
     assert 1 <= len(ser["retx"]) <= info["retransmits"]
     assert ser["sack"]                       # the receiver reported the holes (RFC 2018)
     assert all(lo < hi for _, lo, hi in ser["sack"])
