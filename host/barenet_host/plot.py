@@ -15,6 +15,7 @@ in order of appearance; by default the one that carried the most data.
 
 import io
 
+from barenet.apps import chart
 from barenet.tcp.congestion import INFINITE
 from barenet.wire import tcp
 
@@ -23,10 +24,10 @@ from barenet_host import cliargs, conntrace, tcpflows
 WIDTH, HEIGHT, DPI = 10, 6, 100   # inches: a 1000 x 600 PNG
 _SEQ = 1 << 32
 _INSTALL = "pip install 'barenet[plot]'"
-# One colour per thing drawn, in both kinds of graph
-COLOURS = {"data": "#1f4fd0", "retx": "#e0201b", "sack": "#a020c0", "ack": "#1a9a2a",
-           "wnd": "#c8a000", "cwnd": "#1f4fd0", "ssthresh": "#e07010", "recovery": "#e0201b",
-           "srtt_ms": "#1a9a2a", "rttvar_ms": "#a020c0", "rto_ms": "#606060"}
+# One colour per thing drawn, in both kinds of graph; cwnd, ssthresh, srtt and RTO as on the
+# status page's chart
+COLOURS = dict(chart.COLOURS, data="#1f4fd0", retx="#e0201b", sack="#a020c0", ack="#1a9a2a",
+               wnd="#c8a000", recovery="#e0201b", rttvar_ms="#a020c0")
 
 
 def add_parser(sub):

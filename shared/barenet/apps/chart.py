@@ -6,7 +6,10 @@ script. The script writes what it drew into data- attributes (data-updates on th
 data-points on each canvas), so a test can read the result from the DOM.
 """
 
-# Colours: cwnd blue, ssthresh orange, srtt green, RTO grey (as `barenet plot` draws them).
+# cwnd blue, ssthresh orange, srtt green, RTO grey, as `barenet plot` draws them (plot.py);
+# the script below has no other % than these keys
+COLOURS = {"cwnd": "#1f4fd0", "ssthresh": "#e07010", "srtt_ms": "#1a9a2a", "rto_ms": "#606060"}
+
 HTML = """<h2>cwnd and RTT</h2><div id="charts" data-updates="0"></div>
 <script>
 (function () {
@@ -45,10 +48,10 @@ HTML = """<h2>cwnd and RTT</h2><div id="charts" data-updates="0"></div>
     g.fillText("srtt (green), rto (grey): 0 to " + ms + " ms", M, half + 27);
     g.strokeStyle = "#ccc"; g.lineWidth = 1; g.setLineDash([]);
     g.strokeRect(M, 15, W - 2 * M, half); g.strokeRect(M, half + 30, W - 2 * M, half - 15);
-    line(g, pts, 1, 0, bytes, 15, half, "#1f4fd0", false);
-    line(g, pts, 2, 0, bytes, 15, half, "#e07010", true);
-    line(g, pts, 3, 0, ms, half + 30, half - 15, "#1a9a2a", false);
-    line(g, pts, 4, 0, ms, half + 30, half - 15, "#606060", true);
+    line(g, pts, 1, 0, bytes, 15, half, "%(cwnd)s", false);
+    line(g, pts, 2, 0, bytes, 15, half, "%(ssthresh)s", true);
+    line(g, pts, 3, 0, ms, half + 30, half - 15, "%(srtt_ms)s", false);
+    line(g, pts, 4, 0, ms, half + 30, half - 15, "%(rto_ms)s", true);
   }
   function update() {
     fetch("/?format=samples").then(function (r) { return r.json(); }).then(function (d) {
@@ -83,4 +86,4 @@ HTML = """<h2>cwnd and RTT</h2><div id="charts" data-updates="0"></div>
   setInterval(update, 1000);
 })();
 </script>
-"""
+""" % COLOURS
