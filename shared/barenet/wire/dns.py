@@ -77,8 +77,9 @@ class Message:
 
 
 def _name(data, i):
-    """-> (name, offset after it where it started). Pointers only point backward (to what
-    is already read), so a loop of them ends."""
+    """The name at data[i:] -> (name, the offset just past it in the record that holds it).
+    A pointer must point before the name it continues (to what is already read), so a loop
+    of pointers ends."""
     labels = []
     end = None
     total = 0
