@@ -6,6 +6,7 @@ after TC), RFC 1035 7.4 (TTL cache), RFC 5452 9.1 (answers must match id and que
 as glibc's getaddrinfo gives them (EAI_NONAME for NXDOMAIN, EAI_NODATA, EAI_AGAIN)."""
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from barenet import dns
 from barenet.dhcp import BOUND, DHCPClient
@@ -228,3 +229,68 @@ def test_lookups_through_the_stack_thread():
         assert c.getpeername() == ("192.0.2.53", 53)
         c.close()
         assert time.monotonic() - t < w.stack.cfg.dns_timeout_ms / 1000    # no timeout waited
+
+
+_RR = st.tuples(st.sampled_from(["board.test", "x.test", ""]), st.sampled_from([1, 5, 28, 41]),
+                st.sampled_from([1, 3]), st.integers(0, 2 ** 32 - 1), st.binary(max_size=8))
+
+
+@given(st.integers(0, 0xFFFF), st.lists(_RR, max_size=6), st.binary(max_size=3))
+@settings(max_examples=200, deadline=None)
+def test_any_answer_to_our_query_leaves_the_resolver_sound(flags, answers, tail):
+    # A server's answer with our id and question but any flags (TC, rcode), records of any
+    # type, class and TTL, trailing bytes: nothing raises, the lookup ends (found, an EAI
+    # code, or after its tries), and the cache holds only what was found
+    from barenet.stack import Stack
+    from barenet.wire import dns as wd
+    stack = Stack("board", seed=9)
+    sent = []
+    iface = stack.add_interface(_Capture(sent), mac="02:00:00:00:00:02", ip="192.0.2.2/24",
+                                now_ms=0)
+    iface.arp.learn(bytes([192, 0, 2, 53]), b"\x02\x00\x00\x00\x00\x35", 0)
+    r = dns.Resolver(stack, servers=["192.0.2.53"])
+    q = r.lookup("board.test", 0)
+    now = 0
+    for _ in range(6):
+        if q.done:
+            break
+        body = []
+        for name, t, c, ttl, rdata in answers:
+            if t == 5:
+                rdata = b"\x01x\x04test\x00"
+            body.append((name, t, c, ttl, rdata))
+        raw = wd.build(q.id, (flags | wd.QR) & ~0x7800, [("board.test", 1, 1)], body) + tail
+        stack.input(iface, _udp_frame(raw, r.ep.port), now)
+        stack.poll(now)
+        now += 2500
+        stack.poll(now)
+    assert stack.stats["stack"].get("drop_internal_error") is None, stack.last_error
+    assert q.done or q.conn is not None
+    if q.done and not q.error:
+        assert q.addresses and all(len(a) == 4 for a in q.addresses)
+    for addrs, _ in r.cache.values():
+        assert addrs
+
+
+class _Capture:
+    link = "ethernet"
+    mtu = 1500
+
+    def __init__(self, sent):
+        self.sent = sent
+
+    def send(self, frame):
+        self.sent.append(bytes(frame))
+
+    def recv_into(self, buf):
+        return 0
+
+
+def _udp_frame(payload, dport):
+    import struct
+    from barenet.wire import ipv4
+    udp = struct.pack("!HHHH", 53, dport, 8 + len(payload), 0) + payload
+    ip = bytearray(20)
+    ipv4.emit(ip, 0, bytes([192, 0, 2, 53]), bytes([192, 0, 2, 2]), 17, len(udp), 1)
+    return bytes.fromhex("020000000002") + b"\x02\x00\x00\x00\x00\x35" + b"\x08\x00" + \
+        bytes(ip) + udp
