@@ -23,6 +23,7 @@ from barenet.apps.udp_echo import UDPEcho
 from barenet.config import Config
 from barenet.stack import Stack
 
+from barenet_host import bridge as bridgecmd
 from barenet_host import cliargs
 from barenet_host import ctl as control
 from barenet_host import run as runscript
@@ -55,7 +56,7 @@ APP_TUNABLES = [flag[2:].replace("-", "_") for flag, _, _, _, _ in APP_LIMITS]
 APPS = {"echo": (TCPEcho, 7), "discard": (Discard, 9), "chargen": (Chargen, 19),
         "http": (StatusPage, 80)}
 # What `barenet ctl` can ask, answered by serve's control socket.
-CTL_COMMANDS = ("stats",)
+CTL_COMMANDS = ("stats", "ifaces", "nat")
 
 
 def _apps(text):
@@ -138,6 +139,7 @@ def _parser():
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                    help="its arguments (everything after SCRIPT)")
     r.set_defaults(func=run)
+    bridgecmd.add_parser(sub)
     return p
 
 

@@ -23,9 +23,9 @@ class Relay:
         self.burst = burst      # frames moved per device per wakeup, so neither side starves
         self.frames = {"a_to_b": 0, "b_to_a": 0}
         self._buf = bytearray(max(self._frame_max(a), self._frame_max(b)))
-        self._runner = Runner(Stack())
-        self._runner.add_fd(a.fileno(), lambda now: self._move(a, b, "a_to_b"))
-        self._runner.add_fd(b.fileno(), lambda now: self._move(b, a, "b_to_a"))
+        self.runner = Runner(Stack())
+        self.runner.add_fd(a.fileno(), lambda now: self._move(a, b, "a_to_b"))
+        self.runner.add_fd(b.fileno(), lambda now: self._move(b, a, "b_to_a"))
 
     @staticmethod
     def _frame_max(nic):
@@ -42,10 +42,10 @@ class Relay:
 
     def run(self, timeout_s=None):
         """Relay until stop() or timeout_s seconds pass; -> False only on timeout."""
-        return self._runner.run(timeout_s=timeout_s)
+        return self.runner.run(timeout_s=timeout_s)
 
     def stop(self):
-        self._runner.stop()
+        self.runner.stop()
 
     def close(self):
-        self._runner.close()
+        self.runner.close()

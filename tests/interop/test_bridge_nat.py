@@ -1,0 +1,154 @@
+"""`barenet bridge --nat` (issue 10 item 5) as a non-root user (nobody, through setpriv) in a
+namespace that holds only test hosts: the far host 198.51.100.10 (on its loopback) with a
+kernel HTTP server and TCP/UDP echo. A barenet board on the bridge's UDP tunnel fetches a page
+through the NAT, pings, sends 1 MB both ways, is refused where the allow-list says no, keeps
+200 UDP flows at once (tracked, then expired); kernel curl reaches its status page through a
+--forward. The NAT table is read with `barenet ctl nat`.
+"""
+
+import hashlib
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BARENET = os.path.join(os.path.dirname(sys.executable), "barenet")
+FAR = "198.51.100.10"
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+BLOB = hashlib.sha256(b"far page").digest() * 2048      # 64 KB
+TUNNEL_PORT = 5555                                       # the namespace's own loopback
+LINE_TIMEOUT_S = 60
+
+
+def read_json(proc, key, timeout_s=LINE_TIMEOUT_S):
+    """The next JSON line of proc's stdout holding key."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        r, _, _ = select.select([proc.stdout], [], [], max(0, end - time.monotonic()))
+        if not r:
+            break
+        line = proc.stdout.readline()
+        if not line:
+            pytest.fail("process ended waiting for %r: %s" % (key, proc.stderr.read()))
+        d = json.loads(line)
+        if key in d:
+            return d
+    pytest.fail("no %r within %d s" % (key, timeout_s))
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def nat(netns, tmp_path):
+    ns = netns
+    # The far host is the namespace's kernel itself: its address on the namespace's loopback
+    # (no dummy devices needed)
+    ns.up("lo")
+    ns.addr("lo", FAR + "/32")
+    # Linux ping sockets for every group, in this namespace only (the sysctl is per netns)
+    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "blob").write_bytes(BLOB)
+    # nobody's own directory for the control socket (pytest's tmp_path is root's, 0700)
+    ctl = tempfile.mkdtemp(prefix="bn-nat-")
+    os.chmod(ctl, 0o755)
+    os.chown(ctl, 65534, 65534)
+    procs = []
+    try:
+        far = ns.popen([sys.executable, os.path.join(HERE, "nat_far.py"), FAR],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(far)
+        assert far.stdout.readline().strip() == "ready"
+        http = ns.popen([sys.executable, "-m", "http.server", "--bind", FAR, "8000",
+                         "--directory", str(www)], stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL)
+        procs.append(http)
+        path = os.path.join(ctl, "nat.sock")
+        bridge = ns.popen(NOBODY + [
+            BARENET, "bridge", "--board", "udp:127.0.0.1:%d,ip" % TUNNEL_PORT, "--nat",
+            "--nat-allow", "198.51.100.0/24", "--forward", "tcp:127.0.0.1:8080=80",
+            "--nat-timeout", "udp=3000", "--ctl", path],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(bridge)
+        first = bridge.stdout.readline()
+        assert first.startswith("barenet: bridge: NAT for the board 192.0.2.15"), \
+            first + bridge.stderr.read()
+        for _ in range(50):       # the HTTP server is up when it answers
+            if ns.run(["curl", "-s", "-o", "/dev/null", "-m", "2",
+                       "http://%s:8000/blob" % FAR]).returncode == 0:
+                break
+            time.sleep(0.1)
+
+        def board(*steps):
+            p = ns.popen([sys.executable, os.path.join(HERE, "nat_board.py"),
+                          str(TUNNEL_PORT), FAR] + list(steps),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            procs.append(p)
+            return p
+
+        def ctl_nat():
+            r = ns.run([BARENET, "ctl", "nat", "--ctl", path, "--json"], check=True)
+            return json.loads(r.stdout)
+
+        yield ns, bridge, board, ctl_nat
+    finally:
+        for p in reversed(procs):
+            stop(p)
+        shutil.rmtree(ctl, ignore_errors=True)
+
+
+def test_board_fetches_pings_echoes_and_is_reached_through_a_forward(nat):
+    ns, bridge, board, ctl_nat = nat
+    # The bridge runs as nobody
+    with open("/proc/%d/status" % bridge.pid) as f:
+        uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
+    assert uids == ["65534"] * 4
+    b = board("fetch:8000:/blob", "ping:3", "echo:1048576:7", "denied:203.0.113.5:80")
+    got = read_json(b, "fetch")
+    assert got["status"].startswith("HTTP/1.0 200") and \
+        got["fetch"] == hashlib.sha256(BLOB).hexdigest()
+    assert read_json(b, "ping")["ping"] == 3
+    e = read_json(b, "echo")
+    assert e["length"] == 1048576 and e["echo"] == e["want"]
+    assert read_json(b, "denied")["denied"] == 111          # ECONNREFUSED: a RST
+    read_json(b, "ready")
+    r = ns.run(["curl", "-s", "-m", "10", "http://127.0.0.1:8080/?format=json"])
+    assert r.returncode == 0, r.stderr
+    page = json.loads(r.stdout)
+    assert "tcp" in json.dumps(page)
+    info = ctl_nat()
+    assert info["stats"]["tcp_out"] >= 2 and info["stats"]["tcp_in"] == 1
+    assert info["stats"]["denied_tcp"] == 1 and info["stats"]["icmp_out"] == 1
+    assert info["nat"]["allow"] == "198.51.100.0/24"
+
+
+def test_200_concurrent_udp_flows_are_tracked_then_expire(nat):
+    ns, bridge, board, ctl_nat = nat
+    b = board("udp:200:7")
+    assert read_json(b, "udp")["udp"] == 200
+    info = ctl_nat()
+    assert info["table"]["udp"] == 200, info["table"]
+    rows = [r for r in info["flows"] if r["proto"] == "udp"]
+    assert len(rows) == 200 and all(r["remote"] == FAR + ":7" for r in rows)
+    end = time.monotonic() + 30
+    while time.monotonic() < end and ctl_nat()["table"]["udp"]:
+        time.sleep(0.5)
+    info = ctl_nat()
+    assert info["table"]["udp"] == 0 and info["stats"]["expired"] >= 200
