@@ -1,8 +1,9 @@
 """The `barenet` command.
 
-`barenet serve --tap NAME --ip 192.0.2.2/24` runs a barenet stack on a TAP device until SIGINT
-or SIGTERM; `barenet ctl stats --tap NAME` asks it for its counters and limits over its control
-socket (barenet_host/ctl.py); `barenet run [--tap NAME --ip A/N] SCRIPT [ARGS...]` runs a
+`barenet serve --tap NAME --ip 192.0.2.2/24` (or --tun NAME, --dev SPEC) runs a barenet stack
+on a device until SIGINT or SIGTERM, with the link options of linkopts.py; `barenet ctl stats
+--tap NAME` asks it for its counters and limits over its control socket (barenet_host/ctl.py);
+`barenet run [--tap NAME --ip A/N] SCRIPT [ARGS...]` runs a
 program's `import socket` over barenet (barenet_host/run.py). Every user error is one line on stderr (`barenet: error: ...`) and
 exit status 2; a failure of the environment (the device went away, no serve answers) is one
 line and exit status 1.
@@ -26,9 +27,11 @@ from barenet.stack import Stack
 from barenet_host import bridge as bridgecmd
 from barenet_host import cliargs
 from barenet_host import ctl as control
+from barenet_host import linkopts
 from barenet_host import run as runscript
 from barenet_host.runner import Runner, now_ms
-from barenet_host.devices.tap import TapDevice
+from barenet_host.devices import spec as devspec
+from barenet_host.devices.spec import open_device
 
 from barenet_host.cliargs import PROG, EXIT_USAGE, EXIT_FAILURE, MTU_MIN, MTU_MAX
 # TCP send and receive buffer per connection, and connections held: the host profile's
@@ -73,18 +76,21 @@ def _apps(text):
 def _parser():
     p = cliargs.Parser(prog=PROG, description="barenet: a TCP/IP stack in plain Python.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=cliargs.Parser)
-    s = sub.add_parser("serve", help="run the stack on a TAP device until SIGINT/SIGTERM",
-                       description="Run barenet on a Linux TAP device. An existing TAP (from "
-                       "`ip tuntap add dev NAME mode tap`) is attached to; otherwise one is "
-                       "created and removed again on exit.")
-    s.add_argument("--tap", required=True, metavar="NAME", help="TAP interface name")
+    s = sub.add_parser("serve", help="run the stack on a device until SIGINT/SIGTERM",
+                       description="Run barenet on a device: a Linux TAP (Ethernet) or TUN "
+                       "(bare IP), or any device spec. An existing TAP or TUN (from `ip tuntap "
+                       "add dev NAME mode tap|tun`) is attached to; otherwise one is created "
+                       "and removed again on exit.")
+    _device_arguments(s, required=True)
     s.add_argument("--ip", required=True, type=cliargs.cidr, metavar="ADDR/PREFIX",
                    help="barenet's own IPv4 address, e.g. 192.0.2.2/24")
     s.add_argument("--gateway", type=cliargs.ip, metavar="ADDR", help="default gateway (on-link)")
     s.add_argument("--mac", type=cliargs.mac, metavar="MAC",
-                   help="Ethernet address (default 02:00 followed by the IPv4 address bytes)")
-    s.add_argument("--mtu", type=cliargs.ranged("MTU", MTU_MIN, MTU_MAX), default=1500,
-                   help="interface MTU, %d..%d (default 1500)" % (MTU_MIN, MTU_MAX))
+                   help="Ethernet address (default 02:00 followed by the IPv4 address bytes); "
+                   "Ethernet links only")
+    s.add_argument("--mtu", type=cliargs.ranged("MTU", MTU_MIN, MTU_MAX),
+                   help="interface MTU, %d..%d (default the device's: 1500, SLIP 1006)"
+                   % (MTU_MIN, MTU_MAX))
     s.add_argument("--udp-echo", type=cliargs.ranged("port", 1, 65535), action="append", default=[],
                    metavar="PORT", help="answer UDP echo (RFC 862) on PORT; may be repeated")
     s.add_argument("--apps", type=_apps, default=[], metavar="LIST",
@@ -106,8 +112,9 @@ def _parser():
         s.add_argument(flag, type=cliargs.ranged(flag[2:], lo, hi), default=default, metavar=metavar,
                        help="%s, %d..%d (default %d)" % (text, lo, hi, default))
     s.add_argument("--ctl", metavar="PATH",
-                   help="control socket for `barenet ctl` (default %s)"
-                   % control.default_path("TAP"))
+                   help="control socket for `barenet ctl` (default %s, NAME the TAP's or "
+                   "TUN's, else made from the device spec)" % control.default_path("NAME"))
+    linkopts.add_arguments(s)
     s.set_defaults(func=serve)
     c = sub.add_parser("ctl", help="ask a running `barenet serve` for its counters and limits",
                        description="Talk to a running `barenet serve` over its control socket.")
@@ -116,23 +123,27 @@ def _parser():
     where.add_argument("--tap", type=cliargs.tap_name, metavar="NAME",
                        help="the TAP the serve runs on (its socket at the default path, run "
                        "as the same user)")
+    where.add_argument("--tun", type=cliargs.tun_name, metavar="NAME",
+                       help="the TUN the serve runs on (likewise)")
+    where.add_argument("--dev", type=cliargs.device, metavar="SPEC",
+                       help="the device spec the serve runs on (likewise; not for pty)")
     where.add_argument("--ctl", metavar="PATH", help="its control socket (serve --ctl)")
     c.add_argument("--json", action="store_true", help="print the reply as JSON")
     c.set_defaults(func=ctl)
     r = sub.add_parser("run", help="run a Python program with barenet as its socket module",
                        description="Run SCRIPT as __main__ with `import socket` giving "
-                       "barenet's sockets, on a TAP device (--tap, --ip) or on barenet's "
-                       "loopback only. The exit status is the script's.")
-    r.add_argument("--tap", type=cliargs.tap_name, metavar="NAME",
-                   help="TAP interface name (needs --ip)")
+                       "barenet's sockets, on a device (--tap, --tun or --dev, with --ip) or on "
+                       "barenet's loopback only. The exit status is the script's.")
+    _device_arguments(r, required=False)
     r.add_argument("--ip", type=cliargs.cidr, metavar="ADDR/PREFIX",
-                   help="barenet's own IPv4 address on the TAP, e.g. 192.0.2.2/24")
+                   help="barenet's own IPv4 address on the device, e.g. 192.0.2.2/24")
     r.add_argument("--gw", "--gateway", dest="gateway", type=cliargs.ip, metavar="ADDR",
                    help="default gateway (on-link)")
     r.add_argument("--mac", type=cliargs.mac, metavar="MAC",
                    help="Ethernet address (default 02:00 followed by the IPv4 address bytes)")
-    r.add_argument("--mtu", type=cliargs.ranged("MTU", MTU_MIN, MTU_MAX), default=1500,
-                   help="interface MTU, %d..%d (default 1500)" % (MTU_MIN, MTU_MAX))
+    r.add_argument("--mtu", type=cliargs.ranged("MTU", MTU_MIN, MTU_MAX),
+                   help="interface MTU, %d..%d (default the device's)" % (MTU_MIN, MTU_MAX))
+    linkopts.add_arguments(r)
     # optional for argparse only: a REMAINDER after a required positional makes argparse call
     # both required when the first is missing; run() says SCRIPT is
     r.add_argument("script", nargs="?", metavar="SCRIPT", help="the Python program to run")
@@ -143,16 +154,42 @@ def _parser():
     return p
 
 
+def _device_arguments(p, required):
+    """serve's and run's device: exactly one of --tap, --tun, --dev (or none, for run)."""
+    dev = p.add_mutually_exclusive_group(required=required)
+    dev.add_argument("--tap", type=cliargs.tap_name, metavar="NAME",
+                     help="TAP interface name (Ethernet frames)")
+    dev.add_argument("--tun", type=cliargs.tun_name, metavar="NAME",
+                     help="TUN interface name (bare IPv4 datagrams: no MAC, no ARP)")
+    dev.add_argument("--dev", type=cliargs.device, metavar="SPEC",
+                     help="any device: %s" % devspec.USAGE[len("expected "):])
+
+
+def _spec(args):
+    """The device the command line names, as a Spec (devices/spec.py), or None."""
+    if args.tap is not None:
+        return devspec.Spec("tap", args.tap, text="tap:" + args.tap)
+    if args.tun is not None:
+        return devspec.Spec("tun", args.tun, text="tun:" + args.tun)
+    return args.dev
+
+
 def _check_link(args):
-    """serve's and run's interface options: the gateway on the subnet, the default MAC."""
+    """serve's and run's interface options: the gateway on the subnet, the MAC only on
+    Ethernet (an ip link has none: nic.py), and its default."""
+    args.spec = _spec(args)
+    if args.spec.link != "ethernet":
+        if args.mac is not None:
+            raise cliargs.UsageError("--mac does not apply to %s: an ip link has no MAC"
+                                     % args.spec.text)
+    elif args.mac is None:
+        args.mac = cliargs.default_mac(args.ip[0])
     ip, prefix = args.ip
     if args.gateway is not None:
         mask = addr.prefix_mask(prefix)
         if addr.and4(args.gateway, mask) != addr.and4(ip, mask) or args.gateway == ip:
             raise cliargs.UsageError("gateway %s is not another host on %s/%d"
                              % (addr.ip_ntoa(args.gateway), addr.ip_ntoa(ip), prefix))
-    if args.mac is None:
-        args.mac = cliargs.default_mac(ip)
 
 
 def _check_serve(args):
@@ -161,31 +198,45 @@ def _check_serve(args):
         raise cliargs.UsageError("--udp-echo ports must differ")
 
 
-def _open_tap(args):
-    """-> (ADDR/PREFIX text, the TapDevice): attached to, or created."""
+def _open_link(args, out):
+    """-> (ADDR/PREFIX text, the device, the NIC the stack gets: the device under the link
+    options' middleware). A device that cannot be opened is a one-line usage error."""
     ip, prefix = args.ip
     cidr = "%s/%d" % (addr.ip_ntoa(ip), prefix)
     try:
-        return cidr, TapDevice(args.tap)
-    except OSError as e:
-        raise cliargs.UsageError(e.strerror or str(e))
+        dev = open_device(args.spec)
+    except (OSError, ValueError) as e:
+        raise cliargs.UsageError(getattr(e, "strerror", None) or str(e))
+    try:
+        return cidr, dev, linkopts.wrap(dev, args, out)
+    except BaseException:
+        dev.close()
+        raise
+
+
+def _device_words(spec, dev):
+    """'new TAP bn0', 'existing TUN bt0', or the spec for other devices."""
+    if spec.kind in ("tap", "tun"):
+        return "%s %s %s" % ("new" if dev.created else "existing", spec.kind.upper(), dev.name)
+    return spec.text
+
+
 
 
 def serve(args, out):
     _check_serve(args)
-    cidr, tap = _open_tap(args)
+    cidr, dev, nic = _open_link(args, out)
     try:
         stack = Stack("host", sndbuf=args.tcp_buffer, rcvbuf=args.tcp_buffer,
                       max_connections=args.max_conns,
                       **dict((t, getattr(args, t)) for t in APP_TUNABLES))
         gateway = None if args.gateway is None else addr.ip_ntoa(args.gateway)
-        stack.add_interface(tap, mac=args.mac, ip=cidr, gateway=gateway, mtu=args.mtu,
-                            now_ms=now_ms())
+        mtu = args.mtu or getattr(nic, "mtu", 1500)   # nic.py: a NIC may state its MTU
         runner = Runner(stack)
-        ctl_path = args.ctl or control.default_path(tap.name)
+        ctl_path = args.ctl or control.default_path(control.device_name(args.spec))
         try:
             server = control.ControlServer(ctl_path, runner, {
-                "stats": lambda: serve_stats(stack, tap, cidr, server)})
+                "stats": lambda: serve_stats(stack, dev, args.spec, cidr, server)})
         except (control.InUse, OSError) as e:
             runner.close()
             raise cliargs.UsageError("control socket %s: %s" % (
@@ -198,17 +249,22 @@ def serve(args, out):
             runner.add_task(cls(stack, port).poll)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda signum, frame: runner.stop())
-        what = "%s on %s TAP %s, mac %s, mtu %d" % (
-            cidr, "new" if tap.created else "existing", tap.name, addr.mac_ntoa(args.mac), args.mtu)
+        what = "%s on %s" % (cidr, _device_words(args.spec, dev))
+        if args.mac is not None:
+            what += ", mac " + addr.mac_ntoa(args.mac)
+        what += ", mtu %d" % mtu
         if gateway:
             what += ", gateway " + gateway
         if args.udp_echo:
             what += ", udp echo on " + ",".join(str(p) for p in args.udp_echo)
         if args.apps:
             what += ", tcp " + " ".join("%s:%d" % (n, APPS[n][1]) for n in args.apps)
-        what += ", control " + ctl_path
+        what += linkopts.describe(args) + ", control " + ctl_path
         print("barenet: serving " + what, file=out, flush=True)
         try:
+            # after the banner: the interface's first frame (a gratuitous ARP) may be logged
+            stack.add_interface(nic, mac=args.mac, ip=cidr, gateway=gateway, mtu=mtu,
+                                now_ms=now_ms())
             runner.run()
         except OSError as e:
             # The device failed under us (deleted, say): not a usage error, exit status 1.
@@ -217,35 +273,41 @@ def serve(args, out):
             server.close()
             runner.close()
     finally:
-        tap.close()
-    print("barenet: stopped: " + summary(stack, tap, echoes), file=out, flush=True)
+        linkopts.close(nic)
+        dev.close()
+    print("barenet: stopped: " + summary(stack, dev, args.spec, echoes), file=out, flush=True)
     return 0
 
 
 def run(args, out):
     if args.script is None:
         raise cliargs.UsageError("run needs a SCRIPT (try `%s run --help`)" % PROG)
-    if (args.tap is None) != (args.ip is None):
-        raise cliargs.UsageError("--tap and --ip go together")
-    if args.tap is None and (args.gateway is not None or args.mac is not None):
-        raise cliargs.UsageError("--gw and --mac need --tap")
+    device = _spec(args)
+    if (device is None) != (args.ip is None):
+        raise cliargs.UsageError("a device (--tap, --tun or --dev) and --ip go together")
+    if device is None and (args.gateway is not None or args.mac is not None):
+        raise cliargs.UsageError("--gw and --mac need a device")
+    if device is None and (args.faults or args.pcap or args.verbose):
+        raise cliargs.UsageError("--faults, --pcap and --verbose need a device")
     if not os.path.isfile(args.script):
         raise cliargs.UsageError("no such script: %s" % args.script)
-    if args.tap is None:
+    if device is None:
         stack, runner = runscript.make_stack()
         where = "loopback only"
         return _run(stack, runner, args, where)
     _check_link(args)
-    cidr, tap = _open_tap(args)
+    # the script's stdout stays its own: the per-frame log goes to stderr
+    cidr, dev, nic = _open_link(args, sys.stderr)
     try:
         gateway = None if args.gateway is None else addr.ip_ntoa(args.gateway)
-        stack, runner = runscript.make_stack(tap, args.mac, cidr, gateway, args.mtu)
-        where = "%s on %s TAP %s" % (cidr, "new" if tap.created else "existing", tap.name)
+        stack, runner = runscript.make_stack(nic, args.mac, cidr, gateway, args.mtu)
+        where = "%s on %s" % (cidr, _device_words(args.spec, dev))
         if gateway:
             where += ", gateway " + gateway
-        return _run(stack, runner, args, where)
+        return _run(stack, runner, args, where + linkopts.describe(args))
     finally:
-        tap.close()
+        linkopts.close(nic)
+        dev.close()
 
 
 def _run(stack, runner, args, where):
@@ -258,9 +320,9 @@ def _run(stack, runner, args, where):
         runner.close()
 
 
-def summary(stack, tap, echoes):
-    st = tap.stats
-    parts = ["tap rx %d tx %d dropped %d" % (st["rx"], st["tx"], st["drop_tx"])]
+def summary(stack, dev, spec, echoes):
+    st = dev.stats
+    parts = ["%s rx %d tx %d dropped %d" % (spec.kind, st["rx"], st["tx"], st["drop_tx"])]
     stats = stack.stats
     apps = sorted(k for k in stats if k.startswith("app_"))
     for layer in ["eth", "arp", "ip", "icmp", "udp", "tcp", "raw"] + apps:
@@ -273,24 +335,32 @@ def summary(stack, tap, echoes):
     return "; ".join(parts)
 
 
-def serve_stats(stack, tap, cidr, server):
-    """The reply to `ctl stats`: every layer's counters (the TAP's and the control socket's
-    too) and every table's limit and use (Stack.limits)."""
+def serve_stats(stack, dev, spec, cidr, server):
+    """The reply to `ctl stats`: every layer's counters (the device's, under its kind, and the
+    control socket's too) and every table's limit and use (Stack.limits)."""
     stats = stack.stats
-    stats["tap"] = dict(tap.stats)
+    stats[spec.kind] = dict(dev.stats)
     stats["ctl"] = dict(server.stats)
-    return {"serve": {"tap": tap.name, "ip": cidr, "pid": os.getpid()}, "stats": stats,
-            "limits": stack.limits()}
+    serving = {"device": spec.text, "ip": cidr, "pid": os.getpid()}
+    if spec.kind == "tap":
+        serving["tap"] = dev.name
+    return {"serve": serving, "stats": stats, "limits": stack.limits()}
 
 
 def ctl(args, out):
-    path = args.ctl or control.default_path(args.tap)
+    path = args.ctl
+    if path is None:
+        spec = _spec(args)
+        if spec.kind == "pty":
+            raise cliargs.UsageError("a pty serve's control socket is named after its pid: "
+                                     "give --ctl PATH (serve prints it)")
+        path = control.default_path(control.device_name(spec))
     try:
         reply = control.request(path, args.what)
     except control.NotRunning:
         # Well-formed, but the environment lacks the serve: exit status 1, as a failed device.
         raise cliargs.RuntimeFailure("no barenet serve answers on %s%s" % (
-            path, "" if args.ctl else " (is `barenet serve --tap %s` running?)" % args.tap))
+            path, "" if args.ctl else " (is `barenet serve --dev %s` running?)" % spec.text))
     except (OSError, ValueError) as e:
         raise cliargs.RuntimeFailure("control socket %s: %s" % (
             path, e.strerror if isinstance(e, OSError) and e.strerror else e))

@@ -11,7 +11,7 @@ import argparse
 from barenet import addr
 
 from barenet_host.devices import spec as devspec
-from barenet_host.devices.tap import check_name
+from barenet_host.devices.tuntap import check_name
 
 PROG = "barenet"
 EXIT_USAGE = 2
@@ -78,14 +78,20 @@ def ranged(name, lo, hi):
     return parse
 
 
-def tap_name(text):
-    # The control socket's path is made from it: the kernel's own name rules keep it one
-    # path component.
-    try:
-        check_name(text)
-    except OSError as e:
-        raise argparse.ArgumentTypeError(e.strerror)
-    return text
+def _ifname(kind):
+    def parse(text):
+        # The control socket's path is made from it: the kernel's own name rules keep it one
+        # path component.
+        try:
+            check_name(text, kind)
+        except OSError as e:
+            raise argparse.ArgumentTypeError(e.strerror)
+        return text
+    return parse
+
+
+tap_name = _ifname("TAP")
+tun_name = _ifname("TUN")
 
 
 def default_mac(ip):

@@ -1,7 +1,7 @@
 """The control socket of `barenet serve`, and the client `barenet ctl` uses.
 
-`barenet serve` listens on an AF_UNIX stream socket whose path follows from the TAP name
-(`default_path`), or `--ctl PATH`. The protocol is one request line (a command word, at most
+`barenet serve` listens on an AF_UNIX stream socket whose path follows from the device
+(`default_path(device_name(spec))`), or `--ctl PATH`. The protocol is one request line (a command word, at most
 MAX_REQUEST bytes) answered by one JSON object on one line, after which the server closes:
 
     $ printf 'stats\\n' | socat - UNIX-CONNECT:/run/barenet/bn0.sock
@@ -39,6 +39,23 @@ def default_path(tap, euid=None, env=None):
     else:
         base = "/tmp/barenet-%d" % euid
     return os.path.join(base, tap + ".sock")
+
+
+def device_name(spec, pid=None):
+    """The name default_path() takes for a serve on spec (devices/spec.py): a TAP's or TUN's
+    interface name (one per namespace, and what `ctl --tap/--tun` gives), else the kind and
+    target as one path component ('serial-dev-ttyACM0', 'udp-127.0.0.1-5555'). A pty is new
+    on every run: its serve's pid names it."""
+    if spec.kind in ("tap", "tun"):
+        return spec.target
+    if spec.kind == "pty":
+        return "pty-%d" % (os.getpid() if pid is None else pid)
+    target = spec.target.strip("/")
+    if spec.kind == "udp":
+        # udp:5555 and udp:127.0.0.1:5555 are the same socket
+        from barenet_host.devices.udp import parse_spec
+        target = "%s:%d" % parse_spec(target)
+    return spec.kind + "-" + "".join(c if c.isalnum() or c in "._" else "-" for c in target)
 
 
 class InUse(Exception):

@@ -250,3 +250,68 @@ class FaultyNIC(Wrapper):
             if at is not None:
                 wait = ticks.earliest(wait, at - now if at > now else 0)
         return wait
+
+
+# --faults SPEC (issue 10 item 6): key -> (FaultModel argument, kind of value). Units as tc
+# netem's: a time is ms (the default) or s; a rate is bit (the default), kbit, mbit or gbit
+# per second, decimal multiples.
+_SPEC_KEYS = {"loss": ("loss", "p"), "dup": ("duplicate", "p"), "reorder": ("reorder", "p"),
+              "corrupt": ("corrupt", "p"), "delay": ("delay_ms", "time"),
+              "rate": ("bandwidth_bps", "rate"), "seed": ("seed", "int")}
+_TIME_UNITS = (("ms", 1), ("s", 1000))
+_RATE_UNITS = (("gbit", 1000000000), ("mbit", 1000000), ("kbit", 1000), ("bit", 1))
+_UNITS = {"time": _TIME_UNITS, "rate": _RATE_UNITS}
+_EXAMPLE = {"loss": "loss=0.05", "dup": "dup=0.01", "reorder": "reorder=0.02",
+            "corrupt": "corrupt=0.01", "delay": "delay=20ms", "rate": "rate=1mbit", "seed": "seed=1"}
+_DELAY_MAX_MS = 60000
+_RATE_MAX = 100 * 1000000000
+SPEC_USAGE = "loss=P,dup=P,reorder=P,corrupt=P,delay=MS[ms|s],rate=N[bit|kbit|mbit|gbit],seed=N"
+
+
+def _number(text, units):
+    # -> (float, multiplier); the longest unit that ends text wins (mbit before bit, ms before s)
+    for unit, mult in units:
+        if text.endswith(unit):
+            text = text[:-len(unit)]
+            break
+    else:
+        mult = 1
+    return float(text), mult
+
+
+def parse_spec(text):
+    """'loss=0.05,delay=20ms,rate=1mbit,seed=1' -> the FaultModel keyword arguments (a dict).
+
+    ValueError with a one-line reason for an unknown or repeated key, a bad number, a
+    probability outside 0..1, a negative or too long delay, a zero rate."""
+    kwargs = {}
+    if not text:
+        raise ValueError("empty faults spec: expected " + SPEC_USAGE)
+    for item in text.split(","):
+        key, eq, value = item.partition("=")
+        if key not in _SPEC_KEYS:
+            raise ValueError("faults %r: unknown item %r (expected %s)" % (text, item, SPEC_USAGE))
+        if not eq or not value:
+            raise ValueError("faults %r: %s needs a value, e.g. %s" % (text, key, _EXAMPLE[key]))
+        name, kind = _SPEC_KEYS[key]
+        if name in kwargs:
+            raise ValueError("faults %r: %s is given twice" % (text, key))
+        try:
+            if kind == "int":
+                n, mult = int(value), 1
+            else:
+                n, mult = _number(value, _UNITS.get(kind, ()))
+        except ValueError:
+            raise ValueError("faults %r: %s=%r is not a number" % (text, key, value))
+        # `not lo <= n <= hi` is also true for nan
+        if kind == "p" and not 0.0 <= n <= 1.0:
+            raise ValueError("faults %r: %s must be a probability 0..1, not %s" % (text, key, value))
+        if kind == "time" and not 0 <= n * mult <= _DELAY_MAX_MS:
+            raise ValueError("faults %r: delay must be 0..%dms, not %s" % (text, _DELAY_MAX_MS, value))
+        if kind == "rate" and not 1 <= n * mult <= _RATE_MAX:
+            raise ValueError("faults %r: rate must be 1bit..%dgbit, not %s"
+                             % (text, _RATE_MAX // 1000000000, value))
+        if kind == "int" and not 0 <= n <= 0xFFFFFFFF:
+            raise ValueError("faults %r: seed must be 0..%d, not %s" % (text, 0xFFFFFFFF, value))
+        kwargs[name] = n if kind == "p" else int(n * mult + 0.5)
+    return kwargs

@@ -88,9 +88,10 @@ class NetNS:
         attached to the device."""
         _ip(["link", "set", "dev", dev, "netns", self.name])
 
-    def tuntap_add(self, dev):
-        """Create a persistent TAP inside the namespace, as QEMU users do with `ip tuntap`."""
-        self.run(["ip", "tuntap", "add", "dev", dev, "mode", "tap"], check=True)
+    def tuntap_add(self, dev, mode="tap"):
+        """Create a persistent TAP (or TUN) inside the namespace, as QEMU users do with
+        `ip tuntap`."""
+        self.run(["ip", "tuntap", "add", "dev", dev, "mode", mode], check=True)
 
     def addr(self, dev, cidr):
         self.ip("addr", "add", check_cidr(cidr), "dev", dev)

@@ -9,10 +9,13 @@ CPython only.
 import struct
 
 from barenet import ticks
-from barenet.nic import Wrapper
+from barenet.nic import ETHERNET, IP
+
+from barenet_host.observe import ObservingNIC
 
 MAGIC = 0xA1B2C3D4
 LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW = 101  # bare IPv4/IPv6 packets (tcpdump.org/linktypes.html): TUN and SLIP links
 _GLOBAL = struct.Struct("<IHHiIII")  # magic, version 2.4, thiszone, sigfigs, snaplen, linktype
 _RECORD = struct.Struct("<IIII")  # ts_sec, ts_usec, incl_len, orig_len
 
@@ -66,26 +69,23 @@ class PcapWriter:
         self.close()
 
 
-class PcapNIC(Wrapper):
+class PcapNIC(ObservingNIC):
     """Records every frame sent through it and every frame read with recv_into(), stamped
-    with the time of the loop step (its poll(now_ms)): a pull NIC like the one it wraps."""
+    with the time of the loop step (its poll(now_ms)): a pull NIC like the one it wraps.
+    With flush, each record reaches the file at once, so a capture can be read while the
+    link runs (tshark -r on a live serve) and survives a kill."""
 
-    def __init__(self, nic, writer):
-        Wrapper.__init__(self, nic)
+    def __init__(self, nic, writer, flush=False):
+        ObservingNIC.__init__(self, nic)
         self.writer = writer
-        self._now = 0
-        self._inner_poll = getattr(nic, "poll", None)
+        self.flush = flush
 
-    def poll(self, now_ms):
-        self._now = now_ms
-        return self._inner_poll(now_ms) if self._inner_poll is not None else None
+    def observe(self, outgoing, frame, now_ms):
+        self.writer.write(frame, now_ms)
+        if self.flush:
+            self.writer.flush()
 
-    def send(self, frame):
-        self.writer.write(frame, self._now)
-        self.nic.send(frame)
 
-    def recv_into(self, buf):
-        n = self.nic.recv_into(buf)
-        if n:
-            self.writer.write(memoryview(buf)[:n], self._now)
-        return n
+def linktype(nic):
+    """The link type a capture of nic's frames has: Ethernet, or raw IPv4 for `ip` links."""
+    return LINKTYPE_RAW if getattr(nic, "link", ETHERNET) == IP else LINKTYPE_ETHERNET

@@ -7,6 +7,7 @@ inside the namespace on a TAP made there with `ip tuntap add` (`serve`). Teardow
 started by pid and deletes the namespace, also after a failure.
 """
 
+import json
 import os
 import select
 import signal
@@ -113,18 +114,19 @@ class Served:
 
 @pytest.fixture
 def serve(netns):
-    """serve(*args, tap=None, make_tap=True): start `barenet serve --tap T --ip 192.0.2.2/24 ...`
-    inside the namespace. With make_tap the TAP is made first with `ip tuntap add` and its
-    kernel side configured (attach mode, as QEMU users work); without it barenet creates it."""
+    """serve(*args, tap=None, make_tap=True, mode="tap"): start `barenet serve --tap T --ip
+    192.0.2.2/24 ...` (mode "tun": --tun T) inside the namespace. With make_tap the device is
+    made first with `ip tuntap add` and its kernel side configured (attach mode, as QEMU users
+    work); without it barenet creates it."""
     started = []
 
-    def start(*args, tap=None, make_tap=True):
+    def start(*args, tap=None, make_tap=True, mode="tap"):
         tap = tap or unique_name("s")
         if make_tap:
-            netns.tuntap_add(tap)
+            netns.tuntap_add(tap, mode)
             netns.addr(tap, KERNEL_CIDR)
             netns.up(tap)
-        cmd = _barenet_cmd() + ["serve", "--tap", tap, "--ip", BARENET_CIDR] + list(args)
+        cmd = _barenet_cmd() + ["serve", "--" + mode, tap, "--ip", BARENET_CIDR] + list(args)
         proc = netns.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         started.append(proc)
         banner = readline(proc.stdout, STARTUP_TIMEOUT_S)
@@ -145,6 +147,30 @@ def serve(netns):
                 proc.communicate(timeout=STOP_TIMEOUT_S)
 
 
+# argv: host, port, nbytes, seconds. Sends nbytes of seeded random data to an echo service
+# while reading the echo back, then reports both digests as JSON.
+ECHO_CLIENT = r"""
+import hashlib, json, random, select, socket, sys, time
+host, port, n, limit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+data = random.Random(n).randbytes(n)
+s = socket.create_connection((host, port), timeout=10)
+s.setblocking(False)
+got, sent, end = bytearray(), 0, time.monotonic() + limit
+while len(got) < n and time.monotonic() < end:
+    r, w, _ = select.select([s], [s] if sent < n else [], [], 1)
+    if w:
+        sent += s.send(data[sent:sent + 65536])
+    if r:
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+s.close()
+print(json.dumps({"sent": sent, "got": len(got), "ok": bytes(got) == data,
+                  "sha": hashlib.sha256(data).hexdigest(), "got_sha": hashlib.sha256(got).hexdigest()}))
+"""
+
+
 class Kernel:
     """The Linux side inside the namespace: its addresses, Python sockets and counters."""
 
@@ -163,6 +189,13 @@ class Kernel:
         """Start a Python snippet inside the namespace; the caller waits with a timeout."""
         return self.ns.popen([sys.executable, "-c", source] + list(argv), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
+
+    def echo(self, nbytes, port=7, limit_s=60):
+        """nbytes through barenet's TCP echo and back; -> the ECHO_CLIENT report (a dict)."""
+        r = self.py(ECHO_CLIENT, self.barenet_ip, str(port), str(nbytes), str(limit_s),
+                    timeout=limit_s + 20)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
 
     def ping(self, *args, timeout=30):
         return self.ns.run(["ping"] + [str(a) for a in args] + [BARENET_IP], timeout=timeout)

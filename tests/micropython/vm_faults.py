@@ -3,7 +3,7 @@
 import json
 
 from barenet import ticks
-from barenet_host.faults import FaultModel
+from barenet_host.faults import FaultModel, parse_spec
 
 
 def run():
@@ -18,7 +18,10 @@ def run():
             last = at
             checksum = (checksum * 31 + at + sum(frame)) & 0xFFFFFFFF
     return {"stats": m.stats, "deliveries": deliveries, "last": last, "checksum": checksum,
-            "prng": [FaultModel(seed=1)._next() for _ in range(1)]}
+            "prng": [FaultModel(seed=1)._next() for _ in range(1)],
+            # --faults is parsed by the same code on a board
+            "spec": sorted(parse_spec("loss=0.05,dup=0.01,reorder=0.02,corrupt=0.01,"
+                                      "delay=1.5s,rate=2.5kbit,seed=7").items())}
 
 
 if __name__ == "__main__":

@@ -16,19 +16,19 @@ import pytest
 
 from barenet_host import cli
 from barenet_host import cliargs
-from barenet_host.devices.tap import check_name
 
 GOOD = ["serve", "--tap", "bnx", "--ip", "192.0.2.2/24"]
+TUN = ["serve", "--tun", "bnt", "--ip", "192.0.2.2/24"]
+DEV = ["serve", "--dev", "udp:5555", "--ip", "192.0.2.2/24"]
 
 
 @pytest.fixture(autouse=True)
 def no_tap(monkeypatch):
     """In-process runs must fail before a device is touched: a test that got past the checks
     would otherwise create a TAP in this namespace and serve until killed."""
-    def fake(name, create=True):
-        check_name(name)
-        raise AssertionError("argument checks let %r through to the TAP" % name)
-    monkeypatch.setattr(cli, "TapDevice", fake)
+    def fake(spec, create=True):
+        raise AssertionError("argument checks let %r through to the device" % spec)
+    monkeypatch.setattr(cli, "open_device", fake)
 
 
 def run_main(argv):
@@ -40,8 +40,8 @@ def run_main(argv):
 @pytest.mark.parametrize("argv, message", [
     ([], "a command is required"),
     (["bogus"], "invalid choice: 'bogus'"),
-    (["serve"], "the following arguments are required: --tap, --ip"),
-    (["serve", "--ip", "192.0.2.2/24"], "the following arguments are required: --tap"),
+    (["serve"], "the following arguments are required: --ip"),
+    (["serve", "--ip", "192.0.2.2/24"], "one of the arguments --tap --tun --dev is required"),
     (["serve", "--tap", "bnx"], "the following arguments are required: --ip"),
     (GOOD[:4] + ["1.2.3/24"], "argument --ip: invalid address '1.2.3/24'"),
     (GOOD[:4] + ["192.0.2.2"], "argument --ip: invalid address '192.0.2.2' (want a.b.c.d/prefix"),
@@ -66,6 +66,15 @@ def run_main(argv):
     (["serve", "--tap", "x" * 16, "--ip", "192.0.2.2/24"], "invalid TAP name 'xxxxxxxxxxxxxxxx': must be 1..15 bytes"),
     (["serve", "--tap", "a/b", "--ip", "192.0.2.2/24"], "invalid TAP name 'a/b'"),
     (["serve", "--tap", "", "--ip", "192.0.2.2/24"], "invalid TAP name ''"),
+    (GOOD + ["--tun", "bnt"], "argument --tun: not allowed with argument --tap"),
+    (GOOD + ["--dev", "tun:bnt"], "argument --dev: not allowed with argument --tap"),
+    (TUN[:2] + ["x" * 16] + TUN[3:], "argument --tun: invalid TUN name 'xxxxxxxxxxxxxxxx'"),
+    (TUN + ["--mac", "02:00:00:00:00:01"], "--mac does not apply to tun:bnt: an ip link has no MAC"),
+    (DEV[:2] + ["tun:bnt", "--mac", "02:00:00:00:00:01"] + DEV[3:], "--mac does not apply to tun:bnt"),
+    (DEV[:2] + ["eth0"] + DEV[3:], "argument --dev: device 'eth0': unknown kind 'eth0'"),
+    (DEV[:2] + ["serial:/dev/ttyS0@10"] + DEV[3:], "argument --dev: device 'serial:/dev/ttyS0@10': baud rate 10 is out of range"),
+    (GOOD + ["--faults", "loss=2"], "argument --faults: faults 'loss=2': loss must be a probability 0..1, not 2"),
+    (TUN + ["--faults", "delay=20us"], "argument --faults: faults 'delay=20us': delay='20us' is not a number"),
 ])
 def test_bad_argument_is_one_line_and_status_2(argv, message):
     rc, out, err = run_main(argv)
@@ -130,9 +139,10 @@ def unprivileged_python(setpriv, cwd):
     return None
 
 
-def test_tap_permission_error_is_one_line():
+@pytest.mark.parametrize("flag, kind", [("--tap", "TAP"), ("--tun", "TUN")])
+def test_permission_error_is_one_line(flag, kind):
     # Unprivileged, TUNSETIFF (or opening /dev/net/tun) is refused before any device exists.
-    args = ["-m", "barenet_host.cli", "serve", "--tap", "bnperm0", "--ip", "192.0.2.2/24"]
+    args = ["-m", "barenet_host.cli", "serve", flag, "bnperm0", "--ip", "192.0.2.2/24"]
     if os.geteuid() != 0:
         r = subprocess.run([sys.executable] + args, capture_output=True, text=True, timeout=30)
     else:
@@ -153,18 +163,27 @@ def test_tap_permission_error_is_one_line():
         finally:
             shutil.rmtree(d)
     assert (r.returncode, r.stdout) == (2, ""), r.stderr
-    assert r.stderr.startswith("barenet: error: cannot open TAP 'bnperm0': permission denied")
+    assert r.stderr.startswith("barenet: error: cannot open %s 'bnperm0': permission denied "
+                               "(needs root or CAP_NET_ADMIN for TAP/TUN, or a %s made for "
+                               "this user with `ip tuntap add dev bnperm0 mode %s user $USER`)"
+                               % (kind, kind, kind.lower())), r.stderr
     assert r.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["serve", "--help"]])
-def test_help(argv, capsys):
+@pytest.mark.parametrize("argv, words", [
+    (["--help"], ["serve", "ctl", "run"]),
+    (["serve", "--help"], ["--tap NAME", "--tun NAME", "--dev SPEC", "--udp-echo", "--faults SPEC",
+                           "--pcap FILE", "--verbose"]),
+    (["ctl", "--help"], ["--tap NAME", "--tun NAME", "--dev SPEC", "--ctl PATH", "--json"]),
+    (["run", "--help"], ["--tap NAME", "--tun NAME", "--dev SPEC", "SCRIPT", "--pcap FILE"]),
+])
+def test_help(argv, words, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(argv)
     assert e.value.code == 0
     text = capsys.readouterr().out
     assert text.startswith("usage: barenet")
-    assert ("serve" in text) and ("--udp-echo" in text or argv == ["--help"])
+    assert [w for w in words if w not in text] == []
 
 
 def test_default_mac_is_local_unicast_from_the_address():

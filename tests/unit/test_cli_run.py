@@ -28,9 +28,9 @@ def script(tmp_path, text, name="prog.py"):
 
 @pytest.mark.parametrize("argv, message", [
     ([], "run needs a SCRIPT"),
-    (["--tap", "bnr0", "S"], "--tap and --ip go together"),
-    (["--ip", "192.0.2.2/24", "S"], "--tap and --ip go together"),
-    (["--gw", "192.0.2.1", "S"], "--gw and --mac need --tap"),
+    (["--tap", "bnr0", "S"], "a device (--tap, --tun or --dev) and --ip go together"),
+    (["--ip", "192.0.2.2/24", "S"], "a device (--tap, --tun or --dev) and --ip go together"),
+    (["--gw", "192.0.2.1", "S"], "--gw and --mac need a device"),
     (["--tap", "bnr0", "--ip", "192.0.2.2/24", "--gw", "198.51.100.1", "S"],
      "gateway 198.51.100.1 is not another host on 192.0.2.2/24"),
     (["--tap", "bad name", "--ip", "192.0.2.2/24", "S"], "invalid TAP name"),

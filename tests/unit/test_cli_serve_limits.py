@@ -14,8 +14,9 @@ GOOD = ["serve", "--tap", "bnx", "--ip", "192.0.2.2/24"]
 class FakeTap:
     name = "bnx"
     created = False
+    link = "ethernet"
 
-    def __init__(self, name, create=True):
+    def __init__(self, spec, create=True):
         self.stats = {"rx": 0, "tx": 0, "drop_tx": 0}
 
     def send(self, frame):
@@ -51,7 +52,7 @@ def served(monkeypatch, tmp_path):
         def close(self):
             pass
 
-    monkeypatch.setattr(cli, "TapDevice", FakeTap)
+    monkeypatch.setattr(cli, "open_device", FakeTap)
     monkeypatch.setattr(cli, "Runner", Runner)
     monkeypatch.setattr(cli.control, "default_path", lambda tap: str(tmp_path / (tap + ".sock")))
     return stacks

@@ -13,6 +13,7 @@ import pytest
 
 from barenet.stack import Stack
 from barenet_host import cli, ctl
+from barenet_host.devices import spec as devspec
 from barenet_host.runner import Runner
 
 
@@ -24,7 +25,7 @@ def run_main(argv):
 
 @pytest.mark.parametrize("argv, message", [
     (["ctl"], "the following arguments are required: what"),
-    (["ctl", "stats"], "one of the arguments --tap --ctl is required"),
+    (["ctl", "stats"], "one of the arguments --tap --tun --dev --ctl is required"),
     (["ctl", "reboot", "--tap", "bn0"], "argument what: invalid choice: 'reboot'"),
     (["ctl", "stats", "--tap", "bn0", "--ctl", "/x"],
      "argument --ctl: not allowed with argument --tap"),
@@ -49,6 +50,36 @@ def test_default_paths_follow_the_tap_and_the_user():
     assert ctl.default_path("bn0", euid=1000, env={"XDG_RUNTIME_DIR": "/run/user/1000"}) == \
         "/run/user/1000/barenet/bn0.sock"
     assert ctl.default_path("bn0", euid=1000, env={}) == "/tmp/barenet-1000/bn0.sock"
+
+
+@pytest.mark.parametrize("text, name", [
+    ("tap:bn0", "bn0"),
+    ("tun:bt0", "bt0"),
+    ("serial:/dev/ttyACM0@921600,crc", "serial-dev-ttyACM0"),
+    ("serial:socket://127.0.0.1:7000", "serial-socket---127.0.0.1-7000"),
+    ("unix:/tmp/board.sock", "unix-tmp-board.sock"),
+    ("udp:127.0.0.1:5555,ip", "udp-127.0.0.1-5555"),
+    ("udp:5555", "udp-127.0.0.1-5555"),
+    ("pty", "pty-4242"),
+])
+def test_the_socket_is_named_after_the_device(text, name):
+    got = ctl.device_name(devspec.parse(text), pid=4242)
+    assert got == name and "/" not in got
+
+
+def test_ctl_finds_a_tun_serve_and_a_dev_serve_by_their_default_paths(monkeypatch, tmp_path):
+    monkeypatch.setattr(ctl, "default_path", lambda name: str(tmp_path / (name + ".sock")))
+    for argv, path in ((["--tun", "bt0"], "bt0"), (["--dev", "udp:5555"], "udp-127.0.0.1-5555")):
+        rc, out, err = run_main(["ctl", "stats"] + argv)
+        assert (rc, out) == (1, "")
+        assert err.startswith("barenet: error: no barenet serve answers on %s/%s.sock (is "
+                              "`barenet serve --dev " % (tmp_path, path)), err
+
+
+def test_ctl_of_a_pty_serve_needs_its_path():
+    rc, out, err = run_main(["ctl", "stats", "--dev", "pty"])
+    assert (rc, out) == (2, "")
+    assert "give --ctl PATH" in err and err.count("\n") == 1
 
 
 class FakeRunner:

@@ -1,8 +1,10 @@
 """FaultModel and FaultyNIC: seeded, reproducible link faults on the wrapping tick clock."""
 
+import pytest
+
 from barenet import ticks
 
-from barenet_host.faults import FaultModel, FaultyNIC, Schedule
+from barenet_host.faults import FaultModel, FaultyNIC, Schedule, parse_spec
 from peer import ListNIC
 
 NEAR_WRAP = ticks.PERIOD - 3000
@@ -299,3 +301,58 @@ def test_faulty_nic_send_before_any_clock_counts_from_the_first_poll():
     assert nic.poll(start) == 5
     assert nic.poll(ticks.add(start, 5)) is None
     assert inner.sent == [b"early"]
+
+
+# --faults SPEC (issue 10 item 6): what parses, and the one-line reason for what does not.
+
+def test_spec_with_every_key_gives_the_models_arguments():
+    assert parse_spec("loss=0.05,dup=0.01,reorder=0.02,corrupt=0.01,delay=20ms,rate=1mbit,"
+                      "seed=1") == {"loss": 0.05, "duplicate": 0.01, "reorder": 0.02,
+                                    "corrupt": 0.01, "delay_ms": 20, "bandwidth_bps": 1000000,
+                                    "seed": 1}
+    FaultModel(**parse_spec("loss=1,delay=0"))   # every key is a FaultModel argument
+
+
+@pytest.mark.parametrize("text, kwargs", [
+    ("delay=20", {"delay_ms": 20}),
+    ("delay=1.5s", {"delay_ms": 1500}),
+    ("delay=0.4ms", {"delay_ms": 0}),
+    ("delay=60s", {"delay_ms": 60000}),
+    ("rate=64000", {"bandwidth_bps": 64000}),
+    ("rate=2.5kbit", {"bandwidth_bps": 2500}),
+    ("rate=10bit", {"bandwidth_bps": 10}),
+    ("rate=1gbit", {"bandwidth_bps": 1000000000}),
+    ("loss=0,dup=1", {"loss": 0.0, "duplicate": 1.0}),
+    ("loss=1e-3", {"loss": 0.001}),
+    ("seed=0", {"seed": 0}),
+])
+def test_spec_units(text, kwargs):
+    assert parse_spec(text) == kwargs
+
+
+@pytest.mark.parametrize("text, words", [
+    ("", "empty faults spec"),
+    ("jitter=5ms", "unknown item 'jitter=5ms'"),
+    ("loss=0.1,", "unknown item ''"),
+    ("loss", "loss needs a value, e.g. loss=0.05"),
+    ("delay=", "delay needs a value"),
+    ("loss=0.1,loss=0.2", "loss is given twice"),
+    ("loss=lots", "loss='lots' is not a number"),
+    ("rate=1mbps", "rate='1mbps' is not a number"),
+    ("delay=20us", "delay='20us' is not a number"),
+    ("seed=1.5", "seed='1.5' is not a number"),
+    ("loss=1.01", "loss must be a probability 0..1, not 1.01"),
+    ("corrupt=-0.1", "corrupt must be a probability 0..1"),
+    ("dup=nan", "dup must be a probability 0..1, not nan"),
+    ("delay=-1", "delay must be 0..60000ms, not -1"),
+    ("delay=inf", "delay must be 0..60000ms"),
+    ("delay=61s", "delay must be 0..60000ms"),
+    ("rate=0", "rate must be 1bit..100gbit, not 0"),
+    ("rate=nan", "rate must be 1bit..100gbit"),
+    ("seed=-1", "seed must be 0..4294967295"),
+])
+def test_bad_spec_is_one_line(text, words):
+    with pytest.raises(ValueError) as e:
+        parse_spec(text)
+    msg = str(e.value)
+    assert words in msg and "\n" not in msg, msg

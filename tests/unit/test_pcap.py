@@ -7,7 +7,7 @@ import pytest
 
 from barenet import ticks
 
-from barenet_host.pcap import PcapNIC, PcapWriter
+from barenet_host.pcap import LINKTYPE_RAW, PcapNIC, PcapWriter, linktype
 from peer import ListNIC
 
 scapy = pytest.importorskip("scapy.all")
@@ -85,3 +85,31 @@ def test_pcap_nic_records_sent_and_pulled_frames_at_the_step_time():
     packets = scapy.rdpcap(f)
     assert [bytes(p) for p in packets] == [ether(1), ether(2), ether(3)]
     assert [round(float(p.time) * 1000) - NEAR_WRAP for p in packets] == [0, 5000, 6000]
+
+
+def test_ip_links_are_captured_as_raw_ip_and_scapy_reads_them(tmp_path):
+    datagram = bytes(scapy.IP(src="192.0.2.1", dst="192.0.2.2") / scapy.UDP(sport=1, dport=7) / b"x")
+    inner = ListNIC([datagram])
+    inner.link = "ip"
+    assert linktype(inner) == LINKTYPE_RAW == 101
+    assert linktype(ListNIC()) == 1             # no link fact: Ethernet (nic.py)
+    path = str(tmp_path / "raw.pcap")
+    writer = PcapWriter(path, linktype=linktype(inner))
+    nic = PcapNIC(inner, writer, flush=True)
+    nic.poll(0)
+    assert nic.recv_into(bytearray(1500)) == len(datagram)
+    # flushed: the record is in the file while the writer is still open
+    packets = scapy.rdpcap(path)
+    assert len(packets) == 1 and isinstance(packets[0], scapy.IP)
+    assert bytes(packets[0]) == datagram and packets[0][scapy.UDP].dport == 7
+    writer.close()
+
+
+def test_without_flush_records_wait_in_the_files_buffer(tmp_path):
+    path = tmp_path / "buffered.pcap"
+    writer = PcapWriter(str(path))
+    nic = PcapNIC(ListNIC(), writer)
+    nic.send(ether(1))
+    assert path.stat().st_size == 0
+    writer.close()
+    assert path.stat().st_size == 24 + 16 + 60

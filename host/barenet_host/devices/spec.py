@@ -17,18 +17,22 @@ A malformed spec is a ValueError whose text is one line fit for `barenet: error:
 
 import importlib
 
+from barenet.wire import slip
+
 KINDS = ("tap", "tun", "serial", "pty", "unix", "udp")
 SERIAL_LIKE = ("serial", "pty", "unix", "udp")
 DEFAULT_BAUD = 115200
 # RFC 1055: SLIP has no MTU negotiation; 1006 is the conventional default. barenet allows up
-# to Ethernet's 1500.
-SLIP_MTU = 1006
+# to Ethernet's 1500 (barenet/wire/slip.py).
+SLIP_MTU = slip.DEFAULT_MTU
 MTU_MIN = 576  # RFC 791: every host must accept 576-byte datagrams
 MTU_MAX = 9000
 _FLAGS = {"crc": ("serial", "pty", "unix"), "rtscts": ("serial",), "xonxoff": ("serial",),
           "ip": ("udp",)}
 # kind -> (module under barenet_host.devices, the function that opens a Spec)
-_OPENERS = {"tap": ("tap", "open_spec"), "udp": ("udp", "open_spec")}
+_OPENERS = {"tap": ("tap", "open_spec"), "tun": ("tun", "open_spec"), "udp": ("udp", "open_spec"),
+            "serial": ("serial", "open_spec"), "pty": ("pty", "open_spec"),
+            "unix": ("unix", "open_spec")}
 USAGE = ("expected tap:NAME, tun:NAME, serial:PORT[@BAUD][,crc], pty, unix:PATH or "
          "udp:[ADDR:]PORT")
 
@@ -125,8 +129,8 @@ def _option(spec, text, opt):
             raise _bad(text, "mtu=%r is not a number" % value)
         if not MTU_MIN <= mtu <= MTU_MAX:
             raise _bad(text, "mtu must be %d-%d" % (MTU_MIN, MTU_MAX))
-        if spec.serial_like and spec.kind != "udp" and mtu > 1500:
-            raise _bad(text, "a SLIP link's mtu is at most 1500")
+        if spec.serial_like and spec.kind != "udp" and mtu > slip.MAX_MTU:
+            raise _bad(text, "a SLIP link's mtu is at most %d" % slip.MAX_MTU)
         spec.mtu = mtu
         return
     if eq or name not in _FLAGS:
