@@ -15,6 +15,7 @@ Both run on the host Runner until SIGINT/SIGTERM, with a control socket (ctl.py)
 import argparse
 import os
 import signal
+import subprocess
 
 from barenet import addr
 from barenet.stack import Stack
@@ -27,6 +28,8 @@ from barenet_host.nat import icmp as naticmp
 from barenet_host.nat.allow import AllowList
 from barenet_host.nat.gateway import Gateway
 from barenet_host.nat.table import NATTable, TIMEOUTS
+from barenet_host import linkopts
+from barenet_host.devices.tun import TunDevice
 from barenet_host.relay import Relay
 from barenet_host.runner import Runner
 
@@ -37,6 +40,7 @@ GATEWAY_HOST = 1
 BOARD_HOST = 15
 NAT_MAX = 4096
 NAT_MAX_MAX = 1 << 20
+IP_TIMEOUT_S = 10
 
 
 def _network(text):
@@ -105,6 +109,7 @@ def add_parser(sub):
     b.add_argument("--ctl", metavar="PATH", help="control socket for `barenet ctl` (default %s "
                    "in kernel mode, %s with --nat)" % (control.default_path("TUN"),
                                                       control.default_path("nat")))
+    linkopts.add_arguments(b)
     b.set_defaults(func=bridge)
 
 
@@ -178,24 +183,25 @@ def bridge(args, out):
 
 
 def _kernel(args, out):
-    from barenet_host.devices import tun as tunmod
-    board = _open_board(args.board)
+    dev = _open_board(args.board)
     relay = server = tun = None
+    board = dev
     try:
-        mtu = getattr(board, "mtu", devspec.SLIP_MTU)
-        try:
-            tun = tunmod.open_p2p(args.tun, args.local, args.peer, mtu)
-        except OSError as e:
-            raise cliargs.UsageError(e.strerror or str(e))
+        board = linkopts.wrap(dev, args, out)
+        mtu = getattr(dev, "mtu", devspec.SLIP_MTU)
+        tun = _open_tun(args.tun, args.local, args.peer, mtu)
         relay = Relay(board, tun)
         path = args.ctl or control.default_path(args.tun)
         server = _control(path, relay.runner, {
-            "stats": lambda: _kernel_stats(board, tun, relay, server),
-            "ifaces": lambda: {"ifaces": [_board_row(args.board, board, None), _tun_row(tun, args)]},
+            "stats": lambda: _kernel_stats(dev, tun, relay, server),
+            "ifaces": lambda: {"ifaces": [_board_row(args.board, dev, None),
+                                          _tun_row(tun, args)]},
             "nat": lambda: {"error": "no NAT in kernel mode (bridge --nat has one)"}})
-        _serve(relay.runner, out, "board %s on %s, TUN %s %s peer %s, mtu %d, control %s" % (
-            addr.ip_ntoa(args.peer), args.board.text, args.tun, addr.ip_ntoa(args.local),
-            addr.ip_ntoa(args.peer), mtu, path))
+        _serve(relay.runner, out, "board %s on %s, %s TUN %s %s peer %s, mtu %d%s, "
+               "control %s" % (addr.ip_ntoa(args.peer), _where(args.board, dev),
+                               "new" if tun.created else "existing", args.tun,
+                               addr.ip_ntoa(args.local), addr.ip_ntoa(args.peer), mtu,
+                               linkopts.describe(args), path))
     finally:
         if server is not None:
             server.close()
@@ -203,10 +209,40 @@ def _kernel(args, out):
             relay.close()
         if tun is not None:
             tun.close()
-        board.close()
+        linkopts.close(board)
+        dev.close()
     print("barenet: bridge: stopped: board to tun %d, tun to board %d datagrams"
           % (relay.frames["a_to_b"], relay.frames["b_to_a"]), file=out, flush=True)
     return 0
+
+
+def _open_tun(name, local, peer, mtu):
+    """A TUN in this network namespace, point-to-point from local to peer (created and
+    configured here; an existing one is attached to as it is)."""
+    try:
+        tun = TunDevice(name, mtu=mtu)
+    except OSError as e:
+        raise cliargs.UsageError(e.strerror or str(e))
+    if tun.created:
+        for cmd in (["addr", "add", addr.ip_ntoa(local), "peer", addr.ip_ntoa(peer), "dev", name],
+                    ["link", "set", "dev", name, "mtu", str(mtu), "up"]):
+            try:
+                r = subprocess.run(["ip"] + cmd, capture_output=True, text=True,
+                                   timeout=IP_TIMEOUT_S)
+            except (OSError, subprocess.TimeoutExpired) as e:
+                tun.close()
+                raise cliargs.UsageError("ip %s: %s" % (" ".join(cmd), e))
+            if r.returncode:
+                tun.close()
+                raise cliargs.UsageError("ip %s: %s" % (" ".join(cmd),
+                                                        r.stderr.strip() or r.returncode))
+    return tun
+
+
+def _where(spec, dev):
+    # a pty is new on every run: its slave's path is what the board's side must open
+    path = getattr(getattr(dev, "transport", None), "path", None)
+    return spec.text + (" (" + path + ")" if spec.kind == "pty" and path else "")
 
 
 def _tun_row(tun, args):
@@ -225,9 +261,11 @@ def _kernel_stats(board, tun, relay, server):
 def _nat(args, out):
     net, prefix = args.net
     gw_ip, board_ip = _host(net, GATEWAY_HOST), _host(net, BOARD_HOST)
-    board = _open_board(args.board)
+    dev = _open_board(args.board)
     gw = runner = server = None
+    board = dev
     try:
+        board = linkopts.wrap(dev, args, out)
         stack = Stack("host", syncookies=False)
         iface = stack.add_interface(board, ip="%s/%d" % (addr.ip_ntoa(gw_ip), prefix))
         runner = Runner(stack)
@@ -244,12 +282,12 @@ def _nat(args, out):
                                          % (f.text, f.addr, f.port, e.strerror or e))
         path = args.ctl or control.default_path("nat")
         server = _control(path, runner, {
-            "stats": lambda: _stats(stack, board, gw, server),
-            "ifaces": lambda: {"ifaces": [_board_row(args.board, board, iface)]},
+            "stats": lambda: _stats(stack, dev, gw, server),
+            "ifaces": lambda: {"ifaces": [_board_row(args.board, dev, iface)]},
             "nat": lambda: gw.info(runner.clock())})
-        what = "NAT for the board %s on %s, gateway %s/%d, allow %s" % (
-            addr.ip_ntoa(board_ip), args.board.text, addr.ip_ntoa(gw_ip), prefix,
-            gw.allow.describe())
+        what = "NAT for the board %s on %s, gateway %s/%d, allow %s%s" % (
+            addr.ip_ntoa(board_ip), _where(args.board, dev), addr.ip_ntoa(gw_ip), prefix,
+            gw.allow.describe(), linkopts.describe(args))
         if args.forward:
             what += ", forward " + " ".join(f.text for f in args.forward)
         _serve(runner, out, what + ", control " + path)
@@ -260,7 +298,8 @@ def _nat(args, out):
             gw.close()
         if runner is not None:
             runner.close()
-        board.close()
+        linkopts.close(board)
+        dev.close()
     print("barenet: bridge: stopped: %s" % _summary(gw), file=out, flush=True)
     return 0
 

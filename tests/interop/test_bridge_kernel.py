@@ -1,0 +1,80 @@
+"""`barenet bridge --board pty --tun NAME --local 192.0.2.1 --peer 192.0.2.2` (issue 10 item 5,
+kernel mode) in a namespace: the bridge makes the point-to-point TUN there and relays between
+it and the pty; on the pty's other end a barenet board (`barenet serve --dev serial:/dev/pts/N`,
+its status page and TCP echo) speaks SLIP. Kernel ping, curl of the status page and a 1 MB nc
+echo (sha256) reach the board, with and without the CRC option, and with link faults on.
+"""
+
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from barenet_host.netns import unique_name
+
+BARENET = os.path.join(os.path.dirname(sys.executable), "barenet")
+LOCAL, PEER = "192.0.2.1", "192.0.2.2"
+DATA = hashlib.sha256(b"kernel to board").digest() * (1 << 15)     # 1 MB
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def banner(proc, what):
+    line = proc.stdout.readline()
+    if what not in line:
+        stop(proc)
+        pytest.fail("no %r in %r: %s" % (what, line, proc.stderr.read()))
+    return line
+
+
+@pytest.mark.parametrize("crc,faults", [(False, None), (True, None),
+                                        (True, "loss=0.01,dup=0.01,reorder=0.01,seed=5")],
+                         ids=["plain", "crc", "crc-faults"])
+def test_kernel_reaches_the_board_through_the_bridge(netns, tmp_path, crc, faults):
+    tun = unique_name("b")
+    opt = ",crc" if crc else ""
+    cmd = [BARENET, "bridge", "--board", "pty" + opt, "--tun", tun, "--local", LOCAL,
+           "--peer", PEER, "--ctl", str(tmp_path / "bridge.sock")]
+    if faults:
+        cmd += ["--faults", faults]
+    bridge = netns.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    procs = [bridge]
+    try:
+        line = banner(bridge, "barenet: bridge: board 192.0.2.2 on pty")
+        pts = re.search(r"\((/dev/pts/\d+)\)", line).group(1)
+        board = subprocess.Popen(
+            [BARENET, "serve", "--dev", "serial:%s%s" % (pts, opt), "--ip", PEER + "/24",
+             "--apps", "echo,http", "--ctl", str(tmp_path / "board.sock")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(board)
+        banner(board, "barenet: serving")
+        r = netns.run(["ping", "-c", "3", "-i", "0.2", "-W", "5", PEER], timeout=30)
+        # With faults a ping may be lost (1 % each way); without, none may
+        assert r.returncode == 0 and (faults or " 0% packet loss" in r.stdout), r.stdout
+        r = netns.run(["curl", "-s", "-m", "20", "--retry", "3",
+                       "http://%s/?format=json" % PEER], timeout=90)
+        assert r.returncode == 0, r.stderr
+        assert "tcp" in json.loads(r.stdout)["stats"]
+        r = netns.run(["nc", "-N", "-w", "30", PEER, "7"], input=DATA, text=False, timeout=180)
+        assert len(r.stdout) == len(DATA) and \
+            hashlib.sha256(r.stdout).hexdigest() == hashlib.sha256(DATA).hexdigest()
+        ctl = netns.run([BARENET, "ctl", "stats", "--ctl", str(tmp_path / "bridge.sock"),
+                         "--json"], check=True)
+        relay = json.loads(ctl.stdout)["stats"]["relay"]
+        assert relay["a_to_b"] > 700 and relay["b_to_a"] > 700     # 1 MB in ~1 KB frames
+    finally:
+        for p in reversed(procs):
+            stop(p)
