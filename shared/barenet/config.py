@@ -126,6 +126,25 @@ _TUNABLES = {
     "sack": (True, True),               # RFC 2018 / RFC 6675
     "rack": (True, True),               # RFC 8985 RACK-TLP on SACK connections
     "isn": (None, None),                # tests only: fn(lip, lport, rip, rport, now) -> ISN
+    # -- DHCP client (barenet/dhcp.py, RFC 2131 4.1 and 4.4) ---------------------------------
+    "dhcp_retry_ms": (4000, 4000),      # RFC 2131 4.1: the first retransmission after 4 s,
+    "dhcp_retry_max_ms": (64000, 64000),  # doubling up to 64 s,
+    "dhcp_jitter_ms": (1000, 1000),     # each randomised by +-1 s
+    "dhcp_init_delay_ms": (1000, 1000),  # RFC 2131 4.4.1 waits 1-10 s before the first
+                                        # DISCOVER so a power cut's boards do not all speak at
+                                        # once; a board coming up alone wants its address soon
+    "dhcp_request_tries": (4, 4),       # REQUESTs unanswered before starting over (4.4.1)
+    "dhcp_decline_wait_ms": (10000, 10000),  # RFC 2131 3.1.5: at least 10 s after a DECLINE
+    "dhcp_renew_min_ms": (60000, 60000),  # RFC 2131 4.4.5: no retransmission below 60 s
+    "dhcp_probes": (3, 3),              # RFC 5227 2.1.1 probes before using the address, a
+    "dhcp_probe_ms": (1000, 1000),      # short form: 1 s apart, then 1 s more to hear a reply
+                                        # (RFC 5227: 1-2 s apart and ANNOUNCE_WAIT 2 s)
+    # -- DNS resolver (barenet/dns.py; resolv.conf(5) defaults) --------------------------------
+    "dns_timeout_ms": (2000, 5000),     # per try (resolv.conf "timeout", 5 s)
+    "dns_attempts": (2, 2),             # tries of each server (resolv.conf "attempts")
+    "dns_cache": (8, 256),              # names cached, the soonest to expire evicted first
+    "dns_max_ttl_s": (86400, 86400),    # a longer TTL is cut to this (also keeps deadlines
+                                        # inside the tick clock's half period, ticks.py)
     # -- apps: TCP services (apps/server.py, apps/status.py) --------------------------------
     # Connections one app serves at once; past it the idlest is closed for a newcomer, or the
     # newcomer waits in the accept queue (Apache MaxRequestWorkers, nginx worker_connections).

@@ -56,8 +56,9 @@ class Interface(Ready):
 
     # -- configuration ---------------------------------------------------------------------
 
-    def _set(self, ip, prefix, gateway):
+    def _set(self, ip, prefix, gateway, dns=()):
         self.ip = ip
+        self.dns = list(dns)    # name servers learned with the address (DHCP option 6)
         self.prefix = prefix
         self.configured = ip != ANY
         if self.configured:
@@ -78,10 +79,11 @@ class Interface(Ready):
         self.bcast_hi = (b[0] << 8) | b[1]
         self.bcast_lo = (b[2] << 8) | b[3]
 
-    def configure(self, ip=None, prefix=None, gateway=None):
+    def configure(self, ip=None, prefix=None, gateway=None, dns=()):
         """Set the address: `configure("192.0.2.2/24", gateway="192.0.2.1")`, or
         `configure(ip_bytes, 24)`; `configure()` returns to the unconfigured state, where the
-        interface sends and receives only the limited broadcast (what DHCP needs).
+        interface sends and receives only the limited broadcast (what DHCP needs). dns: the
+        name servers that came with the address (the resolver asks them, barenet/dns.py).
 
         Connections on an address that goes away are aborted, and UDP endpoints bound to it
         move to the new one (as lwIP's netif_set_ipaddr does); the new address is announced
@@ -96,10 +98,10 @@ class Interface(Ready):
         if not 0 <= plen <= 32:
             raise ValueError("invalid prefix length %r" % (plen,))
         gw = ip_aton(gateway) if gateway else None
-        old = (self.ip, self.prefix, self.gateway)
-        self._set(new, plen, gw)
+        old = (self.ip, self.prefix, self.gateway, self.dns)
+        self._set(new, plen, gw, [ip_aton(d) for d in dns])
         if gw is not None and not self._gateway_ok(gw):
-            self._set(old[0], old[1], old[2])
+            self._set(old[0], old[1], old[2], old[3])
             raise ValueError("gateway is not on the interface's subnet")
         self.stack.address_changed(self, old[0])
         self._event()

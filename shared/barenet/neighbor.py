@@ -23,7 +23,7 @@ memory outlives a failed or evicted entry, so no burst of re-resolutions can byp
 and it bounds the requests per second of the whole interface."""
 
 from . import ticks
-from .addr import BROADCAST_MAC, ZERO_MAC
+from .addr import ANY, BROADCAST_MAC, ZERO_MAC
 from .compat import const
 from .stats import inc
 from .wire import Malformed, arp, ethernet
@@ -129,6 +129,8 @@ class ARPCache:
         self._sweep_at = None
         self.stats = stats
         self._buf = bytearray(_ETH_HLEN + arp.LEN)
+        self.watch = None           # an address being probed before use (probe())
+        self.watch_conflict = False
 
     # -- the cache --------------------------------------------------------------------------
 
@@ -341,6 +343,16 @@ class ARPCache:
         if dst_mac is BROADCAST_MAC:
             inc(self.stats, "tx_request")
 
+    def probe(self, ip):
+        """An RFC 5227 2.1.1 probe for ip, which the DHCP client is about to use: a request
+        from 0.0.0.0. From now until watch is cleared, any ARP packet from another host that
+        claims ip, or probes for it too, sets watch_conflict."""
+        if self.watch != ip:
+            self.watch = ip
+            self.watch_conflict = False
+        self._send(BROADCAST_MAC, arp.OP_REQUEST, ANY, ZERO_MAC, ip)
+        inc(self.stats, "tx_probe")
+
     def announce(self):
         """Gratuitous ARP: a request for our own address (an RFC 5227 3 announcement)."""
         ip = self.iface.ip
@@ -366,12 +378,21 @@ class ARPCache:
             return
         inc(self.stats, "rx")
         iface = self.iface
+        w = self.watch
+        if w is not None and sha != iface.mac and (spa == w or (spa == ANY and tpa == w)):
+            inc(self.stats, "probe_conflict")   # RFC 5227 2.1.1: the address is taken
+            self.watch_conflict = True
         if spa == iface.ip and sha != iface.mac and iface.configured:
             # Someone else claims our address (RFC 5227 2.4): count it, never learn it.
             inc(self.stats, "conflict")
             return
-        if spa == b"\x00\x00\x00\x00":
-            return  # an ARP probe (RFC 5227 2.1.1): nothing to learn
+        if spa == ANY:
+            # An ARP probe (RFC 5227 2.1.1): nothing to learn, but a probe for our address
+            # is answered, so that its sender sees the conflict (Linux arp_process, sip == 0)
+            if tpa == iface.ip and iface.configured and op == arp.OP_REQUEST:
+                self._send(sha, arp.OP_REPLY, iface.ip, sha, ANY)
+                inc(self.stats, "tx_reply")
+            return
         for_us = tpa == iface.ip and iface.configured
         # Only a reply sent to us confirms reachability; a request or a broadcast reply says
         # only that the sender exists (Linux arp_process: NUD_STALE).

@@ -46,11 +46,20 @@ from .compat import oserror, timeout_error, EADDRINUSE, EADDRNOTAVAIL, EAGAIN, \
     EALREADY, EBADF, EDESTADDRREQ, EINPROGRESS, EINVAL, EISCONN, ENOTCONN, ENOPROTOOPT, \
     ECONNABORTED, EMSGSIZE, EOPNOTSUPP, EPIPE, EACCES, EAFNOSUPPORT, EPROTONOSUPPORT
 from .compat import timeout as _timeout
+from . import dns as _dns
 from .tcp.state import SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, CLOSING, LAST_ACK
 import struct as _struct
 
 error = OSError
 timeout = _timeout
+
+
+class gaierror(OSError):
+    """A name that did not resolve: (EAI code, message), CPython's socket.gaierror."""
+
+
+def _gaierror(code):
+    return gaierror(code, _dns.MESSAGES.get(code, "Unknown error"))
 # CPython's "no timeout given" marker: http.client and others pass it on to create_connection
 _GLOBAL_DEFAULT_TIMEOUT = object()
 
@@ -89,6 +98,13 @@ SHUT_RD = 0
 SHUT_WR = 1
 SHUT_RDWR = 2
 INADDR_ANY = 0
+AI_NUMERICHOST = 4
+EAI_NONAME = _dns.EAI_NONAME
+EAI_AGAIN = _dns.EAI_AGAIN
+EAI_FAIL = _dns.EAI_FAIL
+EAI_NODATA = _dns.EAI_NODATA
+EAI_FAMILY = _dns.EAI_FAMILY
+EAI_SERVICE = _dns.EAI_SERVICE
 SOMAXCONN = 4096  # Linux's net.core.somaxconn; the stack clamps to cfg.somaxconn
 # MicroPython stream ioctl (py/stream.h) and poll flags (the Linux values)
 _MP_STREAM_POLL = 3
@@ -168,8 +184,10 @@ def inet_ntop(family, b):
     return ip_ntoa(b)
 
 
-def _addr(address):
-    """(host, port) -> (4 bytes, port); "" and "0.0.0.0" are any address."""
+def _addr(address, net=None):
+    """(host, port) -> (4 bytes, port); "" and "0.0.0.0" are any address. With net (a
+    Sockets), a host name is resolved through its DNS resolver, as CPython's connect() and
+    sendto() do; without, only numeric addresses are taken."""
     if not isinstance(address, tuple) or len(address) != 2:
         raise TypeError("AF_INET address must be a tuple (host, port)")
     host, port = address
@@ -180,8 +198,9 @@ def _addr(address):
         raise OverflowError("port must be 0-65535.")
     if host == "":
         return ANY, port
-    # numeric as getaddrinfo reads it (inet_aton's forms); names when the DNS client lands
-    return inet_aton(host), port
+    if net is not None:
+        return net._resolve(host), port
+    return inet_aton(host), port   # numeric as getaddrinfo reads it (inet_aton's forms)
 
 
 def _no_fd():
@@ -520,7 +539,7 @@ class StreamSocket(Socket):
     def _connect(self, address):
         """-> 0 or the errno of a failed connection; raises for misuse and non-blocking."""
         self._check()
-        a, port = _addr(address)
+        a, port = _addr(address, self._net)
         if self._listening:
             raise oserror(EISCONN)
         c = self._ep
@@ -883,7 +902,7 @@ class DatagramSocket(Socket):
             addr, flags = flags_or_addr, 0
         else:
             flags = flags_or_addr
-        a, port = _addr(addr)
+        a, port = _addr(addr, self._net)
         return self._sendto(data, a, port, flags)
 
     def send(self, data, flags=0):
@@ -1099,21 +1118,43 @@ class Sockets:
             raise
         return s
 
+    def _lookup(self, host, flags=0):
+        """A host name or numeric address -> [4-byte address]. A name is looked up by the
+        stack's resolver (barenet/dns.py, made on first use), the call driving the stack
+        until the answer or the resolver's last timeout; a failure is gaierror, as CPython
+        raises it. Numeric addresses never query."""
+        try:
+            return [inet_aton(host)]
+        except OSError:
+            if flags & AI_NUMERICHOST:
+                raise _gaierror(_dns.EAI_NONAME)
+        r = self.stack.resolver or _dns.Resolver(self.stack)
+        drv = self.driver
+        q = r.lookup(host, drv.now())
+        while not q.done:
+            drv.step(None)      # the resolver's own deadlines bound the wait
+        if q.error:
+            raise _gaierror(q.error)
+        return q.addresses
+
+    def _resolve(self, host):
+        return self._lookup(host)[0]
+
     def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):
-        """Numeric addresses only (names when the DNS client lands): CPython's tuples."""
+        """CPython's tuples, one per address and socket type; names through the resolver."""
         if family not in (0, AF_INET):
-            raise oserror(EAFNOSUPPORT)
-        if host is None:
-            host = "127.0.0.1"
-        a = inet_aton(host)
+            raise _gaierror(_dns.EAI_FAMILY)
         if isinstance(port, str):
+            if not port.isdigit():
+                raise _gaierror(_dns.EAI_SERVICE)   # no services database on a board
             port = int(port)
+        addrs = [b"\x7f\x00\x00\x01"] if host is None else self._lookup(host, flags)
         types = (type,) if type else (SOCK_STREAM, SOCK_DGRAM)
         return [(AF_INET, t, proto or _PROTOS[t], "", (ip_ntoa(a), port or 0))
-                for t in types if t in _PROTOS]
+                for a in addrs for t in types if t in _PROTOS]
 
     def gethostbyname(self, host):
-        return ip_ntoa(inet_aton(host))
+        return ip_ntoa(self._resolve(host))
 
     def getdefaulttimeout(self):
         return self.default_timeout
@@ -1128,7 +1169,9 @@ for _n in ("AF_INET", "AF_UNIX", "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "IPPRO
            "SO_KEEPALIVE", "SO_OOBINLINE", "SO_LINGER", "TCP_NODELAY", "TCP_KEEPIDLE",
            "TCP_KEEPINTVL", "TCP_KEEPCNT", "IP_TTL", "IP_HDRINCL", "MSG_OOB", "MSG_PEEK",
            "MSG_DONTWAIT", "MSG_WAITALL",
-           "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "INADDR_ANY", "SOMAXCONN", "error", "timeout"):
+           "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "INADDR_ANY", "SOMAXCONN", "error", "timeout",
+           "gaierror", "AI_NUMERICHOST", "EAI_NONAME", "EAI_AGAIN", "EAI_FAIL", "EAI_NODATA",
+           "EAI_FAMILY", "EAI_SERVICE"):
     setattr(Sockets, _n, globals()[_n])
 for _f in (inet_aton, inet_ntoa, inet_pton, inet_ntop):
     setattr(Sockets, _f.__name__, staticmethod(_f))

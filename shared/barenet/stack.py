@@ -10,12 +10,14 @@ Every tunable comes from a `config.Config`: `Stack("board")`, `Stack("host", snd
 """
 
 from . import ticks
+from .addr import ANY
 from .config import Config
 from .iface import EthernetInterface, IPInterface
 from .icmp import ICMP
 from .ip import IP
 from .local import Local
 from .nic import ETHERNET, IP as IP_LINK
+from .rand import Rand
 from .raw import Raw
 from .stats import inc
 from .tcp import TCP
@@ -31,7 +33,10 @@ class Stack:
         self.arp_stats = {}
         self.stack_stats = {}
         self.apps = {}               # name -> a TCP service on the stack (apps/server.py)
+        self.services = []           # what the stack polls besides its layers (dns.Resolver)
+        self.resolver = None         # the stack's DNS resolver (dns.py), once made
         self.last_error = None
+        self.rng = Rand(self.cfg.seed)   # jitter and ids (DHCP, DNS): repeatable per seed
         self.ip = IP(self)
         self.icmp = ICMP(self)
         self.udp = UDP(self)
@@ -73,7 +78,9 @@ class Stack:
     def address_changed(self, iface, old):
         """Interface.configure changed iface's address from old: tell the layers."""
         new = iface.ip
-        if new != old:
+        # From unconfigured (0.0.0.0, before DHCP) nothing was bound to the old address:
+        # endpoints bound to any address (the DHCP client's own) stay so
+        if new != old and old != ANY:
             self.udp.address_changed(old, new)
             self.tcp.address_changed(old, new)
             self.raw.address_changed(old, new)
@@ -109,6 +116,8 @@ class Stack:
             wait = ticks.earliest(wait, i.poll(now_ms))
         for h in self.ip.handler_list:
             wait = ticks.earliest(wait, h.poll(now_ms))
+        for s in self.services:
+            wait = ticks.earliest(wait, s.poll(now_ms))
         return wait
 
     def pending(self):
