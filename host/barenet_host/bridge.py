@@ -19,11 +19,14 @@ import subprocess
 
 from barenet import addr
 from barenet.stack import Stack
+from barenet.wire import dns as dnswire
 
 from barenet_host import cliargs
 from barenet_host import ctl as control
 from barenet_host.devices import spec as devspec
+from barenet_host.nat import dnsfwd
 from barenet_host.nat import forward as fwdmod
+from barenet_host.nat.dhcpd import DHCPServer
 from barenet_host.nat import icmp as naticmp
 from barenet_host.nat.allow import AllowList
 from barenet_host.nat.gateway import Gateway
@@ -61,6 +64,18 @@ def _forward(text):
         raise argparse.ArgumentTypeError(str(e))
 
 
+def _upstream(text):
+    host, colon, port = text.partition(":")
+    try:
+        addr.ip_aton(host)
+        port = int(port) if colon else dnswire.PORT
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError("invalid DNS server %r (want ADDR[:PORT])" % text)
+    return host, port
+
+
 def _timeout(text):
     kind, eq, ms = text.partition("=")
     if kind not in TIMEOUTS or not eq or not ms.isdigit() or not 0 < int(ms) <= 1 << 29:
@@ -92,6 +107,9 @@ def add_parser(sub):
                    help="the board's subnet, internal to barenet; the gateway is its first "
                    "host, the board its 15th (default %s: gateway 192.0.2.1, board "
                    "192.0.2.15)" % NET)
+    n.add_argument("--dns", type=_upstream, metavar="ADDR[:PORT]",
+                   help="where the gateway's DNS forwarder sends the board's queries "
+                   "(default: the first IPv4 nameserver of /etc/resolv.conf)")
     n.add_argument("--forward", type=_forward, action="append", default=[],
                    metavar="tcp:[HOSTADDR:]PORT=BOARDPORT",
                    help="let host connections to HOSTADDR:PORT (default address 127.0.0.1) "
@@ -129,8 +147,9 @@ def _check(args):
     if kernel and args.local == args.peer:
         raise cliargs.UsageError("--local and --peer must differ")
     nat_only = args.forward or args.nat_allow or args.nat_timeout
-    if kernel and nat_only:
-        raise cliargs.UsageError("--forward, --nat-allow and --nat-timeout go with --nat")
+    if kernel and (nat_only or args.dns):
+        raise cliargs.UsageError("--forward, --nat-allow, --nat-timeout and --dns go with "
+                                 "--nat")
     if args.nat:
         net, prefix = args.net
         if prefix > 27:
@@ -262,7 +281,7 @@ def _nat(args, out):
     net, prefix = args.net
     gw_ip, board_ip = _host(net, GATEWAY_HOST), _host(net, BOARD_HOST)
     dev = _open_board(args.board)
-    gw = runner = server = None
+    gw = runner = server = dns = None
     board = dev
     try:
         board = linkopts.wrap(dev, args, out)
@@ -274,6 +293,17 @@ def _nat(args, out):
             print("barenet: bridge: " + why_no_pings, file=out, flush=True)
         gw = Gateway(stack, runner, board_ip, AllowList(args.nat_allow),
                      NATTable(args.nat_max, dict(args.nat_timeout)), pings=not why_no_pings)
+        # The board's own address by DHCP (a pool of one), and names through the gateway
+        gw_text, board_text = addr.ip_ntoa(gw_ip), addr.ip_ntoa(board_ip)
+        dhcp = DHCPServer(stack, board_text, board_text, router=gw_text, dns=gw_text)
+        runner.add_task(dhcp.poll)
+        try:
+            upstream = args.dns or dnsfwd.upstream_from_resolv_conf()
+        except ValueError as e:
+            raise cliargs.UsageError(str(e))
+        dns = dnsfwd.DNSForwarder(stack, runner, upstream)
+        runner.add_task(dns.poll)
+        services = {"dhcp": dhcp, "dns": dns}
         for f in args.forward:
             try:
                 gw.add_forward(f)
@@ -282,11 +312,11 @@ def _nat(args, out):
                                          % (f.text, f.addr, f.port, e.strerror or e))
         path = args.ctl or control.default_path("nat")
         server = _control(path, runner, {
-            "stats": lambda: _stats(stack, dev, gw, server),
+            "stats": lambda: _stats(stack, dev, gw, server, services),
             "ifaces": lambda: {"ifaces": [_board_row(args.board, dev, iface)]},
             "nat": lambda: gw.info(runner.clock())})
-        what = "NAT for the board %s on %s, gateway %s/%d, allow %s%s" % (
-            addr.ip_ntoa(board_ip), _where(args.board, dev), addr.ip_ntoa(gw_ip), prefix,
+        what = "NAT for the board %s on %s, gateway %s/%d (DHCP, DNS to %s:%d), allow %s%s" % (
+            board_text, _where(args.board, dev), gw_text, prefix, upstream[0], upstream[1],
             gw.allow.describe(), linkopts.describe(args))
         if args.forward:
             what += ", forward " + " ".join(f.text for f in args.forward)
@@ -294,6 +324,8 @@ def _nat(args, out):
     finally:
         if server is not None:
             server.close()
+        if dns is not None:
+            dns.close()
         if gw is not None:
             gw.close()
         if runner is not None:
@@ -313,8 +345,10 @@ def _board_row(spec, nic, iface):
     return row
 
 
-def _stats(stack, board, gw, server):
+def _stats(stack, board, gw, server, services):
     stats = stack.stats
+    for name, svc in services.items():
+        stats[name] = dict(svc.stats)
     stats["board"] = dict(getattr(board, "stats", {}))
     stats["nat"] = dict(gw.stats, **gw.table.stats)
     stats["ctl"] = dict(server.stats)

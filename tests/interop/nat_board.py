@@ -5,7 +5,8 @@ on stdout per step. Run inside the test's namespace:
 
     python nat_board.py BRIDGE_PORT FAR_IP STEP...
 
-Steps: fetch:PORT:PATH (HTTP GET, sha256 of the body), ping:N, udp:N:PORT (N concurrent flows
+It first gets its address by DHCP from the bridge ({"dhcp": ...}). Steps: resolve:NAME
+(through the gateway's DNS forwarder), fetch:PORT:PATH (HTTP GET, sha256 of the body), ping:N, udp:N:PORT (N concurrent flows
 to an echo server), echo:BYTES:PORT (bulk both ways, sha256), denied:IP:PORT. Then
 {"ready": true} and it serves until SIGTERM.
 """
@@ -23,18 +24,30 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from drivers.udp_link import UDPLink  # noqa: E402  (the runtime's own socket module first)
 
 from barenet import socket as bsock  # noqa: E402
+from barenet.addr import ip_ntoa  # noqa: E402
+from barenet.dhcp import DHCPClient  # noqa: E402
+from barenet.dns import Resolver  # noqa: E402
 from barenet.apps.echo import TCPEcho  # noqa: E402
 from barenet.apps.status import StatusPage  # noqa: E402
 from barenet.stack import Stack  # noqa: E402
 from barenet_host.runner import Runner, RunnerDriver, now_ms  # noqa: E402
 
-BOARD_CIDR, GATEWAY = "192.0.2.15/24", "192.0.2.1"
 TIMEOUT_S = 20
 
 
 def say(**kw):
     sys.stdout.write(json.dumps(kw) + "\n")
     sys.stdout.flush()
+
+
+def resolve(stack, runner, name):
+    # The core resolver (servers from DHCP) waited on by Runner.run, which looks after every
+    # step: socket.gethostbyname's driver can sleep past an answer that the step before its
+    # wait completed (noted in the report of helper nat)
+    r = stack.resolver or Resolver(stack)
+    q = r.lookup(name, runner.clock())
+    runner.run(until=lambda: q.done, timeout_s=TIMEOUT_S)
+    say(resolve=ip_ntoa(q.addresses[0]) if q.done and not q.error else q.error)
 
 
 def fetch(net, far, port, path):
@@ -128,15 +141,20 @@ def main():
     port, far, steps = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
     link = UDPLink("127.0.0.1", port)
     stack = Stack("host")
-    stack.add_interface(link, link="ip", ip=BOARD_CIDR, gateway=GATEWAY, mtu=1500,
-                        now_ms=now_ms())
+    # Unconfigured: the address, the router and the name server come from the bridge's DHCP
+    iface = stack.add_interface(link, link="ip", mtu=1500, now_ms=now_ms())
     runner = Runner(stack)
+    # The bridge learns the board's UDP source from its first datagram (an empty one)
+    link.send(b"")
+    client = DHCPClient(stack, iface, client_id=b"\x00nat-board")
+    runner.add_task(client.poll)
+    runner.run(until=lambda: iface.configured, timeout_s=TIMEOUT_S)
+    say(dhcp="%s/%d" % (ip_ntoa(iface.ip), iface.prefix),
+        router=ip_ntoa(iface.gateway) if iface.gateway else None)
     for app in (StatusPage(stack, 80), TCPEcho(stack, 7)):
         runner.add_task(app.poll)
     net = bsock.Sockets(stack, RunnerDriver(runner))
     signal.signal(signal.SIGTERM, lambda *a: runner.stop())
-    # The bridge learns the board's UDP source from its first datagram: one to the gateway
-    link.send(b"")
     for step in steps:
         kind, _, rest = step.partition(":")
         a = rest.split(":")
@@ -148,6 +166,8 @@ def main():
             udp_flows(net, far, int(a[0]), int(a[1]))
         elif kind == "echo":
             echo(net, far, int(a[0]), int(a[1]))
+        elif kind == "resolve":
+            resolve(stack, runner, a[0])
         elif kind == "denied":
             denied(net, a[0], int(a[1]))
     say(ready=True)

@@ -9,12 +9,13 @@ through the NAT, pings, sends 1 MB both ways, is refused where the allow-list sa
 import hashlib
 import json
 import os
-import select
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import pytest
@@ -28,20 +29,34 @@ TUNNEL_PORT = 5555                                       # the namespace's own l
 LINE_TIMEOUT_S = 60
 
 
-def read_json(proc, key, timeout_s=LINE_TIMEOUT_S):
-    """The next JSON line of proc's stdout holding key."""
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        r, _, _ = select.select([proc.stdout], [], [], max(0, end - time.monotonic()))
-        if not r:
-            break
-        line = proc.stdout.readline()
-        if not line:
-            pytest.fail("process ended waiting for %r: %s" % (key, proc.stderr.read()))
-        d = json.loads(line)
-        if key in d:
-            return d
-    pytest.fail("no %r within %d s" % (key, timeout_s))
+class Lines:
+    """A process's stdout lines, read by a thread (select on a buffered pipe would miss lines
+    that one read brought in together)."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.q = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.q.put(line)
+        self.q.put(None)
+
+    def json(self, key, timeout_s=LINE_TIMEOUT_S):
+        """The next JSON line holding key."""
+        end = time.monotonic() + timeout_s
+        while True:
+            try:
+                line = self.q.get(timeout=max(0.01, end - time.monotonic()))
+            except queue.Empty:
+                stop(self.proc)
+                pytest.fail("no %r within %d s: %s" % (key, timeout_s, self.proc.stderr.read()))
+            if line is None:
+                pytest.fail("process ended waiting for %r: %s" % (key, self.proc.stderr.read()))
+            d = json.loads(line)
+            if key in d:
+                return d
 
 
 def stop(proc):
@@ -80,11 +95,19 @@ def nat(netns, tmp_path):
                          "--directory", str(www)], stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL)
         procs.append(http)
+        # The namespace's name server: a dnsmasq test instance that knows one name
+        dnsmasq = ns.popen(["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+                            "--no-resolv", "--no-hosts", "--bind-interfaces",
+                            "--listen-address=" + FAR, "--port=53", "--user=root",
+                            "--pid-file=" + os.path.join(ctl, "dnsmasq.pid"),
+                            "--address=/far.test/" + FAR],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        procs.append(dnsmasq)
         path = os.path.join(ctl, "nat.sock")
         bridge = ns.popen(NOBODY + [
             BARENET, "bridge", "--board", "udp:127.0.0.1:%d,ip" % TUNNEL_PORT, "--nat",
             "--nat-allow", "198.51.100.0/24", "--forward", "tcp:127.0.0.1:8080=80",
-            "--nat-timeout", "udp=3000", "--ctl", path],
+            "--nat-timeout", "udp=3000", "--dns", FAR, "--ctl", path],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         procs.append(bridge)
         first = bridge.stdout.readline()
@@ -101,13 +124,13 @@ def nat(netns, tmp_path):
                           str(TUNNEL_PORT), FAR] + list(steps),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             procs.append(p)
-            return p
+            return Lines(p)
 
-        def ctl_nat():
-            r = ns.run([BARENET, "ctl", "nat", "--ctl", path, "--json"], check=True)
+        def ctl(what="nat"):
+            r = ns.run([BARENET, "ctl", what, "--ctl", path, "--json"], check=True)
             return json.loads(r.stdout)
 
-        yield ns, bridge, board, ctl_nat
+        yield ns, bridge, board, ctl
     finally:
         for p in reversed(procs):
             stop(p)
@@ -115,40 +138,46 @@ def nat(netns, tmp_path):
 
 
 def test_board_fetches_pings_echoes_and_is_reached_through_a_forward(nat):
-    ns, bridge, board, ctl_nat = nat
+    ns, bridge, board, ctl = nat
     # The bridge runs as nobody
     with open("/proc/%d/status" % bridge.pid) as f:
         uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
     assert uids == ["65534"] * 4
-    b = board("fetch:8000:/blob", "ping:3", "echo:1048576:7", "denied:203.0.113.5:80")
-    got = read_json(b, "fetch")
+    b = board("resolve:far.test", "fetch:8000:/blob", "ping:3", "echo:1048576:7",
+              "denied:203.0.113.5:80")
+    got = b.json("dhcp")
+    assert got == {"dhcp": "192.0.2.15/24", "router": "192.0.2.1"}
+    assert b.json("resolve")["resolve"] == FAR        # dnsmasq's answer, forwarded
+    got = b.json("fetch")
     assert got["status"].startswith("HTTP/1.0 200") and \
         got["fetch"] == hashlib.sha256(BLOB).hexdigest()
-    assert read_json(b, "ping")["ping"] == 3
-    e = read_json(b, "echo")
+    assert b.json("ping")["ping"] == 3
+    e = b.json("echo")
     assert e["length"] == 1048576 and e["echo"] == e["want"]
-    assert read_json(b, "denied")["denied"] == 111          # ECONNREFUSED: a RST
-    read_json(b, "ready")
+    assert b.json("denied")["denied"] == 111          # ECONNREFUSED: a RST
+    b.json("ready")
     r = ns.run(["curl", "-s", "-m", "10", "http://127.0.0.1:8080/?format=json"])
     assert r.returncode == 0, r.stderr
     page = json.loads(r.stdout)
     assert "tcp" in json.dumps(page)
-    info = ctl_nat()
+    info = ctl()
     assert info["stats"]["tcp_out"] >= 2 and info["stats"]["tcp_in"] == 1
     assert info["stats"]["denied_tcp"] == 1 and info["stats"]["icmp_out"] == 1
     assert info["nat"]["allow"] == "198.51.100.0/24"
+    stats = ctl("stats")["stats"]
+    assert stats["dhcp"]["ack"] == 1 and stats["dns"]["answered"] >= 1
 
 
 def test_200_concurrent_udp_flows_are_tracked_then_expire(nat):
-    ns, bridge, board, ctl_nat = nat
+    ns, bridge, board, ctl = nat
     b = board("udp:200:7")
-    assert read_json(b, "udp")["udp"] == 200
-    info = ctl_nat()
+    assert b.json("udp")["udp"] == 200
+    info = ctl()
     assert info["table"]["udp"] == 200, info["table"]
     rows = [r for r in info["flows"] if r["proto"] == "udp"]
     assert len(rows) == 200 and all(r["remote"] == FAR + ":7" for r in rows)
     end = time.monotonic() + 30
-    while time.monotonic() < end and ctl_nat()["table"]["udp"]:
+    while time.monotonic() < end and ctl()["table"]["udp"]:
         time.sleep(0.5)
-    info = ctl_nat()
+    info = ctl()
     assert info["table"]["udp"] == 0 and info["stats"]["expired"] >= 200
