@@ -3,8 +3,8 @@
 `barenet serve --tap NAME --ip 192.0.2.2/24` (or --tun NAME, --dev SPEC) runs a barenet stack
 on a device until SIGINT or SIGTERM, with the link options of linkopts.py; `barenet ctl stats
 --tap NAME` asks it for its counters and limits over its control socket (barenet_host/ctl.py);
-`barenet run [--tap NAME --ip A/N] SCRIPT [ARGS...]` runs a
-program's `import socket` over barenet (barenet_host/run.py). Every user error is one line on stderr (`barenet: error: ...`) and
+`barenet run [--tap NAME --ip A/N] SCRIPT [ARGS...]` (or --tun, --dev) runs a program's
+`import socket` over barenet (barenet_host/run.py). Every user error is one line on stderr (`barenet: error: ...`) and
 exit status 2; a failure of the environment (the device went away, no serve answers) is one
 line and exit status 1.
 """
@@ -215,9 +215,11 @@ def _open_link(args, out):
 
 
 def _device_words(spec, dev):
-    """'new TAP bn0', 'existing TUN bt0', or the spec for other devices."""
+    """'new TAP bn0', 'existing TUN bt0', 'pty at /dev/pts/3', or the spec for other devices."""
     if spec.kind in ("tap", "tun"):
         return "%s %s %s" % ("new" if dev.created else "existing", spec.kind.upper(), dev.name)
+    if spec.kind == "pty":
+        return "%s at %s" % (spec.text, dev.path)    # where the peer opens it
     return spec.text
 
 
@@ -236,7 +238,7 @@ def serve(args, out):
         ctl_path = args.ctl or control.default_path(control.device_name(args.spec))
         try:
             server = control.ControlServer(ctl_path, runner, {
-                "stats": lambda: serve_stats(stack, dev, args.spec, cidr, server)})
+                "stats": lambda: serve_stats(stack, dev, nic, args.spec, cidr, server)})
         except (control.InUse, OSError) as e:
             runner.close()
             raise cliargs.UsageError("control socket %s: %s" % (
@@ -275,7 +277,8 @@ def serve(args, out):
     finally:
         linkopts.close(nic)
         dev.close()
-    print("barenet: stopped: " + summary(stack, dev, args.spec, echoes), file=out, flush=True)
+    print("barenet: stopped: " + summary(stack, dev, nic, args.spec, echoes), file=out,
+          flush=True)
     return 0
 
 
@@ -320,12 +323,15 @@ def _run(stack, runner, args, where):
         runner.close()
 
 
-def summary(stack, dev, spec, echoes):
+def summary(stack, dev, nic, spec, echoes):
     st = dev.stats
-    parts = ["%s rx %d tx %d dropped %d" % (spec.kind, st["rx"], st["tx"], st["drop_tx"])]
+    dropped = sum(v for k, v in st.items() if k.startswith("drop"))   # nic.py: drop_<reason>
+    parts = ["%s rx %d tx %d dropped %d" % (spec.kind, st["rx"], st["tx"], dropped)]
     stats = stack.stats
+    stats.update(linkopts.stats(nic))
     apps = sorted(k for k in stats if k.startswith("app_"))
-    for layer in ["eth", "arp", "ip", "icmp", "udp", "tcp", "raw"] + apps:
+    for layer in ["faults_out", "faults_in", "pcap", "eth", "arp", "ip", "icmp", "udp", "tcp",
+                  "raw"] + apps:
         counters = stats.get(layer) or {}
         nonzero = ["%s=%d" % (k, v) for k, v in sorted(counters.items()) if v]
         if nonzero:
@@ -335,11 +341,13 @@ def summary(stack, dev, spec, echoes):
     return "; ".join(parts)
 
 
-def serve_stats(stack, dev, spec, cidr, server):
-    """The reply to `ctl stats`: every layer's counters (the device's, under its kind, and the
-    control socket's too) and every table's limit and use (Stack.limits)."""
+def serve_stats(stack, dev, nic, spec, cidr, server):
+    """The reply to `ctl stats`: every layer's counters (the device's, under its kind, the link
+    options' middleware's and the control socket's too) and every table's limit and use
+    (Stack.limits)."""
     stats = stack.stats
     stats[spec.kind] = dict(dev.stats)
+    stats.update(linkopts.stats(nic))
     stats["ctl"] = dict(server.stats)
     serving = {"device": spec.text, "ip": cidr, "pid": os.getpid()}
     if spec.kind == "tap":

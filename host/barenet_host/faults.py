@@ -268,6 +268,21 @@ _RATE_MAX = 100 * 1000000000
 SPEC_USAGE = "loss=P,dup=P,reorder=P,corrupt=P,delay=MS[ms|s],rate=N[bit|kbit|mbit|gbit],seed=N"
 
 
+def spread_seed(seed, stream=0):
+    """A FaultModel seed for a user's seed and a stream (0: outgoing, 1: incoming frames).
+
+    xorshift32 from a small state draws small numbers first (seed 1: 270369, 67634689, ...),
+    which would lose the first frames of every run at any loss rate; murmur3's 32-bit
+    finaliser (fmix32) spreads the seed over all 32 bits first, and the stream keeps the two
+    directions' draws apart (one seed would lose a request and its reply together)."""
+    h = (seed ^ (stream * 0x9E3779B9)) & _M32
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & _M32
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & _M32
+    return h ^ (h >> 16)
+
+
 def _number(text, units):
     # -> (float, multiplier); the longest unit that ends text wins (mbit before bit, ms before s)
     for unit, mult in units:

@@ -15,7 +15,7 @@ the capture holds exactly the frames the device counted (its stats rx + tx).
 import argparse
 
 from barenet_host import cliargs
-from barenet_host.faults import FaultModel, FaultyNIC, SPEC_USAGE, parse_spec
+from barenet_host.faults import FaultModel, FaultyNIC, SPEC_USAGE, parse_spec, spread_seed
 from barenet_host.pcap import PcapNIC, PcapWriter, linktype
 from barenet_host.trace import TraceNIC
 
@@ -55,9 +55,8 @@ def wrap(nic, args, out):
     if args.faults is not None:
         kw = dict(args.faults.kwargs)
         seed = kw.pop("seed", 1)
-        # Each direction draws from its own generator: the same seed would lose a request
-        # and its reply together.
-        nic = FaultyNIC(nic, tx=FaultModel(seed=seed, **kw), rx=FaultModel(seed=seed + 1, **kw))
+        nic = FaultyNIC(nic, tx=FaultModel(seed=spread_seed(seed, 0), **kw),
+                        rx=FaultModel(seed=spread_seed(seed, 1), **kw))
     if args.pcap is not None:
         try:
             writer = PcapWriter(args.pcap, linktype=linktype(nic))
@@ -79,6 +78,20 @@ def describe(args):
     if args.verbose:
         parts.append("verbose")
     return "".join(", " + p for p in parts)
+
+
+def stats(nic):
+    """The middleware's counters, by layer name: faults_out and faults_in (FaultModel.stats)
+    with --faults, pcap (frames written) with --pcap."""
+    out = {}
+    while nic is not None:
+        if isinstance(nic, FaultyNIC):
+            out["faults_out"] = dict(nic.tx_faults.stats)
+            out["faults_in"] = dict(nic.rx_faults.stats)
+        elif isinstance(nic, PcapNIC):
+            out["pcap"] = {"frames": nic.writer.frames}
+        nic = getattr(nic, "nic", None)
+    return out
 
 
 def close(nic):

@@ -12,7 +12,8 @@ from barenet.nic import Wrapper
 class ObservingNIC(Wrapper):
     def __init__(self, nic):
         Wrapper.__init__(self, nic)
-        self._now = 0
+        self._now = None
+        self._early = []   # frames sent before the first poll: the time is not known yet
         self._inner_poll = getattr(nic, "poll", None)
 
     def observe(self, outgoing, frame, now_ms):
@@ -21,10 +22,19 @@ class ObservingNIC(Wrapper):
 
     def poll(self, now_ms):
         self._now = now_ms
+        if self._early:
+            # sent just before the first loop step (an interface's gratuitous ARP): stamped
+            # with that step's time
+            early, self._early = self._early, []
+            for frame in early:
+                self.observe(True, memoryview(frame), now_ms)
         return self._inner_poll(now_ms) if self._inner_poll is not None else None
 
     def send(self, frame):
-        self.observe(True, frame, self._now)
+        if self._now is None:
+            self._early.append(bytes(frame))
+        else:
+            self.observe(True, frame, self._now)
         self.nic.send(frame)
 
     def recv_into(self, buf):

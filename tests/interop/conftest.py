@@ -13,6 +13,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -95,6 +96,22 @@ def readline(stream, timeout_s):
     return stream.readline() if ready else ""
 
 
+def first_line(stream, timeout_s):
+    """The first line of a subprocess's text pipe, or '' if none arrives in time. Read from
+    the fd a byte at a time: a buffered readline() would keep what follows the line (a
+    --verbose log) where a later communicate(), which reads the fd, never sees it."""
+    fd, line, end = stream.fileno(), b"", time.monotonic() + timeout_s
+    while not line.endswith(b"\n"):
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return ""
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        line += byte
+    return line.decode()
+
+
 class Served:
     """A `barenet serve` subprocess inside the namespace."""
 
@@ -129,7 +146,7 @@ def serve(netns):
         cmd = _barenet_cmd() + ["serve", "--" + mode, tap, "--ip", BARENET_CIDR] + list(args)
         proc = netns.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         started.append(proc)
-        banner = readline(proc.stdout, STARTUP_TIMEOUT_S)
+        banner = first_line(proc.stdout, STARTUP_TIMEOUT_S)
         if not banner.startswith("barenet: serving"):
             proc.kill()
             out, err = proc.communicate(timeout=STOP_TIMEOUT_S)

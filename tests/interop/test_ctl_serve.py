@@ -55,3 +55,18 @@ def test_a_second_serve_on_the_same_control_socket_is_refused(serve, netns, tmp_
     assert r.returncode == 2 and r.stderr.count("\n") == 1
     assert "control socket %s: %s is in use by another barenet serve" % (path, path) in r.stderr
     assert ctl("stats", "--ctl", path).returncode == 0  # the first one still answers
+
+
+def test_ctl_finds_a_tun_serve_and_reads_its_link_options_counters(serve, kernel, tmp_path):
+    s = serve("--faults", "dup=1", "--pcap", str(tmp_path / "t.pcap"), mode="tun")
+    assert kernel.ping("-c", "2", "-i", "0.2", "-W", "2").returncode == 0
+    r = ctl("stats", "--tun", s.tap, "--json")
+    assert r.returncode == 0, r.stderr
+    reply = json.loads(r.stdout)
+    assert reply["serve"] == {"device": "tun:" + s.tap, "ip": "192.0.2.2/24", "pid": s.proc.pid}
+    stats = reply["stats"]
+    # dup=1: every ping reached barenet twice and every reply left twice
+    assert stats["faults_in"]["duplicated"] == stats["faults_in"]["sent"] == stats["tun"]["rx"]
+    assert stats["icmp"]["tx_echo_reply"] == 4 and stats["tun"]["tx"] == 8
+    assert stats["pcap"]["frames"] == 2 * stats["tun"]["rx"] + stats["faults_out"]["sent"]
+    assert ctl("stats", "--dev", "tun:" + s.tap, "--json").returncode == 0

@@ -55,6 +55,7 @@ def test_pcap_decodes_in_tshark_and_scapy_with_the_devices_counts(serve, kernel,
     rc, out, err = s.stop()
     assert (rc, err) == (0, "")
     rx, tx = device_counts(out, mode)
+    assert "; pcap frames=%d;" % (rx + tx) in out
     protos = tshark_protocols(path)
     assert len(protos) == rx + tx
     assert all(p.startswith(first + ":") for p in protos), protos
@@ -78,8 +79,10 @@ def test_lossy_serve_still_echoes_byte_exact(serve, kernel):
     assert echo["ok"] and echo["got"] == 256 << 10, echo
     rc, out, err = s.stop()
     assert (rc, err) == (0, "")
-    # the faults really hit the connection: barenet had to retransmit
-    assert re.search(r"\b(fast_retransmit|rto)=\d+", out), out
+    # the faults really hit the connection: frames lost both ways, and barenet retransmitted
+    assert re.search(r"; faults_out (\w+=\d+ )*dropped=[1-9]", out), out
+    assert re.search(r"; faults_in (\w+=\d+ )*dropped=[1-9]", out), out
+    assert re.search(r"\b(fast_retransmit|rto|tlp)=\d+", out), out
 
 
 def test_verbose_prints_one_line_per_frame(serve, kernel):
@@ -94,6 +97,8 @@ def test_verbose_prints_one_line_per_frame(serve, kernel):
     frames = lines[:-1]
     assert len(frames) == rx + tx
     assert all(re.match(r"\d+\.\d{3} (In |Out) ", ln) for ln in frames), frames
+    # the interface's announcement, sent as it came up, opens the log
+    assert frames[0] == "0.000 Out ARP, Request who-has 192.0.2.2 tell 192.0.2.2, length 28"
     text = "\n".join(ln.split(" ", 1)[1] for ln in frames)
     assert "In  ARP, Request who-has 192.0.2.2 tell 192.0.2.1, length 28" in text
     assert "Out ARP, Reply 192.0.2.2 is-at 02:00:c0:00:02:02, length 28" in text

@@ -56,3 +56,11 @@ def test_a_tap_is_not_a_tun(serve, kernel):
     assert r.returncode == 2
     assert r.stderr == "barenet: error: cannot open TUN %r: the existing device is not a TUN " \
                        "without packet information (a TAP, or made with `pi`?)\n" % s.tap
+
+
+def test_tun_deleted_while_serving_is_one_line_runtime_error(serve, kernel):
+    s = serve(mode="tun")
+    kernel.ns.ip("link", "del", "dev", s.tap)
+    out, err = s.proc.communicate(timeout=10)
+    assert s.proc.returncode == 1
+    assert err == "barenet: error: TUN %r is gone (deleted while open)\n" % s.tap

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from barenet_host.netns import NetNS, check_cidr, unique_name
-from barenet_host.devices.tap import TapDevice, check_name
+from barenet_host.devices.tap import TapDevice
+from barenet_host.devices.tuntap import check_name
 
 
 def read_frame(tap, want, timeout_s=5):

@@ -3,7 +3,7 @@
 import json
 
 from barenet import ticks
-from barenet_host.faults import FaultModel, parse_spec
+from barenet_host.faults import FaultModel, parse_spec, spread_seed
 
 
 def run():
@@ -21,7 +21,8 @@ def run():
             "prng": [FaultModel(seed=1)._next() for _ in range(1)],
             # --faults is parsed by the same code on a board
             "spec": sorted(parse_spec("loss=0.05,dup=0.01,reorder=0.02,corrupt=0.01,"
-                                      "delay=1.5s,rate=2.5kbit,seed=7").items())}
+                                      "delay=1.5s,rate=2.5kbit,seed=7").items()),
+            "spread": [spread_seed(s, d) for s in (0, 1, 0xFFFFFFFF) for d in (0, 1)]}
 
 
 if __name__ == "__main__":

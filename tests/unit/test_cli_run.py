@@ -37,6 +37,15 @@ def script(tmp_path, text, name="prog.py"):
     (["--ip", "192.0.2.0/24", "--tap", "bnr0", "S"], "network or broadcast address"),
     (["--mtu", "100", "S"], "MTU must be an integer 576..9000"),
     (["/no/such/script.py"], "no such script: /no/such/script.py"),
+    (["--tun", "bnr0", "S"], "a device (--tap, --tun or --dev) and --ip go together"),
+    (["--tap", "bnr0", "--tun", "bnr1", "--ip", "192.0.2.2/24", "S"],
+     "argument --tun: not allowed with argument --tap"),
+    (["--dev", "tun:bnr0", "--ip", "192.0.2.2/24", "--mac", "02:00:00:00:00:01", "S"],
+     "--mac does not apply to tun:bnr0"),
+    (["--verbose", "S"], "--faults, --pcap and --verbose need a device"),
+    (["--faults", "loss=0.1", "S"], "--faults, --pcap and --verbose need a device"),
+    (["--dev", "udp:1", "--ip", "192.0.2.2/24", "--faults", "loss=x", "S"],
+     "faults 'loss=x': loss='x' is not a number"),
 ])
 def test_usage_errors_are_one_line_and_status_2(tmp_path, argv, message):
     argv = [script(tmp_path, "raise SystemExit(9)\n") if a == "S" else a for a in argv]

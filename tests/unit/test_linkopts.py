@@ -67,6 +67,13 @@ def test_capture_and_log_show_what_barenet_sent_and_received(tmp_path):
     assert [bytes(p) for p in packets] == [REPLY] and isinstance(packets[0], scapy.IP)
     assert out.getvalue() == "0.000 Out IP 192.0.2.2 > 192.0.2.1: ICMP echo reply, id 1, " \
                              "seq 1, length 8\n"
+    assert linkopts.stats(nic) == {
+        "faults_out": {"sent": 1, "dropped": 1, "duplicated": 0, "corrupted": 0, "reordered": 0,
+                       "queue_dropped": 0},
+        "faults_in": {"sent": 1, "dropped": 1, "duplicated": 0, "corrupted": 0, "reordered": 0,
+                      "queue_dropped": 0},
+        "pcap": {"frames": 1}}
+    assert linkopts.stats(dev) == {}
     linkopts.close(nic)
     assert nic.nic.writer._f.closed
 

@@ -109,7 +109,24 @@ def test_without_flush_records_wait_in_the_files_buffer(tmp_path):
     path = tmp_path / "buffered.pcap"
     writer = PcapWriter(str(path))
     nic = PcapNIC(ListNIC(), writer)
+    nic.poll(0)
     nic.send(ether(1))
     assert path.stat().st_size == 0
     writer.close()
     assert path.stat().st_size == 24 + 16 + 60
+
+
+def test_a_frame_sent_before_the_first_step_is_stamped_with_its_time():
+    # Stack.add_interface announces the address (gratuitous ARP) before the loop's first step.
+    f = io.BytesIO()
+    inner = ListNIC()
+    nic = PcapNIC(inner, PcapWriter(f))
+    nic.send(memoryview(ether(1)))
+    assert inner.sent == [ether(1)]            # on the wire at once; recorded at the step
+    nic.poll(NEAR_WRAP)
+    nic.poll(ticks.add(NEAR_WRAP, 40))
+    nic.send(ether(2))
+    f.seek(0)
+    packets = scapy.rdpcap(f)
+    assert [bytes(p) for p in packets] == [ether(1), ether(2)]
+    assert [round(float(p.time) * 1000) - NEAR_WRAP for p in packets] == [0, 40]

@@ -1,0 +1,95 @@
+"""A board's SLIP NIC over any stream with nonblocking read and write: a `machine.UART`
+(timeout=0), or in the MicroPython unix VM an AF_UNIX socket to the host's `unix:PATH` device
+(barenet_host.devices.unix) or a pty. Framing is the core's (barenet/wire/slip.py), with its
+table CRC-16/X.25 when `crc` is on; both ends must agree on it and on the MTU.
+
+    uart = machine.UART(1, 115200, timeout=0, rxbuf=2048)
+    link = SlipStream(uart, crc=True)
+    iface = stack.add_interface(link, ip="192.0.2.2/24", gateway="192.0.2.1")
+
+The NIC protocol is barenet/nic.py's (link "ip": frames are bare IPv4 datagrams). `stream`
+is what a select.poll waits on (firmware/poll_driver.py). read() may return None or b"" when
+nothing is waiting, as UARTs and nonblocking sockets do; write() may take part of what it is
+given, or nothing (None, or OSError EAGAIN). What the stream has not taken waits, up to
+TX_LIMIT bytes; a frame past that is dropped and counted (drop_tx_full), as a NIC with a full
+queue drops it, and TCP retransmits.
+"""
+
+import socket as _socket
+import struct
+import sys
+
+from barenet.wire import slip
+
+READ_MAX = 512      # bytes per read: a UART's ring buffer is a few hundred bytes
+TX_LIMIT = 4096     # encoded bytes waiting for the stream
+
+
+class SlipStream:
+    link = "ip"
+
+    def __init__(self, stream, mtu=slip.DEFAULT_MTU, crc=False):
+        self.stream = stream
+        self.mtu = mtu
+        self.crc = slip.fcs16 if crc else None
+        self.decoder = slip.Decoder(mtu, self.crc)
+        self.stats = self.decoder.stats
+        self.stats["tx"] = 0
+        self.stats["drop_tx_full"] = 0
+        self._rx = []        # decoded datagrams not yet taken
+        self._out = b""      # encoded bytes the stream has not taken yet
+
+    def send(self, frame):
+        line = slip.encode(frame, self.crc)
+        if len(self._out) + len(line) > TX_LIMIT:
+            self._flush()
+            if len(self._out) + len(line) > TX_LIMIT:
+                self.stats["drop_tx_full"] += 1
+                return
+        self._out += line
+        self.stats["tx"] += 1
+        self._flush()
+
+    def recv_into(self, buf):
+        if not self._rx:
+            try:
+                data = self.stream.read(READ_MAX)
+            except OSError:      # EAGAIN from a nonblocking socket
+                data = None
+            if data:
+                self._rx = self.decoder.feed(data)
+        if not self._rx:
+            return 0
+        d = self._rx.pop(0)
+        n = min(len(d), len(buf))
+        buf[:n] = d[:n] if n < len(d) else d
+        return n
+
+    def poll(self, now):
+        if self._out:
+            self._flush()
+        if self._rx:
+            return 0
+        return 1 if self._out else None
+
+    def _flush(self):
+        try:
+            n = self.stream.write(self._out)
+        except OSError:          # EAGAIN: nothing taken
+            return
+        if n:
+            self._out = self._out[n:]
+
+
+def connect_unix(path):
+    """A nonblocking AF_UNIX stream socket connected to path: the unix VM's stream to a host's
+    `unix:PATH` device. Call it before barenet.socket.install(), which replaces `socket`."""
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    if sys.implementation.name == "micropython":
+        # the unix port takes a raw struct sockaddr_un: sa_family AF_UNIX (host order),
+        # then the NUL-terminated path
+        s.connect(struct.pack("H", _socket.AF_UNIX) + path.encode() + b"\0")
+    else:
+        s.connect(path)
+    s.setblocking(False)
+    return s

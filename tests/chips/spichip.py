@@ -1,0 +1,87 @@
+"""What the register-level chip models (w5500_model.py, enc28j60_model.py) share: the SPI
+slave side of the fake machine.SPI (transactions framed by the chip-select pin), the
+interrupt output pin, and the Ethernet port to a virtual wire (barenet_host.vwire) or a TAP.
+
+A model raises ModelError when the driver uses the chip in a way the datasheet forbids or
+the model does not implement (a write to a read-only or reserved register, a command while
+the last one is pending, SPI clocked without chip select): silicon would misbehave silently,
+a test should fail loudly.
+"""
+
+
+class ModelError(AssertionError):
+    pass
+
+
+class SPIChip:
+    def __init__(self):
+        self.selected = False
+        self.link = True
+        self.port = None
+        self.intn = None
+        # rx_wrapped: frames stored across the end of the RX ring; spi: transactions
+        self.stats = {"rx": 0, "tx": 0, "rx_overflow": 0, "rx_filtered": 0, "rx_wrapped": 0,
+                      "rx_no_link": 0, "tx_no_link": 0, "spi": 0}
+
+    def connect(self, spi, cs, intn=None):
+        """Take the bus and pins the driver is given: CS edges frame transactions."""
+        if cs.value() == 0:
+            raise ModelError("chip select is low before the first transaction")
+        spi.device = self
+        cs.watch = self._cs
+        self.intn = intn
+        self._update_int()
+
+    def attach(self, port):
+        """Frames the chip sends go to port.send; a VirtualNIC port's frames come in."""
+        self.port = port
+        if hasattr(port, "on_frame"):
+            port.on_frame = self._from_wire
+
+    def _from_wire(self, frame, now_ms):
+        self.receive(frame)
+
+    def set_link(self, up):
+        """Cable in (True) or out: the PHY's link status bit follows."""
+        self.link = bool(up)
+
+    def receive(self, frame):
+        """One frame from the wire (no FCS)."""
+        if not self.link:
+            self.stats["rx_no_link"] += 1
+            return
+        self._store(bytes(frame))
+
+    def _emit(self, frame):
+        if not self.link:
+            self.stats["tx_no_link"] += 1
+            return
+        self.stats["tx"] += 1
+        if self.port is not None:
+            self.port.send(frame)
+
+    def _cs(self, level):
+        self.selected = not level
+        if self.selected:
+            self.stats["spi"] += 1
+            self._failed = False
+            self._begin()
+        elif not self._failed:      # the error already raised is the one to see
+            self._end()
+
+    def clock(self, out, inbuf, fill=0):
+        """One burst of SPI clocks: out (or `fill` bytes) to the chip, inbuf from it."""
+        if not self.selected:
+            raise ModelError("SPI clocked while chip select is high")
+        try:
+            self._shift(out, inbuf, fill)
+        except ModelError:
+            self._failed = True
+            raise
+
+    def _set_int(self, active):
+        if self.intn is not None:
+            self.intn.drive(0 if active else 1)     # both chips: INT is active low
+
+    # A model provides: _begin(), _end() (a transaction starts/ends), _shift(out, inbuf,
+    # fill), _store(frame) (a frame from the wire), _update_int().
