@@ -58,8 +58,8 @@ APP_TUNABLES = [flag[2:].replace("-", "_") for flag, _, _, _, _ in APP_LIMITS]
 # TCP services `--apps` can start: name -> (class, well-known port)
 APPS = {"echo": (TCPEcho, 7), "discard": (Discard, 9), "chargen": (Chargen, 19),
         "http": (StatusPage, 80)}
-# What `barenet ctl` can ask, answered by serve's control socket.
-CTL_COMMANDS = ("stats", "ifaces", "nat")
+# What `barenet ctl` can ask (serve answers stats; bridge all three), each with its formatter.
+CTL_COMMANDS = tuple(control.FORMATS)
 
 
 def _apps(text):
@@ -118,7 +118,8 @@ def _parser():
     s.set_defaults(func=serve)
     c = sub.add_parser("ctl", help="ask a running `barenet serve` for its counters and limits",
                        description="Talk to a running `barenet serve` over its control socket.")
-    c.add_argument("what", choices=sorted(CTL_COMMANDS), help="stats: counters and limits")
+    c.add_argument("what", choices=sorted(CTL_COMMANDS), help="stats: counters and limits; "
+                   "ifaces: the devices (bridge); nat: the NAT table (bridge --nat)")
     where = c.add_mutually_exclusive_group(required=True)
     where.add_argument("--tap", type=cliargs.tap_name, metavar="NAME",
                        help="the TAP the serve runs on (its socket at the default path, run "
@@ -377,7 +378,7 @@ def ctl(args, out):
     if args.json:
         out.write(json.dumps(reply, indent=1, sort_keys=True) + "\n")
     else:
-        out.write(control.format_stats(reply))
+        out.write(control.FORMATS[args.what](reply))
     out.flush()
     return 0
 

@@ -7,7 +7,8 @@ on stdout per step. Run inside the test's namespace:
 
 It first gets its address by DHCP from the bridge ({"dhcp": ...}). Steps: resolve:NAME
 (through the gateway's DNS forwarder), fetch:PORT:PATH (HTTP GET, sha256 of the body), ping:N, udp:N:PORT (N concurrent flows
-to an echo server), echo:BYTES:PORT (bulk both ways, sha256), denied:IP:PORT. Then
+to an echo server), echo:BYTES:PORT (bulk both ways, sha256), connect:IP:PORT (the errno, or
+"connected"). Then
 {"ready": true} and it serves until SIGTERM.
 """
 
@@ -126,14 +127,14 @@ def echo(net, far, n, port):
         length=len(got))
 
 
-def denied(net, ip, port):
+def connect(net, ip, port):
     s = net.socket(net.AF_INET, net.SOCK_STREAM)
     s.settimeout(TIMEOUT_S)
     try:
         s.connect((ip, port))
-        say(denied="connected")
+        say(connect="connected")
     except OSError as e:
-        say(denied=e.errno)
+        say(connect=e.errno)
     s.close()
 
 
@@ -168,8 +169,8 @@ def main():
             echo(net, far, int(a[0]), int(a[1]))
         elif kind == "resolve":
             resolve(stack, runner, a[0])
-        elif kind == "denied":
-            denied(net, a[0], int(a[1]))
+        elif kind == "connect":
+            connect(net, a[0], int(a[1]))
     say(ready=True)
     runner.run()
 

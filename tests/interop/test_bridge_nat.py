@@ -1,11 +1,13 @@
 """`barenet bridge --nat` (issue 10 item 5) as a non-root user (nobody, through setpriv) in a
 namespace that holds only test hosts: the far host 198.51.100.10 (on its loopback) with a
 kernel HTTP server and TCP/UDP echo. A barenet board on the bridge's UDP tunnel fetches a page
-through the NAT, pings, sends 1 MB both ways, is refused where the allow-list says no, keeps
+through the NAT, pings, sends 1 MB both ways, is refused where the allow-list says no (and
+hears of a refused port and of an unreachable host as the kernel told the bridge), keeps
 200 UDP flows at once (tracked, then expired); kernel curl reaches its status page through a
 --forward. The NAT table is read with `barenet ctl nat`.
 """
 
+import errno
 import hashlib
 import json
 import os
@@ -144,7 +146,7 @@ def test_board_fetches_pings_echoes_and_is_reached_through_a_forward(nat):
         uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
     assert uids == ["65534"] * 4
     b = board("resolve:far.test", "fetch:8000:/blob", "ping:3", "echo:1048576:7",
-              "denied:203.0.113.5:80")
+              "connect:203.0.113.5:80", "connect:%s:9" % FAR, "connect:198.51.100.99:80")
     got = b.json("dhcp")
     assert got == {"dhcp": "192.0.2.15/24", "router": "192.0.2.1"}
     assert b.json("resolve")["resolve"] == FAR        # dnsmasq's answer, forwarded
@@ -154,7 +156,10 @@ def test_board_fetches_pings_echoes_and_is_reached_through_a_forward(nat):
     assert b.json("ping")["ping"] == 3
     e = b.json("echo")
     assert e["length"] == 1048576 and e["echo"] == e["want"]
-    assert b.json("denied")["denied"] == 111          # ECONNREFUSED: a RST
+    # Not allowed: a RST (ECONNREFUSED); refused by the far host: a RST too; no route to
+    # the host from the bridge's namespace: ICMP network unreachable (ENETUNREACH)
+    assert [b.json("connect")["connect"] for _ in range(3)] == \
+        [errno.ECONNREFUSED, errno.ECONNREFUSED, errno.ENETUNREACH]
     b.json("ready")
     r = ns.run(["curl", "-s", "-m", "10", "http://127.0.0.1:8080/?format=json"])
     assert r.returncode == 0, r.stderr
@@ -163,6 +168,7 @@ def test_board_fetches_pings_echoes_and_is_reached_through_a_forward(nat):
     info = ctl()
     assert info["stats"]["tcp_out"] >= 2 and info["stats"]["tcp_in"] == 1
     assert info["stats"]["denied_tcp"] == 1 and info["stats"]["icmp_out"] == 1
+    assert info["stats"]["tcp_refused"] == 1 and info["stats"]["tcp_unreachable"] == 1
     assert info["nat"]["allow"] == "198.51.100.0/24"
     stats = ctl("stats")["stats"]
     assert stats["dhcp"]["ack"] == 1 and stats["dns"]["answered"] >= 1

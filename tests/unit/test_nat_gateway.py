@@ -203,3 +203,70 @@ def test_ctl_nat_reply_shows_the_table():
         s.close()
     finally:
         rig.close()
+
+
+def board_accept(rig, lst):
+    got = []
+    assert rig.run(until=lambda: got.append(lst.accept()) or got[-1] is not None, timeout_s=5)
+    return got[-1]
+
+
+def test_a_host_reset_resets_the_board_connection():
+    rig = Rig()
+    try:
+        lst = rig.board.tcp.listen(9)
+        addr = forward(rig, 9)
+        s = socket.create_connection(addr, timeout=5)
+        conn = board_accept(rig, lst)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+        s.close()                                   # a RST, not a FIN
+        assert rig.run(until=lambda: conn.error, timeout_s=5)
+        assert conn.error == errno.ECONNRESET and rig.gw.stats["tcp_reset"] == 1
+        assert rig.table.flows == {}
+    finally:
+        rig.close()
+
+
+def test_a_board_reset_resets_the_host_socket():
+    rig = Rig()
+    try:
+        lst = rig.board.tcp.listen(9)
+        addr = forward(rig, 9)
+        s = socket.create_connection(addr, timeout=5)
+        conn = board_accept(rig, lst)
+        conn.abort()
+        assert rig.run(until=lambda: not rig.table.flows, timeout_s=5)
+        s.settimeout(5)
+        try:
+            end = s.recv(1)
+        except ConnectionResetError:
+            end = "reset"
+        assert end == "reset"
+        s.close()
+    finally:
+        rig.close()
+
+
+def test_a_half_close_passes_each_way_and_the_other_direction_goes_on():
+    rig = Rig()
+    try:
+        lst = rig.board.tcp.listen(9)
+        addr = forward(rig, 9)
+        s = socket.create_connection(addr, timeout=5)
+        conn = board_accept(rig, lst)
+        conn.send(b"bye")
+        conn.shutdown_write()                       # the board's FIN first
+        t, out = in_thread(lambda: (s.recv(10), s.recv(10)))
+        assert rig.run(until=lambda: not t.is_alive(), timeout_s=5)
+        assert out["result"] == (b"bye", b"")
+        s.sendall(b"still talking")                 # the host's direction is open
+        got = []
+        assert rig.run(until=lambda: got.append(conn.recv(100)) or got[-1], timeout_s=5)
+        assert got[-1] == b"still talking"
+        s.shutdown(socket.SHUT_WR)                  # and the host's FIN reaches the board
+        assert rig.run(until=lambda: conn.recv(100) == b"", timeout_s=5)
+        assert rig.run(until=lambda: not rig.table.flows, timeout_s=5)
+        assert rig.gw.stats["tcp_closed"] == 1
+        s.close()
+    finally:
+        rig.close()

@@ -28,6 +28,9 @@ def parse(text):
         raise ValueError("forward %r: expected tcp:[HOSTADDR:]PORT=BOARDPORT (only tcp is "
                          "supported)" % text)
     host, eq, board = rest.partition("=")
+    if not eq:
+        raise ValueError("forward %r: the board port is missing (tcp:[HOSTADDR:]PORT="
+                         "BOARDPORT)" % text)
     addr, _, port = host.rpartition(":")
     addr = addr or DEFAULT_ADDR
     try:
@@ -38,7 +41,7 @@ def parse(text):
         raise ValueError("forward %r: %r is not an IPv4 address" % (text, addr))
     ports = []
     for what, p in (("host port", port), ("board port", board)):
-        if not eq or not p.isdigit() or not 0 < int(p) < 65536:
+        if not p.isdigit() or not 0 < int(p) < 65536:
             raise ValueError("forward %r: the %s must be 1-65535 (tcp:[HOSTADDR:]PORT="
                              "BOARDPORT)" % (text, what))
         ports.append(int(p))
