@@ -11,11 +11,12 @@ import hashlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 
 import pytest
+
+from procs import banner, stop
 
 from barenet_host.netns import unique_name
 
@@ -25,24 +26,6 @@ BARENET = os.path.join(os.path.dirname(sys.executable), "barenet")
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 LOCAL, PEER = "192.0.2.1", "192.0.2.2"
 DATA = hashlib.sha256(b"kernel to board").digest() * (1 << 15)     # 1 MB
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-def banner(proc, what):
-    line = proc.stdout.readline()
-    if what not in line:
-        stop(proc)
-        pytest.fail("no %r in %r: %s" % (what, line, proc.stderr.read()))
-    return line
 
 
 def kernel_reaches(netns, tmp_path, faults=None):

@@ -13,7 +13,6 @@ import json
 import os
 import queue
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ import threading
 import time
 
 import pytest
+
+from procs import stop
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BARENET = os.path.join(os.path.dirname(sys.executable), "barenet")
@@ -59,16 +60,6 @@ class Lines:
             d = json.loads(line)
             if key in d:
                 return d
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture

@@ -115,6 +115,15 @@ def test_a_slow_host_reader_pushes_back_to_the_board():
         rig.close()
 
 
+def end_of(s):
+    """What a host socket reads once its flow is gone: b"" (a FIN) or "reset"."""
+    s.settimeout(5)
+    try:
+        return s.recv(1)
+    except ConnectionResetError:
+        return "reset"
+
+
 def _read(s, n):
     got = bytearray()
     while len(got) < n:
@@ -161,22 +170,12 @@ def test_a_full_table_refuses_new_flows_and_idle_ones_expire():
         socks = [socket.create_connection(addr, timeout=5) for _ in range(3)]
         assert rig.run(until=lambda: rig.table.stats["refused_full"] == 1, timeout_s=5)
         assert len(rig.table.flows) == 2
-        socks[2].settimeout(5)
-        try:
-            refused = socks[2].recv(1)
-        except ConnectionResetError:
-            refused = "reset"
-        assert refused == "reset"
+        assert end_of(socks[2]) == "reset"
         # Both idle: expired after 1.5 s, reset both ways
         assert rig.run(until=lambda: rig.table.stats["expired"] == 2, timeout_s=10)
         assert rig.table.flows == {}
         for s in socks[:2]:
-            s.settimeout(5)
-            try:
-                end = s.recv(1)
-            except ConnectionResetError:
-                end = "reset"
-            assert end == "reset"
+            assert end_of(s) == "reset"
             s.close()
         socks[2].close()
         assert rig.run(until=lambda: not rig.board.tcp.conns, timeout_s=5)
@@ -236,12 +235,7 @@ def test_a_board_reset_resets_the_host_socket():
         conn = board_accept(rig, lst)
         conn.abort()
         assert rig.run(until=lambda: not rig.table.flows, timeout_s=5)
-        s.settimeout(5)
-        try:
-            end = s.recv(1)
-        except ConnectionResetError:
-            end = "reset"
-        assert end == "reset"
+        assert end_of(s) == "reset"
         s.close()
     finally:
         rig.close()

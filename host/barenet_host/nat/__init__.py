@@ -10,6 +10,7 @@ socket on the Runner. Its own services for the board: its address (dhcpd.py) and
     tcp.py       a board connection spliced to a host socket, with backpressure both ways
     udp.py       a board UDP flow on a connected host UDP socket
     icmp.py      the board's pings on unprivileged ICMP sockets
+    flow.py      what those two share: a connected host datagram socket per flow
     forward.py   --forward: host listening sockets whose connections go to a board port
     gateway.py   the gateway: the hooks, the table, the runner task; `ctl nat`'s data
     dhcpd.py     the DHCP server that gives the board its address

@@ -68,27 +68,25 @@ class Gateway:
         return True
 
     def _udp(self, h, sport, dport, data, now):
-        key = ("udp", h.src, sport, h.dst, dport)
-        flow = self.table.get(key)
-        if flow is None:
-            flow = self._new(key, h, UDPFlow, "udp", now)
-            if flow is None:
-                return
-        flow.from_board(h, data, now)
+        flow = self._flow(("udp", h.src, sport, h.dst, dport), h, UDPFlow, now)
+        if flow is not None:
+            flow.from_board(h, data, now)
 
     def _echo(self, h, rest, body, now):
         if not self.pings:
             self.count("icmp_drop_no_sockets")
             return
-        key = ("icmp", h.src, rest >> 16, h.dst, 0)
-        flow = self.table.get(key)
-        if flow is None:
-            flow = self._new(key, h, ICMPFlow, "icmp", now)
-            if flow is None:
-                return
-        flow.from_board(rest, body, now)
+        flow = self._flow(("icmp", h.src, rest >> 16, h.dst, 0), h, ICMPFlow, now)
+        if flow is not None:
+            flow.from_board(rest, body, now)
 
-    def _new(self, key, h, cls, proto, now):
+    def _flow(self, key, h, cls, now):
+        """The datagram flow for key: the table's, or a new one if the allow-list and the
+        table's bound let it be; None when not."""
+        flow = self.table.get(key)
+        if flow is not None:
+            return flow
+        proto = key[0]
         if not self.allow.allows(key[3]):
             self.count("denied_" + proto)
             self.stack.icmp.send_error(icmpw.DEST_UNREACH, icmpw.ADMIN_PROHIBITED, h.datagram,
