@@ -264,3 +264,47 @@ def test_a_half_close_passes_each_way_and_the_other_direction_goes_on():
         s.close()
     finally:
         rig.close()
+
+
+def test_a_slow_board_reader_pushes_back_to_the_host():
+    rig = Rig(gw_kw={"sndbuf": 65536, "rcvbuf": 65536})
+    try:
+        lst = rig.board.tcp.listen(9)
+        addr = forward(rig, 9)
+        s = socket.create_connection(addr, timeout=5)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+        conn = board_accept(rig, lst)
+        data = hashlib.sha256(b"host to board").digest() * (1 << 17)     # 4 MB
+        s.setblocking(False)
+        sent = [0]
+
+        def push():
+            # The host writes as fast as its socket takes it; the board reads nothing
+            try:
+                while sent[0] < len(data):
+                    sent[0] += s.send(data[sent[0]:sent[0] + 65536])
+            except BlockingIOError:
+                pass
+            flows = list(rig.table.flows.values())
+            return flows and not flows[0].reading and conn.info()["rcv_wnd"] == 0
+        assert rig.run(until=push, timeout_s=20)
+        # The host's socket is full, the gateway holds at most its two buffers, and the
+        # rest of the 4 MB is still the host's to send
+        assert rig.gw.buffered() <= 2 * 65536 and sent[0] < len(data) // 2
+        got = bytearray()
+
+        def pull():
+            push()
+            while True:
+                d = conn.recv(65536)
+                if not d:
+                    break
+                got.extend(d)
+            if sent[0] == len(data) and len(got) == len(data):
+                return True
+            return False
+        assert rig.run(until=pull, timeout_s=60)
+        assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+        s.close()
+    finally:
+        rig.close()
