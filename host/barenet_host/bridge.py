@@ -6,7 +6,7 @@ onto a network (issue 10 item 5). Two modes:
   (relay.py), so the board is a host the kernel routes to: ping, curl, nc reach it.
 - user-mode NAT (no root): `--nat`. barenet's gateway stack answers the board on its link
   (nat/gateway.py): the board's connections, UDP flows and pings go out on host sockets;
-  `--forward` lets host connections in to board ports.
+  `--forward` lets host connections and datagrams in to board ports.
 
 Both run on the host Runner until SIGINT/SIGTERM, with a control socket (ctl.py) answering
 `stats`, `ifaces` and `nat`.
@@ -111,9 +111,9 @@ def add_parser(sub):
                    help="where the gateway's DNS forwarder sends the board's queries "
                    "(default: the first IPv4 nameserver of /etc/resolv.conf)")
     n.add_argument("--forward", type=_forward, action="append", default=[],
-                   metavar="tcp:[HOSTADDR:]PORT=BOARDPORT",
-                   help="let host connections to HOSTADDR:PORT (default address 127.0.0.1) "
-                   "in to the board's BOARDPORT; may be repeated")
+                   metavar="PROTO:[HOSTADDR:]PORT=BOARDPORT",
+                   help="let host connections (tcp) or datagrams (udp) to HOSTADDR:PORT "
+                   "(default address 127.0.0.1) in to the board's BOARDPORT; may be repeated")
     n.add_argument("--nat-allow", type=_network, action="append", default=[], metavar="CIDR",
                    help="destinations the board may reach; may be repeated (default: any "
                    "destination, as QEMU's user networking). Others get a RST or ICMP "
@@ -157,10 +157,10 @@ def _check(args):
                                      "its 15th host)" % (addr.ip_ntoa(net), prefix))
         seen = set()
         for f in args.forward:
-            if (f.addr, f.port) in seen:
-                raise cliargs.UsageError("forward %s: %s:%d is forwarded twice"
-                                         % (f.text, f.addr, f.port))
-            seen.add((f.addr, f.port))
+            if (f.proto, f.addr, f.port) in seen:
+                raise cliargs.UsageError("forward %s: %s %s:%d is forwarded twice"
+                                         % (f.text, f.proto, f.addr, f.port))
+            seen.add((f.proto, f.addr, f.port))
 
 
 def _host(net, n):

@@ -10,6 +10,7 @@ import threading
 
 from barenet.apps.chargen import Chargen
 from barenet.apps.echo import TCPEcho
+from barenet.apps.udp_echo import UDPEcho
 
 from barenet_host.nat.forward import Forward
 
@@ -18,8 +19,8 @@ from natrig import Rig
 FAR = "198.51.100.10"
 
 
-def forward(rig, board_port):
-    fwd = Forward("tcp", "127.0.0.1", 0, board_port, "tcp:127.0.0.1:0=%d" % board_port)
+def forward(rig, board_port, proto="tcp"):
+    fwd = Forward(proto, "127.0.0.1", 0, board_port, "%s:127.0.0.1:0=%d" % (proto, board_port))
     rig.gw.add_forward(fwd)
     return fwd.sock.getsockname()
 
@@ -306,5 +307,31 @@ def test_a_slow_board_reader_pushes_back_to_the_host():
         assert rig.run(until=pull, timeout_s=60)
         assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
         s.close()
+    finally:
+        rig.close()
+
+
+def test_a_udp_forward_carries_each_host_peer_as_a_flow_that_expires():
+    rig = Rig(timeouts={"udp": 1500})
+    try:
+        echo = UDPEcho(rig.board, 7)
+        rig.runner.add_task(echo.poll)
+        addr = forward(rig, 7, "udp")
+        peers = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+        for i, p in enumerate(peers):
+            p.settimeout(5)
+            p.sendto(b"datagram %d" % i, addr)
+        t, out = in_thread(lambda: [p.recvfrom(100) for p in peers])
+        assert rig.run(until=lambda: not t.is_alive(), timeout_s=10)
+        assert [d for d, _ in out["result"]] == [b"datagram 0", b"datagram 1"]
+        assert all(src == addr for _, src in out["result"])
+        assert rig.gw.stats["udp_in"] == 2 and rig.table.count("udp") == 2
+        rows = rig.gw.info(rig.runner.clock())["flows"]
+        assert {r["dir"] for r in rows} == {"in"} and {r["board"] for r in rows} == \
+            {"192.0.2.15:7"}
+        assert rig.run(until=lambda: not rig.table.flows, timeout_s=10)
+        assert rig.table.stats["expired"] == 2 and len(rig.gw_stack.udp.endpoints) == 0
+        for p in peers:
+            p.close()
     finally:
         rig.close()

@@ -23,7 +23,9 @@ def test_forward_specs_parse_or_say_why_in_one_line():
     assert (f.proto, f.addr, f.port, f.board_port) == ("tcp", "127.0.0.1", 8080, 80)
     f = forward.parse("tcp:2222=22")
     assert (f.addr, f.port, f.board_port) == ("127.0.0.1", 2222, 22)
-    for bad, why in (("udp:127.0.0.1:53=53", "only tcp"), ("tcp:8080", "board port"),
+    f = forward.parse("udp:5353=53")
+    assert (f.proto, f.addr, f.port, f.board_port) == ("udp", "127.0.0.1", 5353, 53)
+    for bad, why in (("sctp:127.0.0.1:53=53", "expected tcp:"), ("tcp:8080", "board port"),
                      ("tcp:127.0.0.1:0=80", "host port"), ("tcp:127.0.0.1:80=70000", "board port"),
                      ("tcp:1.2.3:80=80", "not an IPv4"), ("8080=80", "expected tcp:")):
         with pytest.raises(ValueError) as e:

@@ -109,7 +109,30 @@ class Gateway:
         """Listen for fwd (forward.py); OSError when its host port is busy."""
         s = fwdmod.listen(fwd)
         self.forwards.append(fwd)
-        self.runner.add_fd(s.fileno(), lambda now: self._accept(fwd, now))
+        on_ready = self._accept if fwd.proto == "tcp" else self._datagram_in
+        self.runner.add_fd(s.fileno(), lambda now: on_ready(fwd, now))
+
+    def _datagram_in(self, fwd, now):
+        for _ in range(fwdmod.BURST):
+            try:
+                data, peer = fwd.sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                continue             # an ICMP error about an answer to a peer that left
+            flow = fwd.peers.get(peer)
+            if flow is None:
+                if not self.table.room():
+                    continue
+                try:
+                    flow = fwdmod.InboundUDPFlow(self, fwd, peer, now)
+                except OSError:
+                    self.count("udp_host_socket_failed")    # the gateway's ports ran out
+                    continue
+                fwd.peers[peer] = flow
+                self.table.add(flow)
+                self.count("udp_in")
+            flow.from_host(data, now)
 
     def _accept(self, fwd, now):
         while True:
@@ -149,7 +172,9 @@ class Gateway:
                 c.abort()                 # its flow expired while the handshake went on
                 continue
             flow.attach(c, now)
-        for flow in [f for f in self.table.flows.values() if f.proto == "tcp"]:
+        # Flows with work every step (TCP splices, answers to UDP forwards' peers); the
+        # outbound datagram flows are driven by their host sockets' fds alone
+        for flow in [f for f in self.table.flows.values() if hasattr(f, "pump")]:
             flow.pump(now)
         return self.table.expire(now)
 
