@@ -10,19 +10,19 @@ table CRC-16/X.25 when `crc` is on; both ends must agree on it and on the MTU.
 The NIC protocol is barenet/nic.py's (link "ip": frames are bare IPv4 datagrams). `stream`
 is what a select.poll waits on (firmware/poll_driver.py). read() may return None or b"" when
 nothing is waiting, as UARTs and nonblocking sockets do; write() may take part of what it is
-given, or nothing (None, or OSError EAGAIN). What the stream has not taken waits, up to
-TX_LIMIT bytes; a frame past that is dropped and counted (drop_tx_full), as a NIC with a full
-queue drops it, and TCP retransmits.
+given, or nothing (None, or OSError EAGAIN). The queues between are the core's SlipLine
+(barenet/slipline.py), up to TX_LIMIT bytes waiting to go out.
 """
 
 import socket as _socket
 import struct
 import sys
 
+from barenet.slipline import SlipLine
 from barenet.wire import slip
 
 READ_MAX = 512      # bytes per read: a UART's ring buffer is a few hundred bytes
-TX_LIMIT = 4096     # encoded bytes waiting for the stream
+TX_LIMIT = 4096     # encoded bytes waiting for the stream: a board's RAM is small
 
 
 class SlipStream:
@@ -31,54 +31,35 @@ class SlipStream:
     def __init__(self, stream, mtu=slip.DEFAULT_MTU, crc=False):
         self.stream = stream
         self.mtu = mtu
-        self.crc = slip.fcs16 if crc else None
-        self.decoder = slip.Decoder(mtu, self.crc)
-        self.stats = self.decoder.stats
-        self.stats["tx"] = 0
-        self.stats["drop_tx_full"] = 0
-        self._rx = []        # decoded datagrams not yet taken
-        self._out = b""      # encoded bytes the stream has not taken yet
+        self.line = SlipLine(mtu, slip.fcs16 if crc else None, TX_LIMIT)
+        self.stats = self.line.stats
 
     def send(self, frame):
-        line = slip.encode(frame, self.crc)
-        if len(self._out) + len(line) > TX_LIMIT:
+        if self.line.queue(frame):
             self._flush()
-            if len(self._out) + len(line) > TX_LIMIT:
-                self.stats["drop_tx_full"] += 1
-                return
-        self._out += line
-        self.stats["tx"] += 1
-        self._flush()
 
     def recv_into(self, buf):
-        if not self._rx:
+        line = self.line
+        if not line.rx:
             try:
-                data = self.stream.read(READ_MAX)
+                line.received(self.stream.read(READ_MAX))
             except OSError:      # EAGAIN from a nonblocking socket
-                data = None
-            if data:
-                self._rx = self.decoder.feed(data)
-        if not self._rx:
-            return 0
-        d = self._rx.pop(0)
-        n = min(len(d), len(buf))
-        buf[:n] = d[:n] if n < len(d) else d
-        return n
+                pass
+        return line.recv_into(buf)
 
     def poll(self, now):
-        if self._out:
+        line = self.line
+        if line.out:
             self._flush()
-        if self._rx:
+        if line.rx:
             return 0
-        return 1 if self._out else None
+        return 1 if line.out else None
 
     def _flush(self):
         try:
-            n = self.stream.write(self._out)
+            self.line.sent(self.stream.write(self.line.out))
         except OSError:          # EAGAIN: nothing taken
-            return
-        if n:
-            self._out = self._out[n:]
+            pass
 
 
 def connect_unix(path):

@@ -23,6 +23,7 @@ from barenet.wire import dns as dnswire
 
 from barenet_host import cliargs
 from barenet_host import ctl as control
+from barenet_host import ctltables
 from barenet_host.devices import spec as devspec
 from barenet_host.nat import dnsfwd
 from barenet_host.nat import forward as fwdmod
@@ -311,10 +312,14 @@ def _nat(args, out):
                 raise cliargs.UsageError("forward %s: cannot listen on %s:%d: %s"
                                          % (f.text, f.addr, f.port, e.strerror or e))
         path = args.ctl or control.default_path("nat")
-        server = _control(path, runner, {
+        # The gateway stack's tables (conns, arp, routes) as serve has them; its one
+        # interface is the board's side, shown with the device
+        commands = ctltables.stack_commands(stack, runner.clock)
+        commands.update({
             "stats": lambda: _stats(stack, dev, gw, server, services),
             "ifaces": lambda: {"ifaces": [_board_row(args.board, dev, iface)]},
             "nat": lambda: gw.info(runner.clock())})
+        server = _control(path, runner, commands)
         what = "NAT for the board %s on %s, gateway %s/%d (DHCP, DNS to %s:%d), allow %s%s" % (
             board_text, _where(args.board, dev), gw_text, prefix, upstream[0], upstream[1],
             gw.allow.describe(), linkopts.describe(args))

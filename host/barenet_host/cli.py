@@ -1,12 +1,13 @@
 """The `barenet` command.
 
 `barenet serve --tap NAME --ip 192.0.2.2/24` (or --tun NAME, --dev SPEC) runs a barenet stack
-on a device until SIGINT or SIGTERM, with the link options of linkopts.py; `barenet ctl stats
---tap NAME` asks it for its counters and limits over its control socket (barenet_host/ctl.py);
-`barenet run [--tap NAME --ip A/N] SCRIPT [ARGS...]` (or --tun, --dev) runs a program's
-`import socket` over barenet (barenet_host/run.py). Every user error is one line on stderr (`barenet: error: ...`) and
-exit status 2; a failure of the environment (the device went away, no serve answers) is one
-line and exit status 1.
+on a device until SIGINT or SIGTERM, with the link options of linkopts.py; `barenet ctl
+stats|conns|arp|routes|nat|ifaces --tap NAME` asks it for a table over its control socket
+(barenet_host/ctl.py, ctltables.py); `barenet run [--tap NAME --ip A/N] SCRIPT [ARGS...]` (or
+--tun, --dev) runs a program's `import socket` over barenet (barenet_host/run.py); `barenet
+client` talks to barenet devices (barenet_host/client.py). Every user error is one line on
+stderr (`barenet: error: ...`) and exit status 2; a failure of the environment (the device
+went away, no serve answers) is one line and exit status 1.
 """
 
 import argparse
@@ -18,6 +19,7 @@ import sys
 from barenet import addr
 from barenet.apps.chargen import Chargen
 from barenet.apps.discard import Discard
+from barenet.apps.discovery import Discovery, PORT as DISCOVERY_PORT
 from barenet.apps.echo import TCPEcho
 from barenet.apps.status import StatusPage
 from barenet.apps.udp_echo import UDPEcho
@@ -26,7 +28,9 @@ from barenet.stack import Stack
 
 from barenet_host import bridge as bridgecmd
 from barenet_host import cliargs
+from barenet_host import client as clientcmd
 from barenet_host import ctl as control
+from barenet_host import ctltables
 from barenet_host import linkopts
 from barenet_host import run as runscript
 from barenet_host.runner import Runner, now_ms
@@ -58,16 +62,16 @@ APP_TUNABLES = [flag[2:].replace("-", "_") for flag, _, _, _, _ in APP_LIMITS]
 # TCP services `--apps` can start: name -> (class, well-known port)
 APPS = {"echo": (TCPEcho, 7), "discard": (Discard, 9), "chargen": (Chargen, 19),
         "http": (StatusPage, 80)}
-# What `barenet ctl` can ask (serve answers stats; bridge all three), each with its formatter.
-CTL_COMMANDS = tuple(control.FORMATS)
+# UDP services: the discovery responder `barenet client discover` asks (apps/discovery.py)
+UDP_APPS = {"discovery": (Discovery, DISCOVERY_PORT)}
 
 
 def _apps(text):
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in APPS]
+    unknown = [n for n in names if n not in APPS and n not in UDP_APPS]
     if unknown or not names:
         raise argparse.ArgumentTypeError("unknown app %r (choose from %s)" % (
-            (unknown or [text])[0], ",".join(sorted(APPS))))
+            (unknown or [text])[0], ",".join(sorted(list(APPS) + list(UDP_APPS)))))
     if len(set(names)) != len(names):
         raise argparse.ArgumentTypeError("an app is named twice in %r" % (text,))
     return names
@@ -94,8 +98,10 @@ def _parser():
     s.add_argument("--udp-echo", type=cliargs.ranged("port", 1, 65535), action="append", default=[],
                    metavar="PORT", help="answer UDP echo (RFC 862) on PORT; may be repeated")
     s.add_argument("--apps", type=_apps, default=[], metavar="LIST",
-                   help="TCP services to run, comma-separated: %s (echo 7, discard 9, "
-                   "chargen 19, http status page 80)" % ",".join(sorted(APPS)))
+                   help="services to run, comma-separated: %s (TCP echo 7, discard 9, "
+                   "chargen 19, http status page 80; UDP discovery %d, which `barenet client "
+                   "discover` finds)" % (",".join(sorted(list(APPS) + list(UDP_APPS))),
+                                         DISCOVERY_PORT))
     s.add_argument("--tcp-buffer", type=cliargs.ranged("TCP buffer", TCP_BUFFER_MIN, TCP_BUFFER_MAX),
                    default=TCP_BUFFER, metavar="BYTES",
                    help="TCP send and receive buffer per connection, %d..%d (default %d)"
@@ -116,10 +122,13 @@ def _parser():
                    "TUN's, else made from the device spec)" % control.default_path("NAME"))
     linkopts.add_arguments(s)
     s.set_defaults(func=serve)
-    c = sub.add_parser("ctl", help="ask a running `barenet serve` for its counters and limits",
-                       description="Talk to a running `barenet serve` over its control socket.")
-    c.add_argument("what", choices=sorted(CTL_COMMANDS), help="stats: counters and limits; "
-                   "ifaces: the devices (bridge); nat: the NAT table (bridge --nat)")
+    c = sub.add_parser("ctl", help="ask a running `barenet serve` or `bridge` for its tables",
+                       description="Talk to a running `barenet serve` or `barenet bridge` over "
+                       "its control socket and print what it answers as a table, or as JSON "
+                       "(the schema of each reply: barenet_host/ctltables.py).")
+    c.add_argument("what", choices=ctltables.COMMANDS, metavar="COMMAND",
+                   help="stats (counters and limits), conns (TCP connections), arp (the ARP "
+                   "cache), routes, nat (a bridge's NAT table), ifaces (interfaces)")
     where = c.add_mutually_exclusive_group(required=True)
     where.add_argument("--tap", type=cliargs.tap_name, metavar="NAME",
                        help="the TAP the serve runs on (its socket at the default path, run "
@@ -128,7 +137,8 @@ def _parser():
                        help="the TUN the serve runs on (likewise)")
     where.add_argument("--dev", type=cliargs.device, metavar="SPEC",
                        help="the device spec the serve runs on (likewise; not for pty)")
-    where.add_argument("--ctl", metavar="PATH", help="its control socket (serve --ctl)")
+    where.add_argument("--socket", "--ctl", dest="ctl", metavar="PATH",
+                       help="its control socket (serve --ctl)")
     c.add_argument("--json", action="store_true", help="print the reply as JSON")
     c.set_defaults(func=ctl)
     r = sub.add_parser("run", help="run a Python program with barenet as its socket module",
@@ -152,6 +162,7 @@ def _parser():
                    help="its arguments (everything after SCRIPT)")
     r.set_defaults(func=run)
     bridgecmd.add_parser(sub)
+    clientcmd.add_parser(sub)
     return p
 
 
@@ -238,8 +249,9 @@ def serve(args, out):
         runner = Runner(stack)
         ctl_path = args.ctl or control.default_path(control.device_name(args.spec))
         try:
-            server = control.ControlServer(ctl_path, runner, {
-                "stats": lambda: serve_stats(stack, dev, nic, args.spec, cidr, server)})
+            commands = ctltables.stack_commands(stack, now_ms)
+            commands["stats"] = lambda: serve_stats(stack, dev, nic, args.spec, cidr, server)
+            server = control.ControlServer(ctl_path, runner, commands)
         except (control.InUse, OSError) as e:
             runner.close()
             raise cliargs.UsageError("control socket %s: %s" % (
@@ -248,7 +260,7 @@ def serve(args, out):
         for echo in echoes:
             runner.add_task(echo.poll)
         for name in args.apps:
-            cls, port = APPS[name]
+            cls, port = APPS.get(name) or UDP_APPS[name]
             runner.add_task(cls(stack, port).poll)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda signum, frame: runner.stop())
@@ -260,8 +272,12 @@ def serve(args, out):
             what += ", gateway " + gateway
         if args.udp_echo:
             what += ", udp echo on " + ",".join(str(p) for p in args.udp_echo)
-        if args.apps:
-            what += ", tcp " + " ".join("%s:%d" % (n, APPS[n][1]) for n in args.apps)
+        tcp_apps = [n for n in args.apps if n in APPS]
+        if tcp_apps:
+            what += ", tcp " + " ".join("%s:%d" % (n, APPS[n][1]) for n in tcp_apps)
+        udp_apps = [n for n in args.apps if n in UDP_APPS]
+        if udp_apps:
+            what += ", udp " + " ".join("%s:%d" % (n, UDP_APPS[n][1]) for n in udp_apps)
         what += linkopts.describe(args) + ", control " + ctl_path
         print("barenet: serving " + what, file=out, flush=True)
         try:
@@ -362,7 +378,7 @@ def ctl(args, out):
         spec = _spec(args)
         if spec.kind == "pty":
             raise cliargs.UsageError("a pty serve's control socket is named after its pid: "
-                                     "give --ctl PATH (serve prints it)")
+                                     "give --socket PATH (serve prints it)")
         path = control.default_path(control.device_name(spec))
     try:
         reply = control.request(path, args.what)
@@ -378,7 +394,11 @@ def ctl(args, out):
     if args.json:
         out.write(json.dumps(reply, indent=1, sort_keys=True) + "\n")
     else:
-        out.write(control.FORMATS[args.what](reply))
+        try:
+            ctltables.render(args.what, reply, out)
+        except (KeyError, TypeError, ValueError) as e:
+            raise cliargs.RuntimeFailure("control socket %s: unexpected reply to %s: %s" % (
+                path, args.what, e))
     out.flush()
     return 0
 

@@ -65,15 +65,18 @@ def mac(text):
     return mac
 
 
-def ranged(name, lo, hi):
+def ranged(name, lo, hi, number=int):
+    """An argument type: a number lo..hi; number=float for seconds and other fractions."""
+    what = "an integer %d..%d" if number is int else "a number %g..%g"
+
     def parse(text):
         try:
-            n = int(text, 10)
+            n = number(text)
         except ValueError:
             n = None
-        if n is None or not lo <= n <= hi:
-            raise argparse.ArgumentTypeError("%s must be an integer %d..%d, not %r"
-                                             % (name, lo, hi, text))
+        if n is None or not lo <= n <= hi:   # NaN fails the comparison too
+            raise argparse.ArgumentTypeError("%s must be %s, not %r"
+                                             % (name, what % (lo, hi), text))
         return n
     return parse
 

@@ -283,9 +283,11 @@ def request(path, command, timeout_s=5.0):
 def format_stats(reply):
     """The readable form of a `stats` reply: counters per layer, then limits with their use."""
     out = []
-    serve = reply.get("serve") or {}
-    if serve:
-        out.append("barenet serve: " + ", ".join("%s %s" % (k, serve[k]) for k in sorted(serve)))
+    for command in ("serve", "bridge"):    # who answers: its own facts first
+        who = reply.get(command) or {}
+        if who:
+            out.append("barenet %s: " % command +
+                       ", ".join("%s %s" % (k, who[k]) for k in sorted(who)))
     out.append("counters")
     stats = reply.get("stats") or {}
     rows = [(layer, k, v) for layer in sorted(stats) for k, v in sorted(stats[layer].items())]
@@ -301,34 +303,3 @@ def format_stats(reply):
         out.append("  %-*s %12d %12d%s" % (w, name, v["used"], v["limit"], pct))
     return "\n".join(out) + "\n"
 
-
-def format_nat(reply):
-    """The readable form of a `nat` reply (bridge --nat, nat/gateway.py): the table's use,
-    the counters, one line per flow."""
-    t = reply.get("table") or {}
-    nat = reply.get("nat") or {}
-    out = ["nat table %d/%d flows (tcp %d, udp %d, icmp %d), %d bytes buffered; allow %s" % (
-        t.get("used", 0), t.get("limit", 0), t.get("tcp", 0), t.get("udp", 0),
-        t.get("icmp", 0), t.get("buffered", 0), nat.get("allow", "?"))]
-    stats = reply.get("stats") or {}
-    out.append("counters " + " ".join("%s=%d" % kv for kv in sorted(stats.items()) if kv[1]))
-    out.append("%-5s %-3s %-24s %-24s %-12s %10s %10s %9s" % (
-        "proto", "dir", "board", "remote", "state", "up", "down", "idle ms"))
-    for r in reply.get("flows") or []:
-        out.append("%-5s %-3s %-24s %-24s %-12s %10d %10d %9d" % (
-            r["proto"], r["dir"], r["board"], r["remote"], r["state"], r["bytes_up"],
-            r["bytes_down"], r["idle_ms"]))
-    return "\n".join(out) + "\n"
-
-
-def format_ifaces(reply):
-    """The readable form of an `ifaces` reply: one line per interface."""
-    out = []
-    for i in reply.get("ifaces") or []:
-        extra = " ".join("%s %s" % (k, i[k]) for k in ("address", "peer", "mtu") if i.get(k))
-        out.append("%-6s %-32s %-8s %s" % (i.get("side", "?"), i.get("device", "?"),
-                                          i.get("link", "?"), extra))
-    return "\n".join(out) + "\n"
-
-
-FORMATS = {"stats": format_stats, "nat": format_nat, "ifaces": format_ifaces}

@@ -32,7 +32,7 @@ class Stack:
         self.eth_stats = {}          # Ethernet and ARP counters, summed over the interfaces
         self.arp_stats = {}
         self.stack_stats = {}
-        self.apps = {}               # name -> a TCP service on the stack (apps/server.py)
+        self.apps = {}               # name -> a service on the stack (apps/): its counters, its limits
         self.services = []           # what the stack polls besides its layers (dns.Resolver)
         self.resolver = None         # the stack's DNS resolver (dns.py), once made
         self.last_error = None
@@ -162,7 +162,8 @@ class Stack:
                 _limit(out, "arp_cache:" + i.name, a.size, len(a.entries))
                 _limit(out, "arp_pending:" + i.name, a.pending_addrs, len(a.pending))
         for name, app in self.apps.items():
-            _limit(out, "app_conns:" + name, app.max_conns, len(app.conns))
+            if hasattr(app, "conns"):    # TCP apps; a UDP one (discovery) holds no connections
+                _limit(out, "app_conns:" + name, app.max_conns, len(app.conns))
         return out
 
     @property

@@ -206,6 +206,9 @@ def test_the_apps_limits_and_keep_alive_in_the_vm_across_the_tick_wrap():
     assert 5000 <= out["echo_closed_after_ms"] < 6000             # idle_ms, across the wrap
     assert 5000 <= out["http_closed_after_ms"] < 6000             # http_idle_ms after the reply
     assert out["page_stats"]["requests"] == 2
+    d = out["discovery"]
+    assert d["board"] == "vm" and d["mac"] == "02:00:00:00:00:02" and d["token"] == "vm"
+    assert d["ip"] == "192.0.2.2/24" and d["uptime_s"] == 2
 
 
 def test_two_tasks_talk_over_af_unix_in_one_stack():

@@ -1,9 +1,11 @@
 # Runs in the MicroPython VM: the status page and echo served to barenet clients on the
 # virtual wire, starting just before the tick wrap: pipelined keep-alive requests answered in
-# order, a peer past its limit refused, an idle echo client closed; prints JSON results.
+# order, a peer past its limit refused, an idle echo client closed; the discovery responder
+# answers a broadcast after the wrap; prints JSON results.
 import json
 
 from barenet import ticks
+from barenet.apps.discovery import Discovery
 from barenet.apps.echo import TCPEcho
 from barenet.apps.status import StatusPage
 from barenet_host.vwire import Sim
@@ -58,4 +60,12 @@ out["echo_closed_after_ms"] = ends.get(7, 0) - start
 out["http_closed_after_ms"] = ends.get(80, 0) - start
 out["echo_stats"] = echo.stats
 out["page_stats"] = page.stats
+disc = Discovery(b, board="vm")
+sim.add_task(disc.poll, b)
+sim.advance(2500)
+asker = a.udp.bind(5000)
+asker.sendto(b"BNDISCOVER1 vm", ("255.255.255.255", 48879))
+replies = []
+sim.run(until=lambda: replies.append(asker.recvfrom()) or replies[-1] is not None, max_ms=2000)
+out["discovery"] = json.loads(replies[-1][0][8:]) if replies[-1] else None
 print(json.dumps(out))

@@ -7,15 +7,14 @@ except the permission test, which drops root itself when it has it.
 import io
 import os
 import shutil
-import stat
 import subprocess
 import sys
-import tempfile
 
 import pytest
 
 from barenet_host import cli
 from barenet_host import cliargs
+from unprivileged import NOBODY, readable_copy, scratch_dir, unprivileged_python
 
 GOOD = ["serve", "--tap", "bnx", "--ip", "192.0.2.2/24"]
 TUN = ["serve", "--tun", "bnt", "--ip", "192.0.2.2/24"]
@@ -94,51 +93,6 @@ def test_console_script_error_has_no_traceback_or_usage():
                        "(want a.b.c.d/prefix)\n"
 
 
-NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups"]
-REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-
-
-def readable_copy(dst):
-    """barenet and barenet_host copied into dst, readable by anyone: the checkout itself may
-    not be (a clone under /root, or under a private `mktemp -d`), nor its .venv."""
-    for pkg, src in (("barenet", "shared/barenet"), ("barenet_host", "host/barenet_host")):
-        shutil.copytree(os.path.join(REPO, src), os.path.join(dst, pkg),
-                        ignore=shutil.ignore_patterns("__pycache__"),
-                        copy_function=shutil.copyfile)
-    for root, dirs, files in os.walk(dst):
-        os.chmod(root, 0o755)
-        for f in files:
-            os.chmod(os.path.join(root, f), 0o644)
-
-
-def world_reachable(path):
-    """Whether every directory from / down to path lets others pass (o+x)."""
-    path = os.path.abspath(path)
-    while True:
-        if not os.stat(path).st_mode & stat.S_IXOTH:
-            return False
-        if os.path.dirname(path) == path:
-            return True
-        path = os.path.dirname(path)
-
-
-def unprivileged_python(setpriv, cwd):
-    """An interpreter that `nobody` can start (the checkout's .venv may be out of its reach,
-    and so may the interpreter that .venv links to), or None."""
-    seen = []
-    for exe in (sys.executable, os.path.realpath(sys.executable),
-                getattr(sys, "_base_executable", None), shutil.which("python3"),
-                "/usr/bin/python3"):
-        if not exe or exe in seen:
-            continue
-        seen.append(exe)
-        probe = subprocess.run([setpriv] + NOBODY + [exe, "-E", "-S", "-c", "pass"], cwd=cwd,
-                               capture_output=True, timeout=30)
-        if probe.returncode == 0:
-            return exe
-    return None
-
-
 @pytest.mark.parametrize("flag, kind", [("--tap", "TAP"), ("--tun", "TUN")])
 def test_permission_error_is_one_line(flag, kind):
     # Unprivileged, TUNSETIFF (or opening /dev/net/tun) is refused before any device exists.
@@ -151,8 +105,7 @@ def test_permission_error_is_one_line(flag, kind):
             pytest.skip("needs setpriv to drop root")
         # nobody runs the CLI from a copy it can read, wherever the checkout lives; -S keeps
         # site-packages (and the checkout's editable install) out, so cwd's copy is imported
-        tmp = tempfile.gettempdir()
-        d = tempfile.mkdtemp(prefix="bnperm", dir=tmp if world_reachable(tmp) else "/tmp")
+        d = scratch_dir("bnperm")
         try:
             readable_copy(d)
             exe = unprivileged_python(setpriv, d)

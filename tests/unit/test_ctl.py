@@ -24,11 +24,13 @@ def run_main(argv):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["ctl"], "the following arguments are required: what"),
-    (["ctl", "stats"], "one of the arguments --tap --tun --dev --ctl is required"),
-    (["ctl", "reboot", "--tap", "bn0"], "argument what: invalid choice: 'reboot'"),
+    (["ctl"], "the following arguments are required: COMMAND"),
+    (["ctl", "stats"], "one of the arguments --tap --tun --dev --socket/--ctl is required"),
+    (["ctl", "reboot", "--tap", "bn0"], "argument COMMAND: invalid choice: 'reboot'"),
     (["ctl", "stats", "--tap", "bn0", "--ctl", "/x"],
-     "argument --ctl: not allowed with argument --tap"),
+     "argument --socket/--ctl: not allowed with argument --tap"),
+    (["ctl", "arp", "--tap", "bn0", "--socket", "/x"],
+     "argument --socket/--ctl: not allowed with argument --tap"),
     (["ctl", "stats", "--tap", "../etc"], "argument --tap: invalid TAP name '../etc'"),
     (["ctl", "stats", "--tap", "a" * 16], "must be 1..15 bytes"),
 ])
@@ -79,7 +81,7 @@ def test_ctl_finds_a_tun_serve_and_a_dev_serve_by_their_default_paths(monkeypatc
 def test_ctl_of_a_pty_serve_needs_its_path():
     rc, out, err = run_main(["ctl", "stats", "--dev", "pty"])
     assert (rc, out) == (2, "")
-    assert "give --ctl PATH" in err and err.count("\n") == 1
+    assert "give --socket PATH" in err and err.count("\n") == 1
 
 
 class FakeRunner:

@@ -1,6 +1,6 @@
 """The NAT's parts on their own (barenet_host/nat): forward specs, the allow-list, the table's
-bound and idle timeouts on a virtual clock across the ticks wrap, `ctl nat`'s readable form,
-and `barenet bridge`'s one-line usage errors (none reaches a device)."""
+bound and idle timeouts on a virtual clock across the ticks wrap, and `barenet bridge`'s
+one-line usage errors (none reaches a device)."""
 
 import io
 import socket
@@ -10,7 +10,7 @@ import pytest
 from barenet import ticks
 from barenet.addr import ip_aton
 
-from barenet_host import cli, ctl
+from barenet_host import cli
 from barenet_host.nat import forward
 from barenet_host.nat.allow import AllowList
 from barenet_host.nat.table import NATTable, TIMEOUTS
@@ -79,18 +79,6 @@ def test_the_table_is_bounded_and_expires_each_kind_after_its_idle_timeout_acros
     t.expire(ticks.add(T0, 3400))
     assert flows[0].closed == "expired" and flows[2].closed is None
     assert t.stats["expired"] == 2 and t.room()
-
-
-def test_ctl_nat_reads_as_a_table():
-    reply = {"table": {"used": 1, "limit": 8, "tcp": 1, "udp": 0, "icmp": 0, "buffered": 0},
-             "nat": {"allow": "any destination"}, "stats": {"tcp_in": 1, "expired": 0},
-             "flows": [{"proto": "tcp", "dir": "in", "board": "192.0.2.15:7",
-                        "remote": "192.0.2.1:49152", "state": "open", "bytes_up": 5,
-                        "bytes_down": 5, "idle_ms": 3}]}
-    text = ctl.format_nat(reply)
-    assert text.splitlines()[0].startswith("nat table 1/8 flows (tcp 1, udp 0, icmp 0)")
-    assert "tcp_in=1" in text and "expired" not in text
-    assert "192.0.2.15:7" in text.splitlines()[-1]
 
 
 def run(argv):

@@ -8,12 +8,14 @@ takes one peer at a time."""
 import os
 import select
 import socket
+import subprocess
 
 import pytest
 
 from barenet.wire import slip
 from barenet_host.devices import spec as devspec
-from barenet_host.devices.slipnic import TX_LIMIT
+from barenet.slipline import TX_LIMIT
+from barenet_host.devices.slipnic import TX_RETRY_MAX_MS
 from slipstacks import Stacks, Transfer, megabyte
 
 A, B = "192.0.2.1", "192.0.2.2"
@@ -100,10 +102,8 @@ def test_a_port_that_vanishes_and_comes_back_is_one_line_each_way_and_tcp_resume
         assert s.run(lambda: t.done, timeout_s=90), (len(t.got), host.stats)
         assert t.exact()
         assert host.link_up and sb.interfaces[0].link_up
-        assert len(lines) == 2, lines        # pyserial's reason in the brackets
-        assert lines[0].startswith("serial %s lost (" % port)
-        assert lines[0].endswith("); waiting for it to come back")
-        assert lines[1] == "serial %s is back" % port
+        assert lines == ["serial %s lost (disconnected); waiting for it to come back" % port,
+                         "serial %s is back" % port]
     finally:
         host.close()
         board.close()
@@ -142,9 +142,26 @@ def test_output_the_port_does_not_take_is_bounded_and_counted(lines):
             board.send(frame)
             sent += 1
             assert sent < 10000
-        assert len(board._out) <= TX_LIMIT
+        assert len(board.line.out) <= TX_LIMIT
         assert board.stats["tx"] == sent - 1
-        assert board.poll(0) == 1         # output waiting: the runner comes back soon
+        # output waiting: the runner comes back, less often while the port takes nothing (a
+        # pty nobody reads does not keep it busy), soon again once a reader takes some
+        assert board.poll(0) == TX_RETRY_MAX_MS
+        reader = os.open(board.path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            waits = []
+            for _ in range(100):
+                if select.select([reader], [], [], 0)[0]:
+                    os.read(reader, 65536)
+                waits.append(board.poll(0))
+                if waits[-1] is None:
+                    break
+            # (the pty moves bytes to the reader's side a moment later: a try may find it
+            # still full, and wait a little longer)
+            assert waits[-1] is None and not board.line.out
+            assert set(waits[:-1]) <= {1, 2, 4, 8, 16, 32, 64}
+        finally:
+            os.close(reader)
     finally:
         board.close()
 
@@ -221,3 +238,132 @@ def test_unix_socket_kind_listens_and_takes_one_peer_at_a_time(tmp_path, lines):
     finally:
         nic.close()
     assert not os.path.exists(path)
+
+
+def test_a_socket_url_whose_server_restarts_reconnects(lines):
+    # an RFC 2217-less serial server (ser2net's raw mode): pyserial's socket:// URL
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    srv.settimeout(5)
+    port = srv.getsockname()[1]
+    nic = devspec.open_device("serial:socket://127.0.0.1:%d,crc" % port, log=lines.append)
+    try:
+        for n in range(2):
+            peer, _ = srv.accept()
+            if n:
+                # reconnected by poll() on the retry clock; a frame shows the way back works
+                assert nic.link_up
+            peer.sendall(slip.encode(b"frame %d" % n + bytes(30), slip.fcs16))
+            assert _recv(nic) == b"frame %d" % n + bytes(30)
+            nic.send(b"back" + bytes(30))
+            peer.settimeout(5)
+            assert slip.Decoder(crc=slip.fcs16).feed(peer.recv(4096)) == [b"back" + bytes(30)]
+            peer.close()          # the server goes away
+            assert _recv(nic) == b"" and not nic.link_up
+            nic.send(b"lost" + bytes(30))
+            assert nic.stats["drop_link_down"] == n + 1
+            if n == 0:
+                # the retry clock: nothing before RETRY_MS, a connect once it is due
+                assert nic.poll(1000) == 500
+                assert nic.poll(1499) == 1 and not nic.link_up
+                nic.poll(1500)
+        name = "serial socket://127.0.0.1:%d" % port
+        assert lines == [name + " lost (disconnected); waiting for it to come back",
+                         name + " is back",
+                         name + " lost (disconnected); waiting for it to come back"]
+    finally:
+        nic.close()
+        srv.close()
+
+
+def _serve(argv):
+    from test_cli_serve_dev import start_serve
+    return start_serve(argv)
+
+
+def _echo_once(s, stack, text, timeout_s=30):
+    """Connect to 192.0.2.2:7 (serve's TCP echo), send text, -> what came back."""
+    conn = stack.tcp.connect(B, 7)
+    assert conn.send(text) == len(text)      # queued until the handshake completes
+    got = bytearray()
+
+    def pump():
+        d = conn.recv(4096)
+        if d:
+            got.extend(d)
+        return len(got) >= len(text)
+
+    s.run(pump, timeout_s)
+    conn.close()
+    return bytes(got)
+
+
+@pytest.mark.timeout(120)
+def test_serve_on_a_replugged_port_says_one_line_each_way_and_serves_again(tmp_path):
+    from test_cli_serve_dev import stop
+    port = str(tmp_path / "ttyACM0")
+    board = devspec.open_device("pty,crc", log=pytest.fail)
+    os.symlink(board.path, port)
+    proc, banner = _serve(["--dev", "serial:%s,crc" % port, "--ip", B + "/24", "--apps", "echo",
+                           "--ctl", str(tmp_path / "c.sock")])
+    new = None
+    try:
+        assert banner.startswith("barenet: serving %s/24 on serial:%s,crc, mtu 1006" % (B, port))
+        s = Stacks()
+        stack, iface = s.add(board, A + "/24")
+        assert _echo_once(s, stack, b"before" * 100) == b"before" * 100
+        board.close()                                  # unplugged
+        assert select.select([proc.stderr], [], [], 10)[0]
+        assert proc.stderr.readline() == "barenet: serial %s lost (disconnected); waiting " \
+                                         "for it to come back\n" % port
+        new = devspec.open_device("pty,crc", log=pytest.fail)
+        iface.nic = new
+        os.symlink(new.path, port + ".new")
+        os.replace(port + ".new", port)                # plugged back in
+        assert select.select([proc.stderr], [], [], 10)[0]
+        assert proc.stderr.readline() == "barenet: serial %s is back\n" % port
+        assert _echo_once(s, stack, b"after" * 100) == b"after" * 100
+    finally:
+        out, err = stop(proc)
+        board.close()
+        if new is not None:
+            new.close()
+    assert (proc.returncode, err) == (0, "")          # the two lines were all, no traceback
+    assert out.startswith("barenet: stopped: serial rx "), out
+
+
+@pytest.mark.parametrize("why", ["missing", "busy"])
+def test_serve_on_a_missing_or_busy_port_is_one_line_and_status_2(tmp_path, why):
+    from test_cli_serve_dev import barenet_cmd
+    board = devspec.open_device("pty")
+    holder = devspec.open_device("serial:" + board.path) if why == "busy" else None
+    port = board.path if why == "busy" else "/dev/ttyBN404"
+    try:
+        p = subprocess.run(barenet_cmd() + ["serve", "--dev", "serial:" + port, "--ip",
+                                            B + "/24", "--ctl", str(tmp_path / "c.sock")],
+                           capture_output=True, text=True, timeout=30)
+    finally:
+        if holder is not None:
+            holder.close()
+        board.close()
+    want = {"missing": "no such device (is the board plugged in?)",
+            "busy": "in use by another program (a terminal or another barenet has it open)"}
+    assert (p.returncode, p.stdout) == (2, "")
+    assert p.stderr == "barenet: error: cannot open serial port %r: %s\n" % (port, want[why])
+
+
+@pytest.mark.parametrize("opts, baud", [(",rtscts", 115200), ("@57600,xonxoff", 57600),
+                                        ("@9600", 9600)])
+def test_baud_and_flow_control_reach_the_port(opts, baud):
+    import termios
+    board = devspec.open_device("pty")
+    nic = devspec.open_device("serial:" + board.path + opts)
+    try:
+        iflag, _, cflag, _, ispeed, ospeed, _ = termios.tcgetattr(nic.transport.fd)
+        assert ispeed == ospeed == getattr(termios, "B%d" % baud)
+        assert bool(cflag & termios.CRTSCTS) == ("rtscts" in opts)
+        assert bool(iflag & termios.IXON) == bool(iflag & termios.IXOFF) == ("xonxoff" in opts)
+    finally:
+        nic.close()
+        board.close()

@@ -228,3 +228,23 @@ def test_every_burst_of_16_bits_or_less_is_detected(data):
 def test_constants():
     assert (slip.END, slip.ESC, slip.ESC_END, slip.ESC_ESC) == (C0, DB, DB + DC, DB + DD)
     assert (slip.DEFAULT_MTU, slip.MAX_MTU) == (1006, 1500)
+
+
+@pytest.mark.parametrize("data", CORPUS[:3], ids=[str(len(f)) for f in CORPUS[:3]])
+def test_every_error_pattern_within_16_bits_is_detected_at_sample_positions(data):
+    # All 65 535 non-zero patterns of a 16-bit window: every burst of 16 bits or less, and
+    # every other error inside the window, at the start, inside the data, straddling the
+    # data and the FCS, and on the FCS alone.
+    framed = bytearray(data + X25(data).to_bytes(2, "little"))
+    bits = len(framed) * 8
+    for first in (0, 13, bits // 2 + 5, bits - 16 - 9, bits - 16):
+        i, r = divmod(first, 8)
+        width = min(3, len(framed) - i)
+        window = int.from_bytes(framed[i:i + width], "little")
+        missed = 0
+        for pattern in range(1, 1 << 16):
+            bad = bytearray(framed)
+            bad[i:i + width] = (window ^ (pattern << r)).to_bytes(width, "little")
+            if X25(bytes(bad[:-2])) == bad[-2] | bad[-1] << 8:
+                missed += 1
+        assert missed == 0, (first, missed)

@@ -38,6 +38,12 @@ def _open_error(port, e):
     return OSError(e.errno, "cannot open serial port %r: %s" % (port, why))
 
 
+def _gone():
+    # pyserial words an unplugged port several ways ("device reports readiness to read but
+    # returned no data ...", "read failed: [Errno 5] ..."): the user needs one
+    return OSError(errno.EIO, "disconnected")
+
+
 class SerialTransport:
     """The byte transport (slipnic.py) of a pyserial port; reopened from scratch each time."""
 
@@ -75,17 +81,23 @@ class SerialTransport:
         return self.fd
 
     def read(self, n):
-        return self.ser.read(n)
+        try:
+            return self.ser.read(n)
+        except serial.SerialException:
+            raise _gone() from None
 
     def write(self, data):
-        if self.fd is not None:
-            if not select.select((), (self.fd,), (), 0)[1]:
-                return 0
-            return self.ser.write(data)
-        # loop:// queues bytes one by one in a bounded queue and blocks when it is full; take
-        # only what fits, so that a NIC reading its own loop never waits on itself
-        room = getattr(self.ser, "buffer_size", len(data)) - self.ser.in_waiting
-        return self.ser.write(data[:room]) if room > 0 else 0
+        try:
+            if self.fd is not None:
+                if not select.select((), (self.fd,), (), 0)[1]:
+                    return 0
+                return self.ser.write(data)
+            # loop:// queues bytes one by one in a bounded queue and blocks when it is full;
+            # take only what fits, so that a NIC reading its own loop never waits on itself
+            room = getattr(self.ser, "buffer_size", len(data)) - self.ser.in_waiting
+            return self.ser.write(data[:room]) if room > 0 else 0
+        except serial.SerialException:
+            raise _gone() from None
 
     def close(self):
         if self.ser is not None:

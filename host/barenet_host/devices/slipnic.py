@@ -12,10 +12,10 @@ A transport has:
     fileno()      -> an fd to select on, or None (a pyserial loop:// has none)
     close()
 
-The NIC's frames are bare IPv4 datagrams (link "ip"). Its stats are the SLIP decoder's (rx and
-the drops of wire/slip.py) plus tx, drop_tx_full (the transport's output stayed full past
-TX_LIMIT bytes: the frame is dropped as a NIC drops it, and TCP retransmits) and
-drop_link_down (frames sent while the link was down, or queued when it went).
+The NIC's frames are bare IPv4 datagrams (link "ip"). Its queues and stats are the core's
+SlipLine's (barenet/slipline.py: rx, tx, the decoder's drops, drop_tx_full when the transport
+is TX_LIMIT bytes behind) plus drop_link_down (frames sent while the link was down, or queued
+when it went).
 
 A lost link (a USB serial adapter unplugged, a unix peer gone) is one line through `log`, not
 an exception: link_up goes False, and poll() reopens the transport every retry_ms until it is
@@ -23,16 +23,18 @@ back (another line). `connect=False` starts with the link down, for a transport 
 comes later (a listening socket).
 """
 
-import collections
 import os
 import sys
 
 from barenet import ticks
+from barenet.slipline import SlipLine
 from barenet.wire import slip
 
 READ_MAX = 16384     # bytes per read: bounds the datagrams one read queues (READ_MAX / 20)
-TX_LIMIT = 16384     # bytes of encoded frames waiting for the transport to take them
-TX_RETRY_MS = 1      # output is waiting: poll again this soon
+# Output is waiting: poll again this soon, twice as late after each try the transport took
+# nothing from, up to TX_RETRY_MAX_MS (a pty nobody reads would otherwise wake us every ms).
+TX_RETRY_MS = 1
+TX_RETRY_MAX_MS = 64
 NO_FD_POLL_MS = 2    # a transport without an fd (loop://) is read on this clock instead
 
 
@@ -51,19 +53,17 @@ class SlipNIC:
 
     def __init__(self, transport, mtu=slip.DEFAULT_MTU, crc=False, log=log_stderr,
                  connect=True):
-        if not 1 <= mtu <= slip.MAX_MTU:
-            raise ValueError("a SLIP link's mtu is at most %d" % slip.MAX_MTU)
+        if not 0 < mtu <= slip.MAX_MTU:
+            raise ValueError("a SLIP link's mtu is 1-%d" % slip.MAX_MTU)
         self.transport = transport
         self.mtu = mtu
-        self.crc = x25() if crc else None
         self.log = log
-        self.decoder = slip.Decoder(mtu, self.crc)
-        self.stats = self.decoder.stats
-        self.stats.update(tx=0, drop_tx_full=0, drop_link_down=0)
-        self._rx = collections.deque()
-        self._out = bytearray()
+        self.line = SlipLine(mtu, x25() if crc else None)
+        self.stats = self.line.stats
+        self.stats["drop_link_down"] = 0
         self.link_up = False
         self._retry_at = None
+        self._tx_wait = TX_RETRY_MS
         # what fileno() gives while the transport has no fd: never readable, so the runner's
         # select sleeps on the other fds and on poll()'s wait
         self._idle_r, self._idle_w = os.pipe2(os.O_CLOEXEC)
@@ -84,33 +84,17 @@ class SlipNIC:
     def send(self, frame):
         if not self.link_up:
             self.stats["drop_link_down"] += 1
-            return
-        line = slip.encode(frame, self.crc)
-        if len(self._out) + len(line) > TX_LIMIT:
+        elif self.line.queue(frame):
             self._flush()
-            if len(self._out) + len(line) > TX_LIMIT:
-                self.stats["drop_tx_full"] += 1
-                return
-        self._out += line
-        self.stats["tx"] += 1
-        self._flush()
 
     def recv_into(self, buf):
-        rx = self._rx
-        if not rx and self.link_up:
+        line = self.line
+        if not line.rx and self.link_up:
             try:
-                data = self.transport.read(READ_MAX)
+                line.received(self.transport.read(READ_MAX))
             except OSError as e:
                 self._lost(e)
-                return 0
-            if data:
-                rx.extend(self.decoder.feed(data))
-        if not rx:
-            return 0
-        d = rx.popleft()
-        n = min(len(d), len(buf))
-        buf[:n] = memoryview(d)[:n]
-        return n
+        return line.recv_into(buf)
 
     def poll(self, now):
         if not self.link_up:
@@ -119,34 +103,31 @@ class SlipNIC:
             if self._retry_at is None:
                 return None
             return ticks.until(self._retry_at, now)
-        if self._out:
+        line = self.line
+        if line.out:
             self._flush()
-        if self._rx:
+        if line.rx:
             return 0
-        if self._out:
-            return TX_RETRY_MS
+        if line.out:
+            return self._tx_wait
         return NO_FD_POLL_MS if self.transport.fileno() is None else None
 
     def _flush(self):
         try:
-            n = self.transport.write(self._out)
+            n = self.transport.write(self.line.out)
         except OSError as e:
             self._lost(e)
             return
-        if n:
-            del self._out[:n]
+        self.line.sent(n)
+        self._tx_wait = TX_RETRY_MS if n else min(2 * self._tx_wait, TX_RETRY_MAX_MS)
 
     def _lost(self, e):
-        # frames still queued: each encoded frame holds two ENDs, a half-written one one
-        pending = (self._out.count(slip.END) + 1) // 2
-        self.stats["drop_link_down"] += pending
-        self._out = bytearray()
-        self.decoder.reset()
+        self.stats["drop_link_down"] += self.line.cut()
         self.transport.close()
         self.link_up = False
         self._retry_at = None
         self.log("%s lost (%s); waiting for it to come back" % (self.transport.name,
-                                                                 _reason(e)))
+                                                                 e.strerror or e))
 
     def _reconnect(self, now):
         retry = self.transport.retry_ms
@@ -182,6 +163,3 @@ class SlipNIC:
     def __repr__(self):
         return "<SlipNIC %s %s>" % (self.transport.name, "up" if self.link_up else "down")
 
-
-def _reason(e):
-    return (e.strerror or str(e)) if isinstance(e, OSError) else str(e)

@@ -33,6 +33,18 @@ _CLOSE = b"Connection: close\r\n"
 _KEEP_ALIVE = b"Connection: keep-alive\r\n"
 
 
+def connections(stack):
+    """Every TCP connection's info() with its addresses as "a.b.c.d:port" (also what
+    `barenet ctl conns` shows)."""
+    out = []
+    for c in stack.tcp.connections():
+        i = c.info()
+        i["local"] = "%s:%d" % (ip_ntoa(i["local"][0]), i["local"][1])
+        i["remote"] = "%s:%d" % (ip_ntoa(i["remote"][0]), i["remote"][1])
+        out.append(i)
+    return out
+
+
 def _esc(v):
     return str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -177,15 +189,10 @@ class StatusPage(TCPServer):
         return head.encode() + extra + b"\r\n" + body
 
     def snapshot(self):
-        conns = []
-        for c in self.stack.tcp.connections():
-            i = c.info()
-            i["local"] = "%s:%d" % (ip_ntoa(i["local"][0]), i["local"][1])
-            i["remote"] = "%s:%d" % (ip_ntoa(i["remote"][0]), i["remote"][1])
-            conns.append(i)
+        s = self.stack
         return {"interfaces": [{"name": i.name, "ip": "%s/%d" % (ip_ntoa(i.ip), i.prefix),
-                                "mtu": i.mtu} for i in self.stack.interfaces],
-                "stats": self.stack.stats, "limits": self.stack.limits(), "connections": conns}
+                                "mtu": i.mtu} for i in s.interfaces],
+                "stats": s.stats, "limits": s.limits(), "connections": connections(s)}
 
     def html(self):
         s = self.snapshot()
