@@ -266,7 +266,7 @@ def _where(spec, dev):
 
 
 def _tun_row(tun, args):
-    return {"side": "kernel", "device": "tun:" + args.tun, "link": "ip",
+    return {"side": "kernel", "device": "tun:" + args.tun, "link": "ip", "mtu": tun.mtu,
             "address": addr.ip_ntoa(args.local), "peer": addr.ip_ntoa(args.peer),
             "stats": dict(getattr(tun, "stats", {}))}
 

@@ -44,6 +44,9 @@ def kernel_reaches(netns, tmp_path, faults=None):
                      "--json"], check=True)
     relay = json.loads(ctl.stdout)["stats"]["relay"]
     assert relay["a_to_b"] > 700 and relay["b_to_a"] > 700     # 1 MB in ~1 KB frames
+    table = netns.run([BARENET, "ctl", "ifaces", "--ctl", str(tmp_path / "bridge.sock")],
+                      check=True).stdout
+    assert "kernel tun:" in table and "192.0.2.1" in table
 
 
 def start_bridge(netns, tmp_path, board, faults=None):

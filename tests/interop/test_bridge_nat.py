@@ -119,9 +119,10 @@ def nat(netns, tmp_path):
             procs.append(p)
             return Lines(p)
 
-        def ctl(what="nat"):
-            r = ns.run([BARENET, "ctl", what, "--ctl", path, "--json"], check=True)
-            return json.loads(r.stdout)
+        def ctl(what="nat", as_json=True):
+            r = ns.run([BARENET, "ctl", what, "--ctl", path] + ["--json"] * as_json,
+                       check=True)
+            return json.loads(r.stdout) if as_json else r.stdout
 
         yield ns, bridge, board, ctl
     finally:
@@ -161,6 +162,8 @@ def test_board_fetches_pings_echoes_and_is_reached_through_a_forward(nat):
     assert info["stats"]["denied_tcp"] == 1 and info["stats"]["icmp_out"] == 1
     assert info["stats"]["tcp_refused"] == 1 and info["stats"]["tcp_unreachable"] == 1
     assert info["nat"]["allow"] == "198.51.100.0/24"
+    table = ctl("nat", as_json=False)
+    assert table.startswith("NAT table: ") and "192.0.2.15" in table
     stats = ctl("stats")["stats"]
     assert stats["dhcp"]["ack"] == 1 and stats["dns"]["answered"] >= 1
 
