@@ -205,19 +205,19 @@ def test_ctl_nat_reply_shows_the_table():
         rig.close()
 
 
-def board_accept(rig, lst):
+def spliced(rig):
+    """A host socket and the board connection a forward (to the board's port 9) joined."""
+    lst = rig.board.tcp.listen(9)
+    s = socket.create_connection(forward(rig, 9), timeout=5)
     got = []
     assert rig.run(until=lambda: got.append(lst.accept()) or got[-1] is not None, timeout_s=5)
-    return got[-1]
+    return s, got[-1]
 
 
 def test_a_host_reset_resets_the_board_connection():
     rig = Rig()
     try:
-        lst = rig.board.tcp.listen(9)
-        addr = forward(rig, 9)
-        s = socket.create_connection(addr, timeout=5)
-        conn = board_accept(rig, lst)
+        s, conn = spliced(rig)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
         s.close()                                   # a RST, not a FIN
         assert rig.run(until=lambda: conn.error, timeout_s=5)
@@ -230,10 +230,7 @@ def test_a_host_reset_resets_the_board_connection():
 def test_a_board_reset_resets_the_host_socket():
     rig = Rig()
     try:
-        lst = rig.board.tcp.listen(9)
-        addr = forward(rig, 9)
-        s = socket.create_connection(addr, timeout=5)
-        conn = board_accept(rig, lst)
+        s, conn = spliced(rig)
         conn.abort()
         assert rig.run(until=lambda: not rig.table.flows, timeout_s=5)
         assert end_of(s) == "reset"
@@ -245,10 +242,7 @@ def test_a_board_reset_resets_the_host_socket():
 def test_a_half_close_passes_each_way_and_the_other_direction_goes_on():
     rig = Rig()
     try:
-        lst = rig.board.tcp.listen(9)
-        addr = forward(rig, 9)
-        s = socket.create_connection(addr, timeout=5)
-        conn = board_accept(rig, lst)
+        s, conn = spliced(rig)
         conn.send(b"bye")
         conn.shutdown_write()                       # the board's FIN first
         t, out = in_thread(lambda: (s.recv(10), s.recv(10)))
@@ -270,11 +264,8 @@ def test_a_half_close_passes_each_way_and_the_other_direction_goes_on():
 def test_a_slow_board_reader_pushes_back_to_the_host():
     rig = Rig(gw_kw={"sndbuf": 65536, "rcvbuf": 65536})
     try:
-        lst = rig.board.tcp.listen(9)
-        addr = forward(rig, 9)
-        s = socket.create_connection(addr, timeout=5)
+        s, conn = spliced(rig)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
-        conn = board_accept(rig, lst)
         data = hashlib.sha256(b"host to board").digest() * (1 << 17)     # 4 MB
         s.setblocking(False)
         sent = [0]
