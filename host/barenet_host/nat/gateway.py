@@ -61,7 +61,12 @@ class Gateway:
             return None
         if not self.table.room():
             return None
-        flow = TCPFlow(self, key, host_socket(), now)
+        try:
+            sock = host_socket()
+        except OSError:
+            self.count("tcp_host_socket_failed")    # EMFILE: out of descriptors; a RST
+            return None
+        flow = TCPFlow(self, key, sock, now)
         self.table.add(flow)
         self.count("tcp_out")
         flow.connect((ip_ntoa(ip.dst), seg.dport), iface, bytes(ip.datagram))
