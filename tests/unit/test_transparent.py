@@ -127,3 +127,17 @@ def test_a_held_syn_is_input_again_later_and_none_means_a_closed_port():
     conn2 = board.tcp.connect(FAR, 81)
     assert sim.run(until=lambda: conn2.error, max_ms=100)
     assert conn2.error == errno.ECONNREFUSED
+
+
+def test_multicast_and_broadcast_never_reach_the_hooks():
+    sim, gw, board = pair()
+    seen = []
+    gw.udp.catch_all = lambda *a: seen.append(a)
+    mine = gw.udp.bind(5353)
+    ep = board.udp.bind(5353)
+    ep.sendto(b"multicast", ("224.0.0.251", 5353))
+    ep.sendto(b"subnet broadcast", ("192.0.2.255", 5353))
+    assert sim.run(until=lambda: mine.pending(), max_ms=100)
+    sim.run(max_ms=50)
+    assert seen == [] and mine.recvfrom() == (b"subnet broadcast", (BOARD, 5353))
+    assert mine.recvfrom() is None and gw.stats["ip"]["drop_not_ours"] == 1
