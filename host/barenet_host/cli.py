@@ -27,11 +27,12 @@ from barenet.config import Config
 from barenet.stack import Stack
 
 from barenet_host import bridge as bridgecmd
-from barenet_host import cliargs
+from barenet_host import cliargs, conntrace
 from barenet_host import client as clientcmd
 from barenet_host import ctl as control
 from barenet_host import ctltables
 from barenet_host import linkopts
+from barenet_host import plot
 from barenet_host import run as runscript
 from barenet_host.runner import Runner, now_ms
 from barenet_host.devices import spec as devspec
@@ -121,6 +122,9 @@ def _parser():
                    help="control socket for `barenet ctl` (default %s, NAME the TAP's or "
                    "TUN's, else made from the device spec)" % control.default_path("NAME"))
     linkopts.add_arguments(s)
+    s.add_argument("--trace", metavar="FILE", help="write each TCP connection's cwnd, "
+                   "ssthresh, RTT and sequence numbers to FILE as they change (JSON lines, "
+                   "for `barenet plot`)")
     s.set_defaults(func=serve)
     c = sub.add_parser("ctl", help="ask a running `barenet serve` or `bridge` for its tables",
                        description="Talk to a running `barenet serve` or `barenet bridge` over "
@@ -163,6 +167,7 @@ def _parser():
     r.set_defaults(func=run)
     bridgecmd.add_parser(sub)
     clientcmd.add_parser(sub)
+    plot.add_parser(sub)
     return p
 
 
@@ -240,10 +245,13 @@ def _device_words(spec, dev):
 def serve(args, out):
     _check_serve(args)
     cidr, dev, nic = _open_link(args, out)
+    tracer = None
     try:
         stack = Stack("host", sndbuf=args.tcp_buffer, rcvbuf=args.tcp_buffer,
                       max_connections=args.max_conns,
                       **dict((t, getattr(args, t)) for t in APP_TUNABLES))
+        if args.trace:
+            tracer = conntrace.TraceWriter(stack, conntrace.create(args.trace))
         gateway = None if args.gateway is None else addr.ip_ntoa(args.gateway)
         mtu = args.mtu or getattr(nic, "mtu", 1500)   # nic.py: a NIC may state its MTU
         runner = Runner(stack)
@@ -256,6 +264,8 @@ def serve(args, out):
             runner.close()
             raise cliargs.UsageError("control socket %s: %s" % (
                 ctl_path, e.strerror if isinstance(e, OSError) and e.strerror else e))
+        if tracer is not None:
+            runner.add_task(tracer.poll)
         echoes = [UDPEcho(stack, port) for port in args.udp_echo]
         for echo in echoes:
             runner.add_task(echo.poll)
@@ -294,6 +304,8 @@ def serve(args, out):
     finally:
         linkopts.close(nic)
         dev.close()
+        if tracer is not None:
+            tracer.close()
     print("barenet: stopped: " + summary(stack, dev, nic, args.spec, echoes), file=out,
           flush=True)
     return 0

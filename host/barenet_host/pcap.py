@@ -1,4 +1,5 @@
-"""Classic libpcap capture files, and a NIC wrapper that records the frames passing through it.
+"""Classic libpcap capture files, and a NIC wrapper that records the frames passing through it;
+read() takes such files back, as barenet and other tools write them (`barenet plot`).
 
 Format: https://wiki.wireshark.org/Development/LibpcapFileFormat (the "classic" format, magic
 0xa1b2c3d4, microsecond timestamps, written little-endian). Like smoltcp's PcapWriter
@@ -89,3 +90,42 @@ class PcapNIC(ObservingNIC):
 def linktype(nic):
     """The link type a capture of nic's frames has: Ethernet, or raw IPv4 for `ip` links."""
     return LINKTYPE_RAW if getattr(nic, "link", ETHERNET) == IP else LINKTYPE_ETHERNET
+
+
+# Classic pcap as other tools write it: magic as read -> byte order, stamp fraction units per µs
+# (microsecond files 1; nanosecond ones, magic 0xa1b23c4d, 1000).
+_MAGICS = {b"\xd4\xc3\xb2\xa1": ("<", 1), b"\xa1\xb2\xc3\xd4": (">", 1),
+           b"\x4d\x3c\xb2\xa1": ("<", 1000), b"\xa1\xb2\x3c\x4d": (">", 1000)}
+_PCAPNG = b"\x0a\x0d\x0d\x0a"
+
+
+def read(f):
+    """A classic pcap file object -> (linktype, iterator of (time in µs, frame bytes, its length
+    on the wire)): the bytes are fewer than that where the capture's snaplen cut the frame.
+
+    Raises ValueError with a one-line reason for what is not such a file; the iterator raises
+    it for a record cut short.
+    """
+    head = f.read(_GLOBAL.size)
+    if head[:4] == _PCAPNG:
+        raise ValueError("a pcapng file; convert it with `editcap -F pcap IN OUT`")
+    if len(head) < _GLOBAL.size or head[:4] not in _MAGICS:
+        raise ValueError("not a pcap file")
+    order, per_us = _MAGICS[head[:4]]
+    linktype = struct.unpack(order + "I", head[20:24])[0] & 0x0FFFFFFF  # high bits: FCS info
+    record = struct.Struct(order + "IIII")
+
+    def frames():
+        while True:
+            rec = f.read(record.size)
+            if not rec:
+                return
+            if len(rec) < record.size:
+                raise ValueError("a record header is cut short")
+            sec, frac, kept, orig = record.unpack(rec)
+            data = f.read(kept)
+            if len(data) < kept:
+                raise ValueError("a frame is cut short")
+            yield sec * 1000000 + frac // per_us, data, orig
+
+    return linktype, frames()

@@ -173,6 +173,14 @@ _TUNABLES = {
     # Waiting for the client's FIN where it may close first (it then holds the TIME_WAIT,
     # RFC 9293 3.6), and draining after our own FIN (RFC 9112 9.6); Apache lingers 2 s
     "http_linger_ms": (2000, 2000),
+    # The status page's live chart (apps/samples.py): cwnd, ssthresh and RTT of up to
+    # status_chart_conns connections, sampled every status_sample_ms into a ring of
+    # status_samples each (a 30 s window on a host). Off on a board (0): the rings and the
+    # chart's 3 KB script would come out of its heap; Stack("board", status_samples=8) turns
+    # it on.
+    "status_samples": (0, 120),
+    "status_sample_ms": (1000, 250),
+    "status_chart_conns": (4, 16),
 }
 
 PROFILES = ("board", "host")

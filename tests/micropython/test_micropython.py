@@ -211,6 +211,17 @@ def test_the_apps_limits_and_keep_alive_in_the_vm_across_the_tick_wrap():
     assert d["ip"] == "192.0.2.2/24" and d["uptime_s"] == 2
 
 
+def test_the_status_page_samples_for_its_chart_in_the_vm():
+    # vm_status_samples.py: a board profile with the chart's sampling on (status_samples=4,
+    # every 100 ms), across the tick wrap.
+    out = json.loads(run_vm("vm_status_samples.py").strip().splitlines()[-1])
+    assert out["chargen"] > 100000 and out["chart"]
+    (conn,) = [c for c in out["samples"]["connections"] if ":19 -> " in c["name"]]
+    pts = conn["samples"]
+    assert len(pts) == 4 and [b[0] - a[0] for a, b in zip(pts, pts[1:])] == [100, 100, 100]
+    assert all(p[1] >= 1460 and p[4] >= 1000 for p in pts)
+
+
 def test_two_tasks_talk_over_af_unix_in_one_stack():
     # vm_local.py: asyncio tasks in one board-profile stack, a 20000-byte stream through a
     # 2 KB buffer and 12 datagrams through a 4-slot queue, both pushing the writer back.

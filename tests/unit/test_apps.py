@@ -10,6 +10,7 @@ from barenet.apps.chargen import Chargen, _PATTERN
 from barenet.apps.discard import Discard
 from barenet.apps.echo import TCPEcho
 from barenet.apps.status import StatusPage
+from barenet_host.faults import FaultModel
 from barenet_host.vwire import Sim
 
 SERVER = "192.0.2.2"
@@ -431,3 +432,67 @@ def test_a_response_the_client_does_not_take_is_cut_at_the_send_deadline():
     assert 30000 <= sim.ms - start < 31000     # http_send_ms
     assert page.stats["timed_out"] == 1
     assert not [x for x in server.tcp.connections() if x.info()["local"][1] == 8080]  # reset
+
+
+def test_status_page_samples_each_connection_into_a_bounded_ring():
+    # Sampling on (a board's is off): every 100 ms, rings of 4 (config status_samples).
+    sim, client, server = pair(status_samples=4, status_sample_ms=100)
+    for stack in (client, server):     # a 10 Mbit/s link with 5 ms delay: time passes
+        stack.interfaces[0].nic.faults = FaultModel(delay_ms=5, bandwidth_bps=10000000,
+                                                    queue_limit=30000)
+    page = StatusPage(server, 80)
+    serve(sim, server, page)
+    serve(sim, server, Chargen(server, 19))
+    c = Client(sim, client, 19, shut=False)
+    sim.run(max_ms=1000)
+    assert len(c.got) > 10000
+    head, body = fetch(sim, client, b"GET /?format=samples HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert head[0] == b"HTTP/1.1 200 OK" and b"Content-Type: application/json" in head
+    doc = json.loads(body)
+    assert doc["every_ms"] == 100 and doc["fields"] == ["t_ms", "cwnd", "ssthresh", "srtt_ms",
+                                                        "rto_ms"]
+    (chargen,) = [x for x in doc["connections"] if x["name"].startswith(SERVER + ":19 -> ")]
+    pts = chargen["samples"]
+    assert len(pts) == 4                                   # the ring kept the last 4
+    assert [b[0] - a[0] for a, b in zip(pts, pts[1:])] == [100, 100, 100]
+    assert all(p[1] >= 1460 and p[4] >= 1000 for p in pts)   # cwnd, and RTO's 1 s floor
+    assert all(p[2] is None or p[2] >= 2 * 1460 for p in pts)
+    head, body = fetch(sim, client, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert b'<div id="charts"' in body and b"/?format=samples" in body
+    c.conn.close()
+    sim.run(max_ms=3000)
+    # A ring goes with its connection.
+    assert not [r for r in page.samples.rings.values() if r[0].startswith(SERVER + ":19 ")]
+
+
+def test_status_page_without_sampling_has_no_chart():
+    sim, client, server = pair()                           # the board profile: off
+    page = StatusPage(server, 80)
+    serve(sim, server, page)
+    assert page.samples is None
+    _, body = fetch(sim, client, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert b"<script" not in body and b"charts" not in body
+    _, body = fetch(sim, client, b"GET /?format=samples HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert json.loads(body) == {"every_ms": 0, "connections": []}
+
+
+def test_status_page_charts_at_most_status_chart_conns_connections():
+    sim, client, server = pair(status_samples=4, status_sample_ms=100, status_chart_conns=2)
+    for stack in (client, server):
+        stack.interfaces[0].nic.faults = FaultModel(delay_ms=5, bandwidth_bps=10000000,
+                                                    queue_limit=30000)
+    page = serve(sim, server, StatusPage(server, 80))
+    serve(sim, server, Chargen(server, 19))
+    first = Client(sim, client, 19, shut=False)
+    sim.run(max_ms=300)
+    others = [Client(sim, client, 19, shut=False) for _ in range(2)]
+    sim.run(max_ms=500)
+    charted = [r[0] for r in page.samples.rings.values()]
+    assert len(charted) == 2 and "192.0.2.1:%d" % first.conn.lport in charted[0]
+    first.conn.abort()
+    sim.run(max_ms=500)
+    # The freed place goes to a newcomer; the one charted before keeps its ring.
+    assert len(page.samples.rings) == 2 and charted[1] in [r[0] for r in page.samples.rings.values()]
+    assert all(r[0] != charted[0] for r in page.samples.rings.values())
+    for c in others:
+        c.conn.close()

@@ -1,6 +1,10 @@
 """HTTP status page (HTTP/1.1 subset, RFC 9112): stack counters and TCP connections as HTML at
 `/`, or as JSON at `/?format=json`. MicroPython-compatible.
 
+Where the profile samples (config status_samples; a host does, a board does not), the page
+keeps each connection's recent cwnd and RTT (apps/samples.py, sampled by its poll), serves them
+at `/?format=samples`, and its HTML draws them live (apps/chart.py).
+
 Persistent connections (RFC 9112 9.3): an HTTP/1.1 connection stays open for the next request
 unless the client sends `Connection: close`; an HTTP/1.0 one closes unless it sends
 `Connection: keep-alive`. Pipelined requests are answered in order, one response at a time:
@@ -75,6 +79,17 @@ class StatusPage(TCPServer):
         self.head_ms = c.http_head_ms
         self.send_ms = c.http_send_ms
         self.linger_ms = c.http_linger_ms
+        self.samples = None
+        if c.status_samples:
+            from .samples import Samples   # a board's page (no samples) leaves it unloaded
+            self.samples = Samples(stack, c.status_samples, c.status_sample_ms,
+                                   c.status_chart_conns)
+
+    def poll(self, now_ms):
+        wait = TCPServer.poll(self, now_ms)
+        if self.samples is not None:
+            wait = ticks.earliest(wait, self.samples.poll(now_ms))
+        return wait
 
     def start(self, conn, now_ms):
         # Each response is written whole: Nagle (RFC 1122 4.2.3.4) would only hold back its
@@ -170,8 +185,13 @@ class StatusPage(TCPServer):
         path, _, query = target.partition(b"?")
         if path != b"/":
             return self._reply(404, "text/plain", b"not found\n", conn), then
-        if b"format=json" in query.split(b"&"):
+        query = query.split(b"&")
+        if b"format=json" in query:
             body = json.dumps(self.snapshot()).encode()
+            ctype = "application/json"
+        elif b"format=samples" in query:
+            body = json.dumps(self.samples.snapshot() if self.samples is not None else
+                              {"every_ms": 0, "connections": []}).encode()
             ctype = "application/json"
         else:
             body = self.html().encode()
@@ -197,7 +217,11 @@ class StatusPage(TCPServer):
     def html(self):
         s = self.snapshot()
         out = ["<!DOCTYPE html><html><head><title>barenet status</title></head><body>",
-               "<h1>barenet status</h1><h2>Interfaces</h2><ul>"]
+               "<h1>barenet status</h1>"]
+        if self.samples is not None:
+            from .chart import HTML   # only a page that samples holds the chart's script
+            out.append(HTML)
+        out.append("<h2>Interfaces</h2><ul>")
         for i in s["interfaces"]:
             out.append("<li>%s %s mtu %d</li>" % (_esc(i["name"]), _esc(i["ip"]), i["mtu"]))
         out.append("</ul><h2>Counters</h2><table border=1><tr><th>layer</th><th>counter</th><th>value</th></tr>")
