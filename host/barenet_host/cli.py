@@ -26,6 +26,7 @@ from barenet.apps.udp_echo import UDPEcho
 from barenet.config import Config
 from barenet.stack import Stack
 
+from barenet_host import bridge as bridgecmd
 from barenet_host import cliargs, conntrace
 from barenet_host import client as clientcmd
 from barenet_host import ctl as control
@@ -164,6 +165,7 @@ def _parser():
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                    help="its arguments (everything after SCRIPT)")
     r.set_defaults(func=run)
+    bridgecmd.add_parser(sub)
     clientcmd.add_parser(sub)
     plot.add_parser(sub)
     return p

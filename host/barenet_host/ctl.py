@@ -302,3 +302,4 @@ def format_stats(reply):
         pct = " %3d%%" % (100 * v["used"] // v["limit"]) if v["limit"] else ""
         out.append("  %-*s %12d %12d%s" % (w, name, v["used"], v["limit"], pct))
     return "\n".join(out) + "\n"
+

@@ -9,6 +9,9 @@ network namespace: the board side of `barenet bridge`'s `udp:` device (issue 10)
 
 The waiting is the host runner's (runner.py: select over the registered fds, a self-pipe for
 stop()), around a stack with no interface: the relay moves frames, it is no host on the link.
+A device with a `poll(now)` (a SLIP NIC: output the line could not take yet, a serial port
+to reopen, nic.py) is polled every step, as the loop step polls a stack's NICs, and its fd
+is watched as it comes and goes.
 """
 
 from barenet.stack import Stack
@@ -23,9 +26,36 @@ class Relay:
         self.burst = burst      # frames moved per device per wakeup, so neither side starves
         self.frames = {"a_to_b": 0, "b_to_a": 0}
         self._buf = bytearray(max(self._frame_max(a), self._frame_max(b)))
-        self._runner = Runner(Stack())
-        self._runner.add_fd(a.fileno(), lambda now: self._move(a, b, "a_to_b"))
-        self._runner.add_fd(b.fileno(), lambda now: self._move(b, a, "b_to_a"))
+        self.runner = Runner(Stack())
+        self._ways = ((a, b, "a_to_b"), (b, a, "b_to_a"))
+        self._fds = [None, None]     # the fd watched for each way's source
+        self._watch()
+        self.runner.add_task(self._poll)
+
+    def _watch(self):
+        for i, (src, dst, key) in enumerate(self._ways):
+            fd = src.fileno()
+            if fd != self._fds[i]:
+                if self._fds[i] is not None:
+                    self.runner.remove_fd(self._fds[i])
+                if fd is not None:
+                    self.runner.add_fd(fd, lambda now, w=(src, dst, key): self._move(*w))
+                self._fds[i] = fd
+
+    def _poll(self, now):
+        # A runner task: what a device decoded but we have not taken, what it must still
+        # write, its reopening; ms until a device wants polling again
+        wait = None
+        for src, dst, key in self._ways:
+            self._move(src, dst, key)
+        for src, _, _ in self._ways:
+            poll = getattr(src, "poll", None)
+            if poll is not None:
+                w = poll(now)
+                if w is not None and (wait is None or w < wait):
+                    wait = w
+        self._watch()
+        return wait
 
     @staticmethod
     def _frame_max(nic):
@@ -42,10 +72,10 @@ class Relay:
 
     def run(self, timeout_s=None):
         """Relay until stop() or timeout_s seconds pass; -> False only on timeout."""
-        return self._runner.run(timeout_s=timeout_s)
+        return self.runner.run(timeout_s=timeout_s)
 
     def stop(self):
-        self._runner.stop()
+        self.runner.stop()
 
     def close(self):
-        self._runner.close()
+        self.runner.close()

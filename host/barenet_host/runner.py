@@ -23,7 +23,9 @@ class Runner:
 
     `add_task(fn)`: fn(now_ms) runs in every step, returns ms until it next wants to run, or
     None. `add_fd(fd, on_ready)`: on_ready(now_ms) runs when fd is readable, before the next
-    step (a control socket, a serial line); `remove_fd(fd)`. `stop()` may be called from a
+    step (a control socket, a serial line); `remove_fd(fd)`. `add_writer(fd, on_ready)` /
+    `remove_writer(fd)` likewise for an fd that is to become writable (a nonblocking
+    connect, a full socket buffer: the NAT's host sockets). `stop()` may be called from a
     signal handler.
     """
 
@@ -32,6 +34,7 @@ class Runner:
         self.loop = Loop(stack, burst)
         self.clock = clock
         self._fds = {}  # fd -> on_ready(now_ms)
+        self._writers = {}  # fd -> on_ready(now_ms), for writability
         self._stopping = False
         # Self-pipe: a signal arriving inside select() only sets a flag, and PEP 475 restarts
         # select(); the byte written by stop() is what actually wakes it.
@@ -45,6 +48,12 @@ class Runner:
 
     def remove_fd(self, fd):
         self._fds.pop(fd, None)
+
+    def add_writer(self, fd, on_ready):
+        self._writers[fd] = on_ready
+
+    def remove_writer(self, fd):
+        self._writers.pop(fd, None)
 
     def stop(self):
         self._stopping = True
@@ -101,13 +110,13 @@ class Runner:
         fds = [i.nic.fileno() for i in self.stack.interfaces]
         fds.extend(self._fds)
         fds.append(self._wake_r)
-        ready, _, _ = select.select(fds, [], [], timeout)
+        ready, writable, _ = select.select(fds, list(self._writers), [], timeout)
         if self._wake_r in ready:
             self._drain_wake()
-        if self._fds:
-            now = None
+        now = None
+        for fds, ready in ((self._fds, ready), (self._writers, writable)):
             for fd in ready:
-                on_ready = self._fds.get(fd)
+                on_ready = fds.get(fd)   # an earlier callback may have removed it
                 if on_ready is not None:
                     if now is None:
                         now = self.clock()

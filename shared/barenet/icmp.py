@@ -72,6 +72,9 @@ class ICMP:
         self.dest_table = cfg.icmp_dest_table
         self.dests = {}  # destination address -> its bucket, at most dest_table of them
         self._hdr = bytearray(w.HEADER_LEN)
+        # fn(h, rest, body, now) for an echo request to an address not ours
+        # (IP.transparent): a NAT gateway carries it on
+        self.catch_all = None
 
     def echo_endpoint(self, ident):
         if ident in self.echo:
@@ -104,6 +107,10 @@ class ICMP:
             if h.bcast:
                 # Like Linux's icmp_echo_ignore_broadcasts=1 (RFC 1122 3.2.2.6 allows it).
                 inc(self.stats, "drop_broadcast_echo")
+                return
+            if self.catch_all is not None and \
+                    not self.stack.ip.is_local_halves(h.dst_hi, h.dst_lo):
+                self.catch_all(h, rest, body, now)
                 return
             try:
                 self.send(h.src, w.ECHO_REPLY, 0, rest, body, src=h.dst, now=now)

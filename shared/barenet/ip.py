@@ -22,6 +22,9 @@ class IP:
         self.ttl = cfg.ttl
         self.handlers = {}
         self.handler_list = []  # the same, for the stack's poll (a dict view allocates)
+        # True: datagrams to any unicast address are taken in (see input), for the transports'
+        # catch_all hooks. Set by the one who sets those (barenet_host/nat/gateway.py).
+        self.transparent = False
         self.stats = {}
         self.loopback = Loopback()
         self.loop_queue = cfg.loop_queue
@@ -50,7 +53,7 @@ class IP:
                 return True
         return False
 
-    def _is_local_halves(self, hi, lo):
+    def is_local_halves(self, hi, lo):
         # is_local for an address as 16-bit halves (a received header's), making no bytes
         if hi >> 8 == 127:
             return True
@@ -273,17 +276,21 @@ class IP:
             if hi != iface.ip_hi or lo != iface.ip_lo or not iface.configured:
                 if not (hi == 0xFFFF and lo == 0xFFFF) and \
                         (hi != iface.bcast_hi or lo != iface.bcast_lo):
-                    inc(self.stats, "drop_not_ours")
-                    return
-                # Decided once here for every transport: TCP drops it (RFC 9293 3.9.2), UDP
-                # sends no port unreachable and ICMP no echo reply (RFC 1122 3.2.2).
-                h.bcast = True
+                    # A transparent stack (a NAT gateway, barenet_host/nat) takes unicast to
+                    # any address; its transports hand what is not ours to their catch_all.
+                    if not self.transparent or hi >= 0xE000 or not iface.configured:
+                        inc(self.stats, "drop_not_ours")
+                        return
+                else:
+                    # Decided once here for every transport: TCP drops it (RFC 9293 3.9.2),
+                    # UDP sends no port unreachable and ICMP no echo reply (RFC 1122 3.2.2).
+                    h.bcast = True
             hi = h.src_hi
             lo = h.src_lo
             # RFC 1122 3.2.1.3: a source must be a unicast host, and never a loopback or one
             # of our own addresses when it comes from a NIC (Linux drops these as martians).
             if (hi == 0xFFFF and lo == 0xFFFF) or (hi == iface.bcast_hi and lo == iface.bcast_lo) \
-                    or hi >= 0xE000 or self._is_local_halves(hi, lo):
+                    or hi >= 0xE000 or self.is_local_halves(hi, lo):
                 inc(self.stats, "drop_bad_src")
                 return
         payload = h.payload

@@ -37,23 +37,14 @@ class UDPEndpoint(Datagrams):
             raise oserror(EINVAL)
         if len(data) > _MAX_PAYLOAD:
             raise oserror(EMSGSIZE)
-        ip = self._udp.stack.ip
         dev = self.device
         if self.addr != ANY:
             src = self.addr
         elif dev is None:
-            src = ip.route(dst)[1]
+            src = self._udp.stack.ip.route(dst)[1]
         else:
             src = dev.ip
-        w.emit_header(self._hdr, src, dst, self.port, port, data)
-        try:
-            ip.output(dst, _PROTO, data, src=src, hdr=self._hdr, ttl=self.ttl, via=dev)
-        except OSError:
-            # Not queued anywhere (no route, ARP's queue full, loopback full): the caller hears
-            # of it, as a full buffer must push back rather than lose the datagram in silence.
-            inc(self._udp.stats, "tx_error")
-            raise
-        inc(self._udp.stats, "tx")
+        self._udp.output(src, self.port, dst, port, data, self.ttl, self._hdr, dev)
         return len(data)
 
     def close(self):
@@ -67,6 +58,10 @@ class UDP:
         self.max_endpoints = stack.cfg.udp_endpoints
         self.endpoints = {}  # port -> UDPEndpoint
         self.stats = {}
+        self._hdr = bytearray(w.HEADER_LEN)
+        # fn(h, sport, dport, data, now) for a datagram to an address not ours
+        # (IP.transparent): a NAT gateway carries it on
+        self.catch_all = None
         self._next_port = EPHEMERAL_LOW + (stack.cfg.seed % (EPHEMERAL_HIGH - EPHEMERAL_LOW))
 
     def bind(self, port=0, addr=None, queue=None):
@@ -89,6 +84,21 @@ class UDP:
         self.endpoints[port] = ep
         return ep
 
+    def output(self, src, sport, dst, dport, data, ttl=None, hdr=None, via=None):
+        """Send one datagram from src:sport (a NAT gateway's: any address) to dst:dport, out
+        of interface `via` when the sender is bound to one."""
+        if hdr is None:
+            hdr = self._hdr
+        w.emit_header(hdr, src, dst, sport, dport, data)
+        try:
+            self.stack.ip.output(dst, _PROTO, data, src=src, hdr=hdr, ttl=ttl, via=via)
+        except OSError:
+            # Not queued anywhere (no route, ARP's queue full, loopback full): the caller hears
+            # of it, as a full buffer must push back rather than lose the datagram in silence.
+            inc(self.stats, "tx_error")
+            raise
+        inc(self.stats, "tx")
+
     def _ephemeral(self):
         span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1
         for _ in range(span):
@@ -105,6 +115,10 @@ class UDP:
             inc(self.stats, "drop_" + e.args[0])
             return
         inc(self.stats, "rx")
+        if self.catch_all is not None and not h.bcast and \
+                not self.stack.ip.is_local_halves(h.dst_hi, h.dst_lo):
+            self.catch_all(h, sport, dport, data, now)
+            return
         ep = self.endpoints.get(dport)
         if ep is None or (ep.addr != ANY and ep.addr != h.dst) or \
                 (ep.device is not None and ep.device is not iface):

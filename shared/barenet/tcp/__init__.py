@@ -22,6 +22,7 @@ input since the last poll, and those whose earliest timer is due, kept in a heap
 unwrapped clock. A thousand idle connections cost a poll nothing.
 
     listener = tcp.listen(port, backlog=None, addr=None); conn = listener.accept()  # or None
+    tcp.catch_all = fn     # a transparent stack's segments to other addresses (NAT gateway)
     conn = tcp.connect(dst_ip, port, src_port=0)
     conn.send(data, oob=False) -> n; conn.recv(n, oob=False) -> bytes | b"" (EOF) | None
     conn.shutdown_write(); conn.close(); conn.abort(); conn.info(); tcp.connections()
@@ -219,6 +220,10 @@ class TCP:
         # and told apart by their addresses as 16-bit halves.
         self._ports = {}
         self.listeners = {}      # port -> Listener
+        # fn(iface, ip, seg, now) for a segment to an address not ours that no connection
+        # takes (IP.transparent): -> a Listener that takes it (for any address and port), True
+        # when fn keeps it (to input again later), None: a closed port (RST).
+        self.catch_all = None
         # Connections in TIME_WAIT, as records outside the connection table and its limit
         self.time_wait = TimeWaitTable(self, c.time_wait_max, 2 * c.msl_ms)
         self.hdr = bytearray(wire.MAX_HEADER_LEN)
@@ -393,7 +398,14 @@ class TCP:
             if r is not None:
                 self._time_wait_segment(r, iface, ip, seg, now)
                 return
-        lst = self._listener(ip, seg.dport)
+        if self.catch_all is not None and \
+                not self.stack.ip.is_local_halves(ip.dst_hi, ip.dst_lo):
+            # Not for us: a transparent stack's (IP.transparent) owner decides
+            lst = self.catch_all(iface, ip, seg, now)
+            if lst is True:
+                return
+        else:
+            lst = self._listener(ip, seg.dport)
         if lst is not None:
             lst.segment(iface, ip, seg, now)
             return

@@ -20,6 +20,7 @@ HOST_UNREACH = const(1)
 PROTO_UNREACH = const(2)
 PORT_UNREACH = const(3)
 FRAG_NEEDED = const(4)
+ADMIN_PROHIBITED = const(13)  # RFC 1812 5.2.7.1: communication administratively prohibited
 # Time exceeded codes
 TTL_EXCEEDED = const(0)
 REASSEMBLY_EXCEEDED = const(1)
