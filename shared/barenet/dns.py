@@ -22,22 +22,9 @@ from .stats import inc
 from .udp import EPHEMERAL_HIGH, EPHEMERAL_LOW
 from .wire import Malformed, dns as w
 
-# glibc's netdb.h values, which CPython's socket module exposes on Linux
-EAI_NONAME = -2
-EAI_AGAIN = -3
-EAI_FAIL = -4
-EAI_NODATA = -5
-EAI_FAMILY = -6
-EAI_SERVICE = -8
-MESSAGES = {EAI_NONAME: "Name or service not known",
-            EAI_AGAIN: "Temporary failure in name resolution",
-            EAI_FAIL: "Non-recoverable failure in name resolution",
-            EAI_NODATA: "No address associated with hostname",
-            EAI_FAMILY: "ai_family not supported",
-            EAI_SERVICE: "Servname not supported for ai_socktype"}
+from .eai import EAI_NONAME, EAI_AGAIN, EAI_NODATA, LOCALHOST
 
 _MAX_INFLIGHT = const(8)        # lookups waiting for a server at once; beyond, EAI_AGAIN
-LOCALHOST = b"\x7f\x00\x00\x01"  # RFC 6761 6.3: never sent to a server
 
 
 class Lookup(Ready):

@@ -46,7 +46,7 @@ from .compat import oserror, timeout_error, EADDRINUSE, EADDRNOTAVAIL, EAGAIN, \
     EALREADY, EBADF, EDESTADDRREQ, EINPROGRESS, EINVAL, EISCONN, ENOTCONN, ENOPROTOOPT, \
     ECONNABORTED, EMSGSIZE, EOPNOTSUPP, EPIPE, EACCES, EAFNOSUPPORT, EPROTONOSUPPORT
 from .compat import timeout as _timeout
-from . import dns as _dns
+from . import eai as _dns
 from .tcp.state import SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, CLOSING, LAST_ACK
 import struct as _struct
 
@@ -1139,7 +1139,8 @@ class Sockets:
         except OSError:
             if flags & AI_NUMERICHOST:
                 raise _gaierror(_dns.EAI_NONAME)
-        r = self.stack.resolver or _dns.Resolver(self.stack)
+        from .dns import Resolver    # on first use: numeric-only programs never load it
+        r = self.stack.resolver or Resolver(self.stack)
         return r.lookup(host, self.driver.now())
 
     def _lookup(self, host, flags=0):

@@ -8,7 +8,7 @@ as glibc's getaddrinfo gives them (EAI_NONAME for NXDOMAIN, EAI_NODATA, EAI_AGAI
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from barenet import dns
+from barenet import dns, eai
 from barenet.dhcp import BOUND, DHCPClient
 from barenet.socket import Sockets, gaierror
 from barenet_host.nat.dhcpd import DHCPServer
@@ -91,7 +91,7 @@ def test_failures_are_gaierror_with_glibc_codes(name, code):
     w = World()
     with pytest.raises(gaierror) as e:
         w.net.getaddrinfo(name, 80)
-    assert e.value.errno == code and e.value.strerror == dns.MESSAGES[code]
+    assert e.value.errno == code and e.value.strerror == eai.MESSAGES[code]
     assert isinstance(e.value, OSError) and w.net.gaierror is gaierror
 
 
@@ -105,7 +105,7 @@ def test_numeric_addresses_and_localhost_never_query():
     assert e.value.errno == dns.EAI_NONAME
     with pytest.raises(gaierror) as e:
         w.net.getaddrinfo("192.0.2.1", "http")
-    assert e.value.errno == dns.EAI_SERVICE
+    assert e.value.errno == eai.EAI_SERVICE
     assert w.ns.queries == []
 
 
