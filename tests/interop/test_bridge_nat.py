@@ -22,11 +22,11 @@ import time
 import pytest
 
 from procs import stop
+from unprivileged import barenet_as_nobody
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BARENET = os.path.join(os.path.dirname(sys.executable), "barenet")
 FAR = "198.51.100.10"
-NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 BLOB = hashlib.sha256(b"far page").digest() * 2048      # 64 KB
 TUNNEL_PORT = 5555                                       # the namespace's own loopback
 LINE_TIMEOUT_S = 60
@@ -64,71 +64,72 @@ class Lines:
 
 @pytest.fixture
 def nat(netns, tmp_path):
-    ns = netns
-    # The far host is the namespace's kernel itself: its address on the namespace's loopback
-    # (no dummy devices needed)
-    ns.up("lo")
-    ns.addr("lo", FAR + "/32")
-    # Linux ping sockets for every group, in this namespace only (the sysctl is per netns)
-    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
-    www = tmp_path / "www"
-    www.mkdir()
-    (www / "blob").write_bytes(BLOB)
-    # nobody's own directory for the control socket (pytest's tmp_path is root's, 0700)
-    ctl = tempfile.mkdtemp(prefix="bn-nat-")
-    os.chmod(ctl, 0o755)
-    os.chown(ctl, 65534, 65534)
-    procs = []
-    try:
-        far = ns.popen([sys.executable, os.path.join(HERE, "nat_far.py"), FAR],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        procs.append(far)
-        assert far.stdout.readline().strip() == "ready"
-        http = ns.popen([sys.executable, "-m", "http.server", "--bind", FAR, "8000",
-                         "--directory", str(www)], stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL)
-        procs.append(http)
-        # The namespace's name server: a dnsmasq test instance that knows one name
-        dnsmasq = ns.popen(["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
-                            "--no-resolv", "--no-hosts", "--bind-interfaces",
-                            "--listen-address=" + FAR, "--port=53", "--user=root",
-                            "--pid-file=" + os.path.join(ctl, "dnsmasq.pid"),
-                            "--address=/far.test/" + FAR],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        procs.append(dnsmasq)
-        path = os.path.join(ctl, "nat.sock")
-        bridge = ns.popen(NOBODY + [
-            BARENET, "bridge", "--board", "udp:127.0.0.1:%d,ip" % TUNNEL_PORT, "--nat",
-            "--nat-allow", "198.51.100.0/24", "--forward", "tcp:127.0.0.1:8080=80",
-            "--nat-timeout", "udp=3000", "--dns", FAR, "--ctl", path],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        procs.append(bridge)
-        first = bridge.stdout.readline()
-        assert first.startswith("barenet: bridge: NAT for the board 192.0.2.15"), \
-            first + bridge.stderr.read()
-        for _ in range(50):       # the HTTP server is up when it answers
-            if ns.run(["curl", "-s", "-o", "/dev/null", "-m", "2",
-                       "http://%s:8000/blob" % FAR]).returncode == 0:
-                break
-            time.sleep(0.1)
+    with barenet_as_nobody() as (argv, cwd):
+        ns = netns
+        # The far host is the namespace's kernel itself: its address on the namespace's loopback
+        # (no dummy devices needed)
+        ns.up("lo")
+        ns.addr("lo", FAR + "/32")
+        # Linux ping sockets for every group, in this namespace only (the sysctl is per netns)
+        ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+        www = tmp_path / "www"
+        www.mkdir()
+        (www / "blob").write_bytes(BLOB)
+        # nobody's own directory for the control socket (pytest's tmp_path is root's, 0700)
+        ctl = tempfile.mkdtemp(prefix="bn-nat-")
+        os.chmod(ctl, 0o755)
+        os.chown(ctl, 65534, 65534)
+        procs = []
+        try:
+            far = ns.popen([sys.executable, os.path.join(HERE, "nat_far.py"), FAR],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            procs.append(far)
+            assert far.stdout.readline().strip() == "ready"
+            http = ns.popen([sys.executable, "-m", "http.server", "--bind", FAR, "8000",
+                             "--directory", str(www)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+            procs.append(http)
+            # The namespace's name server: a dnsmasq test instance that knows one name
+            dnsmasq = ns.popen(["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+                                "--no-resolv", "--no-hosts", "--bind-interfaces",
+                                "--listen-address=" + FAR, "--port=53", "--user=root",
+                                "--pid-file=" + os.path.join(ctl, "dnsmasq.pid"),
+                                "--address=/far.test/" + FAR],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            procs.append(dnsmasq)
+            path = os.path.join(ctl, "nat.sock")
+            bridge = ns.popen(argv + [
+                "bridge", "--board", "udp:127.0.0.1:%d,ip" % TUNNEL_PORT, "--nat",
+                "--nat-allow", "198.51.100.0/24", "--forward", "tcp:127.0.0.1:8080=80",
+                "--nat-timeout", "udp=3000", "--dns", FAR, "--ctl", path],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+            procs.append(bridge)
+            first = bridge.stdout.readline()
+            assert first.startswith("barenet: bridge: NAT for the board 192.0.2.15"), \
+                first + bridge.stderr.read()
+            for _ in range(50):       # the HTTP server is up when it answers
+                if ns.run(["curl", "-s", "-o", "/dev/null", "-m", "2",
+                           "http://%s:8000/blob" % FAR]).returncode == 0:
+                    break
+                time.sleep(0.1)
 
-        def board(*steps):
-            p = ns.popen([sys.executable, os.path.join(HERE, "nat_board.py"),
-                          str(TUNNEL_PORT), FAR] + list(steps),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            procs.append(p)
-            return Lines(p)
+            def board(*steps):
+                p = ns.popen([sys.executable, os.path.join(HERE, "nat_board.py"),
+                              str(TUNNEL_PORT), FAR] + list(steps),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                procs.append(p)
+                return Lines(p)
 
-        def ctl(what="nat", as_json=True):
-            r = ns.run([BARENET, "ctl", what, "--ctl", path] + ["--json"] * as_json,
-                       check=True)
-            return json.loads(r.stdout) if as_json else r.stdout
+            def ctl(what="nat", as_json=True):
+                r = ns.run([BARENET, "ctl", what, "--ctl", path] + ["--json"] * as_json,
+                           check=True)
+                return json.loads(r.stdout) if as_json else r.stdout
 
-        yield ns, bridge, board, ctl
-    finally:
-        for p in reversed(procs):
-            stop(p)
-        shutil.rmtree(ctl, ignore_errors=True)
+            yield ns, bridge, board, ctl
+        finally:
+            for p in reversed(procs):
+                stop(p)
+            shutil.rmtree(ctl, ignore_errors=True)
 
 
 def test_board_fetches_pings_echoes_and_is_reached_through_a_forward(nat):
