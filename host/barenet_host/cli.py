@@ -418,6 +418,20 @@ def ctl(args, out):
 def main(argv=None, out=None, err=None):
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
+    try:
+        try:
+            return _dispatch(argv, out, err)
+        finally:
+            out.flush()     # here, not at exit, so that a closed pipe is caught below
+    except BrokenPipeError:
+        # `barenet ctl conns | head`: the reader left. Quiet, as a tool killed by SIGPIPE, and
+        # with stdout on /dev/null so that the interpreter's last flush does not raise again.
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def _dispatch(argv, out, err):
     parser = _parser()
     try:
         args = parser.parse_args(argv)

@@ -70,3 +70,14 @@ def test_ctl_finds_a_tun_serve_and_reads_its_link_options_counters(serve, kernel
     assert stats["icmp"]["tx_echo_reply"] == 4 and stats["tun"]["tx"] == 8
     assert stats["pcap"]["frames"] == 2 * stats["tun"]["rx"] + stats["faults_out"]["sent"]
     assert ctl("stats", "--dev", "tun:" + s.tap, "--json").returncode == 0
+
+
+def test_ctl_into_a_pipe_the_reader_closed_is_quiet(serve):
+    """`barenet ctl stats | head -1`: once the reader has gone, ctl stops without a traceback,
+    with the status of a tool killed by SIGPIPE, as shells expect."""
+    s = serve()
+    p = subprocess.Popen(_barenet_cmd() + ["ctl", "stats", "--tap", s.tap], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdout.close()            # before ctl has its reply, so that every write meets EPIPE
+    _, err = p.communicate(timeout=20)
+    assert err == b"" and p.returncode == 128 + 13
