@@ -22,6 +22,8 @@ from barenet_host.netns import NetNS, unique_name
 from barenet_host.runner import Runner, now_ms
 from barenet_host.devices.tap import TapDevice
 
+import procs
+
 KERNEL_IP = "192.0.2.1"
 KERNEL_CIDR = KERNEL_IP + "/24"
 BARENET_IP = "192.0.2.2"
@@ -123,10 +125,7 @@ class Served:
 
     def stop(self, sig=signal.SIGTERM):
         """Signal it by pid and wait; -> (exit status, rest of stdout, stderr)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        out, err = self.proc.communicate(timeout=STOP_TIMEOUT_S)
-        return self.proc.returncode, out, err
+        return procs.stop(self.proc, sig)
 
 
 @pytest.fixture
@@ -155,13 +154,7 @@ def serve(netns):
 
     yield start
     for proc in started:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.communicate(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate(timeout=STOP_TIMEOUT_S)
+        procs.stop(proc)
 
 
 # argv: host, port, nbytes, seconds. Sends nbytes of seeded random data to an echo service
@@ -276,13 +269,7 @@ class Capture:
             pytest.fail("tcpdump did not start: %r" % line)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.communicate(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.communicate(timeout=STOP_TIMEOUT_S)
+        procs.stop(self.proc)
 
     def read(self, bpf=""):
         """The capture (stopped first) decoded by tcpdump -r, one line per packet."""

@@ -1,5 +1,5 @@
-"""Processes the bridge tests start (test_bridge_kernel.py, test_bridge_nat.py): ended by
-pid, SIGTERM first, always waited for with a timeout."""
+"""Processes the interop tests start (serve, bridge, dnsmasq, tcpdump): ended by pid, SIGTERM
+first, always waited for with a timeout, then killed."""
 
 import signal
 import subprocess
@@ -7,14 +7,20 @@ import subprocess
 import pytest
 
 
-def stop(proc):
+STOP_S = 10
+
+
+def stop(proc, sig=signal.SIGTERM):
+    """Signal proc (unless it has ended), read what is left of its pipes, and kill it if it has
+    not ended within STOP_S; -> (exit status, rest of stdout, stderr)."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=STOP_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate(timeout=STOP_S)
+    return proc.returncode, out, err
 
 
 def banner(proc, what):

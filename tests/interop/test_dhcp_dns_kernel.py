@@ -32,11 +32,11 @@ from barenet_host.nat.dhcpd import DHCPServer
 from barenet_host.nat.dnsfwd import DNSForwarder
 from barenet_host.netns import unique_name
 from barenet_host.runner import Runner, RunnerDriver, now_ms
+from procs import STOP_S, stop
 
 KERNEL_CIDR = "192.0.2.1/24"
 MAC = b"\x02\x00\xc0\x00\x02\x02"
 MANY = ["198.51.100.%d" % i for i in range(1, 61)]       # 60 A records: over 512 bytes
-STOP_S = 10
 
 
 def start_dnsmasq(ns_or_none, tmp_path, *args):
@@ -65,16 +65,6 @@ def start_dnsmasq(ns_or_none, tmp_path, *args):
         stop(p)
         pytest.fail("dnsmasq did not start: %r" % lines)
     return p
-
-
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-    try:
-        p.communicate(timeout=STOP_S)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.communicate(timeout=STOP_S)
 
 
 def run_until_exit(runner, proc, timeout_s):
@@ -224,9 +214,7 @@ def test_server_gives_busybox_udhcpc_a_lease(netns, bare_tap, tmp_path):
         # from the leased address, the kernel pings the gateway
         assert ping(netns, runner, "192.0.2.1") == 0
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.communicate(timeout=STOP_S)
+        stop(p, signal.SIGKILL)
         runner.close()
 
 
