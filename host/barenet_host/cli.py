@@ -225,6 +225,13 @@ def _open_link(args, out):
     except (OSError, ValueError) as e:
         raise cliargs.UsageError(getattr(e, "strerror", None) or str(e))
     try:
+        # A NIC that states its MTU (nic.py) frames or reads no larger datagram: a SLIP line's
+        # decoder drops longer frames (RFC 1055 has no negotiation), a TUN's read is sized by it.
+        limit = getattr(dev, "mtu", None)
+        if args.mtu and limit and args.mtu > limit:
+            raise cliargs.UsageError("--mtu %d is more than the %s device's MTU %d: raise "
+                                     "the device's with mtu=%d in its spec" % (
+                                         args.mtu, args.spec.kind, limit, args.mtu))
         return cidr, dev, linkopts.wrap(dev, args, out)
     except BaseException:
         dev.close()
