@@ -167,6 +167,11 @@ def test_board_fetches_pings_echoes_and_is_reached_through_a_forward(nat):
     assert table.startswith("NAT table: ") and "192.0.2.15" in table
     stats = ctl("stats")["stats"]
     assert stats["dhcp"]["ack"] == 1 and stats["dns"]["answered"] >= 1
+    # the gateway's own stack, as serve's: its one route, and no ARP on a SLIP link
+    routes = ctl("routes")["routes"]
+    assert {"dest": "192.0.2.0/24", "gateway": None, "iface": "ip0", "src": "192.0.2.1"} in routes
+    assert "192.0.2.0/24  -        ip0" in ctl("routes", as_json=False)
+    assert ctl("arp") == {"arp": []} and ctl("conns") == {"conns": []}   # every flow has ended
 
 
 def test_200_concurrent_udp_flows_are_tracked_then_expire(nat):
