@@ -7,6 +7,7 @@ import json
 import os
 import select
 import socket
+import subprocess
 import threading
 
 import pytest
@@ -78,10 +79,23 @@ def test_ctl_finds_a_tun_serve_and_a_dev_serve_by_their_default_paths(monkeypatc
                               "`barenet serve --dev " % (tmp_path, path)), err
 
 
-def test_ctl_of_a_pty_serve_needs_its_path():
+def test_ctl_of_a_pty_serve_finds_the_one_running_by_the_pid_in_its_name(monkeypatch, tmp_path):
+    monkeypatch.setattr(ctl, "default_path", lambda name: str(tmp_path / (name + ".sock")))
     rc, out, err = run_main(["ctl", "stats", "--dev", "pty"])
-    assert (rc, out) == (2, "")
-    assert "give --socket PATH" in err and err.count("\n") == 1
+    assert (rc, out) == (1, "") and err.count("\n") == 1
+    assert "no `barenet serve --dev pty` is running" in err
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for pid in (dead.pid, os.getpid()):
+        (tmp_path / ("pty-%d.sock" % pid)).write_text("")
+    # the dead serve's socket is passed over; the live one is asked (and is no socket)
+    rc, out, err = run_main(["ctl", "stats", "--dev", "pty"])
+    assert rc == 1 and "pty-%d.sock" % os.getpid() in err and err.count("\n") == 1
+    (tmp_path / ("pty-%d.sock" % os.getppid())).write_text("")
+    rc, out, err = run_main(["ctl", "stats", "--dev", "pty"])
+    assert rc == 2 and err.count("\n") == 1
+    assert "2 pty serves are running (pids %s): give --ctl PATH" % ", ".join(
+        str(p) for p in sorted((os.getpid(), os.getppid()))) in err
 
 
 class FakeRunner:
