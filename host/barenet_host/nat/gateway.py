@@ -15,6 +15,7 @@ from barenet.tcp import Listener
 from barenet.tcp.state import ACK, RST, SYN
 from barenet.wire import icmp as icmpw
 
+from ..runner import accept_backoff
 from . import forward as fwdmod
 from .icmp import ICMPFlow
 from .tcp import TCPFlow, host_socket, reset
@@ -145,8 +146,11 @@ class Gateway:
                 sock, _ = fwd.sock.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:
-                return                    # EMFILE, say: the client sees its connection closed
+            except OSError as e:
+                if accept_backoff(self.runner, fwd.sock, e):
+                    self.count("forward_accept_no_fds")
+                    return
+                continue                  # ECONNABORTED, say: that client left the queue
             sock.setblocking(False)
             if not self.table.room():
                 reset(sock)
