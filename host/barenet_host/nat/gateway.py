@@ -17,6 +17,7 @@ from barenet.wire import icmp as icmpw
 
 from ..runner import accept_backoff
 from . import forward as fwdmod
+from .flow import UNREACH
 from .icmp import ICMPFlow
 from .tcp import TCPFlow, host_socket, reset
 from .udp import UDPFlow
@@ -102,8 +103,11 @@ class Gateway:
             return None
         try:
             flow = cls(self, key, now)
-        except OSError:
+        except OSError as e:
             self.count(proto + "_host_socket_failed")
+            code = UNREACH.get(e.errno)    # connect(): no route from the host
+            if code is not None:
+                self.stack.icmp.send_error(icmpw.DEST_UNREACH, code, h.datagram, False, now)
             return None
         self.table.add(flow)
         self.count(proto + "_out")
