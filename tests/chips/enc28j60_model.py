@@ -50,6 +50,7 @@ padded to 60 bytes and get their CRC-32 stored, as the MAC receives them.
 """
 
 import binascii
+import time
 
 from spichip import ModelError, SPIChip
 
@@ -71,6 +72,18 @@ REVISION_B7 = 0x06
 _DUMMY = 0xFF   # what a MAC/MII read shifts out first: a driver that keeps it sees garbage
 
 
+def _real_us():
+    if hasattr(time, "ticks_us"):
+        return time.ticks_us()
+    return time.monotonic_ns() // 1000
+
+
+def _us_since(t0, t1):
+    if hasattr(time, "ticks_diff"):
+        return time.ticks_diff(t1, t0)
+    return t1 - t0
+
+
 def _macmii(bank, a):
     """A MAC or MII register: its RCR shifts out a dummy byte first (4.2.1)."""
     return bank is not None and bank >= 2 and a in _MACMII[bank - 2]
@@ -83,7 +96,27 @@ class ENC28J60Model(SPIChip):
         self.stats["tx_aborted"] = 0
         self._collisions = 0
         self._op = None
+        self.send_reads = 0
+        self.time_us = _real_us   # a test may give a clock it moves itself
+        self._src_at = None     # when the last SRC came (the chip is not ready for 1 ms)
+        self.stats["lost_before_ready"] = 0
+        self.stats["rx_too_long"] = 0
         self._reset()
+
+    def slow_send(self, reads):
+        """From now on a transmission ends (TXRTS clears, the frame on the wire) only after
+        the host has read ECON1 `reads` times: a chip still sending at 10 Mb/s."""
+        self.send_reads = reads
+
+    def _ready(self):
+        """Erratum 2 (DS80349): after an SPI reset the chip is not ready for about 1 ms,
+        though ESTAT.CLKRDY stays set."""
+        if self._src_at is None:
+            return True
+        if _us_since(self._src_at, self.time_us()) >= 1000:
+            self._src_at = None
+            return True
+        return False
 
     def collide(self, n=1):
         """The next n transmissions in half duplex end in a late collision."""
@@ -110,6 +143,7 @@ class ENC28J60Model(SPIChip):
         self.phy[0x03] = 0x1400
         self.phy[0x14] = 0x3422
         self.epktcnt = 0
+        self._tx_left = 0                   # ECON1 reads until the transmission ends
         self.wp = 0                         # the hardware write pointer (ERXWRPT)
         self._rdpt_low = 0
         self.tx_stalled = False
@@ -137,6 +171,11 @@ class ENC28J60Model(SPIChip):
 
     def _read(self, bank, a):
         if bank is None:
+            if a == _ECON1 and self._tx_left:
+                self._tx_left -= 1
+                if not self._tx_left:
+                    self._transmit()
+                    self._update_int()
             return self.c[a]
         if bank == 0 and a in (0x0E, 0x0F):
             return (self.wp >> (8 * (a - 0x0E))) & 0xFF
@@ -194,9 +233,13 @@ class ENC28J60Model(SPIChip):
                 raise ModelError("ECON1 RXRST/DMAST/CSUMEN are not modelled")
             if v & TXRST:
                 self.tx_stalled = False
+                self._tx_left = 0           # a transmission under way is aborted
                 v &= ~TXRTS & 0xFF
             elif v & TXRTS and not old & TXRTS:
                 self.c[a] = v
+                if self.send_reads:
+                    self._tx_left = self.send_reads
+                    return
                 self._transmit()
                 self._update_int()
                 return
@@ -256,6 +299,13 @@ class ENC28J60Model(SPIChip):
         elif b == 0xFF:
             self._op = "src"
             self._reset()
+            self._src_at = self.time_us()
+        elif not self._ready():
+            # what the host clocks in before the chip is ready is lost; reads give 0, but
+            # ESTAT still shows CLKRDY (the erratum), so polling CLKRDY does not help
+            self.stats["lost_before_ready"] += 1
+            self._op = "lost"
+            self._lost_estat = b == _ESTAT
         elif op == 0:
             self._op = "rcr"
             bank, a = self._reg(a)
@@ -281,6 +331,11 @@ class ENC28J60Model(SPIChip):
             return
         if op == "src":
             raise ModelError("SRC takes no data bytes")
+        if op == "lost":
+            if inbuf is not None:
+                for k in range(i, n):
+                    inbuf[k] = 0x01 if self._lost_estat else 0
+            return
         for k in range(i, n):
             v = out[k] if out is not None else fill
             self._n += 1
@@ -393,6 +448,11 @@ class ENC28J60Model(SPIChip):
         if f & 0x83 and not ((f & 0x80 and mine) or (f & 0x01 and bcast)
                              or (f & 0x02 and dst[0] & 1)):
             self.stats["rx_filtered"] += 1
+            return
+        b2 = self.banks[2]
+        if len(frame) + 4 > self._get16(2, 0x0A) and not b2[0x02] & 0x04:
+            # MACON3.HFRMEN clear: frames longer than MAMXFL are aborted (Register 6-2)
+            self.stats["rx_too_long"] += 1
             return
         if len(frame) < 60:
             frame += bytes(60 - len(frame))
