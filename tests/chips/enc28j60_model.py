@@ -7,7 +7,9 @@ Every fact the model (and the driver) relies on, with its section. Checked again
 datasheet text (stored copy of DS39662E: pages 17, 43-45, 52 and Table 3-2, the register
 summary); [f] mcu-facts.md 3.2; [h] the register and bit definitions of several drivers'
 headers (Linux enc28j60_hw.h and others, seen through the code index), which agree; [e] the
-errata as quoted by those drivers and mcu-facts (the DS80349 text itself was not seen).
+errata as quoted by those drivers and mcu-facts: the text of errata 2 and 12 word for word
+in several drivers' comments, and DS80349 rev. C's list of 19 numbered issues in another's
+(the errata document itself was not seen).
 
 | fact | section |
 |---|---|
@@ -31,6 +33,7 @@ errata as quoted by those drivers and mcu-facts (the DS80349 text itself was not
 | ERXFCON UCEN 0x80, ANDOR 0x40, CRCEN 0x20, PMEN 0x10, MPEN 0x08, HTEN 0x04, MCEN 0x02, BCEN 0x01; multicast = LSB of the first destination byte | 8, 8.5, 8.6 [p] [h] |
 | transmit: control byte at ETXST (POVERRIDE 0x01, PCRCEN 0x02, PPADEN 0x04), frame up to ETXND; TXRTS starts, clears when done, TXIF set; 7-byte status vector at ETXND+1; abort: TXABRT, TXERIF | 7.1 Figures 7-1, 7-2 [f] [h]; TSV bits [h] |
 | MACON1 MARXEN 0x01; MACON3 PADCFG0 0x20, TXCRCEN 0x10, FULDPX 0x01; FULDPX must match PHCON1.PDPXMD | 6.5, 6.6 [p] [h]; the match rule [-] |
+| MACON3.HFRMEN 0x04 clear: frames longer than MAMXFL (reset 0x0600) are aborted when received | 6.5, Register 6-2 [h]; reset Table 3-2 |
 | PHY through MIREGADR: MICMD.MIIRD 0x01 loads MIRD, MISTAT.BUSY 0x01; a write to MIWRH writes MIWR | 3.3.1, 3.3.2 [f] [h] |
 | PHY registers PHCON1 00 (PDPXMD 0x0100), PHSTAT1 01, PHID1 02, PHID2 03, PHCON2 10 (HDLDIS 0x0100), PHSTAT2 11 (LSTAT 0x0400), PHIE 12, PHIR 13, PHLCON 14 | 3.3 Table 3-3 [h] |
 
@@ -42,11 +45,16 @@ Errata DS80349 behaviour reproduced [e] (each with the driver's workaround):
 - in half duplex, a transmit abort (late collision, inject with `collide(n)`) stalls the
   transmit logic: TXRTS then never clears until ECON1.TXRST is pulsed (driver: TXRST before
   each transmission);
-- writing ERXST or ERXND resets the internal write pointer to 0000h, not ERXST (driver: the
-  receive FIFO starts at 0).
+- (erratum 5) writing ERXST or ERXND resets the internal write pointer to 0000h, not ERXST
+  (driver: the receive FIFO starts at 0);
+- (erratum 2) after the SPI reset command the chip is not ready for 1 ms though
+  ESTAT.CLKRDY stays set: what is clocked in meanwhile is lost, reads give 0 (EREVID too)
+  but ESTAT shows CLKRDY; `time_us` is the model's microsecond clock (driver: 2 ms sleep).
+The DS80349 numbers of the others: 14 even ERXRDPT, 6 PKTIF, 12 transmit abort stall.
 
-Model choices: transmissions and PHY commands complete at once; frames from the wire are
-padded to 60 bytes and get their CRC-32 stored, as the MAC receives them.
+Model choices: transmissions complete at once unless `slow_send(reads)`, PHY commands at
+once; frames from the wire are padded to 60 bytes and get their CRC-32 stored, as the MAC
+receives them.
 """
 
 import binascii
