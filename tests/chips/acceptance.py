@@ -9,6 +9,7 @@ have: no pytest here. An erratum case shows the workaround working and, with a s
 takes that one workaround out, the model's erratum biting, so the errata are what is tested.
 """
 
+from barenet.addr import ip_aton
 from barenet_host.vwire import Sim
 from drivers.spinic import SPINS, IDLE_POLL_MS
 from drivers.enc28j60 import ENC28J60
@@ -61,6 +62,7 @@ def frames_both_ways(chip, irq):
     # peer -> who-has; board -> is-at; echo requests of 0, 56 and 1472 bytes each way
     assert chipnet.ping(sim, peer, BOARD_IP, [0, 56, 1472]) == [0, 56, 1472]
     assert chipnet.ping(sim, board, PEER_IP, [0, 1472]) == [0, 1472]
+    assert bytes(peer.interfaces[0].arp.lookup(ip_aton(BOARD_IP), sim.now)) == chipnet.BOARD_MAC
     assert drv.stats["drop_rx_bad"] == drv.stats["chip_timeout"] == 0
 
 
