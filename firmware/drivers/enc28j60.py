@@ -173,7 +173,9 @@ class ENC28J60(SPINIC):
             self.cs.value(1)
 
     def _phy_read(self, addr):
-        # 3.3.1: MIREGADR, MICMD.MIIRD, wait for MISTAT.BUSY to clear, MIIRD off, MIRD
+        # 3.3.1: MIREGADR, MICMD.MIIRD, wait 10.24 us, poll MISTAT.BUSY until clear, MIIRD
+        # off, MIRD. No sleep for the 10.24 us: the two SPI transactions before the first
+        # poll (bank select, RCR with its dummy byte) take longer than that from Python.
         self._wcr(_MIREGADR, addr)
         self._wcr(_MICMD, _MICMD_MIIRD)
         self._phy_wait()
