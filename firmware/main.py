@@ -118,10 +118,11 @@ class Firmware:
         self.loop.add_task(r.poll)
         return ["mdns:%s.local" % self.hostname]
 
-    def describe(self):
+    def address(self):
+        """'A.B.C.D/LEN', or None while the interface has no address."""
         i = self.iface
         if not i.configured:
-            return "no address"
+            return None
         from barenet.addr import ip_ntoa
         return "%s/%d" % (ip_ntoa(i.ip), i.prefix)
 
@@ -139,12 +140,12 @@ class Firmware:
             if sock is not None:
                 self.driver.unwatch(old)
                 self.driver.watch(sock)
-        seen = (self.iface.link_up, self.describe())
+        seen = (self.iface.link_up, self.address())
         if seen != self._seen:
             if seen[0] != self._seen[0]:
                 self.log.info("link %s" % ("up" if seen[0] else "down"))
             if seen[1] != self._seen[1]:
-                self.log.info("address %s" % seen[1])
+                self.log.info("address %s" % (seen[1] or "gone"))
             self._seen = seen
         self.log.debug("heap free %d" % gc.mem_free())
 
@@ -157,7 +158,7 @@ class Firmware:
         net.start()
         wdt = _watchdog()
         self.log.info("%s up: barenet firmware %s, %s" % (
-            self.hostname, VERSION, self.describe()))
+            self.hostname, VERSION, self.address() or "waiting for DHCP"))
         while True:
             self.supervise(time.ticks_ms(), wdt)
             await asyncio.sleep_ms(SUPERVISE_MS)
