@@ -23,6 +23,11 @@ from .wire import Malformed, ethernet
 _ETH_HLEN = ethernet.HEADER_LEN
 
 
+def multicast_mac(group):
+    """RFC 1112 6.4: 01:00:5e and the group's low 23 bits."""
+    return bytes((0x01, 0x00, 0x5E, group[1] & 0x7F, group[2], group[3]))
+
+
 class Interface(Ready):
     """What every link type shares: the NIC, the address, the transmit buffer, up/down.
 
@@ -52,7 +57,31 @@ class Interface(Ready):
         # sender's are all full-sized), so that sending one makes no view
         self._txview = self._txmv[0:0]
         self.link_changes = 0
+        # IPv4 multicast groups joined (RFC 1112 level 2), as 16-bit halves for IP's input
+        # check; the group MACs an Ethernet link takes in (RFC 1112 6.4)
+        self.groups = []
+        self.group_macs = []
         self._set(ANY, 0, None)
+
+    def join(self, group):
+        """Take in datagrams to the multicast group (a dotted str or 4 bytes). No IGMP report
+        is sent: the groups barenet joins are link-local (224.0.0.0/24: mDNS), which RFC 4541
+        2.1.2 has switches flood whatever IGMP says."""
+        g = ip_aton(group)
+        if not 224 <= g[0] <= 239:
+            raise ValueError("%r is not an IPv4 multicast group" % (group,))
+        halves = ((g[0] << 8) | g[1], (g[2] << 8) | g[3])
+        if halves not in self.groups:
+            self.groups.append(halves)
+            self.group_macs.append(multicast_mac(g))
+
+    def leave(self, group):
+        g = ip_aton(group)
+        halves = ((g[0] << 8) | g[1], (g[2] << 8) | g[3])
+        if halves in self.groups:
+            i = self.groups.index(halves)
+            del self.groups[i]
+            del self.group_macs[i]
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -173,6 +202,8 @@ class EthernetInterface(Interface):
         it until ARP resolves next_hop."""
         if next_hop is None:
             mac = BROADCAST_MAC
+        elif 224 <= next_hop[0] <= 239:
+            mac = multicast_mac(next_hop)     # a group: no ARP (RFC 1112 6.4)
         else:
             mac = self.arp.lookup(next_hop, now)
             if mac is None:
@@ -207,16 +238,24 @@ class EthernetInterface(Interface):
             return
         inc(st, "rx")
         inc(self.stats, "rx")
-        # Accept frames for our MAC and broadcast; no multicast groups are joined.
+        # Frames for our MAC, broadcast, and the groups joined
         if not ethernet.dst_is(frame, self.mac) and not ethernet.dst_is(frame, BROADCAST_MAC):
-            inc(st, "drop_not_for_us")
-            return
+            if not (frame[0] & 1 and self._group_frame(frame)):
+                inc(st, "drop_not_for_us")
+                return
         if etype == ethernet.TYPE_IPV4:
             self.stack.ip.input(self, frame[_ETH_HLEN:], now)
         elif etype == ethernet.TYPE_ARP:
             self.arp.input(frame[_ETH_HLEN:], now, ethernet.dst_is(frame, self.mac))
         else:
             inc(st, "drop_ethertype")
+
+
+    def _group_frame(self, frame):
+        for mac in self.group_macs:
+            if ethernet.dst_is(frame, mac):
+                return True
+        return False
 
 
 class IPInterface(Interface):

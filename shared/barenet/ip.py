@@ -78,6 +78,16 @@ class IP:
                     self._rsrc = i.ip
                     return i
             raise oserror(ENETUNREACH)
+        if 224 <= dst[0] <= 239:
+            # A group leaves by the first running configured interface (RFC 1112 6.1: the
+            # default interface), its MAC made from the group; a sender bound to one
+            # interface (UDP's `device`) goes through _route_via instead
+            for i in ifaces:
+                if i.running and i.configured:
+                    self._hop = dst
+                    self._rsrc = i.ip
+                    return i
+            raise oserror(ENETUNREACH)
         for i in ifaces:
             if i.running and i.configured and i.on_link(dst):
                 self._hop = None if dst == i.broadcast else dst
@@ -97,6 +107,8 @@ class IP:
             raise oserror(ENETUNREACH)
         if dst == LIMITED_BROADCAST or dst == iface.broadcast:
             self._hop = None
+        elif 224 <= dst[0] <= 239:
+            self._hop = dst              # a group: its MAC, no ARP (iface.output)
         elif iface.configured and iface.on_link(dst):
             self._hop = dst
         elif iface.gateway is not None:
@@ -275,7 +287,8 @@ class IP:
             lo = h.dst_lo
             if hi != iface.ip_hi or lo != iface.ip_lo or not iface.configured:
                 if not (hi == 0xFFFF and lo == 0xFFFF) and \
-                        (hi != iface.bcast_hi or lo != iface.bcast_lo):
+                        (hi != iface.bcast_hi or lo != iface.bcast_lo) and \
+                        not (0xE000 <= hi < 0xF000 and iface.groups and (hi, lo) in iface.groups):
                     # A transparent stack (a NAT gateway, barenet_host/nat) takes unicast to
                     # any address; its transports hand what is not ours to their catch_all.
                     if not self.transparent or hi >= 0xE000 or not iface.configured:
