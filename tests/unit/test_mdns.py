@@ -3,7 +3,6 @@ time: probes and announcements at the RFC's times, read back with scapy (an inde
 decoder); answers to QM, QU and legacy unicast queries; two hosts with one name end with two
 names; malformed packets are counted and dropped. avahi against it: tests/interop/test_mdns_avahi.py."""
 
-import pytest
 from hypothesis import given, settings, strategies as st
 from scapy.layers.dns import DNS
 from scapy.layers.inet import IP, UDP
