@@ -271,7 +271,7 @@ UNITS = {"to_peer": "ms/MB", "from_peer": "ms/MB", "echo": "us/rt"}
 
 
 # barenet's sides: the extra `serve` arguments of each `--offload` setting the table names.
-SIDES = {"off": []}
+SIDES = {"off": ["--offload", "off"], "on": ["--offload", "on"]}
 REFERENCES = {"veth": "kernel/veth", "relay": "kernel behind relay",
               "relay_offload": "relay, offloads"}
 
