@@ -44,6 +44,13 @@ without them (every board's) gets exactly the frames and checks of a plain link:
     rx_max
         The largest IP datagram recv_into may deliver, beyond the MTU: a receive offload's
         super-frame (up to 65535). The interface reads with a buffer this large.
+    tso_max
+        The largest IP datagram `send_tso` takes (up to 65535).
+    send_tso(frame, mss)
+        Hand over one TCP super-segment beyond the MTU whose checksum field holds only the
+        pseudo-header sum (wire.tcp.partial_checksum): the NIC completes the checksum and
+        cuts the payload into segments of mss bytes, each behind a copy of the headers with
+        its sequence number advanced (TSO). TCP sends one only for whole MSS-sized pieces.
 
 Middleware (fault injection, pcap capture: barenet_host.faults, barenet_host.pcap) wraps a
 NIC and has the same protocol: what it holds back comes out of its own `recv_into`, and its

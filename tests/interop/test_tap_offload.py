@@ -34,6 +34,20 @@ def counter(summary, layer, name):
     return 0
 
 
+def barenet_data(cap):
+    """(seq, payload length, IP total length) of every TCP data segment barenet sent."""
+    out = []
+    for data, meta in scapy.RawPcapReader(cap.path):
+        if data[12:14] == b"\x08\x00" and data[26:30] == bytes([192, 0, 2, 2]) and data[23] == 6:
+            ihl = (data[14] & 15) * 4
+            tot = int.from_bytes(data[16:18], "big")
+            t = 14 + ihl
+            thl = (data[t + 12] >> 4) * 4
+            if tot - ihl - thl:
+                out.append((int.from_bytes(data[t + 4:t + 8], "big"), tot - ihl - thl, tot))
+    return out
+
+
 def frame_lengths(cap):
     """Lengths on the wire of every frame in the capture, per direction (by source IP)."""
     cap.stop()
@@ -64,6 +78,17 @@ def test_offload_on_echoes_20_mb_byte_exact_with_super_frames_and_no_checksum_er
     # ... which barenet took whole: fewer frames than plain segments would need, none dropped.
     assert counter(out, "ip", "rx") < MB20 // 1448, out
     assert "drop_checksum" not in out and "drop_length" not in out, out
+    # barenet's TSO super-segments: within 64 KB, and together they cover the echoed bytes'
+    # sequence space without a gap (sequence numbers relative to the first data byte).
+    segs = barenet_data(cap)
+    assert max(t for _, _, t in segs) <= 65535
+    assert max(lengths["barenet"]) > ETH_MAX and counter(out, "tcp", "tx_tso") > 0, out
+    first = segs[0][0]
+    edge = 0
+    for sq, n, _ in sorted(((sq - first) % 2**32, n, t) for sq, n, t in segs):
+        assert sq <= edge, "a gap in barenet's sequence space at %d" % edge
+        edge = max(edge, sq + n)
+    assert edge == MB20
 
 
 @pytest.mark.root

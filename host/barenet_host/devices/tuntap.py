@@ -75,7 +75,8 @@ class TunTapDevice:
 
     offload=True opens it with IFF_VNET_HDR and TUNSETOFFLOAD (checksum, TSO4): the kernel
     then hands over IPv4 super-frames of up to 64 KB whose checksums it vouches for, and the
-    NIC says so to the core (nic.py: csum_offload, rx_max, rx_csum_valid)."""
+    NIC says so to the core (nic.py: csum_offload, rx_max, rx_csum_valid), and takes TCP
+    super-segments of up to 64 KB from it (tso_max, send_tso)."""
 
     MODE = None
     KIND = None   # "TAP" or "TUN", for messages
@@ -101,6 +102,7 @@ class TunTapDevice:
         if offload:
             self.csum_offload = True
             self.rx_max = 65535     # the largest IPv4 datagram, so any super-frame
+            self.tso_max = 65535
             self._vhdr = bytearray(virtio_hdr.LEN)
             self.send = self._send_vnet
             self.recv_into = self._recv_vnet
@@ -136,6 +138,17 @@ class TunTapDevice:
     def _send_vnet(self, frame):
         # A frame barenet made carries complete checksums and no segmentation.
         self._write((virtio_hdr.PLAIN, frame))
+
+    def send_tso(self, frame, mss):
+        """Write one IPv4 TCP super-segment (Ethernet on a TAP) whose checksum field holds
+        only the pseudo-header sum: the kernel completes it (NEEDS_CSUM) and, where the
+        segments go on to a wire, cuts them at mss payload bytes (GSO_TCPV4)."""
+        eth = 14 if self.MODE == IFF_TAP else 0
+        ihl = (frame[eth] & 0x0F) * 4
+        thl = (frame[eth + ihl + 12] >> 4) * 4
+        self._write((virtio_hdr.pack(virtio_hdr.Header(
+            virtio_hdr.F_NEEDS_CSUM, virtio_hdr.GSO_TCPV4, hdr_len=eth + ihl + thl,
+            gso_size=mss, csum_start=eth + ihl, csum_offset=16)), frame))
 
     def _write(self, parts):
         try:
