@@ -407,14 +407,38 @@ def serve_stats(stack, dev, nic, spec, cidr, server):
     return {"serve": serving, "stats": stats, "limits": stack.limits()}
 
 
+def _pty_serve_socket():
+    """A pty serve's control socket is named after its pid (ctl.device_name): -> the one of the
+    pty serves running, found by the pids in the names."""
+    base = os.path.dirname(control.default_path("pty"))
+    pids = []
+    for name in os.listdir(base) if os.path.isdir(base) else ():
+        pid = name[4:-5]
+        if name.startswith("pty-") and name.endswith(".sock") and pid.isdigit():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                continue            # left behind by a serve that was killed
+            except PermissionError:
+                pass                # another user's, alive
+            pids.append(int(pid))
+    if not pids:
+        raise cliargs.RuntimeFailure("no `barenet serve --dev pty` is running (no control "
+                                     "socket pty-PID.sock in %s)" % base)
+    if len(pids) > 1:
+        raise cliargs.UsageError("%d pty serves are running (pids %s): give --ctl PATH" % (
+            len(pids), ", ".join(str(p) for p in sorted(pids))))
+    return control.default_path(control.device_name(devspec.parse("pty"), pids[0]))
+
+
 def ctl(args, out):
     path = args.ctl
     if path is None:
         spec = _spec(args)
         if spec.kind == "pty":
-            raise cliargs.UsageError("a pty serve's control socket is named after its pid: "
-                                     "give --socket PATH (serve prints it)")
-        path = control.default_path(control.device_name(spec))
+            path = _pty_serve_socket()
+        else:
+            path = control.default_path(control.device_name(spec))
     try:
         reply = control.request(path, args.what)
     except control.NotRunning:

@@ -149,3 +149,18 @@ def test_an_mtu_beyond_the_slip_device_s_is_one_line_and_closes_the_device(spec,
     assert err.getvalue() == ("barenet: error: --mtu 1500 is more than the pty device's MTU %d: "
                               "raise the device's with mtu=1500 in its spec\n" % limit)
     assert len(os.listdir("/proc/self/fd")) == fds
+
+
+def test_ctl_dev_pty_finds_a_running_pty_serve_without_its_path():
+    """serve --dev pty names its control socket after its pid; ctl --dev pty finds it."""
+    import json
+    proc, banner = start_serve(["--dev", "pty", "--ip", "192.0.2.2/24"])
+    try:
+        assert banner.startswith("barenet: serving 192.0.2.2/24 on pty at "), banner
+        assert banner.rstrip().endswith("pty-%d.sock" % proc.pid), banner
+        r = subprocess.run(barenet_cmd() + ["ctl", "stats", "--dev", "pty", "--json"],
+                           capture_output=True, text=True, timeout=20)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["serve"]["pid"] == proc.pid
+    finally:
+        stop(proc)
