@@ -1,6 +1,9 @@
 """`barenet serve --offload on|off` against the kernel on a TAP (IFF_VNET_HDR, TUNSETOFFLOAD):
 byte-exact transfers both ways, the kernel's checksum counters, and what the wire carries."""
 
+import json
+import sys
+
 import pytest
 
 scapy = pytest.importorskip("scapy.all")
@@ -9,10 +12,10 @@ MB20 = 20 * 1000 * 1000
 ETH_MAX = 1514      # the largest plain frame at MTU 1500
 
 
-def csum_errors(kernel):
+def csum_errors(ns):
     """The namespace's InCsumErrors of TCP and UDP (/proc/net/snmp), and TcpExt's TCPCsumError
     style counters if any: every one must stay 0 when barenet's frames are right."""
-    text = kernel.ns.run(["cat", "/proc/net/snmp", "/proc/net/netstat"], check=True).stdout
+    text = ns.run(["cat", "/proc/net/snmp", "/proc/net/netstat"], check=True).stdout
     lines = text.splitlines()
     out = {}
     for head, vals in zip(lines[0::2], lines[1::2]):
@@ -65,11 +68,11 @@ def test_offload_on_echoes_20_mb_byte_exact_with_super_frames_and_no_checksum_er
     srv = serve("--apps", "echo", "--offload", "on")
     assert "offload csum+tso4" in srv.banner
     cap = capture(srv.tap, snaplen=64)
-    before = csum_errors(kernel)
+    before = csum_errors(kernel.ns)
     assert before, "no checksum counters found in /proc/net/snmp"
     r = kernel.echo(MB20)
     assert r["ok"] and r["got"] == MB20 and r["sha"] == r["got_sha"], r
-    assert csum_errors(kernel) == before
+    assert csum_errors(kernel.ns) == before
     status, out, _ = srv.stop()
     assert status == 0
     lengths = frame_lengths(cap)
@@ -130,3 +133,63 @@ def test_offload_on_refused_with_link_middleware(serve, netns):
     assert r.returncode == 2
     assert r.stderr.strip().endswith("--offload on needs --tap, without --faults, --pcap or "
                                      "--verbose (they take plain frames)"), r.stderr
+
+
+@pytest.mark.root
+def test_the_kernel_segments_barenets_super_segments_into_right_frames_when_it_forwards(
+        serve, netns, tmp_path):
+    # barenet's TSO super-segments go through the kernel's forwarding onto a veth without
+    # TSO, GSO or checksum offload, so the kernel cuts them itself (GSO in software) and sums
+    # every segment: the capture on that veth is what a wire would carry. The client is a
+    # kernel in a second namespace behind the veth.
+    from barenet_host.netns import NetNS, unique_name
+    from conftest import Capture, ECHO_CLIENT
+    va, vb = unique_name("oa"), unique_name("ob")
+    with NetNS() as far:
+        netns.ip("link", "add", va, "type", "veth", "peer", "name", vb)
+        netns.ip("link", "set", vb, "netns", far.name)
+        netns.addr(va, "198.51.100.1/24")
+        netns.up(va)
+        far.addr(vb, "198.51.100.2/24")
+        far.up(vb)
+        far.ip("route", "add", "192.0.2.0/24", "via", "198.51.100.1")
+        netns.sysctl("net.ipv4.ip_forward", 1)
+        netns.run(["ethtool", "-K", va, "tx", "off", "tso", "off", "gso", "off"], check=True)
+        far.run(["ethtool", "-K", vb, "gro", "off"], check=True)
+        srv = serve("--apps", "echo", "--offload", "on", "--gateway", "192.0.2.1")
+        cap = Capture(netns, va, str(tmp_path / "veth.pcap"), 1600)
+        before = csum_errors(far)
+        n = 5 * 1000 * 1000
+        r = far.run([sys.executable, "-c", ECHO_CLIENT, "192.0.2.2", "7", str(n), "60"],
+                    timeout=90)
+        assert r.returncode == 0, r.stderr
+        rep = json.loads(r.stdout)
+        assert rep["ok"] and rep["got"] == n, rep
+        assert csum_errors(far) == before
+        _, out, _ = srv.stop()
+        assert counter(out, "tcp", "tx_tso") > 0, out
+        cap.stop()
+        segs = []
+        for data, meta in scapy.RawPcapReader(cap.path):
+            pkt = scapy.Ether(data)
+            if scapy.TCP not in pkt or pkt[scapy.IP].src != "192.0.2.2":
+                continue        # the far kernel's frames, merged by GRO as they come in
+            assert meta.wirelen <= ETH_MAX and meta.caplen == meta.wirelen
+            ip, tcp = pkt[scapy.IP], pkt[scapy.TCP]
+            # Each segment's checksums, as the kernel summed them, are right
+            got = (ip.chksum, tcp.chksum)
+            del ip.chksum, tcp.chksum
+            again = scapy.Ether(bytes(pkt))
+            assert got == (again[scapy.IP].chksum, again[scapy.TCP].chksum)
+            if len(tcp.payload):
+                segs.append((tcp.seq, len(tcp.payload)))
+        # Segment boundaries: no segment beyond the MSS (MTU 1500 - 40); sequence space: the
+        # segments cover the echoed bytes without a gap.
+        assert len(segs) >= n // 1460 and max(s for _, s in segs) <= 1460
+        first = segs[0][0]
+        edge = 0
+        for sq, size in sorted(((sq - first) % 2**32, size) for sq, size in segs):
+            assert sq <= edge, "a gap at %d" % edge
+            edge = max(edge, sq + size)
+        assert edge == n
+
