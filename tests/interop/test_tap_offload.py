@@ -51,6 +51,17 @@ def barenet_data(cap):
     return out
 
 
+def assert_covers(segs, total):
+    """(seq, length) segments, retransmissions and all, cover the first total bytes of the
+    sequence space from the first one's without a gap."""
+    first = segs[0][0]
+    edge = 0
+    for sq, n in sorted(((sq - first) % 2**32, n) for sq, n in segs):
+        assert sq <= edge, "a gap in barenet's sequence space at %d" % edge
+        edge = max(edge, sq + n)
+    assert edge == total
+
+
 def frame_lengths(cap):
     """Lengths on the wire of every frame in the capture, per direction (by source IP)."""
     cap.stop()
@@ -86,12 +97,7 @@ def test_offload_on_echoes_20_mb_byte_exact_with_super_frames_and_no_checksum_er
     segs = barenet_data(cap)
     assert max(t for _, _, t in segs) <= 65535
     assert max(lengths["barenet"]) > ETH_MAX and counter(out, "tcp", "tx_tso") > 0, out
-    first = segs[0][0]
-    edge = 0
-    for sq, n, _ in sorted(((sq - first) % 2**32, n, t) for sq, n, t in segs):
-        assert sq <= edge, "a gap in barenet's sequence space at %d" % edge
-        edge = max(edge, sq + n)
-    assert edge == MB20
+    assert_covers([(sq, n) for sq, n, _ in segs], MB20)
 
 
 @pytest.mark.root
@@ -186,10 +192,5 @@ def test_the_kernel_segments_barenets_super_segments_into_right_frames_when_it_f
         # Segment boundaries: no segment beyond the MSS (MTU 1500 - 40); sequence space: the
         # segments cover the echoed bytes without a gap.
         assert len(segs) >= n // 1460 and max(s for _, s in segs) <= 1460
-        first = segs[0][0]
-        edge = 0
-        for sq, size in sorted(((sq - first) % 2**32, size) for sq, size in segs):
-            assert sq <= edge, "a gap at %d" % edge
-            edge = max(edge, sq + size)
-        assert edge == n
+        assert_covers(segs, n)
 
