@@ -1,6 +1,7 @@
 """The core's receive side with a NIC that offloads checksums and hands over super-frames
 (nic.py: csum_offload, rx_max, rx_csum_valid), and the same frames on a NIC without them."""
 
+import pytest
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
 
@@ -116,9 +117,11 @@ class TSONIC(PlainNIC):
     tso_max = 65535
     rx_csum_valid = True
 
-    def __init__(self):
+    def __init__(self, lose_every=0):
         PlainNIC.__init__(self)
         self.tso = []           # (frame, mss) as given
+        self.lose_every = lose_every    # drop every n-th piece cut, as a lossy wire would
+        self.pieces = 0
 
     def send_tso(self, frame, mss):
         frame = bytes(frame)
@@ -132,14 +135,18 @@ class TSONIC(PlainNIC):
             if off + mss < len(data):
                 piece[TCP].flags = pkt[TCP].flags & ~0x09       # FIN and PSH on the last only
             del piece[IP].len, piece[IP].chksum, piece[TCP].chksum
-            self.sent.append(bytes(piece / data[off:off + mss]))
+            self.pieces += 1
+            if not self.lose_every or self.pieces % self.lose_every:
+                self.sent.append(bytes(piece / data[off:off + mss]))
 
     def take(self):
         return self.waiting.pop(0)
 
 
-def test_tcp_sends_super_segments_that_the_nic_cuts_into_a_byte_exact_stream():
-    a_nic, b_nic = TSONIC(), PlainNIC()
+@pytest.mark.parametrize("lose_every", [0, 37])
+def test_tcp_sends_super_segments_that_the_nic_cuts_into_a_byte_exact_stream(lose_every):
+    # With pieces lost, recovery (SACK, RACK) retransmits inside super-segments already sent
+    a_nic, b_nic = TSONIC(lose_every), PlainNIC()
     a = Stack("host")
     a.add_interface(a_nic, mac=STACK_MAC, ip=STACK_IP + "/24")
     b = Stack("host")
@@ -166,6 +173,8 @@ def test_tcp_sends_super_segments_that_the_nic_cuts_into_a_byte_exact_stream():
             break
     assert bytes(got) == data
     assert a_nic.tso, "no super-segment was sent"
+    if lose_every:
+        assert a.tcp.stats.get("rtx_segs", 0) > 0
     mss = c.mss
     for frame, gso in a_nic.tso:
         pkt = Ether(frame)
