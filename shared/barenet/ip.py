@@ -143,10 +143,11 @@ class IP:
         return self._ident
 
     def output(self, dst, proto, payload, src=None, hdr=None, ttl=None, df=False, tos=0,
-               now=None, via=None):
+               now=None, via=None, gso=0):
         """Send one datagram: hdr (optional transport header) then payload. now: the time
-        (for ARP); user sends without one act at the stack's last input or poll. via: only
-        through that interface."""
+        (for ARP); user sends without one act at the stack's last input or poll. gso: a TCP
+        super-segment up to the interface's tso_max, cut into segments of gso payload bytes
+        by the NIC (nic.py send_tso). via: only through that interface."""
         iface = self._route(dst) if via is None else self._route_via(via, dst)
         next_hop = self._hop
         if src is None:
@@ -169,7 +170,7 @@ class IP:
             d[_IP_HLEN + hl:] = payload
             self._loop_put(d)
             return
-        if plen + _IP_HLEN <= iface.mtu:
+        if plen + _IP_HLEN <= iface.mtu or (gso and plen + _IP_HLEN <= iface.tso_max):
             buf = iface.txbuf
             h = iface.hlen
             ipv4.emit(buf, h, src, dst, proto, plen, ident, ttl, tos, df)
@@ -178,7 +179,7 @@ class IP:
                 buf[o:o + hl] = hdr
             buf[o + hl:o + plen] = payload
             inc(self.stats, "tx")
-            iface.output(_IP_HLEN + plen, next_hop, now)
+            iface.output(_IP_HLEN + plen, next_hop, now, gso)
             return
         if df:
             raise oserror(EMSGSIZE)
