@@ -53,3 +53,4 @@ def test_two_boards_with_one_name_end_up_with_two_names(serve, netns, avahi):
     # each board says which name it ended with
     lines = [b.stop()[1] for b in boards]
     assert sum("mDNS: twin-2.local is " in out for out in lines) == 1, lines
+
