@@ -99,6 +99,7 @@ def test_the_firmware_takes_a_lease_serves_and_survives_a_replug(board):
     log.text("on linux, board virtual")
     log.text("apps ")
     log.text("DHCP: bound %s/24 router 192.0.2.1" % BOARD_IP)
+    log.text("mDNS: barenet-virtual.local is %s" % BOARD_IP)     # probed, announced in the VM
     page = status(http)
     assert page["stats"]["tcp"]["rx"] >= 1
     assert echo_mb(echo)
