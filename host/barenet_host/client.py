@@ -299,9 +299,10 @@ def discover(net, args, out):
         out.write(json.dumps(devices, indent=1, sort_keys=True) + "\n")
     else:
         from barenet_host import term
-        term.print_table(out, "devices", ["name", "mac", "ip", "board", "firmware", "uptime"],
+        term.print_table(out, "devices", ["name", "mac", "ip", "board", "firmware", "uptime",
+                                          "mdns"],
                          [[d["name"], d["mac"] or "-", d["ip"], d["board"], d["firmware"],
-                           _duration(d["uptime_s"])] for d in devices])
+                           _duration(d["uptime_s"]), d.get("mdns", "-")] for d in devices])
     return 0
 
 

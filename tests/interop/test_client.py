@@ -65,7 +65,7 @@ def test_discover_lists_the_serve_with_its_facts(serve, client):
     assert dev["firmware"] == barenet.__version__ and 0 <= dev["uptime_s"] < 60
     table = client("discover").stdout.splitlines()
     assert table[0] == "devices:"
-    assert table[1].split() == ["name", "mac", "ip", "board", "firmware", "uptime"]
+    assert table[1].split() == ["name", "mac", "ip", "board", "firmware", "uptime", "mdns"]
     assert table[2].split()[:5] == ["barenet", "02:00:c0:00:02:02", BARENET_CIDR, "host",
                                     barenet.__version__]
 
