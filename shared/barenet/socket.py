@@ -1061,7 +1061,7 @@ if _RawIOBase is not None:
 
 # (family, type) -> the class of its sockets; rawsock.py (SOCK_RAW) and unixsock.py (AF_UNIX)
 # add theirs when imported: on the first such socket (_kind), as most boards open neither and
-# the two cost 4.6 KB of heap on a 32-bit board (BENCHMARKS.md, "Memory on boards")
+# the two cost 5.7 KB of heap on a 32-bit board (BENCHMARKS.md, "Memory on boards")
 _KINDS = {(AF_INET, SOCK_STREAM): StreamSocket, (AF_INET, SOCK_DGRAM): DatagramSocket}
 _PROTOS = {SOCK_STREAM: IPPROTO_TCP, SOCK_DGRAM: IPPROTO_UDP}
 
