@@ -64,8 +64,9 @@ def run(vm, roots, heap, args, timeout=300):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def measure(tree, heap_kb=192):
-    """-> {"core": {vm: ...}, "conn": {vm: bytes}, "boot": {...} or None} for the tree."""
+def measure(tree, heap_kb=192, conn=True):
+    """-> {"core": {vm: ...}, "conn": {vm: bytes}, "boot": {...} or None} for the tree; the boot
+    None without a firmware/main.py, {"error": where} if it did not fit; conn False: no "conn"."""
     heap = heap_kb * 1024
     r = {"core": {}, "conn": {}, "boot": None}
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,7 +82,8 @@ def measure(tree, heap_kb=192):
             except mpy32.VMError as e:      # the boot did not fit: say where
                 r["boot"] = {"error": last_line(e)}
     for vm, runtime in (("unix", "MicroPython x64"), ("wasm", "MicroPython 32-bit")):
-        r["conn"][vm] = conn_memory.measure(runtime, "board", 20)["established"]
+        if conn:
+                r["conn"][vm] = conn_memory.measure(runtime, "board", 20)["established"]
     return r
 
 
