@@ -81,9 +81,9 @@ def measure(tree, heap_kb=192, conn=True):
                 r["boot"] = run("unix", roots["unix"], heap, ["firmware", cfg])
             except mpy32.VMError as e:      # the boot did not fit: say where
                 r["boot"] = {"error": last_line(e)}
-    for vm, runtime in (("unix", "MicroPython x64"), ("wasm", "MicroPython 32-bit")):
-        if conn:
-                r["conn"][vm] = conn_memory.measure(runtime, "board", 20)["established"]
+    if conn:
+        for vm, runtime in (("unix", "MicroPython x64"), ("wasm", "MicroPython 32-bit")):
+            r["conn"][vm] = conn_memory.measure(runtime, "board", 20)["established"]
     return r
 
 
