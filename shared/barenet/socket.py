@@ -650,7 +650,8 @@ class StreamSocket(Socket):
             if b is None:
                 # Linux never waits for urgent data (tcp_recv_urg): EAGAIN while the byte
                 # the peer announced has not arrived, EINVAL when there is none
-                raise oserror(EAGAIN if c.urg.urg_seq is not None else EINVAL)
+                raise oserror(EAGAIN if c.urg is not None and c.urg.urg_seq is not None
+                              else EINVAL)
             return b
         if c.state == SYN_SENT or c.state == SYN_RECEIVED:
             self._wait(self._connected, flags)
@@ -859,7 +860,8 @@ class StreamSocket(Socket):
             # are shut, so every flag is up
             return POLLIN | POLLOUT | POLLERR | POLLHUP
         m = 0
-        if ep.readable() or ep.fin_rcvd or self._rd_shut or ep.urg.oob_byte is not None:
+        if ep.readable() or ep.fin_rcvd or self._rd_shut or (ep.urg is not None and
+                                                              ep.urg.oob_byte is not None):
             m |= POLLIN
         if ep.writable() and ep.state >= ESTABLISHED:
             m |= POLLOUT
