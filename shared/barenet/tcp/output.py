@@ -228,7 +228,7 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
             olen = wire.options(buf, wire.HEADER_LEN,
                                 sack=rcv_blocks(tcb, tcb.rcvbuf.ranges, SACK_BLOCKS))
     urp = 0
-    if tcb.urg.snd_up is not None and payload is not None:
+    if tcb.urg is not None and tcb.urg.snd_up is not None and payload is not None:
         urp = tcb.urg.pointer(sq)
         if urp:
             flags |= URG
