@@ -187,6 +187,8 @@ def move_rcv(tcb, d):
     tcb.rcv_nxt -= d
     tcb.rcv_adv -= d
     tcb.snd_wl1 -= d
+    if tcb.ts is not None:
+        tcb.ts.last_ack -= d
     if tcb.rcv_fin_seq is not None:
         tcb.rcv_fin_seq -= d
     tcb.urg.rebase_rcv(d)

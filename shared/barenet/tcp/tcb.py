@@ -79,6 +79,7 @@ class TCPConnection(Ready):
         self.rcv_wscale = rcv_wscale(c.rcvbuf)
         self.irs = self.rcv_nxt = self.rcv_adv = 0
         self.sack_ok = False
+        self.ts = None               # timestamps.Recent once both SYNs agreed to RFC 7323
         self.ws_ok = False           # both sides sent a window scale option
         self.fin_queued = False      # the user shut down writing: a FIN follows the data
         self.fin_acked = False
@@ -272,6 +273,8 @@ class TCPConnection(Ready):
             "snd_wnd": self.snd_wnd, "snd_wscale": self.snd_wscale,
             "rcv_nxt": rcv_abs(self, self.rcv_nxt), "rcv_wnd": self.rcv_adv - self.rcv_nxt,
             "rcv_wscale": self.rcv_wscale, "sack": self.sack_ok,
+            "timestamps": self.ts is not None,
+            "ts_rtt_samples": 0 if self.ts is None else self.ts.rtt_samples,
             "srtt_ms": rto.srtt(), "rttvar_ms": rto.rttvar(), "rto_ms": rto.value(),
             "retransmits": self.retransmits, "timeouts": self.timeouts,
             "challenge_acks": self.challenge_acks,

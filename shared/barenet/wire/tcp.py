@@ -49,6 +49,8 @@ class Segment:
     `ack_off` are the connection's offsets for them (tcp/state.py arrived), not wire fields.
     `sack` is a tuple of (left, right) pairs of 32-bit values (empty without the option);
     `payload` is a memoryview into the caller's buffer, valid only while that buffer is.
+    Timestamps (RFC 7323 3) likewise: `ts` tells whether the option came, `tsv_hi`..`tse_lo`
+    are TSval and TSecr as halves, `tsval` and `tsecr` the 32-bit values (None without it).
     """
 
     def __init__(self):
@@ -56,10 +58,20 @@ class Segment:
         self.seq_hi = self.seq_lo = self.ack_hi = self.ack_lo = 0
         self.seq_off = self.ack_off = 0
         self.hlen = HEADER_LEN
-        self.mss = self.wscale = self.tsval = self.tsecr = None
+        self.mss = self.wscale = None
+        self.ts = False
+        self.tsv_hi = self.tsv_lo = self.tse_hi = self.tse_lo = 0
         self.sack_perm = False
         self.sack = ()
         self.payload = None
+
+    @property
+    def tsval(self):
+        return (self.tsv_hi << 16) | self.tsv_lo if self.ts else None
+
+    @property
+    def tsecr(self):
+        return (self.tse_hi << 16) | self.tse_lo if self.ts else None
 
     @property
     def seq(self):
@@ -109,7 +121,8 @@ def parse(data, src=None, dst=None, seg=None, asum=None):
     seg.wnd = (data[14] << 8) | data[15]
     seg.urp = (data[18] << 8) | data[19]
     seg.hlen = hlen
-    seg.mss = seg.wscale = seg.tsval = seg.tsecr = None
+    seg.mss = seg.wscale = None
+    seg.ts = False
     seg.sack_perm = False
     seg.sack = ()
     if hlen > HEADER_LEN:
@@ -150,7 +163,11 @@ def _parse_options(data, hlen, seg):
                                  for j in range(i + 2, i + olen, 8))
         elif kind == OPT_TS:
             if olen == 10:
-                seg.tsval, seg.tsecr = struct.unpack_from("!II", data, i + 2)
+                seg.ts = True
+                seg.tsv_hi = (data[i + 2] << 8) | data[i + 3]
+                seg.tsv_lo = (data[i + 4] << 8) | data[i + 5]
+                seg.tse_hi = (data[i + 6] << 8) | data[i + 7]
+                seg.tse_lo = (data[i + 8] << 8) | data[i + 9]
         i += olen
 
 
@@ -171,8 +188,7 @@ def options(buf, off, mss=None, wscale=None, sack_perm=False, ts=None, sack=None
         struct.pack_into("!BBBB", buf, i, OPT_NOP, OPT_NOP, OPT_SACK_PERM, 2)
         i += 4
     if ts is not None:
-        struct.pack_into("!BBBBII", buf, i, OPT_NOP, OPT_NOP, OPT_TS, 10, ts[0], ts[1])
-        i += 12
+        i += ts_option(buf, i, ts[0] >> 16, ts[0] & 0xFFFF, ts[1] >> 16, ts[1] & 0xFFFF)
     if sack:
         struct.pack_into("!BBBB", buf, i, OPT_NOP, OPT_NOP, OPT_SACK, 2 + 8 * len(sack))
         i += 4
@@ -182,6 +198,13 @@ def options(buf, off, mss=None, wscale=None, sack_perm=False, ts=None, sack=None
     if i - off > MAX_HEADER_LEN - HEADER_LEN:
         raise ValueError("options do not fit in the header")
     return i - off
+
+
+def ts_option(buf, off, v_hi, v_lo, e_hi, e_lo):
+    """Write NOP, NOP, TS (RFC 7323 3.2, the layout Linux sends and Appendix A suggests, so
+    the 32-bit fields are aligned) with TSval and TSecr as halves; returns its length, 12."""
+    struct.pack_into("!BBBBHHHH", buf, off, OPT_NOP, OPT_NOP, OPT_TS, 10, v_hi, v_lo, e_hi, e_lo)
+    return 12
 
 
 def emit(buf, sport, dport, sq, ak, flags, wnd, urp=0, opt_len=0):
