@@ -1,11 +1,17 @@
-"""TCP throughput and echo rate: the Linux kernel against barenet over a TAP (MTU 1500), with the
-kernel against itself over a veth pair measured in the same run as the reference.
+"""TCP throughput, echo rates and ping: the Linux kernel against barenet over a TAP (MTU 1500),
+with the same client against kernel references measured in the same run (issue 13's table).
 
 Run as root: `.venv/bin/python bench/tcp_tap.py [--mb 50] [--seconds 3]`. Everything happens in
 network namespaces made here and deleted at the end (../shared/NETWORK-RULES.md). Each figure is
 measured by the same client script (CLIENT below, run by the kernel in a namespace) against:
-  reference: a kernel server in a second namespace, over veth (192.0.2.1 -> 192.0.2.2);
-  barenet:   `barenet serve --apps discard,chargen,echo` on a TAP (192.0.2.1 -> 192.0.2.2).
+  veth:      a kernel server in a second namespace, over veth (192.0.2.1 -> 192.0.2.2): the
+             ceiling;
+  relay:     the same kernel server behind a minimal Python relay between two TAPs
+             (bench/tap_relay.py), plain frames: the fair floor barenet must beat;
+  relay+off: the same relay with IFF_VNET_HDR and TUNSETOFFLOAD on both TAPs (GSO super-frames
+             passed whole);
+  barenet:   `barenet serve --apps discard,chargen,echo --udp-echo 7` on a TAP, once per
+             `--offload` setting.
 """
 
 import argparse
@@ -20,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "host"))
 
 from barenet_host.netns import NetNS, unique_name  # noqa: E402
+from tap_relay import relay_reference  # noqa: E402
 
 KERNEL = "192.0.2.1"
 PEER = "192.0.2.2"
@@ -53,6 +60,18 @@ elif phase == "from_peer":
             raise SystemExit("chargen closed early")
         got += len(d)
     out[phase] = total / (time.perf_counter() - t) / 1e6; s.close()
+elif phase == "udp_echo":
+    # 64-byte datagram round trips for `seconds`; a datagram lost is sent again after 50 ms.
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect((host, 7)); s.settimeout(0.05)
+    msg = b"u" * 64; n = 0; t = time.perf_counter(); end = t + seconds
+    while time.perf_counter() < end:
+        s.send(msg)
+        try:
+            if s.recv(2048) == msg:
+                n += 1
+        except socket.timeout:
+            pass
+    out[phase] = n / (time.perf_counter() - t); s.close()
 else:
     # 64-byte round trips, one connection, for `seconds`.
     s = conn(7); msg = b"e" * 64; n = 0; t = time.perf_counter(); end = t + seconds
@@ -95,7 +114,12 @@ def echo(c):
             break
         c.sendall(d)
     c.close()
+def udp_echo():
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 7))
+    while True:
+        d, a = u.recvfrom(65536); u.sendto(d, a)
 serve(9, discard); serve(19, chargen); serve(7, echo)
+threading.Thread(target=udp_echo, daemon=True).start()
 print("ready", flush=True)
 threading.Event().wait(600)
 """
@@ -120,10 +144,19 @@ def stop(proc):
         return proc.communicate()[0]
 
 
-PHASES = ("to_peer", "from_peer", "echo")
-NAMES = {"to_peer": "kernel -> peer (MB/s)", "from_peer": "peer -> kernel (MB/s)",
-         "echo": "echo 64 B round trips/s"}
-TARGETS = {"to_peer": 30.0, "from_peer": 30.0, "echo": 5000.0}
+PHASES = ("to_peer", "from_peer", "echo", "udp_echo", "ping")
+NAMES = {"to_peer": "TCP kernel -> peer (MB/s)", "from_peer": "TCP peer -> kernel (MB/s)",
+         "echo": "TCP echo 64 B (rt/s)", "udp_echo": "UDP echo 64 B (rt/s)",
+         "ping": "ping average (ms)"}
+PING = ["ping", "-q", "-c", "200", "-i", "0.005", "-s", "56", PEER]
+# The issue's table: (barenet side, phase, reference side, target ratio). For ping the ratio is
+# barenet's time over the reference's and must stay at or under the target; for the rest it is
+# barenet's rate over the reference's and must reach the target.
+ROWS = [("off", "to_peer", "relay", 1.1), ("off", "from_peer", "relay", 1.1),
+        ("on", "to_peer", "relay_offload", 0.5), ("on", "from_peer", "relay_offload", 0.5),
+        ("off", "echo", "relay", 1.0), ("off", "udp_echo", "relay", 1.0),
+        ("off", "ping", "relay", 1.0)]
+LOWER_IS_BETTER = ("ping",)
 
 
 def cpu_s(pid):
@@ -138,6 +171,9 @@ def measure(ns, mb, seconds, server_pid=None):
     out, cpu = {}, {}
     for phase in PHASES:
         before = cpu_s(server_pid) if server_pid else 0
+        if phase == "ping":
+            out[phase] = ping_avg_ms(ns)
+            continue
         r = ns.run([sys.executable, "-c", CLIENT, PEER, phase, str(mb), str(seconds)],
                    timeout=TIMEOUT_S)
         if r.returncode != 0:
@@ -146,6 +182,22 @@ def measure(ns, mb, seconds, server_pid=None):
         if server_pid:
             cpu[phase] = cpu_s(server_pid) - before
     return out, cpu
+
+
+def ping_avg_ms(ns):
+    """The average round trip of PING's echo requests from ns, from its summary line
+    ("rtt min/avg/max/mdev = 0.031/0.045/0.090/0.010 ms")."""
+    r = ns.run(PING, timeout=TIMEOUT_S)
+    if r.returncode != 0 or "/avg/" not in r.stdout:
+        raise SystemExit("ping failed: " + r.stdout + r.stderr)
+    return float(r.stdout.rsplit("=", 1)[1].split("/")[1])
+
+
+def relay(mb, seconds, offload):
+    """The kernel behind a Python relay between two TAPs (bench/tap_relay.py)."""
+    with relay_reference(KERNEL, PEER, [sys.executable, "-c", SERVER], offload,
+                         wait_line) as ns:
+        return measure(ns, mb, seconds)[0]
 
 
 def reference(mb, seconds):
@@ -183,7 +235,7 @@ def barenet(mb, seconds, serve_args=(), quiet=False, tree=None):
         ns.addr(tap, KERNEL + "/24")
         ns.up(tap)
         srv = ns.popen([sys.executable, "-m", "barenet_host.cli", "serve", "--tap", tap,
-                        "--ip", PEER + "/24", "--apps", "discard,chargen,echo"] + list(serve_args),
+                        "--ip", PEER + "/24", "--apps", "discard,chargen,echo", "--udp-echo", "7"] + list(serve_args),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         try:
             wait_line(srv, "barenet: serving")
@@ -218,14 +270,41 @@ def summarize(bns, cpus, mb, seconds):
 UNITS = {"to_peer": "ms/MB", "from_peer": "ms/MB", "echo": "us/rt"}
 
 
+# barenet's sides: the extra `serve` arguments of each `--offload` setting the table names.
+SIDES = {"off": []}
+REFERENCES = {"veth": "kernel/veth", "relay": "kernel behind relay",
+              "relay_offload": "relay, offloads"}
+
+
+def print_table(refs, sides, costs):
+    """Each of the issue's rows: barenet's figure, its same-run reference, the ratio, the
+    target; refs and sides map a side name to its median figures."""
+    print("%-26s %-4s %10s %-20s %10s %7s %7s %12s" % (
+        "figure", "off.", "barenet", "reference", "", "ratio", "target", "barenet CPU"))
+    for side, k, ref, target in ROWS:
+        if side not in sides or ref not in refs:
+            print("%-26s %-4s %10s (not measured)" % (NAMES[k], side, "-"))
+            continue
+        got, base = sides[side][k], refs[ref][k]
+        ratio = got / base
+        met = ratio <= target if k in LOWER_IS_BETTER else ratio >= target
+        cost = ("%6.2f %-5s" % (costs[side][k], UNITS[k])) if k in costs[side] else ""
+        print("%-26s %-4s %10.2f %-20s %10.2f %7.3f %s%-6g %12s %s" % (
+            NAMES[k], side, got, REFERENCES[ref], base, ratio,
+            "<=" if k in LOWER_IS_BETTER else ">=", target, cost, "met" if met else "NOT met"))
+    if "veth" in refs:
+        print("ceiling, kernel/veth: " + "  ".join("%s %.2f" % (k, refs["veth"][k])
+                                                   for k in PHASES))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--mb", type=int, default=50, help="MB per throughput direction")
-    p.add_argument("--seconds", type=float, default=3.0, help="duration of the echo test")
+    p.add_argument("--seconds", type=float, default=3.0, help="duration of each echo test")
     p.add_argument("--runs", type=int, default=1, help="runs of each side; medians are printed")
     p.add_argument("--serve-args", default="",
                    help="extra arguments for `barenet serve` (quoted, split on spaces)")
-    p.add_argument("--no-reference", action="store_true", help="skip the kernel/veth reference")
+    p.add_argument("--no-reference", action="store_true", help="skip the kernel references")
     p.add_argument("--baseline", metavar="DIR",
                    help="also measure barenet from the checkout in DIR (e.g. made by `git "
                    "archive REV shared host | tar -x -C DIR`), interleaved with this one")
@@ -234,39 +313,46 @@ def main():
         raise SystemExit("bench/tcp_tap.py needs root (TAP devices, network namespaces)")
     serve_args = args.serve_args.split()
     quiet = args.runs > 1
-    refs, bns, cpus, base_bns, base_cpus = [], [], [], [], []
+    refs = dict((r, []) for r in REFERENCES)
+    bns = dict((s, []) for s in SIDES)
+    cpus = dict((s, []) for s in SIDES)
+    base_bns, base_cpus = [], []
+    show = lambda f: "  ".join("%s %.4g" % (k, f[k]) for k in PHASES)  # noqa: E731
     for _ in range(args.runs):
         # Interleaved, so a change in the machine's load hits every side alike.
         if not args.no_reference:
-            refs.append(reference(args.mb, args.seconds))
+            refs["veth"].append(reference(args.mb, args.seconds))
+            refs["relay"].append(relay(args.mb, args.seconds, False))
+            refs["relay_offload"].append(relay(args.mb, args.seconds, True))
+            for r in REFERENCES:
+                print("  %-14s %s" % (r + ":", show(refs[r][-1])), flush=True)
         if args.baseline:
             bn, cpu = barenet(args.mb, args.seconds, serve_args, quiet, args.baseline)
             base_bns.append(bn)
             base_cpus.append(cpu)
-            print("  baseline: " + "  ".join("%s %.1f" % (k, bn[k]) for k in PHASES), flush=True)
-        bn, cpu = barenet(args.mb, args.seconds, serve_args, quiet)
-        bns.append(bn)
-        cpus.append(cpu)
-        print("  run:      " + "  ".join("%s %.1f" % (k, bn[k]) for k in PHASES), flush=True)
-    ref = dict((k, median([r[k] for r in refs])) for k in PHASES) if refs else None
-    rate, cost = summarize(bns, cpus, args.mb, args.seconds)
+            print("  baseline:      " + show(bn), flush=True)
+        for side, extra in SIDES.items():
+            bn, cpu = barenet(args.mb, args.seconds, extra + serve_args, quiet)
+            bns[side].append(bn)
+            cpus[side].append(cpu)
+            print("  %-14s %s" % ("offload " + side + ":", show(bn)), flush=True)
+    ref = dict((r, dict((k, median([x[k] for x in refs[r]])) for k in PHASES))
+               for r in REFERENCES if refs[r])
+    rates, costs = {}, {}
+    for side in SIDES:
+        rates[side], costs[side] = summarize(bns[side], cpus[side], args.mb, args.seconds)
     print("%d run(s), median; --mb %d --seconds %g %s" % (args.runs, args.mb, args.seconds,
                                                          args.serve_args))
     if args.baseline:
         brate, bcost = summarize(base_bns, base_cpus, args.mb, args.seconds)
+        rate, cost = rates["off"], costs["off"]
         print("%-26s %12s %12s %8s %14s %14s" % ("", "baseline", "this tree", "gain",
                                                  "baseline CPU", "this CPU"))
-        for k in PHASES:
+        for k in UNITS:
             print("%-26s %12.1f %12.1f %8.2f %8.2f %-5s %8.2f %-5s" % (
                 NAMES[k], brate[k], rate[k], rate[k] / brate[k], bcost[k], UNITS[k], cost[k],
                 UNITS[k]))
-    print("%-26s %12s %12s %8s %8s %14s" % ("", "kernel/veth", "barenet/TAP", "ratio", "target",
-                                             "barenet CPU"))
-    for k in PHASES:
-        r = ref[k] if ref else float("nan")
-        print("%-26s %12.1f %12.1f %8.3f %8.0f %8.2f %-5s %s" % (
-            NAMES[k], r, rate[k], rate[k] / r, TARGETS[k], cost[k], UNITS[k],
-            "met" if rate[k] >= TARGETS[k] else "NOT met"))
+    print_table(ref, rates, costs)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@
     iface = stack.add_interface(e, ip="192.0.2.2/24")
 
 Written from the datasheet DS39662E (sections cited inline) with the Rev. B7 silicon errata
-DS80349 workarounds, each in a method of its own named for the erratum (facts in
+DS80349 (rev. C) workarounds, each in a method of its own named for the erratum and
+numbered as DS80349 numbers them: 2 reset, 5 and 14 memory, 6 interrupts, 12 transmit
+logic; the others concern CLKOUT, loopback, LEDs, DMA and pattern match, unused here (facts in
 ../shared/reference/mcu-facts.md 3.2). The PHY has no auto-negotiation: half duplex (the
 default, as a switch port detects it) or full_duplex=True when the partner is forced to it.
 
@@ -89,7 +91,7 @@ _FCS = const(4)
 
 
 class ENC28J60(SPINIC):
-    RX_START = 0x0000       # at 0: the errata's workaround for the RX write pointer
+    RX_START = 0x0000       # at 0: erratum 5's workaround (the RX write pointer resets to 0)
     RX_END = 0x19FF
     TX_START = 0x1A00
 
@@ -171,7 +173,9 @@ class ENC28J60(SPINIC):
             self.cs.value(1)
 
     def _phy_read(self, addr):
-        # 3.3.1: MIREGADR, MICMD.MIIRD, wait for MISTAT.BUSY to clear, MIIRD off, MIRD
+        # 3.3.1: MIREGADR, MICMD.MIIRD, wait 10.24 us, poll MISTAT.BUSY until clear, MIIRD
+        # off, MIRD. No sleep for the 10.24 us: the two SPI transactions before the first
+        # poll (bank select, RCR with its dummy byte) take longer than that from Python.
         self._wcr(_MIREGADR, addr)
         self._wcr(_MICMD, _MICMD_MIIRD)
         self._phy_wait()
@@ -235,28 +239,32 @@ class ENC28J60(SPINIC):
         self.link_up = self._check()
 
     def _wait_after_reset(self):
-        # The oscillator restarts after the SPI reset; drivers wait 1 ms before the
-        # first command (Linux enc28j60.c, micropy-ENC28J60) rather than trust CLKRDY.
-        sleep_ms(1)
+        # Erratum 2 (Reset): after the SPI reset command the PHY clock is stopped but
+        # ESTAT.CLKRDY is not cleared, so polling it proves nothing, and the 300 us start-up
+        # time may pass before the chip is ready: wait at least 1 ms. sleep_ms(1) may end
+        # early (862 us measured in the unix VM, whose tick the sleep rounds to), so 2.
+        sleep_ms(2)
 
     # -- errata workarounds (DS80349)
 
     def _rx_count(self):
-        # Erratum: EIR.PKTIF does not reliably report pending packets; EPKTCNT does.
+        # Erratum 6 (Interrupts): EIR.PKTIF does not reliably report pending packets;
+        # EPKTCNT does.
         return self._rcr(_EPKTCNT)
 
     def _free_rx(self, next_ptr):
-        # Erratum: an even ERXRDPT may corrupt the receive FIFO; free up to the byte before
-        # the next packet instead, which is odd since packets start on even addresses (7.2.2)
+        # Erratum 14 (Memory): an even ERXRDPT may corrupt the receive FIFO; free up to
+        # the byte before the next packet instead, which is odd since packets start on
+        # even addresses (7.2.2)
         v = next_ptr - 1
         if v < self.RX_START or v > self.RX_END:
             v = self.RX_END
         self._wcr16(_ERXRDPTL, v)
 
     def _tx_reset(self):
-        # Erratum: in half duplex a transmit abort (late or excess collisions) may stall the
-        # transmit logic, TXRTS then never clears: reset it before each transmission, and
-        # clear the error flag the reset itself may raise.
+        # Erratum 12 (Transmit Logic): in half duplex a transmit abort (late or excess
+        # collisions) may stall the transmit logic, TXRTS then never clears: reset it
+        # before each transmission, and clear the error flag the reset itself may raise.
         self._bfs(_ECON1, _ECON1_TXRST)
         self._bfc(_ECON1, _ECON1_TXRST)
         self._bfc(_EIR, _EIR_TXERIF | _EIR_TXIF)
@@ -305,7 +313,9 @@ class ENC28J60(SPINIC):
         return got
 
     def _transmit(self, frame, n):
-        self._tx_wait()
+        if not self._tx_wait():
+            self.stats["drop_tx_busy"] += 1     # the caller may offer it again (nic.py)
+            return False
         self._tx_reset()
         self._wcr16(_EWRPTL, self.TX_START)
         b = self._op1
@@ -323,12 +333,18 @@ class ENC28J60(SPINIC):
         return True
 
     def _tx_wait(self):
-        """The last transmission ends (TXRTS clears) or is given up; an abort is counted."""
+        """-> True once the last transmission ended (TXRTS clear), or stalled after an abort
+        (EIR.TXERIF: the TXRST that follows frees it, erratum 12); False while the chip is
+        still sending: the frame in the buffer must not be overwritten (7.1). An abort is
+        counted."""
         for _ in range(SPINS):
             if not self._rcr(_ECON1) & _ECON1_TXRTS:
                 break
         else:
             self.stats["chip_timeout"] += 1
+            if not self._rcr(_EIR) & _EIR_TXERIF:
+                return False
         if self._rcr(_ESTAT) & _ESTAT_TXABRT:
             self.stats["tx_abort"] += 1
             self._bfc(_ESTAT, _ESTAT_TXABRT)
+        return True

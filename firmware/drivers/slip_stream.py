@@ -34,6 +34,11 @@ class SlipStream:
         self.line = SlipLine(mtu, slip.fcs16 if crc else None, TX_LIMIT)
         self.stats = self.line.stats
 
+    @property
+    def link_up(self):
+        """The stream's own carrier, if it knows one (firmware/netdev.py UnixStream)."""
+        return getattr(self.stream, "up", True)
+
     def send(self, frame):
         if self.line.queue(frame):
             self._flush()

@@ -67,6 +67,7 @@ class SPINIC:
         self._irq = intn is not None
         self._intn = intn
         self._flag = True     # look once, whatever happened before the handler was set
+        self._empty = False   # the last look the flag asked for found nothing
         self.waitable = Ready(self) if self._irq else None
         cs.value(1)
         if intn is not None:
@@ -74,6 +75,7 @@ class SPINIC:
 
     def _isr(self, pin):
         self._flag = True
+        self._empty = False
 
     def _idle(self):
         """recv_into found nothing: lower the flag, then look again (-> True: something
@@ -85,6 +87,7 @@ class SPINIC:
         if self._rx_waiting():
             self._flag = True
             return True
+        self._empty = True
         return False
 
     def poll(self, now):
@@ -96,20 +99,27 @@ class SPINIC:
                 self.link_up = up
                 self.stats["link_changes"] += 1
             self._link_at = ticks.add(now, LINK_CHECK_MS)
-        if self._irq and self._flag:
+        if self._irq and self._flag and not self._empty:
             return 0
+        # INT held low with nothing to read (a stuck line, an event the driver does not
+        # clear) is no news: the pin's level is then looked at on the polled period, so an
+        # interrupt storm cannot keep the loop stepping at once for ever
         return min(ticks.until(self._link_at, now), IRQ_POLL_MS if self._irq else IDLE_POLL_MS)
 
     def send(self, frame):
+        """-> True: the chip took the frame; False: dropped and counted (nic.py), and the
+        caller may offer it again later (a full TX memory, a chip still sending)."""
         n = len(frame)
         if n < 14 or n > FRAME_MAX:
             self.stats["drop_tx_size"] += 1
-            return
+            return False
         if not self.link_up:
             self.stats["drop_tx_link"] += 1
-            return
+            return False
         if self._transmit(frame, n):
             self.stats["tx"] += 1
+            return True
+        return False
 
     def recv_into(self, buf):
         while self._flag or not self._irq:
@@ -117,6 +127,7 @@ class SPINIC:
                 if not self._idle():
                     return 0
                 continue
+            self._empty = False
             n = self._receive(buf)
             if n:
                 self.stats["rx"] += 1
@@ -124,6 +135,6 @@ class SPINIC:
         return 0
 
     # A driver provides: _check() -> link up (the periodic look at the chip: its PHY's link
-    # status, and what else it reports only when asked), _rx_waiting() -> bool, _ack_rx() (clear the
-    # chip's receive interrupt), _receive(buf) -> n (0: that frame was dropped and counted),
-    # _transmit(frame, n) -> bool.
+    # status, and what else it reports only when asked), _rx_waiting() -> bool, _ack_rx()
+    # (clear the chip's receive interrupt), _receive(buf) -> n (0: that frame was dropped
+    # and counted), _transmit(frame, n) -> bool (False: not taken, counted).

@@ -202,6 +202,15 @@ def bridge(args, out):
     return _kernel(args, out)
 
 
+# ctl commands with no table in kernel mode, and where to look instead
+_KERNEL_MODE_HAS_NO = {
+    "nat": "no NAT in kernel mode (bridge --nat has one)",
+    "conns": "no TCP of its own in kernel mode: see `ss -t` on the host, or ctl the board",
+    "arp": "no ARP in kernel mode (a TUN is point-to-point): see `ip neigh` for the host's",
+    "routes": "no routes of its own in kernel mode: see `ip route` on the host",
+}
+
+
 def _kernel(args, out):
     dev = _open_board(args.board)
     relay = server = tun = None
@@ -212,11 +221,14 @@ def _kernel(args, out):
         tun = _open_tun(args.tun, args.local, args.peer, mtu)
         relay = Relay(board, tun)
         path = args.ctl or control.default_path(args.tun)
-        server = _control(path, relay.runner, {
+        # Kernel mode only moves datagrams: the tables are the kernel's and the board's own
+        commands = dict((what, lambda why=why: {"error": why})
+                        for what, why in _KERNEL_MODE_HAS_NO.items())
+        commands.update({
             "stats": lambda: _kernel_stats(dev, tun, relay, server),
             "ifaces": lambda: {"ifaces": [_board_row(args.board, dev, None),
-                                          _tun_row(tun, args)]},
-            "nat": lambda: {"error": "no NAT in kernel mode (bridge --nat has one)"}})
+                                          _tun_row(tun, args)]}})
+        server = _control(path, relay.runner, commands)
         _serve(relay.runner, out, "board %s on %s, %s TUN %s %s peer %s, mtu %d%s, "
                "control %s" % (addr.ip_ntoa(args.peer), _where(args.board, dev),
                                "new" if tun.created else "existing", args.tun,

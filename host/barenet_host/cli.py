@@ -225,6 +225,13 @@ def _open_link(args, out):
     except (OSError, ValueError) as e:
         raise cliargs.UsageError(getattr(e, "strerror", None) or str(e))
     try:
+        # A NIC that states its MTU (nic.py) frames or reads no larger datagram: a SLIP line's
+        # decoder drops longer frames (RFC 1055 has no negotiation), a TUN's read is sized by it.
+        limit = getattr(dev, "mtu", None)
+        if args.mtu and limit and args.mtu > limit:
+            raise cliargs.UsageError("--mtu %d is more than the %s device's MTU %d: raise "
+                                     "the device's with mtu=%d in its spec" % (
+                                         args.mtu, args.spec.kind, limit, args.mtu))
         return cidr, dev, linkopts.wrap(dev, args, out)
     except BaseException:
         dev.close()
@@ -384,14 +391,38 @@ def serve_stats(stack, dev, nic, spec, cidr, server):
     return {"serve": serving, "stats": stats, "limits": stack.limits()}
 
 
+def _pty_serve_socket():
+    """A pty serve's control socket is named after its pid (ctl.device_name): -> the one of the
+    pty serves running, found by the pids in the names."""
+    base = os.path.dirname(control.default_path("pty"))
+    pids = []
+    for name in os.listdir(base) if os.path.isdir(base) else ():
+        pid = name[4:-5]
+        if name.startswith("pty-") and name.endswith(".sock") and pid.isdigit():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                continue            # left behind by a serve that was killed
+            except PermissionError:
+                pass                # another user's, alive
+            pids.append(int(pid))
+    if not pids:
+        raise cliargs.RuntimeFailure("no `barenet serve --dev pty` is running (no control "
+                                     "socket pty-PID.sock in %s)" % base)
+    if len(pids) > 1:
+        raise cliargs.UsageError("%d pty serves are running (pids %s): give --ctl PATH" % (
+            len(pids), ", ".join(str(p) for p in sorted(pids))))
+    return control.default_path(control.device_name(devspec.parse("pty"), pids[0]))
+
+
 def ctl(args, out):
     path = args.ctl
     if path is None:
         spec = _spec(args)
         if spec.kind == "pty":
-            raise cliargs.UsageError("a pty serve's control socket is named after its pid: "
-                                     "give --socket PATH (serve prints it)")
-        path = control.default_path(control.device_name(spec))
+            path = _pty_serve_socket()
+        else:
+            path = control.default_path(control.device_name(spec))
     try:
         reply = control.request(path, args.what)
     except control.NotRunning:

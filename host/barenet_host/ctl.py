@@ -20,6 +20,8 @@ import stat
 
 from barenet import ticks
 
+from barenet_host.runner import accept_backoff
+
 MAX_REQUEST = 256
 MAX_CLIENTS = 8
 CLIENT_TIMEOUT_MS = 5000
@@ -80,8 +82,8 @@ class ControlServer:
         self.runner = runner
         self.commands = commands
         self.clients = {}  # fd -> _Client
-        self.stats = {"requests": 0, "refused_clients": 0, "bad_requests": 0, "timeouts": 0,
-                      "errors": 0}
+        self.stats = {"requests": 0, "refused_clients": 0, "accept_no_fds": 0, "bad_requests": 0,
+                      "timeouts": 0, "errors": 0}
         d = os.path.dirname(path)
         if d:
             os.makedirs(d, mode=0o700, exist_ok=True)
@@ -110,8 +112,11 @@ class ControlServer:
                 s, _ = self.sock.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:
-                return  # e.g. EMFILE: the client sees its connection closed
+            except OSError as e:
+                if accept_backoff(self.runner, self.sock, e):
+                    self.stats["accept_no_fds"] += 1
+                    return
+                continue  # ECONNABORTED, say: that client left the queue already
             if len(self.clients) >= MAX_CLIENTS:
                 self.stats["refused_clients"] += 1
                 s.close()

@@ -5,12 +5,28 @@ The core never reads a clock or a device (DESIGN.md "The core is sans-I/O"); thi
 both. It never busy-polls: with nothing pending it sleeps until a frame, an fd or stop().
 """
 
+import errno
 import os
 import select
 import time
 
 from barenet import ticks
 from barenet.loop import Loop
+
+
+# accept() failures that leave the connection queued and the listener readable
+_ACCEPT_NO_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+ACCEPT_BACKOFF_MS = 100
+
+
+def accept_backoff(runner, sock, e):
+    """After sock.accept() raised e: True when it was for want of descriptors or memory, and
+    then sock is left unwatched for ACCEPT_BACKOFF_MS (Runner.pause_fd), its connection queued
+    until a descriptor is free; False for an error about that one connection (ECONNABORTED)."""
+    if e.errno not in _ACCEPT_NO_RESOURCES:
+        return False
+    runner.pause_fd(sock.fileno(), ACCEPT_BACKOFF_MS)
+    return True
 
 
 def now_ms():
@@ -35,6 +51,8 @@ class Runner:
         self.clock = clock
         self._fds = {}  # fd -> on_ready(now_ms)
         self._writers = {}  # fd -> on_ready(now_ms), for writability
+        self._paused = {}  # fd -> (on_ready, when to watch it again): pause_fd
+        self.loop.add_task(self._resume)
         self._stopping = False
         # Self-pipe: a signal arriving inside select() only sets a flag, and PEP 475 restarts
         # select(); the byte written by stop() is what actually wakes it.
@@ -48,6 +66,25 @@ class Runner:
 
     def remove_fd(self, fd):
         self._fds.pop(fd, None)
+        self._paused.pop(fd, None)
+
+    def pause_fd(self, fd, ms):
+        """Stop watching fd for ms, then watch it again. For a listener whose accept() fails
+        for want of descriptors (EMFILE): the connection stays queued and the fd readable, so
+        watching it on would spin the CPU (libuv and nginx back off the same way)."""
+        on_ready = self._fds.pop(fd, None)
+        if on_ready is not None:
+            self._paused[fd] = (on_ready, ticks.add(self.clock(), ms))
+
+    def _resume(self, now):
+        wait = None
+        for fd, (on_ready, at) in list(self._paused.items()):
+            if ticks.due(at, now):
+                del self._paused[fd]
+                self._fds[fd] = on_ready
+            else:
+                wait = ticks.earliest(wait, ticks.until(at, now))
+        return wait
 
     def add_writer(self, fd, on_ready):
         self._writers[fd] = on_ready

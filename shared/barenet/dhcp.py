@@ -48,6 +48,27 @@ _PARAMS = bytes([w.OPT_SUBNET_MASK, w.OPT_ROUTER, w.OPT_DNS, w.OPT_LEASE_TIME, w
                  w.OPT_T2])
 
 
+def _not_a_host(addr, prefix):
+    """Why addr (with prefix, if known) cannot be this host's own address, or None."""
+    a = int.from_bytes(addr, "big")
+    if a == 0:
+        return "address 0.0.0.0"
+    first = a >> 24
+    if first == 0 or first == 127 or first >= 224:
+        return "address %s is not a unicast host address (RFC 1122 3.2.1.3)" % ip_ntoa(addr)
+    if prefix is None:
+        return None
+    if prefix == 0 or prefix >= 31:
+        # /0 would put the whole Internet on-link; /31 (RFC 3021) and /32 leave no subnet to
+        # share with the router and the server
+        return "a subnet mask of /%d" % prefix
+    host = a & ((1 << (32 - prefix)) - 1)
+    if host == 0 or host == (1 << (32 - prefix)) - 1:
+        return "address %s/%d is the subnet's %s address" % (
+            ip_ntoa(addr), prefix, "network" if host == 0 else "broadcast")
+    return None
+
+
 def _prefix(mask):
     """A contiguous netmask (option 1) -> its length; None for a non-contiguous one."""
     m = int.from_bytes(mask, "big")
@@ -58,9 +79,11 @@ def _prefix(mask):
 
 
 class DHCPClient:
-    def __init__(self, stack, iface, client_id=None, hostname=None, probe=None, now_ms=None):
+    def __init__(self, stack, iface, client_id=None, hostname=None, probe=None, now_ms=None,
+                 log=None):
         """client_id: option 61 and, on an ip link (SLIP/TUN: no MAC), the chaddr source;
-        an Ethernet interface uses its MAC. probe: RFC 5227 check (default: on Ethernet)."""
+        an Ethernet interface uses its MAC. probe: RFC 5227 check (default: on Ethernet).
+        log: fn(line) told of each lease taken, lost or refused (a board's REPL log)."""
         cfg = stack.cfg
         self.stack = stack
         self.iface = iface
@@ -84,6 +107,7 @@ class DHCPClient:
         self.chaddr = chaddr
         self.client_id = bytes(client_id) if client_id else b"\x01" + chaddr  # RFC 2132 9.14
         self.hostname = hostname
+        self.log = log
         self.ep = stack.udp.bind(w.CLIENT_PORT, queue=4)
         self.ep.device = iface
         self.stats = {}
@@ -178,6 +202,8 @@ class DHCPClient:
         elif st == BOUND or st == RENEWING or st == REBINDING:
             if ticks.due(self.expires_at, now):
                 inc(self.stats, "expired")
+                self._say("DHCP: the lease of %s expired with no server answering" % (
+                    ip_ntoa(self.lease[0]),))
                 self.lease = None
                 self.iface.configure()
                 self._init(now, 0)
@@ -211,8 +237,9 @@ class DHCPClient:
         st = self.state
         sid = m.addr(w.OPT_SERVER_ID)
         if t == w.OFFER and st == SELECTING:
-            if m.yiaddr == ANY or sid is None:
-                inc(self.stats, "drop_bad_offer")
+            why = "no server id" if sid is None else _not_a_host(m.yiaddr, None)
+            if why:
+                self._refuse("offer", sid, why)
                 return
             inc(self.stats, "rx_offer")
             self.state = REQUESTING
@@ -224,8 +251,8 @@ class DHCPClient:
             self.next_at = ticks.add(now, self._backoff())
         elif t == w.ACK and st in (REQUESTING, RENEWING, REBINDING, REBOOTING):
             lease = self._lease(m)
-            if lease is None:
-                inc(self.stats, "drop_bad_ack")
+            if isinstance(lease, str):
+                self._refuse("ack", sid, lease)
                 return
             inc(self.stats, "rx_ack")
             if sid is not None:
@@ -244,6 +271,9 @@ class DHCPClient:
                 inc(self.stats, "drop_not_ours")
                 return
             inc(self.stats, "rx_nak")
+            if self.lease is not None:
+                self._say("DHCP: %s refused %s (NAK)" % (ip_ntoa(sid) if sid else "the server",
+                                                         ip_ntoa(self.lease[0])))
             self.lease = None
             if self.iface.configured:
                 self.iface.configure()
@@ -267,16 +297,33 @@ class DHCPClient:
         self.state = BOUND
         self.next_at = self.t1_at       # a T1 that passed meanwhile is due at once
 
+    def _say(self, line):
+        if self.log is not None:
+            self.log(line)
+
+    def _refuse(self, what, sid, why):
+        """A server's nonsense is dropped, counted and said, never configured."""
+        inc(self.stats, "refused_" + what)
+        self._say("DHCP: refused the %s of %s: %s" % (what, ip_ntoa(sid) if sid else "a server",
+                                                      why))
+
     def _lease(self, m):
-        """The ACK's lease: (address, prefix, router, dns, lease ms, t1 ms, t2 ms) or None."""
+        """The ACK's lease: (address, prefix, router, dns, lease ms, t1 ms, t2 ms), or why it
+        is refused (a str)."""
         addr = m.yiaddr
         secs = m.u32(w.OPT_LEASE_TIME)
-        if addr == ANY or not secs:
-            return None
+        if not secs:
+            return "a lease of 0 s" if secs == 0 else "no lease time"
         mask = m.options.get(w.OPT_SUBNET_MASK)
         prefix = _prefix(mask) if mask is not None and len(mask) == 4 else None
+        if mask is not None and prefix is None:
+            return "a non-contiguous subnet mask"
         if prefix is None:
             prefix = self.lease[1] if self.lease else 24
+        # the network and broadcast addresses are known only from the server's own mask
+        why = _not_a_host(addr, prefix if mask is not None else None)
+        if why:
+            return why
         routers = m.addrs(w.OPT_ROUTER)
         lease = _MAX_LEASE_MS if secs >= _MAX_LEASE_MS // 1000 else secs * 1000
         # RFC 2131 4.4.5: T1 0.5 and T2 0.875 of the lease unless the server says; the
@@ -312,6 +359,10 @@ class DHCPClient:
         self.next_at = self.t1_at
         iface = self.iface
         if iface.ip != addr or iface.prefix != prefix or iface.dns != dns:
+            self._say("DHCP: bound %s/%d router %s dns %s lease %d s from %s" % (
+                ip_ntoa(addr), prefix, ip_ntoa(router) if router else "-",
+                ",".join(ip_ntoa(d) for d in dns) or "-", lease // 1000,
+                ip_ntoa(self.server) if self.server else "-"))
             try:
                 iface.configure(addr, prefix, ip_ntoa(router) if router else None, dns)
             except ValueError:

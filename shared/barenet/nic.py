@@ -7,7 +7,9 @@ frames into the stack. A NIC is any object with:
         Hand one frame to the link. `frame` is bytes, a bytearray or a memoryview that is
         valid only during the call: copy it to keep it. Link trouble (a full queue, a cable
         out) is not an exception: the frame is dropped and counted, as a real NIC drops it,
-        and ARP and TCP timers recover. An exception here would escape the stack.
+        and ARP and TCP timers recover. An exception here would escape the stack. A NIC
+        may return False for a frame it did not take (an SPI chip still sending) and True
+        for one it did; the stack needs neither.
     recv_into(buf) -> n
         Copy the oldest received frame into buf and return its length; 0 when none is
         waiting. Never blocks. A frame longer than buf arrives truncated to len(buf), and the

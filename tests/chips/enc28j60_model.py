@@ -7,7 +7,9 @@ Every fact the model (and the driver) relies on, with its section. Checked again
 datasheet text (stored copy of DS39662E: pages 17, 43-45, 52 and Table 3-2, the register
 summary); [f] mcu-facts.md 3.2; [h] the register and bit definitions of several drivers'
 headers (Linux enc28j60_hw.h and others, seen through the code index), which agree; [e] the
-errata as quoted by those drivers and mcu-facts (the DS80349 text itself was not seen).
+errata as quoted by those drivers and mcu-facts: the text of errata 2 and 12 word for word
+in several drivers' comments, and DS80349 rev. C's list of 19 numbered issues in another's
+(the errata document itself was not seen).
 
 | fact | section |
 |---|---|
@@ -31,6 +33,7 @@ errata as quoted by those drivers and mcu-facts (the DS80349 text itself was not
 | ERXFCON UCEN 0x80, ANDOR 0x40, CRCEN 0x20, PMEN 0x10, MPEN 0x08, HTEN 0x04, MCEN 0x02, BCEN 0x01; multicast = LSB of the first destination byte | 8, 8.5, 8.6 [p] [h] |
 | transmit: control byte at ETXST (POVERRIDE 0x01, PCRCEN 0x02, PPADEN 0x04), frame up to ETXND; TXRTS starts, clears when done, TXIF set; 7-byte status vector at ETXND+1; abort: TXABRT, TXERIF | 7.1 Figures 7-1, 7-2 [f] [h]; TSV bits [h] |
 | MACON1 MARXEN 0x01; MACON3 PADCFG0 0x20, TXCRCEN 0x10, FULDPX 0x01; FULDPX must match PHCON1.PDPXMD | 6.5, 6.6 [p] [h]; the match rule [-] |
+| MACON3.HFRMEN 0x04 clear: frames longer than MAMXFL (reset 0x0600) are aborted when received | 6.5, Register 6-2 [h]; reset Table 3-2 |
 | PHY through MIREGADR: MICMD.MIIRD 0x01 loads MIRD, MISTAT.BUSY 0x01; a write to MIWRH writes MIWR | 3.3.1, 3.3.2 [f] [h] |
 | PHY registers PHCON1 00 (PDPXMD 0x0100), PHSTAT1 01, PHID1 02, PHID2 03, PHCON2 10 (HDLDIS 0x0100), PHSTAT2 11 (LSTAT 0x0400), PHIE 12, PHIR 13, PHLCON 14 | 3.3 Table 3-3 [h] |
 
@@ -42,14 +45,20 @@ Errata DS80349 behaviour reproduced [e] (each with the driver's workaround):
 - in half duplex, a transmit abort (late collision, inject with `collide(n)`) stalls the
   transmit logic: TXRTS then never clears until ECON1.TXRST is pulsed (driver: TXRST before
   each transmission);
-- writing ERXST or ERXND resets the internal write pointer to 0000h, not ERXST (driver: the
-  receive FIFO starts at 0).
+- (erratum 5) writing ERXST or ERXND resets the internal write pointer to 0000h, not ERXST
+  (driver: the receive FIFO starts at 0);
+- (erratum 2) after the SPI reset command the chip is not ready for 1 ms though
+  ESTAT.CLKRDY stays set: what is clocked in meanwhile is lost, reads give 0 (EREVID too)
+  but ESTAT shows CLKRDY; `time_us` is the model's microsecond clock (driver: 2 ms sleep).
+The DS80349 numbers of the others: 14 even ERXRDPT, 6 PKTIF, 12 transmit abort stall.
 
-Model choices: transmissions and PHY commands complete at once; frames from the wire are
-padded to 60 bytes and get their CRC-32 stored, as the MAC receives them.
+Model choices: transmissions complete at once unless `slow_send(reads)`, PHY commands at
+once; frames from the wire are padded to 60 bytes and get their CRC-32 stored, as the MAC
+receives them.
 """
 
 import binascii
+import time
 
 from spichip import ModelError, SPIChip
 
@@ -71,6 +80,18 @@ REVISION_B7 = 0x06
 _DUMMY = 0xFF   # what a MAC/MII read shifts out first: a driver that keeps it sees garbage
 
 
+def _real_us():
+    if hasattr(time, "ticks_us"):
+        return time.ticks_us()
+    return time.monotonic_ns() // 1000
+
+
+def _us_since(t0, t1):
+    if hasattr(time, "ticks_diff"):
+        return time.ticks_diff(t1, t0)
+    return t1 - t0
+
+
 def _macmii(bank, a):
     """A MAC or MII register: its RCR shifts out a dummy byte first (4.2.1)."""
     return bank is not None and bank >= 2 and a in _MACMII[bank - 2]
@@ -83,7 +104,27 @@ class ENC28J60Model(SPIChip):
         self.stats["tx_aborted"] = 0
         self._collisions = 0
         self._op = None
+        self.send_reads = 0
+        self.time_us = _real_us   # a test may give a clock it moves itself
+        self._src_at = None     # when the last SRC came (the chip is not ready for 1 ms)
+        self.stats["lost_before_ready"] = 0
+        self.stats["rx_too_long"] = 0
         self._reset()
+
+    def slow_send(self, reads):
+        """From now on a transmission ends (TXRTS clears, the frame on the wire) only after
+        the host has read ECON1 `reads` times: a chip still sending at 10 Mb/s."""
+        self.send_reads = reads
+
+    def _ready(self):
+        """Erratum 2 (DS80349): after an SPI reset the chip is not ready for about 1 ms,
+        though ESTAT.CLKRDY stays set."""
+        if self._src_at is None:
+            return True
+        if _us_since(self._src_at, self.time_us()) >= 1000:
+            self._src_at = None
+            return True
+        return False
 
     def collide(self, n=1):
         """The next n transmissions in half duplex end in a late collision."""
@@ -110,6 +151,7 @@ class ENC28J60Model(SPIChip):
         self.phy[0x03] = 0x1400
         self.phy[0x14] = 0x3422
         self.epktcnt = 0
+        self._tx_left = 0                   # ECON1 reads until the transmission ends
         self.wp = 0                         # the hardware write pointer (ERXWRPT)
         self._rdpt_low = 0
         self.tx_stalled = False
@@ -137,6 +179,11 @@ class ENC28J60Model(SPIChip):
 
     def _read(self, bank, a):
         if bank is None:
+            if a == _ECON1 and self._tx_left:
+                self._tx_left -= 1
+                if not self._tx_left:
+                    self._transmit()
+                    self._update_int()
             return self.c[a]
         if bank == 0 and a in (0x0E, 0x0F):
             return (self.wp >> (8 * (a - 0x0E))) & 0xFF
@@ -194,9 +241,13 @@ class ENC28J60Model(SPIChip):
                 raise ModelError("ECON1 RXRST/DMAST/CSUMEN are not modelled")
             if v & TXRST:
                 self.tx_stalled = False
+                self._tx_left = 0           # a transmission under way is aborted
                 v &= ~TXRTS & 0xFF
             elif v & TXRTS and not old & TXRTS:
                 self.c[a] = v
+                if self.send_reads:
+                    self._tx_left = self.send_reads
+                    return
                 self._transmit()
                 self._update_int()
                 return
@@ -256,6 +307,13 @@ class ENC28J60Model(SPIChip):
         elif b == 0xFF:
             self._op = "src"
             self._reset()
+            self._src_at = self.time_us()
+        elif not self._ready():
+            # what the host clocks in before the chip is ready is lost; reads give 0, but
+            # ESTAT still shows CLKRDY (the erratum), so polling CLKRDY does not help
+            self.stats["lost_before_ready"] += 1
+            self._op = "lost"
+            self._lost_estat = b == _ESTAT
         elif op == 0:
             self._op = "rcr"
             bank, a = self._reg(a)
@@ -281,6 +339,11 @@ class ENC28J60Model(SPIChip):
             return
         if op == "src":
             raise ModelError("SRC takes no data bytes")
+        if op == "lost":
+            if inbuf is not None:
+                for k in range(i, n):
+                    inbuf[k] = 0x01 if self._lost_estat else 0
+            return
         for k in range(i, n):
             v = out[k] if out is not None else fill
             self._n += 1
@@ -393,6 +456,11 @@ class ENC28J60Model(SPIChip):
         if f & 0x83 and not ((f & 0x80 and mine) or (f & 0x01 and bcast)
                              or (f & 0x02 and dst[0] & 1)):
             self.stats["rx_filtered"] += 1
+            return
+        b2 = self.banks[2]
+        if len(frame) + 4 > self._get16(2, 0x0A) and not b2[0x02] & 0x04:
+            # MACON3.HFRMEN clear: frames longer than MAMXFL are aborted (Register 6-2)
+            self.stats["rx_too_long"] += 1
             return
         if len(frame) < 60:
             frame += bytes(60 - len(frame))

@@ -19,6 +19,7 @@ class SPIChip:
         self.link = True
         self.port = None
         self.intn = None
+        self.int_held = False   # hold_int(True): the INT line stuck low
         # rx_wrapped: frames stored across the end of the RX ring; spi: transactions
         self.stats = {"rx": 0, "tx": 0, "rx_overflow": 0, "rx_filtered": 0, "rx_wrapped": 0,
                       "rx_no_link": 0, "tx_no_link": 0, "spi": 0}
@@ -79,9 +80,16 @@ class SPIChip:
             self._failed = True
             raise
 
+    def hold_int(self, held):
+        """Hold the INT line low whatever the chip's flags say (a line stuck low, an event
+        the driver never clears): the interrupt storm a driver must stay bounded in."""
+        self.int_held = bool(held)
+        self._update_int()
+
     def _set_int(self, active):
         if self.intn is not None:
-            self.intn.drive(0 if active else 1)     # both chips: INT is active low
+            # both chips: INT is active low
+            self.intn.drive(0 if active or self.int_held else 1)
 
     # A model provides: _begin(), _end() (a transaction starts/ends), _shift(out, inbuf,
     # fill), _store(frame) (a frame from the wire), _update_int().

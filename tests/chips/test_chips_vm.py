@@ -27,3 +27,13 @@ def test_drivers_on_the_models_in_the_vm():
         assert r[chip]["poll"] == [0, 1, 100, 0], r
     assert r["enc28j60"]["wrapped"] >= 1
     assert r["w5500"]["wrapped"] >= 1
+
+
+@pytest.mark.timeout(600)
+def test_the_acceptance_cases_in_the_vm():
+    import acceptance
+    r = json.loads(run_vm(os.path.join(HERE, "vm_acceptance.py"), timeout=580,
+                          path=[HERE, os.path.join(REPO, "firmware")]))
+    # the same runs as in CPython (test_acceptance.py), each passed in the VM
+    assert sorted(r) == sorted(name for name, _, _, _ in acceptance.each())
+    assert {k: v for k, v in r.items() if v != "ok"} == {}

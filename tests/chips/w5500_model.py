@@ -27,8 +27,13 @@ them (reset values, and which addresses the model refuses as reserved).
 | SEND sends Sn_TX_RD..Sn_TX_WR, then Sn_TX_RD = Sn_TX_WR; Sn_TX_FSR = size - (WR - RD) | 4.2 Sn_TX_FSR, Sn_TX_WR [f] |
 | MACRAW receive record: 2-byte big-endian length counting itself, then the frame without FCS | 5.2 (W5200 MACRAW flow); mcu-facts 3.1 [f] |
 
+Reset values (4.1, 4.2, pinned in test_datasheet_values.py): VERSIONR 0x04, RTR 0x07D0,
+RCR 0x08, PTIMER 0x28, PHYCFGR 0b10111xxx; Sn_MSSR 0x0000, Sn_TTL 0x80, Sn_IMR 0xFF,
+Sn_FRAG 0x4000, Sn_RXBUF_SIZE = Sn_TXBUF_SIZE = 2.
+
 Model choices (not datasheet facts, so no driver may rely on them): SEND completes at once
-unless `slow_send(reads)`;
+unless `slow_send(reads)`; a frame of any length is stored (5.2 states no limit for
+MACRAW); `hold_int(True)` holds INTn low whatever the flags (spichip.py);
 Sn_CR still reads back the command once before it reads 0, so a driver that does not wait
 for 0 writes the next command too early and the model says so; a frame that does not fit
 the RX memory is dropped and counted (stats["rx_overflow"]).
@@ -67,7 +72,6 @@ class Socket:
     def __init__(self):
         r = bytearray(0x30)
         r[0x06:0x0C] = b"\xff" * 6      # Sn_DHAR
-        r[0x12] = r[0x13] = 0xFF        # Sn_MSSR
         r[0x16] = 0x80                  # Sn_TTL
         r[0x1E] = r[0x1F] = 2           # 2 KB each
         r[0x2C] = 0xFF                  # Sn_IMR

@@ -138,6 +138,21 @@ def connect(net, ip, port):
     s.close()
 
 
+def udp_error(net, ip, port):
+    """A datagram to ip:port on a connected socket: -> the errno the ICMP error the NAT passed
+    on gives the next recv (RFC 1122 4.1.3.3), or "answered"/"timeout"."""
+    s = net.socket(net.AF_INET, net.SOCK_DGRAM)
+    s.settimeout(TIMEOUT_S)
+    s.connect((ip, port))
+    try:
+        s.send(b"anyone?")
+        s.recv(100)
+        say(udp_error="answered")
+    except OSError as e:
+        say(udp_error=e.errno if e.errno else "timeout")
+    s.close()
+
+
 def main():
     port, far, steps = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
     link = UDPLink("127.0.0.1", port)
@@ -171,6 +186,8 @@ def main():
             resolve(stack, runner, a[0])
         elif kind == "connect":
             connect(net, a[0], int(a[1]))
+        elif kind == "udperr":
+            udp_error(net, a[0], int(a[1]))
     say(ready=True)
     runner.run()
 

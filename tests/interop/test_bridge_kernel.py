@@ -47,6 +47,11 @@ def kernel_reaches(netns, tmp_path, faults=None):
     table = netns.run([BARENET, "ctl", "ifaces", "--ctl", str(tmp_path / "bridge.sock")],
                       check=True).stdout
     assert "kernel tun:" in table and "192.0.2.1" in table
+    # kernel mode has no stack: each table it lacks says where to look, exit status 1
+    for what, hint in (("conns", "ss -t"), ("arp", "ip neigh"), ("routes", "ip route"),
+                       ("nat", "bridge --nat")):
+        r = netns.run([BARENET, "ctl", what, "--ctl", str(tmp_path / "bridge.sock")])
+        assert r.returncode == 1 and r.stderr.count("\n") == 1 and hint in r.stderr, r.stderr
 
 
 def start_bridge(netns, tmp_path, board, faults=None):

@@ -139,7 +139,8 @@ def test_board_fetches_pings_echoes_and_is_reached_through_a_forward(nat):
         uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
     assert uids == ["65534"] * 4
     b = board("resolve:far.test", "fetch:8000:/blob", "ping:3", "echo:1048576:7",
-              "connect:203.0.113.5:80", "connect:%s:9" % FAR, "connect:198.51.100.99:80")
+              "connect:203.0.113.5:80", "connect:%s:9" % FAR, "connect:198.51.100.99:80",
+              "udperr:%s:9999" % FAR, "udperr:198.51.100.77:9999")
     got = b.json("dhcp")
     assert got == {"dhcp": "192.0.2.15/24", "router": "192.0.2.1"}
     assert b.json("resolve")["resolve"] == FAR        # dnsmasq's answer, forwarded
@@ -153,6 +154,10 @@ def test_board_fetches_pings_echoes_and_is_reached_through_a_forward(nat):
     # the host from the bridge's namespace: ICMP network unreachable (ENETUNREACH)
     assert [b.json("connect")["connect"] for _ in range(3)] == \
         [errno.ECONNREFUSED, errno.ECONNREFUSED, errno.ENETUNREACH]
+    # ICMP errors about a UDP flow reach the board as the host met them (RFC 5508 4): the far
+    # host's port unreachable, and no route from the bridge's namespace (network unreachable)
+    assert [b.json("udp_error")["udp_error"] for _ in range(2)] == \
+        [errno.ECONNREFUSED, errno.ENETUNREACH]
     b.json("ready")
     r = ns.run(["curl", "-s", "-m", "10", "http://127.0.0.1:8080/?format=json"])
     assert r.returncode == 0, r.stderr
@@ -167,6 +172,11 @@ def test_board_fetches_pings_echoes_and_is_reached_through_a_forward(nat):
     assert table.startswith("NAT table: ") and "192.0.2.15" in table
     stats = ctl("stats")["stats"]
     assert stats["dhcp"]["ack"] == 1 and stats["dns"]["answered"] >= 1
+    # the gateway's own stack, as serve's: its one route, and no ARP on a SLIP link
+    routes = ctl("routes")["routes"]
+    assert {"dest": "192.0.2.0/24", "gateway": None, "iface": "ip0", "src": "192.0.2.1"} in routes
+    assert "192.0.2.0/24  -        ip0" in ctl("routes", as_json=False)
+    assert ctl("arp") == {"arp": []} and ctl("conns") == {"conns": []}   # every flow has ended
 
 
 def test_200_concurrent_udp_flows_are_tracked_then_expire(nat):

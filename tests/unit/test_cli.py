@@ -4,6 +4,7 @@ None of these reach a TAP device (the argument checks come first), so no root is
 except the permission test, which drops root itself when it has it.
 """
 
+import argparse
 import io
 import os
 import shutil
@@ -143,3 +144,33 @@ def test_default_mac_is_local_unicast_from_the_address():
     mac = cliargs.default_mac(b"\xc0\x00\x02\x02")
     assert mac == b"\x02\x00\xc0\x00\x02\x02"
     assert mac[0] & 0x02 and not mac[0] & 0x01  # IEEE 802: locally administered, unicast
+
+
+def _commands(parser, path=()):
+    """Every command and subcommand of the parser tree, as argv prefixes."""
+    yield list(path)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _commands(sub, path + (name,))
+
+
+ALL_COMMANDS = list(_commands(cli._parser()))
+
+
+def test_the_command_tree_is_what_the_readme_documents():
+    tops = sorted(c[0] for c in ALL_COMMANDS if len(c) == 1)
+    assert tops == ["bridge", "client", "ctl", "plot", "run", "serve"], tops
+    assert len(ALL_COMMANDS) > 10
+
+
+@pytest.mark.parametrize("argv", ALL_COMMANDS, ids=lambda a: " ".join(a) or "barenet")
+def test_every_command_has_help_and_a_one_line_error_for_an_unknown_option(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv + ["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: barenet " + " ".join(argv)), out
+    err = io.StringIO()
+    assert cli.main(argv + ["--no-such-option"], io.StringIO(), err) == 2
+    assert err.getvalue().startswith("barenet: error: ") and err.getvalue().count("\n") == 1

@@ -134,3 +134,33 @@ def test_serve_on_a_pty_carries_slip_and_its_capture_decodes(tmp_path):
     segments = dict(((t.seq - sent[0].seq) & 0xFFFFFFFF, bytes(t.payload)) for t in sent)
     payload = b"".join(segments[k] for k in sorted(segments))
     assert payload == bytes(i * 7 & 0xFF for i in range(50000))
+
+
+@pytest.mark.parametrize("spec, limit", [("pty", 1006), ("pty,mtu=1200", 1200)])
+def test_an_mtu_beyond_the_slip_device_s_is_one_line_and_closes_the_device(spec, limit):
+    """RFC 1055 SLIP has no MTU negotiation: a larger --mtu than the line's would send frames
+    the far decoder drops. It is refused before anything is sent, and the pty is closed."""
+    import io
+    from barenet_host import cli
+    fds = len(os.listdir("/proc/self/fd"))
+    out, err = io.StringIO(), io.StringIO()
+    rc = cli.main(["serve", "--dev", spec, "--ip", "192.0.2.2/24", "--mtu", "1500"], out, err)
+    assert rc == 2 and out.getvalue() == ""
+    assert err.getvalue() == ("barenet: error: --mtu 1500 is more than the pty device's MTU %d: "
+                              "raise the device's with mtu=1500 in its spec\n" % limit)
+    assert len(os.listdir("/proc/self/fd")) == fds
+
+
+def test_ctl_dev_pty_finds_a_running_pty_serve_without_its_path():
+    """serve --dev pty names its control socket after its pid; ctl --dev pty finds it."""
+    import json
+    proc, banner = start_serve(["--dev", "pty", "--ip", "192.0.2.2/24"])
+    try:
+        assert banner.startswith("barenet: serving 192.0.2.2/24 on pty at "), banner
+        assert banner.rstrip().endswith("pty-%d.sock" % proc.pid), banner
+        r = subprocess.run(barenet_cmd() + ["ctl", "stats", "--dev", "pty", "--json"],
+                           capture_output=True, text=True, timeout=20)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["serve"]["pid"] == proc.pid
+    finally:
+        stop(proc)

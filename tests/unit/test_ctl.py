@@ -7,6 +7,8 @@ import json
 import os
 import select
 import socket
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -78,10 +80,23 @@ def test_ctl_finds_a_tun_serve_and_a_dev_serve_by_their_default_paths(monkeypatc
                               "`barenet serve --dev " % (tmp_path, path)), err
 
 
-def test_ctl_of_a_pty_serve_needs_its_path():
+def test_ctl_of_a_pty_serve_finds_the_one_running_by_the_pid_in_its_name(monkeypatch, tmp_path):
+    monkeypatch.setattr(ctl, "default_path", lambda name: str(tmp_path / (name + ".sock")))
     rc, out, err = run_main(["ctl", "stats", "--dev", "pty"])
-    assert (rc, out) == (2, "")
-    assert "give --socket PATH" in err and err.count("\n") == 1
+    assert (rc, out) == (1, "") and err.count("\n") == 1
+    assert "no `barenet serve --dev pty` is running" in err
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for pid in (dead.pid, os.getpid()):
+        (tmp_path / ("pty-%d.sock" % pid)).write_text("")
+    # the dead serve's socket is passed over; the live one is asked (and is no socket)
+    rc, out, err = run_main(["ctl", "stats", "--dev", "pty"])
+    assert rc == 1 and "pty-%d.sock" % os.getpid() in err and err.count("\n") == 1
+    (tmp_path / ("pty-%d.sock" % os.getppid())).write_text("")
+    rc, out, err = run_main(["ctl", "stats", "--dev", "pty"])
+    assert rc == 2 and err.count("\n") == 1
+    assert "2 pty serves are running (pids %s): give --ctl PATH" % ", ".join(
+        str(p) for p in sorted((os.getpid(), os.getppid()))) in err
 
 
 class FakeRunner:
@@ -149,8 +164,8 @@ def test_a_request_line_gets_one_json_line_then_the_server_closes(tmp_path):
     r.ready()
     assert json.loads(read_all(c)) == {"error": "unknown command 'nope' (known: stats)"}
     c.close()
-    assert s.stats == {"requests": 2, "refused_clients": 0, "bad_requests": 1, "timeouts": 0,
-                       "errors": 0}
+    assert s.stats == {"requests": 2, "refused_clients": 0, "accept_no_fds": 0,
+                       "bad_requests": 1, "timeouts": 0, "errors": 0}
     s.close()
     assert not os.path.exists(path)
 
@@ -261,3 +276,42 @@ def test_a_command_that_fails_is_reported_to_the_client_and_the_server_goes_on(t
                                                 "integer division or modulo by zero"}
     assert s.stats["errors"] == 1
     s.close()
+
+
+# Runs in its own process, whose descriptors it uses up: a client waits in the listener's
+# queue while accept() fails with EMFILE, then a descriptor is freed.
+_NO_FDS = r"""
+import json, os, resource, select, socket, sys
+from barenet.stack import Stack
+from barenet_host import ctl
+from barenet_host.runner import Runner
+runner = Runner(Stack("host"))
+server = ctl.ControlServer(sys.argv[1], runner, {"ping": lambda: {"pong": 1}})
+c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+c.connect(sys.argv[1])
+c.sendall(b"ping\n")
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+held = []
+try:
+    while True:
+        held.append(os.dup(0))
+except OSError:
+    pass
+runner.run(timeout_s=1.0)
+paused = server.stats["accept_no_fds"]
+os.close(held.pop())
+runner.run(until=lambda: select.select([c], [], [], 0)[0], timeout_s=5)
+print(json.dumps({"paused": paused, "reply": c.recv(4096).decode()}))
+"""
+
+
+def test_a_listener_out_of_descriptors_backs_off_and_loses_no_client(tmp_path):
+    """accept() failing with EMFILE leaves the client queued and the listener readable:
+    watched on, the loop would spin at 100 % CPU. It is left alone 100 ms at a time
+    (Runner.pause_fd), counted, and the client is served once a descriptor is free."""
+    r = subprocess.run([sys.executable, "-c", _NO_FDS, str(tmp_path / "c.sock")],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert 1 <= got["paused"] <= 15        # about one try per 100 ms over 1 s, not thousands
+    assert json.loads(got["reply"]) == {"pong": 1}

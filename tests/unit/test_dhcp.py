@@ -346,3 +346,41 @@ def test_carrier_back_with_no_server_keeps_the_lease():
     wd.run_until(dhcp.BOUND, max_ms=90000)         # four REQUESTs, 4 + 8 + 16 + 32 s
     assert wd.client.stats["request_timeout"] == 1 and wd.iface.ip == bytes([192, 0, 2, 100])
     assert wd.client.t1_at == t1
+
+
+@pytest.mark.parametrize("spoil, what, why", [
+    (lambda s: setattr(s, "lease_s", 0), "ack", "a lease of 0 s"),
+    (lambda s: setattr(s, "prefix", 0), "ack", "a subnet mask of /0"),
+    (lambda s: setattr(s, "prefix", 32), "ack", "a subnet mask of /32"),
+    (lambda s: setattr(s, "pool", [bytes([192, 0, 2, 255])]), "ack",
+     "address 192.0.2.255/24 is the subnet's broadcast address"),
+    (lambda s: setattr(s, "pool", [bytes([255, 255, 255, 255])]), "offer",
+     "address 255.255.255.255 is not a unicast host address (RFC 1122 3.2.1.3)"),
+    (lambda s: setattr(s, "pool", [bytes([127, 0, 0, 9])]), "offer",
+     "address 127.0.0.9 is not a unicast host address (RFC 1122 3.2.1.3)"),
+], ids=["zero-lease", "mask-0", "mask-32", "subnet-broadcast", "broadcast", "loopback"])
+def test_a_server_offering_nonsense_is_refused_with_a_log_line(spoil, what, why):
+    """The interface stays unconfigured, the refusal is counted and logged once per reply."""
+    lines = []
+    wd = World(log=lines.append)
+    spoil(wd.srv)
+    wd.sim.run(until=lambda: False, max_ms=30000)
+    assert not wd.iface.configured and not wd.client.bound
+    assert wd.client.stats["refused_" + what] >= 1
+    assert lines and set(lines) == {"DHCP: refused the %s of 192.0.2.1: %s" % (what, why)}
+    assert len(lines) == wd.client.stats["refused_" + what]     # one per reply refused
+
+
+def test_the_log_says_bound_and_expired():
+    lines = []
+    wd = World(lease_s=120, log=lines.append)
+    wd.run_until(dhcp.BOUND)
+    bound = ("DHCP: bound 192.0.2.100/24 router 192.0.2.1 dns 192.0.2.1 lease 120 s from "
+             "192.0.2.1")
+    assert lines == [bound]
+    wd.run_until(dhcp.RENEWING, max_ms=100000)
+    wd.run_until(dhcp.BOUND)
+    assert lines == [bound]          # a renewal that changes nothing is not news
+    wd.srv.ep.close()
+    wd.run_until(dhcp.SELECTING, max_ms=200000)
+    assert lines == [bound, "DHCP: the lease of 192.0.2.100 expired with no server answering"]

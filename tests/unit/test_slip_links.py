@@ -367,3 +367,30 @@ def test_baud_and_flow_control_reach_the_port(opts, baud):
     finally:
         nic.close()
         board.close()
+
+
+@pytest.mark.timeout(60)
+def test_an_rfc2217_url_carries_frames_and_sets_the_remote_port_s_baud(lines):
+    """`serial:rfc2217://HOST:PORT@BAUD,crc`: a serial port shared over the network by an RFC
+    2217 server (pyserial's PortManager, as ser2net does). The baud rate reaches the server's
+    real port through COM-PORT-OPTION SET-BAUDRATE (RFC 2217 section 3), and two stacks, one on
+    each side, ping each other through it."""
+    from rfc2217_server import RFC2217Server
+    board = devspec.open_device("pty,crc", log=lines.append)
+    server = RFC2217Server(board.path)
+    host = None
+    try:
+        host = devspec.open_device("serial:rfc2217://127.0.0.1:%d@57600,crc" % server.port,
+                                   log=lines.append)
+        assert server.serial.baudrate == 57600
+        s = Stacks()
+        s.add(board, A + "/24")
+        sb, _ = s.add(host, B + "/24")
+        assert s.ping(sb, A, (56, 900)) == [(A, 0, 56), (A, 1, 900)]
+        assert host.stats["drop_crc"] == board.stats["drop_crc"] == 0 and host.stats["rx"] >= 2
+        assert lines == []
+    finally:
+        if host is not None:
+            host.close()
+        server.close()
+        board.close()

@@ -17,6 +17,15 @@ _TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001
 IFF_TAP = 0x0002
 _IFF_NO_PI = 0x1000  # frames without the 4-byte packet-information prefix
+# Each frame read or written starts with a struct virtio_net_hdr (virtio_hdr.py): the
+# checksum and segmentation offload facts (Documentation/networking/tuntap.rst, "3.3").
+IFF_VNET_HDR = 0x4000
+# linux/if_tun.h: _IOW('T', 208, unsigned int); the offloads this reader accepts in frames
+# the kernel hands it (TUN_F_CSUM: checksums left to the reader; TUN_F_TSO4: IPv4 TCP
+# super-frames up to 64 KB).
+_TUNSETOFFLOAD = 0x400454D0
+TUN_F_CSUM = 0x01
+TUN_F_TSO4 = 0x02
 _IFNAMSIZ = 16  # includes the terminating NUL, so names have at most 15 bytes
 _IFREQ_SIZE = 40
 _MODE_NAME = {IFF_TAP: "tap", IFF_TUN: "tun"}
@@ -34,6 +43,22 @@ def check_name(name, kind="interface"):
     if name in (".", "..") or any(c in name for c in "/: \t\n"):
         raise OSError(errno.EINVAL, "invalid %s name %r" % (kind, name))
     return raw
+
+
+def open_fd(raw, mode, vnet_hdr=False):
+    """A nonblocking fd on /dev/net/tun attached to interface raw (bytes) in mode IFF_TAP or
+    IFF_TUN, without packet information. vnet_hdr: every frame carries a virtio_net_hdr and
+    the kernel may hand over checksum-less and TSO4 super-frames (TUNSETOFFLOAD)."""
+    fd = os.open(TUN_PATH, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        flags = mode | _IFF_NO_PI | (IFF_VNET_HDR if vnet_hdr else 0)
+        fcntl.ioctl(fd, _TUNSETIFF, struct.pack("16sH", raw, flags).ljust(_IFREQ_SIZE, b"\0"))
+        if vnet_hdr:
+            fcntl.ioctl(fd, _TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 def exists(name):
@@ -61,16 +86,9 @@ class TunTapDevice:
         self.stats = {"rx": 0, "tx": 0, "drop_tx": 0}
         self._fd = -1
         try:
-            fd = os.open(TUN_PATH, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+            self._fd = open_fd(raw, self.MODE)
         except OSError as e:
             raise self._open_error(e) from None
-        try:
-            ifr = struct.pack("16sH", raw, self.MODE | _IFF_NO_PI).ljust(_IFREQ_SIZE, b"\0")
-            fcntl.ioctl(fd, _TUNSETIFF, ifr)
-        except OSError as e:
-            os.close(fd)
-            raise self._open_error(e) from None
-        self._fd = fd
 
     def _open_error(self, e):
         """Turn an errno from opening or attaching into a message that says what to do."""

@@ -1,11 +1,20 @@
 """What a UDP flow (udp.py) and a ping flow (icmp.py) share: one connected host datagram
 socket per flow, watched on the Runner, and their line in `ctl nat`."""
 
+import errno
 import socket
 
 from barenet.addr import ip_ntoa
+from barenet.wire import icmp as icmpw
 
 BURST = 64      # datagrams read from the host socket per wakeup
+# The ICMP errors a host socket reports as errno (Linux: ip_icmp_error -> sk_err), or its
+# connect() finds with no route, passed on to the board as the destination unreachable they
+# were (RFC 5508 section 4: a NAT forwards ICMP errors about a flow to its inside host)
+UNREACH = {errno.ECONNREFUSED: icmpw.PORT_UNREACH, errno.EHOSTUNREACH: icmpw.HOST_UNREACH,
+           errno.ENETUNREACH: icmpw.NET_UNREACH}
+UNREACH_NAMES = {icmpw.PORT_UNREACH: "port_unreachable", icmpw.HOST_UNREACH: "host_unreachable",
+                 icmpw.NET_UNREACH: "net_unreachable"}
 
 
 class DatagramFlow:

@@ -15,7 +15,9 @@ from barenet.tcp import Listener
 from barenet.tcp.state import ACK, RST, SYN
 from barenet.wire import icmp as icmpw
 
+from ..runner import accept_backoff
 from . import forward as fwdmod
+from .flow import UNREACH
 from .icmp import ICMPFlow
 from .tcp import TCPFlow, host_socket, reset
 from .udp import UDPFlow
@@ -101,8 +103,11 @@ class Gateway:
             return None
         try:
             flow = cls(self, key, now)
-        except OSError:
+        except OSError as e:
             self.count(proto + "_host_socket_failed")
+            code = UNREACH.get(e.errno)    # connect(): no route from the host
+            if code is not None:
+                self.stack.icmp.send_error(icmpw.DEST_UNREACH, code, h.datagram, False, now)
             return None
         self.table.add(flow)
         self.count(proto + "_out")
@@ -145,8 +150,11 @@ class Gateway:
                 sock, _ = fwd.sock.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:
-                return                    # EMFILE, say: the client sees its connection closed
+            except OSError as e:
+                if accept_backoff(self.runner, fwd.sock, e):
+                    self.count("forward_accept_no_fds")
+                    return
+                continue                  # ECONNABORTED, say: that client left the queue
             sock.setblocking(False)
             if not self.table.room():
                 reset(sock)

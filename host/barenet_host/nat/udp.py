@@ -1,12 +1,12 @@
 """A board's UDP flow (board address and port to one remote address and port) on a
 connected host UDP socket. UDP has no flow control (RFC 768): a datagram the host socket
 cannot take at once is dropped and counted, as a full queue anywhere drops it. A port
-unreachable the host hears of (ECONNREFUSED) is passed to the board as ICMP port unreachable
-about its last datagram."""
+unreachable the host hears of (ECONNREFUSED), and a host or network unreachable, is passed to
+the board as that ICMP error about its last datagram."""
 
 from barenet.wire import icmp as icmpw
 
-from .flow import DatagramFlow
+from .flow import UNREACH, UNREACH_NAMES, DatagramFlow
 
 _QUOTE = 548       # RFC 1812 4.3.2.3: what a 576-byte ICMP error can quote
 
@@ -42,10 +42,10 @@ class UDPFlow(DatagramFlow):
         self.last = now
 
     def host_error(self, e, now):
-        if not isinstance(e, ConnectionRefusedError):
+        code = UNREACH.get(e.errno)
+        if code is None:
             self.gw.count("udp_drop_host_error")
             return
-        self.gw.count("udp_port_unreachable")
+        self.gw.count("udp_" + UNREACH_NAMES[code])
         if self.quote is not None:
-            self.gw.stack.icmp.send_error(icmpw.DEST_UNREACH, icmpw.PORT_UNREACH, self.quote,
-                                          False, now)
+            self.gw.stack.icmp.send_error(icmpw.DEST_UNREACH, code, self.quote, False, now)

@@ -1,0 +1,184 @@
+"""barenet's firmware: reads config.json (schema: boards/README.md), brings up the NIC and the
+stack, takes an address (static, or DHCP), and serves the apps on asyncio until reset.
+
+    micropython main.py [CONFIG]       # on a board, main.py runs at boot and reads config.json
+
+The stack is stepped by barenet.aio's pump task (poll_driver.PollDriver.astep), so that the
+board's own asyncio code runs beside it: `barenet.socket.install` makes `socket` and
+asyncio's open_connection/start_server barenet's. A supervisor task feeds the watchdog, if the
+port has one, and logs carrier and address changes; nothing sleeps longer than the stack's
+next timer or ASLEEP_MS, so the loop never blocks past its longest timer. A NIC that fails is
+reopened after RETRY_MS; a peer that vanishes is the apps' and TCP's to time out.
+"""
+
+import gc
+import json
+import sys
+import time
+
+import asyncio
+
+from log import Log
+import netdev
+
+VERSION = "0.4"
+CONFIG = "config.json"
+SUPERVISE_MS = 1000
+WDT_MS = 8000          # the longest RP2040 watchdog period (8.3 s); ESP32's may be longer
+# app name -> (module, class, kind): TCP apps take a port; discovery its UDP port
+_APPS = {"echo": ("barenet.apps.echo", "TCPEcho"), "discard": ("barenet.apps.discard", "Discard"),
+         "chargen": ("barenet.apps.chargen", "Chargen"), "status": ("barenet.apps.status",
+                                                                   "StatusPage"),
+         "discovery": ("barenet.apps.discovery", "Discovery")}
+
+
+def load(path=CONFIG):
+    with open(path) as f:
+        cfg = json.load(f)
+    for key in ("hostname", "net", "link"):
+        if key not in cfg:
+            raise netdev.ConfigError("%s has no %r" % (path, key))
+    mode = cfg["net"].get("mode")
+    if mode not in ("dhcp", "static"):
+        raise netdev.ConfigError("net.mode %r is neither dhcp nor static" % (mode,))
+    if mode == "static" and "address" not in cfg["net"]:
+        raise netdev.ConfigError("net.mode static needs net.address A.B.C.D/LEN")
+    return cfg
+
+
+class Firmware:
+    def __init__(self, cfg, log):
+        from barenet.loop import Loop
+        from barenet.stack import Stack
+        from poll_driver import PollDriver
+        self.cfg = cfg
+        self.log = log
+        self.hostname = cfg["hostname"]
+        self.mac = netdev.parse_mac(cfg["link"].get("mac"), self.hostname)
+        # the NIC first: a tunnel's UDP socket must be the runtime's, before install()
+        nic, waitables = netdev.make(cfg["link"], self.mac)
+        self.stack = stack = Stack(cfg.get("profile", "board"))
+        now = time.ticks_ms()
+        net = cfg["net"]
+        link_kind = getattr(nic, "link", "ethernet")
+        mac = self.mac if link_kind == "ethernet" else None
+        if net["mode"] == "static":
+            self.iface = stack.add_interface(nic, mac=mac, now_ms=now)
+            self.iface.configure(net["address"], gateway=net.get("gateway"),
+                                 dns=net.get("dns", ()))
+            self.dhcp = None
+        else:
+            from barenet.dhcp import DHCPClient
+            self.iface = stack.add_interface(nic, mac=mac, now_ms=now)
+            self.dhcp = DHCPClient(stack, self.iface, hostname=self.hostname,
+                                   client_id=None if mac else b"\x00" + self.hostname.encode(),
+                                   log=log.info)
+        self.loop = Loop(stack)
+        if self.dhcp is not None:
+            self.loop.add_task(self.dhcp.poll)
+        self.apps = self._start_apps(cfg.get("apps", {}))
+        self.driver = PollDriver(self.loop, waitables)
+        self._seen = (None, None)
+
+    def _start_apps(self, apps):
+        started = []
+        for name, port in apps.items():
+            if name == "mdns":
+                continue          # below, once the other apps are up
+            spec = _APPS.get(name)
+            if spec is None:
+                self.log.warning("unknown app %r in config.json: skipped" % name)
+                continue
+            mod = __import__(spec[0], None, None, (spec[1],))
+            cls = getattr(mod, spec[1])
+            if name == "discovery":
+                app = cls(self.stack, port, device_name=self.hostname,
+                          board=self.cfg.get("board", "unknown"), firmware=VERSION)
+            else:
+                app = cls(self.stack, port)
+            self.loop.add_task(app.poll)
+            started.append("%s:%d" % (name, port))
+        if apps.get("mdns"):
+            started.extend(self._mdns())
+        self.log.info("apps " + " ".join(started))
+        return started
+
+    def _mdns(self):
+        try:
+            from barenet import mdns
+        except ImportError:
+            self.log.warning("mdns is on in config.json, but this firmware has no barenet.mdns")
+            return []
+        r = mdns.Responder(self.stack, self.iface, self.hostname,
+                           services=[("_http._tcp", self.cfg["apps"].get("status", 80))])
+        self.loop.add_task(r.poll)
+        return ["mdns:%s.local" % self.hostname]
+
+    def describe(self):
+        i = self.iface
+        if not i.configured:
+            return "no address"
+        from barenet.addr import ip_ntoa
+        return "%s/%d" % (ip_ntoa(i.ip), i.prefix)
+
+    def supervise(self, now, wdt):
+        if wdt is not None:
+            wdt.feed()
+        stream = getattr(self.iface.nic, "stream", None)
+        if getattr(stream, "up", True) is False:
+            old = stream.sock
+            sock = stream.reopen()
+            if sock is not None:
+                self.driver.unwatch(old)
+                self.driver.watch(sock)
+        seen = (self.iface.link_up, self.describe())
+        if seen != self._seen:
+            if seen[0] != self._seen[0]:
+                self.log.info("link %s" % ("up" if seen[0] else "down"))
+            if seen[1] != self._seen[1]:
+                self.log.info("address %s" % seen[1])
+            self._seen = seen
+        self.log.debug("heap free %d" % gc.mem_free())
+
+    async def run(self):
+        from barenet import aio
+        from barenet import socket as bsock
+        sockets = bsock.Sockets(self.stack, self.driver)
+        bsock.install(self.stack, self.driver)
+        net = aio.Net(sockets)
+        net.start()
+        wdt = _watchdog()
+        self.log.info("%s up: barenet firmware %s, %s" % (
+            self.hostname, VERSION, self.describe()))
+        while True:
+            self.supervise(time.ticks_ms(), wdt)
+            await asyncio.sleep_ms(SUPERVISE_MS)
+
+
+def _watchdog():
+    try:
+        from machine import WDT
+    except ImportError:
+        return None       # the unix port has none
+    return WDT(timeout=WDT_MS)
+
+
+def main(path=CONFIG):
+    try:
+        cfg = load(path)
+        log = Log(cfg.get("log", "info"))
+    except (OSError, ValueError) as e:
+        print("barenet: %s: %s" % (path, e))
+        return 1
+    log.info("barenet %s on %s, board %s" % (VERSION, sys.platform, cfg.get("board", "?")))
+    try:
+        fw = Firmware(cfg, log)
+    except (OSError, ValueError, KeyError) as e:
+        log.error("cannot start: %s" % (e,))
+        return 1
+    asyncio.run(fw.run())
+    return 0
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else CONFIG)
