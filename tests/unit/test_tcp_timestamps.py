@@ -164,3 +164,35 @@ def test_sack_blocks_beside_timestamps_are_three(script):
         blocks = dict(t.options).get("SAck", ())
         assert ts_of(t) is not None
     assert blocks[:2] == (1701, 1801) and len(blocks) == 6, blocks  # 3 blocks, newest first
+
+
+def test_sequence_wrap_with_an_old_duplicate_dropped_by_paws(script):
+    # RFC 7323 5: the peer's sequence numbers wrap past 2**32 during the transfer, and a
+    # segment from the previous trip round the sequence space (same sequence numbers, other
+    # bytes, a TSval from then) arrives in the window: by its number it is new data, PAWS
+    # alone tells it is not. With it taken the stream below would hold its b"X"s.
+    s = script(isn=2000)
+    lst = s.tcp.listen(US_PORT)
+    peer_isn = 2**32 - 2001                      # the first data byte is 2**32 - 2000
+    s.inject("S", seq=peer_isn, mss=1460, options=ts(PEER_TS))
+    sa = s.expect("SA", seq=2000, ack=peer_isn + 1)
+    sut_ts = ts_of(sa)[0]
+    s.inject("A", seq=peer_isn + 1, ack=2001, options=ts(PEER_TS + 1, sut_ts))
+    s.expect_nothing()
+    c = lst.accept()
+    data = bytes((i * 31 + 7) & 0xFF for i in range(5000))
+    got = b""
+    for i in range(5):
+        sq = peer_isn + 1 + i * 1000
+        if i == 3:
+            # the old duplicate of the bytes at 1000 after the wrap
+            s.inject("PA", seq=sq, ack=2001, data=b"X" * 1000, options=ts(PEER_TS - 1000))
+        s.inject("PA", seq=sq, ack=2001, data=data[i * 1000:(i + 1) * 1000],
+                 options=ts(PEER_TS + 10 * (i + 1), sut_ts))
+        s.wait(50)
+        s.take()
+        got += c.recv(5000) or b""
+    assert got == data
+    if not s.linux:
+        assert s.stack.tcp.stats["rx_paws_drop"] == 1
+        assert c.info()["rcv_nxt"] == (peer_isn + 5001) % 2**32 < 5000     # it wrapped
