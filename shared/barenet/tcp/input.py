@@ -201,6 +201,9 @@ def check_sequence(tcb, flags, s, seglen, off, wnd, now):
     tcb.tcp.count("rx_out_of_window")
     if not flags & RST:
         tcb.ack_now = True
+        plen = seglen - (1 if flags & SYN else 0) - (1 if flags & FIN else 0)
+        if plen and off < 0 and off + plen <= 0 and tcb.sack_ok:
+            tcb.dsack = (s, s + plen)   # RFC 2883 4.1.1: data we had, all of it
     return False
 
 
@@ -291,6 +294,8 @@ def data(tcb, seg, off, wnd, plen, now):
     if off < 0:
         start = -off                     # already have the front of it
         off = 0
+        if tcb.sack_ok:
+            tcb.dsack = (seg.seq_off, tcb.rcv_nxt)  # RFC 2883 4.1.1: a partial duplicate
     end = plen
     if off + (end - start) > wnd:
         end = start + wnd - off          # beyond the window: cut, and the FIN with it

@@ -229,9 +229,17 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
                                    t.hi, t.lo)
         else:
             olen += wire.ts_option(buf, wire.HEADER_LEN + olen, tcp.ts_hi, tcp.ts_lo, 0, 0)
-    if not flags & SYN and tcb.sack_ok and tcb.rcvbuf.ranges:
-        olen += wire.options(buf, wire.HEADER_LEN + olen,
-                             sack=rcv_blocks(tcb, tcb.rcvbuf.ranges, sack_blocks(tcb)))
+    if not flags & SYN and tcb.sack_ok and (tcb.rcvbuf.ranges or tcb.dsack is not None):
+        n = sack_blocks(tcb)
+        d = tcb.dsack
+        if d is None:
+            blocks = rcv_blocks(tcb, tcb.rcvbuf.ranges, n)
+        else:
+            # RFC 2883 4: the duplicate first, then the usual blocks, once
+            blocks = rcv_blocks(tcb, (d,), 1) + rcv_blocks(tcb, tcb.rcvbuf.ranges, n - 1)
+            tcb.dsack = None
+            tcp.count("dsack_tx")
+        olen += wire.options(buf, wire.HEADER_LEN + olen, sack=blocks)
     urp = 0
     if tcb.urg.snd_up is not None and payload is not None:
         urp = tcb.urg.pointer(sq)

@@ -80,6 +80,8 @@ class TCPConnection(Ready):
         self.irs = self.rcv_nxt = self.rcv_adv = 0
         self.sack_ok = False
         self.ts = None               # timestamps.Recent once both SYNs agreed to RFC 7323
+        self.dsack = None            # (left, right) receive offsets of a duplicate: our next
+                                     # ACK's first SACK block (RFC 2883 4)
         self.ws_ok = False           # both sides sent a window scale option
         self.fin_queued = False      # the user shut down writing: a FIN follows the data
         self.fin_acked = False
