@@ -24,6 +24,7 @@ import netdev
 VERSION = "0.4"
 CONFIG = "config.json"
 SUPERVISE_MS = 1000
+KEEPALIVE_TICKS = 10   # supervisions between the UDP tunnel's empty datagrams (10 s)
 WDT_MS = 8000          # the longest RP2040 watchdog period (8.3 s); ESP32's may be longer
 # app name -> (module, class, kind): TCP apps take a port; discovery its UDP port
 _APPS = {"echo": ("barenet.apps.echo", "TCPEcho"), "discard": ("barenet.apps.discard", "Discard"),
@@ -60,16 +61,18 @@ class Firmware:
         self.stack = stack = Stack(cfg.get("profile", "board"))
         now = time.ticks_ms()
         net = cfg["net"]
-        link_kind = getattr(nic, "link", "ethernet")
+        # a tunnel carries Ethernet frames, or with link.ip bare IP datagrams (what `barenet
+        # bridge --board udp:PORT,ip` relays to its TUN or NAT)
+        link_kind = "ip" if cfg["link"].get("ip") else getattr(nic, "link", "ethernet")
         mac = self.mac if link_kind == "ethernet" else None
         if net["mode"] == "static":
-            self.iface = stack.add_interface(nic, mac=mac, now_ms=now)
+            self.iface = stack.add_interface(nic, mac=mac, link=link_kind, now_ms=now)
             self.iface.configure(net["address"], gateway=net.get("gateway"),
                                  dns=net.get("dns", ()))
             self.dhcp = None
         else:
             from barenet.dhcp import DHCPClient
-            self.iface = stack.add_interface(nic, mac=mac, now_ms=now)
+            self.iface = stack.add_interface(nic, mac=mac, link=link_kind, now_ms=now)
             self.dhcp = DHCPClient(stack, self.iface, hostname=self.hostname,
                                    client_id=None if mac else b"\x00" + self.hostname.encode(),
                                    log=log.info)
@@ -79,6 +82,7 @@ class Firmware:
         self.apps = self._start_apps(cfg.get("apps", {}))
         self.driver = PollDriver(self.loop, waitables)
         self._seen = (None, None)
+        self._ticks = 0
 
     def _start_apps(self, apps):
         started = []
@@ -114,16 +118,21 @@ class Firmware:
         self.loop.add_task(r.poll)
         return ["mdns:%s.local" % self.hostname]
 
-    def describe(self):
+    def address(self):
+        """'A.B.C.D/LEN', or None while the interface has no address."""
         i = self.iface
         if not i.configured:
-            return "no address"
+            return None
         from barenet.addr import ip_ntoa
         return "%s/%d" % (ip_ntoa(i.ip), i.prefix)
 
     def supervise(self, now, wdt):
         if wdt is not None:
             wdt.feed()
+        self._ticks += 1
+        if self.cfg["link"].get("driver") == "udp_tunnel" and self._ticks % KEEPALIVE_TICKS == 0:
+            # the host end forgets the board when it restarts: remind it (netdev._udp_tunnel)
+            self.iface.nic.send(b"")
         stream = getattr(self.iface.nic, "stream", None)
         if getattr(stream, "up", True) is False:
             old = stream.sock
@@ -131,12 +140,12 @@ class Firmware:
             if sock is not None:
                 self.driver.unwatch(old)
                 self.driver.watch(sock)
-        seen = (self.iface.link_up, self.describe())
+        seen = (self.iface.link_up, self.address())
         if seen != self._seen:
             if seen[0] != self._seen[0]:
                 self.log.info("link %s" % ("up" if seen[0] else "down"))
             if seen[1] != self._seen[1]:
-                self.log.info("address %s" % seen[1])
+                self.log.info("address %s" % (seen[1] or "gone"))
             self._seen = seen
         self.log.debug("heap free %d" % gc.mem_free())
 
@@ -149,7 +158,7 @@ class Firmware:
         net.start()
         wdt = _watchdog()
         self.log.info("%s up: barenet firmware %s, %s" % (
-            self.hostname, VERSION, self.describe()))
+            self.hostname, VERSION, self.address() or "waiting for DHCP"))
         while True:
             self.supervise(time.ticks_ms(), wdt)
             await asyncio.sleep_ms(SUPERVISE_MS)

@@ -11,17 +11,15 @@ import errno
 import hashlib
 import json
 import os
-import queue
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import pytest
 
-from procs import stop
+from procs import Lines, stop
 from unprivileged import barenet_as_nobody
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,37 +27,6 @@ BARENET = os.path.join(os.path.dirname(sys.executable), "barenet")
 FAR = "198.51.100.10"
 BLOB = hashlib.sha256(b"far page").digest() * 2048      # 64 KB
 TUNNEL_PORT = 5555                                       # the namespace's own loopback
-LINE_TIMEOUT_S = 60
-
-
-class Lines:
-    """A process's stdout lines, read by a thread (select on a buffered pipe would miss lines
-    that one read brought in together)."""
-
-    def __init__(self, proc):
-        self.proc = proc
-        self.q = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.q.put(line)
-        self.q.put(None)
-
-    def json(self, key, timeout_s=LINE_TIMEOUT_S):
-        """The next JSON line holding key."""
-        end = time.monotonic() + timeout_s
-        while True:
-            try:
-                line = self.q.get(timeout=max(0.01, end - time.monotonic()))
-            except queue.Empty:
-                stop(self.proc)
-                pytest.fail("no %r within %d s: %s" % (key, timeout_s, self.proc.stderr.read()))
-            if line is None:
-                pytest.fail("process ended waiting for %r: %s" % (key, self.proc.stderr.read()))
-            d = json.loads(line)
-            if key in d:
-                return d
 
 
 @pytest.fixture
