@@ -319,6 +319,9 @@ class LinuxConn:
         self.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, count)
         self.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 
+    def set_user_timeout(self, ms):
+        self.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, ms)
+
     def shutdown_write(self):
         self.agent.call("shutdown", self.h, socket.SHUT_WR)
 

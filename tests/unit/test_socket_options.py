@@ -108,3 +108,29 @@ def test_keepalive_finds_a_peer_that_vanished():
     # socket's own timeout would have errno None
     assert e.value.errno == errno.ETIMEDOUT
     assert 10000 + 3 * 2000 <= sim.ms - t0 < 30000
+
+
+def test_user_timeout_through_the_socket_api_aborts_unacknowledged_data():
+    # TCP_USER_TIMEOUT in ms as Linux's (RFC 5482): the peer vanishes, and the blocked recv
+    # fails with ETIMEDOUT after 2.5 s, long before the retry count (15) would give up
+    from barenet.socket import TCP_USER_TIMEOUT
+    sim, sniff, srv, cli = world()
+    lst = srv.socket()
+    lst.bind(("192.0.2.1", 80))
+    lst.listen()
+    c = cli.socket()
+    c.settimeout(60)
+    c.connect(("192.0.2.1", 80))
+    a, _ = lst.accept()
+    with pytest.raises(OSError) as e:
+        c.setsockopt(IPPROTO_TCP, TCP_USER_TIMEOUT, -1)
+    assert e.value.errno == errno.EINVAL
+    c.setsockopt(IPPROTO_TCP, TCP_USER_TIMEOUT, 2500)
+    assert c.getsockopt(IPPROTO_TCP, TCP_USER_TIMEOUT) == 2500 and c._ep.user_timeout == 2500
+    srv.stack.interfaces[0].nic.wire.nics.remove(srv.stack.interfaces[0].nic)
+    t0 = sim.ms
+    c.send(b"w" * 100)
+    with pytest.raises(OSError) as e:
+        c.recv(10)
+    assert e.value.errno == errno.ETIMEDOUT
+    assert 2500 <= sim.ms - t0 < 3500          # the retries alone: minutes

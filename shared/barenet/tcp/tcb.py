@@ -113,6 +113,9 @@ class TCPConnection(Ready):
                                      # or after the user's reads opened the window
         self.keep_idle = self.keep_intvl = self.keep_cnt = 0
         self.keep_probes = 0
+        # TCP_USER_TIMEOUT (RFC 5482): ms that sent data may stay unacknowledged, 0 for the
+        # retry count alone; stall_start: when the data now timing out was sent (timers.py)
+        self.user_timeout = self.stall_start = 0
         self.last_rcv = now
         self.last_snd = now
         self.retransmits = 0         # segments retransmitted over the connection's life
@@ -207,6 +210,11 @@ class TCPConnection(Ready):
         self.keep_probes = 0
         arm_keepalive(self)
         self._queue()                    # the owner learns the new deadline
+
+    def set_user_timeout(self, ms):
+        """RFC 5482 / Linux TCP_USER_TIMEOUT: abort with ETIMEDOUT once sent data has gone
+        unacknowledged for ms (0: only max_retries ends retransmission)."""
+        self.user_timeout = ms
 
     def shutdown_write(self):
         """Send a FIN after the queued data (RFC 9293 3.10.4 CLOSE, half-close). Before the
