@@ -122,6 +122,11 @@ def _parser():
                    help="control socket for `barenet ctl` (default %s, NAME the TAP's or "
                    "TUN's, else made from the device spec)" % control.default_path("NAME"))
     linkopts.add_arguments(s)
+    s.add_argument("--offload", choices=("on", "off"),
+                   help="a TAP's checksum and segmentation offloads (IFF_VNET_HDR, "
+                   "TUNSETOFFLOAD): the kernel hands over IPv4 super-frames of up to 64 KB "
+                   "with checksums it vouches for. Default on for --tap without --faults, "
+                   "--pcap or --verbose (they take plain frames); off gives plain frames")
     s.add_argument("--trace", metavar="FILE", help="write each TCP connection's cwnd, "
                    "ssthresh, RTT and sequence numbers to FILE as they change (JSON lines, "
                    "for `barenet plot`)")
@@ -213,6 +218,12 @@ def _check_serve(args):
     _check_link(args)
     if len(set(args.udp_echo)) != len(args.udp_echo):
         raise cliargs.UsageError("--udp-echo ports must differ")
+    middleware = args.faults is not None or args.pcap is not None or args.verbose
+    if args.offload == "on" and (args.spec.kind != "tap" or middleware):
+        raise cliargs.UsageError("--offload on needs --tap, without --faults, --pcap or "
+                                 "--verbose (they take plain frames)")
+    if args.offload is None:
+        args.offload = "off" if middleware or args.spec.kind != "tap" else "on"
 
 
 def _open_link(args, out):
@@ -221,7 +232,10 @@ def _open_link(args, out):
     ip, prefix = args.ip
     cidr = "%s/%d" % (addr.ip_ntoa(ip), prefix)
     try:
-        dev = open_device(args.spec)
+        if getattr(args, "offload", "off") == "on":
+            dev = open_device(args.spec, offload=True)
+        else:
+            dev = open_device(args.spec)
     except (OSError, ValueError) as e:
         raise cliargs.UsageError(getattr(e, "strerror", None) or str(e))
     try:
@@ -285,6 +299,8 @@ def serve(args, out):
         if args.mac is not None:
             what += ", mac " + addr.mac_ntoa(args.mac)
         what += ", mtu %d" % mtu
+        if getattr(dev, "csum_offload", False):
+            what += ", offload csum+tso4"
         if gateway:
             what += ", gateway " + gateway
         if args.udp_echo:

@@ -126,7 +126,8 @@ class Listener(Ready):
             return
         lip = ip.dst
         rip = ip.src
-        c = TCPConnection(tcp, lip, seg.dport, rip, seg.sport, iface.mtu - 40, now, self)
+        c = TCPConnection(tcp, lip, seg.dport, rip, seg.sport, iface.mtu - 40, now, self,
+                          tso_max=iface.tso_max)
         if self.buffers is not None:
             c.set_buffers(*self.buffers)
         tcp.add(c)
@@ -183,7 +184,7 @@ class Listener(Ready):
         if not tcp.room():
             return False
         tcp.count("syncookie_recv")
-        c = TCPConnection(tcp, ip.dst, seg.dport, ip.src, seg.sport, iface.mtu - 40, now)
+        c = TCPConnection(tcp, ip.dst, seg.dport, ip.src, seg.sport, iface.mtu - 40, now, tso_max=iface.tso_max)
         if not c.open_cookie(seg, cookie, opts[0], opts[1], opts[2], now):
             return True          # no heap for it: reset (input.established)
         tcp.add(c)
@@ -285,7 +286,7 @@ class TCP:
         # The ISN's clock reads the last time the stack was given; the SYN itself leaves at
         # the next poll, with that poll's time.
         now = self.stack.now
-        c = TCPConnection(self, src, src_port, dst, port, iface.mtu - 40, now)
+        c = TCPConnection(self, src, src_port, dst, port, iface.mtu - 40, now, tso_max=iface.tso_max)
         self.add(c)
         c.open_active(self.isn(src, src_port, dst, port, now))
         return c
@@ -373,7 +374,8 @@ class TCP:
 
     def input(self, iface, ip, payload, now):
         try:
-            seg = wire.parse(payload, None, None, self._seg, ip.asum)
+            seg = wire.parse(payload, None, None, self._seg,
+                             None if iface.rx_csum_ok else ip.asum)
         except Malformed as e:
             self.count("drop_" + e.args[0])
             return
@@ -609,16 +611,17 @@ class TCP:
 
     # -- output --------------------------------------------------------------------------
 
-    def transmit(self, conn, hlen, payload, later=False):
+    def transmit(self, conn, hlen, payload, later=False, gso=0):
         """Send the segment the TCB emitted into self.hdr (hlen bytes of header); later: a user
-        abort's RST, sent at the next poll."""
+        abort's RST, sent at the next poll. gso: a TSO super-segment for the NIC to cut into
+        segments of gso payload bytes (nic.py send_tso)."""
         hdr = self._hdr_views[hlen >> 2]
         if later:
             self._later.append((conn.lip, conn.rip, bytearray(hdr)))
             return
         if conn.neighbor_suspect:
             self._neighbor_suspect(conn)     # before the retransmission it asked for
-        self._out(conn.lip, conn.rip, hdr, payload, conn.asum, conn.ttl)
+        self._out(conn.lip, conn.rip, hdr, payload, conn.asum, conn.ttl, gso)
 
     def _neighbor_suspect(self, conn):
         # A connection's timer found no answer through the next hop (RFC 1122 2.3.2.1):
@@ -635,12 +638,17 @@ class TCP:
         """Send the header emitted into self.hdr (hlen bytes) without payload."""
         self._out(lip, rip, self._hdr_views[hlen >> 2], None)
 
-    def _out(self, src, dst, hdr, payload, asum=None, ttl=None):
-        wire.finish_checksum(hdr, payload, src, dst, asum)
+    def _out(self, src, dst, hdr, payload, asum=None, ttl=None, gso=0):
+        if gso:
+            # The NIC completes the checksum of each segment it cuts (and never of ours)
+            wire.partial_checksum(hdr, len(hdr) + len(payload), asum)
+            self.count("tx_tso")
+        else:
+            wire.finish_checksum(hdr, payload, src, dst, asum)
         self.count("tx")
         try:
             self.stack.ip.output(dst, wire.PROTO, payload if payload is not None else b"",
-                                 src=src, hdr=hdr, ttl=ttl, df=True)
+                                 src=src, hdr=hdr, ttl=ttl, df=True, gso=gso)
         except OSError:
             self.count("tx_error")  # lost like any segment; retransmission recovers
 

@@ -33,6 +33,14 @@ def output(tcb, now, force=False, limit=0):
         return
     sb = tcb.sndbuf
     mss = payload_mss(tcb)
+    # With TSO one segment carries as many whole MSS-sized pieces as the NIC takes (room for
+    # 20 bytes of IP and 60 of TCP header): it cuts them apart, each behind a copy of our
+    # header. Every rule below (SWS, Nagle, the windows) still counts in MSS.
+    most = mss
+    if tcb.tso_max:
+        most = (tcb.tso_max - 80) // mss * mss
+        if most < mss:
+            most = mss
     cc = tcb.cc
     if sb.length == 0 and not tcb.fin_queued:
         return
@@ -54,7 +62,7 @@ def output(tcb, now, force=False, limit=0):
         usable = win - flight
         if limit and usable > limit:
             usable = limit
-        n = avail if avail < mss else mss
+        n = avail if avail < most else most
         if force:
             n = min(n, max(usable, 1))
         elif n > usable:
@@ -78,7 +86,8 @@ def output(tcb, now, force=False, limit=0):
         if n and off + n == sb.length:
             flags |= PSH
         sq = tcb.snd_nxt
-        send_segment(tcb, sq, flags, sb.view(off, n) if n else None, now)
+        send_segment(tcb, sq, flags, sb.view(off, n) if n else None, now,
+                     gso=mss if n > mss else 0)
         force = False
         sent = True
         nxt = sq + n + (1 if send_fin else 0)
@@ -200,7 +209,7 @@ def flush_ack(tcb, now):
         send_segment(tcb, acceptable_seq(tcb), ACK, None, now)
 
 
-def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=False,
+def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=False, gso=0,
                  ts=False):
     """Emit one segment: the one place segments of a connection leave. Every segment but a
     SYN carries our latest ACK and window, so sending one satisfies any pending (delayed)
@@ -263,7 +272,7 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
         tcb.t_delack = None
     if now is not None:
         tcb.last_snd = now
-    tcp.transmit(tcb, hlen, payload, now is None)
+    tcp.transmit(tcb, hlen, payload, now is None, gso)
 
 
 def reset(tcb, now):

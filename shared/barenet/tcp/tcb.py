@@ -41,7 +41,7 @@ from .urgent import Urgent
 
 
 class TCPConnection(Ready):
-    def __init__(self, tcp, lip, lport, rip, rport, mss_local, now, listener=None):
+    def __init__(self, tcp, lip, lport, rip, rport, mss_local, now, listener=None, tso_max=0):
         self.tcp = tcp
         self.lip = lip
         self.lport = lport
@@ -64,6 +64,9 @@ class TCPConnection(Ready):
         self.rcvbuf = RecvBuffer(c.rcvbuf, c.ooo_ranges, c.buf_start)
         self.rto = RTO(c.rto_min_ms, c.rto_max_ms, c.rto_initial_ms)
         self.mss_local = mss_local   # what we advertise: interface MTU - 40
+        # The largest IP datagram the interface's NIC cuts into segments itself (TSO, nic.py);
+        # 0: every segment leaves MSS-sized
+        self.tso_max = tso_max
         self.mss = min(mss_local, DEFAULT_MSS)
         self.cc = None
         self.sb = None               # SACK scoreboard (RFC 6675) once SACK is agreed

@@ -226,6 +226,15 @@ def emit_halves(buf, sport, dport, sq_hi, sq_lo, ak_hi, ak_lo, flags, wnd, urp=0
     return hlen
 
 
+def partial_checksum(hdr, n, asum):
+    """Put only the pseudo-header sum (asum: the addresses' word sum; n: the segment's
+    length) into hdr's checksum field, folded and not complemented: what a NIC that
+    completes checksums (a TAP's NEEDS_CSUM, nic.py send_tso) adds the segment to."""
+    c = (asum + PROTO + n) % 0xFFFF
+    hdr[_CHECKSUM_OFF] = c >> 8
+    hdr[_CHECKSUM_OFF + 1] = c & 0xFF
+
+
 def finish_checksum(hdr, payload, src, dst, asum=None):
     """Fill the checksum of the header memoryview hdr (its length is the header length);
     payload may be None. asum: the addresses' word sum (addr_sum(src, dst)) if known."""
