@@ -189,7 +189,8 @@ def move_rcv(tcb, d):
     tcb.snd_wl1 -= d
     if tcb.ts is not None:
         tcb.ts.last_ack -= d
-    tcb.dsack = None                    # sent with the ACK the segment owed, before this
+    if tcb.dsack is not None:
+        tcb.dsack = None                # sent with the ACK the segment owed, before this
     if tcb.rcv_fin_seq is not None:
         tcb.rcv_fin_seq -= d
     tcb.urg.rebase_rcv(d)

@@ -41,6 +41,17 @@ from .urgent import Urgent
 
 
 class TCPConnection(Ready):
+    # Fields most connections never set, as class defaults: an instance holds them only once
+    # assigned, which keeps a half-open connection's attribute dict below CPython's next size
+    # (tests/micropython/test_conn_memory.py)
+    ts = None                # timestamps.Recent once both SYNs agreed to RFC 7323
+    dsack = None             # (left, right) receive offsets of a duplicate: our next ACK's
+                             # first SACK block (RFC 2883 4)
+    # TCP_USER_TIMEOUT (RFC 5482): ms that sent data may stay unacknowledged, 0 for the retry
+    # count alone; stall_start: when the data now timing out was sent (timers.py)
+    user_timeout = 0
+    stall_start = 0
+
     def __init__(self, tcp, lip, lport, rip, rport, mss_local, now, listener=None, tso_max=0):
         self.tcp = tcp
         self.lip = lip
@@ -82,9 +93,6 @@ class TCPConnection(Ready):
         self.rcv_wscale = rcv_wscale(c.rcvbuf)
         self.irs = self.rcv_nxt = self.rcv_adv = 0
         self.sack_ok = False
-        self.ts = None               # timestamps.Recent once both SYNs agreed to RFC 7323
-        self.dsack = None            # (left, right) receive offsets of a duplicate: our next
-                                     # ACK's first SACK block (RFC 2883 4)
         self.ws_ok = False           # both sides sent a window scale option
         self.fin_queued = False      # the user shut down writing: a FIN follows the data
         self.fin_acked = False
@@ -116,9 +124,6 @@ class TCPConnection(Ready):
                                      # or after the user's reads opened the window
         self.keep_idle = self.keep_intvl = self.keep_cnt = 0
         self.keep_probes = 0
-        # TCP_USER_TIMEOUT (RFC 5482): ms that sent data may stay unacknowledged, 0 for the
-        # retry count alone; stall_start: when the data now timing out was sent (timers.py)
-        self.user_timeout = self.stall_start = 0
         self.last_rcv = now
         self.last_snd = now
         self.retransmits = 0         # segments retransmitted over the connection's life
@@ -217,7 +222,8 @@ class TCPConnection(Ready):
     def set_user_timeout(self, ms):
         """RFC 5482 / Linux TCP_USER_TIMEOUT: abort with ETIMEDOUT once sent data has gone
         unacknowledged for ms (0: only max_retries ends retransmission)."""
-        self.user_timeout = ms
+        if ms != self.user_timeout:
+            self.user_timeout = ms      # (the class default stays shared until then)
 
     def shutdown_write(self):
         """Send a FIN after the queued data (RFC 9293 3.10.4 CLOSE, half-close). Before the
