@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 
+import barenet
 from barenet import addr
 from barenet.apps.chargen import Chargen
 from barenet.apps.discard import Discard
@@ -98,6 +99,9 @@ def _parser():
                    % (MTU_MIN, MTU_MAX))
     s.add_argument("--udp-echo", type=cliargs.ranged("port", 1, 65535), action="append", default=[],
                    metavar="PORT", help="answer UDP echo (RFC 862) on PORT; may be repeated")
+    s.add_argument("--mdns", type=cliargs.mdns_name, metavar="NAME",
+                   help="answer multicast DNS (RFC 6762) for NAME.local, and advertise the "
+                   "status page as NAME._http._tcp.local (DNS-SD, RFC 6763) if --apps has http")
     s.add_argument("--apps", type=_apps, default=[], metavar="LIST",
                    help="services to run, comma-separated: %s (TCP echo 7, discard 9, "
                    "chargen 19, http status page 80; UDP discovery %d, which `barenet client "
@@ -311,12 +315,22 @@ def serve(args, out):
         udp_apps = [n for n in args.apps if n in UDP_APPS]
         if udp_apps:
             what += ", udp " + " ".join("%s:%d" % (n, UDP_APPS[n][1]) for n in udp_apps)
+        if args.mdns:
+            what += ", mdns %s.local" % args.mdns
         what += linkopts.describe(args) + ", control " + ctl_path
         print("barenet: serving " + what, file=out, flush=True)
         try:
             # after the banner: the interface's first frame (a gratuitous ARP) may be logged
-            stack.add_interface(nic, mac=args.mac, ip=cidr, gateway=gateway, mtu=mtu,
-                                now_ms=now_ms())
+            iface = stack.add_interface(nic, mac=args.mac, ip=cidr, gateway=gateway, mtu=mtu,
+                                        now_ms=now_ms())
+            if args.mdns:
+                from barenet.mdns import Responder
+                services = [("_http._tcp", APPS["http"][1])] if "http" in args.apps else []
+                responder = Responder(stack, iface, args.mdns, services=services,
+                                      txt={"board": "host", "firmware": barenet.__version__},
+                                      log=lambda line: print("barenet: " + line, file=out,
+                                                             flush=True))
+                runner.add_task(responder.poll)
             runner.run()
         except OSError as e:
             # The device failed under us (deleted, say): not a usage error, exit status 1.
