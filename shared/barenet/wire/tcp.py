@@ -37,6 +37,7 @@ OPT_TS = const(8)
 
 MAX_SACK_BLOCKS = const(4)  # 4 * 8 + 2 = 34 bytes: the most that fits in 40 bytes of options
 _CHECKSUM_OFF = const(16)
+_TS_HLEN = const(32)        # a header with NOP,NOP,TS and nothing else
 
 
 class Segment:
@@ -125,7 +126,13 @@ def parse(data, src=None, dst=None, seg=None, asum=None):
     seg.ts = False
     seg.sack_perm = False
     seg.sack = ()
-    if hlen > HEADER_LEN:
+    if hlen == _TS_HLEN and data[20] == OPT_NOP and data[21] == OPT_NOP and \
+            data[22] == OPT_TS and data[23] == 10:
+        # RFC 7323 Appendix A: the aligned NOP,NOP,TS that every segment of a connection with
+        # timestamps carries (Linux's tcp_parse_aligned_timestamp), read without the general
+        # loop, whose call frame is a heap allocation on MicroPython
+        _take_ts(data, 22, seg)
+    elif hlen > HEADER_LEN:
         _parse_options(data, hlen, seg)
     seg.payload = data[hlen:n]
     return seg
@@ -163,12 +170,17 @@ def _parse_options(data, hlen, seg):
                                  for j in range(i + 2, i + olen, 8))
         elif kind == OPT_TS:
             if olen == 10:
-                seg.ts = True
-                seg.tsv_hi = (data[i + 2] << 8) | data[i + 3]
-                seg.tsv_lo = (data[i + 4] << 8) | data[i + 5]
-                seg.tse_hi = (data[i + 6] << 8) | data[i + 7]
-                seg.tse_lo = (data[i + 8] << 8) | data[i + 9]
+                _take_ts(data, i, seg)
         i += olen
+
+
+def _take_ts(data, i, seg):
+    # the TS option at data[i] (kind 8, length 10): TSval and TSecr as halves
+    seg.ts = True
+    seg.tsv_hi = (data[i + 2] << 8) | data[i + 3]
+    seg.tsv_lo = (data[i + 4] << 8) | data[i + 5]
+    seg.tse_hi = (data[i + 6] << 8) | data[i + 7]
+    seg.tse_lo = (data[i + 8] << 8) | data[i + 9]
 
 
 def options(buf, off, mss=None, wscale=None, sack_perm=False, ts=None, sack=None):
