@@ -655,7 +655,8 @@ class StreamSocket(Socket):
             if b is None:
                 # Linux never waits for urgent data (tcp_recv_urg): EAGAIN while the byte
                 # the peer announced has not arrived, EINVAL when there is none
-                raise oserror(EAGAIN if c.urg.urg_seq is not None else EINVAL)
+                raise oserror(EAGAIN if c.urg is not None and c.urg.urg_seq is not None
+                              else EINVAL)
             return b
         if c.state == SYN_SENT or c.state == SYN_RECEIVED:
             self._wait(self._connected, flags)
@@ -865,7 +866,8 @@ class StreamSocket(Socket):
             # are shut, so every flag is up
             return POLLIN | POLLOUT | POLLERR | POLLHUP
         m = 0
-        if ep.readable() or ep.fin_rcvd or self._rd_shut or ep.urg.oob_byte is not None:
+        if ep.readable() or ep.fin_rcvd or self._rd_shut or (ep.urg is not None and
+                                                              ep.urg.oob_byte is not None):
             m |= POLLIN
         if ep.writable() and ep.state >= ESTABLISHED:
             m |= POLLOUT
@@ -1066,11 +1068,21 @@ if _RawIOBase is not None:
 
 
 # (family, type) -> the class of its sockets; rawsock.py (SOCK_RAW) and unixsock.py (AF_UNIX)
-# add theirs when imported, here below or first (they import this module: either order works)
+# add theirs when imported: on the first such socket (_kind), as most boards open neither and
+# the two cost 5.7 KB of heap on a 32-bit board (BENCHMARKS.md, "Memory on boards")
 _KINDS = {(AF_INET, SOCK_STREAM): StreamSocket, (AF_INET, SOCK_DGRAM): DatagramSocket}
 _PROTOS = {SOCK_STREAM: IPPROTO_TCP, SOCK_DGRAM: IPPROTO_UDP}
-from . import rawsock as _raw, unixsock as _unix   # noqa: E402
-_FAMILIES = (_raw, _unix)    # imported for what they add to _KINDS
+
+
+def _kind(family, type):
+    cls = _KINDS.get((family, type))
+    if cls is None and family == AF_UNIX:
+        from . import unixsock  # noqa: F401  (registers its classes in _KINDS)
+    elif cls is None and type == SOCK_RAW:
+        from . import rawsock  # noqa: F401
+    else:
+        return cls
+    return _KINDS.get((family, type))
 
 
 class Sockets:
@@ -1089,7 +1101,7 @@ class Sockets:
             self.__class__ = self._guard(self.__class__)   # a threaded driver's lock
 
     def socket(self, family=AF_INET, type=SOCK_STREAM, proto=0):
-        cls = _KINDS.get((family, type))
+        cls = _kind(family, type)
         if cls is None:
             raise oserror(EAFNOSUPPORT if family != AF_INET else EPROTONOSUPPORT)
         want = _PROTOS.get(type) if family == AF_INET else None
@@ -1099,7 +1111,8 @@ class Sockets:
 
     def socketpair(self, family=AF_UNIX, type=SOCK_STREAM, proto=0):
         """Two connected AF_UNIX sockets, unnamed (socketpair(2); unixsock.py)."""
-        return _unix.socketpair(self, family, type, proto)
+        from .unixsock import socketpair
+        return socketpair(self, family, type, proto)
 
     def _move(self):
         # MicroPython's select.poll asks each registered object's ioctl, then sleeps; in one

@@ -39,7 +39,7 @@ from ..compat import oserror, const, EADDRINUSE, EADDRNOTAVAIL, ECONNABORTED, EN
 from ..icmp import error_errno
 from ..readiness import Ready
 from ..wire import Malformed, icmp as icmpw, tcp as wire
-from . import seq, state, syncookie
+from . import seq, state
 from .options import DEFAULT_MSS, rcv_wscale
 from .state import STATE_NAMES, CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, \
     FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, \
@@ -142,6 +142,7 @@ class Listener(Ready):
         # A SYN-ACK whose ISN is the cookie (syncookie.py), sent without keeping anything;
         # it offers what open_passive's would (options.syn_offer), and a lost one is the
         # peer's SYN retry to repair.
+        from . import syncookie    # only under a SYN flood: most boards never load it
         tcp = self.tcp
         cfg = tcp.cfg
         tick = tcp.cookie_tick(now)
@@ -165,6 +166,7 @@ class Listener(Ready):
         tcp = self.tcp
         if not tcp.cfg.syncookies or self.cookie_sent is None:
             return False
+        from . import syncookie    # loaded when the first cookie was sent
         tick = tcp.cookie_tick(now)
         if tick - self.cookie_sent > syncookie.MAX_AGE:
             # No cookie is out any more (Linux tcp_synq_no_recent_overflow): a stray ACK
@@ -341,7 +343,8 @@ class TCP:
     def cookie_tick(self, now):
         """The SYN cookies' coarse clock (syncookie.py): 64 s ticks of the ISN's clock, which
         never wraps."""
-        return self._clock(now) // syncookie.TICK_MS
+        from .syncookie import TICK_MS
+        return self._clock(now) // TICK_MS
 
     # -- SYN floods (RFC 4987) -----------------------------------------------------------
 

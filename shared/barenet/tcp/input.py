@@ -175,7 +175,8 @@ def synchronized(tcb, seg, now, backlog_full):
     st = tcb.state
     # sixth: URG (RFC 9293 3.10.7.4, RFC 6093: the pointer is one past the urgent byte)
     if flags & URG and in_data_states(st) and seg.urp:
-        tcb.urg.received(s + seg.urp, tcb.rcv_nxt, tcb.rcvbuf.length, tcb.oobinline)
+        from .urgent import urgent      # on the first URG: most connections see none
+        urgent(tcb).received(s + seg.urp, tcb.rcv_nxt, tcb.rcvbuf.length, tcb.oobinline)
     # seventh: segment text
     if plen or flags & FIN:
         if in_data_states(st):
@@ -319,7 +320,7 @@ def data(tcb, seg, off, wnd, plen, now):
             tcb.tcp.count("rx_bytes", tcb.rcv_nxt - before)
             if had_gap:
                 tcb.ack_now = True      # RFC 5681 4.2: a gap fill is acked at once
-            if tcb.urg.urg_seq is not None:
+            if tcb.urg is not None and tcb.urg.urg_seq is not None:
                 tcb.urg.arrived(rb, tcb.rcv_nxt)
             tcb.unacked_bytes += n
             if tcb.unacked_bytes >= 2 * tcb.mss_local:

@@ -250,7 +250,7 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
             tcp.count("dsack_tx")
         olen += wire.options(buf, wire.HEADER_LEN + olen, sack=blocks)
     urp = 0
-    if tcb.urg.snd_up is not None and payload is not None:
+    if tcb.urg is not None and tcb.urg.snd_up is not None and payload is not None:
         urp = tcb.urg.pointer(sq)
         if urp:
             flags |= URG

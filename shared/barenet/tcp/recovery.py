@@ -86,7 +86,7 @@ def new_ack(tcb, ack, now, ts_rtt=None):
     tcb.events += 1                     # room in the send buffer
     if tcb.snd_nxt < ack:
         tcb.snd_nxt = ack               # after a go-back-N rewind
-    if tcb.urg.snd_up is not None:
+    if tcb.urg is not None and tcb.urg.snd_up is not None:
         tcb.urg.acked(ack)
     if tcb.rtt_seq is not None and ack > tcb.rtt_seq:
         r = ticks.diff(now, tcb.rtt_ts)

@@ -37,7 +37,6 @@ from .state import CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT
     release, rcv_abs, set_snd_base, snd_abs
 from .timers import arm_keepalive
 from .timewait import live
-from .urgent import Urgent
 
 
 class TCPConnection(Ready):
@@ -103,7 +102,9 @@ class TCPConnection(Ready):
         self.nodelay = False
         self.ttl = None              # IP_TTL for our segments; None: the stack's (cfg.ttl)
         self.oobinline = False
-        self.urg = Urgent()          # urgent data both ways (RFC 9293 3.8.5, RFC 6093)
+        # urgent data both ways (urgent.py; RFC 9293 3.8.5, RFC 6093): None until some is
+        # sent or announced, as most connections never see any (BENCHMARKS.md, Memory on boards)
+        self.urg = None
         self.rcv_fin_seq = None      # where the peer's FIN sits, if it came out of order
         self.fin_rcvd = False
         # timers: deadlines on the ticks clock, None when stopped
@@ -147,7 +148,8 @@ class TCPConnection(Ready):
             raise oserror(EPIPE)
         n = self.sndbuf.write(data)
         if n and oob:
-            self.urg.queued(data_seq(self) + self.sndbuf.length)
+            from .urgent import urgent
+            urgent(self).queued(data_seq(self) + self.sndbuf.length)
         if n and st >= ESTABLISHED:
             self._queue()
         return n
@@ -156,11 +158,12 @@ class TCPConnection(Ready):
         """Up to n bytes; b"" at end of stream, None when nothing has arrived yet. peek
         (MSG_PEEK) leaves them in the buffer; it still stops at the urgent mark."""
         if oob:
-            return self.urg.recv_oob(self.oobinline, self.error)
+            from .urgent import urgent
+            return urgent(self).recv_oob(self.oobinline, self.error)
         rb = self.rcvbuf
         if rb.length:
             urg = self.urg
-            if urg.urg_mark is not None:
+            if urg is not None and urg.urg_mark is not None:
                 # The sequence offset of the next byte to read: RCV.NXT counts the peer's
                 # FIN once it is in, and the FIN is no byte of the buffer.
                 head = self.rcv_nxt - rb.length - (1 if self.fin_rcvd else 0)
