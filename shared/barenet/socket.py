@@ -96,6 +96,7 @@ TCP_NODELAY = 1
 TCP_KEEPIDLE = 4
 TCP_KEEPINTVL = 5
 TCP_KEEPCNT = 6
+TCP_USER_TIMEOUT = 18
 IP_TTL = 2
 IP_HDRINCL = 3
 MSG_OOB = 1
@@ -360,6 +361,9 @@ class Socket(_Stream):
                 value = self._net.stack.cfg.ttl    # Linux: -1 restores the default
             elif not 1 <= value <= 255:
                 raise oserror(EINVAL)
+        elif key == (IPPROTO_TCP, TCP_USER_TIMEOUT):
+            if value < 0:
+                raise oserror(EINVAL)   # ms, 0 for none (Linux: any int >= 0)
         elif key[0] == IPPROTO_TCP and key != (IPPROTO_TCP, TCP_NODELAY):
             if value < 1 or value > (127 if name == TCP_KEEPCNT else 32767):
                 raise oserror(EINVAL)   # Linux's limits (MAX_TCP_KEEP*)
@@ -387,7 +391,7 @@ class Socket(_Stream):
             return self._bufsize(name)
         if key == (IPPROTO_IP, IP_TTL):
             return self._opts.get(key, self._net.stack.cfg.ttl)
-        if key[0] == IPPROTO_TCP and key != (IPPROTO_TCP, TCP_NODELAY):
+        if key[0] == IPPROTO_TCP and TCP_KEEPIDLE <= name <= TCP_KEEPCNT:
             return self._opts.get(key, _KEEP_DEFAULTS[name - TCP_KEEPIDLE])
         return self._opts.get(key, 0)
 
@@ -442,7 +446,8 @@ _SOCKET_OPTS = ((SOL_SOCKET, SO_REUSEADDR), (SOL_SOCKET, SO_ERROR), (SOL_SOCKET,
                 (SOL_SOCKET, SO_SNDBUF), (SOL_SOCKET, SO_RCVBUF), (SOL_SOCKET, SO_KEEPALIVE),
                 (SOL_SOCKET, SO_OOBINLINE), (SOL_SOCKET, SO_LINGER), (IPPROTO_IP, IP_TTL))
 _TCP_OPTS = _SOCKET_OPTS + ((IPPROTO_TCP, TCP_NODELAY), (IPPROTO_TCP, TCP_KEEPIDLE),
-                            (IPPROTO_TCP, TCP_KEEPINTVL), (IPPROTO_TCP, TCP_KEEPCNT))
+                            (IPPROTO_TCP, TCP_KEEPINTVL), (IPPROTO_TCP, TCP_KEEPCNT),
+                            (IPPROTO_TCP, TCP_USER_TIMEOUT))
 _BUF_MIN = 2048     # the least SO_RCVBUF/SO_SNDBUF gives (Linux: SOCK_MIN_RCVBUF, 2048 + overhead)
 
 
@@ -838,6 +843,7 @@ class StreamSocket(Socket):
         c.nodelay = bool(o.get((IPPROTO_TCP, TCP_NODELAY)))
         c.oobinline = bool(o.get((SOL_SOCKET, SO_OOBINLINE)))
         c.ttl = self._ttl()
+        c.set_user_timeout(o.get((IPPROTO_TCP, TCP_USER_TIMEOUT), 0))
         if o.get((SOL_SOCKET, SO_KEEPALIVE)):
             idle = self.getsockopt(IPPROTO_TCP, TCP_KEEPIDLE)
             intvl = self.getsockopt(IPPROTO_TCP, TCP_KEEPINTVL)
@@ -1214,7 +1220,8 @@ for _n in ("AF_INET", "AF_UNIX", "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "IPPRO
            "IPPROTO_ICMP", "IPPROTO_RAW", "IPPROTO_TCP", "IPPROTO_UDP",
            "SOL_SOCKET", "SO_REUSEADDR", "SO_ERROR", "SO_BROADCAST", "SO_SNDBUF", "SO_RCVBUF",
            "SO_KEEPALIVE", "SO_OOBINLINE", "SO_LINGER", "TCP_NODELAY", "TCP_KEEPIDLE",
-           "TCP_KEEPINTVL", "TCP_KEEPCNT", "IP_TTL", "IP_HDRINCL", "MSG_OOB", "MSG_PEEK",
+           "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_USER_TIMEOUT", "IP_TTL", "IP_HDRINCL", "MSG_OOB",
+           "MSG_PEEK",
            "MSG_DONTWAIT", "MSG_WAITALL",
            "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "INADDR_ANY", "SOMAXCONN", "error", "timeout",
            "gaierror", "AI_NUMERICHOST", "EAI_NONAME", "EAI_AGAIN", "EAI_FAIL", "EAI_NODATA",

@@ -335,8 +335,9 @@ def test_a_udp_forward_carries_each_host_peer_as_a_flow_that_expires():
 # Its own process, whose descriptors it uses up (as test_ctl's listener test): a host client
 # waits in a forward's queue while accept() fails with EMFILE, then a descriptor is freed.
 _NO_FDS = r"""
-import json, os, resource, select, socket, sys
+import json, os, select, socket, sys
 sys.path.insert(0, sys.argv[1])
+from fdlimit import use_up_descriptors
 from barenet.apps.echo import TCPEcho
 from barenet_host.nat.forward import Forward
 from natrig import Rig
@@ -347,13 +348,7 @@ fwd = Forward("tcp", "127.0.0.1", 0, 7, "tcp:127.0.0.1:0=7")
 rig.gw.add_forward(fwd)
 c = socket.create_connection(fwd.sock.getsockname())
 c.sendall(b"hi")
-resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
-held = []
-try:
-    while True:
-        held.append(os.dup(0))
-except OSError:
-    pass
+held = use_up_descriptors()
 rig.run(until=lambda: False, timeout_s=1.0)
 paused = rig.gw.stats.get("forward_accept_no_fds", 0)
 os.close(held.pop())

@@ -239,6 +239,8 @@ class TCP:
         self._isn_fn = c.isn
         self._clock_ms = 0       # ms since start, not wrapping: drives the ISN clock
         self._clock_last = None
+        # Our TSval clock (timestamps.tick): the ms clock, its wraps counted in 2 more bits
+        self.ts_last = self.ts_epoch = self.ts_hi = self.ts_lo = 0
         self._challenge_start = 0
         self._challenge_n = 0
         self._ready = []         # connections the next poll must look at (queue())

@@ -188,6 +188,10 @@ def move_rcv(tcb, d):
     tcb.rcv_nxt -= d
     tcb.rcv_adv -= d
     tcb.snd_wl1 -= d
+    if tcb.ts is not None:
+        tcb.ts.last_ack -= d
+    if tcb.dsack is not None:
+        tcb.dsack = None                # sent with the ACK the segment owed, before this
     if tcb.rcv_fin_seq is not None:
         tcb.rcv_fin_seq -= d
     if tcb.urg is not None:

@@ -40,6 +40,17 @@ from .timewait import live
 
 
 class TCPConnection(Ready):
+    # Fields most connections never set, as class defaults: an instance holds them only once
+    # assigned, which keeps a half-open connection's attribute dict below CPython's next size
+    # (tests/micropython/test_conn_memory.py)
+    ts = None                # timestamps.Recent once both SYNs agreed to RFC 7323
+    dsack = None             # (left, right) receive offsets of a duplicate: our next ACK's
+                             # first SACK block (RFC 2883 4)
+    # TCP_USER_TIMEOUT (RFC 5482): ms that sent data may stay unacknowledged, 0 for the retry
+    # count alone; stall_start: when the data now timing out was sent (timers.py)
+    user_timeout = 0
+    stall_start = 0
+
     def __init__(self, tcp, lip, lport, rip, rport, mss_local, now, listener=None, tso_max=0):
         self.tcp = tcp
         self.lip = lip
@@ -211,6 +222,12 @@ class TCPConnection(Ready):
         arm_keepalive(self)
         self._queue()                    # the owner learns the new deadline
 
+    def set_user_timeout(self, ms):
+        """RFC 5482 / Linux TCP_USER_TIMEOUT: abort with ETIMEDOUT once sent data has gone
+        unacknowledged for ms (0: only max_retries ends retransmission)."""
+        if ms != self.user_timeout:
+            self.user_timeout = ms      # (the class default stays shared until then)
+
     def shutdown_write(self):
         """Send a FIN after the queued data (RFC 9293 3.10.4 CLOSE, half-close). Before the
         handshake completes, the FIN waits for it (as BSD's TF_NEEDFIN): connect(), send()
@@ -278,6 +295,8 @@ class TCPConnection(Ready):
             "snd_wnd": self.snd_wnd, "snd_wscale": self.snd_wscale,
             "rcv_nxt": rcv_abs(self, self.rcv_nxt), "rcv_wnd": self.rcv_adv - self.rcv_nxt,
             "rcv_wscale": self.rcv_wscale, "sack": self.sack_ok,
+            "timestamps": self.ts is not None,
+            "ts_rtt_samples": 0 if self.ts is None else self.ts.rtt_samples,
             "srtt_ms": rto.srtt(), "rttvar_ms": rto.rttvar(), "rto_ms": rto.value(),
             "retransmits": self.retransmits, "timeouts": self.timeouts,
             "challenge_acks": self.challenge_acks,
