@@ -32,6 +32,7 @@ from barenet_host import cliargs, conntrace
 from barenet_host import client as clientcmd
 from barenet_host import ctl as control
 from barenet_host import ctltables
+from barenet_host import flash as flashcmd
 from barenet_host import linkopts
 from barenet_host import plot
 from barenet_host import run as runscript
@@ -179,6 +180,7 @@ def _parser():
     clientcmd.add_parser(sub)
     plot.add_parser(sub)
     virtual_board.add_parser(sub)
+    flashcmd.add_parser(sub)
     return p
 
 

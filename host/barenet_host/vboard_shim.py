@@ -55,7 +55,9 @@ class BoardFS:
     VfsPosix gives 3-tuples) and `..` kept inside the root."""
 
     def __init__(self, root):
+        self.root = root
         self.fs = vfs.VfsPosix(root)
+        self.host = vfs.VfsPosix()
 
     def _p(self, path):
         parts = []
@@ -101,7 +103,9 @@ class BoardFS:
         return self.fs.mkdir(self._p(path))
 
     def rename(self, old, new):
-        return self.fs.rename(self._p(old), self._p(new))
+        # VfsPosix(root).rename prefixes both paths in one buffer, so the second overwrites
+        # the first (1.29.0-preview); a root-less VfsPosix takes the whole paths
+        return self.host.rename(self.root + self._p(old), self.root + self._p(new))
 
     def chdir(self, path):
         pass
