@@ -20,8 +20,6 @@ import subprocess
 import sys
 import tempfile
 
-import crcmod.predefined
-
 from barenet_host import cliargs
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -35,7 +33,13 @@ RETRIES = 3
 # sys.implementation._mpy: version | sub-version << 8 | arch << 10 (py/persistentcode.h)
 ARCHS = ("none", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp",
          "armv7emdp", "xtensa", "xtensawin", "rv32imc", "rv64imc")
-crc32 = crcmod.predefined.mkCrcFun("crc-32")
+
+
+def crc32(data):
+    # imported here: every `barenet` command loads this module, few need crcmod
+    import crcmod.predefined
+    return crcmod.predefined.mkCrcFun("crc-32")(data)
+
 
 # the device's half: CRC-32 of a file in small reads (a board's heap is small), or -1
 DEVICE_LIB = """
