@@ -17,7 +17,7 @@ import vfs
 
 EXIT_RAW = 10
 EXIT_FRIENDLY = 11
-EXIT_RESET = 12
+EXIT_RESET = 12  # vboard_machine.reset()
 # pyexec.c: the raw-paste window is half of MICROPY_REPL_STDIN_BUFFER_MAX; a bigger one
 # only means fewer flow-control bytes.
 WINDOW = 4096
@@ -112,24 +112,6 @@ class BoardFS:
 
     def getcwd(self):
         return ""
-
-
-class Machine:
-    """`machine` as a board has it where the unix port lacks it: reset() power-cycles."""
-
-    def __init__(self, real):
-        self._real = real
-        self.reset_requested = False
-
-    def __getattr__(self, name):
-        return getattr(self._real, name)
-
-    def reset(self):
-        self.reset_requested = True
-        raise SystemExit(EXIT_RESET)
-
-    def soft_reset(self):
-        raise SystemExit(EXIT_RAW)
 
 
 def run(code, glob, mode):
@@ -283,6 +265,8 @@ def main():
     sys.exit(status)
 
 
-_machine = Machine(__import__("machine"))
+# the board's machine module (vboard_machine.py, next to this file), before / is the board's
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+_machine = __import__("vboard_machine")
 sys.modules["machine"] = _machine
 main()
