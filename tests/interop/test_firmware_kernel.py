@@ -7,6 +7,7 @@ sockets, which stand in for a Wi-Fi board's lwIP).
   through it (sha256 checked).
 - A lease change: dnsmasq restarted with another pool NAKs the renewal; the board takes a
   new address and serves there.
+- A server offering nonsense (a /32 mask): refused, said on the log, never bound.
 - Bare IP datagrams (`link.ip`) to `barenet bridge --board udp:PORT,ip` and its TUN, as issue
   11 asks for Wi-Fi boards: the kernel pings the board and curls its status page.
 """
@@ -136,6 +137,31 @@ def test_firmware_moves_to_the_new_address_dnsmasq_gives_on_renew(tap_ns, tmp_pa
         log.text("address %s/24" % new)
         reaches(ns, new)
         assert new in (tmp_path / "leases2").read_text()
+    finally:
+        if vm is not None:
+            stop(vm)
+        tunnel.close()
+        stop(server)
+
+
+@pytest.mark.timeout(300)
+def test_firmware_refuses_a_dnsmasq_offering_a_32_mask_and_says_so(tap_ns, tmp_path):
+    """A server's nonsense (here dnsmasq told to send the mask 255.255.255.255) is refused by
+    the core's DHCP client (dhcp.py, tests/unit/test_dhcp.py) and said on the board's log; the
+    board stays unaddressed and unreachable rather than take a /32."""
+    ns = tap_ns.ns
+    server = start_dnsmasq(ns, tmp_path, "--interface=" + tap_ns.name, "--except-interface=lo",
+                           "--dhcp-range=192.0.2.50,192.0.2.60,255.255.255.0,120s",
+                           "--dhcp-option=option:netmask,255.255.255.255",
+                           "--dhcp-leasefile=%s" % (tmp_path / "leases"))
+    tunnel = Tunnel(tap_ns.tap)
+    vm = None
+    try:
+        vm, log = firmware(tmp_path, {"driver": "udp_tunnel", "mac": "auto",
+                                      "host": "127.0.0.1", "port": tunnel.port})
+        # dnsmasq puts its netmask option in the ACK only, not the offer
+        log.text("DHCP: refused the ack of 192.0.2.1: a subnet mask of /32", timeout_s=60)
+        assert not any("DHCP: bound" in x or "address 192" in x for x in log.seen), log.seen
     finally:
         if vm is not None:
             stop(vm)
