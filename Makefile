@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-DEBS   := iproute2 iputils-ping netcat-openbsd curl tcpdump tshark procps apache2-utils mosquitto mosquitto-clients chromium dnsmasq-base busybox
+DEBS   := iproute2 iputils-ping netcat-openbsd curl tcpdump tshark procps apache2-utils mosquitto mosquitto-clients chromium dnsmasq-base busybox ethtool avahi-daemon avahi-utils dbus
 PYTEST_ARGS ?=
 # The 32-bit MicroPython VM (WebAssembly, run by Node.js): ../shared/reference/mpy32.md
 MPY32  := tests/micropython/mpy32

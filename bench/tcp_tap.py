@@ -222,9 +222,11 @@ def reference(mb, seconds):
 def barenet(mb, seconds, serve_args=(), quiet=False, tree=None):
     """The kernel against `barenet serve` on a TAP in the same namespace.
 
-    The TAP is plain (no IFF_VNET_HDR, no TUNSETOFFLOAD), so the kernel cannot hand it TSO/GSO
-    super-frames: every frame either way is a real one of at most MTU + 14 bytes.
-    tree: run barenet from another checkout (its shared/ and host/), for A/B comparisons."""
+    With `--offload off` the TAP is plain (no IFF_VNET_HDR, no TUNSETOFFLOAD), so every frame
+    either way is a real one of at most MTU + 14 bytes; with `--offload on` both sides hand
+    over TSO super-frames of up to 64 KB.
+    tree: run barenet from another checkout (its shared/ and host/), for A/B comparisons; one
+    without `--offload` is given serve_args without it."""
     env = None
     if tree is not None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
@@ -244,8 +246,9 @@ def barenet(mb, seconds, serve_args=(), quiet=False, tree=None):
             summary = (stop(srv) or "").strip()
             if not quiet:
                 print("  " + summary.replace("\n", "\n  "))
-            # The runner reads into an MTU + 14 byte buffer: a larger frame (a GSO super-frame)
-            # would arrive truncated and be dropped by the IPv4 length check. None may be.
+            # Without offloads the runner reads into an MTU + 14 byte buffer: a larger frame (a
+            # GSO super-frame) would arrive truncated and be dropped by the IPv4 length check.
+            # None may be, either way.
             if "drop_length" in summary or "drop_short" in summary:
                 raise SystemExit("barenet dropped malformed or oversized frames: " + summary)
 
@@ -271,7 +274,7 @@ UNITS = {"to_peer": "ms/MB", "from_peer": "ms/MB", "echo": "us/rt"}
 
 
 # barenet's sides: the extra `serve` arguments of each `--offload` setting the table names.
-SIDES = {"off": []}
+SIDES = {"off": ["--offload", "off"], "on": ["--offload", "on"]}
 REFERENCES = {"veth": "kernel/veth", "relay": "kernel behind relay",
               "relay_offload": "relay, offloads"}
 

@@ -18,10 +18,10 @@ import time
 
 import asyncio
 
+from barenet import __version__ as VERSION
 from log import Log
 import netdev
 
-VERSION = "0.4"
 CONFIG = "config.json"
 SUPERVISE_MS = 1000
 KEEPALIVE_TICKS = 10   # supervisions between the UDP tunnel's empty datagrams (10 s)
@@ -114,8 +114,11 @@ class Firmware:
         except ImportError:
             self.log.warning("mdns is on in config.json, but this firmware has no barenet.mdns")
             return []
+        apps = self.cfg["apps"]
         r = mdns.Responder(self.stack, self.iface, self.hostname,
-                           services=[("_http._tcp", self.cfg["apps"].get("status", 80))])
+                           services=[("_http._tcp", apps["status"])] if "status" in apps else [],
+                           txt={"board": self.cfg.get("board", "unknown"), "firmware": VERSION},
+                           log=self.log.info)
         self.loop.add_task(r.poll)
         return ["mdns:%s.local" % self.hostname]
 

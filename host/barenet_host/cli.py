@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 
+import barenet
 from barenet import addr
 from barenet.apps.chargen import Chargen
 from barenet.apps.discard import Discard
@@ -98,6 +99,9 @@ def _parser():
                    % (MTU_MIN, MTU_MAX))
     s.add_argument("--udp-echo", type=cliargs.ranged("port", 1, 65535), action="append", default=[],
                    metavar="PORT", help="answer UDP echo (RFC 862) on PORT; may be repeated")
+    s.add_argument("--mdns", type=cliargs.mdns_name, metavar="NAME",
+                   help="answer multicast DNS (RFC 6762) for NAME.local, and advertise the "
+                   "status page as NAME._http._tcp.local (DNS-SD, RFC 6763) if --apps has http")
     s.add_argument("--apps", type=_apps, default=[], metavar="LIST",
                    help="services to run, comma-separated: %s (TCP echo 7, discard 9, "
                    "chargen 19, http status page 80; UDP discovery %d, which `barenet client "
@@ -122,6 +126,11 @@ def _parser():
                    help="control socket for `barenet ctl` (default %s, NAME the TAP's or "
                    "TUN's, else made from the device spec)" % control.default_path("NAME"))
     linkopts.add_arguments(s)
+    s.add_argument("--offload", choices=("on", "off"),
+                   help="a TAP's checksum and segmentation offloads (IFF_VNET_HDR, "
+                   "TUNSETOFFLOAD): the kernel hands over IPv4 super-frames of up to 64 KB "
+                   "with checksums it vouches for. Default on for --tap without --faults, "
+                   "--pcap or --verbose (they take plain frames); off gives plain frames")
     s.add_argument("--trace", metavar="FILE", help="write each TCP connection's cwnd, "
                    "ssthresh, RTT and sequence numbers to FILE as they change (JSON lines, "
                    "for `barenet plot`)")
@@ -213,6 +222,12 @@ def _check_serve(args):
     _check_link(args)
     if len(set(args.udp_echo)) != len(args.udp_echo):
         raise cliargs.UsageError("--udp-echo ports must differ")
+    middleware = args.faults is not None or args.pcap is not None or args.verbose
+    if args.offload == "on" and (args.spec.kind != "tap" or middleware):
+        raise cliargs.UsageError("--offload on needs --tap, without --faults, --pcap or "
+                                 "--verbose (they take plain frames)")
+    if args.offload is None:
+        args.offload = "off" if middleware or args.spec.kind != "tap" else "on"
 
 
 def _open_link(args, out):
@@ -221,7 +236,10 @@ def _open_link(args, out):
     ip, prefix = args.ip
     cidr = "%s/%d" % (addr.ip_ntoa(ip), prefix)
     try:
-        dev = open_device(args.spec)
+        if getattr(args, "offload", "off") == "on":
+            dev = open_device(args.spec, offload=True)
+        else:
+            dev = open_device(args.spec)
     except (OSError, ValueError) as e:
         raise cliargs.UsageError(getattr(e, "strerror", None) or str(e))
     try:
@@ -285,6 +303,8 @@ def serve(args, out):
         if args.mac is not None:
             what += ", mac " + addr.mac_ntoa(args.mac)
         what += ", mtu %d" % mtu
+        if getattr(dev, "csum_offload", False):
+            what += ", offload csum+tso4"
         if gateway:
             what += ", gateway " + gateway
         if args.udp_echo:
@@ -295,12 +315,22 @@ def serve(args, out):
         udp_apps = [n for n in args.apps if n in UDP_APPS]
         if udp_apps:
             what += ", udp " + " ".join("%s:%d" % (n, UDP_APPS[n][1]) for n in udp_apps)
+        if args.mdns:
+            what += ", mdns %s.local" % args.mdns
         what += linkopts.describe(args) + ", control " + ctl_path
         print("barenet: serving " + what, file=out, flush=True)
         try:
             # after the banner: the interface's first frame (a gratuitous ARP) may be logged
-            stack.add_interface(nic, mac=args.mac, ip=cidr, gateway=gateway, mtu=mtu,
-                                now_ms=now_ms())
+            iface = stack.add_interface(nic, mac=args.mac, ip=cidr, gateway=gateway, mtu=mtu,
+                                        now_ms=now_ms())
+            if args.mdns:
+                from barenet.mdns import Responder
+                services = [("_http._tcp", APPS["http"][1])] if "http" in args.apps else []
+                responder = Responder(stack, iface, args.mdns, services=services,
+                                      txt={"board": "host", "firmware": barenet.__version__},
+                                      log=lambda line: print("barenet: " + line, file=out,
+                                                             flush=True))
+                runner.add_task(responder.poll)
             runner.run()
         except OSError as e:
             # The device failed under us (deleted, say): not a usage error, exit status 1.

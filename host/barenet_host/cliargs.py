@@ -65,6 +65,17 @@ def mac(text):
     return mac
 
 
+def mdns_name(text):
+    """A host label for NAME.local: RFC 1035 letters, digits and hyphens, 1-63 octets
+    (RFC 6762 16 allows more, but a board's name should work with every resolver)."""
+    name = text[:-6] if text.lower().endswith(".local") else text
+    if not 0 < len(name) <= 63 or name[0] == "-" or name[-1] == "-" or \
+            not all(c.isalnum() and c.isascii() or c == "-" for c in name):
+        raise argparse.ArgumentTypeError("%r is not a host name (letters, digits and hyphens, "
+                                         "at most 63)" % (text,))
+    return name
+
+
 def ranged(name, lo, hi, number=int):
     """An argument type: a number lo..hi; number=float for seconds and other fractions."""
     what = "an integer %d..%d" if number is int else "a number %g..%g"

@@ -30,8 +30,9 @@ import sys
 import threading
 import time
 
-from barenet import addr
+from barenet import addr, mdns
 from barenet.apps import discovery
+from barenet.wire import Malformed, dns as dnsw
 from barenet.wire.checksum import checksum
 
 from barenet_host import cliargs
@@ -102,14 +103,11 @@ class Net:
                 return False
             time.sleep(0.02)
 
-    def broadcast_targets(self):
-        """Where `discover` sends: the limited broadcast, and on the kernel each interface's
-        own subnet's broadcast address too (with no default route Linux refuses
-        255.255.255.255, ENETUNREACH)."""
-        out = ["255.255.255.255"]
-        if self.barenet:
-            return out
+    def interface_addrs(self):
+        """[(address, netmask)] of the kernel's IPv4 interfaces but loopback ones (SIOCGIFADDR,
+        SIOCGIFNETMASK)."""
         import fcntl
+        out = []
         s = kernel.socket(kernel.AF_INET, kernel.SOCK_DGRAM)
         try:
             for _, name in kernel.if_nameindex():
@@ -119,14 +117,43 @@ class Net:
                     mask = fcntl.ioctl(s.fileno(), _SIOCGIFNETMASK, req)[20:24]
                 except OSError:
                     continue       # no IPv4 address there
-                if ip[0] == 127 or mask == b"\xff\xff\xff\xff":
-                    continue
-                b = addr.ip_ntoa(bytes(a | (~m & 0xFF) for a, m in zip(ip, mask)))
-                if b not in out:
-                    out.append(b)
+                if ip[0] != 127:
+                    out.append((ip, mask))
         finally:
             s.close()
         return out
+
+    def broadcast_targets(self):
+        """Where `discover` sends: the limited broadcast, and on the kernel each interface's
+        own subnet's broadcast address too (with no default route Linux refuses
+        255.255.255.255, ENETUNREACH)."""
+        out = ["255.255.255.255"]
+        if self.barenet:
+            return out
+        for ip, mask in self.interface_addrs():
+            if mask == b"\xff\xff\xff\xff":
+                continue
+            b = addr.ip_ntoa(bytes(a | (~m & 0xFF) for a, m in zip(ip, mask)))
+            if b not in out:
+                out.append(b)
+        return out
+
+    def send_mdns(self, sock, query):
+        """The mDNS query to its group on every interface (a kernel socket's group traffic
+        leaves by IP_MULTICAST_IF); -> how many sends went out."""
+        group = (mdns.GROUP, mdns.PORT)
+        if self.barenet:
+            sock.sendto(query, group)
+            return 1
+        sent = 0
+        for ip, _ in self.interface_addrs():
+            try:
+                sock.setsockopt(kernel.IPPROTO_IP, kernel.IP_MULTICAST_IF, ip)
+                sock.sendto(query, group)
+                sent += 1
+            except OSError:
+                continue
+        return sent
 
     def ping_socket(self):
         """-> (socket, whether what it receives starts with an IP header)."""
@@ -227,10 +254,16 @@ def discover(net, args, out):
                 sent += 1
             except OSError:
                 continue       # not every target is reachable from every host
+        if not args.to:
+            # DNS-SD over mDNS too (RFC 6763 4): a legacy unicast query from this port (RFC
+            # 6762 6.7) for the status pages' service, answered straight back to it
+            sent += net.send_mdns(sock, dnsw.build(_MDNS_ID, 0, [(_MDNS_SERVICE, dnsw.TYPE_PTR,
+                                                                  dnsw.CLASS_IN)]))
         if not sent:
             raise cliargs.RuntimeFailure("cannot send a discovery request to %s"
                                          % ", ".join(targets))
         found = {}
+        named = {}
         end = time.monotonic() + args.wait
         while True:
             left = end - time.monotonic()
@@ -241,12 +274,24 @@ def discover(net, args, out):
                 data, src = sock.recvfrom(2048)
             except OSError:
                 break          # the wait is over
+            if src[1] == mdns.PORT:
+                for name, dev in _mdns_reply(data, src[0]):
+                    named[dev["ip"]] = (name, dev)
+                continue
             dev = _discovery_reply(data, token)
             if dev is not None:
                 dev["from"] = src[0]
                 found[(dev["ip"], dev["mac"])] = dev
     finally:
         sock.close()
+    # a device that answered both ways is one row, its mDNS name added
+    by_ip = dict((d["ip"].split("/")[0], d) for d in found.values())
+    for ip, (name, dev) in named.items():
+        if ip in by_ip:
+            by_ip[ip]["mdns"] = name
+        else:
+            dev["mdns"] = name
+            found[(ip, None)] = dev
     if not found:
         raise cliargs.RuntimeFailure("no device answered within %g s" % args.wait)
     devices = sorted(found.values(), key=lambda d: addr.ip_aton(d["ip"].split("/")[0]))
@@ -254,10 +299,60 @@ def discover(net, args, out):
         out.write(json.dumps(devices, indent=1, sort_keys=True) + "\n")
     else:
         from barenet_host import term
-        term.print_table(out, "devices", ["name", "mac", "ip", "board", "firmware", "uptime"],
+        term.print_table(out, "devices", ["name", "mac", "ip", "board", "firmware", "uptime",
+                                          "mdns"],
                          [[d["name"], d["mac"] or "-", d["ip"], d["board"], d["firmware"],
-                           _duration(d["uptime_s"])] for d in devices])
+                           _duration(d["uptime_s"]), d.get("mdns", "-")] for d in devices])
     return 0
+
+
+_MDNS_SERVICE = "_http._tcp.local"
+_MDNS_ID = 0xB0A4
+
+
+def _mdns_reply(data, src):
+    """[(NAME.local, device)] for each service instance the DNS-SD answer names, with its
+    address from the A record and board/firmware from TXT (the fields mDNS cannot tell are
+    None)."""
+    try:
+        m = dnsw.parse(data)
+    except (Malformed, ValueError):
+        return []
+    if not m.response or m.id != _MDNS_ID:
+        return []
+    recs = m.answers + m.additional
+    out = []
+    for name, rtype, _, _, rdata in recs:
+        if rtype != dnsw.TYPE_PTR or name != _MDNS_SERVICE or not isinstance(rdata, str):
+            continue
+        srv = [r[4] for r in recs if r[0] == rdata and r[1] == dnsw.TYPE_SRV]
+        if not srv:
+            continue
+        host = srv[0][3]
+        ips = [r[4] for r in recs if r[0] == host and r[1] == dnsw.TYPE_A and len(r[4]) == 4]
+        txt = {}
+        for r in recs:
+            if r[0] == rdata and r[1] == dnsw.TYPE_TXT:
+                txt = _txt(r[4])
+        out.append((host, {"name": rdata.split(".")[0], "mac": None,
+                           "ip": addr.ip_ntoa(ips[0]) if ips else src,
+                           "board": txt.get("board", "?"), "firmware": txt.get("firmware", "?"),
+                           "uptime_s": None, "from": src}))
+    return out
+
+
+def _txt(rdata):
+    """RFC 6763 6: length-prefixed key=value strings -> dict."""
+    out = {}
+    i = 0
+    while i < len(rdata):
+        n = rdata[i]
+        item = bytes(rdata[i + 1:i + 1 + n]).decode("utf-8", "replace")
+        k, _, v = item.partition("=")
+        if k:
+            out[k.lower()] = v
+        i += 1 + n
+    return out
 
 
 def _discovery_reply(data, token):

@@ -124,6 +124,7 @@ _TUNABLES = {
     # -- TCP: features ----------------------------------------------------------------------
     "wscale": (True, True),             # RFC 7323 window scale
     "sack": (True, True),               # RFC 2018 / RFC 6675
+    "timestamps": (True, True),         # RFC 7323 3-5 TSopt, RTTM and PAWS: 12 bytes a segment
     "rack": (True, True),               # RFC 8985 RACK-TLP on SACK connections
     "isn": (None, None),                # tests only: fn(lip, lport, rip, rport, now) -> ISN
     # -- DHCP client (barenet/dhcp.py, RFC 2131 4.1 and 4.4) ---------------------------------

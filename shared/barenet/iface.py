@@ -23,6 +23,11 @@ from .wire import Malformed, ethernet
 _ETH_HLEN = ethernet.HEADER_LEN
 
 
+def multicast_mac(group):
+    """RFC 1112 6.4: 01:00:5e and the group's low 23 bits."""
+    return bytes((0x01, 0x00, 0x5E, group[1] & 0x7F, group[2], group[3]))
+
+
 class Interface(Ready):
     """What every link type shares: the NIC, the address, the transmit buffer, up/down.
 
@@ -33,6 +38,9 @@ class Interface(Ready):
 
     link = None
     hlen = 0
+    # Set by the loop step for each frame from a NIC with csum_offload (nic.py): TCP and UDP
+    # then skip verifying a checksum the NIC vouches for.
+    rx_csum_ok = False
 
     def __init__(self, stack, nic, mtu, name):
         if not 68 <= mtu <= 65535:  # RFC 791: every host must accept 68-byte datagrams
@@ -41,18 +49,46 @@ class Interface(Ready):
         self.nic = nic
         self.name = name
         self.mtu = mtu
+        # What one read may bring: a receive offload's super-frame is larger than the MTU
+        self.rx_max = max(mtu, getattr(nic, "rx_max", mtu))
+        # The largest TCP super-segment (IP datagram) the NIC cuts up itself; 0: none
+        self.tso_max = getattr(nic, "tso_max", 0)
         self.up = True
         self.link_up = getattr(nic, "link_up", True)
         self.running = self.link_up
         self.stats = {}
         # One frame-sized transmit buffer: IP builds at [hlen:], the link header fills [0:hlen].
-        self.txbuf = bytearray(self.hlen + mtu)
+        self.txbuf = bytearray(self.hlen + max(mtu, self.tso_max))
         self._txmv = memoryview(self.txbuf)
         # The last frame's view of txbuf, kept for the next frame of the same length (a bulk
         # sender's are all full-sized), so that sending one makes no view
         self._txview = self._txmv[0:0]
         self.link_changes = 0
+        # IPv4 multicast groups joined (RFC 1112 level 2), as 16-bit halves for IP's input
+        # check; the group MACs an Ethernet link takes in (RFC 1112 6.4)
+        self.groups = []
+        self.group_macs = []
         self._set(ANY, 0, None)
+
+    def join(self, group):
+        """Take in datagrams to the multicast group (a dotted str or 4 bytes). No IGMP report
+        is sent: the groups barenet joins are link-local (224.0.0.0/24: mDNS), which RFC 4541
+        2.1.2 has switches flood whatever IGMP says."""
+        g = ip_aton(group)
+        if not 224 <= g[0] <= 239:
+            raise ValueError("%r is not an IPv4 multicast group" % (group,))
+        halves = ((g[0] << 8) | g[1], (g[2] << 8) | g[3])
+        if halves not in self.groups:
+            self.groups.append(halves)
+            self.group_macs.append(multicast_mac(g))
+
+    def leave(self, group):
+        g = ip_aton(group)
+        halves = ((g[0] << 8) | g[1], (g[2] << 8) | g[3])
+        if halves in self.groups:
+            i = self.groups.index(halves)
+            del self.groups[i]
+            del self.group_macs[i]
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -138,12 +174,15 @@ class Interface(Ready):
     def poll(self, now):
         return None
 
-    def _send(self, n):
+    def _send(self, n, gso=0):
         inc(self.stats, "tx")
         v = self._txview
         if len(v) != n:
             v = self._txview = self._txmv[0:n]
-        self.nic.send(v)
+        if gso:
+            self.nic.send_tso(v, gso)
+        else:
+            self.nic.send(v)
 
 
 class EthernetInterface(Interface):
@@ -168,25 +207,29 @@ class EthernetInterface(Interface):
     def poll(self, now):
         return self.arp.poll(now)
 
-    def output(self, n, next_hop, now):
+    def output(self, n, next_hop, now, gso=0):
         """Send the datagram in txbuf[14:14 + n] to next_hop (None: link broadcast), or queue
-        it until ARP resolves next_hop."""
+        it until ARP resolves next_hop. gso: a TSO super-segment's MSS (_send)."""
         if next_hop is None:
             mac = BROADCAST_MAC
+        elif 224 <= next_hop[0] <= 239:
+            mac = multicast_mac(next_hop)     # a group: no ARP (RFC 1112 6.4)
         else:
             mac = self.arp.lookup(next_hop, now)
             if mac is None:
+                if gso:
+                    return      # ARP's queue sends plain frames: TCP's retransmission recovers
                 if not self.arp.resolve(next_hop, self._txmv[_ETH_HLEN:_ETH_HLEN + n], now):
                     # ARP cannot hold it: the sender hears of it (UDP sendto raises), as a
                     # full buffer pushes back instead of losing the datagram in silence.
                     raise oserror(ENOBUFS)
                 return
-        self.send_ip(mac, n)
+        self.send_ip(mac, n, gso)
 
-    def send_ip(self, mac, n):
+    def send_ip(self, mac, n, gso=0):
         """Frame the datagram in txbuf[14:14 + n] for mac and send it."""
         ethernet.emit(self.txbuf, mac, self.mac, ethernet.TYPE_IPV4)
-        self._send(_ETH_HLEN + n)
+        self._send(_ETH_HLEN + n, gso)
 
     def send_waiting(self, mac, datagram):
         """ARP answered: send a datagram that waited for it."""
@@ -207,16 +250,24 @@ class EthernetInterface(Interface):
             return
         inc(st, "rx")
         inc(self.stats, "rx")
-        # Accept frames for our MAC and broadcast; no multicast groups are joined.
+        # Frames for our MAC, broadcast, and the groups joined
         if not ethernet.dst_is(frame, self.mac) and not ethernet.dst_is(frame, BROADCAST_MAC):
-            inc(st, "drop_not_for_us")
-            return
+            if not (frame[0] & 1 and self._group_frame(frame)):
+                inc(st, "drop_not_for_us")
+                return
         if etype == ethernet.TYPE_IPV4:
             self.stack.ip.input(self, frame[_ETH_HLEN:], now)
         elif etype == ethernet.TYPE_ARP:
             self.arp.input(frame[_ETH_HLEN:], now, ethernet.dst_is(frame, self.mac))
         else:
             inc(st, "drop_ethertype")
+
+
+    def _group_frame(self, frame):
+        for mac in self.group_macs:
+            if ethernet.dst_is(frame, mac):
+                return True
+        return False
 
 
 class IPInterface(Interface):
@@ -229,8 +280,8 @@ class IPInterface(Interface):
         # Point-to-point: the far end need not share our subnet (a /32 and its peer).
         return True
 
-    def output(self, n, next_hop, now):
-        self._send(n)
+    def output(self, n, next_hop, now, gso=0):
+        self._send(n, gso)
 
     def receive(self, frame, now):
         inc(self.stats, "rx")
@@ -242,6 +293,8 @@ class Loopback:
 
     name = "lo"
     mtu = 65535
+    rx_csum_ok = False
+    tso_max = 0
     nic = None
     hlen = 0
 

@@ -78,6 +78,16 @@ class IP:
                     self._rsrc = i.ip
                     return i
             raise oserror(ENETUNREACH)
+        if 224 <= dst[0] <= 239:
+            # A group leaves by the first running configured interface (RFC 1112 6.1: the
+            # default interface), its MAC made from the group; a sender bound to one
+            # interface (UDP's `device`) goes through _route_via instead
+            for i in ifaces:
+                if i.running and i.configured:
+                    self._hop = dst
+                    self._rsrc = i.ip
+                    return i
+            raise oserror(ENETUNREACH)
         for i in ifaces:
             if i.running and i.configured and i.on_link(dst):
                 self._hop = None if dst == i.broadcast else dst
@@ -97,6 +107,8 @@ class IP:
             raise oserror(ENETUNREACH)
         if dst == LIMITED_BROADCAST or dst == iface.broadcast:
             self._hop = None
+        elif 224 <= dst[0] <= 239:
+            self._hop = dst              # a group: its MAC, no ARP (iface.output)
         elif iface.configured and iface.on_link(dst):
             self._hop = dst
         elif iface.gateway is not None:
@@ -131,10 +143,11 @@ class IP:
         return self._ident
 
     def output(self, dst, proto, payload, src=None, hdr=None, ttl=None, df=False, tos=0,
-               now=None, via=None):
+               now=None, via=None, gso=0):
         """Send one datagram: hdr (optional transport header) then payload. now: the time
-        (for ARP); user sends without one act at the stack's last input or poll. via: only
-        through that interface."""
+        (for ARP); user sends without one act at the stack's last input or poll. gso: a TCP
+        super-segment up to the interface's tso_max, cut into segments of gso payload bytes
+        by the NIC (nic.py send_tso). via: only through that interface."""
         iface = self._route(dst) if via is None else self._route_via(via, dst)
         next_hop = self._hop
         if src is None:
@@ -157,7 +170,7 @@ class IP:
             d[_IP_HLEN + hl:] = payload
             self._loop_put(d)
             return
-        if plen + _IP_HLEN <= iface.mtu:
+        if plen + _IP_HLEN <= iface.mtu or (gso and plen + _IP_HLEN <= iface.tso_max):
             buf = iface.txbuf
             h = iface.hlen
             ipv4.emit(buf, h, src, dst, proto, plen, ident, ttl, tos, df)
@@ -166,7 +179,7 @@ class IP:
                 buf[o:o + hl] = hdr
             buf[o + hl:o + plen] = payload
             inc(self.stats, "tx")
-            iface.output(_IP_HLEN + plen, next_hop, now)
+            iface.output(_IP_HLEN + plen, next_hop, now, gso)
             return
         if df:
             raise oserror(EMSGSIZE)
@@ -275,7 +288,8 @@ class IP:
             lo = h.dst_lo
             if hi != iface.ip_hi or lo != iface.ip_lo or not iface.configured:
                 if not (hi == 0xFFFF and lo == 0xFFFF) and \
-                        (hi != iface.bcast_hi or lo != iface.bcast_lo):
+                        (hi != iface.bcast_hi or lo != iface.bcast_lo) and \
+                        not (0xE000 <= hi < 0xF000 and iface.groups and (hi, lo) in iface.groups):
                     # A transparent stack (a NAT gateway, barenet_host/nat) takes unicast to
                     # any address; its transports hand what is not ours to their catch_all.
                     if not self.transparent or hi >= 0xE000 or not iface.configured:

@@ -48,16 +48,20 @@ class Loop:
         more = False
         burst = self.burst
         for iface in stack.interfaces:
-            size = iface.hlen + iface.mtu
+            size = iface.hlen + iface.rx_max
             if size > len(self._buf):
                 self._buffer(size)
             buf = self._buf
             mv = self._mv
-            recv_into = iface.nic.recv_into
+            nic = iface.nic
+            recv_into = nic.recv_into
+            offload = getattr(nic, "csum_offload", False)
             for _ in range(burst):
                 n = recv_into(buf)
                 if not n:
                     break
+                if offload:
+                    iface.rx_csum_ok = nic.rx_csum_valid
                 stack.input(iface, mv[:n], now)
             else:
                 more = True

@@ -36,6 +36,24 @@ and optionally:
     fileno()
         Host NICs only: an fd the host runner select()s on to sleep until a frame arrives.
 
+Offloads (a TAP opened with IFF_VNET_HDR, barenet_host/devices/tuntap.py), all optional; a NIC
+without them (every board's) gets exactly the frames and checks of a plain link:
+
+    csum_offload
+        True: after each recv_into, `rx_csum_valid` says whether the frame's TCP and UDP
+        checksums may be trusted unverified (the NIC or its kernel checked them, or they are
+        a local sender's and were never computed). The IPv4 header checksum is always checked.
+    rx_max
+        The largest IP datagram recv_into may deliver, beyond the MTU: a receive offload's
+        super-frame (up to 65535). The interface reads with a buffer this large.
+    tso_max
+        The largest IP datagram `send_tso` takes (up to 65535).
+    send_tso(frame, mss)
+        Hand over one TCP super-segment beyond the MTU whose checksum field holds only the
+        pseudo-header sum (wire.tcp.partial_checksum): the NIC completes the checksum and
+        cuts the payload into segments of mss bytes, each behind a copy of the headers with
+        its sequence number advanced (TSO). TCP sends one only for whole MSS-sized pieces.
+
 Middleware (fault injection, pcap capture: barenet_host.faults, barenet_host.pcap) wraps a
 NIC and has the same protocol: what it holds back comes out of its own `recv_into`, and its
 `poll` tells the loop when that will be, so a wrapped NIC is driven exactly like a bare one.

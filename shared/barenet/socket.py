@@ -96,6 +96,7 @@ TCP_NODELAY = 1
 TCP_KEEPIDLE = 4
 TCP_KEEPINTVL = 5
 TCP_KEEPCNT = 6
+TCP_USER_TIMEOUT = 18
 IP_TTL = 2
 IP_HDRINCL = 3
 MSG_OOB = 1
@@ -360,6 +361,9 @@ class Socket(_Stream):
                 value = self._net.stack.cfg.ttl    # Linux: -1 restores the default
             elif not 1 <= value <= 255:
                 raise oserror(EINVAL)
+        elif key == (IPPROTO_TCP, TCP_USER_TIMEOUT):
+            if value < 0:
+                raise oserror(EINVAL)   # ms, 0 for none (Linux: any int >= 0)
         elif key[0] == IPPROTO_TCP and key != (IPPROTO_TCP, TCP_NODELAY):
             if value < 1 or value > (127 if name == TCP_KEEPCNT else 32767):
                 raise oserror(EINVAL)   # Linux's limits (MAX_TCP_KEEP*)
@@ -387,7 +391,7 @@ class Socket(_Stream):
             return self._bufsize(name)
         if key == (IPPROTO_IP, IP_TTL):
             return self._opts.get(key, self._net.stack.cfg.ttl)
-        if key[0] == IPPROTO_TCP and key != (IPPROTO_TCP, TCP_NODELAY):
+        if key[0] == IPPROTO_TCP and TCP_KEEPIDLE <= name <= TCP_KEEPCNT:
             return self._opts.get(key, _KEEP_DEFAULTS[name - TCP_KEEPIDLE])
         return self._opts.get(key, 0)
 
@@ -442,7 +446,8 @@ _SOCKET_OPTS = ((SOL_SOCKET, SO_REUSEADDR), (SOL_SOCKET, SO_ERROR), (SOL_SOCKET,
                 (SOL_SOCKET, SO_SNDBUF), (SOL_SOCKET, SO_RCVBUF), (SOL_SOCKET, SO_KEEPALIVE),
                 (SOL_SOCKET, SO_OOBINLINE), (SOL_SOCKET, SO_LINGER), (IPPROTO_IP, IP_TTL))
 _TCP_OPTS = _SOCKET_OPTS + ((IPPROTO_TCP, TCP_NODELAY), (IPPROTO_TCP, TCP_KEEPIDLE),
-                            (IPPROTO_TCP, TCP_KEEPINTVL), (IPPROTO_TCP, TCP_KEEPCNT))
+                            (IPPROTO_TCP, TCP_KEEPINTVL), (IPPROTO_TCP, TCP_KEEPCNT),
+                            (IPPROTO_TCP, TCP_USER_TIMEOUT))
 _BUF_MIN = 2048     # the least SO_RCVBUF/SO_SNDBUF gives (Linux: SOCK_MIN_RCVBUF, 2048 + overhead)
 
 
@@ -650,7 +655,8 @@ class StreamSocket(Socket):
             if b is None:
                 # Linux never waits for urgent data (tcp_recv_urg): EAGAIN while the byte
                 # the peer announced has not arrived, EINVAL when there is none
-                raise oserror(EAGAIN if c.urg.urg_seq is not None else EINVAL)
+                raise oserror(EAGAIN if c.urg is not None and c.urg.urg_seq is not None
+                              else EINVAL)
             return b
         if c.state == SYN_SENT or c.state == SYN_RECEIVED:
             self._wait(self._connected, flags)
@@ -837,6 +843,7 @@ class StreamSocket(Socket):
         c.nodelay = bool(o.get((IPPROTO_TCP, TCP_NODELAY)))
         c.oobinline = bool(o.get((SOL_SOCKET, SO_OOBINLINE)))
         c.ttl = self._ttl()
+        c.set_user_timeout(o.get((IPPROTO_TCP, TCP_USER_TIMEOUT), 0))
         if o.get((SOL_SOCKET, SO_KEEPALIVE)):
             idle = self.getsockopt(IPPROTO_TCP, TCP_KEEPIDLE)
             intvl = self.getsockopt(IPPROTO_TCP, TCP_KEEPINTVL)
@@ -859,7 +866,8 @@ class StreamSocket(Socket):
             # are shut, so every flag is up
             return POLLIN | POLLOUT | POLLERR | POLLHUP
         m = 0
-        if ep.readable() or ep.fin_rcvd or self._rd_shut or ep.urg.oob_byte is not None:
+        if ep.readable() or ep.fin_rcvd or self._rd_shut or (ep.urg is not None and
+                                                              ep.urg.oob_byte is not None):
             m |= POLLIN
         if ep.writable() and ep.state >= ESTABLISHED:
             m |= POLLOUT
@@ -1060,11 +1068,21 @@ if _RawIOBase is not None:
 
 
 # (family, type) -> the class of its sockets; rawsock.py (SOCK_RAW) and unixsock.py (AF_UNIX)
-# add theirs when imported, here below or first (they import this module: either order works)
+# add theirs when imported: on the first such socket (_kind), as most boards open neither and
+# the two cost 5.7 KB of heap on a 32-bit board (BENCHMARKS.md, "Memory on boards")
 _KINDS = {(AF_INET, SOCK_STREAM): StreamSocket, (AF_INET, SOCK_DGRAM): DatagramSocket}
 _PROTOS = {SOCK_STREAM: IPPROTO_TCP, SOCK_DGRAM: IPPROTO_UDP}
-from . import rawsock as _raw, unixsock as _unix   # noqa: E402
-_FAMILIES = (_raw, _unix)    # imported for what they add to _KINDS
+
+
+def _kind(family, type):
+    cls = _KINDS.get((family, type))
+    if cls is None and family == AF_UNIX:
+        from . import unixsock  # noqa: F401  (registers its classes in _KINDS)
+    elif cls is None and type == SOCK_RAW:
+        from . import rawsock  # noqa: F401
+    else:
+        return cls
+    return _KINDS.get((family, type))
 
 
 class Sockets:
@@ -1083,7 +1101,7 @@ class Sockets:
             self.__class__ = self._guard(self.__class__)   # a threaded driver's lock
 
     def socket(self, family=AF_INET, type=SOCK_STREAM, proto=0):
-        cls = _KINDS.get((family, type))
+        cls = _kind(family, type)
         if cls is None:
             raise oserror(EAFNOSUPPORT if family != AF_INET else EPROTONOSUPPORT)
         want = _PROTOS.get(type) if family == AF_INET else None
@@ -1093,7 +1111,8 @@ class Sockets:
 
     def socketpair(self, family=AF_UNIX, type=SOCK_STREAM, proto=0):
         """Two connected AF_UNIX sockets, unnamed (socketpair(2); unixsock.py)."""
-        return _unix.socketpair(self, family, type, proto)
+        from .unixsock import socketpair
+        return socketpair(self, family, type, proto)
 
     def _move(self):
         # MicroPython's select.poll asks each registered object's ioctl, then sleeps; in one
@@ -1201,7 +1220,8 @@ for _n in ("AF_INET", "AF_UNIX", "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "IPPRO
            "IPPROTO_ICMP", "IPPROTO_RAW", "IPPROTO_TCP", "IPPROTO_UDP",
            "SOL_SOCKET", "SO_REUSEADDR", "SO_ERROR", "SO_BROADCAST", "SO_SNDBUF", "SO_RCVBUF",
            "SO_KEEPALIVE", "SO_OOBINLINE", "SO_LINGER", "TCP_NODELAY", "TCP_KEEPIDLE",
-           "TCP_KEEPINTVL", "TCP_KEEPCNT", "IP_TTL", "IP_HDRINCL", "MSG_OOB", "MSG_PEEK",
+           "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_USER_TIMEOUT", "IP_TTL", "IP_HDRINCL", "MSG_OOB",
+           "MSG_PEEK",
            "MSG_DONTWAIT", "MSG_WAITALL",
            "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "INADDR_ANY", "SOMAXCONN", "error", "timeout",
            "gaierror", "AI_NUMERICHOST", "EAI_NONAME", "EAI_AGAIN", "EAI_FAIL", "EAI_NODATA",

@@ -110,7 +110,7 @@ class UDP:
 
     def input(self, iface, h, payload, now):
         try:
-            sport, dport, data = w.parse(payload, h.src, h.dst)
+            sport, dport, data = w.parse(payload, h.src, h.dst, not iface.rx_csum_ok)
         except Malformed as e:
             inc(self.stats, "drop_" + e.args[0])
             return

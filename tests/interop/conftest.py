@@ -260,7 +260,10 @@ class Capture:
 
     def __init__(self, ns, dev, path, snaplen):
         self.path = path
-        self.proc = ns.popen(["tcpdump", "-i", dev, "-n", "-U", "-s", str(snaplen), "-w", path],
+        # --immediate-mode: with TPACKET_V3 a few large frames may otherwise sit in a ring block
+        # that is never handed over before the SIGTERM ("0 packets captured").
+        self.proc = ns.popen(["tcpdump", "-i", dev, "-n", "-U", "--immediate-mode", "-s",
+                              str(snaplen), "-w", path],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         # tcpdump says "listening on ..." once the capture is open: nothing before it is lost.
         line = readline(self.proc.stderr, STARTUP_TIMEOUT_S)

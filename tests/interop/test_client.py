@@ -65,7 +65,7 @@ def test_discover_lists_the_serve_with_its_facts(serve, client):
     assert dev["firmware"] == barenet.__version__ and 0 <= dev["uptime_s"] < 60
     table = client("discover").stdout.splitlines()
     assert table[0] == "devices:"
-    assert table[1].split() == ["name", "mac", "ip", "board", "firmware", "uptime"]
+    assert table[1].split() == ["name", "mac", "ip", "board", "firmware", "uptime", "mdns"]
     assert table[2].split()[:5] == ["barenet", "02:00:c0:00:02:02", BARENET_CIDR, "host",
                                     barenet.__version__]
 
@@ -249,3 +249,19 @@ def test_ctl_errors_are_one_line(tmp_path):
         r = subprocess.run(_barenet_cmd() + ["ctl", what, "--help"], capture_output=True,
                            text=True, timeout=20)
         assert r.returncode == 0 and "usage: barenet ctl" in r.stdout
+
+
+def test_client_discover_finds_a_board_by_mdns_too(serve, netns, client):
+    """A board with only mDNS (no discovery app) is listed from its DNS-SD answer; one with
+    both is one row, its mDNS name added."""
+    s = serve("--apps", "http", "--mdns", "onlymdns")
+    # probed and announced (RFC 6762 8): only then does it answer for the name
+    assert "mDNS: onlymdns.local is 192.0.2.2" in readline(s.proc.stdout, 10)
+    r = client("discover", "--json", "--wait", "1.5")
+    assert r.returncode == 0, r.stderr
+    (dev,) = json.loads(r.stdout)
+    assert dev == {"name": "onlymdns", "mac": None, "ip": "192.0.2.2", "board": "host",
+                   "firmware": dev["firmware"], "uptime_s": None, "from": "192.0.2.2",
+                   "mdns": "onlymdns.local"}
+    table = client("discover", "--wait", "1.5").stdout.splitlines()
+    assert table[2].split()[:4] == ["onlymdns", "-", "192.0.2.2", "host"], table

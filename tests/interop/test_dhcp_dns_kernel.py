@@ -2,6 +2,8 @@
 
 - barenet's DHCP client (barenet/dhcp.py) gets its lease from a real dnsmasq in the namespace
   and resolves names dnsmasq serves, one of them too big for UDP (TC, then TCP, RFC 7766 5);
+  renews at T1, rebinds at T2 with dnsmasq restarted, loses an expired lease with no server and
+  releases one (gone from the lease file), the clock skipped forward; a 30 s TTL is asked again;
   the same names asked through CPython's own getaddrinfo there (glibc, dnsmasq as its server)
   give the same addresses and the same gaierror codes;
 - the gateway's DHCP server (barenet_host.nat.dhcpd) gives a lease to busybox udhcpc on the
@@ -22,7 +24,8 @@ import sys
 import pytest
 
 from barenet import dns
-from barenet.dhcp import BOUND, DHCPClient
+from barenet import ticks
+from barenet.dhcp import BOUND, INIT, RENEWING, SELECTING, DHCPClient
 from barenet.loop import Loop
 from barenet.socket import Sockets, gaierror
 from barenet.stack import Stack
@@ -266,4 +269,90 @@ def test_forwarder_relays_a_barenet_query_to_dnsmasq_and_back(tmp_path):
     finally:
         gdev.close()
         bdev.close()
+        stop(d)
+
+
+class SkewedClock:
+    """now_ms() plus a skip forward the test sets: the client's T1, T2 and lease end and the
+    resolver's TTL come due at once, while dnsmasq keeps its own clock (leases of 2 min,
+    dnsmasq's least, would otherwise take minutes of real time)."""
+
+    def __init__(self):
+        self.skip_ms = 0
+
+    def __call__(self):
+        return ticks.add(now_ms(), self.skip_ms)
+
+    def skip(self, s):
+        self.skip_ms += int(s * 1000)
+
+
+def lease_lines(path, mac="02:00:c0:00:02:02"):
+    return [x for x in path.read_text().splitlines() if mac in x] if path.exists() else []
+
+
+@pytest.mark.root
+def test_lease_renew_rebind_expiry_release_and_ttl_against_dnsmasq(netns, bare_tap, tmp_path):
+    netns.addr(bare_tap.name, KERNEL_CIDR)
+    leases = tmp_path / "leases"
+    args = ("--interface=%s" % bare_tap.name, "--listen-address=192.0.2.1",
+            "--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,2m",
+            "--dhcp-option=option:dns-server,192.0.2.1", "--dhcp-authoritative",
+            "--dhcp-leasefile=%s" % leases, "--local-ttl=30")
+    d = start_dnsmasq(netns, tmp_path, *args)
+    clock = SkewedClock()
+    try:
+        stack = Stack("host")
+        iface = stack.add_interface(bare_tap, mac=MAC, now_ms=clock())
+        runner = Runner(stack, clock=clock)
+        client = DHCPClient(stack, iface, hostname="board", now_ms=clock())
+        runner.add_task(client.poll)
+        assert runner.run(until=lambda: client.state == BOUND, timeout_s=20), client.info()
+        assert client.info()["lease_s"] == 120 and len(lease_lines(leases)) == 1
+
+        # TTL: dnsmasq's local answers last 30 s; the cache answers until then, then asks again
+        net = Sockets(stack, RunnerDriver(runner))
+        assert net.gethostbyname("board.test") == "192.0.2.9"
+        assert net.gethostbyname("board.test") == "192.0.2.9"
+        r = stack.resolver    # made by the first lookup
+        assert r.stats["tx_udp"] == 1 and r.stats["cache_hit"] == 1
+        clock.skip(31)
+        assert net.gethostbyname("board.test") == "192.0.2.9"
+        assert r.stats["tx_udp"] == 2 and r.stats["cache_hit"] == 1
+
+        # Renew at T1: unicast to dnsmasq, ACKed (RFC 2131 4.4.5)
+        clock.skip(client.info()["renew_in_s"] + 1)
+        assert runner.run(until=lambda: client.stats.get("renewed") == 1, timeout_s=10), \
+            client.info()
+        assert client.state == BOUND
+
+        # Rebind: dnsmasq is down at T1, so the renewal goes unanswered; restarted (same lease
+        # file) before T2, it answers the broadcast REQUEST of REBINDING
+        stop(d)
+        info = client.info()
+        clock.skip(info["renew_in_s"] + 1)
+        runner.run(until=lambda: client.state == RENEWING, timeout_s=5)
+        runner.run(until=lambda: False, timeout_s=0.5)
+        assert client.state == RENEWING and client.stats["renewed"] == 1
+        d = start_dnsmasq(netns, tmp_path, *args)
+        clock.skip(info["rebind_in_s"] - info["renew_in_s"])
+        assert runner.run(until=lambda: client.stats.get("rebound") == 1, timeout_s=10), \
+            client.info()
+        assert client.state == BOUND and iface.configured
+
+        # Expiry with no server: the address goes, the client starts over (INIT, DISCOVER)
+        stop(d)
+        clock.skip(client.info()["expires_in_s"] + 1)
+        assert runner.run(until=lambda: client.stats.get("expired") == 1, timeout_s=10)
+        assert not iface.configured and client.state in (INIT, SELECTING)
+
+        # A server again: a fresh lease; released, it is gone from dnsmasq's lease file
+        d = start_dnsmasq(netns, tmp_path, *args)
+        assert runner.run(until=lambda: client.state == BOUND, timeout_s=20), client.info()
+        assert len(lease_lines(leases)) == 1
+        client.release(runner.clock())
+        runner.run(until=lambda: not lease_lines(leases), timeout_s=5)
+        assert lease_lines(leases) == [] and not iface.configured
+        runner.close()
+    finally:
         stop(d)

@@ -38,7 +38,6 @@ def firmware(tmp_path, link, net=None, popen=subprocess.Popen):
     tunnel as its link: -> (Popen, Lines of its REPL log)."""
     cfg = json.load(open(os.path.join(REPO, "boards", "virtual.json")))["config"]
     cfg.update(board="virtual", link=link, net=net or {"mode": "dhcp"})
-    cfg["apps"].pop("mdns")
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     env = dict(os.environ, MICROPYPATH=os.pathsep.join(
         [".frozen", os.path.join(REPO, "shared"), os.path.join(REPO, "firmware")]))

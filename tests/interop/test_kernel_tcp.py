@@ -354,6 +354,26 @@ def test_barenet_connects_out_20mb_each_way(barenet, kernel):
     assert r["got"] == sha(data)                     # barenet -> kernel byte-exact
 
 
+@pytest.mark.slow
+def test_20mb_each_way_with_timestamps_on_every_segment(barenet_with, kernel, capture):
+    # RFC 7323 3.2: once both SYNs carried a TSopt, every segment does, both ways; SACK is
+    # agreed too. The capture (headers only) is checked segment by segment.
+    b = barenet_with()
+    cap = capture(b.peer.name, name="ts.pcap", snaplen=96)
+    data = pattern(BIG, 6)
+    conn, task, r = stream_with_kernel_server(b, kernel, BIG, 5, data)
+    assert task.error is None and r["error"] is None, conn.info()
+    assert task.got_len == BIG and task.got.hexdigest() == r["sent"]
+    assert r["got"] == sha(data)
+    info = conn.info()
+    assert info["timestamps"] and info["sack"] and info["mss"] == 1448, info
+    assert info["ts_rtt_samples"] > 1000, info
+    lines = [ln for ln in cap.read("tcp").splitlines() if "Flags [" in ln]
+    assert len(lines) > 2 * BIG // 1448, len(lines)
+    missing = [ln for ln in lines if "TS val" not in ln]
+    assert not missing, (len(missing), missing[:3])
+
+
 # == 4. 100 concurrent kernel clients on one listener ============================================
 
 # n threads start together (a barrier), each connects, sends its own seeded bytes, half-closes

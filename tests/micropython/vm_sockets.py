@@ -35,13 +35,17 @@ conn, peer = lst.accept()
 out["peer"] = list(peer)
 data = bytes((i * 7 + 3) & 0xFF for i in range(65536))
 echoed = b""
-sent = 0
+sent = served = 0
 while len(echoed) < len(data):
     if sent < len(data):
         c.sendall(data[sent:sent + 4096])
         sent += 4096
-    got = conn.recv(8192)
-    conn.write(got)
+    if served < len(data):
+        got = conn.recv(8192)
+        served += len(got)
+        conn.write(got)
+    else:
+        echoed += c.recv(8192)        # all echoed: what is still on its way, blocking
     while True:
         try:
             more = c.recv(8192, cli.MSG_DONTWAIT)

@@ -226,8 +226,9 @@ def op_abort(h):
     socks[h].close()
 def op_readable(h):
     return struct.unpack("i", fcntl.ioctl(socks[h].fileno(), termios.FIONREAD, b"\0" * 4))[0]
-def op_ss():
-    out = subprocess.run(["ss", "-tanH"], capture_output=True, text=True, timeout=5).stdout
+def op_ss(info=False):
+    out = subprocess.run(["ss", "-tanH"] + (["-i"] if info else []), capture_output=True,
+                         text=True, timeout=5).stdout
     return [ln.split() for ln in out.splitlines() if ln.strip()]
 import time
 for line in sys.stdin:
@@ -318,6 +319,9 @@ class LinuxConn:
         self.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, count)
         self.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 
+    def set_user_timeout(self, ms):
+        self.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, ms)
+
     def shutdown_write(self):
         self.agent.call("shutdown", self.h, socket.SHUT_WR)
 
@@ -331,11 +335,19 @@ class LinuxConn:
         self.agent.call("abort", self.h)
 
     def info(self):
-        """Only the state, from ss by the 4-tuple: it follows the connection after close()
-        and into TIME_WAIT (where the socket behind an open fd already says CLOSE)."""
-        for row in self.agent.call("ss"):
-            if row[3].endswith(":%d" % self.lport) and row[4].endswith(":%d" % self.rport):
-                return {"state": _SS_STATES.get(row[0], row[0])}
+        """The state, from ss by the 4-tuple: it follows the connection after close() and
+        into TIME_WAIT (where the socket behind an open fd already says CLOSE); and srtt_ms,
+        named as barenet's info() names it, from ss -i's line after it."""
+        rows = self.agent.call("ss", True)
+        for i, row in enumerate(rows):
+            if len(row) > 4 and row[3].endswith(":%d" % self.lport) and \
+                    row[4].endswith(":%d" % self.rport):
+                d = {"state": _SS_STATES.get(row[0], row[0])}
+                more = rows[i + 1] if i + 1 < len(rows) else []
+                for w in more:
+                    if w.startswith("rtt:"):
+                        d["srtt_ms"] = float(w[4:].split("/")[0])
+                return d
         return {"state": "CLOSED"}
 
 

@@ -136,6 +136,9 @@ def test_status_page_html_and_json():
     (conn,) = [x for x in doc["connections"] if x["state"] == "ESTABLISHED"]
     for key in ("cwnd", "ssthresh", "srtt_ms", "rttvar_ms", "rto_ms", "snd_wnd", "rcv_wnd", "retransmits"):
         assert key in conn
+    # RFC 7323: both barenet stacks agree to timestamps, and the RTT comes from TSecr
+    assert conn["timestamps"] is True and conn["ts_rtt_samples"] >= 1, conn
+    assert b"<th>timestamps</th>" in bytes(fetch(sim, client, b"GET / HTTP/1.1\r\n\r\n")[1])
     assert conn["local"] == SERVER + ":80"
 
 

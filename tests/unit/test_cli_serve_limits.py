@@ -16,7 +16,7 @@ class FakeTap:
     created = False
     link = "ethernet"
 
-    def __init__(self, spec, create=True):
+    def __init__(self, spec, create=True, offload=False):
         self.stats = {"rx": 0, "tx": 0, "drop_tx": 0}
 
     def send(self, frame):

@@ -281,8 +281,10 @@ def test_a_command_that_fails_is_reported_to_the_client_and_the_server_goes_on(t
 # Runs in its own process, whose descriptors it uses up: a client waits in the listener's
 # queue while accept() fails with EMFILE, then a descriptor is freed.
 _NO_FDS = r"""
-import json, os, resource, select, socket, sys
+import json, os, select, socket, sys
+sys.path.insert(0, sys.argv[2])
 from barenet.stack import Stack
+from fdlimit import use_up_descriptors
 from barenet_host import ctl
 from barenet_host.runner import Runner
 runner = Runner(Stack("host"))
@@ -290,13 +292,7 @@ server = ctl.ControlServer(sys.argv[1], runner, {"ping": lambda: {"pong": 1}})
 c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 c.connect(sys.argv[1])
 c.sendall(b"ping\n")
-resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
-held = []
-try:
-    while True:
-        held.append(os.dup(0))
-except OSError:
-    pass
+held = use_up_descriptors()
 runner.run(timeout_s=1.0)
 paused = server.stats["accept_no_fds"]
 os.close(held.pop())
@@ -309,7 +305,8 @@ def test_a_listener_out_of_descriptors_backs_off_and_loses_no_client(tmp_path):
     """accept() failing with EMFILE leaves the client queued and the listener readable:
     watched on, the loop would spin at 100 % CPU. It is left alone 100 ms at a time
     (Runner.pause_fd), counted, and the client is served once a descriptor is free."""
-    r = subprocess.run([sys.executable, "-c", _NO_FDS, str(tmp_path / "c.sock")],
+    r = subprocess.run([sys.executable, "-c", _NO_FDS, str(tmp_path / "c.sock"),
+                        os.path.dirname(__file__)],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout)

@@ -23,6 +23,7 @@ class FakeIface:
     def __init__(self, nic, mtu=1500):
         self.nic = nic
         self.mtu = mtu
+        self.rx_max = mtu        # the largest frame the loop reads (a TAP with offloads: 64 KB)
 
 
 class FakeStack:

@@ -1,6 +1,7 @@
 """The socket layer's drivers (barenet/socket.py "Blocking"): Sim.step, the simulator's wait,
 and RunnerDriver, the host runner's, each carrying a blocking socket call to completion."""
 
+import select
 import socket
 import threading
 
@@ -56,8 +57,8 @@ class PairNIC:
             return 0
 
 
-def host(sock, mac, ip):
-    stack = Stack("host")
+def host(sock, mac, ip, **cfg):
+    stack = Stack("host", **cfg)
     r = Runner(stack)
     stack.add_interface(PairNIC(sock), mac=mac, ip=ip, now_ms=r.clock())
     return Sockets(stack, RunnerDriver(r)), r
@@ -141,6 +142,58 @@ def test_runner_driver_never_sleeps_on_what_it_has_taken_in():
         assert taken_in in ([], [0])
     finally:
         for r in (ra, rb):
+            r.close()
+        x.close()
+        y.close()
+
+
+def test_a_lookup_under_the_runner_driver_ends_with_the_answer_on_a_quiet_link():
+    # The answer wakes the client and is the last frame on the link: a lookup that left the
+    # resolver's poll to the stack's next step then slept until the stack's next timer (the
+    # bug this guards; here the resolver's 60 s try, past the 20 s join). Each of the lookup's
+    # sleeps must end with a frame, never run out. The name server is a barenet UDP socket
+    # in a thread; scapy builds its answer.
+    from scapy.layers.dns import DNS, DNSQR, DNSRR
+    x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    srv, rs = host(x, "02:00:00:00:00:01", "192.0.2.53/24")
+    cli, rc = host(y, "02:00:00:00:00:02", "192.0.2.2/24", dns_timeout_ms=60000)
+    cli.stack.interfaces[0].configure("192.0.2.2/24", dns=["192.0.2.53"])
+    ns = srv.socket(srv.AF_INET, srv.SOCK_DGRAM)
+    ns.bind(("192.0.2.53", 53))
+    ns.settimeout(10)
+    got, slept_out, asleep = [], [], threading.Event()
+    sleep = rc.wait
+
+    def wait(timeout):
+        asleep.set()
+        sleep(timeout)
+        asleep.clear()
+        if timeout != 0 and not select.select([y], [], [], 0)[0]:
+            slept_out.append(timeout)        # no frame ended this sleep: it ran out
+    rc.wait = wait
+
+    def serve():
+        q, peer = ns.recvfrom(512)
+        q = DNS(q)
+        a = DNS(id=q.id, qr=1, aa=1, rd=q.rd, qd=DNSQR(qname=q.qd[0].qname),
+                an=DNSRR(rrname=q.qd[0].qname, type="A", ttl=60, rdata="192.0.2.9"))
+        asleep.wait(10)     # the answer wakes the client (the case that stalled)
+        ns.sendto(bytes(a), peer)
+        rs.step()           # the reply out; then the server stack is silent, never stepped
+
+    def lookup():
+        got.append(cli.gethostbyname("board.test"))
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (serve, lookup)]
+    try:
+        for t in threads:
+            t.start()
+        threads[1].join(20)
+        assert got == ["192.0.2.9"] and slept_out == []
+        assert cli.stack.resolver.stats["tx_udp"] == 1
+        threads[0].join(5)
+    finally:
+        for r in (rs, rc):
             r.close()
         x.close()
         y.close()

@@ -85,21 +85,33 @@ def test_tcp_options_reach_the_tcb_and_accept_inherits_them():
     assert c._ep.nodelay
 
 
-def test_keepalive_finds_a_peer_that_vanished():
-    # The peer's stack stops answering (its wire port is gone): after idle + cnt * intvl
-    # the connection fails with ETIMEDOUT, and a blocking recv reports it (RFC 9293 3.8.4).
+def connected(opts):
+    """A client socket with opts ((level, name, value) each) connected to a listener on the
+    other stack, which accepted it -> (sim, the server's Sockets, the client socket)."""
     sim, sniff, srv, cli = world()
     lst = srv.socket()
     lst.bind(("192.0.2.1", 80))
     lst.listen()
     c = cli.socket()
-    for o, v in ((TCP_KEEPIDLE, 10), (TCP_KEEPINTVL, 2), (TCP_KEEPCNT, 3)):
-        c.setsockopt(IPPROTO_TCP, o, v)
-    c.setsockopt(SOL_SOCKET, SO_KEEPALIVE, 1)
+    for level, name, value in opts:
+        c.setsockopt(level, name, value)
     c.settimeout(5)
     c.connect(("192.0.2.1", 80))
-    a, _ = lst.accept()
+    lst.accept()
+    return sim, srv, c
+
+
+def vanish(srv):
+    # the server's stack stops answering: its wire port is gone
     srv.stack.interfaces[0].nic.wire.nics.remove(srv.stack.interfaces[0].nic)
+
+
+def test_keepalive_finds_a_peer_that_vanished():
+    # The peer's stack stops answering (its wire port is gone): after idle + cnt * intvl
+    # the connection fails with ETIMEDOUT, and a blocking recv reports it (RFC 9293 3.8.4).
+    sim, srv, c = connected(((IPPROTO_TCP, TCP_KEEPIDLE, 10), (IPPROTO_TCP, TCP_KEEPINTVL, 2),
+                             (IPPROTO_TCP, TCP_KEEPCNT, 3), (SOL_SOCKET, SO_KEEPALIVE, 1)))
+    vanish(srv)
     c.settimeout(60)
     t0 = sim.ms
     with pytest.raises(TimeoutError) as e:
@@ -108,3 +120,22 @@ def test_keepalive_finds_a_peer_that_vanished():
     # socket's own timeout would have errno None
     assert e.value.errno == errno.ETIMEDOUT
     assert 10000 + 3 * 2000 <= sim.ms - t0 < 30000
+
+
+def test_user_timeout_through_the_socket_api_aborts_unacknowledged_data():
+    # TCP_USER_TIMEOUT in ms as Linux's (RFC 5482): the peer vanishes, and the blocked recv
+    # fails with ETIMEDOUT after 2.5 s, long before the retry count (15) would give up
+    from barenet.socket import TCP_USER_TIMEOUT
+    sim, srv, c = connected(())
+    with pytest.raises(OSError) as e:
+        c.setsockopt(IPPROTO_TCP, TCP_USER_TIMEOUT, -1)
+    assert e.value.errno == errno.EINVAL
+    c.setsockopt(IPPROTO_TCP, TCP_USER_TIMEOUT, 2500)
+    assert c.getsockopt(IPPROTO_TCP, TCP_USER_TIMEOUT) == 2500 and c._ep.user_timeout == 2500
+    vanish(srv)
+    t0 = sim.ms
+    c.send(b"w" * 100)
+    with pytest.raises(OSError) as e:
+        c.recv(10)
+    assert e.value.errno == errno.ETIMEDOUT
+    assert 2500 <= sim.ms - t0 < 3500          # the retries alone: minutes

@@ -9,7 +9,7 @@ Two barenet stacks on the virtual wire; every port has a 10 Mbit/s link with 10 
 from barenet_host.faults import FaultModel
 from barenet_host.vwire import Sim
 
-MSS = 1460
+MSS = 1448  # SMSS: the 1460 MSS less the timestamp option every segment carries (RFC 7323)
 BIG = {"sndbuf": 1 << 20, "rcvbuf": 1 << 20}
 
 

@@ -184,6 +184,7 @@ def test_moving_a_base_keeps_every_32_bit_number():
     from barenet.tcp.rack import RACK
     from barenet.tcp.sack import Scoreboard
     from barenet.tcp.tcb import TCPConnection
+    from barenet.tcp.urgent import Urgent
 
     s = Stack()
     c = TCPConnection(s.tcp, b"\xc0\x00\x02\x01", 1, b"\xc0\x00\x02\x02", 2, 1460, 0)
@@ -197,6 +198,7 @@ def test_moving_a_base_keeps_every_32_bit_number():
     c.cc.recover, c.cc._usage_seq = 800, 950
     c.sb._base, c.sb._rescue = 500, 990
     c.rack.tlp_end, c.rack.rto_end = 1000, 1000
+    c.urg = Urgent()          # made on the first urgent data: here, set by hand
     c.urg.snd_up, c.urg.rcv_up, c.urg.urg_seq, c.urg.urg_mark = 950, 3100, 3099, 2500
     c.rcvbuf.ranges = [(4000, 4500), (3500, 3600)]
 

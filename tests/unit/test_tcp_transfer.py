@@ -117,6 +117,9 @@ def test_transfer_1mb_each_way(name):
     ta, tb, _ = transfer(MB, FaultModel(seed=7, **f) if f else None)
     if name == "corrupt":
         assert ta.stats.get("drop_checksum", 0) + tb.stats.get("drop_checksum", 0) > 0
+    if name in ("duplicate", "all"):
+        # with timestamps and SACK on (the defaults), duplicates draw D-SACKs (RFC 2883)
+        assert ta.stats.get("dsack_tx", 0) + tb.stats.get("dsack_tx", 0) > 0
 
 
 def test_transfer_across_sequence_and_tick_wrap():

@@ -20,6 +20,7 @@ NEAR_WRAP = ticks.PERIOD - 3000
 class FakeIface:
     hlen = 14
     mtu = 1500
+    rx_max = 1500
     link_up = True
 
     def __init__(self, nic):

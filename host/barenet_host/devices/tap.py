@@ -17,6 +17,6 @@ class TapDevice(TunTapDevice):
     link = ETHERNET
 
 
-def open_spec(spec, create=True):
-    """`tap:NAME` (devices/spec.py) -> a TapDevice."""
-    return TapDevice(spec.target, create=create)
+def open_spec(spec, create=True, offload=False):
+    """`tap:NAME` (devices/spec.py) -> a TapDevice; offload: see TunTapDevice."""
+    return TapDevice(spec.target, create=create, offload=offload)

@@ -39,7 +39,7 @@ from ..compat import oserror, const, EADDRINUSE, EADDRNOTAVAIL, ECONNABORTED, EN
 from ..icmp import error_errno
 from ..readiness import Ready
 from ..wire import Malformed, icmp as icmpw, tcp as wire
-from . import seq, state, syncookie
+from . import seq, state
 from .options import DEFAULT_MSS, rcv_wscale
 from .state import STATE_NAMES, CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, \
     FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, \
@@ -126,7 +126,8 @@ class Listener(Ready):
             return
         lip = ip.dst
         rip = ip.src
-        c = TCPConnection(tcp, lip, seg.dport, rip, seg.sport, iface.mtu - 40, now, self)
+        c = TCPConnection(tcp, lip, seg.dport, rip, seg.sport, iface.mtu - 40, now, self,
+                          tso_max=iface.tso_max)
         if self.buffers is not None:
             c.set_buffers(*self.buffers)
         tcp.add(c)
@@ -141,6 +142,7 @@ class Listener(Ready):
         # A SYN-ACK whose ISN is the cookie (syncookie.py), sent without keeping anything;
         # it offers what open_passive's would (options.syn_offer), and a lost one is the
         # peer's SYN retry to repair.
+        from . import syncookie    # only under a SYN flood: most boards never load it
         tcp = self.tcp
         cfg = tcp.cfg
         tick = tcp.cookie_tick(now)
@@ -164,6 +166,7 @@ class Listener(Ready):
         tcp = self.tcp
         if not tcp.cfg.syncookies or self.cookie_sent is None:
             return False
+        from . import syncookie    # loaded when the first cookie was sent
         tick = tcp.cookie_tick(now)
         if tick - self.cookie_sent > syncookie.MAX_AGE:
             # No cookie is out any more (Linux tcp_synq_no_recent_overflow): a stray ACK
@@ -183,7 +186,7 @@ class Listener(Ready):
         if not tcp.room():
             return False
         tcp.count("syncookie_recv")
-        c = TCPConnection(tcp, ip.dst, seg.dport, ip.src, seg.sport, iface.mtu - 40, now)
+        c = TCPConnection(tcp, ip.dst, seg.dport, ip.src, seg.sport, iface.mtu - 40, now, tso_max=iface.tso_max)
         if not c.open_cookie(seg, cookie, opts[0], opts[1], opts[2], now):
             return True          # no heap for it: reset (input.established)
         tcp.add(c)
@@ -236,6 +239,8 @@ class TCP:
         self._isn_fn = c.isn
         self._clock_ms = 0       # ms since start, not wrapping: drives the ISN clock
         self._clock_last = None
+        # Our TSval clock (timestamps.tick): the ms clock, its wraps counted in 2 more bits
+        self.ts_last = self.ts_epoch = self.ts_hi = self.ts_lo = 0
         self._challenge_start = 0
         self._challenge_n = 0
         self._ready = []         # connections the next poll must look at (queue())
@@ -283,7 +288,7 @@ class TCP:
         # The ISN's clock reads the last time the stack was given; the SYN itself leaves at
         # the next poll, with that poll's time.
         now = self.stack.now
-        c = TCPConnection(self, src, src_port, dst, port, iface.mtu - 40, now)
+        c = TCPConnection(self, src, src_port, dst, port, iface.mtu - 40, now, tso_max=iface.tso_max)
         self.add(c)
         c.open_active(self.isn(src, src_port, dst, port, now))
         return c
@@ -338,7 +343,8 @@ class TCP:
     def cookie_tick(self, now):
         """The SYN cookies' coarse clock (syncookie.py): 64 s ticks of the ISN's clock, which
         never wraps."""
-        return self._clock(now) // syncookie.TICK_MS
+        from .syncookie import TICK_MS
+        return self._clock(now) // TICK_MS
 
     # -- SYN floods (RFC 4987) -----------------------------------------------------------
 
@@ -371,7 +377,8 @@ class TCP:
 
     def input(self, iface, ip, payload, now):
         try:
-            seg = wire.parse(payload, None, None, self._seg, ip.asum)
+            seg = wire.parse(payload, None, None, self._seg,
+                             None if iface.rx_csum_ok else ip.asum)
         except Malformed as e:
             self.count("drop_" + e.args[0])
             return
@@ -607,16 +614,17 @@ class TCP:
 
     # -- output --------------------------------------------------------------------------
 
-    def transmit(self, conn, hlen, payload, later=False):
+    def transmit(self, conn, hlen, payload, later=False, gso=0):
         """Send the segment the TCB emitted into self.hdr (hlen bytes of header); later: a user
-        abort's RST, sent at the next poll."""
+        abort's RST, sent at the next poll. gso: a TSO super-segment for the NIC to cut into
+        segments of gso payload bytes (nic.py send_tso)."""
         hdr = self._hdr_views[hlen >> 2]
         if later:
             self._later.append((conn.lip, conn.rip, bytearray(hdr)))
             return
         if conn.neighbor_suspect:
             self._neighbor_suspect(conn)     # before the retransmission it asked for
-        self._out(conn.lip, conn.rip, hdr, payload, conn.asum, conn.ttl)
+        self._out(conn.lip, conn.rip, hdr, payload, conn.asum, conn.ttl, gso)
 
     def _neighbor_suspect(self, conn):
         # A connection's timer found no answer through the next hop (RFC 1122 2.3.2.1):
@@ -633,12 +641,17 @@ class TCP:
         """Send the header emitted into self.hdr (hlen bytes) without payload."""
         self._out(lip, rip, self._hdr_views[hlen >> 2], None)
 
-    def _out(self, src, dst, hdr, payload, asum=None, ttl=None):
-        wire.finish_checksum(hdr, payload, src, dst, asum)
+    def _out(self, src, dst, hdr, payload, asum=None, ttl=None, gso=0):
+        if gso:
+            # The NIC completes the checksum of each segment it cuts (and never of ours)
+            wire.partial_checksum(hdr, len(hdr) + len(payload), asum)
+            self.count("tx_tso")
+        else:
+            wire.finish_checksum(hdr, payload, src, dst, asum)
         self.count("tx")
         try:
             self.stack.ip.output(dst, wire.PROTO, payload if payload is not None else b"",
-                                 src=src, hdr=hdr, ttl=ttl, df=True)
+                                 src=src, hdr=hdr, ttl=ttl, df=True, gso=gso)
         except OSError:
             self.count("tx_error")  # lost like any segment; retransmission recovers
 

@@ -35,6 +35,14 @@ Send rule for the caller: new data while flight < cwnd (RFC 5681 3.1). With sack
 recovery follows RFC 6675: cwnd stays at ssthresh, on_ack never asks for a retransmission,
 and the caller sends what Scoreboard.next_seg() picks while cwnd - pipe >= mss (RFC 6675 5
 (C)). So set sack=True only together with a Scoreboard; the SACK option alone does not need it.
+
+The slow-start increase per ACK (issue 14 item 7) is min(acked, 2 * SMSS): RFC 3465 2.2 byte
+counting with L = 2. RFC 5681 3.1's "at most SMSS per ACK" grows cwnd by only 1.5 per RTT
+behind a receiver that delays its ACKs (one per two segments), and Linux's packet counting
+(tcp_slow_start: cwnd += segments acked, no cap) doubles but lets a stretch ACK for ten
+segments open cwnd by ten at once, a line-rate burst. L = 2 doubles per RTT with delayed
+ACKs, as Linux does, and bounds what one ACK releases, the risk RFC 3465 3.2 names. Tests:
+test_slow_start_doubles_with_delayed_acks, test_stretch_ack_is_capped_in_slow_start.
 """
 
 from ..compat import oserror, const, EINVAL

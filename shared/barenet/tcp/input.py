@@ -10,7 +10,7 @@ that reached CLOSED.
 from .. import ticks
 from ..compat import ECONNREFUSED, ECONNRESET, ENOBUFS
 from .congestion import NewReno
-from .options import MIN_MSS, take_syn
+from .options import MIN_MSS, fixed_options, take_syn
 from .output import flush_ack, output, reset, send_syn
 from .rack import RACK
 from .recovery import ack_received
@@ -19,6 +19,7 @@ from .state import CLOSED, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_
     CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, ACK, URG, REBASE, acceptable, \
     arrived, destroy, in_data_states, rebase, release
 from .timers import arm_fin_wait2, arm_keepalive
+from .timestamps import paws_reject, rtt, tick, update_recent
 
 
 def segment(tcb, seg, now, backlog_full=False):
@@ -27,6 +28,7 @@ def segment(tcb, seg, now, backlog_full=False):
     handshake may not complete yet (the owner moves a completed one to that queue).
     From here on SEQ and ACK are offsets (seg.seq_off, seg.ack_off: state.arrived)."""
     arrived(tcb, seg)
+    tick(tcb.tcp, now)
     if tcb.state == SYN_SENT:
         syn_sent(tcb, seg, now)
     else:
@@ -62,7 +64,7 @@ def syn_sent(tcb, seg, now):
         tcb.max_sndwnd = seg.wnd
         tcb.snd_wl1 = seg.seq_off
         tcb.snd_wl2 = seg.ack_off
-        rtt_from_syn(tcb, now)
+        rtt_from_syn(tcb, seg, now)
         if not established(tcb, now):
             return
         if tcb.fin_queued:
@@ -79,9 +81,13 @@ def syn_sent(tcb, seg, now):
         send_syn(tcb, now)
 
 
-def rtt_from_syn(tcb, now):
-    # Karn: the SYN's round trip counts only if the SYN went out once
-    if tcb.rtx_count == 0:
+def rtt_from_syn(tcb, seg, now):
+    # The echo of our SYN's timestamp times it (RFC 7323 4.1); without one, Karn: the SYN's
+    # round trip counts only if the SYN went out once
+    r = rtt(tcb, seg) if tcb.ts is not None else None
+    if r is not None:
+        tcb.rto.sample(r)
+    elif tcb.rtx_count == 0:
         tcb.rto.sample(ticks.diff(now, tcb.last_snd))
 
 
@@ -138,9 +144,20 @@ def synchronized(tcb, seg, now, backlog_full):
         seglen = 0
     wnd = tcb.rcv_adv - tcb.rcv_nxt
     off = s - tcb.rcv_nxt               # the modular distance: s was taken near rcv_nxt
+    # RFC 7323 5.3 R1: PAWS, before the sequence number (a duplicate from before a wrap of
+    # the sequence space can be acceptable by its number). A segment without a TSopt is
+    # taken, as Linux does, though RFC 7323 3.2 says SHOULD drop: a middlebox that strips
+    # options from some segments would otherwise stall the connection.
+    ts = tcb.ts is not None and seg.ts
+    if ts and not flags & RST and paws_reject(tcb, seg):
+        tcb.tcp.count("rx_paws_drop")
+        tcb.ack_now = True
+        return
     # first: sequence number
     if not check_sequence(tcb, flags, s, seglen, off, wnd, now):
         return
+    if ts:
+        update_recent(tcb, seg)         # R3
     # second: RST (RFC 5961 3.2: exact match resets, otherwise a challenge ACK)
     if flags & RST:
         if off == 0:
@@ -158,7 +175,8 @@ def synchronized(tcb, seg, now, backlog_full):
     st = tcb.state
     # sixth: URG (RFC 9293 3.10.7.4, RFC 6093: the pointer is one past the urgent byte)
     if flags & URG and in_data_states(st) and seg.urp:
-        tcb.urg.received(s + seg.urp, tcb.rcv_nxt, tcb.rcvbuf.length, tcb.oobinline)
+        from .urgent import urgent      # on the first URG: most connections see none
+        urgent(tcb).received(s + seg.urp, tcb.rcv_nxt, tcb.rcvbuf.length, tcb.oobinline)
     # seventh: segment text
     if plen or flags & FIN:
         if in_data_states(st):
@@ -184,6 +202,9 @@ def check_sequence(tcb, flags, s, seglen, off, wnd, now):
     tcb.tcp.count("rx_out_of_window")
     if not flags & RST:
         tcb.ack_now = True
+        plen = seglen - (1 if flags & SYN else 0) - (1 if flags & FIN else 0)
+        if plen and off < 0 and off + plen <= 0 and tcb.sack_ok:
+            tcb.dsack = (s, s + plen)   # RFC 2883 4.1.1: data we had, all of it
     return False
 
 
@@ -244,7 +265,7 @@ def complete_handshake(tcb, seg, now, backlog_full):
         if backlog_full:
             tcb.tcp.count("accept_queue_full")
             return False      # accept queue full: stay half-open, the peer retries
-        rtt_from_syn(tcb, now)
+        rtt_from_syn(tcb, seg, now)
         return handshake_acked(tcb, seg, now)
     tcb.tcp.send_rst(tcb.lip, tcb.rip, tcb.lport, tcb.rport, seg.ack, 0, RST)
     return False
@@ -274,6 +295,8 @@ def data(tcb, seg, off, wnd, plen, now):
     if off < 0:
         start = -off                     # already have the front of it
         off = 0
+        if tcb.sack_ok:
+            tcb.dsack = (seg.seq_off, tcb.rcv_nxt)  # RFC 2883 4.1.1: a partial duplicate
     end = plen
     if off + (end - start) > wnd:
         end = start + wnd - off          # beyond the window: cut, and the FIN with it
@@ -297,7 +320,7 @@ def data(tcb, seg, off, wnd, plen, now):
             tcb.tcp.count("rx_bytes", tcb.rcv_nxt - before)
             if had_gap:
                 tcb.ack_now = True      # RFC 5681 4.2: a gap fill is acked at once
-            if tcb.urg.urg_seq is not None:
+            if tcb.urg is not None and tcb.urg.urg_seq is not None:
                 tcb.urg.arrived(rb, tcb.rcv_nxt)
             tcb.unacked_bytes += n
             if tcb.unacked_bytes >= 2 * tcb.mss_local:
@@ -368,7 +391,7 @@ def icmp_error(tcb, icmp_type, code, err, mtu, quoted_seq, now):
     st = tcb.state
     if mtu:
         # RFC 1191 fragmentation needed: shrink the MSS and resend at once
-        new = mtu - 40
+        new = mtu - 40 - fixed_options(tcb)
         if MIN_MSS <= new < tcb.mss:
             tcb.mss = new
             if tcb.cc is not None:

@@ -11,7 +11,8 @@ from .. import ticks
 from ..compat import ECONNABORTED
 from ..wire import tcp as wire
 from . import seq
-from .options import SACK_BLOCKS, max_window, payload_mss, syn_offer
+from . import timestamps
+from .options import max_window, payload_mss, sack_blocks, syn_offer
 from .rack import WCDELACK_MS
 from .state import SYN_RECEIVED, ESTABLISHED, CLOSE_WAIT, TIME_WAIT, FIN, SYN, RST, PSH, ACK, \
     URG, destroy, in_data_states, rcv_blocks
@@ -32,6 +33,14 @@ def output(tcb, now, force=False, limit=0):
         return
     sb = tcb.sndbuf
     mss = payload_mss(tcb)
+    # With TSO one segment carries as many whole MSS-sized pieces as the NIC takes (room for
+    # 20 bytes of IP and 60 of TCP header): it cuts them apart, each behind a copy of our
+    # header. Every rule below (SWS, Nagle, the windows) still counts in MSS.
+    most = mss
+    if tcb.tso_max:
+        most = (tcb.tso_max - 80) // mss * mss
+        if most < mss:
+            most = mss
     cc = tcb.cc
     if sb.length == 0 and not tcb.fin_queued:
         return
@@ -53,7 +62,7 @@ def output(tcb, now, force=False, limit=0):
         usable = win - flight
         if limit and usable > limit:
             usable = limit
-        n = avail if avail < mss else mss
+        n = avail if avail < most else most
         if force:
             n = min(n, max(usable, 1))
         elif n > usable:
@@ -77,7 +86,8 @@ def output(tcb, now, force=False, limit=0):
         if n and off + n == sb.length:
             flags |= PSH
         sq = tcb.snd_nxt
-        send_segment(tcb, sq, flags, sb.view(off, n) if n else None, now)
+        send_segment(tcb, sq, flags, sb.view(off, n) if n else None, now,
+                     gso=mss if n > mss else 0)
         force = False
         sent = True
         nxt = sq + n + (1 if send_fin else 0)
@@ -199,12 +209,15 @@ def flush_ack(tcb, now):
         send_segment(tcb, acceptable_seq(tcb), ACK, None, now)
 
 
-def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=False):
+def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=False, gso=0,
+                 ts=False):
     """Emit one segment: the one place segments of a connection leave. Every segment but a
     SYN carries our latest ACK and window, so sending one satisfies any pending (delayed)
     ACK. now None: an abort's RST from a user call, which the owner sends at its next poll.
     The edge of the send path: sq (an offset) and RCV.NXT become the header's 32-bit SEQ
-    and ACK here, as 16-bit halves from the two bases (seq.hi, seq.lo)."""
+    and ACK here, as 16-bit halves from the two bases (seq.hi, seq.lo). Once timestamps
+    are agreed every segment carries one (RFC 7323 3.2), a RST too (as Linux's do); a SYN
+    carries one if ts (the offer, syn_offer)."""
     tcp = tcb.tcp
     buf = tcp.hdr
     olen = 0
@@ -215,11 +228,29 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
         w = w if w < 0xFFFF else 0xFFFF
     else:
         w = window_field(tcb)
-        if tcb.sack_ok and tcb.rcvbuf.ranges:
-            olen = wire.options(buf, wire.HEADER_LEN,
-                                sack=rcv_blocks(tcb, tcb.rcvbuf.ranges, SACK_BLOCKS))
+        ts = tcb.ts is not None
+    if ts:
+        timestamps.tick(tcp, now)
+        # TSecr is TS.Recent once we have the peer's TSval, 0 in our SYN (RFC 7323 3.2)
+        t = tcb.ts
+        if t is not None:
+            olen += wire.ts_option(buf, wire.HEADER_LEN + olen, tcp.ts_hi, tcp.ts_lo,
+                                   t.hi, t.lo)
+        else:
+            olen += wire.ts_option(buf, wire.HEADER_LEN + olen, tcp.ts_hi, tcp.ts_lo, 0, 0)
+    if not flags & SYN and tcb.sack_ok and (tcb.rcvbuf.ranges or tcb.dsack is not None):
+        n = sack_blocks(tcb)
+        d = tcb.dsack
+        if d is None:
+            blocks = rcv_blocks(tcb, tcb.rcvbuf.ranges, n)
+        else:
+            # RFC 2883 4: the duplicate first, then the usual blocks, once
+            blocks = rcv_blocks(tcb, (d,), 1) + rcv_blocks(tcb, tcb.rcvbuf.ranges, n - 1)
+            tcb.dsack = None
+            tcp.count("dsack_tx")
+        olen += wire.options(buf, wire.HEADER_LEN + olen, sack=blocks)
     urp = 0
-    if tcb.urg.snd_up is not None and payload is not None:
+    if tcb.urg is not None and tcb.urg.snd_up is not None and payload is not None:
         urp = tcb.urg.pointer(sq)
         if urp:
             flags |= URG
@@ -234,12 +265,14 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
         hlen = wire.emit_halves(buf, tcb.lport, tcb.rport, seq.hi(tcb.snd_bh, bl, sq),
                                 seq.lo(bl, sq), 0, 0, flags, w, urp, olen)
     if flags & ACK:
+        if tcb.ts is not None:
+            tcb.ts.last_ack = tcb.rcv_nxt   # RFC 7323 4.3 Last.ACK.sent
         tcb.ack_now = tcb.ack_due = False
         tcb.unacked_bytes = 0
         tcb.t_delack = None
     if now is not None:
         tcb.last_snd = now
-    tcp.transmit(tcb, hlen, payload, now is None)
+    tcp.transmit(tcb, hlen, payload, now is None, gso)
 
 
 def reset(tcb, now):
@@ -256,8 +289,8 @@ def reset(tcb, now):
 def send_syn(tcb, now):
     st = tcb.state
     flags = SYN | (ACK if st == SYN_RECEIVED else 0)
-    ws, sack_perm = syn_offer(tcb)
+    ws, sack_perm, ts = syn_offer(tcb)
     send_segment(tcb, tcb.iss, flags, None, now, mss=tcb.mss_local, wscale=ws,
-                 sack_perm=sack_perm)
+                 sack_perm=sack_perm, ts=ts)
     if tcb.t_rtx is None:
         tcb.t_rtx = ticks.add(now, tcb.rto.value())

@@ -10,6 +10,7 @@ from .. import ticks
 from .options import payload_mss
 from .output import arm_pto, data_seq, output, retransmit
 from .state import FIN, SYN, release, snd_blocks
+from .timestamps import rtt
 
 
 def ack_received(tcb, seg, plen, now):
@@ -20,7 +21,7 @@ def ack_received(tcb, seg, plen, now):
     wnd = seg.wnd << tcb.snd_wscale
     sb = tcb.sb
     if una < ack:
-        new_ack(tcb, ack, now)
+        new_ack(tcb, ack, now, rtt(tcb, seg) if tcb.ts is not None else None)
     sacked = 0
     if sb is not None:
         blocks = seg.sack
@@ -69,7 +70,10 @@ def ack_received(tcb, seg, plen, now):
     output(tcb, now)
 
 
-def new_ack(tcb, ack, now):
+def new_ack(tcb, ack, now, ts_rtt=None):
+    """ack acknowledges new data; ts_rtt: an RTT sample from its TSecr (RFC 7323 4), which
+    times retransmitted segments too and so goes on through loss recovery, where Karn's
+    timing (rtt_seq) has none; the Karn sample still feeds RACK's min_RTT."""
     acked = ack - tcb.snd_una
     held = tcb.sndbuf.length
     if acked > held:
@@ -82,13 +86,17 @@ def new_ack(tcb, ack, now):
     tcb.events += 1                     # room in the send buffer
     if tcb.snd_nxt < ack:
         tcb.snd_nxt = ack               # after a go-back-N rewind
-    if tcb.urg.snd_up is not None:
+    if tcb.urg is not None and tcb.urg.snd_up is not None:
         tcb.urg.acked(ack)
     if tcb.rtt_seq is not None and ack > tcb.rtt_seq:
-        tcb.rto.sample(ticks.diff(now, tcb.rtt_ts))
+        r = ticks.diff(now, tcb.rtt_ts)
+        if ts_rtt is None:
+            ts_rtt = r
         if tcb.rack is not None:
-            tcb.rack.rtt_sample(ticks.diff(now, tcb.rtt_ts))
+            tcb.rack.rtt_sample(r)
         tcb.rtt_seq = None
+    if ts_rtt is not None:
+        tcb.rto.sample(ts_rtt)
     tcb.rtx_count = 0
     tcb.rto.reset_backoff()
     tcb.soft_error = 0

@@ -170,7 +170,8 @@ def move_snd(tcb, d):
     tcb.high_rxt -= d
     if tcb.rtt_seq is not None:
         tcb.rtt_seq -= d
-    tcb.urg.rebase_snd(d)
+    if tcb.urg is not None:
+        tcb.urg.rebase_snd(d)
     if tcb.cc is not None:
         tcb.cc.rebase(d)
     if tcb.sb is not None:
@@ -187,7 +188,12 @@ def move_rcv(tcb, d):
     tcb.rcv_nxt -= d
     tcb.rcv_adv -= d
     tcb.snd_wl1 -= d
+    if tcb.ts is not None:
+        tcb.ts.last_ack -= d
+    if tcb.dsack is not None:
+        tcb.dsack = None                # sent with the ACK the segment owed, before this
     if tcb.rcv_fin_seq is not None:
         tcb.rcv_fin_seq -= d
-    tcb.urg.rebase_rcv(d)
+    if tcb.urg is not None:
+        tcb.urg.rebase_rcv(d)
     tcb.rcvbuf.rebase(d)

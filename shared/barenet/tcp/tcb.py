@@ -37,11 +37,21 @@ from .state import CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT
     release, rcv_abs, set_snd_base, snd_abs
 from .timers import arm_keepalive
 from .timewait import live
-from .urgent import Urgent
 
 
 class TCPConnection(Ready):
-    def __init__(self, tcp, lip, lport, rip, rport, mss_local, now, listener=None):
+    # Fields most connections never set, as class defaults: an instance holds them only once
+    # assigned, which keeps a half-open connection's attribute dict below CPython's next size
+    # (tests/micropython/test_conn_memory.py)
+    ts = None                # timestamps.Recent once both SYNs agreed to RFC 7323
+    dsack = None             # (left, right) receive offsets of a duplicate: our next ACK's
+                             # first SACK block (RFC 2883 4)
+    # TCP_USER_TIMEOUT (RFC 5482): ms that sent data may stay unacknowledged, 0 for the retry
+    # count alone; stall_start: when the data now timing out was sent (timers.py)
+    user_timeout = 0
+    stall_start = 0
+
+    def __init__(self, tcp, lip, lport, rip, rport, mss_local, now, listener=None, tso_max=0):
         self.tcp = tcp
         self.lip = lip
         self.lport = lport
@@ -64,6 +74,9 @@ class TCPConnection(Ready):
         self.rcvbuf = RecvBuffer(c.rcvbuf, c.ooo_ranges, c.buf_start)
         self.rto = RTO(c.rto_min_ms, c.rto_max_ms, c.rto_initial_ms)
         self.mss_local = mss_local   # what we advertise: interface MTU - 40
+        # The largest IP datagram the interface's NIC cuts into segments itself (TSO, nic.py);
+        # 0: every segment leaves MSS-sized
+        self.tso_max = tso_max
         self.mss = min(mss_local, DEFAULT_MSS)
         self.cc = None
         self.sb = None               # SACK scoreboard (RFC 6675) once SACK is agreed
@@ -89,7 +102,9 @@ class TCPConnection(Ready):
         self.nodelay = False
         self.ttl = None              # IP_TTL for our segments; None: the stack's (cfg.ttl)
         self.oobinline = False
-        self.urg = Urgent()          # urgent data both ways (RFC 9293 3.8.5, RFC 6093)
+        # urgent data both ways (urgent.py; RFC 9293 3.8.5, RFC 6093): None until some is
+        # sent or announced, as most connections never see any (BENCHMARKS.md, Memory on boards)
+        self.urg = None
         self.rcv_fin_seq = None      # where the peer's FIN sits, if it came out of order
         self.fin_rcvd = False
         # timers: deadlines on the ticks clock, None when stopped
@@ -133,7 +148,8 @@ class TCPConnection(Ready):
             raise oserror(EPIPE)
         n = self.sndbuf.write(data)
         if n and oob:
-            self.urg.queued(data_seq(self) + self.sndbuf.length)
+            from .urgent import urgent
+            urgent(self).queued(data_seq(self) + self.sndbuf.length)
         if n and st >= ESTABLISHED:
             self._queue()
         return n
@@ -142,11 +158,12 @@ class TCPConnection(Ready):
         """Up to n bytes; b"" at end of stream, None when nothing has arrived yet. peek
         (MSG_PEEK) leaves them in the buffer; it still stops at the urgent mark."""
         if oob:
-            return self.urg.recv_oob(self.oobinline, self.error)
+            from .urgent import urgent
+            return urgent(self).recv_oob(self.oobinline, self.error)
         rb = self.rcvbuf
         if rb.length:
             urg = self.urg
-            if urg.urg_mark is not None:
+            if urg is not None and urg.urg_mark is not None:
                 # The sequence offset of the next byte to read: RCV.NXT counts the peer's
                 # FIN once it is in, and the FIN is no byte of the buffer.
                 head = self.rcv_nxt - rb.length - (1 if self.fin_rcvd else 0)
@@ -204,6 +221,12 @@ class TCPConnection(Ready):
         self.keep_probes = 0
         arm_keepalive(self)
         self._queue()                    # the owner learns the new deadline
+
+    def set_user_timeout(self, ms):
+        """RFC 5482 / Linux TCP_USER_TIMEOUT: abort with ETIMEDOUT once sent data has gone
+        unacknowledged for ms (0: only max_retries ends retransmission)."""
+        if ms != self.user_timeout:
+            self.user_timeout = ms      # (the class default stays shared until then)
 
     def shutdown_write(self):
         """Send a FIN after the queued data (RFC 9293 3.10.4 CLOSE, half-close). Before the
@@ -272,6 +295,8 @@ class TCPConnection(Ready):
             "snd_wnd": self.snd_wnd, "snd_wscale": self.snd_wscale,
             "rcv_nxt": rcv_abs(self, self.rcv_nxt), "rcv_wnd": self.rcv_adv - self.rcv_nxt,
             "rcv_wscale": self.rcv_wscale, "sack": self.sack_ok,
+            "timestamps": self.ts is not None,
+            "ts_rtt_samples": 0 if self.ts is None else self.ts.rtt_samples,
             "srtt_ms": rto.srtt(), "rttvar_ms": rto.rttvar(), "rto_ms": rto.value(),
             "retransmits": self.retransmits, "timeouts": self.timeouts,
             "challenge_acks": self.challenge_acks,

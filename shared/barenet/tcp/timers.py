@@ -117,9 +117,19 @@ def on_rtx_timer(tcb, now):
     # toward giving up (RFC 9293 3.8.6.1), as long as it answered the last one, which went
     # out at most one (backed off) RTO ago, rto_max at most: "<=", as the answer may come
     # at once (Linux's tcp_retransmit_timer lets rcv_tstamp age up to TCP_RTO_MAX too).
+    if tcb.rtx_count == 0:
+        # the timer that just fired was armed when this data went out or the last ACK came
+        # (RFC 6298 (5.1), (5.3)), one unbacked-off RTO ago
+        tcb.stall_start = ticks.add(now, -rto.value())
     if not (tcb.snd_wnd == 0 and ticks.diff(now, tcb.last_rcv) <= c.rto_max_ms):
         tcb.rtx_count += 1
-    if tcb.rtx_count > c.max_retries:
+    ut = tcb.user_timeout
+    if ut and ticks.diff(now, tcb.stall_start) >= ut:
+        # RFC 5482 3: the user timeout replaces the retry count (as Linux's tcp_write_timeout)
+        tcb.tcp.count("user_timeout")
+        destroy(tcb, tcb.soft_error or ETIMEDOUT)
+        return
+    if not ut and tcb.rtx_count > c.max_retries:
         destroy(tcb, tcb.soft_error or ETIMEDOUT)
         return
     # RFC 6298 (5.4)-(5.6), RFC 5681 3.1: back off, collapse cwnd, go back N. A probe
@@ -135,7 +145,13 @@ def on_rtx_timer(tcb, now):
     tcb.rtt_seq = None
     tcb.dupacks = 0
     tcb.snd_nxt = tcb.snd_una
-    tcb.t_rtx = ticks.add(now, rto.value())
+    wait = rto.value()
+    if ut:
+        # the timer fires by the user timeout at the latest (Linux tcp_clamp_rto_to_user_timeout)
+        left = ut - ticks.diff(now, tcb.stall_start)
+        if left < wait:
+            wait = left
+    tcb.t_rtx = ticks.add(now, wait)
     output(tcb, now, force=tcb.snd_wnd == 0)
 
 

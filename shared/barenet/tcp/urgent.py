@@ -108,3 +108,10 @@ class Urgent:
             return None
         self.oob_byte = None
         return bytes((b,))
+
+
+def urgent(tcb):
+    """tcb's urgent state, made on first use (tcb.urg is None until then)."""
+    if tcb.urg is None:
+        tcb.urg = Urgent()
+    return tcb.urg

@@ -14,6 +14,10 @@ PORT = const(53)
 HEADER_LEN = const(12)
 TYPE_A = const(1)
 TYPE_CNAME = const(5)
+TYPE_PTR = const(12)
+TYPE_TXT = const(16)
+TYPE_SRV = const(33)
+TYPE_ANY = const(255)
 CLASS_IN = const(1)
 
 QR = const(0x8000)
@@ -64,7 +68,8 @@ class Message:
         for _ in range(8):      # a bound on alias chains, so a CNAME loop ends
             alias = None
             for rname, rtype, rclass, ttl, rdata in self.answers:
-                if rname != name or rclass != CLASS_IN:
+                # the class's top bit is mDNS's cache-flush flag (RFC 6762 10.2)
+                if rname != name or rclass & 0x7FFF != CLASS_IN:
                     continue
                 if rtype == TYPE_A and len(rdata) == 4:
                     out.append((rdata, ttl))
@@ -123,10 +128,19 @@ def _record(data, i):
     i += 10
     if i + rdlen > len(data):
         raise Malformed("rdata")
-    if rtype == TYPE_CNAME:
+    if rtype == TYPE_CNAME or rtype == TYPE_PTR:
         rdata, e = _name(data, i)
         if e != i + rdlen:
             raise Malformed("rdata")
+    elif rtype == TYPE_SRV:
+        # RFC 2782: priority, weight, port, target (a name, compressed in mDNS: RFC 6762 18.14)
+        if rdlen < 7:
+            raise Malformed("rdata")
+        prio, weight, port = struct.unpack_from("!HHH", data, i)
+        target, e = _name(data, i + 6)
+        if e != i + rdlen:
+            raise Malformed("rdata")
+        rdata = (prio, weight, port, target)
     else:
         rdata = bytes(data[i:i + rdlen])
     # RFC 2181 8: a TTL with the top bit set is zero
@@ -178,17 +192,26 @@ def _emit_name(out, name):
     out.append(0)
 
 
-def build(ident, flags, questions, answers=()):
-    """-> bytes. questions [(name, qtype, qclass)], answers [(name, rtype, rclass, ttl,
-    rdata bytes)]."""
-    out = bytearray(struct.pack("!HHHHHH", ident, flags, len(questions), len(answers), 0, 0))
+def build(ident, flags, questions, answers=(), authority=(), additional=()):
+    """-> bytes. questions [(name, qtype, qclass)], records [(name, rtype, rclass, ttl,
+    rdata bytes)] in each section (names uncompressed, which every reader takes)."""
+    out = bytearray(struct.pack("!HHHHHH", ident, flags, len(questions), len(answers),
+                                len(authority), len(additional)))
     for name, qtype, qclass in questions:
         _emit_name(out, name)
         out += struct.pack("!HH", qtype, qclass)
-    for name, rtype, rclass, ttl, rdata in answers:
-        _emit_name(out, name)
-        out += struct.pack("!HHIH", rtype, rclass, ttl, len(rdata))
-        out += rdata
+    for section in (answers, authority, additional):
+        for name, rtype, rclass, ttl, rdata in section:
+            _emit_name(out, name)
+            out += struct.pack("!HHIH", rtype, rclass, ttl, len(rdata))
+            out += rdata
+    return bytes(out)
+
+
+def name_bytes(name):
+    """A name as the wire has it, uncompressed (the rdata of PTR and SRV records)."""
+    out = bytearray()
+    _emit_name(out, name)
     return bytes(out)
 
 

@@ -37,6 +37,7 @@ OPT_TS = const(8)
 
 MAX_SACK_BLOCKS = const(4)  # 4 * 8 + 2 = 34 bytes: the most that fits in 40 bytes of options
 _CHECKSUM_OFF = const(16)
+_TS_HLEN = const(32)        # a header with NOP,NOP,TS and nothing else
 
 
 class Segment:
@@ -49,6 +50,8 @@ class Segment:
     `ack_off` are the connection's offsets for them (tcp/state.py arrived), not wire fields.
     `sack` is a tuple of (left, right) pairs of 32-bit values (empty without the option);
     `payload` is a memoryview into the caller's buffer, valid only while that buffer is.
+    Timestamps (RFC 7323 3) likewise: `ts` tells whether the option came, `tsv_hi`..`tse_lo`
+    are TSval and TSecr as halves, `tsval` and `tsecr` the 32-bit values (None without it).
     """
 
     def __init__(self):
@@ -56,10 +59,20 @@ class Segment:
         self.seq_hi = self.seq_lo = self.ack_hi = self.ack_lo = 0
         self.seq_off = self.ack_off = 0
         self.hlen = HEADER_LEN
-        self.mss = self.wscale = self.tsval = self.tsecr = None
+        self.mss = self.wscale = None
+        self.ts = False
+        self.tsv_hi = self.tsv_lo = self.tse_hi = self.tse_lo = 0
         self.sack_perm = False
         self.sack = ()
         self.payload = None
+
+    @property
+    def tsval(self):
+        return (self.tsv_hi << 16) | self.tsv_lo if self.ts else None
+
+    @property
+    def tsecr(self):
+        return (self.tse_hi << 16) | self.tse_lo if self.ts else None
 
     @property
     def seq(self):
@@ -109,10 +122,17 @@ def parse(data, src=None, dst=None, seg=None, asum=None):
     seg.wnd = (data[14] << 8) | data[15]
     seg.urp = (data[18] << 8) | data[19]
     seg.hlen = hlen
-    seg.mss = seg.wscale = seg.tsval = seg.tsecr = None
+    seg.mss = seg.wscale = None
+    seg.ts = False
     seg.sack_perm = False
     seg.sack = ()
-    if hlen > HEADER_LEN:
+    if hlen == _TS_HLEN and data[20] == OPT_NOP and data[21] == OPT_NOP and \
+            data[22] == OPT_TS and data[23] == 10:
+        # RFC 7323 Appendix A: the aligned NOP,NOP,TS that every segment of a connection with
+        # timestamps carries (Linux's tcp_parse_aligned_timestamp), read without the general
+        # loop, whose call frame is a heap allocation on MicroPython
+        _take_ts(data, 22, seg)
+    elif hlen > HEADER_LEN:
         _parse_options(data, hlen, seg)
     seg.payload = data[hlen:n]
     return seg
@@ -150,8 +170,17 @@ def _parse_options(data, hlen, seg):
                                  for j in range(i + 2, i + olen, 8))
         elif kind == OPT_TS:
             if olen == 10:
-                seg.tsval, seg.tsecr = struct.unpack_from("!II", data, i + 2)
+                _take_ts(data, i, seg)
         i += olen
+
+
+def _take_ts(data, i, seg):
+    # the TS option at data[i] (kind 8, length 10): TSval and TSecr as halves
+    seg.ts = True
+    seg.tsv_hi = (data[i + 2] << 8) | data[i + 3]
+    seg.tsv_lo = (data[i + 4] << 8) | data[i + 5]
+    seg.tse_hi = (data[i + 6] << 8) | data[i + 7]
+    seg.tse_lo = (data[i + 8] << 8) | data[i + 9]
 
 
 def options(buf, off, mss=None, wscale=None, sack_perm=False, ts=None, sack=None):
@@ -171,8 +200,7 @@ def options(buf, off, mss=None, wscale=None, sack_perm=False, ts=None, sack=None
         struct.pack_into("!BBBB", buf, i, OPT_NOP, OPT_NOP, OPT_SACK_PERM, 2)
         i += 4
     if ts is not None:
-        struct.pack_into("!BBBBII", buf, i, OPT_NOP, OPT_NOP, OPT_TS, 10, ts[0], ts[1])
-        i += 12
+        i += ts_option(buf, i, ts[0] >> 16, ts[0] & 0xFFFF, ts[1] >> 16, ts[1] & 0xFFFF)
     if sack:
         struct.pack_into("!BBBB", buf, i, OPT_NOP, OPT_NOP, OPT_SACK, 2 + 8 * len(sack))
         i += 4
@@ -182,6 +210,13 @@ def options(buf, off, mss=None, wscale=None, sack_perm=False, ts=None, sack=None
     if i - off > MAX_HEADER_LEN - HEADER_LEN:
         raise ValueError("options do not fit in the header")
     return i - off
+
+
+def ts_option(buf, off, v_hi, v_lo, e_hi, e_lo):
+    """Write NOP, NOP, TS (RFC 7323 3.2, the layout Linux sends and Appendix A suggests, so
+    the 32-bit fields are aligned) with TSval and TSecr as halves; returns its length, 12."""
+    struct.pack_into("!BBBBHHHH", buf, off, OPT_NOP, OPT_NOP, OPT_TS, 10, v_hi, v_lo, e_hi, e_lo)
+    return 12
 
 
 def emit(buf, sport, dport, sq, ak, flags, wnd, urp=0, opt_len=0):
@@ -201,6 +236,15 @@ def emit_halves(buf, sport, dport, sq_hi, sq_lo, ak_hi, ak_lo, flags, wnd, urp=0
     struct.pack_into("!HHHHHHHHHH", buf, 0, sport, dport, sq_hi, sq_lo, ak_hi, ak_lo,
                      ((hlen >> 2) << 12) | flags, wnd, 0, urp)
     return hlen
+
+
+def partial_checksum(hdr, n, asum):
+    """Put only the pseudo-header sum (asum: the addresses' word sum; n: the segment's
+    length) into hdr's checksum field, folded and not complemented: what a NIC that
+    completes checksums (a TAP's NEEDS_CSUM, nic.py send_tso) adds the segment to."""
+    c = (asum + PROTO + n) % 0xFFFF
+    hdr[_CHECKSUM_OFF] = c >> 8
+    hdr[_CHECKSUM_OFF + 1] = c & 0xFF
 
 
 def finish_checksum(hdr, payload, src, dst, asum=None):

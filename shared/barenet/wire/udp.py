@@ -10,15 +10,16 @@ HEADER_LEN = const(8)
 _PROTO = const(17)
 
 
-def parse(data, src, dst):
-    """memoryview of the UDP datagram -> (sport, dport, payload view)."""
+def parse(data, src, dst, verify=True):
+    """memoryview of the UDP datagram -> (sport, dport, payload view); verify False trusts
+    the checksum (a NIC's receive offload checked it, nic.py)."""
     n = len(data)
     if n < HEADER_LEN:
         raise Malformed("short")
     sport, dport, length, cs = struct.unpack_from("!HHHH", data, 0)
     if length < HEADER_LEN or length > n:
         raise Malformed("length")
-    if cs and finish(csum(data[0:length], pseudo(src, dst, _PROTO, length))) != 0:
+    if verify and cs and finish(csum(data[0:length], pseudo(src, dst, _PROTO, length))) != 0:
         raise Malformed("checksum")
     return sport, dport, data[HEADER_LEN:length]
 
