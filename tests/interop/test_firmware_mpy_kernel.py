@@ -70,7 +70,6 @@ def test_mpy_firmware_on_a_small_heap_takes_a_dnsmasq_lease_and_serves_the_kerne
     path = compiled(str(tmp_path / "mpy"))
     cfg = json.load(open(os.path.join(REPO, "boards", "virtual.json")))["config"]
     cfg["board"] = "virtual"
-    cfg["apps"]["mdns"] = False
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     link = str(tmp_path / "nic.sock")
     tun = unique_name("fir")
@@ -95,7 +94,8 @@ def test_mpy_firmware_on_a_small_heap_takes_a_dnsmasq_lease_and_serves_the_kerne
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         procs.append(vm)
         log = Lines(vm)
-        log.text("barenet 0.4 on linux, board virtual")
+        log.text("on linux, board virtual")
+        log.text("mdns:barenet-virtual.local")
         line = log.text("DHCP: bound %s/24" % BOARD, timeout_s=60)
         assert "lease 120 s from %s" % LOCAL in line, line
         booted = heap_free(log.text("address %s/24, heap free" % BOARD))
