@@ -83,6 +83,7 @@ class Firmware:
         self.driver = PollDriver(self.loop, waitables)
         self._seen = (None, None)
         self._ticks = 0
+        self._most = 0       # the most TCP connections open at once so far
 
     def _start_apps(self, apps):
         started = []
@@ -148,8 +149,13 @@ class Firmware:
             if seen[0] != self._seen[0]:
                 self.log.info("link %s" % ("up" if seen[0] else "down"))
             if seen[1] != self._seen[1]:
-                self.log.info("address %s" % (seen[1] or "gone"))
+                self.log.info("address %s, heap free %d" % (seen[1] or "gone", _heap_free()))
             self._seen = seen
+        n = len(self.stack.tcp.conns)
+        if n > self._most:
+            # a board's budget is its heap under its busiest load (issue 11 item 8)
+            self._most = n
+            self.log.info("tcp connections %d (most yet), heap free %d" % (n, _heap_free()))
         self.log.debug("heap free %d" % gc.mem_free())
 
     async def run(self):
@@ -165,6 +171,11 @@ class Firmware:
         while True:
             self.supervise(time.ticks_ms(), wdt)
             await asyncio.sleep_ms(SUPERVISE_MS)
+
+
+def _heap_free():
+    gc.collect()         # what is free once garbage is gone, not since the last collection
+    return gc.mem_free()
 
 
 def _watchdog():

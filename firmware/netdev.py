@@ -8,7 +8,7 @@ Drivers (firmware/drivers/): `w5500` and `enc28j60` on machine.SPI with their CS
 reset pins; `slip_uart` (SLIP on machine.UART); `udp_tunnel` (frames in UDP datagrams over
 the port's own network stack, after joining the Wi-Fi network); `vnic`, the virtual board's
 link, named by the environment variable BARENET_VNIC: `unix:PATH`, an AF_UNIX stream to the
-host's `unix:PATH` device (barenet virtual-board, barenet bridge --board unix:PATH).
+host's `unix:PATH` device (barenet bridge --board unix:PATH), or a pty's path (--board pty).
 """
 
 import os
@@ -175,14 +175,42 @@ class UnixStream:
             return 0
 
 
+class PtyStream:
+    """The virtual board's end of a pty (`barenet bridge --board pty`, barenet virtual-board):
+    the unix port's files have no nonblocking mode, and their read(n) waits for all n bytes
+    (py/stream.c), so a byte is read only while poll says one is waiting. A pty has no
+    carrier: `up` stays True."""
+
+    up = True
+
+    def __init__(self, path):
+        import select
+        self.sock = open(path, "r+b")       # what the main loop's select.poll waits on
+        self._poll = select.poll()
+        self._poll.register(self.sock, select.POLLIN)
+
+    def read(self, n):
+        got = bytearray()
+        while len(got) < n and self._poll.poll(0):
+            got += self.sock.read(1)
+        return bytes(got) or None
+
+    def write(self, data):
+        return self.sock.write(data)
+
+
 def _vnic(link, mac):
     where = os.getenv("BARENET_VNIC")
     if not where:
         raise ConfigError("link.driver vnic needs BARENET_VNIC (barenet virtual-board sets it)")
-    if not where.startswith("unix:"):
-        raise ConfigError("BARENET_VNIC %r: only unix:PATH links are supported" % where)
     from drivers.slip_stream import SlipStream
-    stream = UnixStream(where[5:])
+    if where.startswith("unix:"):
+        stream = UnixStream(where[5:])
+    else:
+        try:
+            stream = PtyStream(where)
+        except OSError as e:
+            raise ConfigError("BARENET_VNIC %r is neither unix:PATH nor a pty: %s" % (where, e))
     return SlipStream(stream, crc=link.get("crc", False)), [stream.sock] if stream.up else []
 
 

@@ -5,6 +5,9 @@ sockets, which stand in for a Wi-Fi board's lwIP).
 - Ethernet frames through a relay onto a TAP in a netns, where Debian's dnsmasq serves DHCP:
   the board takes a lease, and the kernel pings it, curls its status page and echoes 1 MB
   through it (sha256 checked).
+- A lease change: dnsmasq restarted with another pool NAKs the renewal; the board takes a
+  new address and serves there.
+- A server offering nonsense (a /32 mask): refused, said on the log, never bound.
 - Bare IP datagrams (`link.ip`) to `barenet bridge --board udp:PORT,ip` and its TUN, as issue
   11 asks for Wi-Fi boards: the kernel pings the board and curls its status page.
 """
@@ -101,3 +104,65 @@ def test_firmware_on_an_ip_tunnel_is_reached_through_barenet_bridge_s_tun(netns,
         if vm is not None:
             stop(vm)
         stop(bridge)
+
+
+@pytest.mark.timeout(300)
+def test_firmware_moves_to_the_new_address_dnsmasq_gives_on_renew(tap_ns, tmp_path):
+    """A lease change: dnsmasq is restarted with another pool and nothing of the old lease, so
+    the renewal at T1 (5 s, option 58) is NAKed (dnsmasq is authoritative), and the board takes
+    an address from the new pool; its apps, bound to any address, answer there."""
+    ns = tap_ns.ns
+
+    def dnsmasq(pool, leases):
+        return start_dnsmasq(ns, tmp_path, "--interface=" + tap_ns.name, "--except-interface=lo",
+                             "--dhcp-range=%s,255.255.255.0,120s" % pool, "--dhcp-authoritative",
+                             "--dhcp-option=option:T1,5", "--dhcp-option=option:T2,8",
+                             "--dhcp-leasefile=%s" % (tmp_path / leases))
+
+    server = dnsmasq("192.0.2.50,192.0.2.60", "leases")
+    tunnel = Tunnel(tap_ns.tap)
+    vm = None
+    try:
+        vm, log = firmware(tmp_path, {"driver": "udp_tunnel", "mac": "auto",
+                                      "host": "127.0.0.1", "port": tunnel.port})
+        line = log.text("DHCP: bound 192.0.2.5", timeout_s=60)
+        old = line.split("bound ")[1].split("/")[0]
+        reaches(ns, old, echo=False)
+        stop(server)
+        server = dnsmasq("192.0.2.70,192.0.2.80", "leases2")
+        log.text("DHCP: 192.0.2.1 refused %s (NAK)" % old, timeout_s=60)
+        line = log.text("DHCP: bound 192.0.2.7", timeout_s=60)
+        new = line.split("bound ")[1].split("/")[0]
+        log.text("address %s/24" % new)
+        reaches(ns, new)
+        assert new in (tmp_path / "leases2").read_text()
+    finally:
+        if vm is not None:
+            stop(vm)
+        tunnel.close()
+        stop(server)
+
+
+@pytest.mark.timeout(300)
+def test_firmware_refuses_a_dnsmasq_offering_a_32_mask_and_says_so(tap_ns, tmp_path):
+    """A server's nonsense (here dnsmasq told to send the mask 255.255.255.255) is refused by
+    the core's DHCP client (dhcp.py, tests/unit/test_dhcp.py) and said on the board's log; the
+    board stays unaddressed and unreachable rather than take a /32."""
+    ns = tap_ns.ns
+    server = start_dnsmasq(ns, tmp_path, "--interface=" + tap_ns.name, "--except-interface=lo",
+                           "--dhcp-range=192.0.2.50,192.0.2.60,255.255.255.0,120s",
+                           "--dhcp-option=option:netmask,255.255.255.255",
+                           "--dhcp-leasefile=%s" % (tmp_path / "leases"))
+    tunnel = Tunnel(tap_ns.tap)
+    vm = None
+    try:
+        vm, log = firmware(tmp_path, {"driver": "udp_tunnel", "mac": "auto",
+                                      "host": "127.0.0.1", "port": tunnel.port})
+        # dnsmasq puts its netmask option in the ACK only, not the offer
+        log.text("DHCP: refused the ack of 192.0.2.1: a subnet mask of /32", timeout_s=60)
+        assert not any("DHCP: bound" in x or "address 192" in x for x in log.seen), log.seen
+    finally:
+        if vm is not None:
+            stop(vm)
+        tunnel.close()
+        stop(server)
