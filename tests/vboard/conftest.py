@@ -12,10 +12,10 @@ MPREMOTE_TIMEOUT_S = 60
 
 
 class VirtualBoard:
-    def __init__(self, root):
+    def __init__(self, root, *args):
         self.root = root
         self.proc = subprocess.Popen(
-            [os.path.join(BIN, "barenet"), "virtual-board", "--dir", root],
+            [os.path.join(BIN, "barenet"), "virtual-board", "--dir", root] + list(args),
             stdout=subprocess.PIPE, text=True)
         self.lines = []
         self.port = self.readline().split()[-1]

@@ -120,3 +120,32 @@ def test_flash_as_nobody(board):
         r = flash(board, argv=argv, cwd=cwd, check=False)
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert config(board)["board"] == "virtual"
+
+
+def test_the_flashed_firmware_boots_and_a_client_as_nobody_pings_it(tmp_path):
+    from conftest import VirtualBoard
+    # the firmware's imports need more than boards/virtual.json's 192 KB heap (MemoryError in
+    # barenet.tcp): this board is the same with 512 KB
+    roomy = tmp_path / "roomy.json"
+    b = json.load(open(VIRTUAL))
+    b["memory"]["heap_kb"] = 512
+    roomy.write_text(json.dumps(b))
+    with barenet_as_nobody() as (argv, cwd):
+        # nobody's client listens at nic, the VM connects to it
+        sockets = os.path.join(cwd, "sockets")
+        os.mkdir(sockets)
+        os.chmod(sockets, 0o777)
+        nic = os.path.join(sockets, "board.nic")
+        root = tmp_path / "fs"
+        root.mkdir()
+        board = VirtualBoard(str(root), "--board", str(roomy), "--nic-path", nic)
+        try:
+            flash(board, "--set", "net.mode=static", "--set", "net.address=192.0.2.2/24")
+            board.wait_for("hard reset")
+            r = subprocess.run(argv + ["client", "--via", "unix:%s,crc" % nic, "ping", "-c", "3",
+                                       "192.0.2.2"], cwd=cwd, capture_output=True, text=True,
+                               timeout=120)
+        finally:
+            board.stop()
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert "3 packets transmitted, 3 received" in r.stdout, r.stdout
