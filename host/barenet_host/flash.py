@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 from barenet_host import cliargs
 
@@ -30,6 +31,7 @@ PREV = ".barenet-prev"
 ADDED = PREV + "/added.json"
 CHUNK = 512
 RETRIES = 3
+WAIT_S = 60  # a board boots in seconds; DHCP may take a few more
 # sys.implementation._mpy: version | sub-version << 8 | arch << 10 (py/persistentcode.h)
 ARCHS = ("none", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp",
          "armv7emdp", "xtensa", "xtensawin", "rv32imc", "rv64imc")
@@ -91,6 +93,11 @@ def add_parser(sub):
                    help="check the board and list what would be copied; write nothing")
     f.add_argument("--rollback", action="store_true",
                    help="restore the files the last flash replaced, and reset")
+    f.add_argument("--wait", type=cliargs.ip, metavar="ADDR",
+                   help="after the reset, wait until the board answers a ping at ADDR")
+    f.add_argument("--wait-via", type=cliargs.device, metavar="DEVICE-SPEC",
+                   help="ping it over this link, as `barenet client --via` (default: the "
+                   "host's own network, e.g. through `barenet bridge`)")
     f.set_defaults(func=flash)
 
 
@@ -315,6 +322,8 @@ def rollback(dev, out):
 
 
 def flash(args, out=sys.stdout):
+    if args.wait_via is not None and args.wait is None:
+        raise cliargs.UsageError("--wait-via goes with --wait ADDR")
     board = load_board(args.board)
     dev = Device(args.port)
     check_device(dev, board)
@@ -334,4 +343,22 @@ def flash(args, out=sys.stdout):
         copy(dev, image, out)
     dev.reset()
     print("flash: reset %s" % board["name"], file=out)
+    if args.wait is not None:
+        wait_for_network(args, out)
     return 0
+
+
+def wait_for_network(args, out):
+    """Ping the board with `barenet client ping` until it answers or WAIT_S have passed."""
+    from barenet import addr
+    where = addr.ip_ntoa(args.wait)
+    cmd = [sys.executable, "-m", "barenet_host.cli", "client"]
+    if args.wait_via is not None:
+        cmd += ["--via", args.wait_via.text]
+    cmd += ["ping", "-c", "1", "--timeout", "2", where]
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if subprocess.run(cmd, capture_output=True).returncode == 0:
+            print("flash: %s answers at %s" % (args.board, where), file=out)
+            return
+    raise cliargs.RuntimeFailure("the board does not answer at %s after %d s" % (where, WAIT_S))

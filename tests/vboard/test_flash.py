@@ -140,8 +140,9 @@ def test_the_flashed_firmware_boots_and_a_client_as_nobody_pings_it(tmp_path):
         root.mkdir()
         board = VirtualBoard(str(root), "--board", str(roomy), "--nic-path", nic)
         try:
-            flash(board, "--set", "net.mode=static", "--set", "net.address=192.0.2.2/24")
-            board.wait_for("hard reset")
+            r = flash(board, "--set", "net.mode=static", "--set", "net.address=192.0.2.2/24",
+                      "--wait", "192.0.2.2", "--wait-via", "unix:%s,crc" % nic)
+            assert "answers at 192.0.2.2" in r.stdout, r.stdout
             r = subprocess.run(argv + ["client", "--via", "unix:%s,crc" % nic, "ping", "-c", "3",
                                        "192.0.2.2"], cwd=cwd, capture_output=True, text=True,
                                timeout=120)
