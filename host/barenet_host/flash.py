@@ -31,6 +31,7 @@ PREV = ".barenet-prev"
 ADDED = PREV + "/added.json"
 CHUNK = 512
 RETRIES = 3
+READ_TIMEOUT_S = 1
 WAIT_S = 60  # a board boots in seconds; DHCP may take a few more
 # sys.implementation._mpy: version | sub-version << 8 | arch << 10 (py/persistentcode.h)
 ARCHS = ("none", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp",
@@ -191,7 +192,9 @@ class Device:
         if not os.path.exists(port):
             raise cliargs.RuntimeFailure("no device at %s" % port)
         try:
-            self.t = SerialTransport(port, baudrate=115200)
+            # a read timeout: on a /dev/pts path mpremote blocks in read(1), and without one
+            # a board that never answers would hang us (virtual-board-notes.md 5.1)
+            self.t = SerialTransport(port, baudrate=115200, timeout=READ_TIMEOUT_S)
             self.t.enter_raw_repl(soft_reset=True)
         except Exception as e:  # serial.SerialException, TransportError: the same to a user
             raise cliargs.RuntimeFailure("device %s does not answer: %s" % (port, e))

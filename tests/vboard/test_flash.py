@@ -150,3 +150,19 @@ def test_the_flashed_firmware_boots_and_a_client_as_nobody_pings_it(tmp_path):
             board.stop()
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert "3 packets transmitted, 3 received" in r.stdout, r.stdout
+
+
+def test_a_device_that_does_not_answer_is_one_line():
+    import pty as ptymod
+    import tty
+    master, slave = ptymod.openpty()  # a port with nothing behind it
+    tty.setraw(slave)
+    try:
+        r = subprocess.run(BARENET + ["flash", "--board", VIRTUAL, "--port", os.ttyname(slave)],
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert r.returncode == 1
+    assert r.stderr.startswith("barenet: error: device /dev/pts/") and r.stderr.endswith(
+        " does not answer: could not enter raw repl\n"), r.stderr
