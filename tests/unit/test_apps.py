@@ -232,20 +232,6 @@ def test_a_peer_past_its_limit_is_refused_and_the_others_are_served():
     assert not any(h.reset or h.eof for h in held)
 
 
-def test_a_peer_at_its_limit_displaces_its_own_idlest_connection_not_another_s():
-    """A peer that vanished (its resets lost) and comes back finds its share held by its
-    earlier connections: the idlest of its own goes, and no other peer's."""
-    sim, server, (back, other) = hosts("192.0.2.10", "192.0.2.1")
-    echo = serve(sim, server, TCPEcho(server, 7, max_conns=4, max_per_peer=2))
-    gone = [Client(sim, back, 7, shut=False) for _ in range(2)]
-    stays = Client(sim, other, 7, shut=False)
-    assert sim.run(until=lambda: len(echo.conns) == 3, max_ms=2000)
-    sim.run(max_ms=2000)                  # all three idle past app_evict_idle_ms
-    assert echoes(sim, back)
-    assert echo.stats["evicted_idle"] == 1 and "refused_per_peer" not in echo.stats
-    assert sum(g.eof for g in gone) == 1 and not stays.eof and not stays.reset
-
-
 def test_a_full_app_closes_the_connection_idle_longest_for_a_newcomer():
     sim, server, (a, b) = hosts("192.0.2.10", "192.0.2.11")
     echo = serve(sim, server, TCPEcho(server, 7, max_conns=2))

@@ -13,9 +13,8 @@ Limits, from the stack's profile (config.py, "apps") unless the constructor is g
 - max_conns connections served at once. A newcomer past it closes the connection idle longest
   (idle at least app_evict_idle_ms); if none is, it waits in the accept queue (bounded by the
   listener's backlog; past that TCP drops SYNs, which the client retries).
-- max_per_peer connections per remote address: a newcomer past it closes that address's own
-  connection idle longest (idle at least app_evict_idle_ms: its earlier self that vanished),
-  else it is refused (reset); the other clients are not affected.
+- max_per_peer connections per remote address: the excess from that address is refused
+  (reset), the other clients are not affected.
 - idle_ms: a connection with no byte received and none acknowledged by the peer for that long
   is closed (a chargen client that reads is not idle; one whose window stays shut is). Data
   the peer's window admits but that is not acknowledged yet does not count as idle: that is
@@ -89,10 +88,6 @@ class TCPServer:
         while lst.queue:
             peer = lst.queue[0].rip
             held = self.peers.get(peer, 0)
-            if held >= self.max_per_peer and self._evict(now_ms, peer):
-                # its own idlest goes: a peer back after vanishing (a host rebooted, a link
-                # that was down while it reset) would else be refused until app_idle_ms
-                held -= 1
             if held < self.max_per_peer and len(self.conns) >= self.max_conns and \
                     not self._evict(now_ms):
                 n = len(lst.queue)
@@ -115,13 +110,10 @@ class TCPServer:
             self.count("accepted")
             todo.append(c)
 
-    def _evict(self, now_ms, peer=None):
-        """Close the connection idle longest (of peer's, if given), if one has been idle
-        app_evict_idle_ms."""
+    def _evict(self, now_ms):
+        """Close the connection idle longest, if one has been idle app_evict_idle_ms."""
         oldest = None
         for c, seen in self._seen.items():
-            if peer is not None and c.rip != peer:
-                continue
             self._progress(c, seen, now_ms)
             if oldest is None or ticks.diff(self._seen[oldest][0], seen[0]) > 0:
                 oldest = c
