@@ -35,6 +35,7 @@ from barenet_host import ctltables
 from barenet_host import linkopts
 from barenet_host import plot
 from barenet_host import run as runscript
+from barenet_host import virtual_board
 from barenet_host.runner import Runner, now_ms
 from barenet_host.devices import spec as devspec
 from barenet_host.devices.spec import open_device
@@ -177,6 +178,7 @@ def _parser():
     bridgecmd.add_parser(sub)
     clientcmd.add_parser(sub)
     plot.add_parser(sub)
+    virtual_board.add_parser(sub)
     return p
 
 

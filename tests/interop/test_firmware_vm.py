@@ -16,6 +16,7 @@ import urllib.request
 import pytest
 
 from procs import Lines, stop
+from streams import echo_exchange
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BARENET = os.path.join(os.path.dirname(sys.executable), "barenet")
@@ -74,23 +75,7 @@ def status(port):
 def echo_mb(port):
     data = hashlib.sha256(b"firmware").digest() * (1 << 15)        # 1 MB
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        got = bytearray()
-        sent = 0
-        s.setblocking(False)
-        import select
-        while len(got) < len(data):
-            w = [s] if sent < len(data) else []
-            r, w, _ = select.select([s], w, [], 30)
-            assert r or w, "echo stalled at %d of %d" % (len(got), len(data))
-            if w:
-                sent += s.send(data[sent:sent + 65536])
-                if sent == len(data):
-                    s.shutdown(socket.SHUT_WR)
-            if r:
-                d = s.recv(65536)
-                assert d, "echo closed at %d" % len(got)
-                got += d
-    return hashlib.sha256(got).hexdigest() == hashlib.sha256(data).hexdigest()
+        return echo_exchange(s, data) == data
 
 
 @pytest.mark.timeout(300)

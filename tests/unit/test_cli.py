@@ -160,7 +160,7 @@ ALL_COMMANDS = list(_commands(cli._parser()))
 
 def test_the_command_tree_is_what_the_readme_documents():
     tops = sorted(c[0] for c in ALL_COMMANDS if len(c) == 1)
-    assert tops == ["bridge", "client", "ctl", "plot", "run", "serve"], tops
+    assert tops == ["bridge", "client", "ctl", "plot", "run", "serve", "virtual-board"], tops
     assert len(ALL_COMMANDS) > 10
 
 

@@ -19,6 +19,7 @@ from barenet.apps.udp_echo import UDPEcho
 from barenet_host.nat.forward import Forward
 
 from natrig import Rig
+from streams import echo_exchange
 
 FAR = "198.51.100.10"
 
@@ -52,23 +53,7 @@ def test_forward_echo_1mb_byte_exact_both_ways():
 
         def client():
             s = socket.create_connection(addr, timeout=20)
-            got = bytearray()
-            sent = 0
-            s.setblocking(False)
-            import select
-            while len(got) < len(data):
-                r, w, _ = select.select([s], [s] if sent < len(data) else [], [], 20)
-                if not r and not w:
-                    raise TimeoutError("stalled at %d/%d" % (len(got), sent))
-                if w:
-                    sent += s.send(data[sent:sent + 65536])
-                    if sent == len(data):
-                        s.shutdown(socket.SHUT_WR)
-                if r:
-                    d = s.recv(65536)
-                    if not d:
-                        break
-                    got += d
+            got = echo_exchange(s, data, 20)
             s.settimeout(20)
             tail = s.recv(10)
             s.close()
