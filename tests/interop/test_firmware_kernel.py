@@ -59,28 +59,65 @@ def reaches(ns, ip, echo=True):
             len(r.stdout)
 
 
-@pytest.mark.timeout(300)
-def test_firmware_on_a_tunnel_takes_a_dnsmasq_lease_and_serves_the_kernel(tap_ns, tmp_path):
-    ns = tap_ns.ns
-    dnsmasq = start_dnsmasq(ns, tmp_path, "--interface=" + tap_ns.name, "--except-interface=lo",
-                            "--dhcp-range=192.0.2.50,192.0.2.60,255.255.255.0,120s",
-                            "--dhcp-leasefile=%s" % (tmp_path / "leases"))
-    tunnel = Tunnel(tap_ns.tap)
-    vm = None
+class TunnelBoard:
+    """The firmware on the UDP tunnel relayed onto tap_ns's TAP, where dnsmasq serves DHCP."""
+
+    def __init__(self, tap_ns, tmp_path):
+        self.ns = tap_ns.ns
+        self.tap_ns = tap_ns
+        self.tmp_path = tmp_path
+        self.server = self.vm = self.log = None
+        self.tunnel = Tunnel(tap_ns.tap)
+
+    def dnsmasq(self, pool, leases, *opts):
+        """(Re)start dnsmasq with pool "FIRST,LAST" (a /24, 120 s leases) and its own lease
+        file."""
+        if self.server is not None:
+            stop(self.server)
+        self.server = start_dnsmasq(self.ns, self.tmp_path, "--interface=" + self.tap_ns.name,
+                                    "--except-interface=lo",
+                                    "--dhcp-range=%s,255.255.255.0,120s" % pool,
+                                    "--dhcp-leasefile=%s" % (self.tmp_path / leases), *opts)
+
+    def boot(self):
+        self.vm, self.log = firmware(self.tmp_path, {"driver": "udp_tunnel", "mac": "auto",
+                                                     "host": "127.0.0.1",
+                                                     "port": self.tunnel.port})
+        return self.log
+
+    def bound(self, prefix):
+        """The board's DHCP line for an address starting prefix: -> (address, line)."""
+        line = self.log.text("DHCP: bound " + prefix, timeout_s=60)
+        return line.split("bound ")[1].split("/")[0], line
+
+    def close(self):
+        if self.vm is not None:
+            stop(self.vm)
+        self.tunnel.close()
+        if self.server is not None:
+            stop(self.server)
+
+
+@pytest.fixture
+def tunnel_board(tap_ns, tmp_path):
+    b = TunnelBoard(tap_ns, tmp_path)
     try:
-        vm, log = firmware(tmp_path, {"driver": "udp_tunnel", "mac": "auto",
-                                      "host": "127.0.0.1", "port": tunnel.port})
-        line = log.text("DHCP: bound 192.0.2.5", timeout_s=60)
-        ip = line.split("bound ")[1].split("/")[0]
-        assert "router 192.0.2.1 dns 192.0.2.1 lease 120 s from 192.0.2.1" in line, line
-        log.text("address %s/24" % ip)
-        reaches(ns, ip)
-        assert ip in (tmp_path / "leases").read_text()
+        yield b
     finally:
-        if vm is not None:
-            stop(vm)
-        tunnel.close()
-        stop(dnsmasq)
+        b.close()
+
+
+@pytest.mark.timeout(300)
+def test_firmware_on_a_tunnel_takes_a_dnsmasq_lease_and_serves_the_kernel(tunnel_board,
+                                                                          tmp_path):
+    b = tunnel_board
+    b.dnsmasq("192.0.2.50,192.0.2.60", "leases")
+    log = b.boot()
+    ip, line = b.bound("192.0.2.5")
+    assert "router 192.0.2.1 dns 192.0.2.1 lease 120 s from 192.0.2.1" in line, line
+    log.text("address %s/24" % ip)
+    reaches(b.ns, ip)
+    assert ip in (tmp_path / "leases").read_text()
 
 
 @pytest.mark.timeout(300)
@@ -107,62 +144,32 @@ def test_firmware_on_an_ip_tunnel_is_reached_through_barenet_bridge_s_tun(netns,
 
 
 @pytest.mark.timeout(300)
-def test_firmware_moves_to_the_new_address_dnsmasq_gives_on_renew(tap_ns, tmp_path):
+def test_firmware_moves_to_the_new_address_dnsmasq_gives_on_renew(tunnel_board, tmp_path):
     """A lease change: dnsmasq is restarted with another pool and nothing of the old lease, so
     the renewal at T1 (5 s, option 58) is NAKed (dnsmasq is authoritative), and the board takes
     an address from the new pool; its apps, bound to any address, answer there."""
-    ns = tap_ns.ns
-
-    def dnsmasq(pool, leases):
-        return start_dnsmasq(ns, tmp_path, "--interface=" + tap_ns.name, "--except-interface=lo",
-                             "--dhcp-range=%s,255.255.255.0,120s" % pool, "--dhcp-authoritative",
-                             "--dhcp-option=option:T1,5", "--dhcp-option=option:T2,8",
-                             "--dhcp-leasefile=%s" % (tmp_path / leases))
-
-    server = dnsmasq("192.0.2.50,192.0.2.60", "leases")
-    tunnel = Tunnel(tap_ns.tap)
-    vm = None
-    try:
-        vm, log = firmware(tmp_path, {"driver": "udp_tunnel", "mac": "auto",
-                                      "host": "127.0.0.1", "port": tunnel.port})
-        line = log.text("DHCP: bound 192.0.2.5", timeout_s=60)
-        old = line.split("bound ")[1].split("/")[0]
-        reaches(ns, old, echo=False)
-        stop(server)
-        server = dnsmasq("192.0.2.70,192.0.2.80", "leases2")
-        log.text("DHCP: 192.0.2.1 refused %s (NAK)" % old, timeout_s=60)
-        line = log.text("DHCP: bound 192.0.2.7", timeout_s=60)
-        new = line.split("bound ")[1].split("/")[0]
-        log.text("address %s/24" % new)
-        reaches(ns, new)
-        assert new in (tmp_path / "leases2").read_text()
-    finally:
-        if vm is not None:
-            stop(vm)
-        tunnel.close()
-        stop(server)
+    b = tunnel_board
+    opts = ("--dhcp-authoritative", "--dhcp-option=option:T1,5", "--dhcp-option=option:T2,8")
+    b.dnsmasq("192.0.2.50,192.0.2.60", "leases", *opts)
+    log = b.boot()
+    old, _ = b.bound("192.0.2.5")
+    reaches(b.ns, old, echo=False)
+    b.dnsmasq("192.0.2.70,192.0.2.80", "leases2", *opts)
+    log.text("DHCP: 192.0.2.1 refused %s (NAK)" % old, timeout_s=60)
+    new, _ = b.bound("192.0.2.7")
+    log.text("address %s/24" % new)
+    reaches(b.ns, new)
+    assert new in (tmp_path / "leases2").read_text()
 
 
 @pytest.mark.timeout(300)
-def test_firmware_refuses_a_dnsmasq_offering_a_32_mask_and_says_so(tap_ns, tmp_path):
+def test_firmware_refuses_a_dnsmasq_offering_a_32_mask_and_says_so(tunnel_board):
     """A server's nonsense (here dnsmasq told to send the mask 255.255.255.255) is refused by
     the core's DHCP client (dhcp.py, tests/unit/test_dhcp.py) and said on the board's log; the
-    board stays unaddressed and unreachable rather than take a /32."""
-    ns = tap_ns.ns
-    server = start_dnsmasq(ns, tmp_path, "--interface=" + tap_ns.name, "--except-interface=lo",
-                           "--dhcp-range=192.0.2.50,192.0.2.60,255.255.255.0,120s",
-                           "--dhcp-option=option:netmask,255.255.255.255",
-                           "--dhcp-leasefile=%s" % (tmp_path / "leases"))
-    tunnel = Tunnel(tap_ns.tap)
-    vm = None
-    try:
-        vm, log = firmware(tmp_path, {"driver": "udp_tunnel", "mac": "auto",
-                                      "host": "127.0.0.1", "port": tunnel.port})
-        # dnsmasq puts its netmask option in the ACK only, not the offer
-        log.text("DHCP: refused the ack of 192.0.2.1: a subnet mask of /32", timeout_s=60)
-        assert not any("DHCP: bound" in x or "address 192" in x for x in log.seen), log.seen
-    finally:
-        if vm is not None:
-            stop(vm)
-        tunnel.close()
-        stop(server)
+    board stays unaddressed rather than take a /32."""
+    b = tunnel_board
+    b.dnsmasq("192.0.2.50,192.0.2.60", "leases", "--dhcp-option=option:netmask,255.255.255.255")
+    log = b.boot()
+    # dnsmasq puts its netmask option in the ACK only, not the offer
+    log.text("DHCP: refused the ack of 192.0.2.1: a subnet mask of /32", timeout_s=60)
+    assert not any("DHCP: bound" in x or "address 192" in x for x in log.seen), log.seen
