@@ -6,6 +6,9 @@ import sys
 
 import pytest
 
+# at module level: at run time `conftest` may be another directory's (tests/vboard/)
+from conftest import ECHO_CLIENT, Capture, _barenet_cmd
+
 scapy = pytest.importorskip("scapy.all")
 
 MB20 = 20 * 1000 * 1000
@@ -133,7 +136,6 @@ def test_offload_on_trusts_the_kernels_partial_udp_checksums(serve, kernel):
 
 @pytest.mark.root
 def test_offload_on_refused_with_link_middleware(serve, netns):
-    from conftest import _barenet_cmd
     r = netns.run(_barenet_cmd() + ["serve", "--tap", "offx0", "--ip", "192.0.2.2/24",
                                     "--offload", "on", "--verbose"])
     assert r.returncode == 2
@@ -149,7 +151,6 @@ def test_the_kernel_segments_barenets_super_segments_into_right_frames_when_it_f
     # every segment: the capture on that veth is what a wire would carry. The client is a
     # kernel in a second namespace behind the veth.
     from barenet_host.netns import NetNS, unique_name
-    from conftest import Capture, ECHO_CLIENT
     va, vb = unique_name("oa"), unique_name("ob")
     with NetNS() as far:
         netns.ip("link", "add", va, "type", "veth", "peer", "name", vb)

@@ -39,11 +39,11 @@ def test_the_board_holds_its_connection_table_of_kernel_chat_clients(tap_ns):
 
 
 def test_clients_beyond_what_the_heap_holds_are_reset_and_the_vm_keeps_serving(tap_ns):
-    # max_connections raised past what the heap holds (768 KB held 24 in BENCHMARKS.md): a client whose
+    # max_connections (28) raised past what the heap holds (768 KB held 24, BENCHMARKS.md): a client whose
     # handshake finds no heap block for its buffers is reset at once (the heap is
     # fragmented: the MemoryError comes with about 190 KB free, none of it 5 840 B in one
     # piece), counted as refused_nomem; the stack never raises out of input() or poll().
-    n = 20
+    n = 28
     vm, rc, err, clients, c_err = serve_many(tap_ns.ns, tap_ns.tap, HEAP, n, n, 1,
                                              timeout_s=25)
     assert rc == 0 and "MemoryError" not in err, err

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+from vboards import VirtualBoard
 from unprivileged import barenet_as_nobody
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -90,7 +91,6 @@ def test_arch_mismatch_and_no_device(board, tmp_path):
 
 
 def test_interrupted_flash_leaves_the_old_firmware_booting(board, tmp_path):
-    from conftest import VirtualBoard
     with open(os.path.join(board.root, "main.py"), "w") as f:
         f.write("open('booted', 'w').write('old')\n")
     p = subprocess.Popen(BARENET + ["flash", "--board", VIRTUAL, "--port", board.port],
@@ -123,7 +123,6 @@ def test_flash_as_nobody(board):
 
 
 def test_the_flashed_firmware_boots_and_a_client_as_nobody_pings_it(tmp_path):
-    from conftest import VirtualBoard
     # the firmware's imports need more than boards/virtual.json's 192 KB heap (MemoryError in
     # barenet.tcp): this board is the same with 512 KB
     roomy = tmp_path / "roomy.json"
