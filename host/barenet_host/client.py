@@ -54,6 +54,7 @@ _ICMP_ECHO_REQUEST = 8
 # unless the address was added with `brd +`)
 _SIOCGIFADDR = 0x8915
 _SIOCGIFNETMASK = 0x891B
+_SIOCGIFDSTADDR = 0x8917
 _PING_SYSCTL = "net.ipv4.ping_group_range"
 
 
@@ -104,8 +105,9 @@ class Net:
             time.sleep(0.02)
 
     def interface_addrs(self):
-        """[(address, netmask)] of the kernel's IPv4 interfaces but loopback ones (SIOCGIFADDR,
-        SIOCGIFNETMASK)."""
+        """[(address, netmask, peer)] of the kernel's IPv4 interfaces but loopback ones
+        (SIOCGIFADDR, SIOCGIFNETMASK; SIOCGIFDSTADDR gives a point-to-point link's peer,
+        else the address itself)."""
         import fcntl
         out = []
         s = kernel.socket(kernel.AF_INET, kernel.SOCK_DGRAM)
@@ -115,10 +117,11 @@ class Net:
                 try:
                     ip = fcntl.ioctl(s.fileno(), _SIOCGIFADDR, req)[20:24]
                     mask = fcntl.ioctl(s.fileno(), _SIOCGIFNETMASK, req)[20:24]
+                    peer = fcntl.ioctl(s.fileno(), _SIOCGIFDSTADDR, req)[20:24]
                 except OSError:
                     continue       # no IPv4 address there
                 if ip[0] != 127:
-                    out.append((ip, mask))
+                    out.append((ip, mask, peer))
         finally:
             s.close()
         return out
@@ -126,14 +129,18 @@ class Net:
     def broadcast_targets(self):
         """Where `discover` sends: the limited broadcast, and on the kernel each interface's
         own subnet's broadcast address too (with no default route Linux refuses
-        255.255.255.255, ENETUNREACH)."""
+        255.255.255.255, ENETUNREACH), or a point-to-point link's one host beyond it (a TUN
+        to a bridged board has no broadcast address)."""
         out = ["255.255.255.255"]
         if self.barenet:
             return out
-        for ip, mask in self.interface_addrs():
+        for ip, mask, peer in self.interface_addrs():
             if mask == b"\xff\xff\xff\xff":
+                b = addr.ip_ntoa(peer) if peer != ip else None
+            else:
+                b = addr.ip_ntoa(bytes(a | (~m & 0xFF) for a, m in zip(ip, mask)))
+            if b is None:
                 continue
-            b = addr.ip_ntoa(bytes(a | (~m & 0xFF) for a, m in zip(ip, mask)))
             if b not in out:
                 out.append(b)
         return out
@@ -146,7 +153,7 @@ class Net:
             sock.sendto(query, group)
             return 1
         sent = 0
-        for ip, _ in self.interface_addrs():
+        for ip, _, _ in self.interface_addrs():
             try:
                 sock.setsockopt(kernel.IPPROTO_IP, kernel.IP_MULTICAST_IF, ip)
                 sock.sendto(query, group)
@@ -612,7 +619,7 @@ def bench(net, args, out):
     block = bytes(CHUNK)
     figures = {}
 
-    sock = _connect(net, host, DISCARD_PORT, args.timeout)
+    sock = _connect(net, host, args.discard_port, args.timeout)
     started = time.monotonic()
     try:
         with term.Transfer(sys.stderr, "to %s discard" % host, total) as bar:
@@ -627,12 +634,12 @@ def bench(net, args, out):
         while sock.recv(CHUNK):
             pass
     except OSError as e:
-        raise cliargs.RuntimeFailure("bench to %s:%d: %s" % (host, DISCARD_PORT, _why(e)))
+        raise cliargs.RuntimeFailure("bench to %s:%d: %s" % (host, args.discard_port, _why(e)))
     finally:
         sock.close()
     figures["upload"] = _figure(total, time.monotonic() - started)
 
-    sock = _connect(net, host, CHARGEN_PORT, args.timeout)
+    sock = _connect(net, host, args.chargen_port, args.timeout)
     started = time.monotonic()
     got = 0
     try:
@@ -645,7 +652,8 @@ def bench(net, args, out):
                 got += len(d)
                 bar.advance(len(d))
     except OSError as e:
-        raise cliargs.RuntimeFailure("bench from %s:%d: %s" % (host, CHARGEN_PORT, _why(e)))
+        raise cliargs.RuntimeFailure("bench from %s:%d: %s" % (host, args.chargen_port,
+                                                                _why(e)))
     finally:
         sock.close()
     figures["download"] = _figure(total, time.monotonic() - started)
@@ -721,6 +729,13 @@ def add_parser(sub):
     b.add_argument("host", type=_host, metavar="HOST")
     b.add_argument("--bytes", type=cliargs.ranged("bytes", 1, 1 << 34), default=BENCH_BYTES,
                    help="bytes each way (default %d)" % BENCH_BYTES)
+    # a board behind `barenet bridge --nat` is reached at the host ports forwarded to it
+    b.add_argument("--discard-port", type=cliargs.ranged("port", 1, 65535),
+                   default=DISCARD_PORT, metavar="PORT",
+                   help="the discard service's port (default %d)" % DISCARD_PORT)
+    b.add_argument("--chargen-port", type=cliargs.ranged("port", 1, 65535),
+                   default=CHARGEN_PORT, metavar="PORT",
+                   help="the chargen service's port (default %d)" % CHARGEN_PORT)
     b.add_argument("--json", action="store_true", help="print the figures as JSON")
     b.set_defaults(run=bench)
     st = cs.add_parser("stats", parents=[common], help="the device's counters from its "

