@@ -186,7 +186,13 @@ def _watchdog():
     return WDT(timeout=WDT_MS)
 
 
+# The running Firmware. main.py runs in the REPL's globals (as on rp2 and stm32), so after
+# Ctrl-C the REPL still has it: `firmware.stack.stats`, `firmware.stack.tcp.conns`.
+firmware = None
+
+
 def main(path=CONFIG):
+    global firmware
     try:
         cfg = load(path)
         log = Log(cfg.get("log", "info"))
@@ -195,11 +201,11 @@ def main(path=CONFIG):
         return 1
     log.info("barenet %s on %s, board %s" % (VERSION, sys.platform, cfg.get("board", "?")))
     try:
-        fw = Firmware(cfg, log)
+        firmware = Firmware(cfg, log)
     except (OSError, ValueError, KeyError) as e:
         log.error("cannot start: %s" % (e,))
         return 1
-    asyncio.run(fw.run())
+    asyncio.run(firmware.run())
     return 0
 
 

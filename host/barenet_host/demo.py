@@ -17,6 +17,8 @@
 
 import hashlib
 import os
+import select
+import shlex
 import shutil
 import socket
 import subprocess
@@ -94,15 +96,19 @@ class Lines:
                 self.cond.wait(left)
 
 
-def _pty_lines(pty):
+def _pty_lines(pty, stop):
     """The board's REPL output (its firmware's log), from the virtual board's pty once
-    mpremote has let go of it."""
-    fd = os.open(pty, os.O_RDONLY | os.O_NOCTTY)
-    with os.fdopen(fd, "rb", buffering=0) as f:
+    mpremote has let go of it, until stop is set (mpremote's turn again)."""
+    fd = os.open(pty, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
         buf = b""
-        while True:
+        while not stop.is_set():
+            if not select.select([fd], [], [], 0.1)[0]:
+                continue
             try:
-                data = f.read(4096)
+                data = os.read(fd, 4096)
+            except BlockingIOError:
+                continue
             except OSError:
                 return
             if not data:
@@ -111,6 +117,8 @@ def _pty_lines(pty):
             *lines, buf = buf.split(b"\n")
             for line in lines:
                 yield line.decode("utf-8", "replace")
+    finally:
+        os.close(fd)
 
 
 class Story:
@@ -129,7 +137,7 @@ class Story:
         """Run cmd (in the namespace, as root), show it and its output; the step passes if it
         exits 0 and its output contains every text in expect."""
         shown = [os.path.basename(c) if i == 0 else c for i, c in enumerate(_shown(cmd))]
-        say("$ " + " ".join(shown))
+        say("$ " + shlex.join(shown))
         argv = self.ns.argv(cmd) if self.ns is not None and ns else cmd
         started = time.monotonic()
         try:
@@ -162,9 +170,11 @@ class Story:
 
 
 def _shown(cmd):
-    # `python -m barenet_host.cli ARGS` is shown as the command a user types: barenet ARGS
-    if "barenet_host.cli" in cmd:
-        return ["barenet"] + cmd[cmd.index("barenet_host.cli") + 1:]
+    # `python -m barenet_host.cli ARGS` is shown as the command a user types, barenet ARGS,
+    # and `python -m mpremote ARGS` as mpremote ARGS
+    if "-m" in cmd[:5]:
+        i = cmd.index("-m")
+        return [{"barenet_host.cli": "barenet"}.get(cmd[i + 1], cmd[i + 1])] + cmd[i + 2:]
     return cmd
 
 
@@ -206,7 +216,7 @@ def demo(root, tmp):
         os.mkdir(fs)
         nic = os.path.join(tmp, "board.nic")
         cmd = bn + ["virtual-board", "--dir", fs, "--board", board_file, "--nic-path", nic]
-        say("$ " + " ".join(_shown(cmd)))
+        say("$ " + shlex.join(_shown(cmd)))
         vb = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         procs.append(vb)
         vb_out, up = _started(vb, "virtual-board: power on")
@@ -237,7 +247,7 @@ def demo(root, tmp):
             say("(without root: barenet's user-mode NAT is the board's gateway %s and DHCP "
                 "server; host ports are forwarded in to the board)" % HOST_END)
             ready = "barenet: bridge: NAT for the board %s" % board_ip
-        say("$ " + " ".join(_shown(bridge_cmd)))
+        say("$ " + shlex.join(_shown(bridge_cmd)))
         bridge = (ns.popen(bridge_cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True) if ns else
                   subprocess.Popen(bridge_cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -260,7 +270,8 @@ def demo(root, tmp):
                           expect=["flash: copied", "answers at" if root else "flash: reset"])
         if not ok:
             return story
-        log = Lines(_pty_lines(pty))
+        log_stop = threading.Event()
+        log = Lines(_pty_lines(pty, log_stop))
         i = log.wait("address %s/24" % board_ip)
         for line in log.lines[:None if i is None else i + 1]:
             say("  board| " + line)
@@ -323,6 +334,13 @@ def demo(root, tmp):
                 "ping", "-c", "3", "-i", "0.2", board_ip], expect=["3 received"])
             story.run("client --via discover", bn + ["client"] + via + [
                 "discover", "--wait", "2"], expect=[HOSTNAME])
+        say("== 6. the board's REPL: its stack's counters, read where the stack runs")
+        log_stop.set()
+        time.sleep(0.2)          # the log's reader lets go of the pty
+        story.run("mpremote: the board's counters", bn[:bn.index("-m")] + [
+            "-m", "mpremote", "connect", pty, "resume", "exec",
+            "s = firmware.stack.stats; print('ip', s['ip']); print('tcp', s['tcp'])"],
+            expect=["ip {", "tcp {"], ns=False)
         return story
     finally:
         if log is not None and any(not ok for _, ok, _ in story.results):

@@ -34,6 +34,9 @@ def common(out):
     assert "1048576 bytes, echoed back by" in out and " matches" in out, out
     assert out.count(" MB/s") >= 2, out
     assert "FAIL" not in out, out
+    # the counters read at the board's REPL: the echo's megabyte went through its TCP
+    tcp = re.search(r"^  tcp (\{.*\})$", out, re.M)
+    assert tcp and eval(tcp.group(1))["rx_bytes"] >= 1048576, out
 
 
 @pytest.mark.timeout(300)
