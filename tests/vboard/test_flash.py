@@ -2,9 +2,12 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+
+import pytest
 
 from vboards import VirtualBoard
 from unprivileged import barenet_as_nobody
@@ -113,6 +116,61 @@ def test_interrupted_flash_leaves_the_old_firmware_booting(board, tmp_path):
         again.stop()
 
 
+# boot.py of a board whose flash corrupts one file: the first byte written to it lands
+# with a bit flipped, every time
+FLAKY_FLASH = """import builtins
+_open = builtins.open
+class _Flipped:
+    def __init__(self, f):
+        self.f, self.first = f, True
+    def write(self, b):
+        if self.first and b:
+            self.first = False
+            b = bytes([b[0] ^ 1]) + b[1:]
+        return self.f.write(b)
+    def close(self):
+        self.f.close()
+def _flaky(p, mode='r', *a):
+    f = _open(p, mode, *a)
+    return _Flipped(f) if 'w' in mode and p.endswith('stack.mpy.new') else f
+builtins.open = _flaky
+"""
+
+
+def test_a_crc_mismatch_after_retries_is_one_line_and_renames_nothing(board):
+    with open(os.path.join(board.root, "main.py"), "w") as f:
+        f.write("open('booted', 'w').write('old')\n")
+    with open(os.path.join(board.root, "boot.py"), "w") as f:
+        f.write(FLAKY_FLASH)
+    r = flash(board, check=False)
+    assert (r.returncode, r.stderr) == (1, "barenet: error: CRC mismatch on "
+                                           "lib/barenet/stack.mpy after 3 tries\n"), r.stderr
+    files = tree(board.root)
+    # nothing was renamed into place: the old main.py stays, the new files wait as .new
+    assert files["main.py"] == b"open('booted', 'w').write('old')\n"
+    assert "lib/barenet/stack.mpy" not in files and "lib/barenet/stack.mpy.new" in files
+
+
+def test_a_full_file_system_is_refused_before_anything_is_written(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("a small file system of its own needs root (mount -t tmpfs)")
+    root = tmp_path / "small"
+    root.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(root)], check=True)
+    try:
+        board = VirtualBoard(str(root))
+        try:
+            r = flash(board, check=False)
+        finally:
+            board.stop()
+        assert r.returncode == 1, (r.stdout, r.stderr)
+        assert re.fullmatch(r"barenet: error: the device's file system is full: \d+ bytes to "
+                            r"write, \d+ free\n", r.stderr), r.stderr
+        assert tree(str(root)) == {}
+    finally:
+        subprocess.run(["umount", str(root)], check=True)
+
+
 def test_flash_as_nobody(board):
     os.chmod(board.root, 0o777)
     os.chmod(board.port, 0o666)
@@ -164,3 +222,16 @@ def test_a_device_that_does_not_answer_is_one_line():
     assert r.returncode == 1
     assert r.stderr.startswith("barenet: error: device /dev/pts/") and r.stderr.endswith(
         " does not answer: could not enter raw repl\n"), r.stderr
+
+
+def test_an_mpy_version_mismatch_is_refused_before_any_write(board, monkeypatch, capsys):
+    # the device is the real VM (v6.3); this host's mpy-cross is made to emit v5.0, as an old
+    # mpy-cross on PATH would
+    from barenet_host import cli
+    from barenet_host import flash as flash_mod
+    monkeypatch.setattr(flash_mod, "mpy_cross_version", lambda: (5, 0))
+    before = tree(board.root)
+    assert cli.main(["flash", "--board", VIRTUAL, "--port", board.port]) == 1
+    assert capsys.readouterr().err == ("barenet: error: .mpy mismatch: the device loads v6.3, "
+                                       "mpy-cross emits v5.0\n")
+    assert tree(board.root) == before
