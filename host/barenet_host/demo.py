@@ -306,6 +306,10 @@ def demo(root, tmp):
             story.run("kernel: ip route get", ["ip", "route", "get", board_ip])
             story.run("kernel: ping", ["ping", "-c", "3", "-i", "0.2", "-W", "2", board_ip],
                       expect=["3 received"])
+            story.run("kernel: curl the status page", [
+                "curl", "-sS", "-m", "10", "-o", "/dev/null", "-w",
+                "HTTP %{http_code}, %{size_download} bytes of %{content_type}\n",
+                "http://%s/" % board_ip], expect=["HTTP 200"])
             story.run("kernel: TUN counters", ["ip", "-s", "link", "show", "dev", tun])
         else:
             here = "127.0.0.1"

@@ -53,6 +53,7 @@ def test_make_demo_as_root():
                      r"barenet-demo.local", r.stdout), r.stdout
     assert "64 bytes from 192.0.2.2: icmp_seq=3 ttl=64" in r.stdout    # the kernel's ping
     assert "192.0.2.2 dev " in r.stdout                                # its route
+    assert re.search(r"HTTP 200, \d+ bytes of text/html", r.stdout), r.stdout    # its curl
 
 
 @pytest.mark.timeout(300)
