@@ -15,6 +15,7 @@
 5. A short report, ending `demo OK`, or naming the steps that failed.
 """
 
+import argparse
 import hashlib
 import os
 import select
@@ -34,6 +35,8 @@ BOARD_IP = {True: "192.0.2.2", False: "192.0.2.15"}    # kernel mode (root), NAT
 HOSTNAME = "barenet-demo"
 STEP_TIMEOUT_S = 60
 BOOT_TIMEOUT_S = 30
+# what the board prints when its firmware stops: the VM's traceback, the firmware's own error
+CRASHED = ("Traceback (most recent call last)", "error: cannot start")
 ECHO_BYTES = 1 << 20
 BENCH_BYTES = 1000000
 
@@ -72,7 +75,8 @@ class Lines:
         self.lines = []
         self.show = None
         self.cond = threading.Condition()
-        threading.Thread(target=self._read, args=(lines,), daemon=True).start()
+        self.reader = threading.Thread(target=self._read, args=(lines,), daemon=True)
+        self.reader.start()
 
     def _read(self, lines):
         for line in lines:
@@ -82,14 +86,17 @@ class Lines:
                     say(self.show + self.lines[-1])
                 self.cond.notify_all()
 
-    def wait(self, text, timeout=BOOT_TIMEOUT_S, start=0):
-        """The index of the first line from start on that contains text, or None."""
+    def wait(self, text, timeout=BOOT_TIMEOUT_S, start=0, unless=()):
+        """The index of the first line from start on that contains text, or None; None at
+        once when a line contains one of unless (the board crashed: no use waiting)."""
         deadline = time.monotonic() + timeout
         with self.cond:
             while True:
                 for i in range(start, len(self.lines)):
                     if text in self.lines[i]:
                         return i
+                    if any(u in self.lines[i] for u in unless):
+                        return None
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return None
@@ -201,14 +208,13 @@ def _started(proc, what):
     return out, out.wait(what) is not None
 
 
-def demo(root, tmp):
+def demo(root, tmp, board_file):
     bn = _barenet()
-    boards = _boards_dir()
-    board_file = os.path.join(boards, "virtual.json")
     board_ip = BOARD_IP[root]
     story = Story()
     procs = []
     log = None
+    log_shown = 0
     ns = None
     try:
         say("== 1. a virtual board: the MicroPython unix VM behind a pty")
@@ -265,16 +271,20 @@ def demo(root, tmp):
         if root:
             # the kernel-mode bridge has no DHCP server: the board takes the TUN's peer address
             flash += ["--set", "net.mode=static", "--set", "net.address=%s/24" % board_ip,
-                      "--set", "net.gateway=" + HOST_END, "--wait", board_ip]
+                      "--set", "net.gateway=" + HOST_END]
         ok, _ = story.run("flash (mpy-cross, mpremote, CRC-32 checked)", flash,
-                          expect=["flash: copied", "answers at" if root else "flash: reset"])
+                          expect=["flash: copied", "flash: reset"])
         if not ok:
             return story
         log_stop = threading.Event()
         log = Lines(_pty_lines(pty, log_stop))
-        i = log.wait("address %s/24" % board_ip)
-        for line in log.lines[:None if i is None else i + 1]:
+        i = log.wait("address %s/24" % board_ip, unless=CRASHED)
+        if i is None:
+            time.sleep(0.5)          # the rest of a traceback
+        shown = log.lines[:None if i is None else i + 1]
+        for line in shown:
             say("  board| " + line)
+        log_shown = len(shown)
         if not story.check("board boots, has %s" % board_ip, i is not None):
             return story
         if not root:
@@ -340,16 +350,17 @@ def demo(root, tmp):
                 "discover", "--wait", "2"], expect=[HOSTNAME])
         say("== 6. the board's REPL: its stack's counters, read where the stack runs")
         log_stop.set()
-        time.sleep(0.2)          # the log's reader lets go of the pty
+        log.reader.join(5)       # the log's reader lets go of the pty, or it eats mpremote's
         story.run("mpremote: the board's counters", bn[:bn.index("-m")] + [
             "-m", "mpremote", "connect", pty, "resume", "exec",
             "s = firmware.stack.stats; print('ip', s['ip']); print('tcp', s['tcp'])"],
             expect=["ip {", "tcp {"], ns=False)
         return story
     finally:
-        if log is not None and any(not ok for _, ok, _ in story.results):
-            say("the board's log, to see what went wrong:")
-            for line in log.lines[-40:]:
+        later = log.lines[log_shown:] if log is not None else []
+        if later and any(not ok for _, ok, _ in story.results):
+            say("the board's log since, to see what went wrong:")
+            for line in later[-40:]:
                 say("  board| " + line)
         for p in reversed(procs):
             _stop(p)
@@ -357,7 +368,15 @@ def demo(root, tmp):
             ns.__exit__(None, None, None)
 
 
-def main():
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m barenet_host.demo",
+                                description="make demo: flash a virtual board and use it")
+    p.add_argument("--board", metavar="FILE", help="the virtual board's file (default "
+                   "boards/virtual.json)")
+    args = p.parse_args(argv)
+    board_file = args.board or os.path.join(_boards_dir(), "virtual.json")
+    if not os.path.exists(board_file):
+        p.error("--board %s: no such file" % board_file)
     started = time.monotonic()
     root = os.geteuid() == 0
     say("barenet demo: %s" % ("as root: the board is bridged to the kernel in a private "
@@ -367,7 +386,7 @@ def main():
     say()
     tmp = tempfile.mkdtemp(prefix="barenet-demo-")
     try:
-        story = demo(root, tmp)
+        story = demo(root, tmp, board_file)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return story.report(started)

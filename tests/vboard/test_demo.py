@@ -4,6 +4,7 @@ user-mode NAT otherwise), and `barenet client` finds it and uses it. The report 
 only if every step did; each step's own output is checked here too, so a report that says OK
 over a step that did nothing fails."""
 
+import json
 import os
 import re
 import subprocess
@@ -47,7 +48,6 @@ def test_make_demo_as_root():
                        timeout=280)
     assert r.returncode == 0, (r.stdout, r.stderr)
     common(r.stdout)
-    assert "answers at 192.0.2.2" in r.stdout
     # client discover's table: the discovery service's answer and mDNS's, on one row
     assert re.search(r"barenet-demo +- +192.0.2.2/24 +virtual +\S+ +\d\d:\d\d:\d\d +"
                      r"barenet-demo.local", r.stdout), r.stdout
@@ -75,3 +75,28 @@ def test_demo_without_root():
     assert "not root: the board is bridged through barenet's user-mode NAT" in r.stdout
     assert "DHCP: bound 192.0.2.15/24" in r.stdout
     assert "ok   client --via ping" in r.stdout
+
+
+@pytest.mark.timeout(300)
+def test_a_board_that_cannot_boot_fails_the_demo_and_says_where(tmp_path):
+    # a heap the firmware can never boot in: the report names the step, shows the board's
+    # log (the MemoryError), and the exit status is 1
+    small = tmp_path / "tiny.json"
+    b = json.load(open(os.path.join(REPO, "boards", "virtual.json")))
+    b["memory"]["heap_kb"] = 96
+    small.write_text(json.dumps(b))
+    r = subprocess.run([sys.executable, "-m", "barenet_host.demo", "--board", str(small)],
+                       capture_output=True, text=True, timeout=280)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "FAIL" in r.stdout and "demo OK" not in r.stdout
+    last = r.stdout.rstrip().splitlines()[-1]
+    assert last == "demo FAILED: board boots, has 192.0.2.%s" % (
+        "2" if os.geteuid() == 0 else "15"), last
+    assert re.search(r"board\| .*MemoryError", r.stdout), r.stdout
+
+
+def test_a_missing_board_file_is_one_line():
+    r = subprocess.run([sys.executable, "-m", "barenet_host.demo", "--board", "/nonexistent"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stderr.splitlines()[-1] == (
+        "python -m barenet_host.demo: error: --board /nonexistent: no such file"), r.stderr
