@@ -279,7 +279,7 @@ class Responder:
         names = []
         for r in answers:
             if r[1] == w.TYPE_PTR:
-                names.append(_target(r[4]))
+                names.append(w.read_name(r[4])[0])     # ours, built uncompressed
             if r[1] in (w.TYPE_PTR, w.TYPE_SRV):
                 names.append(self.fqdn())
         return [r for r in self._records if r[0] in names and r not in answers and r[5]]
@@ -316,17 +316,6 @@ class Responder:
     def info(self):
         return {"state": self.state, "name": self.fqdn(), "renames": self.renames,
                 "services": ["%s:%d" % s for s in self.services], "stats": dict(self.stats)}
-
-
-def _target(rdata):
-    """The name in a PTR's rdata as we built it (uncompressed)."""
-    labels = []
-    i = 0
-    while rdata[i]:
-        n = rdata[i]
-        labels.append(bytes(rdata[i + 1:i + 1 + n]).decode().lower())
-        i += n + 1
-    return ".".join(labels)
 
 
 def _raw(rdata, rtype):
