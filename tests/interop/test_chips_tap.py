@@ -63,7 +63,7 @@ class ChipBoard:
         self.tunnel.close()
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("runtime", ["vm", "cpython"])
 @pytest.mark.parametrize("chip", ["w5500", "enc28j60"])
 def test_kernel_pings_curls_and_echoes_1mb_through_the_firmware_on_the_chip_model(
