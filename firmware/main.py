@@ -24,7 +24,6 @@ import netdev
 
 CONFIG = "config.json"
 SUPERVISE_MS = 1000
-KEEPALIVE_TICKS = 10   # supervisions between the UDP tunnel's empty datagrams (10 s)
 WDT_MS = 8000          # the longest RP2040 watchdog period (8.3 s); ESP32's may be longer
 # app name -> (module, class, kind): TCP apps take a port; discovery its UDP port
 _APPS = {"echo": ("barenet.apps.echo", "TCPEcho"), "discard": ("barenet.apps.discard", "Discard"),
@@ -82,7 +81,6 @@ class Firmware:
         self.apps = self._start_apps(cfg.get("apps", {}))
         self.driver = PollDriver(self.loop, waitables)
         self._seen = (None, None)
-        self._ticks = 0
         self._most = 0       # the most TCP connections open at once so far
 
     def _start_apps(self, apps):
@@ -133,10 +131,6 @@ class Firmware:
     def supervise(self, now, wdt):
         if wdt is not None:
             wdt.feed()
-        self._ticks += 1
-        if self.cfg["link"].get("driver") == "udp_tunnel" and self._ticks % KEEPALIVE_TICKS == 0:
-            # the host end forgets the board when it restarts: remind it (netdev._udp_tunnel)
-            self.iface.nic.send(b"")
         stream = getattr(self.iface.nic, "stream", None)
         if getattr(stream, "up", True) is False:
             old = stream.sock

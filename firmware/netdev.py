@@ -120,10 +120,8 @@ def _udp_tunnel(link, mac):
     if not link.get("host"):
         raise ConfigError("link.host is empty: the address of `barenet bridge --board udp:PORT`")
     from drivers.udp_link import UDPLink
+    # its poll tells the host end where the board is, from the first loop step on
     nic = UDPLink(link["host"], link.get("port", 5555))
-    # The host end learns where the board is from its first datagram; an empty one says so
-    # before the board has anything to send (a static address sends nothing unasked)
-    nic.send(b"")
     return nic, [nic.sock]
 
 

@@ -12,7 +12,12 @@ install() `import socket` is barenet's own, which cannot carry barenet's frames.
 
 import socket as _socket
 
+from barenet import ticks
+
 _EAGAIN = 11
+# The host end answers the board that spoke last and forgets it when it restarts; a board
+# with nothing to send (a static address answers only) reminds it this often
+KEEPALIVE_MS = 10000
 
 
 class UDPLink:
@@ -34,6 +39,16 @@ class UDPLink:
         # socket it joins every datagram waiting into one "frame", of which the stack then
         # parses the first and loses the rest (a burst of ACKs, say). recv reads one datagram.
         self._readinto = getattr(s, "recv_into", None) or self._recv_copy
+        self._keepalive_at = None     # the first poll speaks at once
+
+    def poll(self, now):
+        """nic.py's poll: an empty datagram now and then every KEEPALIVE_MS, which tells the
+        host end (barenet_host.devices.udp) where the board is before the board has anything
+        to send, and again after the host end restarted."""
+        if self._keepalive_at is None or ticks.due(self._keepalive_at, now):
+            self.send(b"")
+            self._keepalive_at = ticks.add(now, KEEPALIVE_MS)
+        return ticks.until(self._keepalive_at, now)
 
     def send(self, frame):
         try:

@@ -19,6 +19,11 @@ def ip_aton(s):
     return bytes(out)
 
 
+def is_multicast(ip):
+    """ip (4 bytes) is an IPv4 multicast group: class D, 224.0.0.0/4 (RFC 1112 4)."""
+    return 224 <= ip[0] <= 239
+
+
 def ip_ntoa(b):
     return "%d.%d.%d.%d" % (b[0], b[1], b[2], b[3])
 

@@ -11,8 +11,8 @@ for the link header, and calls `output(n, next_hop, now)`; the interface frames 
 it behind ARP) and hands it to the NIC. On input, `receive(frame, now)` strips the link layer.
 """
 
-from .addr import ANY, BROADCAST_MAC, LIMITED_BROADCAST, and4, ip_aton, mac_aton, parse_cidr, \
-    prefix_mask
+from .addr import ANY, BROADCAST_MAC, LIMITED_BROADCAST, and4, ip_aton, is_multicast, mac_aton, \
+    parse_cidr, prefix_mask
 from .compat import oserror, ENOBUFS
 from .neighbor import ARPCache
 from .nic import ETHERNET, IP
@@ -75,7 +75,7 @@ class Interface(Ready):
         is sent: the groups barenet joins are link-local (224.0.0.0/24: mDNS), which RFC 4541
         2.1.2 has switches flood whatever IGMP says."""
         g = ip_aton(group)
-        if not 224 <= g[0] <= 239:
+        if not is_multicast(g):
             raise ValueError("%r is not an IPv4 multicast group" % (group,))
         halves = ((g[0] << 8) | g[1], (g[2] << 8) | g[3])
         if halves not in self.groups:
@@ -212,7 +212,7 @@ class EthernetInterface(Interface):
         it until ARP resolves next_hop. gso: a TSO super-segment's MSS (_send)."""
         if next_hop is None:
             mac = BROADCAST_MAC
-        elif 224 <= next_hop[0] <= 239:
+        elif is_multicast(next_hop):
             mac = multicast_mac(next_hop)     # a group: no ARP (RFC 1112 6.4)
         else:
             mac = self.arp.lookup(next_hop, now)

@@ -4,7 +4,7 @@ fragmentation on send, bounded reassembly on receive, and dispatch to protocol h
 barenet is a host, not a router (RFC 1122 3.3.1): datagrams for other addresses are dropped.
 """
 
-from .addr import LIMITED_BROADCAST
+from .addr import LIMITED_BROADCAST, is_multicast
 from .compat import oserror, EHOSTUNREACH, EINVAL, EMSGSIZE, ENETUNREACH, ENOBUFS, const
 from .iface import Loopback
 from .reasm import Reassembler
@@ -78,7 +78,7 @@ class IP:
                     self._rsrc = i.ip
                     return i
             raise oserror(ENETUNREACH)
-        if 224 <= dst[0] <= 239:
+        if is_multicast(dst):
             # A group leaves by the first running configured interface (RFC 1112 6.1: the
             # default interface), its MAC made from the group; a sender bound to one
             # interface (UDP's `device`) goes through _route_via instead
@@ -107,7 +107,7 @@ class IP:
             raise oserror(ENETUNREACH)
         if dst == LIMITED_BROADCAST or dst == iface.broadcast:
             self._hop = None
-        elif 224 <= dst[0] <= 239:
+        elif is_multicast(dst):
             self._hop = dst              # a group: its MAC, no ARP (iface.output)
         elif iface.configured and iface.on_link(dst):
             self._hop = dst

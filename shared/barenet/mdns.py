@@ -108,7 +108,12 @@ class Responder:
         self._records = recs
 
     def _unique_names(self):
-        return [r[0] for r in self._records if r[5]]
+        """Our unique records' names, each once (a name holds several: SRV and TXT)."""
+        out = []
+        for r in self._records:
+            if r[5] and r[0] not in out:
+                out.append(r[0])
+        return out
 
     @staticmethod
     def _wire(r, ttl=None, flush=True):
@@ -165,18 +170,11 @@ class Responder:
         # 8.1: the first probe asks for a unicast answer; the records we want go in the
         # authority section, for the tiebreak of 8.2
         qclass = w.CLASS_IN | (_QU if self.sent == 0 else 0)
-        questions = [(n, w.TYPE_ANY, qclass) for n in self._unique_names_once()]
+        questions = [(n, w.TYPE_ANY, qclass) for n in self._unique_names()]
         auth = [self._wire(r, flush=False) for r in self._records if r[5]]
         data = w.build(0, 0, questions, authority=auth)
         self._output(data, _GROUP, PORT)
         inc(self.stats, "probe")
-
-    def _unique_names_once(self):
-        out = []
-        for n in self._unique_names():
-            if n not in out:
-                out.append(n)
-        return out
 
     def _send(self, answers, dst, dport, now, ident=0, questions=(), additional=()):
         self._output(w.build(ident, _RESPONSE, list(questions), answers, (), additional),
@@ -279,7 +277,7 @@ class Responder:
         names = []
         for r in answers:
             if r[1] == w.TYPE_PTR:
-                names.append(_target(r[4]))
+                names.append(w.read_name(r[4])[0])     # ours, built uncompressed
             if r[1] in (w.TYPE_PTR, w.TYPE_SRV):
                 names.append(self.fqdn())
         return [r for r in self._records if r[0] in names and r not in answers and r[5]]
@@ -288,7 +286,7 @@ class Responder:
         """8.2: another host probes for one of our names at the same time. The records
         proposed in the authority sections are compared (class, type, rdata); the host with
         the lexicographically later data wins, and the loser probes again in 1 s."""
-        for name in self._unique_names_once():
+        for name in self._unique_names():
             if not any(q[0] == name for q in m.questions):
                 continue
             theirs = sorted((r[2] & 0x7FFF, r[1], _raw(r[4], r[1])) for r in m.authority
@@ -316,17 +314,6 @@ class Responder:
     def info(self):
         return {"state": self.state, "name": self.fqdn(), "renames": self.renames,
                 "services": ["%s:%d" % s for s in self.services], "stats": dict(self.stats)}
-
-
-def _target(rdata):
-    """The name in a PTR's rdata as we built it (uncompressed)."""
-    labels = []
-    i = 0
-    while rdata[i]:
-        n = rdata[i]
-        labels.append(bytes(rdata[i + 1:i + 1 + n]).decode().lower())
-        i += n + 1
-    return ".".join(labels)
 
 
 def _raw(rdata, rtype):

@@ -15,12 +15,15 @@ BOARD_IP = "192.0.2.2"
 PEER_IP = "192.0.2.1"
 
 
+MODELS = {"w5500": W5500Model, "enc28j60": ENC28J60Model}    # by config.json's link.driver
+
+
 def _driver(chip):
     if chip == "w5500":
         from drivers.w5500 import W5500
-        return W5500Model, W5500
+        return MODELS[chip], W5500
     from drivers.enc28j60 import ENC28J60
-    return ENC28J60Model, ENC28J60
+    return MODELS[chip], ENC28J60
 
 
 def chip_and_driver(chip, port, irq=True, driver=None, model=None, **kw):

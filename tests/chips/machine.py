@@ -3,8 +3,34 @@
 
 The drivers never import machine (they are handed their bus and pins), but board code and
 the VM scripts build them as on a board: `SPI(0, baudrate=...)`, `Pin(17, Pin.OUT)`; a chip
-model then takes them (SPIChip.connect). Runs on CPython and in the MicroPython VM.
+model then takes them (SPIChip.connect), or, for board code that builds them itself
+(firmware/netdev.py), is soldered to their ids beforehand (solder). Runs on CPython and in
+the MicroPython VM.
 """
+
+_wiring = []      # [chip, bus id, CS pin id, INT pin id, bus, CS pin, INT pin], by solder()
+
+
+def solder(chip, spi, cs, intn=None):
+    """Wire chip (a model, spichip.SPIChip) as a board's traces do: to SPI bus id spi, its
+    chip select to pin id cs and its INT output to pin id intn (None: not wired). The SPI and
+    Pin objects made afterwards with these ids are connected to it (SPIChip.connect) once
+    all of them are made, before the driver's first transaction."""
+    _wiring.append([chip, spi, cs, intn, None, None, None])
+
+
+def _made(kind, obj):
+    for w in _wiring:
+        if kind == "spi" and obj.id == w[1]:
+            w[4] = obj
+        elif kind == "pin" and obj.id == w[2]:
+            w[5] = obj
+        elif kind == "pin" and w[3] is not None and obj.id == w[3]:
+            w[6] = obj
+        else:
+            continue
+        if w[4] is not None and w[5] is not None and (w[3] is None or w[6] is not None):
+            w[0].connect(w[4], w[5], w[6])
 
 
 class Pin:
@@ -23,9 +49,13 @@ class Pin:
         self._handler = None
         self._trigger = 0
         self.watch = None       # the chip's view of a pin the MCU drives (chip select)
+        self.sample = None      # the chip's, called before the MCU reads a pin it drives
+        _made("pin", self)
 
     def value(self, v=None):
         if v is None:
+            if self.sample is not None:
+                self.sample()
             return self._v
         v = 1 if v else 0
         if v != self._v:
@@ -69,6 +99,7 @@ class SPI:
         self.polarity = polarity
         self.phase = phase
         self.device = None      # the chip model on this bus
+        _made("spi", self)
 
     def write(self, buf):
         self.device.clock(buf, None)

@@ -20,6 +20,7 @@ class SPIChip:
         self.port = None
         self.intn = None
         self.int_held = False   # hold_int(True): the INT line stuck low
+        self._pulled = None     # the receive buffer for a pulled port (attach)
         # rx_wrapped: frames stored across the end of the RX ring; spi: transactions
         self.stats = {"rx": 0, "tx": 0, "rx_overflow": 0, "rx_filtered": 0, "rx_wrapped": 0,
                       "rx_no_link": 0, "tx_no_link": 0, "spi": 0}
@@ -31,13 +32,32 @@ class SPIChip:
         spi.device = self
         cs.watch = self._cs
         self.intn = intn
+        if intn is not None:
+            intn.sample = self._arrive
         self._update_int()
 
     def attach(self, port):
-        """Frames the chip sends go to port.send; a VirtualNIC port's frames come in."""
+        """Frames the chip sends go to port.send. A VirtualNIC port's frames are pushed in;
+        a port with recv_into (a UDP wire to a TAP relay: drivers/udp_link.py) is pulled
+        whenever the MCU looks at the chip (_arrive)."""
         self.port = port
         if hasattr(port, "on_frame"):
             port.on_frame = self._from_wire
+        elif hasattr(port, "recv_into"):
+            self._pulled = bytearray(1600)
+
+    def _arrive(self):
+        """The frames a pulled port has received since the MCU last looked (a transaction
+        begins, it reads the INT pin) are stored first: silicon receives whatever the MCU is
+        doing, and the MCU can only tell by looking."""
+        buf = self._pulled
+        if buf is None:
+            return
+        while True:
+            n = self.port.recv_into(buf)
+            if not n:
+                return
+            self.receive(memoryview(buf)[:n])
 
     def _from_wire(self, frame, now_ms):
         self.receive(frame)
@@ -64,6 +84,7 @@ class SPIChip:
     def _cs(self, level):
         self.selected = not level
         if self.selected:
+            self._arrive()
             self.stats["spi"] += 1
             self._failed = False
             self._begin()

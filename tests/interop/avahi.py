@@ -56,7 +56,14 @@ class Avahi:
             if os.path.exists(bus):
                 break
             time.sleep(0.05)
-        self.procs.append(ns.popen(["avahi-daemon", "-f", str(tmp / "avahi.conf"),
+        # avahi-daemon refuses to start while another one's pid file in /run/avahi-daemon
+        # names a live process: any other test's daemon on this machine, in whatever
+        # namespace. `ip netns exec` runs each command in a mount namespace of its own, so a
+        # tmpfs there gives this daemon its own /run/avahi-daemon, unseen by the others.
+        private = ("mkdir -p /run/avahi-daemon && mount -t tmpfs avahi /run/avahi-daemon && "
+                   'exec avahi-daemon "$@"')
+        self.procs.append(ns.popen(["sh", "-c", private, "avahi-daemon",
+                                    "-f", str(tmp / "avahi.conf"),
                                     "--no-drop-root", "--no-chroot", "--no-rlimits",
                                     "--no-proc-title"],
                                    env=self.env, stdout=subprocess.PIPE,

@@ -20,30 +20,34 @@ import sys
 
 import pytest
 
+from barenet.dns import EAI_NONAME
 from procs import Lines, stop
-from test_dhcp_dns_kernel import start_dnsmasq
+from test_dhcp_dns_kernel import MANY, start_dnsmasq
 from vm_tunnel import Tunnel
 
 pytestmark = pytest.mark.root
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
 BARENET = os.path.join(os.path.dirname(sys.executable), "barenet")
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 HEAP = "1m"     # source modules compile in the heap; see test_firmware_vm.py
 DATA = hashlib.sha256(b"kernel to firmware").digest() * (1 << 15)     # 1 MB
 
 
-def firmware(tmp_path, link, net=None, popen=subprocess.Popen):
+def firmware(tmp_path, link, net=None, popen=subprocess.Popen, program=()):
     """The VM running firmware/main.py from tmp_path with the virtual board's config, the
-    tunnel as its link: -> (Popen, Lines of its REPL log)."""
+    tunnel as its link: -> (Popen, Lines of its REPL log). program: [script, args...] to run
+    instead, given config.json's path first."""
     cfg = json.load(open(os.path.join(REPO, "boards", "virtual.json")))["config"]
     cfg.update(board="virtual", link=link, net=net or {"mode": "dhcp"})
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     env = dict(os.environ, MICROPYPATH=os.pathsep.join(
         [".frozen", os.path.join(REPO, "shared"), os.path.join(REPO, "firmware")]))
-    p = popen([MICROPYTHON, "-X", "heapsize=" + HEAP, os.path.join(REPO, "firmware", "main.py")],
-              cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-              text=True)
+    run = [program[0], "config.json"] + list(program[1:]) if program else [
+        os.path.join(REPO, "firmware", "main.py")]
+    p = popen([MICROPYTHON, "-X", "heapsize=" + HEAP] + run, cwd=str(tmp_path), env=env,
+              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return p, Lines(p)
 
 
@@ -79,10 +83,11 @@ class TunnelBoard:
                                     "--dhcp-range=%s,255.255.255.0,120s" % pool,
                                     "--dhcp-leasefile=%s" % (self.tmp_path / leases), *opts)
 
-    def boot(self):
+    def boot(self, program=()):
         self.vm, self.log = firmware(self.tmp_path, {"driver": "udp_tunnel", "mac": "auto",
                                                      "host": "127.0.0.1",
-                                                     "port": self.tunnel.port})
+                                                     "port": self.tunnel.port},
+                                     program=program)
         return self.log
 
     def bound(self, prefix):
@@ -118,6 +123,22 @@ def test_firmware_on_a_tunnel_takes_a_dnsmasq_lease_and_serves_the_kernel(tunnel
     log.text("address %s/24" % ip)
     reaches(b.ns, ip)
     assert ip in (tmp_path / "leases").read_text()
+
+
+@pytest.mark.timeout(300)
+def test_the_board_s_getaddrinfo_resolves_through_the_dnsmasq_its_lease_named(tunnel_board):
+    """A program beside the firmware (vm_fw_resolve.py) calls socket.getaddrinfo, as a
+    board's own code does: names dnsmasq serves, one of them (60 A records) too big for UDP,
+    so the truncated answer is asked again over TCP (RFC 7766 5), and one that is no name."""
+    b = tunnel_board
+    b.dnsmasq("192.0.2.50,192.0.2.60", "leases")
+    log = b.boot(program=[os.path.join(HERE, "vm_fw_resolve.py"), "board.test", "many.test",
+                          "nowhere.test"])
+    b.bound("192.0.2.5")
+    r = json.loads(log.until(lambda x: x.startswith("{"), "the lookups' JSON"))
+    assert r["names"] == {"board.test": ["192.0.2.9"], "many.test": sorted(MANY),
+                          "nowhere.test": EAI_NONAME}, r
+    assert r["resolver"]["truncated"] == 1 and r["resolver"]["rx_tcp"] == 1, r
 
 
 @pytest.mark.timeout(300)

@@ -133,6 +133,10 @@ def test_status_page_html_and_json():
     doc = json.loads(body)
     assert doc["stats"]["tcp"]["established"] >= 2
     assert doc["interfaces"][0]["ip"] == SERVER + "/24"
+    # the NIC's counters (nic.py) as they were when the page was made
+    nic = doc["interfaces"][0]["nic"]
+    assert sorted(nic) == sorted(server.interfaces[0].nic.stats)
+    assert 3 <= nic["rx"] <= server.interfaces[0].nic.stats["rx"]
     (conn,) = [x for x in doc["connections"] if x["state"] == "ESTABLISHED"]
     for key in ("cwnd", "ssthresh", "srtt_ms", "rttvar_ms", "rto_ms", "snd_wnd", "rcv_wnd", "retransmits"):
         assert key in conn

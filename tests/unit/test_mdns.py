@@ -162,3 +162,38 @@ def test_any_packet_leaves_the_responder_sound(data):
     assert r.state in (mdns.ANNOUNCED, mdns.PROBING, mdns.ANNOUNCING)
     m, _ = wd.ask(r.fqdn())
     assert m.answers
+
+
+_NAMES = st.sampled_from(["board1.local", "board1._http._tcp.local", "_http._tcp.local",
+                          "_services._dns-sd._udp.local", "board1-2.local", "other.local", ""])
+_TYPES = st.sampled_from([w.TYPE_A, w.TYPE_PTR, w.TYPE_TXT, w.TYPE_SRV, w.TYPE_ANY, 28, 47])
+_CLASSES = st.sampled_from([w.CLASS_IN, w.CLASS_IN | 0x8000, 255, 3])
+_RDATA = st.one_of(st.binary(max_size=24), st.just(bytes([192, 0, 2, 2])),
+                   st.just(bytes([192, 0, 2, 77])), _NAMES.map(w.name_bytes),
+                   _NAMES.map(lambda n: b"\x00\x00\x00\x00\x00\x50" + w.name_bytes(n)))
+_RECORDS = st.lists(st.tuples(_NAMES, _TYPES, _CLASSES, st.integers(0, 2 ** 32 - 1), _RDATA),
+                    max_size=4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([0, w.QR | 0x0400, w.QR, 0x7800, 0xFFFF]),
+       st.lists(st.tuples(_NAMES, _TYPES, _CLASSES), max_size=4), _RECORDS, _RECORDS, _RECORDS,
+       st.sampled_from([5353, 40000]), st.sampled_from([mdns.GROUP, "192.0.2.2"]))
+def test_any_well_formed_message_about_our_names_leaves_the_responder_sound(
+        flags, questions, answers, authority, additional, sport, dst):
+    # Unlike random bytes, these parse: queries and responses about our own names (and
+    # others) with any types, classes (QU, cache-flush), TTLs and rdata, short or wrong for
+    # its type, conflicting or not, from port 5353 or a legacy unicast one. Nothing raises
+    # out of the stack, and the responder ends announced under a name it answers for (a
+    # conflict renames it, RFC 6762 9)
+    wd = World()
+    r = wd.responders[0]
+    stack = r.stack
+    wd.run_until(lambda: r.state == mdns.ANNOUNCED)
+    ep = wd.ep if sport == 5353 else wd.asker.udp.bind(sport)
+    ep.sendto(w.build(0x4242, flags, questions, answers, authority, additional), (dst, 5353))
+    wd.sim.run(until=lambda: False, max_ms=300)
+    assert stack.stats["stack"].get("drop_internal_error") is None, stack.last_error
+    wd.run_until(lambda: r.state == mdns.ANNOUNCED)
+    m, _ = wd.ask(r.fqdn())
+    assert m.answers and m.answers[0][4] == bytes([192, 0, 2, 2])

@@ -122,3 +122,34 @@ def test_board_link_imported_after_install_says_to_import_it_first():
             probe.UDPLink("127.0.0.1", 9)
     finally:
         bsock.uninstall()
+
+
+def test_board_link_polled_speaks_at_once_and_then_every_keepalive_period():
+    """The host end learns the board from its datagrams and forgets it when it restarts:
+    the link's poll (nic.py) sends an empty one at the first step and then every
+    KEEPALIVE_MS of the loop's clock, and says when it next needs polling."""
+    import socket
+    from drivers import udp_link
+    host = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    host.bind(("127.0.0.1", 0))
+    host.settimeout(0.5)
+    board = UDPLink("127.0.0.1", host.getsockname()[1])
+    period = udp_link.KEEPALIVE_MS
+    start = (1 << 30) - 3000         # across the ticks wrap (barenet/ticks.py)
+    try:
+        got = []
+        for dt in (0, 1, period - 1, period, period + 1, 2 * period):
+            now = (start + dt) % (1 << 30)
+            wait = board.poll(now)
+            host.settimeout(0.5 if dt in (0, period, 2 * period) else 0.05)
+            try:
+                data, addr = host.recvfrom(100)
+                got.append((dt, data, wait))
+                assert addr == board.sock.getsockname()
+            except socket.timeout:
+                pass
+        assert got == [(0, b"", period), (period, b"", period), (2 * period, b"", period)]
+        assert board.poll((start + 2 * period + 100) % (1 << 30)) == period - 100
+    finally:
+        board.close()
+        host.close()

@@ -210,8 +210,10 @@ class StatusPage(TCPServer):
 
     def snapshot(self):
         s = self.stack
+        # the NIC's own counters (a driver's drop_rx_bad, chip_timeout...: barenet/nic.py)
         return {"interfaces": [{"name": i.name, "ip": "%s/%d" % (ip_ntoa(i.ip), i.prefix),
-                                "mtu": i.mtu} for i in s.interfaces],
+                                "mtu": i.mtu, "nic": dict(getattr(i.nic, "stats", None) or {})}
+                               for i in s.interfaces],
                 "stats": s.stats, "limits": s.limits(), "connections": connections(s)}
 
     def html(self):

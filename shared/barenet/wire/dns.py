@@ -81,7 +81,7 @@ class Message:
         return out
 
 
-def _name(data, i):
+def read_name(data, i=0):
     """The name at data[i:] -> (name, the offset just past it in the record that holds it).
     A pointer must point before the name it continues (to what is already read), so a loop
     of pointers ends."""
@@ -121,7 +121,7 @@ def _name(data, i):
 
 
 def _record(data, i):
-    name, i = _name(data, i)
+    name, i = read_name(data, i)
     if i + 10 > len(data):
         raise Malformed("short")
     rtype, rclass, ttl, rdlen = struct.unpack_from("!HHIH", data, i)
@@ -129,7 +129,7 @@ def _record(data, i):
     if i + rdlen > len(data):
         raise Malformed("rdata")
     if rtype == TYPE_CNAME or rtype == TYPE_PTR:
-        rdata, e = _name(data, i)
+        rdata, e = read_name(data, i)
         if e != i + rdlen:
             raise Malformed("rdata")
     elif rtype == TYPE_SRV:
@@ -137,7 +137,7 @@ def _record(data, i):
         if rdlen < 7:
             raise Malformed("rdata")
         prio, weight, port = struct.unpack_from("!HHH", data, i)
-        target, e = _name(data, i + 6)
+        target, e = read_name(data, i + 6)
         if e != i + rdlen:
             raise Malformed("rdata")
         rdata = (prio, weight, port, target)
@@ -157,7 +157,7 @@ def parse(data):
     i = HEADER_LEN
     questions = []
     for _ in range(qd):
-        name, i = _name(data, i)
+        name, i = read_name(data, i)
         if i + 4 > len(data):
             raise Malformed("short")
         qtype, qclass = struct.unpack_from("!HH", data, i)
