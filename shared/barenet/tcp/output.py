@@ -254,6 +254,11 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
         urp = tcb.urg.pointer(sq)
         if urp:
             flags |= URG
+    tos = 0
+    e = tcb.ecn
+    if e is not None and not flags & SYN:
+        flags = e.mark(tcb, sq, flags, payload)     # RFC 3168 6.1: ECE, CWR, ECT(0)
+        tos = e.tos
     bl = tcb.snd_bl
     if flags & ACK:
         ak = tcb.rcv_nxt
@@ -272,7 +277,7 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
         tcb.t_delack = None
     if now is not None:
         tcb.last_snd = now
-    tcp.transmit(tcb, hlen, payload, now is None, gso)
+    tcp.transmit(tcb, hlen, payload, now is None, gso, tos)
 
 
 def reset(tcb, now):
@@ -289,6 +294,9 @@ def reset(tcb, now):
 def send_syn(tcb, now):
     st = tcb.state
     flags = SYN | (ACK if st == SYN_RECEIVED else 0)
+    if tcb.tcp.cfg.ecn:
+        from .ecn import offer
+        flags |= offer(tcb)             # RFC 3168 6.1.1
     ws, sack_perm, ts = syn_offer(tcb)
     send_segment(tcb, tcb.iss, flags, None, now, mss=tcb.mss_local, wscale=ws,
                  sack_perm=sack_perm, ts=ts)

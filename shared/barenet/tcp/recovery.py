@@ -27,9 +27,17 @@ def ack_received(tcb, seg, plen, now):
         blocks = seg.sack
         if blocks:
             blocks = snd_blocks(tcb, blocks)
+            l, r = blocks[0]
+            # RFC 2883 4 / RFC 3708 2: a first block below the cumulative ACK, or inside the
+            # second block, reports a duplicate
+            if r <= ack or (len(blocks) > 1 and blocks[1][0] <= l and r <= blocks[1][1]):
+                from .undo import dsack_received
+                dsack_received(tcb, l, r)
         sacked = sb.update(tcb.snd_una, blocks, tcb.snd_max)
     if tcb.rack is not None:
         rack_ack(tcb, ack, una, sacked, bool(seg.sack), now)
+    if tcb.ecn is not None:
+        tcb.ecn.ack(tcb, seg)        # RFC 3168 6.1.2: ECN-Echo
     if ack == una and tcb.snd_max != una:
         if sacked > 0:
             dupack(tcb, now)         # RFC 6675 2: new SACK information is a DupAck
@@ -108,6 +116,8 @@ def new_ack(tcb, ack, now, ts_rtt=None):
         tcb.dupacks = 0
     if tcb.cc.on_ack(acked, ack, tcb.snd_max, flight):
         retransmit(tcb, ack, now)
+    if tcb.undo is not None:
+        tcb.undo.acked(tcb)
     if not tcb.cc.in_recovery:
         tcb.dupacks = 0
     arm_pto(tcb, now)               # RFC 8985 7.2: an ACK that acknowledges new data
@@ -129,8 +139,12 @@ def dupack(tcb, now):
 
 def enter_sack_recovery(tcb):
     una = tcb.snd_una
-    if not tcb.cc.enter_recovery(una, tcb.snd_max, tcb.snd_max - una):
+    cc = tcb.cc
+    cwnd, ssthresh = cc.cwnd, cc.ssthresh
+    if not cc.enter_recovery(una, tcb.snd_max, tcb.snd_max - una):
         return False
+    from .undo import reduced
+    reduced(tcb, cwnd, ssthresh)    # RFC 3708: undone if D-SACKs show it spurious
     tcb.tcp.count("fast_retransmit")
     tcb.rtt_seq = None
     tcb.high_rxt = una
