@@ -95,7 +95,10 @@ class ECN:
         (6.1.2), once per window of data and not while loss recovery has already reduced;
         CWR on the next new data tells the receiver to stop echoing."""
         end = self.end
-        if end is not None and tcb.snd_una >= end:
+        if end is not None and tcb.snd_una > end:
+            # Data sent after the cut is acknowledged: an ECE from here on is new congestion.
+            # One for data up to end only echoes the CE that caused the cut (Linux leaves its
+            # CWR state only once snd_una is past high_seq, too).
             self.end = end = None
         if not seg.flags & ECE or seg.flags & SYN:
             return
