@@ -1,11 +1,13 @@
 """Undo of spurious loss responses by D-SACK (RFC 3708; Linux's tcp_try_undo_loss and
 tcp_try_undo_dsack): when the peer reports every retransmission as a duplicate, cwnd and
-ssthresh are back to what they were before the RTO or the fast retransmit. On both targets
+ssthresh are back to what they were before the RTO or the fast retransmit; with timestamps,
+also when the first ACK after an RTO echoes the original's TSval (RFC 3522). On both targets
 (tcp_script.py; Linux with reno, as this machine's default bbr has no undo of its own).
 cwnd is in bytes on barenet and in segments on Linux: each is compared with its own.
 """
 
 from tcp_script import script  # noqa: F401 (fixture)
+from test_tcp_timestamps import PEER_TS, passive_with_ts, ts, ts_of
 
 MSS = 1460
 
@@ -79,3 +81,45 @@ def test_a_real_loss_is_not_undone():
     i = c.info()
     assert i["dsack_received"] == 1 and i["undo_count"] == 0
     assert i["cwnd"] < 10 * MSS
+
+
+START = 5000    # barenet's TSval is its clock: not 0, which reads as no echo (RFC 7323 4.1)
+
+
+def rto_with_timestamps(s):
+    """A connection with timestamps (and SACK) whose one segment is resent by the RTO;
+    -> (connection, info before, TSval of the original, TSval of the retransmission)."""
+    c, sut_ts = passive_with_ts(s)
+    before = c.info()
+    c.send(b"e" * 100)
+    first = s.expect("PA", seq=2001, data=b"e" * 100)
+    rtx = s.expect("PA", seq=2001, data=b"e" * 100, within=(150, 1300))
+    assert c.info()["cwnd"] < before["cwnd"]
+    return c, before, ts_of(first)[0], ts_of(rtx)[0]
+
+
+def test_spurious_rto_detected_by_timestamps(script):
+    # RFC 3522 (Eifel): the first ACK after the retransmission echoes the original's TSval,
+    # so the original arrived and the RTO was spurious: undone without any D-SACK
+    s = script(isn=2000, linux_cc="reno", rack=False, start_ms=START)
+    c, before, ts_first, ts_rtx = rto_with_timestamps(s)
+    s.inject("A", seq=1001, ack=2101, options=ts(PEER_TS + 5, ts_first))
+    s.expect_nothing()
+    after = c.info()
+    assert after["cwnd"] == before["cwnd"] and after["ssthresh"] == before["ssthresh"], \
+        (before, after)
+    if not s.linux:
+        assert after["undo_count"] == 1 and s.stack.tcp.stats["undo_eifel"] == 1
+
+
+def test_an_echo_of_the_retransmission_is_no_undo(script):
+    # The ACK echoes the retransmission's TSval: the retransmission was needed, the cut stays
+    s = script(isn=2000, linux_cc="reno", rack=False, start_ms=START)
+    c, before, ts_first, ts_rtx = rto_with_timestamps(s)
+    s.inject("A", seq=1001, ack=2101, options=ts(PEER_TS + 5, ts_rtx))
+    s.expect_nothing()
+    after = c.info()
+    assert after["cwnd"] < before["cwnd"] and after["ssthresh"] != before["ssthresh"], \
+        (before, after)
+    if not s.linux:
+        assert after["undo_count"] == 0

@@ -22,6 +22,8 @@ def ack_received(tcb, seg, plen, now):
     sb = tcb.sb
     if una < ack:
         new_ack(tcb, ack, now, rtt(tcb, seg) if tcb.ts is not None else None)
+        if tcb.undo is not None:
+            tcb.undo.acked(tcb, seg)     # RFC 3708, RFC 3522 (undo.py)
     sacked = 0
     if sb is not None:
         blocks = seg.sack
@@ -50,7 +52,7 @@ def ack_received(tcb, seg, plen, now):
             (sb.should_enter_recovery(tcb.dupacks, tcb.snd_una) or
              (tcb.rack is not None and tcb.rack.lost)):
         # RFC 6675 5 (1)-(4); RFC 8985 6.2: RACK marking a segment lost starts it too
-        entered = enter_sack_recovery(tcb)
+        entered = enter_sack_recovery(tcb, now)
     # window update (RFC 9293 3.10.7.4 fifth): only "if SND.UNA =< SEG.ACK", since the
     # window counts from SEG.ACK and we count it from SND.UNA
     s = seg.seq_off
@@ -116,8 +118,6 @@ def new_ack(tcb, ack, now, ts_rtt=None):
         tcb.dupacks = 0
     if tcb.cc.on_ack(acked, ack, tcb.snd_max, flight):
         retransmit(tcb, ack, now)
-    if tcb.undo is not None:
-        tcb.undo.acked(tcb)
     if not tcb.cc.in_recovery:
         tcb.dupacks = 0
     arm_pto(tcb, now)               # RFC 8985 7.2: an ACK that acknowledges new data
@@ -137,14 +137,14 @@ def dupack(tcb, now):
         output(tcb, now, limit=payload_mss(tcb))   # RFC 3042 Limited Transmit
 
 
-def enter_sack_recovery(tcb):
+def enter_sack_recovery(tcb, now):
     una = tcb.snd_una
     cc = tcb.cc
     cwnd, ssthresh = cc.cwnd, cc.ssthresh
     if not cc.enter_recovery(una, tcb.snd_max, tcb.snd_max - una):
         return False
     from .undo import reduced
-    reduced(tcb, cwnd, ssthresh)    # RFC 3708: undone if D-SACKs show it spurious
+    reduced(tcb, cwnd, ssthresh, now)   # RFC 3708, 3522: undone if shown spurious
     tcb.tcp.count("fast_retransmit")
     tcb.rtt_seq = None
     tcb.high_rxt = una
@@ -227,7 +227,7 @@ def on_reo_timer(tcb, now):
         return
     wait = rk.detect_loss(tcb.sb, now, tcb.rto.srtt(), cc.in_recovery)
     tcb.t_reo = ticks.add(now, wait) if wait else None
-    entered = rk.lost and not cc.in_recovery and enter_sack_recovery(tcb)
+    entered = rk.lost and not cc.in_recovery and enter_sack_recovery(tcb, now)
     if cc.in_recovery:
         sack_recovery(tcb, now, entered)
 

@@ -141,7 +141,7 @@ def on_rtx_timer(tcb, now):
         if tcb.sb is not None:
             tcb.sb.reset()
             from .undo import reduced
-            reduced(tcb, cwnd, ssthresh)    # RFC 3708: a spurious RTO is undone by D-SACK
+            reduced(tcb, cwnd, ssthresh, now)   # RFC 3708, 3522: a spurious RTO is undone
     tcb.t_pto = tcb.t_reo = None
     if tcb.rack is not None:
         tcb.rack.on_timeout(tcb.snd_max)

@@ -1,6 +1,7 @@
 """Undo of a spurious loss response: D-SACK detection (RFC 3708) of retransmissions the peer
-already had, and the restoration of cwnd and ssthresh (Linux's undo: tcp_try_undo_dsack,
-tcp_try_undo_loss), after a fast retransmit (RFC 5681 3.2, RFC 6675) or an RTO (RFC 6298 5).
+already had, or with timestamps the Eifel detection (RFC 3522), and the restoration of cwnd
+and ssthresh (Linux's undo: tcp_try_undo_dsack, tcp_try_undo_loss), after a fast retransmit
+(RFC 5681 3.2, RFC 6675) or an RTO (RFC 6298 5).
 
 Loaded on a connection's first loss response or first D-SACK: most never see either.
 
@@ -13,24 +14,35 @@ tcp_undo_cwnd_reduction). The retransmissions are counted from the TCB's own cou
 (tcb.retransmits) until snd_una passes end, when the episode's data is all acknowledged and the
 count is final. A later cut (an ECN reduction, tcp/ecn.py) ends the episode without an undo.
 
-    reduced(tcb, prior_cwnd, prior_ssthresh)   # a loss response just cut cwnd
-    dsack_received(tcb, left, right)           # an ACK's first SACK block reports a duplicate
-    tcb.undo.acked(tcb)                        # an ACK advanced snd_una
+With timestamps, RFC 3522 tells sooner, from the first ACK after the first retransmission: an
+echo older than the retransmission's TSval answers the original transmission, which therefore
+arrived (Linux's tcp_packet_delayed does the same). The TSval is the one the retransmission
+leaves with: the ms clock at the cut, which sends it in the same step.
 
-Eifel detection by timestamps (RFC 3522) is not used: D-SACK alone, which Linux also uses
-without timestamps, and which needs no per-retransmission TSval record.
+    reduced(tcb, prior_cwnd, prior_ssthresh, now)   # a loss response just cut cwnd
+    dsack_received(tcb, left, right)           # an ACK's first SACK block reports a duplicate
+    tcb.undo.acked(tcb, seg)                   # an ACK (seg) advanced snd_una
 """
 
+from .timestamps import older, tick
 
-def reduced(tcb, prior_cwnd, prior_ssthresh):
-    """A loss response cut cwnd from prior_cwnd (ssthresh from prior_ssthresh). A cut while
-    the episode's data is still outstanding (a repeated RTO, an RTO during recovery) extends
-    that episode and keeps its first values, as Linux's tcp_enter_loss does."""
+
+def reduced(tcb, prior_cwnd, prior_ssthresh, now):
+    """A loss response cut cwnd from prior_cwnd (ssthresh from prior_ssthresh) at now, and
+    its first retransmission leaves now. A cut while the episode's data is still outstanding
+    (a repeated RTO, an RTO during recovery) extends that episode and keeps its first values
+    (the first retransmission's TSval too), as Linux's tcp_enter_loss does."""
     u = tcb.undo
     if u is not None and tcb.snd_una < u.end:
         u.end = tcb.snd_max
         return
-    tcb.undo = Undo(tcb, prior_cwnd, prior_ssthresh)
+    u = tcb.undo = Undo(tcb, prior_cwnd, prior_ssthresh)
+    if tcb.ts is not None:
+        tcp = tcb.tcp
+        tick(tcp, now)
+        u.eifel = True
+        u.ts_hi = tcp.ts_hi         # RFC 3522 2: RetransmitTS
+        u.ts_lo = tcp.ts_lo
 
 
 def dsack_received(tcb, left, right):
@@ -49,6 +61,9 @@ def dsack_received(tcb, left, right):
 
 
 class Undo:
+    eifel = False                 # the first ACK after the retransmission is still to come
+    ts_hi = ts_lo = 0
+
     def __init__(self, tcb, prior_cwnd, prior_ssthresh):
         self.cwnd = prior_cwnd
         self.ssthresh = prior_ssthresh
@@ -62,7 +77,15 @@ class Undo:
         f = self.final
         return tcb.retransmits - self.rtx_base if f is None else f
 
-    def acked(self, tcb):
+    def acked(self, tcb, seg):
+        if self.eifel:
+            # RFC 3522 2: only the first acceptable ACK after the retransmission tells
+            self.eifel = False
+            if seg.ts and (seg.tse_hi or seg.tse_lo) and \
+                    older(seg.tse_hi, seg.tse_lo, self.ts_hi, self.ts_lo):
+                tcb.tcp.count("undo_eifel")
+                self.undo(tcb)
+                return
         if self.final is None and tcb.snd_una >= self.end:
             self.final = tcb.retransmits - self.rtx_base
             if not self.final:
