@@ -51,6 +51,15 @@ def test_active_setup(script):
     s.expect("PA", seq=5001, data=b"z" * 100, ect=ECT0)
 
 
+def test_a_retransmitted_syn_offers_no_ecn(script):
+    # RFC 3168 6.1.1.1: the SYN may have been dropped for its ECN flags; ask without them
+    s = script(isn=5000, ecn=True)
+    s.tcp.connect(s.peer_ip, PEER_PORT, src_port=US_PORT)
+    s.settle()
+    s.expect("SEC", seq=5000)
+    s.expect("S", seq=5000, within=(900, 1100))
+
+
 @on_both(linux_xfail="Linux 6.18 takes a SYN-ACK with ECE and CWR for an AccECN answer "
                      "(its ACK and data then carry AccECN's flags), not RFC 3168's no-setup")
 def test_a_syn_ack_with_ece_and_cwr_is_no_ecn_setup(script):

@@ -27,8 +27,10 @@ def offer(tcb):
     our SYN,ACK ("ECN-setup SYN-ACK": ECE alone, only to a peer whose SYN offered)."""
     if not tcb.tcp.cfg.ecn:
         return 0
-    if tcb.state == SYN_SENT:     # an active open offers
-        return ECE | CWR
+    if tcb.state == SYN_SENT:
+        # An active open offers; its retransmissions do not (RFC 3168 6.1.1.1: a path may
+        # drop ECN-setup SYNs; Linux's tcp_ecn_fallback does the same)
+        return 0 if tcb.rtx_count else ECE | CWR
     return ECE if tcb.ecn is not None else 0
 
 

@@ -63,6 +63,8 @@ def output(tcb, now, force=False, limit=0):
         if limit and usable > limit:
             usable = limit
         n = avail if avail < most else most
+        if n > mss and tcb.ecn is not None and tcb.ecn.cwr:
+            n = mss     # RFC 3168 6.1.2: CWR on one segment, not on every piece a NIC cuts
         if force:
             n = min(n, max(usable, 1))
         elif n > usable:
