@@ -188,3 +188,27 @@ def test_setup_rules(flags, ack, agreed):
     t = T()
     ecn.take_syn(t, seg)
     assert (t.ecn is not None) == agreed
+
+
+@pytest.mark.parametrize("sack", [True, False], ids=["sack", "newreno"])
+def test_a_loss_in_the_window_of_an_ece_cuts_no_further(script, sack):
+    # RFC 3168 6.1.2: one reaction per window of data. An ECE halves cwnd; a loss found in
+    # the same window (three SACKs above a hole, or three duplicate ACKs) starts recovery
+    # without a second halving
+    s = script(isn=2000, ecn=True, linux_cc="reno", sndbuf=16384, sack=sack)
+    c = passive_ecn(s, sack_perm=True)
+    c.send(b"h" * 6 * MSS)
+    assert len(s.expect_many(6)) == 6
+    s.inject("AE", seq=1001, ack=2001 + MSS)
+    s.expect_nothing()
+    cut = c.info()
+    for k in range(3, 6):                       # the second segment is lost
+        s.inject("A", seq=1001, ack=2001 + MSS,
+                 sack=[(2001 + 2 * MSS, 2001 + k * MSS)] if sack else None)
+    # at once on barenet; Linux's RACK may wait a reordering window (an RTO instead would
+    # have cut ssthresh, which the check below sees)
+    s.expect("A", seq=2001 + MSS, data=b"h" * MSS, within=None if s.linux else (0, 0))
+    i = c.info()
+    assert i["ssthresh"] == cut["ssthresh"] is not None, (cut, i)
+    if not s.linux:
+        assert i["fast_retransmits"] == 1 and i["ecn_reductions"] == 1

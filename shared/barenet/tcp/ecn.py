@@ -11,6 +11,7 @@ Sans-I/O like the rest of TCP. The caller's seams:
     take_syn(tcb, seg)            # the peer's SYN or SYN,ACK: agree or not (tcb.ecn)
     tcb.ecn.mark(tcb, sq, flags, payload) -> flags; then .tos   # every non-SYN segment out
     tcb.ecn.ack(tcb, seg)         # an acceptable ACK: ECE from the peer
+    tcb.ecn.hold(cc, ssthresh)    # loss recovery began: one cut per window, ECN's or its
     tcb.ecn.received(tcb, seg, plen)  # an acceptable segment: CWR, and CE on its data
 """
 
@@ -114,6 +115,14 @@ class ECN:
         self.reductions += 1
         self.end = tcb.snd_max
         self.cwr = True
+
+    def hold(self, cc, ssthresh):
+        """Loss recovery just began (cc cut ssthresh from ssthresh): inside the window of an
+        ECN cut it keeps that cut instead of making a second (RFC 3168 6.1.2: no reaction to
+        congestion more than once per window; Linux enters Recovery from CWR without one)."""
+        if self.end is not None and cc.ssthresh < ssthresh:
+            cc.cwnd += ssthresh - cc.ssthresh      # the recovery's own inflation stays
+            cc.ssthresh = ssthresh
 
     def rebase(self, d):
         if self.end is not None:

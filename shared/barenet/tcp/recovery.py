@@ -29,17 +29,16 @@ def ack_received(tcb, seg, plen, now):
         blocks = seg.sack
         if blocks:
             blocks = snd_blocks(tcb, blocks)
-            l, r = blocks[0]
+            left, right = blocks[0]
             # RFC 2883 4 / RFC 3708 2: a first block below the cumulative ACK, or inside the
             # second block, reports a duplicate
-            if r <= ack or (len(blocks) > 1 and blocks[1][0] <= l and r <= blocks[1][1]):
+            if right <= ack or (len(blocks) > 1 and blocks[1][0] <= left and
+                                right <= blocks[1][1]):
                 from .undo import dsack_received
-                dsack_received(tcb, l, r)
+                dsack_received(tcb, left, right)
         sacked = sb.update(tcb.snd_una, blocks, tcb.snd_max)
     if tcb.rack is not None:
         rack_ack(tcb, ack, una, sacked, bool(seg.sack), now)
-    if tcb.ecn is not None:
-        tcb.ecn.ack(tcb, seg)        # RFC 3168 6.1.2: ECN-Echo
     if ack == una and tcb.snd_max != una:
         if sacked > 0:
             dupack(tcb, now)         # RFC 6675 2: new SACK information is a DupAck
@@ -53,6 +52,8 @@ def ack_received(tcb, seg, plen, now):
              (tcb.rack is not None and tcb.rack.lost)):
         # RFC 6675 5 (1)-(4); RFC 8985 6.2: RACK marking a segment lost starts it too
         entered = enter_sack_recovery(tcb, now)
+    if tcb.ecn is not None:
+        tcb.ecn.ack(tcb, seg)        # RFC 3168 6.1.2: ECN-Echo, after a loss this ACK showed
     # window update (RFC 9293 3.10.7.4 fifth): only "if SND.UNA =< SEG.ACK", since the
     # window counts from SEG.ACK and we count it from SND.UNA
     s = seg.seq_off
@@ -127,8 +128,12 @@ def dupack(tcb, now):
     tcb.dupacks += 1
     tcb.tcp.count("rx_dupack")
     flight = tcb.snd_max - tcb.snd_una
-    if tcb.cc.on_dupack(tcb.dupacks, tcb.snd_una, tcb.snd_max, flight) and \
+    cc = tcb.cc
+    ssthresh = cc.ssthresh
+    if cc.on_dupack(tcb.dupacks, tcb.snd_una, tcb.snd_max, flight) and \
             tcb.sb is None:
+        if tcb.ecn is not None:
+            tcb.ecn.hold(cc, ssthresh)
         tcb.tcp.count("fast_retransmit")
         tcb.rtt_seq = None
         retransmit(tcb, tcb.snd_una, now)
@@ -143,6 +148,8 @@ def enter_sack_recovery(tcb, now):
     cwnd, ssthresh = cc.cwnd, cc.ssthresh
     if not cc.enter_recovery(una, tcb.snd_max, tcb.snd_max - una):
         return False
+    if tcb.ecn is not None:
+        tcb.ecn.hold(cc, ssthresh)
     from .undo import reduced
     reduced(tcb, cwnd, ssthresh, now)   # RFC 3708, 3522: undone if shown spurious
     tcb.tcp.count("fast_retransmit")
