@@ -29,13 +29,8 @@ def ack_received(tcb, seg, plen, now):
         blocks = seg.sack
         if blocks:
             blocks = snd_blocks(tcb, blocks)
-            left, right = blocks[0]
-            # RFC 2883 4 / RFC 3708 2: a first block below the cumulative ACK, or inside the
-            # second block, reports a duplicate
-            if right <= ack or (len(blocks) > 1 and blocks[1][0] <= left and
-                                right <= blocks[1][1]):
-                from .undo import dsack_received
-                dsack_received(tcb, left, right)
+            from .undo import dsack     # only ACKs with SACK blocks load it
+            dsack(tcb, blocks, ack)     # RFC 2883, RFC 3708
         sacked = sb.update(tcb.snd_una, blocks, tcb.snd_max)
     if tcb.rack is not None:
         rack_ack(tcb, ack, una, sacked, bool(seg.sack), now)

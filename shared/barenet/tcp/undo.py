@@ -20,7 +20,7 @@ arrived (Linux's tcp_packet_delayed does the same). The TSval is the one the ret
 leaves with: the ms clock at the cut, which sends it in the same step.
 
     reduced(tcb, prior_cwnd, prior_ssthresh, now)   # a loss response just cut cwnd
-    dsack_received(tcb, left, right)           # an ACK's first SACK block reports a duplicate
+    dsack(tcb, blocks, ack)                    # an ACK's SACK blocks (send offsets)
     tcb.undo.acked(tcb, seg)                   # an ACK (seg) advanced snd_una
 """
 
@@ -45,9 +45,14 @@ def reduced(tcb, prior_cwnd, prior_ssthresh, now):
         u.ts_lo = tcp.ts_lo
 
 
-def dsack_received(tcb, left, right):
-    """RFC 3708 2: a D-SACK (left, right: send offsets). Counted; when it reports data of the
-    episode, it accounts for the retransmissions it covers (Linux counts segments too)."""
+def dsack(tcb, blocks, ack):
+    """An ACK's SACK blocks (send offsets) and cumulative ACK: when the first block is a
+    D-SACK (RFC 2883 4 / RFC 3708 2: below the ACK, or inside the second block) it is
+    counted, and when it reports data of the episode it accounts for the retransmissions it
+    covers (Linux counts segments too)."""
+    left, right = blocks[0]
+    if right > ack and (len(blocks) < 2 or blocks[1][0] > left or right > blocks[1][1]):
+        return
     tcb.dsack_received += 1
     tcb.tcp.count("dsack_rx")
     u = tcb.undo
