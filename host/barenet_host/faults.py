@@ -66,11 +66,12 @@ class FaultModel:
 
     Probabilities are 0.0..1.0 and may be changed between frames (e.g. `model.loss = 1.0` cuts
     the link). bandwidth_bps makes the link a serialisation queue; queue_limit (bytes) tail-drops
-    what would wait behind a full queue, as a router does.
+    what would wait behind a full queue, as a router does. ce marks an ECN-capable IPv4 packet
+    (ECT(0) or ECT(1)) Congestion Experienced instead, as an AQM router does (RFC 3168 5).
     """
 
     def __init__(self, seed=1, loss=0.0, duplicate=0.0, reorder=0.0, reorder_ms=5, corrupt=0.0,
-                 delay_ms=0, jitter_ms=0, bandwidth_bps=None, queue_limit=None):
+                 delay_ms=0, jitter_ms=0, bandwidth_bps=None, queue_limit=None, ce=0.0):
         # xorshift32 has no zero state; seed 0 gets a fixed odd constant instead.
         self._x = (seed & _M32) or 0x9E3779B9
         self.loss = loss
@@ -82,6 +83,7 @@ class FaultModel:
         self.jitter_ms = jitter_ms
         self.bandwidth_bps = bandwidth_bps
         self.queue_limit = queue_limit
+        self.ce = ce
         self._free_at = None  # when the serialiser finishes the last accepted frame
         self._carry = 0  # sub-millisecond remainder of serialisation time, in bit-ms units
         self.stats = {"sent": 0, "dropped": 0, "duplicated": 0, "corrupted": 0,
@@ -108,6 +110,28 @@ class FaultModel:
         bit = self._below(len(copy) * 8)
         copy[bit >> 3] ^= 1 << (bit & 7)
         return bytes(copy)
+
+    def _mark_ce(self, data):
+        # An Ethernet frame's IPv4 header, or a bare one (an IP link); the draw is made only
+        # for ECT packets, so other traffic leaves the seed's sequence as it was
+        off = 14 if data[12:14] == b"\x08\x00" else 0
+        if len(data) < off + 20 or data[off] >> 4 != 4 or not data[off + 1] & 3 or \
+                data[off + 1] & 3 == 3 or not self._chance(self.ce):
+            return data
+        b = bytearray(data)
+        b[off + 1] |= 3
+        hl = (b[off] & 15) * 4
+        b[off + 10] = b[off + 11] = 0
+        s = 0
+        for i in range(off, off + hl, 2):
+            s += (b[i] << 8) | b[i + 1]
+        while s > 0xFFFF:
+            s = (s & 0xFFFF) + (s >> 16)
+        s = ~s & 0xFFFF
+        b[off + 10] = s >> 8
+        b[off + 11] = s & 0xFF
+        self.stats["ce_marked"] = self.stats.get("ce_marked", 0) + 1   # only with ce on
+        return bytes(b)
 
     def _serialise(self, nbytes, now):
         """When a frame of nbytes offered at now has fully left the link, or None if tail-dropped."""
@@ -143,6 +167,8 @@ class FaultModel:
             st["dropped"] += 1
             return []
         data = bytes(frame)
+        if self.ce:
+            data = self._mark_ce(data)
         copies = 1
         if self._chance(self.duplicate):
             copies = 2

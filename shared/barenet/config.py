@@ -126,6 +126,10 @@ _TUNABLES = {
     "sack": (True, True),               # RFC 2018 / RFC 6675
     "timestamps": (True, True),         # RFC 7323 3-5 TSopt, RTTM and PAWS: 12 bytes a segment
     "rack": (True, True),               # RFC 8985 RACK-TLP on SACK connections
+    # RFC 3168 ECN: offered on our SYNs, agreed to on a peer's. Off, as RFC 3168 leaves it to
+    # the host and Linux only answers (tcp_ecn=2): a path that drops ECN-setup SYNs or
+    # bleaches the IP field costs the connection, and a board rarely sits behind an AQM.
+    "ecn": (False, False),
     "isn": (None, None),                # tests only: fn(lip, lport, rip, rport, now) -> ISN
     # -- DHCP client (barenet/dhcp.py, RFC 2131 4.1 and 4.4) ---------------------------------
     "dhcp_retry_ms": (4000, 4000),      # RFC 2131 4.1: the first retransmission after 4 s,

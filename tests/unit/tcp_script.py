@@ -337,16 +337,22 @@ class LinuxConn:
     def info(self):
         """The state, from ss by the 4-tuple: it follows the connection after close() and
         into TIME_WAIT (where the socket behind an open fd already says CLOSE); and srtt_ms,
-        named as barenet's info() names it, from ss -i's line after it."""
+        named as barenet's info() names it, from ss -i's line after it; and cwnd (in
+        segments, barenet's in bytes) and ssthresh (None while ss shows none: the initial,
+        infinite one)."""
         rows = self.agent.call("ss", True)
         for i, row in enumerate(rows):
             if len(row) > 4 and row[3].endswith(":%d" % self.lport) and \
                     row[4].endswith(":%d" % self.rport):
                 d = {"state": _SS_STATES.get(row[0], row[0])}
                 more = rows[i + 1] if i + 1 < len(rows) else []
+                d["ssthresh"] = None
                 for w in more:
                     if w.startswith("rtt:"):
                         d["srtt_ms"] = float(w[4:].split("/")[0])
+                    elif w.startswith("cwnd:") or w.startswith("ssthresh:"):
+                        k, _, v = w.partition(":")
+                        d[k] = int(v)
                 return d
         return {"state": "CLOSED"}
 
@@ -407,11 +413,15 @@ class LinuxTarget:
         "synack_retries": lambda v: [("net.ipv4.tcp_synack_retries", v)],
         "fin_wait2_ms": lambda v: [("net.ipv4.tcp_fin_timeout", v // 1000)],
         "sack": lambda v: [("net.ipv4.tcp_sack", int(v))],
+        # RFC 3168: 1 offers ECN on the SYNs and answers an offer (2, the default, answers)
+        "ecn": lambda v: [("net.ipv4.tcp_ecn", int(v))],
     }
 
-    def __init__(self, isn=2000, mtu=1500, peer_ip=PEER_IP, **tcp_kwargs):
+    def __init__(self, isn=2000, mtu=1500, peer_ip=PEER_IP, linux_cc=None, **tcp_kwargs):
         # tcp_kwargs are barenet's TCP tunables: those in TUNABLES become sysctls, the others
-        # (buffer sizes, delayed-ACK time...) the kernel keeps its own way.
+        # (buffer sizes, delayed-ACK time...) the kernel keeps its own way. linux_cc: the
+        # namespace's congestion control (this machine's default is bbr, which neither halves
+        # cwnd on an ECE nor undoes one; "reno" is barenet's NewReno's counterpart).
         from barenet_host.netns import NetNS, unique_name
         from barenet_host.devices.tap import TapDevice
 
@@ -425,6 +435,8 @@ class LinuxTarget:
         self._thread = None
         try:
             knobs = list(self.SYSCTLS)
+            if linux_cc is not None:
+                knobs.append(("net.ipv4.tcp_congestion_control", linux_cc))
             for k, v in tcp_kwargs.items():
                 if k in self.TUNABLES:
                     knobs += self.TUNABLES[k](v)
@@ -531,9 +543,12 @@ TARGETS = {"barenet": BarenetTarget, "linux": LinuxTarget}
 
 class Script:
     """One timeline against one target ("barenet" or "linux"). kw go to the target: start_ms,
-    mtu, peer_ip, faults and barenet's TCP tunables (see each target for what it honours)."""
+    mtu, peer_ip, faults and barenet's TCP tunables (see each target for what it honours);
+    linux_cc only to Linux (LinuxTarget)."""
 
-    def __init__(self, isn=2000, target="barenet", **kw):
+    def __init__(self, isn=2000, target="barenet", linux_cc=None, **kw):
+        if target == "linux":
+            kw["linux_cc"] = linux_cc
         self.target = TARGETS[target](isn=isn, **kw)
         self.linux = target == "linux"
         self.isn = isn
@@ -573,8 +588,9 @@ class Script:
     # -- the peer's side -------------------------------------------------------------------
 
     def segment(self, flags, seq=0, ack=0, win=65535, data=b"", sport=PEER_PORT, dport=US_PORT,
-                urg=0, options=None, **opts):
-        """A scapy frame from the peer. opts: mss=, wscale=, sack_perm=True, sack=[(l, r)].
+                urg=0, options=None, tos=0, **opts):
+        """A scapy frame from the peer (tos: its IP TOS byte, the ECN field in its low two
+        bits). opts: mss=, wscale=, sack_perm=True, sack=[(l, r)].
         ack and sack edges are in the SUT's sequence space and are written relative to the
         nominal ISN: they are moved onto the SUT's real one."""
         off = self.offsets.get((dport, sport), 0)
@@ -589,7 +605,7 @@ class Script:
             o.append(("SAck", tuple((x + off) % 2**32 for b in opts["sack"] for x in b)))
         if "A" not in flags.replace(".", "A") and ack == 0:
             off = 0
-        return (Ether(dst=US_MAC, src=PEER_MAC) / IP(src=self.peer_ip, dst=US_IP) /
+        return (Ether(dst=US_MAC, src=PEER_MAC) / IP(src=self.peer_ip, dst=US_IP, tos=tos) /
                 ScapyTCP(sport=sport, dport=dport, flags=flags.replace(".", "A"), seq=seq % 2**32,
                          ack=(ack + off) % 2**32, window=win, urgptr=urg, options=o) / data)
 
@@ -639,7 +655,7 @@ class Script:
         at: the time (ms since start) it must have left at (a window on Linux). within=(lo, hi):
         it left lo..hi ms after the previous packet (or mark()). The script waits for it up to
         the latest time allowed. opts: mss=, wscale=, sack_perm=, sack=[(l, r)], urg= (the
-        urgent pointer), no_options=True.
+        urgent pointer), no_options=True, ect= (the IP header's ECN field, RFC 3168 5).
         """
         ref = self.last
         late_ref = self._late_ref()
@@ -731,6 +747,9 @@ class Script:
             assert o.get("SAck", ()) == want, "sack: want %r, got %r" % (want, o)
         if "urg" in opts:
             assert t_.urgptr == opts["urg"], "urg: want %d, got %s" % (opts["urg"], what)
+        if "ect" in opts:
+            assert f[IP].tos & 3 == opts["ect"], "ECN field: want %d, got %d in %s" % (
+                opts["ect"], f[IP].tos & 3, what)
         return t_
 
     # -- common openings -----------------------------------------------------------------

@@ -146,6 +146,24 @@ def test_status_page_html_and_json():
     assert conn["local"] == SERVER + ":80"
 
 
+def test_status_page_shows_ecn_and_undo_state():
+    # issue 14 item 8: the RTT's source, D-SACK and undo counts, ECN state, in JSON and HTML
+    sim, client, server = pair(ecn=True)
+    serve(sim, server, StatusPage(server, 80))
+    head, body = fetch(sim, client, b"GET /?format=json HTTP/1.1\r\n\r\n")
+    (conn,) = [x for x in json.loads(body)["connections"] if x["state"] == "ESTABLISHED"]
+    assert conn["rtt_source"] == "ts" and conn["ecn"] is True, conn
+    assert conn["dsack_received"] == 0 and conn["undo_count"] == 0 and conn["ecn_reductions"] == 0
+    body = bytes(fetch(sim, client, b"GET / HTTP/1.1\r\n\r\n")[1])
+    for col in (b"rtt_source", b"dsack_received", b"undo_count", b"ecn", b"ecn_reductions"):
+        assert b"<th>" + col + b"</th>" in body
+    sim, client, server = pair(timestamps=False)
+    serve(sim, server, StatusPage(server, 80))
+    head, body = fetch(sim, client, b"GET /?format=json HTTP/1.1\r\n\r\n")
+    (conn,) = [x for x in json.loads(body)["connections"] if x["state"] == "ESTABLISHED"]
+    assert conn["rtt_source"] == "karn" and conn["ecn"] is False, conn
+
+
 @pytest.mark.parametrize("request_,status", [
     (b"GET /nope HTTP/1.1\r\n\r\n", b"HTTP/1.1 404 Not Found"),
     (b"POST / HTTP/1.1\r\n\r\n", b"HTTP/1.1 405 Method Not Allowed"),

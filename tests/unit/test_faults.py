@@ -368,3 +368,19 @@ def test_spread_seeds_do_not_lose_the_first_frames_of_small_seeds():
     assert 20 <= lost <= 90, lost
     assert len({spread_seed(s, d) for s in range(1000) for d in (0, 1)}) == 2000
     assert spread_seed(1, 0) == 0x514E28B7   # the same on every runtime (vm_faults.py)
+
+
+def test_ce_marks_ect_packets_only_and_keeps_the_ip_checksum():
+    # RFC 3168 5: an AQM router marks an ECN-capable packet CE instead of dropping it
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+    m = FaultModel(seed=3, ce=1.0)
+    for tos, want in ((0, 0), (1, 3), (2, 3), (3, 3), (0xB8, 0xB8), (0xBA, 0xBB)):
+        f = bytes(Ether() / IP(src="192.0.2.1", dst="192.0.2.2", tos=tos) / UDP() / b"x")
+        ((_, out),) = m.apply(f, 0)
+        ip = Ether(out)[IP]
+        assert ip.tos == want, (tos, ip.tos)
+        redo = ip.copy()
+        del redo.chksum
+        assert IP(bytes(redo)).chksum == ip.chksum
+    assert m.stats["ce_marked"] == 3        # ECT(1), ECT(0), and DSCP 46 with ECT(0)

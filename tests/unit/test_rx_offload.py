@@ -184,3 +184,43 @@ def test_tcp_sends_super_segments_that_the_nic_cuts_into_a_byte_exact_stream(los
         tl = len(pkt[IP]) - pkt[IP].ihl * 4
         words = sum(int.from_bytes(bytes(pkt[IP])[12 + i:14 + i], "big") for i in range(0, 8, 2))
         assert pkt[TCP].chksum == (words + 6 + tl) % 0xFFFF
+
+
+def test_cwr_goes_on_a_segment_of_its_own_never_on_a_super_segment():
+    # RFC 3168 6.1.2: CWR marks one segment; on a super-segment the NIC would copy it onto
+    # every piece (Linux's GSO clears it on all but the first). ECN on, some pieces CE-marked.
+    a_nic, b_nic = TSONIC(), PlainNIC()
+    a = Stack("host", ecn=True)
+    a.add_interface(a_nic, mac=STACK_MAC, ip=STACK_IP + "/24")
+    b = Stack("host", ecn=True)
+    b.add_interface(b_nic, mac=PEER_MAC, ip=PEER_IP + "/24")
+    loops = (Loop(a), Loop(b))
+    lst = b.tcp.listen(9)
+    c = a.tcp.connect(PEER_IP, 9)
+    data = bytes(range(251)) * 2000
+    got = bytearray()
+    sent = n = 0
+    srv = None
+    for t in range(0, 20000):
+        for lp in loops:
+            lp.step(t)
+        for f in a_nic.sent:
+            n += 1
+            p = Ether(f)
+            if n % 40 == 0 and p[IP].tos & 3 == 2:
+                p[IP].tos |= 3                          # an AQM router's CE mark
+                del p[IP].chksum
+                f = bytes(p)
+            b_nic.waiting.append(f)
+        a_nic.waiting += b_nic.sent
+        a_nic.sent, b_nic.sent = [], []
+        srv = srv or lst.accept()
+        if sent < len(data):
+            sent += c.send(memoryview(data)[sent:])
+        if srv is not None:
+            got += srv.recv(1 << 20) or b""
+        if len(got) == len(data):
+            break
+    assert bytes(got) == data
+    assert a_nic.tso and b.tcp.stats["ecn_ce_rx"] and a.tcp.stats["ecn_cwr_tx"]
+    assert not [f for f, _ in a_nic.tso if Ether(f)[TCP].flags & 0x80]

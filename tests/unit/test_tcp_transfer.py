@@ -122,6 +122,17 @@ def test_transfer_1mb_each_way(name):
         assert ta.stats.get("dsack_tx", 0) + tb.stats.get("dsack_tx", 0) > 0
 
 
+def test_transfer_with_ecn_and_undo_under_all_faults():
+    # issue 14: the 10 % combined faults with ECN on (and 5 % of ECT packets marked CE, as an
+    # AQM router would) and D-SACK undo (on with SACK): still byte-exact, and each feature
+    # actually worked during the transfer
+    f = dict(FAULTS["all"], ce=0.05)
+    ta, tb, _ = transfer(MB, FaultModel(seed=7, **f), tcp=dict(ecn=True))
+    st = {k: ta.stats.get(k, 0) + tb.stats.get(k, 0) for k in
+          ("ecn_agreed", "ecn_ce_rx", "ecn_ece_rx", "ecn_cwr_tx", "dsack_rx", "undo")}
+    assert st["ecn_agreed"] == 2 and all(st.values()), st
+
+
 def test_transfer_across_sequence_and_tick_wrap():
     # ISNs just below 2**32 and a clock just below the tick period: both wrap mid-transfer
     tcp = dict(isn=lambda *a: 2**32 - 3000)

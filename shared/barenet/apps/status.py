@@ -239,7 +239,9 @@ class StatusPage(TCPServer):
                 _esc(name), v["used"], v["limit"]))
         out.append("</table><h2>TCP connections</h2><table border=1><tr>")
         cols = ("local", "remote", "state", "cwnd", "ssthresh", "srtt_ms", "rttvar_ms", "rto_ms",
-                "timestamps", "ts_rtt_samples", "snd_wnd", "rcv_wnd", "retransmits")
+                "timestamps", "ts_rtt_samples", "snd_wnd", "rcv_wnd", "retransmits",
+                # issue 14: where the RTT comes from, D-SACK undo (RFC 3708), ECN (RFC 3168)
+                "rtt_source", "dsack_received", "undo_count", "ecn", "ecn_reductions")
         out.append("".join("<th>%s</th>" % c for c in cols) + "</tr>")
         for c in s["connections"]:
             out.append("<tr>" + "".join("<td>%s</td>" % _esc(c.get(k, "")) for k in cols) + "</tr>")

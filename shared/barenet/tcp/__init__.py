@@ -383,6 +383,7 @@ class TCP:
             self.count("drop_" + e.args[0])
             return
         self.count("rx")
+        seg.ip_ecn = ip.tos & 3           # RFC 3168 5: the IP header's ECN field
         if ip.bcast:
             self.count("drop_broadcast")   # RFC 9293 3.9.2: TCP is unicast only
             return
@@ -614,17 +615,17 @@ class TCP:
 
     # -- output --------------------------------------------------------------------------
 
-    def transmit(self, conn, hlen, payload, later=False, gso=0):
+    def transmit(self, conn, hlen, payload, later=False, gso=0, tos=0):
         """Send the segment the TCB emitted into self.hdr (hlen bytes of header); later: a user
         abort's RST, sent at the next poll. gso: a TSO super-segment for the NIC to cut into
-        segments of gso payload bytes (nic.py send_tso)."""
+        segments of gso payload bytes (nic.py send_tso). tos: the IP TOS byte (ECN, ecn.py)."""
         hdr = self._hdr_views[hlen >> 2]
         if later:
             self._later.append((conn.lip, conn.rip, bytearray(hdr)))
             return
         if conn.neighbor_suspect:
             self._neighbor_suspect(conn)     # before the retransmission it asked for
-        self._out(conn.lip, conn.rip, hdr, payload, conn.asum, conn.ttl, gso)
+        self._out(conn.lip, conn.rip, hdr, payload, conn.asum, conn.ttl, gso, tos)
 
     def _neighbor_suspect(self, conn):
         # A connection's timer found no answer through the next hop (RFC 1122 2.3.2.1):
@@ -641,7 +642,7 @@ class TCP:
         """Send the header emitted into self.hdr (hlen bytes) without payload."""
         self._out(lip, rip, self._hdr_views[hlen >> 2], None)
 
-    def _out(self, src, dst, hdr, payload, asum=None, ttl=None, gso=0):
+    def _out(self, src, dst, hdr, payload, asum=None, ttl=None, gso=0, tos=0):
         if gso:
             # The NIC completes the checksum of each segment it cuts (and never of ours)
             wire.partial_checksum(hdr, len(hdr) + len(payload), asum)
@@ -651,7 +652,7 @@ class TCP:
         self.count("tx")
         try:
             self.stack.ip.output(dst, wire.PROTO, payload if payload is not None else b"",
-                                 src=src, hdr=hdr, ttl=ttl, df=True, gso=gso)
+                                 src=src, hdr=hdr, ttl=ttl, df=True, gso=gso, tos=tos)
         except OSError:
             self.count("tx_error")  # lost like any segment; retransmission recovers
 

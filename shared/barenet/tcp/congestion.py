@@ -226,12 +226,17 @@ class NewReno:
     def on_tlp_loss(self):
         """RFC 8985 7.4.2: a retransmitted tail loss probe repaired a loss that no recovery
         saw; reduce as for a loss (Linux tcp_process_tlp_ack: ssthresh from cwnd, as Reno)."""
+        self.cut()
+        self.tlp_losses += 1
+
+    def cut(self):
+        """Halve cwnd into ssthresh, for a congestion signal outside loss recovery: a TLP's
+        repaired loss, an ECN-Echo (RFC 3168 6.1.2: "halve the congestion window")."""
         mss = self.mss
         cwnd = self.cwnd
         self.ssthresh = cwnd // 2 if cwnd // 2 > 2 * mss else 2 * mss
         self.cwnd = self.ssthresh
         self._bytes_acked = 0
-        self.tlp_losses += 1
 
     def rebase(self, d):
         """The connection moved its sequence base up by d: so do the offsets kept here."""

@@ -173,6 +173,8 @@ def synchronized(tcb, seg, now, backlog_full):
     if not flags & ACK or not check_ack(tcb, seg, plen, now, backlog_full):
         return
     st = tcb.state
+    if tcb.ecn is not None:
+        tcb.ecn.received(tcb, seg, plen)    # RFC 3168 6.1.3: CWR, CE
     # sixth: URG (RFC 9293 3.10.7.4, RFC 6093: the pointer is one past the urgent byte)
     if flags & URG and in_data_states(st) and seg.urp:
         from .urgent import urgent      # on the first URG: most connections see none

@@ -40,6 +40,9 @@ def take_syn(tcb, seg):
     """Record the peer's SYN: its ISN and options (RFC 9293 3.10.7.2/3, RFC 7323, 2018)."""
     set_rcv_base(tcb, seg)              # IRS is receive offset 0; RCV.NXT = IRS + 1
     timestamps.take_syn(tcb, seg)
+    if tcb.tcp.cfg.ecn:
+        from .ecn import take_syn
+        take_syn(tcb, seg)              # RFC 3168 6.1.1
     agree(tcb, seg.mss, seg.wscale, seg.sack_perm)
 
 

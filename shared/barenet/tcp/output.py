@@ -63,6 +63,8 @@ def output(tcb, now, force=False, limit=0):
         if limit and usable > limit:
             usable = limit
         n = avail if avail < most else most
+        if n > mss and tcb.ecn is not None and tcb.ecn.cwr:
+            n = mss     # RFC 3168 6.1.2: CWR on one segment, not on every piece a NIC cuts
         if force:
             n = min(n, max(usable, 1))
         elif n > usable:
@@ -254,6 +256,11 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
         urp = tcb.urg.pointer(sq)
         if urp:
             flags |= URG
+    tos = 0
+    e = tcb.ecn
+    if e is not None and not flags & SYN:
+        flags = e.mark(tcb, sq, flags, payload)     # RFC 3168 6.1: ECE, CWR, ECT(0)
+        tos = e.tos
     bl = tcb.snd_bl
     if flags & ACK:
         ak = tcb.rcv_nxt
@@ -272,7 +279,7 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
         tcb.t_delack = None
     if now is not None:
         tcb.last_snd = now
-    tcp.transmit(tcb, hlen, payload, now is None, gso)
+    tcp.transmit(tcb, hlen, payload, now is None, gso, tos)
 
 
 def reset(tcb, now):
@@ -289,6 +296,9 @@ def reset(tcb, now):
 def send_syn(tcb, now):
     st = tcb.state
     flags = SYN | (ACK if st == SYN_RECEIVED else 0)
+    if tcb.tcp.cfg.ecn:
+        from .ecn import offer
+        flags |= offer(tcb)             # RFC 3168 6.1.1
     ws, sack_perm, ts = syn_offer(tcb)
     send_segment(tcb, tcb.iss, flags, None, now, mss=tcb.mss_local, wscale=ws,
                  sack_perm=sack_perm, ts=ts)

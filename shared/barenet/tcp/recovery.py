@@ -22,11 +22,15 @@ def ack_received(tcb, seg, plen, now):
     sb = tcb.sb
     if una < ack:
         new_ack(tcb, ack, now, rtt(tcb, seg) if tcb.ts is not None else None)
+        if tcb.undo is not None:
+            tcb.undo.acked(tcb, seg)     # RFC 3708, RFC 3522 (undo.py)
     sacked = 0
     if sb is not None:
         blocks = seg.sack
         if blocks:
             blocks = snd_blocks(tcb, blocks)
+            from .undo import dsack     # only ACKs with SACK blocks load it
+            dsack(tcb, blocks, ack)     # RFC 2883, RFC 3708
         sacked = sb.update(tcb.snd_una, blocks, tcb.snd_max)
     if tcb.rack is not None:
         rack_ack(tcb, ack, una, sacked, bool(seg.sack), now)
@@ -42,7 +46,9 @@ def ack_received(tcb, seg, plen, now):
             (sb.should_enter_recovery(tcb.dupacks, tcb.snd_una) or
              (tcb.rack is not None and tcb.rack.lost)):
         # RFC 6675 5 (1)-(4); RFC 8985 6.2: RACK marking a segment lost starts it too
-        entered = enter_sack_recovery(tcb)
+        entered = enter_sack_recovery(tcb, now)
+    if tcb.ecn is not None:
+        tcb.ecn.ack(tcb, seg)        # RFC 3168 6.1.2: ECN-Echo, after a loss this ACK showed
     # window update (RFC 9293 3.10.7.4 fifth): only "if SND.UNA =< SEG.ACK", since the
     # window counts from SEG.ACK and we count it from SND.UNA
     s = seg.seq_off
@@ -117,8 +123,12 @@ def dupack(tcb, now):
     tcb.dupacks += 1
     tcb.tcp.count("rx_dupack")
     flight = tcb.snd_max - tcb.snd_una
-    if tcb.cc.on_dupack(tcb.dupacks, tcb.snd_una, tcb.snd_max, flight) and \
+    cc = tcb.cc
+    ssthresh = cc.ssthresh
+    if cc.on_dupack(tcb.dupacks, tcb.snd_una, tcb.snd_max, flight) and \
             tcb.sb is None:
+        if tcb.ecn is not None:
+            tcb.ecn.hold(cc, ssthresh)
         tcb.tcp.count("fast_retransmit")
         tcb.rtt_seq = None
         retransmit(tcb, tcb.snd_una, now)
@@ -127,10 +137,16 @@ def dupack(tcb, now):
         output(tcb, now, limit=payload_mss(tcb))   # RFC 3042 Limited Transmit
 
 
-def enter_sack_recovery(tcb):
+def enter_sack_recovery(tcb, now):
     una = tcb.snd_una
-    if not tcb.cc.enter_recovery(una, tcb.snd_max, tcb.snd_max - una):
+    cc = tcb.cc
+    cwnd, ssthresh = cc.cwnd, cc.ssthresh
+    if not cc.enter_recovery(una, tcb.snd_max, tcb.snd_max - una):
         return False
+    if tcb.ecn is not None:
+        tcb.ecn.hold(cc, ssthresh)
+    from .undo import reduced
+    reduced(tcb, cwnd, ssthresh, now)   # RFC 3708, 3522: undone if shown spurious
     tcb.tcp.count("fast_retransmit")
     tcb.rtt_seq = None
     tcb.high_rxt = una
@@ -213,7 +229,7 @@ def on_reo_timer(tcb, now):
         return
     wait = rk.detect_loss(tcb.sb, now, tcb.rto.srtt(), cc.in_recovery)
     tcb.t_reo = ticks.add(now, wait) if wait else None
-    entered = rk.lost and not cc.in_recovery and enter_sack_recovery(tcb)
+    entered = rk.lost and not cc.in_recovery and enter_sack_recovery(tcb, now)
     if cc.in_recovery:
         sack_recovery(tcb, now, entered)
 

@@ -178,6 +178,10 @@ def move_snd(tcb, d):
         tcb.sb.rebase(d)
     if tcb.rack is not None:
         tcb.rack.rebase(d)
+    if tcb.undo is not None:
+        tcb.undo.rebase(d)
+    if tcb.ecn is not None:
+        tcb.ecn.rebase(d)
 
 
 def move_rcv(tcb, d):

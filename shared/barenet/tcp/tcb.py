@@ -50,6 +50,10 @@ class TCPConnection(Ready):
     # count alone; stall_start: when the data now timing out was sent (timers.py)
     user_timeout = 0
     stall_start = 0
+    ecn = None               # ecn.ECN once both SYNs agreed to RFC 3168
+    undo = None              # undo.Undo while a loss response may prove spurious (RFC 3708)
+    dsack_received = 0       # D-SACKs the peer sent us (RFC 2883), and the undos they gave
+    undo_count = 0
 
     def __init__(self, tcp, lip, lport, rip, rport, mss_local, now, listener=None, tso_max=0):
         self.tcp = tcp
@@ -309,6 +313,12 @@ class TCPConnection(Ready):
         if self.cc is not None:
             d.update(self.cc.info())
             d["recover"] = snd_abs(self, d["recover"])
+        # issue 14 items 2, 5, 8: where RTT samples come from (RFC 7323 4.1 or Karn's rule),
+        # D-SACKs and the undos they gave (RFC 3708), ECN (RFC 3168)
+        d["rtt_source"] = "ts" if self.ts is not None else "karn"
+        d["dsack_received"] = self.dsack_received
+        d["undo_count"] = self.undo_count
+        d.update(self.ecn.info() if self.ecn is not None else {"ecn": False})
         return d
 
     # -- opening -------------------------------------------------------------------------

@@ -135,9 +135,13 @@ def on_rtx_timer(tcb, now):
     # RFC 6298 (5.4)-(5.6), RFC 5681 3.1: back off, collapse cwnd, go back N. A probe
     # into a zero window that times out says nothing about congestion: cwnd stays.
     if tcb.snd_wnd:
-        tcb.cc.on_timeout(tcb.snd_max - tcb.snd_una, tcb.snd_max)
+        cc = tcb.cc
+        cwnd, ssthresh = cc.cwnd, cc.ssthresh
+        cc.on_timeout(tcb.snd_max - tcb.snd_una, tcb.snd_max)
         if tcb.sb is not None:
             tcb.sb.reset()
+            from .undo import reduced
+            reduced(tcb, cwnd, ssthresh, now)   # RFC 3708, 3522: a spurious RTO is undone
     tcb.t_pto = tcb.t_reo = None
     if tcb.rack is not None:
         tcb.rack.on_timeout(tcb.snd_max)

@@ -58,6 +58,7 @@ class Segment:
         self.sport = self.dport = self.flags = self.wnd = self.urp = 0
         self.seq_hi = self.seq_lo = self.ack_hi = self.ack_lo = 0
         self.seq_off = self.ack_off = 0
+        self.ip_ecn = 0     # the ECN field of the IP header it came in (TCP sets it)
         self.hlen = HEADER_LEN
         self.mss = self.wscale = None
         self.ts = False
