@@ -23,6 +23,7 @@ FIGURES = [
     "ping average (ms), offload off", "in-process TCP path (us CPU per segment)",
     "serve start to first ping reply (s)", "serve idle CPU, 20 idle conns (%)",
     "serve RSS, 20 idle conns (MiB)", "MicroPython x64 VM, two stacks, TCP (MB/s)",
+    "the same, hot modules emit=native (MB/s)",
     "MicroPython viper csum, 1460 B (us)", "32-bit VM heap bytes per data segment",
 ]
 NUM = r"(-?[0-9.]+(?:e[+-]?[0-9]+)?|nan)"
