@@ -50,7 +50,7 @@ IDLE_CONNS = 1000
 
 # Sizes: (full, quick).
 SIZES = {
-    "tap_mb": (50, 1), "tap_seconds": (3.0, 0.2), "tap_runs": (1, 1),
+    "tap_mb": (50, 1), "tap_seconds": (3.0, 0.2), "tap_runs": (3, 1),
     "path_mb": (20, 1), "path_pairs": (3, 1),
     "start_runs": (5, 1),
     "idle_conns": (IDLE_CONNS, 20), "idle_seconds": (10.0, 1.0),
@@ -316,6 +316,29 @@ def rows_vm(size):
     return rows
 
 
+def plot_transfer(png, mb):
+    """A time-sequence graph of one transfer: `serve --pcap` (plain frames) sending mb MB from
+    chargen to the kernel, drawn by `barenet plot`; -> plot's one-line summary."""
+    with NetNS() as ns, tempfile.TemporaryDirectory() as tmp:
+        tap = tap_ns(ns)
+        pcap = os.path.join(tmp, "transfer.pcap")
+        srv = ns.popen(serve_argv(tap, "--apps", "chargen", "--pcap", pcap),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            tcp_tap.wait_line(srv, "barenet: serving")
+            r = ns.run([sys.executable, "-c", tcp_tap.CLIENT, PEER, "from_peer", str(mb), "0"],
+                       timeout=tcp_tap.TIMEOUT_S)
+            if r.returncode != 0:
+                raise SystemExit("client failed: " + r.stderr)
+        finally:
+            tcp_tap.stop(srv)
+        p = subprocess.run([sys.executable, "-m", "barenet_host.cli", "plot", pcap, "-o", png],
+                           capture_output=True, text=True, timeout=300)
+        if p.returncode != 0:
+            raise SystemExit(p.stderr.strip())
+        return (p.stdout + p.stderr).strip()
+
+
 ROWS = {"tap": rows_tap, "path": rows_path, "start": rows_start, "idle": rows_idle,
         "vm": rows_vm}
 NEEDS_ROOT = ("tap", "start", "idle")
@@ -328,6 +351,9 @@ def main():
     p.add_argument("--only", default=",".join(GROUPS),
                    help="comma-separated groups to run, of: " + ",".join(GROUPS))
     p.add_argument("--json", metavar="FILE", help="also write the rows to FILE (a JSON list)")
+    p.add_argument("--plot", metavar="PNG", help="instead of the rows, draw a time-sequence "
+                   "graph of one barenet -> kernel transfer (--plot-mb MB) to PNG")
+    p.add_argument("--plot-mb", type=int, default=2, help="MB for --plot (default 2)")
     args = p.parse_args()
     groups = [g for g in args.only.split(",") if g]
     unknown = [g for g in groups if g not in ROWS]
@@ -337,6 +363,11 @@ def main():
     if os.geteuid() != 0 and any(g in NEEDS_ROOT for g in groups):
         raise SystemExit("bench/run_all.py: %s need root (TAPs, network namespaces); "
                          "--only path,vm runs without" % ",".join(NEEDS_ROOT))
+    if args.plot:
+        if os.geteuid() != 0:
+            raise SystemExit("bench/run_all.py: --plot needs root (a TAP in a namespace)")
+        print(plot_transfer(args.plot, args.plot_mb))
+        return
     size = lambda key: SIZES[key][args.quick]  # noqa: E731
     rows = []
     t0 = time.monotonic()
