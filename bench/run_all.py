@@ -317,14 +317,22 @@ def rows_vm(size):
 
 
 def plot_transfer(png, mb):
-    """A time-sequence graph of one transfer: `serve --pcap` (plain frames) sending mb MB from
-    chargen to the kernel, drawn by `barenet plot`; -> plot's one-line summary."""
+    """A time-sequence graph of one transfer: `serve --offload off` sending mb MB from chargen
+    to the kernel, captured by tcpdump on the kernel's side of the TAP and drawn by `barenet
+    plot`; -> plot's one-line summary. Not barenet's own --pcap: it stamps every frame of a
+    loop step with the step's millisecond clock and flushes per frame, which draws gaps that
+    are not on the wire."""
     with NetNS() as ns, tempfile.TemporaryDirectory() as tmp:
         tap = tap_ns(ns)
         pcap = os.path.join(tmp, "transfer.pcap")
-        srv = ns.popen(serve_argv(tap, "--apps", "chargen", "--pcap", pcap),
+        dump = ns.popen(["tcpdump", "-i", tap, "-U", "-w", pcap, "tcp"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        srv = ns.popen(serve_argv(tap, "--apps", "chargen", "--offload", "off"),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
+            ready, _, _ = select.select([dump.stderr], [], [], 20)
+            if not ready or "listening on" not in dump.stderr.readline():
+                raise SystemExit("tcpdump did not start")
             tcp_tap.wait_line(srv, "barenet: serving")
             r = ns.run([sys.executable, "-c", tcp_tap.CLIENT, PEER, "from_peer", str(mb), "0"],
                        timeout=tcp_tap.TIMEOUT_S)
@@ -332,6 +340,7 @@ def plot_transfer(png, mb):
                 raise SystemExit("client failed: " + r.stderr)
         finally:
             tcp_tap.stop(srv)
+            tcp_tap.stop(dump)
         p = subprocess.run([sys.executable, "-m", "barenet_host.cli", "plot", pcap, "-o", png],
                            capture_output=True, text=True, timeout=300)
         if p.returncode != 0:
