@@ -12,6 +12,9 @@ import sys
 
 import pytest
 
+import pngcheck
+from barenet_host import plot
+
 pytestmark = [pytest.mark.root, pytest.mark.xdist_group("run_all_bench")]
 
 BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "run_all.py")
@@ -49,3 +52,18 @@ def test_quick_run_prints_every_row_with_its_reference_and_ratio(tmp_path):
             re.escape(r["target"])), p.stdout, re.M)
         assert line, (r["figure"], p.stdout[-3000:])
         assert line.group(4) == {True: "met", False: "NOT met", None: "-"}[r["met"]]
+
+
+def test_plot_draws_one_transfer_captured_on_the_kernel_side(tmp_path):
+    """--plot: the named PNG is drawn from the kernel-side capture of one chargen transfer,
+    with its data and ACK lines in it."""
+    png = str(tmp_path / "tsg.png")
+    p = subprocess.run([sys.executable, BENCH, "--plot", png, "--plot-mb", "1"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    # the connection is the kernel's (192.0.2.1) with barenet's chargen (192.0.2.2:19)
+    assert re.match(r"barenet: wrote %s: 192\.0\.2\.1:\d+ <-> 192\.0\.2\.2:19, \d+ data "
+                    r"segments" % re.escape(png), p.stdout), p.stdout
+    img = pngcheck.load(png)
+    for key in ("data", "ack"):
+        assert pngcheck.near(img, plot.COLOURS[key]) >= 100, key
