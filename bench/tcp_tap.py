@@ -287,7 +287,7 @@ def table_rows(refs, sides, costs):
     for side, k, ref, target in ROWS:
         name = "%s, offload %s" % (NAMES[k], side)
         if side not in sides or ref not in refs:
-            rows.append({"figure": name})
+            rows.append({"figure": name, "note": "no same-run reference (--no-reference)"})
             continue
         got, base = sides[side][k], refs[ref][k]
         ratio = got / base
