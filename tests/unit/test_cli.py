@@ -164,6 +164,28 @@ def test_the_command_tree_is_what_the_readme_documents():
     assert len(ALL_COMMANDS) > 10
 
 
+def test_serve_starts_without_the_other_commands_modules():
+    """`serve --help` in a fresh interpreter imports none of the modules of the commands
+    cli.py does not define (nor the run command's), while the full --help lists them all."""
+    code = ("import sys\nfrom barenet_host import cli\n"
+            "try:\n    cli.main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print(' '.join(m for m in sys.modules if m.startswith('barenet_host.')), "
+            "file=sys.stderr)")
+
+    def imported(*argv):
+        p = subprocess.run([sys.executable, "-c", code] + list(argv), capture_output=True,
+                           text=True, timeout=60, check=True)
+        return p.stdout, set(p.stderr.split())
+
+    out, mods = imported("serve", "--help")
+    assert out.startswith("usage: barenet serve")
+    lazy = set("barenet_host." + m for m in cli.COMMAND_MODULES + ("run",))
+    assert not mods & lazy, mods & lazy
+    out, mods = imported("--help")
+    assert set("barenet_host." + m for m in cli.COMMAND_MODULES) <= mods
+    assert "virtual-board" in out and "client" in out
+
+
 @pytest.mark.parametrize("argv", ALL_COMMANDS, ids=lambda a: " ".join(a) or "barenet")
 def test_every_command_has_help_and_a_one_line_error_for_an_unknown_option(argv, capsys):
     with pytest.raises(SystemExit) as e:
