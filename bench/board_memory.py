@@ -93,7 +93,7 @@ def measure(tree, heap_kb=192, conn=True, rom_heap_kb=None):
             r["boot_rom"] = boot(roots["unix"], (rom_heap_kb or heap_kb) * 1024, cfg, True)
     if conn:
         for vm, runtime in (("unix", "MicroPython x64"), ("wasm", "MicroPython 32-bit")):
-            r["conn"][vm] = conn_memory.measure(runtime, "board", 20)["established"]
+            r["conn"][vm] = conn_memory.measure(runtime, "board", 20, tree)["established"]
     return r
 
 

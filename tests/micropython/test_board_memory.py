@@ -64,7 +64,7 @@ def test_modules_only_some_boards_need_are_not_imported(figures):
     loaded |= {m for m, _, _ in figures["core"]["wasm"]["modules"]}
     assert "barenet.tcp" in loaded          # the check sees what the imports pulled in
     for lazy in ("barenet.rawsock", "barenet.unixsock", "barenet.tcp.urgent",
-                 "barenet.tcp.syncookie"):
+                 "barenet.tcp.syncookie", "barenet.local"):
         assert lazy not in loaded
 
 
