@@ -191,7 +191,8 @@ class Stack:
                "arp": dict(self.arp_stats), "ip": dict(self.ip.stats),
                "icmp": dict(self.icmp.stats), "udp": dict(self.udp.stats),
                "tcp": dict(self.tcp.stats), "raw": dict(self.raw.stats),
-               "loopback": dict(self.ip.loopback.stats), "local": dict(self._local.stats) if self._local is not None else {}}
+               "loopback": dict(self.ip.loopback.stats),
+               "local": {} if self._local is None else dict(self._local.stats)}
         for i in self.interfaces:
             out["if_" + i.name] = dict(i.stats)
         for name, app in self.apps.items():
