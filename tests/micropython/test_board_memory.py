@@ -1,5 +1,5 @@
 """RAM on a board (bench/board_memory.py, issue 11 item 8), from .mpy files on both MicroPython
-VMs. gc.mem_alloc() after gc.collect() is deterministic in a VM, so these are caps on measured
+VMs, and from a ROMFS on the x64 one (host/barenet_host/romfs.py). gc.mem_alloc() after gc.collect() is deterministic in a VM, so these are caps on measured
 bytes, not timings: each sits a little above today's figure (BENCHMARKS.md, "Memory on
 boards"), so that a change that makes a board's import or connections bigger fails here.
 
