@@ -56,50 +56,62 @@ def build(tree, vm, tmp):
     return roots
 
 
-def run(vm, roots, heap, args, timeout=300):
+def run(vm, roots, heap, args, timeout=300, romfs=False):
     if vm == "unix":
-        out = mpy32.run_unix(SCRIPT, roots, heap, timeout, args)
+        out = mpy32.run_unix(SCRIPT, roots, heap, timeout, args, romfs=romfs)
     else:
         out = mpy32.run(SCRIPT, roots, heap, timeout, args)
     return json.loads(out.strip().splitlines()[-1])
 
 
-def measure(tree, heap_kb=192, conn=True):
-    """-> {"core": {vm: ...}, "conn": {vm: bytes}, "boot": {...} or None} for the tree; the boot
-    None without a firmware/main.py, {"error": where} if it did not fit; conn False: no "conn"."""
+def boot(roots, heap, cfg, romfs):
+    try:
+        return run("unix", roots, heap, ["firmware", cfg], romfs=romfs)
+    except mpy32.VMError as e:      # the boot did not fit: say where
+        return {"error": last_line(e)}
+
+
+def measure(tree, heap_kb=192, conn=True, rom_heap_kb=None):
+    """-> {"core": {vm: ...}, "core_rom": ..., "conn": {vm: bytes}, "boot": {...} or None,
+    "boot_rom": ...} for the tree: "core" and "boot" from .mpy files in a file system (loaded
+    into the heap), "core_rom" and "boot_rom" from a ROMFS (the x64 VM; bytecode in place,
+    host/barenet_host/romfs.py). A boot is None without a firmware/main.py, {"error": where}
+    if it did not fit; the ROMFS boot on rom_heap_kb (default heap_kb); conn False: no
+    "conn"."""
     heap = heap_kb * 1024
-    r = {"core": {}, "conn": {}, "boot": None}
+    r = {"core": {}, "conn": {}, "boot": None, "boot_rom": None}
     with tempfile.TemporaryDirectory() as tmp:
         roots = {vm: build(tree, vm, tmp) for vm in VMS}
         for vm in VMS:
             r["core"][vm] = run(vm, roots[vm], MEASURE_HEAP, ["core"])
+        r["core_rom"] = run("unix", roots["unix"], MEASURE_HEAP, ["core"], romfs=True)
         if len(roots["unix"]) > 1:
             cfg = os.path.join(tmp, "config.json")
             with open(cfg, "w") as f:
                 json.dump(BOOT_CONFIG, f)
-            try:
-                r["boot"] = run("unix", roots["unix"], heap, ["firmware", cfg])
-            except mpy32.VMError as e:      # the boot did not fit: say where
-                r["boot"] = {"error": last_line(e)}
+            r["boot"] = boot(roots["unix"], heap, cfg, False)
+            r["boot_rom"] = boot(roots["unix"], (rom_heap_kb or heap_kb) * 1024, cfg, True)
     if conn:
         for vm, runtime in (("unix", "MicroPython x64"), ("wasm", "MicroPython 32-bit")):
-            r["conn"][vm] = conn_memory.measure(runtime, "board", 20)["established"]
+            r["conn"][vm] = conn_memory.measure(runtime, "board", 20, tree)["established"]
     return r
 
 
 def table(now, base):
-    cols = ["x64 VM", "32-bit VM"] + (["32-bit baseline", "ratio"] if base else [])
+    cols = ["x64 VM", "x64 VM, ROMFS", "32-bit VM"] + (["32-bit baseline", "ratio"] if base
+                                                        else [])
     print("| module (in import order) | " + " | ".join(cols) + " | modules it loaded too |")
     print("|---|" + "---:|" * len(cols) + "---|")
     rows = [(m, n) for m, n, _ in now["core"]["unix"]["modules"]]
     pulled = {m: " ".join(x.replace("barenet.", "") for x in p)
               for m, _, p in now["core"]["wasm"]["modules"]}
     wasm = {m: n for m, n, _ in now["core"]["wasm"]["modules"]}
+    rom = {m: n for m, n, _ in now["core_rom"]["modules"]}
     old = {m: n for m, n, _ in base["core"]["wasm"]["modules"]} if base else {}
     for m, n in rows + [("**core total**", None)]:
         u = now["core"]["unix"]["core"] if n is None else n
         w = now["core"]["wasm"]["core"] if n is None else wasm[m]
-        cells = [u, w]
+        cells = [u, now["core_rom"]["core"] if n is None else rom[m], w]
         if base:
             b = base["core"]["wasm"]["core"] if n is None else old[m]
             cells += [b, "%.2f" % (w / b) if b else "-"]
@@ -114,19 +126,22 @@ def main():
     args = p.parse_args()
     now = measure(REPO, args.heap)
     base = measure(args.baseline, args.heap) if args.baseline else None
-    print("heap held after gc.collect(), bytes, modules as .mpy files")
+    print("heap held after gc.collect(), bytes, modules as .mpy files (in a file system, or "
+          "in a ROMFS)")
     table(now, base)
     print()
     for vm, name in (("unix", "x64 VM"), ("wasm", "32-bit VM")):
         print("idle ESTABLISHED connection beyond its buffers, %s: %d B%s" % (
             name, now["conn"][vm], " (baseline %d)" % base["conn"][vm] if base else ""))
-    b = now["boot"]
-    if b and "error" in b:
-        print("firmware on the x64 VM, %d KB heap: does not boot: %s" % (args.heap, b["error"]))
-    elif b:
-        print("firmware booted on the x64 VM, %d KB heap (%s): %d B held by the boot, "
-              "%d B held in all, %d B free" % (args.heap, " ".join(b["apps"]), b["boot"],
-                                               b["held"], b["free"]))
+    for key, where in (("boot", "files"), ("boot_rom", "a ROMFS")):
+        b = now[key]
+        if b and "error" in b:
+            print("firmware on the x64 VM from %s, %d KB heap: does not boot: %s" % (
+                where, args.heap, b["error"]))
+        elif b:
+            print("firmware booted on the x64 VM from %s, %d KB heap (%s): %d B held by the "
+                  "boot, %d B held in all, %d B free" % (where, args.heap, " ".join(b["apps"]),
+                                                         b["boot"], b["held"], b["free"]))
 
 
 if __name__ == "__main__":

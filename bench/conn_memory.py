@@ -25,24 +25,29 @@ sys.path.insert(0, TESTS_MP)
 import mpy32  # noqa: E402
 
 SCRIPT = os.path.join(TESTS_MP, "vm_conn_memory.py")
-ROOTS = [os.path.join(REPO, "shared"), os.path.join(REPO, "host")]
 STATES = ("half_open", "established", "time_wait")
 
 
-def cpython(profile, n):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(ROOTS))
+def roots(tree):
+    """The core of tree (a revision's checkout, default this one) and this tree's harness."""
+    return [os.path.join(tree or REPO, "shared"), os.path.join(REPO, "host")]
+
+
+def cpython(profile, n, tree=None):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(roots(tree)))
     p = subprocess.run([sys.executable, SCRIPT, profile, str(n)], env=env, capture_output=True,
                        text=True, timeout=300, check=True)
     return p.stdout
 
 
-def measure(runtime, profile, n):
+def measure(runtime, profile, n, tree=None):
     if runtime == "CPython":
-        out = cpython(profile, n)
+        out = cpython(profile, n, tree)
     elif runtime == "MicroPython x64":
-        out = mpy32.run_unix(SCRIPT, ROOTS, heapsize=16 << 20, timeout=300, args=(profile, n))
+        out = mpy32.run_unix(SCRIPT, roots(tree), heapsize=16 << 20, timeout=300,
+                             args=(profile, n))
     else:
-        out = mpy32.run(SCRIPT, ROOTS, heapsize=16 << 20, timeout=300, args=(profile, n))
+        out = mpy32.run(SCRIPT, roots(tree), heapsize=16 << 20, timeout=300, args=(profile, n))
     return json.loads(out.strip().splitlines()[-1])
 
 

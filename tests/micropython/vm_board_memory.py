@@ -46,6 +46,7 @@ def core():
         out["modules"].append((name, HEAP - prev, pulled))
         prev = HEAP
     out["core"] = HEAP - base
+    out["from"] = sys.modules["barenet"].__file__     # a file system's path, or /rom/...
     print(json.dumps(out))
 
 

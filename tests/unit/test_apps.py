@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from barenet.apps.chargen import Chargen, _PATTERN
+from barenet.apps.chargen import CYCLE, Chargen
 from barenet.apps.discard import Discard
 from barenet.apps.echo import TCPEcho
 from barenet.apps.status import StatusPage
@@ -106,7 +106,7 @@ def test_chargen_sends_the_rfc_864_pattern():
     sim, client, server = pair()
     serve(sim, server, Chargen(server, 19))
     c = Client(sim, client, 19, shut=False)
-    assert sim.run(until=lambda: len(c.got) >= 3 * len(_PATTERN), max_ms=60000)
+    assert sim.run(until=lambda: len(c.got) >= 3 * CYCLE, max_ms=60000)
     lines = bytes(c.got).split(b"\r\n")[:96]
     assert all(len(l) == 72 for l in lines)
     assert lines[0] == bytes(range(32, 104)) and lines[1] == bytes(range(33, 105))

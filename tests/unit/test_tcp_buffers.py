@@ -155,6 +155,25 @@ def test_board_buffers_are_allocated_whole_at_establishment():
     assert peer.info()["buffer_bytes"] == 2 * 5840 == conn.info()["buffer_bytes"]
 
 
+def test_loss_recovery_state_comes_with_the_first_data_sent_not_the_handshake():
+    # An idle connection has nothing for congestion control, the SACK scoreboard or RACK to
+    # track (output.sending); info() shows what congestion control will start with.
+    sim, a, b = pair()
+    conn, peer = established(sim, a, b)
+    sim.advance(100)
+    for c in (conn, peer):
+        assert c.info()["sack"] and c.cc is None and c.sb is None and c.rack is None
+        assert c.info()["cwnd"] == min(10 * c.mss, max(2 * c.mss, 14600))   # RFC 6928 IW
+        assert not c.info()["in_recovery"]
+    assert peer.rto.srtt8                        # the handshake's round trip was sampled
+    peer.send(b"x" * 3000)
+    sim.run(until=lambda: conn.readable() == 3000, max_ms=1000)
+    assert peer.cc is not None and peer.sb is not None and peer.rack is not None
+    assert peer.rack.min_rtt <= peer.rto.srtt()  # RACK starts from that sample
+    assert conn.cc is None                       # the receiver only sent ACKs
+    assert conn.recv(3000) == b"x" * 3000
+
+
 def test_host_buffers_start_small_and_grow_with_the_data():
     sim, a, b = pair("host")
     conn, peer = established(sim, a, b)

@@ -7,6 +7,7 @@ Tests taking the `script` fixture run twice: against barenet and against the Lin
 import pytest
 
 from barenet.compat import ECONNREFUSED, ENOBUFS, ETIMEDOUT
+from barenet.tcp import output
 from barenet.tcp.ring import Ring
 from tcp_script import LINUX_EARLY_MS, PEER_PORT, US_PORT, Script, on_both, script  # noqa: F401
 from test_tcp_data import expect_error, wheel_late
@@ -223,6 +224,26 @@ def test_a_handshake_with_no_heap_for_its_buffers_is_reset_and_the_next_one_work
     s.expect("SA", ack=3001)
     s.inject("A", seq=3001, ack=2001, sport=PEER_PORT + 1)
     assert lst.accept().info()["state"] == "ESTABLISHED"
+
+
+def test_no_heap_for_loss_recovery_at_the_first_data_resets_with_enobufs(monkeypatch):
+    # Congestion control, the scoreboard and RACK are made when the first data goes out
+    # (output.sending): a heap with no room for them then resets the connection, counted,
+    # and nothing raises out of the stack's poll().
+    s = Script(isn=5000)
+    c = s.tcp.connect("192.0.2.1", PEER_PORT, src_port=US_PORT)
+    s.expect("S", seq=5000)
+    s.inject("SA", seq=7000, ack=5001, mss=1460, sack_perm=True)
+    s.expect("A", seq=5001, ack=7001)
+    assert c.info()["state"] == "ESTABLISHED" and c.cc is None
+
+    def no_room(*args):
+        raise MemoryError("memory allocation failed, allocating 576 bytes")
+    monkeypatch.setattr(output.Scoreboard, "__init__", no_room)
+    c.send(b"hello")
+    s.expect("RA", seq=5001)
+    assert c.info()["state"] == "CLOSED" and c.error == ENOBUFS
+    assert s.tcp.connections() == [] and s.stack.stats["tcp"]["nomem_abort"] == 1
 
 
 def test_an_active_open_with_no_heap_for_its_buffers_fails_with_enobufs(monkeypatch):

@@ -1,12 +1,17 @@
 """TCP character generator (RFC 864): 72-character lines from a rotating 95-character
-printable ASCII pattern, sent as fast as the send buffer takes them; input is discarded."""
+printable ASCII pattern, sent as fast as the send buffer takes them; input is discarded.
+
+Line i is characters i .. i+71 (mod 95) and CRLF, so every line is one slice of the 95
+characters written out twice: what is sent is cut from those 190 bytes, never from a copy of
+the whole 95-line cycle (7 030 bytes a board's heap would hold for it)."""
 
 from .server import TCPServer, drain
 
 _LINE = 72
-_CHARS = bytes(range(32, 127))  # the 95 printable ASCII characters
-# One full cycle of lines: line i starts at character i mod 95 (RFC 864).
-_PATTERN = b"".join((_CHARS * 2)[i:i + _LINE] + b"\r\n" for i in range(95))
+_ROW = _LINE + 2                          # with its CRLF
+CYCLE = 95 * _ROW                         # bytes before the lines repeat (RFC 864)
+_CHARS = bytes(range(32, 127)) * 2        # the 95 printable ASCII characters, twice
+_CRLF = b"\r\n"
 
 
 class Chargen(TCPServer):
@@ -19,11 +24,17 @@ class Chargen(TCPServer):
     def serve(self, conn, pos, now_ms):
         if not drain(conn):
             return None
-        mv = memoryview(_PATTERN)
+        chars = memoryview(_CHARS)
         while True:
             room = conn.writable()
             if room == 0:
                 return pos
-            n = conn.send(mv[pos:pos + room])
+            line = pos // _ROW
+            col = pos - line * _ROW
+            if col < _LINE:
+                piece = chars[line + col:line + _LINE]
+            else:
+                piece = _CRLF[col - _LINE:]
+            n = conn.send(piece if len(piece) <= room else piece[:room])
             self.bytes += n
-            pos = (pos + n) % len(_PATTERN)
+            pos = (pos + n) % CYCLE

@@ -457,7 +457,9 @@ class TCP:
         by = self._ports.get(c.lport)
         if by is None:
             by = self._ports[c.lport] = {}
-        c.chain = by.get(c.rport)
+        nxt = by.get(c.rport)
+        if nxt is not None:             # (None is the class default: tcb.py)
+            c.chain = nxt
         by[c.rport] = c
 
     def _find(self, ip, lport, rport):

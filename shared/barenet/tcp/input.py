@@ -8,13 +8,10 @@ that reached CLOSED.
 """
 
 from .. import ticks
-from ..compat import ECONNREFUSED, ECONNRESET, ENOBUFS
-from .congestion import NewReno
+from ..compat import ECONNREFUSED, ECONNRESET
 from .options import MIN_MSS, fixed_options, take_syn
-from .output import flush_ack, output, reset, send_syn
-from .rack import RACK
+from .output import flush_ack, no_heap, output, reset, send_syn
 from .recovery import ack_received
-from .sack import Scoreboard
 from .state import CLOSED, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, \
     CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, ACK, URG, REBASE, acceptable, \
     arrived, destroy, in_data_states, rebase, release
@@ -92,34 +89,23 @@ def rtt_from_syn(tcb, seg, now):
 
 
 def established(tcb, now):
-    """The handshake is done: the buffers, congestion control and, where both sides agreed
-    to SACK, the scoreboard (RFC 6675) with RACK-TLP (RFC 8985) beside it. -> False when the
-    heap cannot hold them (a board's MemoryError): the connection is reset instead and
-    closes with ENOBUFS, counted as refused_nomem, as lwIP's tcp_alloc fails with ERR_MEM,
-    rather than stay ESTABLISHED with nothing to send or receive with."""
+    """The handshake is done: the buffers. Congestion control and, where both sides agreed to
+    SACK, the scoreboard (RFC 6675) with RACK-TLP (RFC 8985) come with the first data or FIN
+    we send (output.sending), as an idle connection has nothing for them to track. -> False
+    when the heap cannot hold the buffers (a board's MemoryError): the connection is reset
+    instead and closes with ENOBUFS, counted as refused_nomem, as lwIP's tcp_alloc fails with
+    ERR_MEM, rather than stay ESTABLISHED with nothing to send or receive with."""
     try:
         tcb.sndbuf.reserve()
         tcb.rcvbuf.reserve()
-        cc = NewReno(tcb.mss, sack=tcb.sack_ok)
-        sb = rack = None
-        if tcb.sack_ok:
-            sb = Scoreboard(tcb.mss)
-            if tcb.tcp.cfg.rack:
-                rack = RACK(tcb.snd_una, tcb.tcp.cfg.rack_segs)
     except MemoryError:
         tcb.sndbuf.release()
         tcb.rcvbuf.release()
-        tcb.tcp.count("refused_nomem")
-        tcb.error = ENOBUFS
-        reset(tcb, now)
+        no_heap(tcb, now, "refused_nomem")
         return False
     tcb.state = ESTABLISHED
-    tcb.cc = cc
-    tcb.sb = sb
-    tcb.rack = rack
-    if rack is not None and tcb.rto.srtt8:
-        rack.rtt_sample(tcb.rto.srtt())    # the handshake's round trip
-    tcb.rtx_count = 0
+    if tcb.rtx_count:               # the SYN was retried
+        tcb.rtx_count = 0
     tcb.rto.reset_backoff()
     arm_keepalive(tcb)
     tcb.events += 1                     # writable
@@ -235,7 +221,8 @@ def challenge_ack(tcb, now):
 def check_ack(tcb, seg, plen, now, backlog_full):
     """RFC 9293 3.10.7.4 fifth: the ACK field. False: processing ends with this step."""
     tcb.last_rcv = now
-    tcb.keep_probes = 0
+    if tcb.keep_probes:             # (a class default until a probe goes out: tcb.py)
+        tcb.keep_probes = 0
     if tcb.state == SYN_RECEIVED and not complete_handshake(tcb, seg, now, backlog_full):
         return False
     # RFC 5961 5.2: an ACK for data never sent, or too old to be a real one, draws a

@@ -8,12 +8,14 @@ when to call in.
 """
 
 from .. import ticks
-from ..compat import ECONNABORTED
+from ..compat import ECONNABORTED, ENOBUFS
 from ..wire import tcp as wire
 from . import seq
 from . import timestamps
+from .congestion import NewReno
 from .options import max_window, payload_mss, sack_blocks, syn_offer
-from .rack import WCDELACK_MS
+from .rack import RACK, WCDELACK_MS
+from .sack import Scoreboard
 from .state import SYN_RECEIVED, ESTABLISHED, CLOSE_WAIT, TIME_WAIT, FIN, SYN, RST, PSH, ACK, \
     URG, destroy, in_data_states, rcv_blocks
 
@@ -41,9 +43,13 @@ def output(tcb, now, force=False, limit=0):
         most = (tcb.tso_max - 80) // mss * mss
         if most < mss:
             most = mss
-    cc = tcb.cc
     if sb.length == 0 and not tcb.fin_queued:
         return
+    cc = tcb.cc
+    if cc is None:
+        cc = sending(tcb, now)
+        if cc is None:
+            return
     if tcb.snd_max == tcb.snd_una and ticks.diff(now, tcb.last_snd) > tcb.rto.value():
         cc.on_idle(ticks.diff(now, tcb.last_snd), tcb.rto.value())   # RFC 5681 4.1
     sent = cwnd_limited = False
@@ -114,6 +120,39 @@ def output(tcb, now, force=False, limit=0):
         cc.on_sent(tcb.snd_max - tcb.snd_una, tcb.snd_una, tcb.snd_max, cwnd_limited)
     if sent and not limit:
         arm_pto(tcb, now)           # RFC 8985 7.2: after new data (not a probe)
+
+
+def sending(tcb, now):
+    """The first data or FIN goes out: congestion control (RFC 5681), and where both sides
+    agreed to SACK the scoreboard (RFC 6675) with RACK-TLP (RFC 8985) beside it. Until now
+    there was nothing for them to track, so an idle connection does without them (BENCHMARKS.md,
+    Memory on boards); they start as they would have at the handshake, which is the only RTT
+    sample RACK can have had. -> the congestion control, or None when the heap cannot hold
+    them: the connection is reset (no_heap)."""
+    try:
+        cc = NewReno(tcb.mss, sack=tcb.sack_ok)
+        sb = rack = None
+        if tcb.sack_ok:
+            sb = Scoreboard(tcb.mss)
+            if tcb.tcp.cfg.rack:
+                rack = RACK(tcb.snd_una, tcb.tcp.cfg.rack_segs)
+                if tcb.rto.srtt8:
+                    rack.rtt_sample(tcb.rto.srtt())    # the handshake's round trip
+    except MemoryError:
+        no_heap(tcb, now, "nomem_abort")
+        return None
+    tcb.cc = cc
+    tcb.sb = sb
+    tcb.rack = rack
+    return cc
+
+
+def no_heap(tcb, now, counter):
+    """The heap cannot hold what a connection needs next: reset it, closing with ENOBUFS, as
+    lwIP's tcp_alloc fails with ERR_MEM, rather than keep it with nothing to work with."""
+    tcb.tcp.count(counter)
+    tcb.error = ENOBUFS
+    reset(tcb, now)
 
 
 def maybe_persist(tcb, now, avail):
@@ -275,8 +314,11 @@ def send_segment(tcb, sq, flags, payload, now, mss=None, wscale=None, sack_perm=
         if tcb.ts is not None:
             tcb.ts.last_ack = tcb.rcv_nxt   # RFC 7323 4.3 Last.ACK.sent
         tcb.ack_now = tcb.ack_due = False
-        tcb.unacked_bytes = 0
-        tcb.t_delack = None
+        # (class defaults an idle connection leaves unset: tcb.py)
+        if tcb.unacked_bytes:
+            tcb.unacked_bytes = 0
+        if tcb.t_delack is not None:
+            tcb.t_delack = None
     if now is not None:
         tcb.last_snd = now
     tcp.transmit(tcb, hlen, payload, now is None, gso, tos)

@@ -27,6 +27,7 @@ values exist only on the wire and in `info()`.
 from ..compat import oserror, ENOTCONN, EPIPE
 from ..readiness import Ready
 from . import input, seq, timers
+from .congestion import NewReno
 from .options import DEFAULT_MSS, agree, rcv_wscale, take_syn
 from .output import data_seq, reset, send_syn, window_update
 from .recv import RecvBuffer
@@ -40,9 +41,12 @@ from .timewait import live
 
 
 class TCPConnection(Ready):
-    # Fields most connections never set, as class defaults: an instance holds them only once
-    # assigned, which keeps a half-open connection's attribute dict below CPython's next size
-    # (tests/micropython/test_conn_memory.py)
+    # Every field that starts at a constant is a class default: an instance holds it only
+    # once assigned. On MicroPython each instance attribute is a slot of the instance's hash
+    # table (8 bytes on a 32-bit port, the table sized up to the next of its steps, 47, 59,
+    # 73, 97...), so what an idle connection never sets costs it nothing (BENCHMARKS.md,
+    # Memory on boards; tests/micropython/test_board_memory.py caps it). Code that resets one
+    # of these to its default where it usually already is checks first, so as not to add it.
     ts = None                # timestamps.Recent once both SYNs agreed to RFC 7323
     dsack = None             # (left, right) receive offsets of a duplicate: our next ACK's
                              # first SACK block (RFC 2883 4)
@@ -54,6 +58,59 @@ class TCPConnection(Ready):
     undo = None              # undo.Undo while a loss response may prove spurious (RFC 3708)
     dsack_received = 0       # D-SACKs the peer sent us (RFC 2883), and the undos they gave
     undo_count = 0
+    chain = None             # the next connection with the same two ports (TCP)
+    listener = None          # set while a passive open waits in the SYN queue
+    # The largest IP datagram the interface's NIC cuts into segments itself (TSO, nic.py);
+    # 0: every segment leaves MSS-sized
+    tso_max = 0
+    # congestion control, and the SACK scoreboard (RFC 6675) with RACK-TLP (RFC 8985) beside
+    # it once SACK is agreed: made when the first data or FIN goes out (output.sending)
+    cc = None
+    sb = None
+    rack = None
+    high_rxt = 0
+    snd_wscale = 0
+    sack_ok = False
+    ws_ok = False            # both sides sent a window scale option
+    fin_queued = False       # the user shut down writing: a FIN follows the data
+    fin_acked = False
+    user_closed = False      # close() called: nothing more is read
+    error = 0                # errno reported to the user, set when the connection dies
+    soft_error = 0           # last ICMP soft error, reported if we then time out
+    neighbor_suspect = False  # a wrong next-hop MAC? TCP tells IP (RFC 1122 2.3.2.1)
+    nodelay = False
+    ttl = None               # IP_TTL for our segments; None: the stack's (cfg.ttl)
+    oobinline = False
+    # urgent data both ways (urgent.py; RFC 9293 3.8.5, RFC 6093): None until some is sent
+    # or announced, as most connections never see any
+    urg = None
+    rcv_fin_seq = None       # where the peer's FIN sits, if it came out of order
+    fin_rcvd = False
+    # timers: deadlines on the ticks clock, None when stopped
+    t_rtx = None             # retransmission, SYN retries, or persist (self.persist)
+    persist = False
+    t_delack = None
+    t_keep = None
+    t_close = None           # the orphaned FIN_WAIT_2 limit (TIME_WAIT: timewait.py)
+    t_pto = None             # tail loss probe (RFC 8985 7.2)
+    t_reo = None             # RACK reordering timer (RFC 8985 6.3)
+    rtx_count = 0            # consecutive timeouts without progress
+    rtt_seq = None           # segment being timed (Karn: only never-retransmitted ones)
+    rtt_ts = 0
+    dupacks = 0
+    unacked_bytes = 0        # in-order bytes received since our last ACK
+    ack_now = False          # send an ACK before segment() returns
+    ack_due = False          # send an ACK at the next poll(): after the input burst, or
+                             # after the user's reads opened the window
+    keep_idle = keep_intvl = keep_cnt = 0    # keepalive() (RFC 9293 3.8.4); 0: off
+    keep_probes = 0
+    retransmits = 0          # segments retransmitted over the connection's life
+    timeouts = 0
+    challenge_acks = 0
+    output_due = False       # a user call queued work for the next poll
+    queued = False           # in the owner's list for its next poll
+    sched = None             # the owner's timer entry for us (its clock), or None
+    tw = None                # our TIME_WAIT record once we entered it (timewait.py)
 
     def __init__(self, tcp, lip, lport, rip, rport, mss_local, now, listener=None, tso_max=0):
         self.tcp = tcp
@@ -68,8 +125,8 @@ class TCPConnection(Ready):
         self.rip_hi = (rip[0] << 8) | rip[1]
         self.rip_lo = (rip[2] << 8) | rip[3]
         self.asum = self.lip_hi + self.lip_lo + self.rip_hi + self.rip_lo
-        self.chain = None            # the next connection with the same two ports (TCP)
-        self.listener = listener   # set while a passive open waits in the SYN queue
+        if listener is not None:
+            self.listener = listener
         self.opened = now            # TCP evicts the oldest half-open connection first
         self.state = CLOSED
         c = tcp.cfg
@@ -78,66 +135,19 @@ class TCPConnection(Ready):
         self.rcvbuf = RecvBuffer(c.rcvbuf, c.ooo_ranges, c.buf_start)
         self.rto = RTO(c.rto_min_ms, c.rto_max_ms, c.rto_initial_ms)
         self.mss_local = mss_local   # what we advertise: interface MTU - 40
-        # The largest IP datagram the interface's NIC cuts into segments itself (TSO, nic.py);
-        # 0: every segment leaves MSS-sized
-        self.tso_max = tso_max
+        if tso_max:
+            self.tso_max = tso_max
         self.mss = min(mss_local, DEFAULT_MSS)
-        self.cc = None
-        self.sb = None               # SACK scoreboard (RFC 6675) once SACK is agreed
-        self.rack = None             # RACK-TLP (RFC 8985) beside it
-        self.high_rxt = 0
         # The two bases as 16-bit halves: the 32-bit sequence numbers of send offset 0 (the
         # ISS until the first rebase) and of receive offset 0 (the IRS, likewise)
         self.snd_bh = self.snd_bl = self.rcv_bh = self.rcv_bl = 0
         self.iss = self.snd_una = self.snd_nxt = self.snd_max = 0
         self.snd_wnd = self.snd_wl1 = self.snd_wl2 = self.max_sndwnd = 0
-        self.snd_wscale = 0
         # what we ask for; 0 again if the peer does not agree
         self.rcv_wscale = rcv_wscale(c.rcvbuf)
         self.irs = self.rcv_nxt = self.rcv_adv = 0
-        self.sack_ok = False
-        self.ws_ok = False           # both sides sent a window scale option
-        self.fin_queued = False      # the user shut down writing: a FIN follows the data
-        self.fin_acked = False
-        self.user_closed = False     # close() called: nothing more is read
-        self.error = 0               # errno reported to the user, set when the connection dies
-        self.soft_error = 0          # last ICMP soft error, reported if we then time out
-        self.neighbor_suspect = False  # a wrong next-hop MAC? TCP tells IP (RFC 1122 2.3.2.1)
-        self.nodelay = False
-        self.ttl = None              # IP_TTL for our segments; None: the stack's (cfg.ttl)
-        self.oobinline = False
-        # urgent data both ways (urgent.py; RFC 9293 3.8.5, RFC 6093): None until some is
-        # sent or announced, as most connections never see any (BENCHMARKS.md, Memory on boards)
-        self.urg = None
-        self.rcv_fin_seq = None      # where the peer's FIN sits, if it came out of order
-        self.fin_rcvd = False
-        # timers: deadlines on the ticks clock, None when stopped
-        self.t_rtx = None            # retransmission, SYN retries, or persist (self.persist)
-        self.persist = False
-        self.t_delack = None
-        self.t_keep = None
-        self.t_close = None          # the orphaned FIN_WAIT_2 limit (TIME_WAIT: timewait.py)
-        self.t_pto = None            # tail loss probe (RFC 8985 7.2)
-        self.t_reo = None            # RACK reordering timer (RFC 8985 6.3)
-        self.rtx_count = 0           # consecutive timeouts without progress
-        self.rtt_seq = None          # segment being timed (Karn: only never-retransmitted ones)
-        self.rtt_ts = 0
-        self.dupacks = 0
-        self.unacked_bytes = 0       # in-order bytes received since our last ACK
-        self.ack_now = False         # send an ACK before segment() returns
-        self.ack_due = False         # send an ACK at the next poll(): after the input burst,
-                                     # or after the user's reads opened the window
-        self.keep_idle = self.keep_intvl = self.keep_cnt = 0
-        self.keep_probes = 0
         self.last_rcv = now
         self.last_snd = now
-        self.retransmits = 0         # segments retransmitted over the connection's life
-        self.timeouts = 0
-        self.challenge_acks = 0
-        self.output_due = False      # a user call queued work for the next poll
-        self.queued = False          # in the owner's list for its next poll
-        self.sched = None            # the owner's timer entry for us (its clock), or None
-        self.tw = None               # our TIME_WAIT record once we entered it (timewait.py)
 
     # -- user calls ----------------------------------------------------------------------
 
@@ -310,9 +320,10 @@ class TCPConnection(Ready):
             "buffer_bytes": self.sndbuf.cap + self.rcvbuf.cap,
             "error": self.error,
         }
-        if self.cc is not None:
-            d.update(self.cc.info())
-            d["recover"] = snd_abs(self, d["recover"])
+        # before the first data goes out (output.sending), what congestion control starts with
+        cc = self.cc if self.cc is not None else NewReno(self.mss, sack=self.sack_ok)
+        d.update(cc.info())
+        d["recover"] = snd_abs(self, d["recover"])
         # issue 14 items 2, 5, 8: where RTT samples come from (RFC 7323 4.1 or Karn's rule),
         # D-SACKs and the undos they gave (RFC 3708), ECN (RFC 3168)
         d["rtt_source"] = "ts" if self.ts is not None else "karn"

@@ -22,7 +22,7 @@ def arm_fin_wait2(tcb, now):
 def arm_keepalive(tcb):
     if tcb.keep_idle and tcb.state >= ESTABLISHED:
         tcb.t_keep = ticks.add(tcb.last_rcv, tcb.keep_idle)
-    else:
+    elif tcb.t_keep is not None:     # (a class default while off: tcb.py)
         tcb.t_keep = None
 
 
