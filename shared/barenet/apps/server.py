@@ -60,10 +60,16 @@ class TCPServer:
         if self._last is not None:
             self._clock += ticks.diff(now_ms, self._last)
         self._last = now_ms
+        heap = self._heap
+        if not self._woken and not self.listener.queue and \
+                not (heap and heap[0][0] <= self._clock):
+            # Nothing woke, nobody waits to be accepted, no deadline due: the runner steps for
+            # every frame of every service, and this app then costs a few compares, not a
+            # list and a dict (issue 13: the small-packet rows)
+            return heap[0][0] - self._clock if heap else None
         todo = self._woken
         self._woken = []
         self._admit(now_ms, todo)
-        heap = self._heap
         at = self._at
         while heap and heap[0][0] <= self._clock:
             t, _, c = heappop(heap)

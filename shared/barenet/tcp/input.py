@@ -11,12 +11,12 @@ from .. import ticks
 from ..compat import ECONNREFUSED, ECONNRESET
 from .options import MIN_MSS, fixed_options, take_syn
 from .output import flush_ack, no_heap, output, reset, send_syn
-from .recovery import ack_received
+from .recovery import ack_received, window_update
 from .state import CLOSED, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, \
-    CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, ACK, URG, REBASE, acceptable, \
+    CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, PSH, ACK, URG, REBASE, acceptable, \
     arrived, destroy, in_data_states, rebase, release
 from .timers import arm_fin_wait2, arm_keepalive
-from .timestamps import paws_reject, rtt, tick, update_recent
+from .timestamps import older, paws_reject, rtt, tick, update_recent
 
 
 def segment(tcb, seg, now, backlog_full=False):
@@ -26,9 +26,10 @@ def segment(tcb, seg, now, backlog_full=False):
     From here on SEQ and ACK are offsets (seg.seq_off, seg.ack_off: state.arrived)."""
     arrived(tcb, seg)
     tick(tcb.tcp, now)
-    if tcb.state == SYN_SENT:
+    st = tcb.state
+    if st == SYN_SENT:
         syn_sent(tcb, seg, now)
-    else:
+    elif st != ESTABLISHED or not predicted(tcb, seg, now):
         synchronized(tcb, seg, now, backlog_full)
     if tcb.state != CLOSED:
         flush_ack(tcb, now)
@@ -110,6 +111,50 @@ def established(tcb, now):
     arm_keepalive(tcb)
     tcb.events += 1                     # writable
     tcb.tcp.count("established")
+    return True
+
+
+def predicted(tcb, seg, now):
+    """Header prediction (Van Jacobson's, as in BSD and Linux's tcp_rcv_established): in
+    ESTABLISHED, the next in-order segment with data, only ACK (and PSH) set, acknowledging
+    exactly SND.UNA with nothing of ours in flight or waiting, the window unchanged, no
+    SACK, no out-of-order data held, no urgent state, no CE mark. For such a segment every step of
+    synchronized() below but the data is a no-op or a plain assignment, so they are done
+    here in a few compares. -> True when the segment was processed; False (nothing done):
+    synchronized() takes it. tests/unit/test_tcp_predict.py checks that both paths leave the
+    connection the same."""
+    una = tcb.snd_una
+    if seg.flags & ~PSH != ACK or seg.seq_off != tcb.rcv_nxt or seg.ack_off != una or \
+            tcb.snd_max != una or tcb.sndbuf.length or tcb.fin_queued or seg.sack:
+        return False
+    plen = len(seg.payload)
+    wnd = tcb.rcv_adv - tcb.rcv_nxt
+    if not plen or plen > wnd or tcb.rcvbuf.ranges or tcb.urg is not None or \
+            tcb.user_closed or (seg.wnd << tcb.snd_wscale) != tcb.snd_wnd:
+        return False
+    if tcb.ecn is not None and seg.ip_ecn == 3:
+        return False            # a CE mark starts the ECE echo (ecn.received, RFC 3168 6.1.3)
+    sb = tcb.sb
+    rk = tcb.rack
+    cc = tcb.cc            # None until our first data (output.sending)
+    if (cc is not None and cc.in_recovery) or (sb is not None and not sb.settled(una)) or \
+            (rk is not None and not rk.settled(una)):
+        return False
+    t = tcb.ts
+    if t is not None:
+        # RFC 7323 5.3 R1 and R3: a TSval at or after TS.Recent passes PAWS (an older one
+        # goes the full path, which knows the 24-day rule) and becomes TS.Recent
+        if not seg.ts or older(seg.tsv_hi, seg.tsv_lo, t.hi, t.lo):
+            return False
+        update_recent(tcb, seg)
+    # fifth, what check_ack and ack_received do for this ACK: the send side learns nothing
+    # (no dupack: nothing in flight; RACK: detect_loss has nothing to time)
+    tcb.last_rcv = now
+    tcb.keep_probes = 0
+    tcb.t_reo = None
+    window_update(tcb, seg.seq_off, una, tcb.snd_wnd, now)
+    # seventh: the text, in order
+    data(tcb, seg, 0, wnd, plen, now)
     return True
 
 

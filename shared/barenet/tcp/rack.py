@@ -101,6 +101,13 @@ class RACK:
         self._flag[k] = 0
         self._n = n + 1
 
+    def settled(self, snd_una):
+        """True when an ACK of snd_una with no SACK information would change nothing here:
+        no segment recorded, no probe or RTO episode open, snd_una already followed (input's
+        header prediction relies on it; detect_loss then finds nothing and asks no timer)."""
+        return not self._n and self.tlp_end is None and self.rto_end is None and \
+            seq.sub(snd_una, self._base) == self._una
+
     def on_ack(self, snd_una, sb, sacked, now):
         """RFC 8985 6.2 steps 1-3 for the segments this ACK delivered, cumulatively or (when
         sacked > 0: it brought new SACK information) selectively."""

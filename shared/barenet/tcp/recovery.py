@@ -51,8 +51,17 @@ def ack_received(tcb, seg, plen, now):
         tcb.ecn.ack(tcb, seg)        # RFC 3168 6.1.2: ECN-Echo, after a loss this ACK showed
     # window update (RFC 9293 3.10.7.4 fifth): only "if SND.UNA =< SEG.ACK", since the
     # window counts from SEG.ACK and we count it from SND.UNA
-    s = seg.seq_off
-    if una <= ack and (tcb.snd_wl1 < s or (tcb.snd_wl1 == s and tcb.snd_wl2 <= ack)):
+    if una <= ack:
+        window_update(tcb, seg.seq_off, ack, wnd, now)
+    if sb is not None and cc.in_recovery:
+        sack_recovery(tcb, now, entered)
+    output(tcb, now)
+
+
+def window_update(tcb, s, ack, wnd, now):
+    """RFC 9293 3.10.7.4 fifth, for an ACK at or above SND.UNA: take the window wnd (scaled)
+    from the segment at offset s unless an older segment than the last update brings it."""
+    if tcb.snd_wl1 < s or (tcb.snd_wl1 == s and tcb.snd_wl2 <= ack):
         if wnd > tcb.max_sndwnd:
             tcb.max_sndwnd = wnd
         opened = wnd and not tcb.snd_wnd
@@ -71,9 +80,6 @@ def ack_received(tcb, seg, plen, now):
             tcb.rto.reset_backoff()
             if tcb.snd_max != tcb.snd_una:
                 tcb.t_rtx = ticks.add(now, tcb.rto.value())
-    if sb is not None and cc.in_recovery:
-        sack_recovery(tcb, now, entered)
-    output(tcb, now)
 
 
 def new_ack(tcb, ack, now, ts_rtt=None):

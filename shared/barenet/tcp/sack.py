@@ -116,6 +116,11 @@ class Scoreboard:
         return [(seq.add(base, self._left[k]), seq.add(base, self._right[k]))
                 for k in range(self._n)]
 
+    def settled(self, snd_una):
+        """True when update(snd_una, ()) would change nothing: no SACKed range, no rescue
+        retransmission, already following snd_una (input's header prediction relies on it)."""
+        return not self._n and self._base == snd_una and self._rescue is None
+
     def update(self, snd_una, blocks, snd_nxt=None):
         """Follow snd_una and record SACK blocks; returns the bytes newly SACKed."""
         self._rebase(snd_una)
