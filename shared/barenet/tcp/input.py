@@ -150,8 +150,11 @@ def predicted(tcb, seg, now):
     # fifth, what check_ack and ack_received do for this ACK: the send side learns nothing
     # (no dupack: nothing in flight; RACK: detect_loss has nothing to time)
     tcb.last_rcv = now
-    tcb.keep_probes = 0
-    tcb.t_reo = None
+    # class defaults until set (tcb.py): assigned only when they differ, as the full path does
+    if tcb.keep_probes:
+        tcb.keep_probes = 0
+    if tcb.t_reo is not None:
+        tcb.t_reo = None
     window_update(tcb, seg.seq_off, una, tcb.snd_wnd, now)
     # seventh: the text, in order
     data(tcb, seg, 0, wnd, plen, now)
