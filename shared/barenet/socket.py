@@ -44,9 +44,10 @@ from . import ticks
 from .addr import ANY, LIMITED_BROADCAST, ip_aton, ip_ntoa
 from .compat import oserror, timeout_error, EADDRINUSE, EADDRNOTAVAIL, EAGAIN, \
     EALREADY, EBADF, EDESTADDRREQ, EINPROGRESS, EINVAL, EISCONN, ENOTCONN, ENOPROTOOPT, \
-    ECONNABORTED, EMSGSIZE, EOPNOTSUPP, EPIPE, EACCES, EAFNOSUPPORT, EPROTONOSUPPORT
+    ECONNABORTED, EMSGSIZE, EOPNOTSUPP, EPIPE, EACCES, EAFNOSUPPORT, EPROTONOSUPPORT, ENOENT
 from .compat import timeout as _timeout
 from . import eai as _dns
+from .tcp.congestion import ALGORITHMS
 from .tcp.state import SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, CLOSING, LAST_ACK
 import struct as _struct
 
@@ -97,6 +98,8 @@ TCP_KEEPIDLE = 4
 TCP_KEEPINTVL = 5
 TCP_KEEPCNT = 6
 TCP_USER_TIMEOUT = 18
+TCP_CONGESTION = 13
+_CA_NAME_MAX = 16   # Linux TCP_CA_NAME_MAX: the name's field, NUL-padded
 IP_TTL = 2
 IP_HDRINCL = 3
 MSG_OOB = 1
@@ -345,6 +348,10 @@ class Socket(_Stream):
         if key == (SOL_SOCKET, SO_LINGER) and key in self._optnames():
             self._opts[key] = _linger(value)
             return
+        if key == (IPPROTO_TCP, TCP_CONGESTION) and key in self._optnames():
+            self._opts[key] = _ca_name(value)
+            self._apply()
+            return
         if not isinstance(value, int):
             raise oserror(EINVAL)
         if key not in self._optnames():
@@ -381,6 +388,14 @@ class Socket(_Stream):
             if not buflen:
                 return onoff
             return _struct.pack("ii", onoff, secs)[:buflen]
+        if key == (IPPROTO_TCP, TCP_CONGESTION) and key in self._optnames():
+            # Linux copies min(optlen, TCP_CA_NAME_MAX) bytes of the NUL-padded name; an
+            # int-sized read is its first 4 bytes
+            raw = self._congestion().encode()
+            raw += bytes(_CA_NAME_MAX - len(raw))
+            if not buflen:
+                return _struct.unpack("i", raw[:4])[0]
+            return raw[:buflen if buflen < _CA_NAME_MAX else _CA_NAME_MAX]
         if buflen or key not in self._optnames():
             raise oserror(ENOPROTOOPT)
         if key == (SOL_SOCKET, SO_ERROR):
@@ -447,8 +462,20 @@ _SOCKET_OPTS = ((SOL_SOCKET, SO_REUSEADDR), (SOL_SOCKET, SO_ERROR), (SOL_SOCKET,
                 (SOL_SOCKET, SO_OOBINLINE), (SOL_SOCKET, SO_LINGER), (IPPROTO_IP, IP_TTL))
 _TCP_OPTS = _SOCKET_OPTS + ((IPPROTO_TCP, TCP_NODELAY), (IPPROTO_TCP, TCP_KEEPIDLE),
                             (IPPROTO_TCP, TCP_KEEPINTVL), (IPPROTO_TCP, TCP_KEEPCNT),
-                            (IPPROTO_TCP, TCP_USER_TIMEOUT))
+                            (IPPROTO_TCP, TCP_USER_TIMEOUT), (IPPROTO_TCP, TCP_CONGESTION))
 _BUF_MIN = 2048     # the least SO_RCVBUF/SO_SNDBUF gives (Linux: SOCK_MIN_RCVBUF, 2048 + overhead)
+
+
+def _ca_name(value):
+    # TCP_CONGESTION: the name up to its first NUL (Linux strncpy_from_sockptr); one not in
+    # congestion.ALGORITHMS is ENOENT, as Linux's tcp_set_congestion_control, an int included
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        name = bytes(value[:_CA_NAME_MAX - 1]).split(b"\0")[0]
+        if name.decode() in ALGORITHMS:
+            return name.decode()
+    elif isinstance(value, str) and value in ALGORITHMS:
+        return value
+    raise oserror(ENOENT)
 
 
 def _linger(value):
@@ -819,6 +846,12 @@ class StreamSocket(Socket):
                 return self._failed()    # a non-blocking connect's outcome
         return Socket.getsockopt(self, level, name, buflen)
 
+    def _congestion(self):
+        c = self._conn()
+        if c is not None:
+            return c.congestion_name()
+        return self._opts.get((IPPROTO_TCP, TCP_CONGESTION), self._net.stack.cfg.congestion)
+
     def _bufsize(self, name):
         c = self._conn()
         if c is not None and c.state >= ESTABLISHED:
@@ -844,6 +877,8 @@ class StreamSocket(Socket):
         c.oobinline = bool(o.get((SOL_SOCKET, SO_OOBINLINE)))
         c.ttl = self._ttl()
         c.set_user_timeout(o.get((IPPROTO_TCP, TCP_USER_TIMEOUT), 0))
+        if (IPPROTO_TCP, TCP_CONGESTION) in o:
+            c.set_congestion(o[(IPPROTO_TCP, TCP_CONGESTION)])
         if o.get((SOL_SOCKET, SO_KEEPALIVE)):
             idle = self.getsockopt(IPPROTO_TCP, TCP_KEEPIDLE)
             intvl = self.getsockopt(IPPROTO_TCP, TCP_KEEPINTVL)
@@ -1220,7 +1255,7 @@ for _n in ("AF_INET", "AF_UNIX", "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "IPPRO
            "IPPROTO_ICMP", "IPPROTO_RAW", "IPPROTO_TCP", "IPPROTO_UDP",
            "SOL_SOCKET", "SO_REUSEADDR", "SO_ERROR", "SO_BROADCAST", "SO_SNDBUF", "SO_RCVBUF",
            "SO_KEEPALIVE", "SO_OOBINLINE", "SO_LINGER", "TCP_NODELAY", "TCP_KEEPIDLE",
-           "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_USER_TIMEOUT", "IP_TTL", "IP_HDRINCL", "MSG_OOB",
+           "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_USER_TIMEOUT", "TCP_CONGESTION", "IP_TTL", "IP_HDRINCL", "MSG_OOB",
            "MSG_PEEK",
            "MSG_DONTWAIT", "MSG_WAITALL",
            "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "INADDR_ANY", "SOMAXCONN", "error", "timeout",

@@ -101,6 +101,7 @@ def established(tcb, now):
         tcb.sndbuf.reserve()
         tcb.rcvbuf.reserve()
         cc = NewReno(tcb.mss, sack=tcb.sack_ok)
+        cc.set_algorithm(tcb.congestion or tcb.tcp.cfg.congestion, tcb.rto)
         sb = rack = None
         if tcb.sack_ok:
             sb = Scoreboard(tcb.mss)

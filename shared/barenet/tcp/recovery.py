@@ -1,6 +1,7 @@
 """ACK processing and loss recovery: what an acceptable ACK acknowledges and opens (RFC 9293
 3.10.7.4 fifth), duplicate ACKs and fast retransmit with NewReno (RFC 5681, RFC 6582), SACK
-loss recovery (RFC 6675), and the RACK-TLP glue (RFC 8985): reordering timer and tail-loss probe.
+loss recovery (RFC 6675) paced by PRR (RFC 6937), and the RACK-TLP glue (RFC 8985): reordering
+timer and tail-loss probe.
 
 The algorithms' state lives in congestion.py, sack.py and rack.py; this module drives them from
 the TCB and sends through output.
@@ -20,6 +21,7 @@ def ack_received(tcb, seg, plen, now):
     una = tcb.snd_una
     wnd = seg.wnd << tcb.snd_wscale
     sb = tcb.sb
+    sacked0 = sb.sacked_bytes() if sb is not None else 0
     if una < ack:
         new_ack(tcb, ack, now, rtt(tcb, seg) if tcb.ts is not None else None)
     sacked = 0
@@ -66,6 +68,8 @@ def ack_received(tcb, seg, plen, now):
             if tcb.snd_max != tcb.snd_una:
                 tcb.t_rtx = ticks.add(now, tcb.rto.value())
     if sb is not None and cc.in_recovery:
+        # RFC 6937 3.1 DeliveredData: the change in snd.una plus the change in SACKed bytes
+        prr_ack(tcb, tcb.snd_una - una + sb.sacked_bytes() - sacked0)
         sack_recovery(tcb, now, entered)
     output(tcb, now)
 
@@ -106,7 +110,7 @@ def new_ack(tcb, ack, now, ts_rtt=None):
         tcb.t_rtx = ticks.add(now, tcb.rto.value()) if flight else None
     if tcb.cc.in_recovery is False:
         tcb.dupacks = 0
-    if tcb.cc.on_ack(acked, ack, tcb.snd_max, flight):
+    if tcb.cc.on_ack(acked, ack, tcb.snd_max, flight, now):
         retransmit(tcb, ack, now)
     if not tcb.cc.in_recovery:
         tcb.dupacks = 0
@@ -140,27 +144,45 @@ def enter_sack_recovery(tcb):
     return True
 
 
+def pipe(tcb, lost_rxt=None):
+    """RFC 6675 4 SetPipe, less the retransmissions RACK found lost (lost_rxt, if the caller
+    has it): those are not in flight, though SetPipe counts them below HighRxt."""
+    if lost_rxt is None:
+        lost_rxt = tcb.rack.lost_rxt() if tcb.rack is not None else 0
+    return tcb.sb.pipe(tcb.snd_una, tcb.snd_max, tcb.high_rxt) - lost_rxt
+
+
+def prr_ack(tcb, delivered):
+    """RFC 6937 3.1, on every ACK in SACK recovery (the one that began it too): cwnd = pipe +
+    sndcnt, so that sack_recovery's NextSeg loop sends what PRR allows, no burst, no stall."""
+    cc = tcb.cc
+    p = pipe(tcb)
+    cc.cwnd = p + cc.prr.sndcnt(delivered, p, cc.ssthresh, payload_mss(tcb))
+
+
 def sack_recovery(tcb, now, entered=False):
-    """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks; entered:
-    recovery just began, and (4.3) sends the first segment regardless of pipe."""
+    """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks, and count it as
+    PRR's prr_out (RFC 6937 3.1); entered: recovery just began, and (4.3) sends the first
+    segment regardless of pipe. The only sender during SACK recovery: output() after it
+    finds no room, as flight >= pipe and the loop stops below one SMSS of room."""
     sb = tcb.sb
     cc = tcb.cc
+    prr = cc.prr
     mss = payload_mss(tcb)
     una = tcb.snd_una
     rk = tcb.rack
     while True:
         lost_rxt = rk.lost_rxt() if rk is not None else 0
-        # A lost retransmission is not in flight, though SetPipe counts it below HighRxt.
-        if cc.cwnd - sb.pipe(una, tcb.snd_max, tcb.high_rxt) + lost_rxt < mss and \
-                not entered:
+        if cc.cwnd - pipe(tcb, lost_rxt) < mss and not entered:
             return
         entered = False
         if lost_rxt:
             # RFC 8985 6.2: RACK finds lost retransmissions too; resend them first, they
             # hold the oldest data (as Linux walks its retransmission queue in order).
-            if not retransmit(tcb, una + rk.rxt_start, now,
-                              rk.rxt_end - rk.rxt_start):
+            sent = retransmit(tcb, una + rk.rxt_start, now, rk.rxt_end - rk.rxt_start)
+            if not sent:
                 return
+            prr.out += sent
             continue
         unsent = tcb.sndbuf.length - (tcb.snd_max - data_seq(tcb))
         room = tcb.snd_wnd - (tcb.snd_max - una)
@@ -178,6 +200,7 @@ def sack_recovery(tcb, now, entered=False):
             sent = retransmit(tcb, start, now, end - start)
             if not sent:
                 return
+            prr.out += sent
             if sb.rule != 4:
                 # RFC 6675 4 (4): a rescue retransmission moves RescueRxt, not HighRxt
                 tcb.high_rxt = start + sent
@@ -186,6 +209,7 @@ def sack_recovery(tcb, now, entered=False):
             output(tcb, now, limit=end - start)
             if tcb.snd_max == before:
                 return
+            prr.out += tcb.snd_max - before
 
 
 # -- RACK-TLP (RFC 8985) ----------------------------------------------------------------
