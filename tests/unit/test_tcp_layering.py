@@ -16,8 +16,8 @@ TCP = os.path.join(os.path.dirname(os.path.abspath(barenet.__file__)), "tcp")
 
 # Lower first. Modules in one layer may import each other, as long as there is no cycle.
 LAYERS = (
-    ("seq", "ring", "rtt", "send", "recv", "sack", "rack", "congestion", "syncookie",
-     "timestamps"),
+    ("seq", "ring", "rtt", "send", "recv", "sack", "rack", "congestion", "cubic", "prr",
+     "syncookie", "timestamps"),
     ("state",),
     ("options", "urgent"),
     ("output",),

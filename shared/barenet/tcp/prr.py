@@ -36,8 +36,10 @@ class PRR:
         else:
             delivered = 0  # a renege shrinks the SACKed bytes: nothing was delivered
         if pipe > ssthresh:
-            # Proportional part: CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out
-            n = -(-self.delivered * ssthresh // self.recover_fs) - self.out
+            # Proportional part: CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out, the
+            # CEIL taken in whole segments, as Linux (tcp_cwnd_reduction counts packets): a
+            # byte quota short of one SMSS would otherwise hold the segment for one more ACK
+            n = -(-self.delivered * ssthresh // (self.recover_fs * mss)) * mss - self.out
         else:
             # PRR-SSRB: limit = MAX(prr_delivered - prr_out, DeliveredData) + MSS
             limit = self.delivered - self.out

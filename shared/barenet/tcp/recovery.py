@@ -40,10 +40,7 @@ def ack_received(tcb, seg, plen, now):
             dupack(tcb, now)         # RFC 5681 2: the five conditions
     cc = tcb.cc
     entered = False
-    if sb is not None and not cc.in_recovery and tcb.snd_max != tcb.snd_una and \
-            (sb.should_enter_recovery(tcb.dupacks, tcb.snd_una) or
-             (tcb.rack is not None and tcb.rack.lost)):
-        # RFC 6675 5 (1)-(4); RFC 8985 6.2: RACK marking a segment lost starts it too
+    if not cc.in_recovery and tcb.snd_max != tcb.snd_una and sack_loss(tcb):
         entered = enter_sack_recovery(tcb)
     # window update (RFC 9293 3.10.7.4 fifth): only "if SND.UNA =< SEG.ACK", since the
     # window counts from SEG.ACK and we count it from SND.UNA
@@ -127,8 +124,18 @@ def dupack(tcb, now):
         tcb.rtt_seq = None
         retransmit(tcb, tcb.snd_una, now)
     elif tcb.dupacks <= 2 and not tcb.cc.in_recovery and \
-            flight + payload_mss(tcb) <= tcb.cc.cwnd + 2 * tcb.mss:
-        output(tcb, now, limit=payload_mss(tcb))   # RFC 3042 Limited Transmit
+            flight + payload_mss(tcb) <= tcb.cc.cwnd + 2 * tcb.mss and not sack_loss(tcb):
+        # RFC 3042 Limited Transmit; not on an ACK that starts recovery (a SACK covering
+        # DupThresh segments), which sends what PRR allows instead, as Linux does
+        output(tcb, now, limit=payload_mss(tcb))
+
+
+def sack_loss(tcb):
+    """RFC 6675 5 (1)-(2) on a SACK connection: the scoreboard's loss criteria, or RFC 8985
+    6.2's, RACK marking a segment lost; either starts recovery."""
+    sb = tcb.sb
+    return sb is not None and (sb.should_enter_recovery(tcb.dupacks, tcb.snd_una) or
+                               (tcb.rack is not None and tcb.rack.lost != 0))
 
 
 def enter_sack_recovery(tcb):
