@@ -470,6 +470,8 @@ def _ca_name(value):
     # TCP_CONGESTION: the name up to its first NUL (Linux strncpy_from_sockptr); one not in
     # congestion.ALGORITHMS is ENOENT, as Linux's tcp_set_congestion_control, an int included
     if isinstance(value, (bytes, bytearray, memoryview)):
+        if not len(value):
+            raise oserror(EINVAL)       # Linux: optlen < 1
         name = bytes(value[:_CA_NAME_MAX - 1]).split(b"\0")[0]
         if name.decode() in ALGORITHMS:
             return name.decode()
