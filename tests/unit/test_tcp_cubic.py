@@ -4,14 +4,14 @@ module works in integer bytes and ms. Plus the algorithm switch and the profiles
 and CUBIC's window after a loss and its regrowth as a script on barenet and on Linux.
 """
 
-import math
-
 import pytest
 
 from barenet.config import Config
 from barenet.tcp import cubic
 from barenet.tcp.congestion import NewReno
 from barenet.tcp.rtt import RTO
+from tcp_script import script  # noqa: F401 (fixture)
+from test_tcp_prr import MSS as SEG, RTT, dupack, prr_script, seg
 
 MSS = 1000
 C, BETA = 0.4, 0.7                              # RFC 9438 4.1, 4.6
@@ -206,9 +206,6 @@ def test_cubic_is_not_loaded_by_a_board():
 
 
 # -- on both targets ------------------------------------------------------------------------
-
-from tcp_script import script  # noqa: E402,F401 (fixture)
-from test_tcp_prr import MSS as SEG, RTT, dupack, prr_script, seg  # noqa: E402
 
 
 def test_cubic_window_after_a_loss_and_its_growth(script):

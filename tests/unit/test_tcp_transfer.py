@@ -122,6 +122,16 @@ def test_transfer_1mb_each_way(name):
         assert ta.stats.get("dsack_tx", 0) + tb.stats.get("dsack_tx", 0) > 0
 
 
+@pytest.mark.parametrize("name", ["loss", "all"])
+def test_transfer_1mb_each_way_with_cubic_and_prr(name):
+    # CUBIC (RFC 9438) with its 0.7 reductions, SACK recovery paced by PRR (RFC 6937) and
+    # windows of 44 segments, so recoveries start with pipe well above ssthresh
+    f = FAULTS[name]
+    ta, tb, _ = transfer(MB, FaultModel(seed=7, **f),
+                         tcp=dict(congestion="cubic", sndbuf=65536, rcvbuf=65536))
+    assert ta.stats.get("fast_retransmit", 0) + tb.stats.get("fast_retransmit", 0) > 0
+
+
 def test_transfer_across_sequence_and_tick_wrap():
     # ISNs just below 2**32 and a clock just below the tick period: both wrap mid-transfer
     tcp = dict(isn=lambda *a: 2**32 - 3000)
