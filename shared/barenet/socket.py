@@ -44,10 +44,9 @@ from . import ticks
 from .addr import ANY, LIMITED_BROADCAST, ip_aton, ip_ntoa
 from .compat import oserror, timeout_error, EADDRINUSE, EADDRNOTAVAIL, EAGAIN, \
     EALREADY, EBADF, EDESTADDRREQ, EINPROGRESS, EINVAL, EISCONN, ENOTCONN, ENOPROTOOPT, \
-    ECONNABORTED, EMSGSIZE, EOPNOTSUPP, EPIPE, EACCES, EAFNOSUPPORT, EPROTONOSUPPORT, ENOENT
+    ECONNABORTED, EMSGSIZE, EOPNOTSUPP, EPIPE, EACCES, EAFNOSUPPORT, EPROTONOSUPPORT
 from .compat import timeout as _timeout
 from . import eai as _dns
-from .tcp.congestion import ALGORITHMS
 from .tcp.state import SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, CLOSING, LAST_ACK
 import struct as _struct
 
@@ -98,8 +97,7 @@ TCP_KEEPIDLE = 4
 TCP_KEEPINTVL = 5
 TCP_KEEPCNT = 6
 TCP_USER_TIMEOUT = 18
-TCP_CONGESTION = 13
-_CA_NAME_MAX = 16   # Linux TCP_CA_NAME_MAX: the name's field, NUL-padded
+TCP_CONGESTION = 13     # its value: tcp/algorithms.py, loaded by the sockets that use it
 IP_TTL = 2
 IP_HDRINCL = 3
 MSG_OOB = 1
@@ -349,7 +347,8 @@ class Socket(_Stream):
             self._opts[key] = _linger(value)
             return
         if key == (IPPROTO_TCP, TCP_CONGESTION) and key in self._optnames():
-            self._opts[key] = _ca_name(value)
+            from .tcp import algorithms
+            self._opts[key] = algorithms.parse(value)
             self._apply()
             return
         if not isinstance(value, int):
@@ -389,13 +388,9 @@ class Socket(_Stream):
                 return onoff
             return _struct.pack("ii", onoff, secs)[:buflen]
         if key == (IPPROTO_TCP, TCP_CONGESTION) and key in self._optnames():
-            # Linux copies min(optlen, TCP_CA_NAME_MAX) bytes of the NUL-padded name; an
-            # int-sized read is its first 4 bytes
-            raw = self._congestion().encode()
-            raw += bytes(_CA_NAME_MAX - len(raw))
-            if not buflen:
-                return _struct.unpack("i", raw[:4])[0]
-            return raw[:buflen if buflen < _CA_NAME_MAX else _CA_NAME_MAX]
+            from .tcp import algorithms
+            return algorithms.field(self._conn(), self._opts.get(key),
+                                    self._net.stack.cfg.congestion, buflen)
         if buflen or key not in self._optnames():
             raise oserror(ENOPROTOOPT)
         if key == (SOL_SOCKET, SO_ERROR):
@@ -464,20 +459,6 @@ _TCP_OPTS = _SOCKET_OPTS + ((IPPROTO_TCP, TCP_NODELAY), (IPPROTO_TCP, TCP_KEEPID
                             (IPPROTO_TCP, TCP_KEEPINTVL), (IPPROTO_TCP, TCP_KEEPCNT),
                             (IPPROTO_TCP, TCP_USER_TIMEOUT), (IPPROTO_TCP, TCP_CONGESTION))
 _BUF_MIN = 2048     # the least SO_RCVBUF/SO_SNDBUF gives (Linux: SOCK_MIN_RCVBUF, 2048 + overhead)
-
-
-def _ca_name(value):
-    # TCP_CONGESTION: the name up to its first NUL (Linux strncpy_from_sockptr); one not in
-    # congestion.ALGORITHMS is ENOENT, as Linux's tcp_set_congestion_control, an int included
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        if not len(value):
-            raise oserror(EINVAL)       # Linux: optlen < 1
-        name = bytes(value[:_CA_NAME_MAX - 1]).split(b"\0")[0]
-        if name.decode() in ALGORITHMS:
-            return name.decode()
-    elif isinstance(value, str) and value in ALGORITHMS:
-        return value
-    raise oserror(ENOENT)
 
 
 def _linger(value):
@@ -848,12 +829,6 @@ class StreamSocket(Socket):
                 return self._failed()    # a non-blocking connect's outcome
         return Socket.getsockopt(self, level, name, buflen)
 
-    def _congestion(self):
-        c = self._conn()
-        if c is not None:
-            return c.congestion_name()
-        return self._opts.get((IPPROTO_TCP, TCP_CONGESTION), self._net.stack.cfg.congestion)
-
     def _bufsize(self, name):
         c = self._conn()
         if c is not None and c.state >= ESTABLISHED:
@@ -880,7 +855,8 @@ class StreamSocket(Socket):
         c.ttl = self._ttl()
         c.set_user_timeout(o.get((IPPROTO_TCP, TCP_USER_TIMEOUT), 0))
         if (IPPROTO_TCP, TCP_CONGESTION) in o:
-            c.set_congestion(o[(IPPROTO_TCP, TCP_CONGESTION)])
+            from .tcp import algorithms
+            algorithms.set_congestion(c, o[(IPPROTO_TCP, TCP_CONGESTION)])
         if o.get((SOL_SOCKET, SO_KEEPALIVE)):
             idle = self.getsockopt(IPPROTO_TCP, TCP_KEEPIDLE)
             intvl = self.getsockopt(IPPROTO_TCP, TCP_KEEPINTVL)

@@ -8,6 +8,7 @@ import pytest
 
 from barenet.config import Config
 from barenet.tcp import cubic
+from barenet.tcp.algorithms import select
 from barenet.tcp.congestion import NewReno
 from barenet.tcp.rtt import RTO
 from tcp_script import script  # noqa: F401 (fixture)
@@ -57,7 +58,7 @@ def cubic_cc(rtt_ms):
     rto = RTO()
     rto.sample(rtt_ms)
     cc = NewReno(MSS, sack=True)
-    cc.set_algorithm("cubic", rto)
+    select(cc, "cubic", rto)
     return cc
 
 
@@ -174,15 +175,15 @@ def test_idle_restart_starts_a_new_epoch():
 def test_switching_keeps_the_window_and_names_are_linux_s():
     cc = NewReno(MSS)
     cc.cwnd, cc.ssthresh = 33 * MSS, 20 * MSS
-    cc.set_algorithm("cubic", RTO())
-    assert cc.algorithm() == "cubic" and (cc.cwnd, cc.ssthresh) == (33 * MSS, 20 * MSS)
+    select(cc, "cubic", RTO())
+    assert cc.info()["cc"] == "cubic" and (cc.cwnd, cc.ssthresh) == (33 * MSS, 20 * MSS)
     alg = cc.alg
-    cc.set_algorithm("cubic", RTO())
+    select(cc, "cubic", RTO())
     assert cc.alg is alg                            # the same name changes nothing
-    cc.set_algorithm("reno", RTO())
+    select(cc, "reno", RTO())
     assert cc.alg is None and cc.info()["cc"] == "reno"
     with pytest.raises(OSError) as e:
-        cc.set_algorithm("newreno", RTO())
+        select(cc, "newreno", RTO())
     assert e.value.errno == 2                       # ENOENT, as Linux
 
 
@@ -194,15 +195,16 @@ def test_profiles_default_cubic_on_a_host_reno_on_a_board():
 
 
 def test_cubic_is_not_loaded_by_a_board():
-    # Board RAM (BENCHMARKS "Memory on boards"): NewReno connections never import cubic.py
+    # Board RAM (BENCHMARKS "Memory on boards"): NewReno connections never import cubic.py,
+    # nor the choosing by name (algorithms.py), nor PRR before their first SACK recovery
     import subprocess
     import sys
     code = ("import sys; from barenet.stack import Stack; import barenet.tcp; "
             "Stack('board'); print('barenet.tcp.cubic' in sys.modules, "
-            "'barenet.tcp.prr' in sys.modules)")
+            "'barenet.tcp.prr' in sys.modules, 'barenet.tcp.algorithms' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
-    assert out.stdout.split() == ["False", "False"], out.stderr
+    assert out.stdout.split() == ["False", "False", "False"], out.stderr
 
 
 # -- on both targets ------------------------------------------------------------------------

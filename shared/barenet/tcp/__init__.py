@@ -44,7 +44,6 @@ from .options import DEFAULT_MSS, rcv_wscale
 from .state import STATE_NAMES, CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, \
     FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT, FIN, SYN, RST, \
     ACK, destroy  # noqa: F401
-from .congestion import ALGORITHMS
 from .tcb import TCPConnection
 from .timewait import TimeWaitTable
 
@@ -217,10 +216,9 @@ class TCP:
         c = stack.cfg
         self.stack = stack
         self.cfg = c             # the stack's Config (barenet/config.py): plain attributes
-        if c.congestion not in ALGORITHMS:
-            # refused here, not at the first handshake, where input must never raise
-            raise ValueError("unknown congestion %r (choose from %s)"
-                             % (c.congestion, ", ".join(ALGORITHMS)))
+        if c.congestion != "reno":
+            from .algorithms import check
+            check(c.congestion)
         self.stats = {}
         self.conns = {}          # (local ip, local port, remote ip, remote port) -> connection
         # The same connections for input's lookup, without a tuple key per segment: local

@@ -32,7 +32,7 @@ The connection code calls:
         # application) kept data back. Once called, cwnd grows only while it is being used
         # (see on_sent); a sender that never calls it grows cwnd on every ACK.
     cc.rebase(d)                       # the caller's offsets all moved down by d
-    cc.set_algorithm(name, rto)        # TCP_CONGESTION: "reno" or "cubic" (ALGORITHMS)
+    cc.alg                             # the algorithm above Reno's (algorithms.select)
     cc.cwnd, cc.ssthresh, cc.in_recovery, cc.recover, cc.prr, cc.info()
 
 Send rule for the caller: new data while flight < cwnd (RFC 5681 3.1). With sack=True,
@@ -45,7 +45,8 @@ Scoreboard; the SACK option alone does not need it. Peers without SACK get NewRe
 Algorithms (issue 14 item 4): the increase above ssthresh and the ssthresh a congestion event
 leaves are the algorithm's; all else (slow start, recovery, RTO, validation) is this class's.
 alg None is Reno, inline, so the board profile's default pays no call per ACK; "cubic" loads
-cubic.Cubic (whose docstring gives the hooks) on the first connection that asks for it.
+cubic.Cubic (whose docstring gives the hooks) on the first connection that asks for it
+(algorithms.py, by name).
 
 The slow-start increase per ACK (issue 14 item 7) is min(acked, 2 * SMSS): RFC 3465 2.2 byte
 counting with L = 2. RFC 5681 3.1's "at most SMSS per ACK" grows cwnd by only 1.5 per RTT
@@ -56,11 +57,8 @@ ACKs, as Linux does, and bounds what one ACK releases, the risk RFC 3465 3.2 nam
 test_slow_start_doubles_with_delayed_acks, test_stretch_ack_is_capped_in_slow_start.
 """
 
-from ..compat import oserror, const, EINVAL, ENOENT
+from ..compat import oserror, const, EINVAL
 from . import seq
-
-# TCP_CONGESTION names, as Linux's (tcp_congestion_control): Linux calls its NewReno "reno"
-ALGORITHMS = ("reno", "cubic")
 
 # "Arbitrarily high" initial ssthresh (RFC 5681 3.1) and the cwnd ceiling: the largest
 # MicroPython small int on 32-bit ports, so cwnd arithmetic never allocates.
@@ -103,7 +101,7 @@ class NewReno:
         self.timeouts = 0
         self.guarded = 0  # recoveries refused by the RFC 6582 / RFC 6675 5.1 guard
         self.tlp_losses = 0  # losses a tail loss probe repaired (RFC 8985 7.4.2)
-        self.alg = None  # the algorithm above Reno's (see set_algorithm); None: Reno
+        self.alg = None  # the algorithm above Reno's (algorithms.select); None: Reno
         self.prr = None  # RFC 6937 state, from the first SACK recovery on (prr.py)
 
     def on_ack(self, acked, snd_una, snd_nxt, flight_size, now=0):
@@ -264,23 +262,6 @@ class NewReno:
             return self.alg.on_loss(self.cwnd, flight_size, self.mss)
         return max(flight_size // 2, 2 * self.mss)
 
-    def set_algorithm(self, name, rto):
-        """TCP_CONGESTION: name from ALGORITHMS (ENOENT otherwise, as Linux). A switch keeps
-        cwnd and ssthresh and starts the new algorithm's own state afresh, as Linux's
-        tcp_reinit_congestion_control; the same name again changes nothing."""
-        if name == self.algorithm():
-            return
-        if name == "reno":
-            self.alg = None
-        elif name == "cubic":
-            from .cubic import Cubic
-            self.alg = Cubic(rto)
-        else:
-            raise oserror(ENOENT)
-
-    def algorithm(self):
-        return "reno" if self.alg is None else self.alg.name
-
     def rebase(self, d):
         """The connection moved its sequence base up by d: so do the offsets kept here."""
         self.recover -= d
@@ -308,7 +289,7 @@ class NewReno:
             "max_flight": self._max_flight,
         }
         # issue 14 items 3, 4: the algorithm, its variables, PRR's state (cc helper's block)
-        d["cc"] = self.algorithm()
+        d["cc"] = "reno"
         if self.alg is not None:
             d.update(self.alg.info())
         if self.prr is not None:

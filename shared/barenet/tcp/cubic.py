@@ -125,5 +125,5 @@ class Cubic:
         return cwnd + inc
 
     def info(self):
-        return {"cubic_w_max": self.w_max, "cubic_k_ms": self.k, "cubic_epoch": self.epoch,
+        return {"cc": "cubic", "cubic_w_max": self.w_max, "cubic_k_ms": self.k, "cubic_epoch": self.epoch,
                 "cubic_origin": self.origin, "cubic_w_est": self.w_est}

@@ -66,8 +66,7 @@ def ack_received(tcb, seg, plen, now):
                 tcb.t_rtx = ticks.add(now, tcb.rto.value())
     if sb is not None and cc.in_recovery:
         # RFC 6937 3.1 DeliveredData: the change in snd.una plus the change in SACKed bytes
-        prr_ack(tcb, tcb.snd_una - una + sb.sacked_bytes() - sacked0)
-        sack_recovery(tcb, now, entered)
+        sack_recovery(tcb, now, entered, tcb.snd_una - una + sb.sacked_bytes() - sacked0)
     output(tcb, now)
 
 
@@ -151,27 +150,14 @@ def enter_sack_recovery(tcb):
     return True
 
 
-def pipe(tcb, lost_rxt=None):
-    """RFC 6675 4 SetPipe, less the retransmissions RACK found lost (lost_rxt, if the caller
-    has it): those are not in flight, though SetPipe counts them below HighRxt."""
-    if lost_rxt is None:
-        lost_rxt = tcb.rack.lost_rxt() if tcb.rack is not None else 0
-    return tcb.sb.pipe(tcb.snd_una, tcb.snd_max, tcb.high_rxt) - lost_rxt
-
-
-def prr_ack(tcb, delivered):
-    """RFC 6937 3.1, on every ACK in SACK recovery (the one that began it too): cwnd = pipe +
-    sndcnt, so that sack_recovery's NextSeg loop sends what PRR allows, no burst, no stall."""
-    cc = tcb.cc
-    p = pipe(tcb)
-    cc.cwnd = p + cc.prr.sndcnt(delivered, p, cc.ssthresh, payload_mss(tcb))
-
-
-def sack_recovery(tcb, now, entered=False):
+def sack_recovery(tcb, now, entered=False, delivered=None):
     """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks, and count it as
     PRR's prr_out (RFC 6937 3.1); entered: recovery just began, and (4.3) sends the first
     segment regardless of pipe. The only sender during SACK recovery: output() after it
-    finds no room, as flight >= pipe and the loop stops below one SMSS of room."""
+    finds no room, as flight >= pipe and the loop stops below one SMSS of room.
+    delivered: an ACK's DeliveredData, on every ACK in recovery (the one that began it too):
+    first cwnd = pipe + PRR's sndcnt, so the loop sends what PRR allows, no burst, no stall;
+    None from the RACK timer, which delivers nothing and keeps cwnd (as Linux)."""
     sb = tcb.sb
     cc = tcb.cc
     prr = cc.prr
@@ -180,7 +166,12 @@ def sack_recovery(tcb, now, entered=False):
     rk = tcb.rack
     while True:
         lost_rxt = rk.lost_rxt() if rk is not None else 0
-        if cc.cwnd - pipe(tcb, lost_rxt) < mss and not entered:
+        # A lost retransmission is not in flight, though SetPipe counts it below HighRxt.
+        pipe = sb.pipe(una, tcb.snd_max, tcb.high_rxt) - lost_rxt
+        if delivered is not None:
+            cc.cwnd = pipe + prr.sndcnt(delivered, pipe, cc.ssthresh, mss)
+            delivered = None
+        if cc.cwnd - pipe < mss and not entered:
             return
         entered = False
         if lost_rxt:

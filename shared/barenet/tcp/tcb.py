@@ -24,10 +24,9 @@ base, compared with plain `<`: small ints on a 32-bit port (state.py, seq.py). T
 values exist only on the wire and in `info()`.
 """
 
-from ..compat import oserror, ENOENT, ENOTCONN, EPIPE
+from ..compat import oserror, ENOTCONN, EPIPE
 from ..readiness import Ready
 from . import input, seq, timers
-from .congestion import ALGORITHMS
 from .options import DEFAULT_MSS, agree, rcv_wscale, take_syn
 from .output import data_seq, reset, send_syn, window_update
 from .recv import RecvBuffer
@@ -51,7 +50,7 @@ class TCPConnection(Ready):
     # count alone; stall_start: when the data now timing out was sent (timers.py)
     user_timeout = 0
     stall_start = 0
-    congestion = None        # TCP_CONGESTION's name; None: the profile's (cfg.congestion)
+    congestion = None        # TCP_CONGESTION's name (algorithms.py); None: cfg.congestion
 
     def __init__(self, tcp, lip, lport, rip, rport, mss_local, now, listener=None, tso_max=0):
         self.tcp = tcp
@@ -229,22 +228,6 @@ class TCPConnection(Ready):
         unacknowledged for ms (0: only max_retries ends retransmission)."""
         if ms != self.user_timeout:
             self.user_timeout = ms      # (the class default stays shared until then)
-
-    def set_congestion(self, name):
-        """TCP_CONGESTION: the congestion control by Linux's name, one of
-        congestion.ALGORITHMS (ENOENT for others); an established connection switches now."""
-        if name not in ALGORITHMS:
-            raise oserror(ENOENT)
-        if name != self.congestion:
-            self.congestion = name
-        if self.cc is not None:
-            self.cc.set_algorithm(name, self.rto)
-
-    def congestion_name(self):
-        """The algorithm in use, or that will be once established."""
-        if self.cc is not None:
-            return self.cc.algorithm()
-        return self.congestion or self.tcp.cfg.congestion
 
     def shutdown_write(self):
         """Send a FIN after the queued data (RFC 9293 3.10.4 CLOSE, half-close). Before the
