@@ -130,6 +130,11 @@ _TUNABLES = {
     # the host and Linux only answers (tcp_ecn=2): a path that drops ECN-setup SYNs or
     # bleaches the IP field costs the connection, and a board rarely sits behind an AQM.
     "ecn": (False, False),
+    # Congestion control (TCP_CONGESTION per socket, Linux's names; tcp/congestion.py): a
+    # host takes CUBIC (RFC 9438), Linux's default, whose window regrows in time rather than
+    # per RTT on long fast paths; a board's few-MSS windows gain nothing from it and keep
+    # NewReno ("reno"), without cubic.py's bytecode in RAM.
+    "congestion": ("reno", "cubic"),
     "isn": (None, None),                # tests only: fn(lip, lport, rip, rport, now) -> ISN
     # -- DHCP client (barenet/dhcp.py, RFC 2131 4.1 and 4.4) ---------------------------------
     "dhcp_retry_ms": (4000, 4000),      # RFC 2131 4.1: the first retransmission after 4 s,

@@ -97,6 +97,7 @@ TCP_KEEPIDLE = 4
 TCP_KEEPINTVL = 5
 TCP_KEEPCNT = 6
 TCP_USER_TIMEOUT = 18
+TCP_CONGESTION = 13     # its value: tcp/algorithms.py, loaded by the sockets that use it
 IP_TTL = 2
 IP_HDRINCL = 3
 MSG_OOB = 1
@@ -345,6 +346,11 @@ class Socket(_Stream):
         if key == (SOL_SOCKET, SO_LINGER) and key in self._optnames():
             self._opts[key] = _linger(value)
             return
+        if key == (IPPROTO_TCP, TCP_CONGESTION) and key in self._optnames():
+            from .tcp import algorithms
+            self._opts[key] = algorithms.parse(value)
+            self._apply()
+            return
         if not isinstance(value, int):
             raise oserror(EINVAL)
         if key not in self._optnames():
@@ -381,6 +387,10 @@ class Socket(_Stream):
             if not buflen:
                 return onoff
             return _struct.pack("ii", onoff, secs)[:buflen]
+        if key == (IPPROTO_TCP, TCP_CONGESTION) and key in self._optnames():
+            from .tcp import algorithms
+            return algorithms.field(self._conn(), self._opts.get(key),
+                                    self._net.stack.cfg.congestion, buflen)
         if buflen or key not in self._optnames():
             raise oserror(ENOPROTOOPT)
         if key == (SOL_SOCKET, SO_ERROR):
@@ -447,7 +457,7 @@ _SOCKET_OPTS = ((SOL_SOCKET, SO_REUSEADDR), (SOL_SOCKET, SO_ERROR), (SOL_SOCKET,
                 (SOL_SOCKET, SO_OOBINLINE), (SOL_SOCKET, SO_LINGER), (IPPROTO_IP, IP_TTL))
 _TCP_OPTS = _SOCKET_OPTS + ((IPPROTO_TCP, TCP_NODELAY), (IPPROTO_TCP, TCP_KEEPIDLE),
                             (IPPROTO_TCP, TCP_KEEPINTVL), (IPPROTO_TCP, TCP_KEEPCNT),
-                            (IPPROTO_TCP, TCP_USER_TIMEOUT))
+                            (IPPROTO_TCP, TCP_USER_TIMEOUT), (IPPROTO_TCP, TCP_CONGESTION))
 _BUF_MIN = 2048     # the least SO_RCVBUF/SO_SNDBUF gives (Linux: SOCK_MIN_RCVBUF, 2048 + overhead)
 
 
@@ -844,6 +854,9 @@ class StreamSocket(Socket):
         c.oobinline = bool(o.get((SOL_SOCKET, SO_OOBINLINE)))
         c.ttl = self._ttl()
         c.set_user_timeout(o.get((IPPROTO_TCP, TCP_USER_TIMEOUT), 0))
+        if (IPPROTO_TCP, TCP_CONGESTION) in o:
+            from .tcp import algorithms
+            algorithms.set_congestion(c, o[(IPPROTO_TCP, TCP_CONGESTION)])
         if o.get((SOL_SOCKET, SO_KEEPALIVE)):
             idle = self.getsockopt(IPPROTO_TCP, TCP_KEEPIDLE)
             intvl = self.getsockopt(IPPROTO_TCP, TCP_KEEPINTVL)
@@ -1220,7 +1233,7 @@ for _n in ("AF_INET", "AF_UNIX", "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "IPPRO
            "IPPROTO_ICMP", "IPPROTO_RAW", "IPPROTO_TCP", "IPPROTO_UDP",
            "SOL_SOCKET", "SO_REUSEADDR", "SO_ERROR", "SO_BROADCAST", "SO_SNDBUF", "SO_RCVBUF",
            "SO_KEEPALIVE", "SO_OOBINLINE", "SO_LINGER", "TCP_NODELAY", "TCP_KEEPIDLE",
-           "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_USER_TIMEOUT", "IP_TTL", "IP_HDRINCL", "MSG_OOB",
+           "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_USER_TIMEOUT", "TCP_CONGESTION", "IP_TTL", "IP_HDRINCL", "MSG_OOB",
            "MSG_PEEK",
            "MSG_DONTWAIT", "MSG_WAITALL",
            "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "INADDR_ANY", "SOMAXCONN", "error", "timeout",

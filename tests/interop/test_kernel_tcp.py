@@ -110,6 +110,8 @@ port, size, seed = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 data = random.Random(seed).randbytes(size)
 ls = socket.socket()
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+if len(sys.argv) > 4:   # the congestion control, inherited by the accepted socket
+    ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, sys.argv[4].encode())
 ls.bind(("192.0.2.1", port))
 ls.listen(1)
 ls.settimeout(30)
@@ -117,6 +119,7 @@ print("ready", flush=True)
 s, peer = ls.accept()
 s.settimeout(60)
 limit, wait_s, report = 32 * 1000 * 1000, 240, {"peer": peer}  # limit: more than any test sends
+report["cc"] = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).rstrip(b"\0").decode()
 """ + _STREAM_EXCHANGE
 
 
@@ -207,10 +210,13 @@ def connect(b, ip, port, timeout_s=10):
     return conn
 
 
-def stream_with_kernel_server(b, kernel, down, server_seed, data=b"", timeout_s=120):
+def stream_with_kernel_server(b, kernel, down, server_seed, data=b"", timeout_s=120,
+                              congestion=None):
     """barenet connects to KERNEL_STREAM_SERVER, which sends `down` seeded bytes while barenet
-    sends `data`; both half-close. -> (connection, Stream task, the server's JSON report)."""
-    server = kernel.popen_py(KERNEL_STREAM_SERVER, str(KERNEL_PORT), str(down), str(server_seed))
+    sends `data`; both half-close; congestion: the kernel's TCP_CONGESTION (else the
+    namespace's default). -> (connection, Stream task, the server's JSON report)."""
+    server = kernel.popen_py(KERNEL_STREAM_SERVER, str(KERNEL_PORT), str(down), str(server_seed),
+                             *([congestion] if congestion else []))
     wait_ready(server)
     conn = connect(b, kernel.ip, KERNEL_PORT)
     task = Stream(conn, data)
@@ -355,18 +361,21 @@ def test_barenet_connects_out_20mb_each_way(barenet, kernel):
 
 
 @pytest.mark.slow
-def test_20mb_each_way_with_timestamps_on_every_segment(barenet_with, kernel, capture):
+def test_20mb_each_way_with_timestamps_sack_and_cubic_on_every_segment(barenet_with, kernel,
+                                                                       capture):
     # RFC 7323 3.2: once both SYNs carried a TSopt, every segment does, both ways; SACK is
-    # agreed too. The capture (headers only) is checked segment by segment.
+    # agreed too, and both ends send with CUBIC (RFC 9438; barenet's host default, the
+    # kernel's by TCP_CONGESTION). The capture (headers only) is checked segment by segment.
     b = barenet_with()
     cap = capture(b.peer.name, name="ts.pcap", snaplen=96)
     data = pattern(BIG, 6)
-    conn, task, r = stream_with_kernel_server(b, kernel, BIG, 5, data)
+    conn, task, r = stream_with_kernel_server(b, kernel, BIG, 5, data, congestion="cubic")
     assert task.error is None and r["error"] is None, conn.info()
     assert task.got_len == BIG and task.got.hexdigest() == r["sent"]
     assert r["got"] == sha(data)
     info = conn.info()
     assert info["timestamps"] and info["sack"] and info["mss"] == 1448, info
+    assert info["cc"] == "cubic" and r["cc"] == "cubic", (info, r)
     assert info["ts_rtt_samples"] > 1000, info
     lines = [ln for ln in cap.read("tcp").splitlines() if "Flags [" in ln]
     assert len(lines) > 2 * BIG // 1448, len(lines)

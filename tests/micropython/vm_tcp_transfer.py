@@ -10,6 +10,7 @@ from barenet_host.vwire import Sim
 
 size = int(sys.argv[1])
 seed = int(sys.argv[2])
+congestion = sys.argv[3] if len(sys.argv) > 3 else "reno"   # the board profile's default
 
 
 def chunk(off, n, k):
@@ -25,8 +26,10 @@ sim = Sim(ticks.PERIOD - 300)
 # A 2 ms link delay: with board-sized windows the transfer takes about a second of
 # virtual time, so it crosses the wrap 300 ms in.
 wire = sim.wire(faults=FaultModel(seed=seed, loss=0.03, reorder=0.03, duplicate=0.02, delay_ms=2))
-a, _ = sim.host(wire, b"\x02\x00\x00\x00\x00\x01", "192.0.2.1/24", seed=1)
-b, _ = sim.host(wire, b"\x02\x00\x00\x00\x00\x02", "192.0.2.2/24", seed=2)
+a, _ = sim.host(wire, b"\x02\x00\x00\x00\x00\x01", "192.0.2.1/24", seed=1,
+                congestion=congestion)
+b, _ = sim.host(wire, b"\x02\x00\x00\x00\x00\x02", "192.0.2.2/24", seed=2,
+                congestion=congestion)
 listener = b.tcp.listen(5000)
 client = a.tcp.connect("192.0.2.2", 5000)
 st = {"server": None, "up_sent": 0, "down_sent": 0, "up": hashlib.sha256(), "down": hashlib.sha256(),
@@ -74,4 +77,5 @@ ok = sim.run(until=lambda: st["up_eof"] and st["down_eof"], max_ms=600000)
 print(json.dumps({"ok": ok, "up": st["up_n"], "down": st["down_n"],
                   "up_sha": "".join("%02x" % x for x in st["up"].digest()),
                   "down_sha": "".join("%02x" % x for x in st["down"].digest()),
-                  "crossed_wrap": sim.ms >= ticks.PERIOD, "retransmits": client.info()["retransmits"]}))
+                  "crossed_wrap": sim.ms >= ticks.PERIOD, "retransmits": client.info()["retransmits"],
+                  "cc": client.info()["cc"], "cwnd": client.info()["cwnd"]}))

@@ -216,7 +216,7 @@ def op_recv(h, n, oob):
         raise
     return d.hex()
 def op_setsockopt(h, level, opt, value):
-    socks[h].setsockopt(level, opt, value)
+    socks[h].setsockopt(level, opt, value.encode() if isinstance(value, str) else value)
 def op_shutdown(h, how):
     socks[h].shutdown(how)
 def op_close(h):
@@ -337,9 +337,8 @@ class LinuxConn:
     def info(self):
         """The state, from ss by the 4-tuple: it follows the connection after close() and
         into TIME_WAIT (where the socket behind an open fd already says CLOSE); and srtt_ms,
-        named as barenet's info() names it, from ss -i's line after it; and cwnd (in
-        segments, barenet's in bytes) and ssthresh (None while ss shows none: the initial,
-        infinite one)."""
+        named as barenet's info() names it, from ss -i's line after it; likewise cc (the
+        algorithm's name), cwnd and ssthresh in bytes (ss counts segments of its mss)."""
         rows = self.agent.call("ss", True)
         for i, row in enumerate(rows):
             if len(row) > 4 and row[3].endswith(":%d" % self.lport) and \
@@ -350,9 +349,14 @@ class LinuxConn:
                 for w in more:
                     if w.startswith("rtt:"):
                         d["srtt_ms"] = float(w[4:].split("/")[0])
-                    elif w.startswith("cwnd:") or w.startswith("ssthresh:"):
-                        k, _, v = w.partition(":")
-                        d[k] = int(v)
+                    elif w in ("reno", "cubic", "bbr"):
+                        d["cc"] = w
+                segs = dict(w.split(":", 1) for w in more
+                            if w.split(":")[0] in ("mss", "cwnd", "ssthresh"))
+                if "mss" in segs:
+                    for k in ("cwnd", "ssthresh"):
+                        if k in segs:
+                            d[k] = int(segs[k]) * int(segs["mss"])
                 return d
         return {"state": "CLOSED"}
 

@@ -16,8 +16,8 @@ TCP = os.path.join(os.path.dirname(os.path.abspath(barenet.__file__)), "tcp")
 
 # Lower first. Modules in one layer may import each other, as long as there is no cycle.
 LAYERS = (
-    ("seq", "ring", "rtt", "send", "recv", "sack", "rack", "congestion", "syncookie",
-     "timestamps", "undo"),
+    ("seq", "ring", "rtt", "send", "recv", "sack", "rack", "congestion", "cubic", "prr",
+     "algorithms", "syncookie", "timestamps", "undo"),
     ("state",),
     ("options", "urgent", "ecn"),
     ("output",),

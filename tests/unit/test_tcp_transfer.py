@@ -133,6 +133,16 @@ def test_transfer_with_ecn_and_undo_under_all_faults():
     assert st["ecn_agreed"] == 2 and all(st.values()), st
 
 
+@pytest.mark.parametrize("name", ["loss", "all"])
+def test_transfer_1mb_each_way_with_cubic_and_prr(name):
+    # CUBIC (RFC 9438) with its 0.7 reductions, SACK recovery paced by PRR (RFC 6937) and
+    # windows of 44 segments, so recoveries start with pipe well above ssthresh
+    f = FAULTS[name]
+    ta, tb, _ = transfer(MB, FaultModel(seed=7, **f),
+                         tcp=dict(congestion="cubic", sndbuf=65536, rcvbuf=65536))
+    assert ta.stats.get("fast_retransmit", 0) + tb.stats.get("fast_retransmit", 0) > 0
+
+
 def test_transfer_across_sequence_and_tick_wrap():
     # ISNs just below 2**32 and a clock just below the tick period: both wrap mid-transfer
     tcp = dict(isn=lambda *a: 2**32 - 3000)

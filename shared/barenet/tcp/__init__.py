@@ -216,6 +216,9 @@ class TCP:
         c = stack.cfg
         self.stack = stack
         self.cfg = c             # the stack's Config (barenet/config.py): plain attributes
+        if c.congestion != "reno":
+            from .algorithms import check
+            check(c.congestion)
         self.stats = {}
         self.conns = {}          # (local ip, local port, remote ip, remote port) -> connection
         # The same connections for input's lookup, without a tuple key per segment: local

@@ -1,4 +1,6 @@
-"""TCP congestion control: NewReno (RFC 5681, RFC 6582) with byte counting (RFC 3465).
+"""TCP congestion control: NewReno (RFC 5681, RFC 6582) with byte counting (RFC 3465), the
+window machinery that CUBIC (cubic.py, RFC 9438) plugs into, and PRR (prr.py, RFC 6937) for
+SACK recovery.
 
 Sans-I/O: the connection code reports ACK events, this object keeps cwnd/ssthresh and answers
 "retransmit now?"; it never sends, never reads a clock and allocates nothing per ACK. Sequence
@@ -9,10 +11,11 @@ The connection code calls:
 
     cc = NewReno(mss, initial_window=None, sack=False)
         # cwnd starts at the RFC 6928 IW; sack=True selects RFC 6675 recovery (see below).
-    cc.on_ack(acked, snd_una, snd_nxt, flight) -> bool
+    cc.on_ack(acked, snd_una, snd_nxt, flight, now=0) -> bool
         # every ACK that advances snd_una. snd_una is the NEW value, acked the bytes it advanced,
-        # flight the bytes still outstanding after it. True: retransmit the segment at snd_una
-        # (NewReno partial ACK, RFC 6582 3.2 (5)). Restart the RTO timer as RFC 6298 (5.3) says.
+        # flight the bytes still outstanding after it, now the ACK's time (ms, ticks; CUBIC's
+        # clock). True: retransmit the segment at snd_una (NewReno partial ACK, RFC 6582 3.2
+        # (5)). Restart the RTO timer as RFC 6298 (5.3) says.
     cc.on_dupack(count, snd_una, snd_nxt, flight) -> bool
         # every duplicate ACK (RFC 5681 2), count = the running duplicate count (1, 2, 3, ...).
         # True: fast-retransmit the segment at snd_una now. Limited Transmit (RFC 3042) on the
@@ -29,12 +32,21 @@ The connection code calls:
         # application) kept data back. Once called, cwnd grows only while it is being used
         # (see on_sent); a sender that never calls it grows cwnd on every ACK.
     cc.rebase(d)                       # the caller's offsets all moved down by d
-    cc.cwnd, cc.ssthresh, cc.in_recovery, cc.recover, cc.info()
+    cc.alg                             # the algorithm above Reno's (algorithms.select)
+    cc.cwnd, cc.ssthresh, cc.in_recovery, cc.recover, cc.prr, cc.info()
 
 Send rule for the caller: new data while flight < cwnd (RFC 5681 3.1). With sack=True,
-recovery follows RFC 6675: cwnd stays at ssthresh, on_ack never asks for a retransmission,
-and the caller sends what Scoreboard.next_seg() picks while cwnd - pipe >= mss (RFC 6675 5
-(C)). So set sack=True only together with a Scoreboard; the SACK option alone does not need it.
+recovery follows RFC 6675 with PRR (RFC 6937): on_ack never asks for a retransmission, cc.prr
+(started here on entering recovery) gives cwnd = pipe + sndcnt on every ACK, the caller sends
+what Scoreboard.next_seg() picks while cwnd - pipe >= mss (RFC 6675 5 (C)) and adds what it
+sent to cc.prr.out; a full ACK leaves cwnd = ssthresh. So set sack=True only together with a
+Scoreboard; the SACK option alone does not need it. Peers without SACK get NewReno's recovery.
+
+Algorithms (issue 14 item 4): the increase above ssthresh and the ssthresh a congestion event
+leaves are the algorithm's; all else (slow start, recovery, RTO, validation) is this class's.
+alg None is Reno, inline, so the board profile's default pays no call per ACK; "cubic" loads
+cubic.Cubic (whose docstring gives the hooks) on the first connection that asks for it
+(algorithms.py, by name).
 
 The slow-start increase per ACK (issue 14 item 7) is min(acked, 2 * SMSS): RFC 3465 2.2 byte
 counting with L = 2. RFC 5681 3.1's "at most SMSS per ACK" grows cwnd by only 1.5 per RTT
@@ -89,8 +101,10 @@ class NewReno:
         self.timeouts = 0
         self.guarded = 0  # recoveries refused by the RFC 6582 / RFC 6675 5.1 guard
         self.tlp_losses = 0  # losses a tail loss probe repaired (RFC 8985 7.4.2)
+        self.alg = None  # the algorithm above Reno's (algorithms.select); None: Reno
+        self.prr = None  # RFC 6937 state, from the first SACK recovery on (prr.py)
 
-    def on_ack(self, acked, snd_una, snd_nxt, flight_size):
+    def on_ack(self, acked, snd_una, snd_nxt, flight_size, now=0):
         """An ACK advanced snd_una by acked bytes; True means retransmit the segment at snd_una."""
         self._rto_repeat = False
         if self._guard and seq.sub(snd_una, self.recover) >= self._guard:
@@ -103,11 +117,13 @@ class NewReno:
                 # Full ACK: RFC 6582 3.2 (3) option (1). RFC 6675 leaves cwnd = ssthresh.
                 self.in_recovery = False
                 self._bytes_acked = 0
-                if not self.sack:
+                if self.sack:
+                    self.cwnd = self.ssthresh  # RFC 6937 3.1: the reduction's end
+                else:
                     self.cwnd = min(self.ssthresh, max(flight_size, mss) + mss)
                 return False
             if self.sack:
-                # RFC 6675 5 (B): cwnd stays fixed; the caller's NextSeg loop picks what to send.
+                # RFC 6937: the caller sets cwnd from cc.prr; its NextSeg loop picks what to send.
                 return False
             # Partial ACK, RFC 6582 3.2 (5): deflate by what left the network, add back one
             # SMSS if at least that much was acknowledged, and retransmit the next hole.
@@ -122,6 +138,8 @@ class NewReno:
         if cwnd < self.ssthresh:
             # RFC 5681 3.1 slow start with RFC 3465 2.2 byte counting (L = 2)
             cwnd += acked if acked < _ABC_L * mss else _ABC_L * mss
+        elif self.alg is not None:
+            cwnd = self.alg.grow(cwnd, acked, mss, now)
         else:
             # RFC 3465 2.1: one SMSS per cwnd bytes acknowledged (about one SMSS per RTT).
             ba = self._bytes_acked + acked
@@ -184,8 +202,7 @@ class NewReno:
             self.guarded += 1
             return False
         mss = self.mss
-        # RFC 5681 (4); RFC 6675 5 (4.2) halves FlightSize the same way.
-        ssthresh = max(flight_size // 2, 2 * mss)
+        ssthresh = self._loss_ssthresh(flight_size)
         self.ssthresh = ssthresh
         # RFC 6582 3.2 (2) / RFC 6675 5 (4.1): the highest sequence number transmitted.
         self.recover = seq.add(snd_nxt, -1)
@@ -193,8 +210,13 @@ class NewReno:
         self._bytes_acked = 0
         if self.sack:
             # RFC 6675 has no re-entry guard after a normal recovery: SACK tells real holes.
+            # cwnd = ssthresh until the caller's first PRR step (a RACK timer's entry has none)
             self.cwnd = ssthresh
             self._guard = 0
+            if self.prr is None:
+                from .prr import PRR
+                self.prr = PRR()
+            self.prr.start(seq.sub(snd_nxt, snd_una))  # RFC 6937 3.1: RecoverFS
         else:
             # RFC 6582 3.2 (2): three segments have left the network.
             self.cwnd = ssthresh + 3 * mss
@@ -213,8 +235,10 @@ class NewReno:
         self.timeouts += 1
         if not self._rto_repeat:
             # RFC 5681 3.1: when the same segment times out again, ssthresh is held constant.
-            self.ssthresh = max(flight_size // 2, 2 * mss)
+            self.ssthresh = self._loss_ssthresh(flight_size)
             self._rto_repeat = True
+            if self.alg is not None:
+                self.alg.on_timeout()
         self.cwnd = mss  # RFC 5681 3.1: LW = 1 full-sized segment
         self.in_recovery = False
         self._bytes_acked = 0  # RFC 3465 2.1
@@ -230,13 +254,19 @@ class NewReno:
         self.tlp_losses += 1
 
     def cut(self):
-        """Halve cwnd into ssthresh, for a congestion signal outside loss recovery: a TLP's
-        repaired loss, an ECN-Echo (RFC 3168 6.1.2: "halve the congestion window")."""
-        mss = self.mss
-        cwnd = self.cwnd
-        self.ssthresh = cwnd // 2 if cwnd // 2 > 2 * mss else 2 * mss
+        """Reduce cwnd into ssthresh, for a congestion signal outside loss recovery: a TLP's
+        repaired loss, an ECN-Echo (RFC 3168 6.1.2: as for a loss; the algorithm's own
+        reduction, as Linux's tcp_enter_cwr takes its ssthresh)."""
+        self.ssthresh = self._loss_ssthresh(self.cwnd)
         self.cwnd = self.ssthresh
         self._bytes_acked = 0
+
+    def _loss_ssthresh(self, flight_size):
+        """ssthresh after a congestion event: the algorithm's, or Reno's half of FlightSize
+        (RFC 5681 (4); RFC 6675 5 (4.2) halves it the same way)."""
+        if self.alg is not None:
+            return self.alg.on_loss(self.cwnd, flight_size, self.mss)
+        return max(flight_size // 2, 2 * self.mss)
 
     def rebase(self, d):
         """The connection moved its sequence base up by d: so do the offsets kept here."""
@@ -247,9 +277,11 @@ class NewReno:
         """Nothing was sent for idle_ms; RFC 5681 4.1 restarts from RW = min(IW, cwnd)."""
         if idle_ms > rto_ms and self.cwnd > self.initial_window:
             self.cwnd = self.initial_window
+            if self.alg is not None:
+                self.alg.restart()
 
     def info(self):
-        return {
+        d = {
             "cwnd": self.cwnd,
             "ssthresh": self.ssthresh,
             "in_recovery": self.in_recovery,
@@ -262,3 +294,21 @@ class NewReno:
             "cwnd_limited": self._cwnd_limited,
             "max_flight": self._max_flight,
         }
+        # issue 14 items 3, 4: the algorithm, its variables, PRR's state (cc helper's block)
+        d["cc"] = "reno"
+        if self.alg is not None:
+            d.update(self.alg.info())
+        if self.prr is not None:
+            d.update(self.prr.info())
+        return d
+
+
+def for_connection(tcb):
+    """The congestion control a connection starts with: NewReno, with the algorithm its
+    TCP_CONGESTION or the profile names plugged in (algorithms.py, not loaded for "reno")."""
+    cc = NewReno(tcb.mss, sack=tcb.sack_ok)
+    name = tcb.congestion or tcb.tcp.cfg.congestion
+    if name != "reno":
+        from .algorithms import select
+        select(cc, name, tcb.rto)
+    return cc

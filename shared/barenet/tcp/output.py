@@ -12,7 +12,7 @@ from ..compat import ECONNABORTED, ENOBUFS
 from ..wire import tcp as wire
 from . import seq
 from . import timestamps
-from .congestion import NewReno
+from .congestion import for_connection
 from .options import max_window, payload_mss, sack_blocks, syn_offer
 from .rack import RACK, WCDELACK_MS
 from .sack import Scoreboard
@@ -130,7 +130,7 @@ def sending(tcb, now):
     sample RACK can have had. -> the congestion control, or None when the heap cannot hold
     them: the connection is reset (no_heap)."""
     try:
-        cc = NewReno(tcb.mss, sack=tcb.sack_ok)
+        cc = for_connection(tcb)
         sb = rack = None
         if tcb.sack_ok:
             sb = Scoreboard(tcb.mss)

@@ -1,6 +1,7 @@
 """ACK processing and loss recovery: what an acceptable ACK acknowledges and opens (RFC 9293
 3.10.7.4 fifth), duplicate ACKs and fast retransmit with NewReno (RFC 5681, RFC 6582), SACK
-loss recovery (RFC 6675), and the RACK-TLP glue (RFC 8985): reordering timer and tail-loss probe.
+loss recovery (RFC 6675) paced by PRR (RFC 6937), and the RACK-TLP glue (RFC 8985): reordering
+timer and tail-loss probe.
 
 The algorithms' state lives in congestion.py, sack.py and rack.py; this module drives them from
 the TCB and sends through output.
@@ -20,6 +21,7 @@ def ack_received(tcb, seg, plen, now):
     una = tcb.snd_una
     wnd = seg.wnd << tcb.snd_wscale
     sb = tcb.sb
+    sacked0 = sb.sacked_bytes() if sb is not None else 0
     if una < ack:
         new_ack(tcb, ack, now, rtt(tcb, seg) if tcb.ts is not None else None)
         if tcb.undo is not None:
@@ -42,9 +44,9 @@ def ack_received(tcb, seg, plen, now):
             dupack(tcb, now)         # RFC 5681 2: the five conditions
     cc = tcb.cc
     entered = False
+    # (sb, and cc with it, exist once our first data went out: output.sending)
     if sb is not None and not cc.in_recovery and tcb.snd_max != tcb.snd_una and \
-            (sb.should_enter_recovery(tcb.dupacks, tcb.snd_una) or
-             (tcb.rack is not None and tcb.rack.lost)):
+            sack_loss(tcb):
         # RFC 6675 5 (1)-(4); RFC 8985 6.2: RACK marking a segment lost starts it too
         entered = enter_sack_recovery(tcb, now)
     if tcb.ecn is not None:
@@ -54,7 +56,8 @@ def ack_received(tcb, seg, plen, now):
     if una <= ack:
         window_update(tcb, seg.seq_off, ack, wnd, now)
     if sb is not None and cc.in_recovery:
-        sack_recovery(tcb, now, entered)
+        # RFC 6937 3.1 DeliveredData: the change in snd.una plus the change in SACKed bytes
+        sack_recovery(tcb, now, entered, tcb.snd_una - una + sb.sacked_bytes() - sacked0)
     output(tcb, now)
 
 
@@ -118,7 +121,7 @@ def new_ack(tcb, ack, now, ts_rtt=None):
         tcb.t_rtx = ticks.add(now, tcb.rto.value()) if flight else None
     if tcb.cc.in_recovery is False:
         tcb.dupacks = 0
-    if tcb.cc.on_ack(acked, ack, tcb.snd_max, flight):
+    if tcb.cc.on_ack(acked, ack, tcb.snd_max, flight, now):
         retransmit(tcb, ack, now)
     if not tcb.cc.in_recovery:
         tcb.dupacks = 0
@@ -139,8 +142,18 @@ def dupack(tcb, now):
         tcb.rtt_seq = None
         retransmit(tcb, tcb.snd_una, now)
     elif tcb.dupacks <= 2 and not tcb.cc.in_recovery and \
-            flight + payload_mss(tcb) <= tcb.cc.cwnd + 2 * tcb.mss:
-        output(tcb, now, limit=payload_mss(tcb))   # RFC 3042 Limited Transmit
+            flight + payload_mss(tcb) <= tcb.cc.cwnd + 2 * tcb.mss and not sack_loss(tcb):
+        # RFC 3042 Limited Transmit; not on an ACK that starts recovery (a SACK covering
+        # DupThresh segments), which sends what PRR allows instead, as Linux does
+        output(tcb, now, limit=payload_mss(tcb))
+
+
+def sack_loss(tcb):
+    """RFC 6675 5 (1)-(2) on a SACK connection: the scoreboard's loss criteria, or RFC 8985
+    6.2's, RACK marking a segment lost; either starts recovery."""
+    sb = tcb.sb
+    return sb is not None and (sb.should_enter_recovery(tcb.dupacks, tcb.snd_una) or
+                               (tcb.rack is not None and tcb.rack.lost != 0))
 
 
 def enter_sack_recovery(tcb, now):
@@ -162,27 +175,37 @@ def enter_sack_recovery(tcb, now):
     return True
 
 
-def sack_recovery(tcb, now, entered=False):
-    """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks; entered:
-    recovery just began, and (4.3) sends the first segment regardless of pipe."""
+def sack_recovery(tcb, now, entered=False, delivered=None):
+    """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks, and count it as
+    PRR's prr_out (RFC 6937 3.1); entered: recovery just began, and (4.3) sends the first
+    segment regardless of pipe. The only sender during SACK recovery: output() after it
+    finds no room, as flight >= pipe and the loop stops below one SMSS of room.
+    delivered: an ACK's DeliveredData, on every ACK in recovery (the one that began it too):
+    first cwnd = pipe + PRR's sndcnt, so the loop sends what PRR allows, no burst, no stall;
+    None from the RACK timer, which delivers nothing and keeps cwnd (as Linux)."""
     sb = tcb.sb
     cc = tcb.cc
+    prr = cc.prr
     mss = payload_mss(tcb)
     una = tcb.snd_una
     rk = tcb.rack
     while True:
         lost_rxt = rk.lost_rxt() if rk is not None else 0
         # A lost retransmission is not in flight, though SetPipe counts it below HighRxt.
-        if cc.cwnd - sb.pipe(una, tcb.snd_max, tcb.high_rxt) + lost_rxt < mss and \
-                not entered:
+        pipe = sb.pipe(una, tcb.snd_max, tcb.high_rxt) - lost_rxt
+        if delivered is not None:
+            cc.cwnd = pipe + prr.sndcnt(delivered, pipe, cc.ssthresh, mss)
+            delivered = None
+        if cc.cwnd - pipe < mss and not entered:
             return
         entered = False
         if lost_rxt:
             # RFC 8985 6.2: RACK finds lost retransmissions too; resend them first, they
             # hold the oldest data (as Linux walks its retransmission queue in order).
-            if not retransmit(tcb, una + rk.rxt_start, now,
-                              rk.rxt_end - rk.rxt_start):
+            sent = retransmit(tcb, una + rk.rxt_start, now, rk.rxt_end - rk.rxt_start)
+            if not sent:
                 return
+            prr.out += sent
             continue
         unsent = tcb.sndbuf.length - (tcb.snd_max - data_seq(tcb))
         room = tcb.snd_wnd - (tcb.snd_max - una)
@@ -200,6 +223,7 @@ def sack_recovery(tcb, now, entered=False):
             sent = retransmit(tcb, start, now, end - start)
             if not sent:
                 return
+            prr.out += sent
             if sb.rule != 4:
                 # RFC 6675 4 (4): a rescue retransmission moves RescueRxt, not HighRxt
                 tcb.high_rxt = start + sent
@@ -208,6 +232,7 @@ def sack_recovery(tcb, now, entered=False):
             output(tcb, now, limit=end - start)
             if tcb.snd_max == before:
                 return
+            prr.out += tcb.snd_max - before
 
 
 # -- RACK-TLP (RFC 8985) ----------------------------------------------------------------

@@ -27,7 +27,7 @@ values exist only on the wire and in `info()`.
 from ..compat import oserror, ENOTCONN, EPIPE
 from ..readiness import Ready
 from . import input, seq, timers
-from .congestion import NewReno
+from .congestion import for_connection
 from .options import DEFAULT_MSS, agree, rcv_wscale, take_syn
 from .output import data_seq, reset, send_syn, window_update
 from .recv import RecvBuffer
@@ -111,6 +111,7 @@ class TCPConnection(Ready):
     queued = False           # in the owner's list for its next poll
     sched = None             # the owner's timer entry for us (its clock), or None
     tw = None                # our TIME_WAIT record once we entered it (timewait.py)
+    congestion = None        # TCP_CONGESTION's name (algorithms.py); None: cfg.congestion
 
     def __init__(self, tcp, lip, lport, rip, rport, mss_local, now, listener=None, tso_max=0):
         self.tcp = tcp
@@ -321,7 +322,7 @@ class TCPConnection(Ready):
             "error": self.error,
         }
         # before the first data goes out (output.sending), what congestion control starts with
-        cc = self.cc if self.cc is not None else NewReno(self.mss, sack=self.sack_ok)
+        cc = self.cc if self.cc is not None else for_connection(self)
         d.update(cc.info())
         d["recover"] = snd_abs(self, d["recover"])
         # issue 14 items 2, 5, 8: where RTT samples come from (RFC 7323 4.1 or Karn's rule),
