@@ -135,6 +135,11 @@ _TUNABLES = {
     # per RTT on long fast paths; a board's few-MSS windows gain nothing from it and keep
     # NewReno ("reno"), without cubic.py's bytecode in RAM.
     "congestion": ("reno", "cubic"),
+    # Import every TCP module a connection may come to need (recovery's prr.py and undo.py,
+    # ecn.py, urgent.py) when the stack is made, not on first use: an import inside input or
+    # poll can fail (no descriptor left on a host, as test_nat_gateway's full fd table shows;
+    # no heap on a board) where the stack must not raise. A board keeps the RAM instead.
+    "tcp_preload": (False, True),
     "isn": (None, None),                # tests only: fn(lip, lport, rip, rport, now) -> ISN
     # -- DHCP client (barenet/dhcp.py, RFC 2131 4.1 and 4.4) ---------------------------------
     "dhcp_retry_ms": (4000, 4000),      # RFC 2131 4.1: the first retransmission after 4 s,

@@ -219,6 +219,8 @@ class TCP:
         if c.congestion != "reno":
             from .algorithms import check
             check(c.congestion)
+        if c.tcp_preload:
+            from . import ecn, prr, undo, urgent  # noqa: F401 (config.py tcp_preload)
         self.stats = {}
         self.conns = {}          # (local ip, local port, remote ip, remote port) -> connection
         # The same connections for input's lookup, without a tuple key per segment: local

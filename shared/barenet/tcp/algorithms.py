@@ -12,9 +12,12 @@ _CA_NAME_MAX = 16  # Linux TCP_CA_NAME_MAX: the option's field, NUL-padded
 
 def check(name):
     """A profile's or an override's name, refused when the stack is made rather than at the
-    first handshake, where input must never raise."""
+    first handshake, where input must never raise; its module imported now for the same
+    reason (an import in input or poll can fail: no descriptor or no heap left)."""
     if name not in ALGORITHMS:
         raise ValueError("unknown congestion %r" % (name,))
+    if name == "cubic":
+        from . import cubic  # noqa: F401
 
 
 def select(cc, name, rto):
