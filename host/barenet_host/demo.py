@@ -179,9 +179,9 @@ class Story:
 def _shown(cmd):
     # `python -m barenet_host.cli ARGS` is shown as the command a user types, barenet ARGS,
     # and `python -m mpremote ARGS` as mpremote ARGS
-    if "-m" in cmd[:5]:
-        i = cmd.index("-m")
-        return [{"barenet_host.cli": "barenet"}.get(cmd[i + 1], cmd[i + 1])] + cmd[i + 2:]
+    for module, name in (("barenet_host.cli", "barenet"), ("mpremote", "mpremote")):
+        if module in cmd[:6] and cmd[cmd.index(module) - 1] == "-m":
+            return [name] + cmd[cmd.index(module) + 1:]
     return cmd
 
 
