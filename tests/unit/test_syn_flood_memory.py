@@ -84,9 +84,10 @@ def test_syn_flood_on_the_board_profile_stays_bounded_and_spares_established_con
     # A fixed bound: the same after 10 000 SYNs as after 1 000, and small in itself: the
     # SYN queue (4 half-open connections without buffers) and their SYN-ACK timers.
     grew_1k, grew_10k = peaks
-    # (one container's resize, a page, may fall between the two snapshots: growing with the
-    # SYNs would be some 100 B each, 900 KB over the 9 000 between them)
-    assert grew_10k - grew_1k <= 4096, peaks
+    # (a container's resize or two, a page or two, may fall between the two snapshots: 4 208 B
+    # was seen once; growing with the SYNs would be some 100 B each, 900 KB over the 9 000
+    # between them)
+    assert grew_10k - grew_1k <= 8192, peaks
     assert grew_10k < 32 * 1024, peaks
     assert bytes(echoed) == bytes(sent) and len(sent) > 3000
     assert server.stats["stack"] == {}
