@@ -353,7 +353,7 @@ def demo(root, tmp, board_file):
         log.reader.join(5)       # the log's reader lets go of the pty, or it eats mpremote's
         story.run("mpremote: the board's counters", bn[:bn.index("-m")] + [
             "-m", "mpremote", "connect", pty, "resume", "exec",
-            "s = firmware.stack.stats; print('ip', s['ip']); print('tcp', s['tcp'])"],
+            's = firmware.stack.stats; print("ip", s["ip"]); print("tcp", s["tcp"])'],
             expect=["ip {", "tcp {"], ns=False)
         return story
     finally:
