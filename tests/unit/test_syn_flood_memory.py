@@ -15,6 +15,10 @@ from scapy.layers.inet import IP, TCP as ScapyTCP
 from scapy.layers.l2 import Ether
 
 from barenet.apps.echo import TCPEcho
+# The TCP modules a board loads on first use (recovery, ECN, undo, cookies), loaded now: a
+# module loaded between the snapshots would count its code as the flood's growth, and whether
+# it is depends on which tests ran before in this process.
+from barenet.tcp import algorithms, cubic, ecn, prr, syncookie, undo, urgent  # noqa: F401
 from barenet_host.vwire import Sim
 from peer import PEER_IP, PEER_MAC, STACK_IP, STACK_MAC, Peer
 
